@@ -1,0 +1,3 @@
+"""Authentication protocols (PAP, CHAP) and pppd's secrets files."""
+
+from __future__ import annotations

@@ -1,0 +1,202 @@
+"""Configuration options (RFC 1661 §6) and the negotiator plug-in interface.
+
+An option on the wire is a Type-Length-Value triple. Each control protocol (LCP, IPCP, ...)
+declares one small frozen dataclass per option it knows, derived from :class:`Option`, and a
+registry mapping the Type to that class. :func:`decode_options` turns a Configure-Request (or
+Ack/Nak/Reject) payload into those objects; a Type the protocol does not know, or a known Type
+whose value is malformed, becomes an :class:`UnknownOption`, which the negotiator Configure-Rejects
+(RFC 1661 §5.4: "Configuration Options which are not recognizable or are not acceptable for
+negotiation").
+
+The generic automaton in :mod:`pyppp.fsm` knows nothing about any option: it asks a
+:class:`Negotiator` (pppd's ``fsm_callbacks``: ``resetci``, ``addci``, ``ackci``, ``nakci``,
+``rejci``, ``reqci``) what to request and how to answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import ClassVar, Protocol, Self
+
+from pyppp.errors import MalformedPacket
+from pyppp.packet import Code
+
+__all__ = [
+    "Negotiator",
+    "Option",
+    "Review",
+    "UnknownOption",
+    "decode_options",
+    "encode_options",
+]
+
+
+class Option:
+    """Base class of every typed configuration option.
+
+    Subclasses are ``@dataclass(frozen=True, slots=True)`` classes that set ``TYPE`` and
+    implement :meth:`payload`, :meth:`decode` and :meth:`trace`.
+    """
+
+    __slots__ = ()
+    TYPE: ClassVar[int]
+
+    @property
+    def option_type(self) -> int:
+        """The Type octet of this option."""
+        return self.TYPE
+
+    def payload(self) -> bytes:
+        """Return the option's Data field (what follows Type and Length)."""
+        raise NotImplementedError
+
+    def encode(self) -> bytes:
+        """Return the whole option: Type, Length, Data."""
+        data = self.payload()
+        return bytes((self.option_type, len(data) + 2)) + data
+
+    @classmethod
+    def decode(cls, payload: bytes) -> Self:
+        """Build the option from its Data field.
+
+        Raises:
+            MalformedPacket: the Data field has the wrong length or an impossible value.
+        """
+        raise NotImplementedError
+
+    def trace(self) -> str:
+        """Return the text pppd prints inside ``<...>`` for this option (``"mru 1500"``)."""
+        raise NotImplementedError
+
+
+@dataclass(frozen=True, slots=True)
+class UnknownOption(Option):
+    """An option the protocol does not recognise, or a known one with a malformed value.
+
+    Attributes:
+        type: the Type octet as received.
+        data: the Data field as received.
+    """
+
+    type: int
+    data: bytes = b""
+
+    @property
+    def option_type(self) -> int:
+        """The Type octet as received."""
+        return self.type
+
+    def payload(self) -> bytes:
+        """Return the Data field unchanged, so a Configure-Reject echoes it verbatim."""
+        return self.data
+
+    def trace(self) -> str:
+        """Return pppd's rendering of an option it does not know: the raw bytes in hex."""
+        return " ".join(f"{b:02x}" for b in self.encode())
+
+
+def decode_options(
+    data: bytes | bytearray | memoryview, codecs: Mapping[int, type[Option]]
+) -> list[Option]:
+    """Split a Configure-* payload into typed options.
+
+    Args:
+        data: the packet's Data field (after Code, Identifier, Length).
+        codecs: the protocol's registry, Type -> option class.
+
+    Returns:
+        One option per TLV, in order; unknown or malformed ones as :class:`UnknownOption`.
+
+    Raises:
+        MalformedPacket: the TLV framing itself is broken (a Length below 2 or past the end),
+            so the packet must be silently discarded.
+    """
+    view = memoryview(data)
+    options: list[Option] = []
+    offset = 0
+    end = len(view)
+    while offset < end:
+        if end - offset < 2:
+            raise MalformedPacket("truncated option header")
+        option_type = view[offset]
+        length = view[offset + 1]
+        if length < 2 or offset + length > end:
+            raise MalformedPacket(f"option {option_type} has Length {length}")
+        payload = bytes(view[offset + 2 : offset + length])
+        codec = codecs.get(option_type)
+        option: Option
+        if codec is None:
+            option = UnknownOption(option_type, payload)
+        else:
+            try:
+                option = codec.decode(payload)
+            except MalformedPacket:
+                option = UnknownOption(option_type, payload)
+        options.append(option)
+        offset += length
+    return options
+
+
+def encode_options(options: Sequence[Option]) -> bytes:
+    """Concatenate the encodings of ``options``."""
+    return b"".join(option.encode() for option in options)
+
+
+@dataclass(frozen=True, slots=True)
+class Review:
+    """A negotiator's verdict on the peer's Configure-Request (pppd's ``reqci`` result).
+
+    Attributes:
+        code: ``Code.CONF_ACK`` (RCR+), ``Code.CONF_NAK`` or ``Code.CONF_REJ`` (RCR-).
+        options: the options to send back with that code: all of them for an Ack, only the
+            Nak'd (with the values we want) or only the rejected ones otherwise.
+    """
+
+    code: Code
+    options: tuple[Option, ...]
+
+
+class Negotiator(Protocol):
+    """What a control protocol plugs into the generic automaton (pppd's ``fsm_callbacks``).
+
+    Negotiation state is held the way pppd holds it: ``want`` (what we would like), ``allow``
+    (what we accept from the peer), ``got`` (what the peer has acknowledged of our request) and
+    ``his`` (what we acknowledged of the peer's request).
+    """
+
+    protocol: ClassVar[int]
+    name: ClassVar[str]
+    codecs: ClassVar[Mapping[int, type[Option]]]
+
+    def reset(self) -> None:
+        """Start a new negotiation: our request goes back to ``want`` (pppd ``resetci``)."""
+
+    def request(self) -> list[Option]:
+        """Return the options for our next Configure-Request (pppd ``addci``)."""
+
+    def on_ack(self, options: Sequence[Option]) -> bool:
+        """Check a Configure-Ack against what we sent; ``False`` means a bad Ack (ignore it)."""
+
+    def on_nak(self, options: Sequence[Option], *, rejected: bool) -> bool:
+        """Adapt our request to a Configure-Nak or (``rejected``) Configure-Reject.
+
+        Returns:
+            ``False`` if the packet is bogus (it names options we did not send in the way the
+            RFC forbids), in which case it is discarded.
+        """
+
+    def review(self, options: Sequence[Option], *, reject_if_disagree: bool) -> Review:
+        """Judge the peer's Configure-Request (pppd ``reqci``).
+
+        Args:
+            options: the decoded request.
+            reject_if_disagree: Max-Failure Naks have been sent: Configure-Reject what we
+                would Nak (RFC 1661 §4.6 "Max-Failure").
+        """
+
+    def up(self) -> None:
+        """This-Layer-Up: negotiation finished; ``got`` and ``his`` are final."""
+
+    def down(self) -> None:
+        """This-Layer-Down."""
