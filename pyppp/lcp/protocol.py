@@ -1,0 +1,160 @@
+"""LCP's codes beyond Configure/Terminate/Code-Reject, and pppd's echo keepalive.
+
+RFC 1661 §5.7-5.9 give LCP four more codes: Protocol-Reject, Echo-Request, Echo-Reply and
+Discard-Request (RFC 1570 adds Identification and Time-Remaining). In the automaton they are
+the RXJ and RXR events; this module turns them into those events and performs the ``ser``
+action. It also runs pppd's keepalive (``lcp-echo-interval`` / ``lcp-echo-failure``): an
+Echo-Request every interval while LCP is open; when ``failure`` of them are outstanding at the
+next tick, the peer is declared dead (pppd ``LcpLinkFailure``).
+"""
+
+from __future__ import annotations
+
+import logging
+import struct
+from collections import deque
+from typing import Final
+
+from pyppp.fsm import ControlProtocol, Event, FsmConfig
+from pyppp.lcp.negotiator import LcpNegotiator
+from pyppp.packet import Code, ControlPacket, Protocol
+
+__all__ = ["LcpControlProtocol"]
+
+_MAGIC: Final = struct.Struct("!I")
+_PROTOCOL: Final = struct.Struct("!H")
+
+
+class LcpControlProtocol(ControlProtocol):
+    """The LCP instance of the automaton, with Echo, Discard and Protocol-Reject.
+
+    Args:
+        negotiator: the LCP option policy.
+        config: automaton counters and flags.
+        echo_interval: seconds between keepalive Echo-Requests (0: off, pppd's default).
+        echo_failure: unanswered Echo-Requests after which the peer is dead (0: never).
+        logger: where pppd's lines go.
+    """
+
+    negotiator: LcpNegotiator
+
+    def __init__(
+        self,
+        negotiator: LcpNegotiator,
+        config: FsmConfig | None = None,
+        *,
+        echo_interval: float = 0.0,
+        echo_failure: int = 0,
+        logger: logging.Logger | None = None,
+    ) -> None:
+        super().__init__(negotiator, config, logger=logger)
+        self.echo_interval = echo_interval
+        self.echo_failure = echo_failure
+        self.echos_pending = 0
+        self.peer_dead = False
+        self._echo_deadline: float | None = None
+        self._echo_identifier = 0
+        self.rejected_protocols: deque[int] = deque()
+        """Protocols the peer Protocol-Rejected, for the link to stop (RFC 1661 §5.7)."""
+
+    # -- keepalive -----------------------------------------------------------------------------
+    def start_keepalive(self, now: float) -> None:
+        """LCP opened: start sending Echo-Requests if ``lcp-echo-interval`` is set."""
+        self.echos_pending = 0
+        self.peer_dead = False
+        if self.echo_interval > 0:
+            self._echo_deadline = now + self.echo_interval
+
+    def stop_keepalive(self) -> None:
+        """LCP left Opened."""
+        self._echo_deadline = None
+
+    def get_timer(self) -> float | None:
+        """The earlier of the Restart timer and the next keepalive tick."""
+        deadlines = [d for d in (super().get_timer(), self._echo_deadline) if d is not None]
+        return min(deadlines) if deadlines else None
+
+    def handle_timer(self, now: float) -> None:
+        """Run the Restart timer and the keepalive."""
+        super().handle_timer(now)
+        if self._echo_deadline is None or now < self._echo_deadline:
+            return
+        if not self.is_opened:
+            self._echo_deadline = None
+            return
+        if self.echo_failure and self.echos_pending >= self.echo_failure:
+            # pppd lcp.c LcpLinkFailure
+            self.logger.info("No response to %d echo-requests", self.echos_pending)
+            self.logger.log(25, "Serial link appears to be disconnected.")
+            self.peer_dead = True
+            self.echos_pending = 0
+            self._echo_deadline = None
+            self.close(now, "Peer not responding")
+            return
+        self.send(
+            ControlPacket(Code.ECHO_REQ, self._echo_identifier, _MAGIC.pack(self._our_magic()))
+        )
+        self._echo_identifier = (self._echo_identifier + 1) & 0xFF
+        self.echos_pending += 1
+        self._echo_deadline = now + self.echo_interval
+
+    def _our_magic(self) -> int:
+        result = self.negotiator.result
+        return result.our_magic if result is not None else 0
+
+    # -- Protocol-Reject -----------------------------------------------------------------------
+    def send_protocol_reject(self, protocol: int, information: bytes) -> None:
+        """Reject a protocol we do not run (RFC 1661 §5.7; only while LCP is Opened).
+
+        The Rejected-Information "MUST be truncated to comply with the peer's established MRU".
+        """
+        if not self.is_opened:
+            return
+        room = max(0, self.peer_mru - 4 - _PROTOCOL.size)
+        data = _PROTOCOL.pack(protocol) + information[:room]
+        self.send(ControlPacket(Code.PROT_REJ, self.next_identifier(), data))
+
+    # -- extended codes ------------------------------------------------------------------------
+    def receive_extended(self, packet: ControlPacket, now: float) -> Event | None:
+        """Map LCP's extension codes onto RXJ/RXR (RFC 1661 §4.3)."""
+        match packet.code:
+            case Code.PROT_REJ:
+                if len(packet.data) < _PROTOCOL.size:
+                    self._discard("short Protocol-Reject")
+                    return Event.RXR
+                (rejected,) = _PROTOCOL.unpack_from(packet.data)
+                if not self.is_opened:
+                    # RFC 1661 §5.7: "Protocol-Reject packets can only be sent in the LCP
+                    # Opened state"; anything else is silently discarded.
+                    self._discard("Protocol-Reject outside Opened")
+                    return Event.RXR
+                if rejected == Protocol.LCP:
+                    self.logger.warning("Protocol-Reject for LCP received")
+                    return Event.RXJ_MINUS
+                self.rejected_protocols.append(rejected)
+                return Event.RXJ_PLUS
+            case Code.ECHO_REP:
+                self._receive_echo_reply(packet)
+                return Event.RXR
+            case Code.ECHO_REQ | Code.DISC_REQ | Code.IDENTIFICATION | Code.TIME_REMAINING:
+                return Event.RXR
+        return None
+
+    def _receive_echo_reply(self, packet: ControlPacket) -> None:
+        if not self.is_opened or len(packet.data) < _MAGIC.size:
+            return
+        (magic,) = _MAGIC.unpack_from(packet.data)
+        result = self.negotiator.result
+        if result is not None and magic != 0 and magic == result.our_magic:
+            # pppd: "appear to have received our own echo-reply!" (a looped-back line)
+            self.logger.warning("appear to have received our own echo-reply!")
+            return
+        self.echos_pending = 0
+
+    def send_echo_reply(self, request: ControlPacket, now: float) -> None:
+        """The ``ser`` action: answer with our Magic-Number and the request's data."""
+        if len(request.data) < _MAGIC.size:
+            self._discard("short Echo-Request")
+            return
+        data = _MAGIC.pack(self._our_magic()) + request.data[_MAGIC.size :]
+        self.send(ControlPacket(Code.ECHO_REP, request.identifier, data))
