@@ -156,8 +156,12 @@ class Link:
         self.exit_status: int | None = None
         self.stats = LinkStats()
         self._events: deque[Event] = deque()
-        self._out: list[bytes] = []
-        self._deframer = hdlc.Deframer(accm=0xFFFFFFFF, mru=_MIN_RECEIVE)
+        # Control frames jump the queue of IP frames, so a burst of bulk data can never delay
+        # an Echo-Reply or a Terminate-Ack by more than what the shell has already written.
+        self._out_control: list[bytes] = []
+        self._out_data: deque[bytes] = deque()
+        self._out_data_bytes = 0
+        self._deframer = hdlc.Deframer(accm=self._initial_receive_accm(), mru=_MIN_RECEIVE)
         self._encoder = hdlc.FrameEncoder(accm=0xFFFFFFFF, escape=config.escape)
         self._lcp_negotiator = LcpNegotiator(config.lcp, rng, logger=self.logger)
         self.lcp = LcpControlProtocol(
@@ -258,6 +262,10 @@ class Link:
             self.stats.frames_received += 1
             self.stats.bytes_received += len(frame.information) + 2
             self._receive_frame(frame.protocol, frame.information, now)
+            if frame.protocol != PPPProtocol.IP:
+                # A control packet may change the phase (LCP opens, authentication ends), and
+                # the next frame of the same read must be judged in the new phase.
+                self._process(now)
         self._process(now)
 
     def send_ip(self, packet: bytes, now: float) -> bool:
@@ -272,13 +280,27 @@ class Link:
         self._emit(PPPProtocol.IP, packet)
         return True
 
-    def data_to_send(self) -> bytes:
-        """Return (and forget) the framed bytes for the line."""
-        if not self._out:
-            return b""
-        out = b"".join(self._out)
-        self._out.clear()
-        return out
+    def data_to_send(self, limit: int | None = None) -> bytes:
+        """Return (and forget) framed bytes for the line: control frames first, then IP.
+
+        Args:
+            limit: stop adding IP frames once this many bytes are collected (control frames
+                are always all returned), so the shell can keep its write buffer short.
+        """
+        out = self._out_control
+        self._out_control = []
+        size = sum(map(len, out))
+        while self._out_data and (limit is None or size < limit):
+            frame = self._out_data.popleft()
+            self._out_data_bytes -= len(frame)
+            out.append(frame)
+            size += len(frame)
+        return b"".join(out)
+
+    @property
+    def pending_bytes(self) -> int:
+        """Framed IP bytes queued and not yet taken by :meth:`data_to_send`."""
+        return self._out_data_bytes
 
     def next_event(self) -> Event | None:
         """Return the next event, or ``None``."""
@@ -395,14 +417,16 @@ class Link:
                 return
 
     def _flush(self) -> None:
+        # Phase order: an Authenticate-Ack must leave before the IPCP request it unlocks, or
+        # the peer (still authenticating) would discard that request.
         for packet in self.lcp.packets_to_send():
             self._emit_control(PPPProtocol.LCP, packet)
-        if self.ipcp is not None:
-            for packet in self.ipcp.packets_to_send():
-                self._emit_control(PPPProtocol.IPCP, packet)
         for engine in self._auth:
             for packet in engine.packets_to_send():
                 self._emit_control(engine.protocol, packet)
+        if self.ipcp is not None:
+            for packet in self.ipcp.packets_to_send():
+                self._emit_control(PPPProtocol.IPCP, packet)
 
     def _emit_control(self, protocol: int, packet: ControlPacket) -> None:
         information = packet.encode()
@@ -425,7 +449,12 @@ class Link:
     def _emit(self, protocol: int, information: bytes) -> None:
         self.stats.frames_sent += 1
         self.stats.bytes_sent += len(information) + 2
-        self._out.append(self._encoder.encode(protocol, information))
+        frame = self._encoder.encode(protocol, information)
+        if protocol == PPPProtocol.IP:
+            self._out_data.append(frame)
+            self._out_data_bytes += len(frame)
+        else:
+            self._out_control.append(frame)
 
     def _set_phase(self, phase: Phase) -> None:
         if phase is not self.phase:
@@ -478,7 +507,7 @@ class Link:
         result = self._lcp_negotiator.result if opened else None
         if result is None:
             self._encoder = hdlc.FrameEncoder(accm=0xFFFFFFFF, escape=self.config.escape)
-            self._deframer.accm = 0xFFFFFFFF
+            self._deframer.accm = self._initial_receive_accm()
             self._deframer.mru = _MIN_RECEIVE
             return
         self._encoder = hdlc.FrameEncoder(
@@ -489,6 +518,18 @@ class Link:
         )
         self._deframer.accm = result.our_accm
         self._deframer.mru = max(result.our_mru, _MIN_RECEIVE)
+
+    def _initial_receive_accm(self) -> int:
+        """The receive ACCM before LCP opens: the one we ask the peer to use.
+
+        RFC 1662 §7.1 defaults it to all ones, but the peer may switch to our ACCM the moment
+        it receives our Configure-Ack, and its next frame (typically PAP's Authenticate-Request)
+        often arrives in the same read as the Ack that opens LCP here: filtering that read with
+        all ones would delete its unescaped control octets and cost a restart period. Dropping
+        only what we asked to have escaped is safe before and after opening.
+        """
+        lcp = self.config.lcp
+        return 0xFFFFFFFF if lcp.default_asyncmap else lcp.asyncmap
 
     def _start_auth(self, ours: int | None, theirs: int | None, now: float) -> None:
         """Start the Authenticate phase for the directions LCP negotiated (pppd)."""

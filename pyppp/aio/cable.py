@@ -1,0 +1,130 @@
+"""A virtual null-modem cable: two pseudo-terminals joined back to back by a relay thread.
+
+Each end is a pty slave path (``/dev/pts/N``) that a PPP program opens like a serial port.
+The relay copies bytes master-to-master in both directions, optionally paced to a baud rate
+(10 bits a byte: start, 8 data, stop), which makes a pty behave like a real 115200-baud line.
+Both slaves are put in raw mode and kept open by the relay, so nothing is echoed back and a
+program can close and reopen its end (``persist``) without the other end seeing a hang-up.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import selectors
+import threading
+import time
+import tty
+from pathlib import Path
+
+__all__ = ["NullModemCable"]
+
+_CHUNK = 4096
+
+
+class _End:
+    def __init__(self) -> None:
+        self.master, self.slave = os.openpty()
+        tty.setraw(self.slave)
+        os.set_blocking(self.master, False)
+        self.path = os.ttyname(self.slave)
+        self.pending = bytearray()
+
+    def close(self) -> None:
+        for fd in (self.master, self.slave):
+            with contextlib.suppress(OSError):
+                os.close(fd)
+
+
+class NullModemCable:
+    """Two pty ends joined by a relay thread.
+
+    Args:
+        baud: pace each direction to this many bits per second (None: as fast as possible).
+        link_dir: also make symlinks ``link_dir/ttyA`` and ``link_dir/ttyB`` to the ends.
+
+    Use as a context manager; :attr:`ends` are the two device paths.
+    """
+
+    def __init__(self, *, baud: int | None = None, link_dir: Path | None = None) -> None:
+        self.baud = baud
+        self._a, self._b = _End(), _End()
+        self.ends = (self._a.path, self._b.path)
+        self._links: list[Path] = []
+        if link_dir is not None:
+            for name, end in (("ttyA", self._a), ("ttyB", self._b)):
+                link = link_dir / name
+                with contextlib.suppress(FileNotFoundError):
+                    link.unlink()
+                link.symlink_to(end.path)
+                self._links.append(link)
+            self.ends = (str(self._links[0]), str(self._links[1]))
+        self._stop_r, self._stop_w = os.pipe()
+        self._thread = threading.Thread(target=self._relay, name="null-modem", daemon=True)
+        self.bytes_relayed = 0
+
+    def __enter__(self) -> NullModemCable:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def start(self) -> None:
+        """Start relaying."""
+        self._thread.start()
+
+    def close(self) -> None:
+        """Stop the relay and remove both ptys (and the symlinks)."""
+        with contextlib.suppress(OSError):
+            os.write(self._stop_w, b"x")
+        if self._thread.is_alive():
+            self._thread.join(timeout=2.0)
+        for end in (self._a, self._b):
+            end.close()
+        for fd in (self._stop_r, self._stop_w):
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        for link in self._links:
+            with contextlib.suppress(FileNotFoundError):
+                link.unlink()
+
+    def _relay(self) -> None:
+        pairs = ((self._a, self._b), (self._b, self._a))
+        # Bytes each direction may send now (token bucket refilled at baud/10 bytes a second).
+        budget = [float(_CHUNK), float(_CHUNK)]
+        rate = self.baud / 10.0 if self.baud else None
+        last = time.monotonic()
+        with selectors.DefaultSelector() as selector:
+            selector.register(self._stop_r, selectors.EVENT_READ)
+            for end in (self._a, self._b):
+                selector.register(end.master, selectors.EVENT_READ)
+            while True:
+                timeout = 0.005 if (rate and any(e.pending for e in (self._a, self._b))) else 0.2
+                for key, _ in selector.select(timeout):
+                    if key.fd == self._stop_r:
+                        return
+                    source = self._a if key.fd == self._a.master else self._b
+                    try:
+                        data = os.read(source.master, _CHUNK)
+                    except (BlockingIOError, OSError):
+                        continue
+                    source.pending += data
+                now = time.monotonic()
+                for index, (source, target) in enumerate(pairs):
+                    if rate is not None:
+                        budget[index] = min(budget[index] + (now - last) * rate, 256.0)
+                    if not source.pending:
+                        continue
+                    allowed = len(source.pending) if rate is None else int(budget[index])
+                    if allowed <= 0:
+                        continue
+                    try:
+                        written = os.write(target.master, bytes(source.pending[:allowed]))
+                    except (BlockingIOError, OSError):
+                        continue
+                    del source.pending[:written]
+                    self.bytes_relayed += written
+                    if rate is not None:
+                        budget[index] -= written
+                last = now

@@ -1,0 +1,131 @@
+"""``pyppp serve`` and ``pyppp dial``: pppd's job from the command line.
+
+``serve`` answers calls (pppd's ``silent``: wait for the caller's first packet) and requires
+authentication as ``--auth`` says; ``dial`` calls, with its password from the secrets files
+unless given. Both take pppd's option words after the device, read pppd's files from
+``--config-dir`` (default ``/etc/ppp``), print pppd's log lines and exit with pppd's statuses.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import sys
+from pathlib import Path
+
+from pyppp.aio.supervisor import Supervisor
+from pyppp.config import PppOptions, Word, design_flag_words, dump, load_options
+from pyppp.errors import ConfigError
+
+__all__ = ["add_dial_arguments", "add_serve_arguments", "run_dial", "run_serve"]
+
+
+def _add_common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "device", nargs="?", help="serial device or pyserial URL (rfc2217://host:port)"
+    )
+    parser.add_argument(
+        "--config-dir",
+        type=Path,
+        default=Path("/etc/ppp"),
+        help="where options, options.<tty>, the secrets and the scripts are (default /etc/ppp)",
+    )
+    parser.add_argument(
+        "--windows",
+        action="store_true",
+        help="Windows direct-cable handshake (CLIENT / CLIENTSERVER) before PPP",
+    )
+    parser.add_argument(
+        "--lock-dir",
+        type=Path,
+        default=Path("/var/lock"),
+        help="where UUCP lock files go with `lock` (default /var/lock)",
+    )
+    parser.epilog = (
+        "Any pppd option words may follow the device, e.g. "
+        "`115200 crtscts local 10.0.0.1:10.0.0.2 debug`."
+    )
+
+
+def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
+    """Arguments of ``pyppp serve``."""
+    _add_common(parser)
+    parser.add_argument(
+        "--auth",
+        choices=("pap", "chap", "login", "none"),
+        help="require the caller to authenticate: pap, chap, login (PAP + system passwords) "
+        "or none (default: as the options files say)",
+    )
+
+
+def add_dial_arguments(parser: argparse.ArgumentParser) -> None:
+    """Arguments of ``pyppp dial``."""
+    _add_common(parser)
+    parser.add_argument("--user", help="the name to authenticate as (pppd `user`)")
+    parser.add_argument("--password", help="the password (default: from pap-secrets/chap-secrets)")
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    """Run ``pyppp serve``; return pppd's exit status."""
+    return _run(args, serving=True)
+
+
+def run_dial(args: argparse.Namespace) -> int:
+    """Run ``pyppp dial``; return pppd's exit status."""
+    return _run(args, serving=False)
+
+
+def _run(args: argparse.Namespace, *, serving: bool) -> int:
+    flags = design_flag_words(
+        auth=getattr(args, "auth", None),
+        user=getattr(args, "user", None),
+        password=getattr(args, "password", None),
+        windows=args.windows,
+    )
+    if serving:
+        # `pyppp serve` waits for a caller, as pppd's `silent` does.
+        flags.insert(0, Word("silent", "pyppp serve"))
+    words = list(args.extra)
+    try:
+        options = load_options(
+            args.device,
+            words,
+            config_dir=args.config_dir,
+            home=Path(os.environ["HOME"]) if "HOME" in os.environ else None,
+            privileged=os.geteuid() == 0,
+            extra=flags,
+        )
+    except ConfigError as exc:
+        # pppd prints one line and exits with status 2 for option errors.
+        print(f"pyppp: {exc}", file=sys.stderr)
+        return exc.exit_status
+    for warning in options.warnings:
+        print(f"pyppp: warning: {warning}", file=sys.stderr)
+    if options.dump or options.dryrun:
+        print("\n".join(dump(options)))
+        if options.dryrun:
+            return 0
+    if options.device is None:
+        print("pyppp: no device specified", file=sys.stderr)
+        return 2
+    return _run_supervisor(options, args, serving=serving)
+
+
+def _run_supervisor(options: PppOptions, args: argparse.Namespace, *, serving: bool) -> int:
+    supervisor = Supervisor(
+        options, config_dir=args.config_dir, lock_dir=args.lock_dir, serving=serving
+    )
+
+    async def main() -> int:
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            loop.add_signal_handler(signum, supervisor.signal, signum)
+        return await supervisor.run()
+
+    try:
+        return asyncio.run(main())
+    except ConfigError as exc:
+        print(f"pyppp: {exc}", file=sys.stderr)
+        return exc.exit_status

@@ -1,0 +1,195 @@
+"""The asyncio loop around a sans-IO :class:`~pyppp.link.Link` (aioquic's ``transmit`` pattern).
+
+Feed the line's bytes into the link, write what it wants written, deliver its events, and keep
+exactly one ``loop.call_at`` armed for its next deadline. IP packets go to a callback (the TUN
+interface, or a library user). Flow control: the link's IP queue is bounded; when it is full the
+producer (the TUN reader) is paused, and the link is asked for more bytes only when the line has
+taken what it had, so control packets are never stuck behind a long queue of bulk data.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import time
+from collections.abc import Callable
+
+from pyppp.aio.line import Line
+from pyppp.events import Event, IpReceived, LinkTerminated, LoginCheckRequested, NetworkUp
+from pyppp.link import Link
+
+__all__ = ["LinkRunner", "LoginChecker"]
+
+LoginChecker = Callable[[str, str], bool]
+"""Blocking system password check (``pyppp.aio.login.check_login``), run in a thread."""
+
+# Keep at most this much framed data between the link and the line: about 1/8 s at 1 Mbit/s
+# over a pty, and a few frames on a real 115200-baud line.
+_LINE_HIGH_WATER = 16384
+_QUEUE_HIGH_WATER = 65536
+_QUEUE_LOW_WATER = 16384
+
+
+class LinkRunner:
+    """Runs one link until it is dead; returns pppd's exit status from :meth:`run`.
+
+    Args:
+        link: the sans-IO link (not yet opened).
+        line: the serial side.
+        on_event: called with every event except the IP packets (which go to ``on_ip``).
+        on_ip: called with every received IP packet.
+        login_checker: system password check for ``login``.
+        initial_data: bytes already read from the line (after a chat script or handshake).
+    """
+
+    def __init__(
+        self,
+        link: Link,
+        line: Line,
+        *,
+        on_event: Callable[[Event], None] | None = None,
+        on_ip: Callable[[bytes], None] | None = None,
+        login_checker: LoginChecker | None = None,
+        initial_data: bytes = b"",
+        logger: logging.Logger | None = None,
+    ) -> None:
+        self.link = link
+        self.line = line
+        self.on_event = on_event
+        self.on_ip = on_ip
+        self.login_checker = login_checker
+        self.initial_data = initial_data
+        self.logger = logger or logging.getLogger("pyppp")
+        self._loop = asyncio.get_running_loop()
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_at: float | None = None
+        self._done: asyncio.Future[int] = self._loop.create_future()
+        self._producer_paused = False
+        self.on_backpressure: Callable[[bool], None] | None = None
+        self.started_at = time.monotonic()
+        self.network_up_at: float | None = None
+
+    def now(self) -> float:
+        """The clock the link runs on."""
+        return self._loop.time()
+
+    async def run(self) -> int:
+        """Open the link and run it until it is dead; return the exit status."""
+        self.line.start(self._on_data, self._on_lost)
+        self.link.open(self.now())
+        if self.initial_data:
+            self.link.receive_data(self.initial_data, self.now())
+        self._after()
+        try:
+            return await self._done
+        finally:
+            if self._timer is not None:
+                self._timer.cancel()
+
+    def close(self, reason: str = "User request", exit_status: int = 5) -> None:
+        """Terminate gracefully (LCP Terminate-Request); :meth:`run` returns when done."""
+        self.link.close(self.now(), reason, exit_status=exit_status)
+        self._after()
+
+    def hangup(self, reason: str = "Hangup") -> None:
+        """End at once without a Terminate exchange (the line is gone or being dropped)."""
+        self.link.lower_down(self.now(), reason)
+        self._after()
+
+    def send_ip(self, packet: bytes) -> bool:
+        """Carry an IP packet; ``False`` if the link cannot take it now (dropped)."""
+        ok = self.link.send_ip(packet, self.now())
+        self._after()
+        return ok
+
+    # -- callbacks -----------------------------------------------------------------------------
+    def _on_data(self, data: bytes) -> None:
+        self.link.receive_data(data, self.now())
+        self._after()
+
+    def _on_lost(self, why: str) -> None:
+        self.logger.debug("line lost: %s", why)
+        if not self._done.done():
+            self.link.lower_down(self.now(), "Modem hangup")
+            self.logger.log(25, "Modem hangup")
+            self._after()
+
+    def _on_timer(self) -> None:
+        self._timer = None
+        self._timer_at = None
+        self.link.handle_timer(self.now())
+        self._after()
+
+    # -- the transmit pattern ------------------------------------------------------------------
+    def _after(self) -> None:
+        """After every input: write, deliver events, re-arm the timer, apply back-pressure."""
+        room = _LINE_HIGH_WATER - self.line.write_buffer_size
+        data = self.link.data_to_send(limit=max(room, 0))
+        if data:
+            self.line.write(data)
+        while (event := self.link.next_event()) is not None:
+            self._deliver(event)
+        self._rearm()
+        self._flow()
+
+    def _deliver(self, event: Event) -> None:
+        if isinstance(event, IpReceived):
+            if self.on_ip is not None:
+                self.on_ip(event.packet)
+            return
+        if isinstance(event, NetworkUp) and self.network_up_at is None:
+            self.network_up_at = time.monotonic()
+        if isinstance(event, LoginCheckRequested):
+            self._check_login(event)
+        if self.on_event is not None:
+            self.on_event(event)
+        if isinstance(event, LinkTerminated) and not self._done.done():
+            # Let the last Terminate-Ack reach the line before the caller closes it.
+            self._done.set_result(event.exit_status)
+
+    def _check_login(self, event: LoginCheckRequested) -> None:
+        checker = self.login_checker
+
+        async def check() -> None:
+            ok = False
+            if checker is not None:
+                try:
+                    ok = await self._loop.run_in_executor(None, checker, event.user, event.password)
+                except Exception:  # a PAM failure must never take the daemon down
+                    self.logger.exception("system password check failed")
+            self.link.login_result(event.request_id, ok, self.now())
+            self._after()
+
+        self._loop.create_task(check())
+
+    def _rearm(self) -> None:
+        deadline = self.link.get_timer()
+        if deadline == self._timer_at:
+            return
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self._timer_at = deadline
+        if deadline is not None:
+            self._timer = self._loop.call_at(deadline, self._on_timer)
+
+    def _flow(self) -> None:
+        pending = self.link.pending_bytes
+        if self.line.write_buffer_size < _LINE_HIGH_WATER and pending:
+            # The line has room again: schedule another pull on the next loop turn.
+            self._loop.call_soon(self._pull)
+        paused = pending > _QUEUE_HIGH_WATER
+        if paused != self._producer_paused and (paused or pending < _QUEUE_LOW_WATER):
+            self._producer_paused = paused
+            if self.on_backpressure is not None:
+                self.on_backpressure(paused)
+
+    def _pull(self) -> None:
+        if self.link.pending_bytes and self.line.write_buffer_size < _LINE_HIGH_WATER:
+            self._after()
+
+
+def default_rng(n: int) -> bytes:
+    """The shell's random source for magic numbers and CHAP challenges."""
+    return os.urandom(n)

@@ -1,0 +1,302 @@
+"""The serial side: a tty/pty through pyserial, any pyserial URL, or an asyncio stream.
+
+Every line offers the same small interface to the driver (:class:`Line`): ``start(on_data,
+on_lost)``, ``write(data)``, ``write_buffer_size``, ``close()``. A device path is opened with
+pyserial and watched with ``loop.add_reader`` on its file descriptor (no threads on the data
+path); a URL such as ``rfc2217://host:2006`` has no descriptor, so a reader thread feeds the loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import os
+import threading
+from collections.abc import Callable
+from typing import Protocol
+
+import serial
+
+from pyppp.errors import PyPPPError
+
+__all__ = ["FdLine", "Line", "LineOpenError", "StreamLine", "ThreadLine", "open_line"]
+
+DataCallback = Callable[[bytes], None]
+LostCallback = Callable[[str], None]
+_READ_SIZE = 65536
+
+
+class LineOpenError(PyPPPError):
+    """The serial device could not be opened (pppd exit status 7)."""
+
+    exit_status = 7
+
+
+class Line(Protocol):
+    """What the driver needs from the serial side."""
+
+    name: str
+
+    def start(self, on_data: DataCallback, on_lost: LostCallback) -> None:
+        """Begin delivering bytes; ``on_lost`` is called once if the line goes away.
+
+        Calling it again replaces the callbacks (the connect script hands the line to PPP).
+        """
+
+    def write(self, data: bytes) -> None:
+        """Queue bytes for the line (never blocks)."""
+
+    @property
+    def write_buffer_size(self) -> int:
+        """Bytes queued and not yet accepted by the line."""
+
+    def close(self) -> None:
+        """Stop and release the line."""
+
+
+class FdLine:
+    """A line with a file descriptor (tty, pty): non-blocking reads and writes on the loop."""
+
+    def __init__(self, fd: int, name: str, *, port: serial.Serial | None = None) -> None:
+        self.fd = fd
+        self.name = name
+        self.port = port
+        self._loop = asyncio.get_running_loop()
+        self._pending = bytearray()
+        self._on_lost: LostCallback | None = None
+        self._writing = False
+        self._closed = False
+        os.set_blocking(fd, False)
+
+    def start(self, on_data: DataCallback, on_lost: LostCallback) -> None:
+        """Begin delivering bytes (again: replace the callbacks)."""
+        self._on_lost = on_lost
+
+        def readable() -> None:
+            try:
+                data = os.read(self.fd, _READ_SIZE)
+            except BlockingIOError:
+                return
+            except OSError as exc:
+                # A pty whose other side closed reads EIO: the "modem" hung up.
+                self._lost(f"read error: {os.strerror(exc.errno or errno.EIO)}")
+                return
+            if not data:
+                self._lost("end of file")
+                return
+            on_data(data)
+
+        self._loop.add_reader(self.fd, readable)
+
+    def write(self, data: bytes) -> None:
+        """Write now if possible; keep the rest and finish when the fd is writable."""
+        if self._closed or not data:
+            return
+        if self._pending:
+            self._pending += data
+            return
+        try:
+            written = os.write(self.fd, data)
+        except BlockingIOError:
+            written = 0
+        except OSError as exc:
+            self._lost(f"write error: {os.strerror(exc.errno or errno.EIO)}")
+            return
+        if written < len(data):
+            self._pending += data[written:]
+            self._want_write()
+
+    def _want_write(self) -> None:
+        if not self._writing and not self._closed:
+            self._writing = True
+            self._loop.add_writer(self.fd, self._flush)
+
+    def _flush(self) -> None:
+        try:
+            written = os.write(self.fd, self._pending)
+        except BlockingIOError:
+            return
+        except OSError as exc:
+            self._lost(f"write error: {os.strerror(exc.errno or errno.EIO)}")
+            return
+        del self._pending[:written]
+        if not self._pending:
+            self._loop.remove_writer(self.fd)
+            self._writing = False
+
+    @property
+    def write_buffer_size(self) -> int:
+        """Bytes not yet accepted by the kernel."""
+        return len(self._pending)
+
+    def _lost(self, why: str) -> None:
+        callback, self._on_lost = self._on_lost, None
+        self._stop_watching()
+        if callback is not None:
+            callback(why)
+
+    def suspend(self) -> None:
+        """Stop watching the fd while an external program (``connect``) uses the line."""
+        self._stop_watching()
+
+    def _stop_watching(self) -> None:
+        with contextlib.suppress(ValueError, OSError):
+            self._loop.remove_reader(self.fd)
+        if self._writing:
+            with contextlib.suppress(ValueError, OSError):
+                self._loop.remove_writer(self.fd)
+            self._writing = False
+
+    def close(self) -> None:
+        """Stop watching; close the port (pyserial drops DTR on close, as a hang-up)."""
+        if self._closed:
+            return
+        self._closed = True
+        self._stop_watching()
+        if self.port is not None:
+            with contextlib.suppress(OSError, serial.SerialException):
+                self.port.close()
+        else:
+            with contextlib.suppress(OSError):
+                os.close(self.fd)
+
+
+class ThreadLine:
+    """A pyserial port without a descriptor (``rfc2217://``, ``socket://``...): a reader thread."""
+
+    def __init__(self, port: serial.SerialBase, name: str) -> None:
+        self.port = port
+        self.name = name
+        self._loop = asyncio.get_running_loop()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._on_data: DataCallback = lambda data: None
+        self._on_lost: LostCallback = lambda why: None
+
+    def start(self, on_data: DataCallback, on_lost: LostCallback) -> None:
+        """Begin delivering bytes from the reader thread (again: just swap the callbacks)."""
+        self._on_data, self._on_lost = on_data, on_lost
+        if self._thread is not None:
+            return
+
+        def deliver(data: bytes) -> None:
+            self._on_data(data)
+
+        def lost(why: str) -> None:
+            self._on_lost(why)
+
+        def run() -> None:
+            while not self._stop.is_set():
+                try:
+                    data = self.port.read(max(1, self.port.in_waiting or 1))
+                except (OSError, serial.SerialException) as exc:
+                    if not self._stop.is_set():
+                        self._loop.call_soon_threadsafe(lost, f"read error: {exc}")
+                    return
+                if data:
+                    self._loop.call_soon_threadsafe(deliver, bytes(data))
+
+        self.port.timeout = 0.1
+        self._thread = threading.Thread(target=run, name=f"line {self.name}", daemon=True)
+        self._thread.start()
+
+    def write(self, data: bytes) -> None:
+        """Write through pyserial (a socket send for network URLs)."""
+        with contextlib.suppress(OSError, serial.SerialException):
+            self.port.write(data)
+
+    @property
+    def write_buffer_size(self) -> int:
+        """Always 0: pyserial writes synchronously, nothing stays queued here."""
+        return 0
+
+    def close(self) -> None:
+        """Stop the thread and close the port."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=1.0)
+        with contextlib.suppress(OSError, serial.SerialException):
+            self.port.close()
+
+
+class StreamLine:
+    """A line over asyncio streams (a socket, a pipe, an in-memory test transport)."""
+
+    def __init__(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, name: str = "stream"
+    ) -> None:
+        self.reader = reader
+        self.writer = writer
+        self.name = name
+        self._task: asyncio.Task[None] | None = None
+        self._on_data: DataCallback = lambda data: None
+        self._on_lost: LostCallback = lambda why: None
+
+    def start(self, on_data: DataCallback, on_lost: LostCallback) -> None:
+        """Begin delivering bytes from the stream (again: just swap the callbacks)."""
+        self._on_data, self._on_lost = on_data, on_lost
+        if self._task is not None:
+            return
+
+        async def pump() -> None:
+            try:
+                while data := await self.reader.read(_READ_SIZE):
+                    self._on_data(data)
+            except (OSError, asyncio.IncompleteReadError) as exc:
+                self._on_lost(f"read error: {exc}")
+                return
+            self._on_lost("end of file")
+
+        self._task = asyncio.get_running_loop().create_task(pump())
+
+    def write(self, data: bytes) -> None:
+        """Queue bytes on the transport."""
+        if not self.writer.is_closing():
+            self.writer.write(data)
+
+    @property
+    def write_buffer_size(self) -> int:
+        """Bytes buffered in the transport."""
+        return self.writer.transport.get_write_buffer_size()
+
+    def close(self) -> None:
+        """Stop reading and close the transport."""
+        if self._task is not None:
+            self._task.cancel()
+        self.writer.close()
+
+
+def open_line(
+    device: str,
+    *,
+    speed: int | None = None,
+    crtscts: bool = False,
+    xonxoff: bool = False,
+) -> FdLine | ThreadLine:
+    """Open a device path or a pyserial URL as a line (must run inside the event loop).
+
+    pyserial always sets CLOCAL, so the line behaves as with pppd's ``local``: a hang-up is
+    seen as an error or end of file on the device, not through the carrier-detect line.
+
+    Raises:
+        LineOpenError: the device does not exist or cannot be opened (pppd status 7).
+    """
+    try:
+        if "://" in device:
+            port = serial.serial_for_url(
+                device, baudrate=speed or 115200, rtscts=crtscts, xonxoff=xonxoff, timeout=0.1
+            )
+            return ThreadLine(port, device)
+        port = serial.Serial(
+            device,
+            baudrate=speed or 115200,
+            rtscts=crtscts,
+            xonxoff=xonxoff,
+            timeout=0,
+            write_timeout=0,
+            exclusive=True,
+        )
+    except (OSError, serial.SerialException, ValueError) as exc:
+        raise LineOpenError(f"Failed to open {device}: {exc}") from exc
+    return FdLine(port.fileno(), device, port=port)

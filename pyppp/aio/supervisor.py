@@ -1,0 +1,308 @@
+"""One pppd process's life: lock, open, connect script, link, interface, scripts, persist.
+
+pppd's main loop, in order: lock the device (``lock``), open it, run the ``connect`` script
+(here: the built-in chat engine or the Windows handshake, or an external program with the line
+on its stdin/stdout), create the interface, run the link until it dies, run ``disconnect``,
+release everything; with ``persist``, wait ``holdoff`` seconds and start again, at most
+``maxfail`` failed attempts in a row.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import socket
+import time
+from pathlib import Path
+
+from pyppp.aio.driver import LinkRunner
+from pyppp.aio.line import FdLine, LineOpenError, ThreadLine, open_line
+from pyppp.aio.lockfile import UucpLock
+from pyppp.aio.login import check_login, crypt_check, login_option_problem
+from pyppp.aio.logs import setup_logging
+from pyppp.aio.netconf import NetConfig
+from pyppp.aio.prelude import PreludeError, run_prelude
+from pyppp.aio.scripts import ScriptRunner
+from pyppp.aio.tun import Tun, TunError
+from pyppp.config import PppOptions
+from pyppp.errors import ConfigError
+from pyppp.events import Event, LinkDown, LinkTerminated, NetworkDown, NetworkUp
+from pyppp.ipcp.dns import resolv_conf_text
+from pyppp.link import Link, LinkConfig
+from pyppp.lock import LockError
+from pyppp.session import build_link_config, load_secrets
+from pyppp.util import NOTICE
+
+__all__ = ["Supervisor"]
+
+EXIT_FATAL = 1
+EXIT_USER_REQUEST = 5
+EXIT_LOCK_FAILED = 6
+EXIT_OPEN_FAILED = 7
+EXIT_CONNECT_FAILED = 8
+EXIT_IDLE_TIMEOUT = 12
+
+
+class Supervisor:
+    """Runs connections until done; :meth:`run` returns pppd's exit status."""
+
+    def __init__(
+        self, options: PppOptions, *, config_dir: Path, lock_dir: Path, serving: bool
+    ) -> None:
+        self.options = options
+        self.config_dir = config_dir
+        self.lock_dir = lock_dir
+        self.serving = serving
+        self.logger = setup_logging(debug=options.debug, logfile=options.logfile)
+        self.scripts = ScriptRunner(config_dir, self.logger)
+        self._runner: LinkRunner | None = None
+        self._stop: asyncio.Event | None = None
+        self._signalled: int | None = None
+
+    # -- signals -------------------------------------------------------------------------------
+    def signal(self, signum: int) -> None:
+        """SIGTERM/SIGINT: terminate and exit 5; SIGHUP: hang up (and redial with persist)."""
+        if signum == signal.SIGHUP:
+            self.logger.info("Hangup (SIGHUP)")
+        else:
+            # pppd main.c: "Terminating on signal %d"
+            self.logger.info("Terminating on signal %d", signum)
+        if signum != signal.SIGHUP or not self.options.persist:
+            self._signalled = signum
+        if self._stop is not None:
+            self._stop.set()
+        runner = self._runner
+        if runner is None:
+            return
+        if signum == signal.SIGHUP:
+            runner.hangup("Hangup (SIGHUP)")
+        else:
+            runner.close("User request", EXIT_USER_REQUEST)
+
+    # -- the loop ------------------------------------------------------------------------------
+    async def run(self) -> int:
+        """Connect, and with ``persist`` reconnect, until done."""
+        self._stop = asyncio.Event()
+        options = self.options
+        problem = login_option_problem(
+            login=options.login,
+            require_pap=options.require_pap,
+            require_chap=options.require_chap,
+        )
+        if problem is not None:
+            self.logger.warning("%s", problem)
+        try:
+            secrets = load_secrets(self.config_dir, self.logger)
+            config = build_link_config(
+                options,
+                secrets=secrets,
+                rng=os.urandom,
+                hostname=socket.gethostname(),
+                crypt_check=crypt_check,
+                logger=self.logger,
+            )
+        except ConfigError as exc:
+            for line in str(exc).split(". "):
+                self.logger.error("%s", line)
+            return exc.exit_status
+        failures = 0
+        while True:
+            status, was_up = await self._connect_once(config)
+            if self._signalled is not None:
+                return EXIT_USER_REQUEST
+            if not options.persist or status in (EXIT_LOCK_FAILED, 2, 3):
+                return status
+            failures = 0 if was_up else failures + 1
+            if options.maxfail and failures >= options.maxfail:
+                # pppd main.c
+                self.logger.info("Maximum connect attempts exceeded")
+                return status
+            holdoff = 0 if status == EXIT_IDLE_TIMEOUT else options.holdoff
+            if holdoff:
+                self._stop.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stop.wait(), holdoff)
+                if self._signalled is not None:
+                    return EXIT_USER_REQUEST
+
+    async def _connect_once(self, config: LinkConfig) -> tuple[int, bool]:
+        options = self.options
+        device = options.device
+        assert device is not None
+        lock: UucpLock | None = None
+        line: FdLine | ThreadLine | None = None
+        tun: Tun | None = None
+        netconf = NetConfig(self.logger)
+        state = _Connection()
+        try:
+            if options.lock and "://" not in device:
+                lock = UucpLock(device, lock_dir=self.lock_dir, logger=self.logger)
+                lock.acquire()
+            line = open_line(
+                device,
+                speed=options.speed,
+                crtscts=bool(options.crtscts),
+                xonxoff=options.xonxoff,
+            )
+            leftover = await run_prelude(options, line, serving=self.serving, logger=self.logger)
+            if self._signalled is not None:
+                return EXIT_USER_REQUEST, False
+            tun = Tun(options.ifname, unit=options.unit)
+            self.logger.info("Using interface %s", tun.name)
+            self.logger.log(NOTICE, "Connect: %s <--> %s", tun.name, device)
+            link = Link(config, rng=os.urandom, logger=self.logger)
+            runner = LinkRunner(
+                link,
+                line,
+                on_ip=tun.write,
+                login_checker=check_login,
+                initial_data=leftover,
+                logger=self.logger,
+                on_event=lambda event: self._on_event(event, state, tun, netconf, device),
+            )
+            self._runner = runner
+            tun.start(runner.send_ip)
+            runner.on_backpressure = lambda paused: tun.pause() if paused else tun.resume()
+            status = await runner.run()
+            await self._finish(state)
+            return status, state.up_at is not None
+        except LockError as exc:
+            self.logger.error("%s", exc)
+            return EXIT_LOCK_FAILED, False
+        except LineOpenError as exc:
+            self.logger.error("%s", exc)
+            return EXIT_OPEN_FAILED, False
+        except PreludeError as exc:
+            self.logger.error("%s", exc)
+            return exc.exit_status, False
+        except TunError as exc:
+            self.logger.error("%s", exc)
+            return exc.exit_status, False
+        finally:
+            self._runner = None
+            netconf.remove_all()
+            if tun is not None:
+                tun.close()
+            if line is not None:
+                # Give the last frames (the Terminate-Ack) a moment to leave.
+                await _drain(line)
+                line.close()
+            if lock is not None:
+                lock.release()
+
+    # -- events --------------------------------------------------------------------------------
+    def _on_event(
+        self, event: Event, state: _Connection, tun: Tun, netconf: NetConfig, device: str
+    ) -> None:
+        options = self.options
+        if isinstance(event, NetworkUp):
+            tun.configure(event.local, event.remote, event.mtu)
+            state.up_at = time.monotonic()
+            state.local, state.remote = str(event.local), str(event.remote)
+            env = self._script_env(tun.name, device, state)
+            if event.dns:
+                env.update(
+                    {"USEPEERDNS": "1", **{f"DNS{i}": str(a) for i, a in enumerate(event.dns, 1)}}
+                )
+                if options.usepeerdns:
+                    self._write_resolv_conf(resolv_conf_text(event.dns))
+            if options.defaultroute:
+                netconf.add_default_route(tun.name, event.remote)
+            if options.proxyarp:
+                netconf.add_proxy_arp(event.remote)
+            state.tasks.append(
+                asyncio.ensure_future(
+                    self.scripts.run("ip-up", self._script_args(tun.name, device, state), env)
+                )
+            )
+        elif isinstance(event, NetworkDown | LinkDown) and state.up_at is not None:
+            if not state.down_done:
+                state.down_done = True
+                state.connect_time = time.monotonic() - state.up_at
+                netconf.remove_all()
+                env = self._script_env(tun.name, device, state)
+                env["CONNECT_TIME"] = str(int(state.connect_time))
+                runner = self._runner
+                if runner is not None:
+                    env["BYTES_SENT"] = str(runner.link.stats.bytes_sent)
+                    env["BYTES_RCVD"] = str(runner.link.stats.bytes_received)
+                state.tasks.append(
+                    asyncio.ensure_future(
+                        self.scripts.run(
+                            "ip-down", self._script_args(tun.name, device, state), env, wait=5.0
+                        )
+                    )
+                )
+                tun.down()
+        elif isinstance(event, LinkTerminated):
+            runner = self._runner
+            self.logger.log(NOTICE, "Connection terminated.")
+            if state.up_at is not None and runner is not None:
+                seconds = state.connect_time or (time.monotonic() - state.up_at)
+                tenths = int(seconds + 5) // 6  # pppd: (seconds + 5) / 6 tenths of a minute
+                self.logger.info("Connect time %d.%d minutes.", tenths // 10, tenths % 10)
+                stats = runner.link.stats
+                self.logger.info(
+                    "Sent %d bytes, received %d bytes.", stats.bytes_sent, stats.bytes_received
+                )
+
+    def _script_args(self, ifname: str, device: str, state: _Connection) -> list[str]:
+        speed = str(self.options.speed or 115200)
+        return [ifname, device, speed, state.local, state.remote, self.options.ipparam or ""]
+
+    def _script_env(self, ifname: str, device: str, state: _Connection) -> dict[str, str]:
+        runner = self._runner
+        peer = runner.link.peer_authenticated_as if runner is not None else None
+        env = {
+            "IFNAME": ifname,
+            "DEVICE": device,
+            "SPEED": str(self.options.speed or 115200),
+            "IPLOCAL": state.local,
+            "IPREMOTE": state.remote,
+            "PPPD_PID": str(os.getpid()),
+            "PPPLOGNAME": os.environ.get("USER", "root"),
+            "ORIG_UID": str(os.getuid()),
+        }
+        if peer:
+            env["PEERNAME"] = peer
+        if self.options.ipparam:
+            env["IPPARAM"] = self.options.ipparam
+        if self.options.linkname:
+            env["LINKNAME"] = self.options.linkname
+        return env
+
+    def _write_resolv_conf(self, text: str) -> None:
+        path = self.config_dir / "resolv.conf"
+        try:
+            path.write_text(text)
+            path.chmod(0o644)
+        except OSError as exc:
+            self.logger.warning("Couldn't write %s: %s", path, exc)
+
+    async def _finish(self, state: _Connection) -> None:
+        if state.tasks:
+            await asyncio.wait(state.tasks, timeout=6.0)
+        await self.scripts.drain(timeout=1.0)
+
+
+class _Connection:
+    """What one connection attempt learned, for scripts and the closing lines."""
+
+    def __init__(self) -> None:
+        self.up_at: float | None = None
+        self.connect_time: float | None = None
+        self.down_done = False
+        self.local = ""
+        self.remote = ""
+        self.tasks: list[asyncio.Future[int | None]] = []
+
+
+async def _drain(line: FdLine | ThreadLine, timeout: float = 0.5) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while line.write_buffer_size and loop.time() < deadline:
+        await asyncio.sleep(0.01)
+    logging.getLogger("pyppp").debug("line closed")

@@ -1,0 +1,116 @@
+"""The network side: a Linux TUN interface named like pppd's (``ppp0``, the next free ``pppN``).
+
+pppd gets a ``pppN`` interface from the kernel's PPP driver; pyppp makes a TUN device with the
+same kind of name, point-to-point addresses and the negotiated MTU, and moves IP packets
+between it and the link. A TUN interface exists only while its file descriptor is open, so
+closing it (on every exit path) removes the interface.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+from collections.abc import Callable
+from ipaddress import IPv4Address
+
+import pytun
+
+from pyppp.errors import PyPPPError
+
+__all__ = ["Tun", "TunError"]
+
+_READ_SIZE = 65536
+
+
+class TunError(PyPPPError):
+    """The interface could not be created or configured (pppd: 1 fatal, 3 not root)."""
+
+    def __init__(self, message: str, exit_status: int = 1) -> None:
+        super().__init__(message)
+        self.exit_status = exit_status
+
+
+class Tun:
+    """A point-to-point TUN interface without packet information headers.
+
+    Args:
+        name: ``ifname`` if given, else ``ppp<unit>``, else the kernel picks the next free
+            ``ppp%d``.
+    """
+
+    def __init__(self, name: str | None = None, *, unit: int | None = None) -> None:
+        pattern = name or (f"ppp{unit}" if unit is not None else "ppp%d")
+        try:
+            self.device = pytun.TunTapDevice(
+                name=pattern, flags=pytun.IFF_TUN | pytun.IFF_NO_PI
+            )
+        except pytun.Error as exc:
+            status = 3 if "Operation not permitted" in str(exc) else 1
+            raise TunError(f"Couldn't create interface {pattern}: {exc}", status) from exc
+        self.name: str = self.device.name
+        self.fd = self.device.fileno()
+        os.set_blocking(self.fd, False)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._reading = False
+        self._on_packet: Callable[[bytes], object] | None = None
+
+    def configure(self, local: IPv4Address, remote: IPv4Address, mtu: int) -> None:
+        """Set the point-to-point addresses and MTU, and bring the interface up."""
+        try:
+            self.device.addr = str(local)
+            self.device.dstaddr = str(remote)
+            self.device.netmask = "255.255.255.255"
+            self.device.mtu = mtu
+            self.device.up()
+        except pytun.Error as exc:
+            raise TunError(f"Couldn't configure {self.name}: {exc}") from exc
+
+    def down(self) -> None:
+        """Take the interface down (IPCP closed) without removing it."""
+        with contextlib.suppress(pytun.Error):
+            self.device.down()
+
+    def start(self, on_packet: Callable[[bytes], object]) -> None:
+        """Deliver every packet the kernel routes into the interface."""
+        self._loop = asyncio.get_running_loop()
+        self._on_packet = on_packet
+        self.resume()
+
+    def pause(self) -> None:
+        """Stop reading (the line is backed up); the kernel queues or drops meanwhile."""
+        if self._reading and self._loop is not None:
+            self._loop.remove_reader(self.fd)
+            self._reading = False
+
+    def resume(self) -> None:
+        """Read again."""
+        if not self._reading and self._loop is not None and self._on_packet is not None:
+            self._loop.add_reader(self.fd, self._readable)
+            self._reading = True
+
+    def _readable(self) -> None:
+        # Drain a few packets per wake-up: fewer loop iterations under bulk traffic.
+        assert self._on_packet is not None
+        for _ in range(32):
+            try:
+                packet = os.read(self.fd, _READ_SIZE)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError:
+                self.pause()
+                return
+            self._on_packet(packet)
+            if not self._reading:
+                return
+
+    def write(self, packet: bytes) -> None:
+        """Hand a received IP packet to the kernel (dropped if its queue is full)."""
+        with contextlib.suppress(BlockingIOError, OSError):
+            os.write(self.fd, packet)
+
+    def close(self) -> None:
+        """Remove the interface."""
+        self.pause()
+        with contextlib.suppress(pytun.Error, OSError):
+            self.device.close()

@@ -1,0 +1,287 @@
+"""From pppd's options to a ready :class:`~pyppp.link.LinkConfig` (pppd ``auth_check_options``).
+
+This is where pppd's option words become protocol policy: which authentication we require and
+can perform (and whether the secrets files make that possible), our name and user name,
+addresses resolved through ``/etc/hosts``, counters and timers, keepalive and limits. It reads
+files (the secrets, the hosts file) but does no other I/O.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from ipaddress import AddressValueError, IPv4Address
+from pathlib import Path
+
+from pyppp.auth.base import AuthProtocol, LoginThrottle
+from pyppp.auth.chap import ChapAuthenticator, ChapPeer
+from pyppp.auth.pap import PapAuthenticator, PapPeer
+from pyppp.auth.secrets import (
+    SecretsPath,
+    can_authenticate_peer,
+    get_pap_password,
+    have_secret,
+    missing_secret_messages,
+)
+from pyppp.config import PppOptions, parse_hosts_file, resolve_address
+from pyppp.errors import ConfigError
+from pyppp.fsm import FsmConfig
+from pyppp.ipcp.negotiator import IpcpConfig
+from pyppp.lcp.negotiator import LcpConfig
+from pyppp.link import LinkConfig
+from pyppp.packet import Protocol
+from pyppp.util import Rng
+
+__all__ = ["Secrets", "SessionAuth", "build_link_config", "load_secrets"]
+
+
+@dataclass(frozen=True, slots=True)
+class Secrets:
+    """pppd's two secrets files (re-read at every lookup, as pppd does)."""
+
+    pap: SecretsPath
+    chap: SecretsPath
+
+
+def load_secrets(config_dir: Path, logger: logging.Logger | None = None) -> Secrets:
+    """The ``pap-secrets`` and ``chap-secrets`` of a config dir."""
+    return Secrets(
+        pap=SecretsPath(config_dir / "pap-secrets", kind="pap", logger=logger),
+        chap=SecretsPath(config_dir / "chap-secrets", kind="chap", logger=logger),
+    )
+
+
+class SessionAuth:
+    """Builds PAP/CHAP engines for a link from pppd's options (an ``AuthFactory``)."""
+
+    def __init__(
+        self,
+        options: PppOptions,
+        secrets: Secrets,
+        *,
+        our_name: str,
+        user: str,
+        rng: Rng,
+        throttle: LoginThrottle,
+        crypt_check: Callable[[str, str], bool] | None = None,
+        logger: logging.Logger | None,
+    ) -> None:
+        self.options = options
+        self.secrets = secrets
+        self.our_name = our_name
+        self.user = user
+        self.rng = rng
+        self.throttle = throttle
+        self.crypt_check = crypt_check
+        self.logger = logger
+
+    def authenticator(self, protocol: int) -> AuthProtocol | None:
+        """The engine that checks the peer (we required ``protocol`` and the peer agreed)."""
+        options = self.options
+        if protocol == Protocol.PAP:
+            return PapAuthenticator(
+                self.our_name,
+                self.secrets.pap,
+                login=options.login,
+                crypt_check=self.crypt_check,
+                timeout=float(options.pap_timeout),
+                throttle=self.throttle,
+                device=options.device or "",
+                unit=options.unit or 0,
+                logger=self.logger,
+            )
+        if protocol == Protocol.CHAP:
+            return ChapAuthenticator(
+                self.our_name,
+                self.secrets.chap,
+                rng=self.rng,
+                interval=float(options.chap_interval),
+                restart=float(options.chap_restart),
+                max_challenge=options.chap_max_challenge,
+                remote_name=options.remotename,
+                unit=options.unit or 0,
+                logger=self.logger,
+            )
+        return None
+
+    def peer(self, protocol: int) -> AuthProtocol | None:
+        """The engine that authenticates us (the peer asked for ``protocol``)."""
+        options = self.options
+        if protocol == Protocol.PAP:
+            return PapPeer(
+                self.user,
+                options.password,
+                secrets=self.secrets.pap,
+                remote_name=options.remotename,
+                restart=float(options.pap_restart),
+                max_authreq=options.pap_max_authreq,
+                logger=self.logger,
+            )
+        if protocol == Protocol.CHAP:
+            return ChapPeer(
+                self.user,
+                options.password,
+                secrets=self.secrets.chap,
+                remote_name=options.remotename,
+                logger=self.logger,
+            )
+        return None
+
+
+def _address(text: str | None, hosts: dict[str, str], what: str) -> IPv4Address | None:
+    if not text:
+        return None
+    resolved = resolve_address(text, hosts)
+    if resolved is None:
+        raise ConfigError(f"unknown host {text!r} in {what} address", exit_status=2)
+    try:
+        return IPv4Address(resolved)
+    except AddressValueError as exc:
+        raise ConfigError(f"bad {what} IP address {text!r}") from exc
+
+
+def build_link_config(
+    options: PppOptions,
+    *,
+    secrets: Secrets,
+    rng: Rng,
+    hostname: str,
+    hosts_file: Path = Path("/etc/hosts"),
+    throttle: LoginThrottle | None = None,
+    crypt_check: Callable[[str, str], bool] | None = None,
+    logger: logging.Logger | None = None,
+) -> LinkConfig:
+    """Turn pppd's options into a link configuration, checking what pppd checks at start-up.
+
+    Args:
+        options: the parsed options.
+        secrets: the secrets files.
+        rng: random source for CHAP challenges.
+        hostname: the system's host name (pppd's default ``name``).
+        hosts_file: where ``local:remote`` names are looked up.
+        throttle: the process-wide PAP failure counter (it survives reconnections).
+        crypt_check: compares a password with a crypt(3) hash from pap-secrets (shell).
+        logger: where pppd's lines go.
+
+    Raises:
+        ConfigError: pppd would refuse to start (status 1 or 2, as pppd).
+    """
+    our_name = options.name or hostname
+    user = options.user or our_name
+    # pppd requires authentication by default only when the system has a default route; a
+    # serial-line tool cannot see that reliably, so pyppp requires it only when asked (`auth`).
+    auth = bool(options.auth)
+    require: list[int] = []
+    if auth:
+        want_chap = options.require_chap or not options.require_pap
+        want_pap = options.require_pap or not options.require_chap
+        if options.login and options.require_chap and not options.require_pap:
+            raise ConfigError(
+                "login cannot be used with require-chap alone: CHAP never sends the password, "
+                "so it cannot be checked against system passwords (use require-pap, or put the "
+                "secrets in chap-secrets)"
+            )
+        check = can_authenticate_peer(
+            require_pap=want_pap,
+            require_chap=want_chap,
+            login=options.login,
+            pap_secrets=secrets.pap,
+            chap_secrets=secrets.chap,
+            our_name=our_name,
+            remote_name=options.remotename,
+        )
+        if not check.ok:
+            lines = missing_secret_messages(check, remote_name=options.remotename)
+            raise ConfigError(" ".join(lines), exit_status=1)
+        # pppd auth_reset: stop asking for a protocol no secret supports.
+        for protocol, wanted in ((Protocol.CHAP, want_chap), (Protocol.PAP, want_pap)):
+            if (
+                wanted
+                and can_authenticate_peer(
+                    require_pap=protocol == Protocol.PAP,
+                    require_chap=protocol == Protocol.CHAP,
+                    login=options.login,
+                    pap_secrets=secrets.pap,
+                    chap_secrets=secrets.chap,
+                    our_name=our_name,
+                    remote_name=options.remotename,
+                ).ok
+            ):
+                require.append(protocol)
+    # What we can do when the peer asks us to authenticate (pppd auth_reset).
+    allow: list[int] = []
+    if not options.refuse_chap and (
+        options.password or have_secret(secrets.chap, user, options.remotename, need_ip=False)[0]
+    ):
+        allow.append(Protocol.CHAP)
+    if not options.refuse_pap and (
+        options.password or get_pap_password(secrets.pap, user, options.remotename) is not None
+    ):
+        allow.append(Protocol.PAP)
+
+    hosts = parse_hosts_file(hosts_file)
+    local = _address(options.local_ip, hosts, "local")
+    remote = _address(options.remote_ip, hosts, "remote")
+    ms_dns = tuple(IPv4Address(a) for a in (resolve_address(d, hosts) or d for d in options.ms_dns))
+    ms_wins = tuple(
+        IPv4Address(a) for a in (resolve_address(w, hosts) or w for w in options.ms_wins)
+    )
+    lcp = LcpConfig(
+        mru=options.mru if options.mru is not None else 1500,
+        mtu=options.mtu,
+        asyncmap=options.asyncmap,
+        default_asyncmap=options.default_asyncmap,
+        pcomp=options.pcomp,
+        accomp=options.accomp,
+        magic=options.magic,
+        require_auth=tuple(require),
+        allow_auth=tuple(allow),
+        refuse_pap=options.refuse_pap,
+        refuse_chap=options.refuse_chap,
+    )
+    ipcp = IpcpConfig(
+        local=None if options.noipdefault and local is None else local,
+        remote=remote,
+        accept_local=options.ipcp_accept_local,
+        accept_remote=options.ipcp_accept_remote,
+        ms_dns=ms_dns,
+        ms_wins=ms_wins,
+        usepeerdns=options.usepeerdns,
+        unit=options.unit or 0,
+    )
+    factory = SessionAuth(
+        options,
+        secrets,
+        our_name=our_name,
+        user=user,
+        rng=rng,
+        throttle=throttle or LoginThrottle(),
+        logger=logger,
+    )
+    return LinkConfig(
+        lcp=lcp,
+        lcp_fsm=FsmConfig(
+            restart_interval=float(options.lcp_restart),
+            max_configure=options.lcp_max_configure,
+            max_terminate=options.lcp_max_terminate,
+            max_failure=options.lcp_max_failure,
+            passive=options.passive,
+            silent=options.silent,
+        ),
+        ipcp=ipcp,
+        ipcp_fsm=FsmConfig(
+            restart_interval=float(options.ipcp_restart),
+            max_configure=options.ipcp_max_configure,
+            max_terminate=options.ipcp_max_terminate,
+            max_failure=options.ipcp_max_failure,
+        ),
+        auth=factory,
+        echo_interval=float(options.lcp_echo_interval),
+        echo_failure=options.lcp_echo_failure,
+        escape=frozenset(options.escape),
+        idle=float(options.idle),
+        max_connect=float(options.maxconnect),
+        show_password=not options.hide_password,
+        trace_echo=options.debug >= 2,
+    )
