@@ -430,6 +430,9 @@ class ControlProtocol:
         self._nak_loops = 0
         self._received_nak_loops = 0
         self._term_reason = b""
+        # Why we entered Closing/Stopping: the reason of the This-Layer-Finished that follows
+        # when the Restart timer runs out there (a peer's Terminate-Request is not a timeout).
+        self._finish_reason = ""
         self._outbox: list[ControlPacket] = []
         self._events: deque[LayerEvent] = deque()
         self.discarded = 0
@@ -482,7 +485,8 @@ class ControlProtocol:
             # pppd fsm.c: "%s: timeout sending Config-Requests"
             self.logger.warning("%s: timeout sending Config-Requests", self.name)
             self.timed_out = True
-        self._dispatch(event, now, reason="timeout", retransmit=event is Event.TO_PLUS)
+        reason = "timeout" if self.state in NEGOTIATING else self._finish_reason
+        self._dispatch(event, now, reason=reason, retransmit=event is Event.TO_PLUS)
 
     # -- output --------------------------------------------------------------------------------
     def packets_to_send(self) -> list[ControlPacket]:
@@ -622,19 +626,47 @@ class ControlProtocol:
             except MalformedPacket as exc:
                 self._discard(f"bad Configure-Nak/Reject: {exc}")
                 return
-            rejected = packet.code == Code.CONF_REJ
-            if not rejected:
+            if packet.code == Code.CONF_REJ:
+                accepted = self.negotiator.on_nak(options, rejected=True)
+            else:
                 # pppd: too many Naks in a row from the peer are treated as a Reject, so two
                 # stubborn peers cannot loop for ever.
                 self._received_nak_loops += 1
                 if self._received_nak_loops >= self.automaton.config.max_failure:
-                    rejected = True
-            if not self.negotiator.on_nak(options, rejected=rejected):
+                    accepted = self._nak_as_reject(options)
+                else:
+                    accepted = self.negotiator.on_nak(options, rejected=False)
+            if not accepted:
                 self.logger.debug("%s: received bad configure-nak/rej", self.name)
                 self._discard("Configure-Nak/Reject names options we did not send")
                 return
         self._reply_seen = True
         self._dispatch(Event.RCN, now, packet)
+
+    def nak_is_never_reject(self, option: Option) -> bool:
+        """Whether a Nak of ``option`` must stay a Nak even after Max-Failure Naks in a row.
+
+        The base protocol has none; LCP keeps its Magic-Number (see its override).
+        """
+        return False
+
+    def _nak_as_reject(self, options: Sequence[Option]) -> bool:
+        """Apply a Nak as pppd does once ``treat_as_reject`` is set: drop what was Nak'd.
+
+        A Nak carries the *peer's* values, and a Configure-Reject must carry ours (RFC 1661
+        §5.4), so the negotiator is shown a Reject of our own options of the Nak'd types
+        (pppd's nakci with ``treat_as_reject`` clears ``neg_*`` for them). Options of types
+        we did not send are hints and are ignored; options the protocol keeps negotiating
+        (:meth:`nak_is_never_reject`) are applied as a plain Nak.
+        """
+        kept = [option for option in options if self.nak_is_never_reject(option)]
+        nak_types = {o.option_type for o in options if not self.nak_is_never_reject(o)}
+        dropped = [o for o in self.negotiator.request() if o.option_type in nak_types]
+        if not dropped:
+            return self.negotiator.on_nak(options, rejected=False)
+        if not self.negotiator.on_nak(dropped, rejected=True):
+            return False
+        return not kept or self.negotiator.on_nak(kept, rejected=False)
 
     # -- actions -------------------------------------------------------------------------------
     def _dispatch(
@@ -648,7 +680,13 @@ class ControlProtocol:
         retransmit: bool = False,
     ) -> None:
         previous = self.state
-        for action in self.automaton.handle(event, now):
+        actions = self.automaton.handle(event, now)
+        if self.state in (State.CLOSING, State.STOPPING) and previous not in (
+            State.CLOSING,
+            State.STOPPING,
+        ):
+            self._finish_reason = reason
+        for action in actions:
             match action:
                 case Action.TLU:
                     self.negotiator.up()

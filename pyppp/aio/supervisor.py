@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import os
 import signal
 import socket
@@ -305,4 +304,3 @@ async def _drain(line: FdLine | ThreadLine, timeout: float = 0.5) -> None:
     deadline = loop.time() + timeout
     while line.write_buffer_size and loop.time() < deadline:
         await asyncio.sleep(0.01)
-    logging.getLogger("pyppp").debug("line closed")

@@ -17,6 +17,8 @@ from typing import Final
 
 from pyppp.fsm import ControlProtocol, Event, FsmConfig
 from pyppp.lcp.negotiator import LcpNegotiator
+from pyppp.lcp.options import MagicNumber
+from pyppp.options import Option
 from pyppp.packet import Code, ControlPacket, Protocol
 
 __all__ = ["LcpControlProtocol"]
@@ -62,8 +64,11 @@ class LcpControlProtocol(ControlProtocol):
         """LCP opened: start sending Echo-Requests if ``lcp-echo-interval`` is set."""
         self.echos_pending = 0
         self.peer_dead = False
+        self._echo_identifier = 0
         if self.echo_interval > 0:
-            self._echo_deadline = now + self.echo_interval
+            # pppd lcp_echo_lowerup -> LcpEchoCheck: the first Echo-Request goes out at once,
+            # then one per interval (so 4 failures take 4 intervals, not 5).
+            self._echo_tick(now)
 
     def stop_keepalive(self) -> None:
         """LCP left Opened."""
@@ -82,6 +87,10 @@ class LcpControlProtocol(ControlProtocol):
         if not self.is_opened:
             self._echo_deadline = None
             return
+        self._echo_tick(now)
+
+    def _echo_tick(self, now: float) -> None:
+        # pppd LcpSendEchoRequest: check the outstanding count first, then send the next one.
         if self.echo_failure and self.echos_pending >= self.echo_failure:
             # pppd lcp.c LcpLinkFailure
             self.logger.info("No response to %d echo-requests", self.echos_pending)
@@ -101,6 +110,15 @@ class LcpControlProtocol(ControlProtocol):
     def _our_magic(self) -> int:
         result = self.negotiator.result
         return result.our_magic if result is not None else 0
+
+    def nak_is_never_reject(self, option: Option) -> bool:
+        """Keep a Nak of our Magic-Number a Nak, however many came in a row.
+
+        pppd ``lcp_nakci`` ignores ``treat_as_reject``: counting those Naks is how a
+        looped-back line is detected (``lcp_loopbackfail``, 10), which dropping the option
+        after Max-Failure (5) Naks would hide.
+        """
+        return isinstance(option, MagicNumber)
 
     # -- Protocol-Reject -----------------------------------------------------------------------
     def send_protocol_reject(self, protocol: int, information: bytes) -> None:
@@ -152,7 +170,15 @@ class LcpControlProtocol(ControlProtocol):
         self.echos_pending = 0
 
     def send_echo_reply(self, request: ControlPacket, now: float) -> None:
-        """The ``ser`` action: answer with our Magic-Number and the request's data."""
+        """The ``ser`` action: answer with our Magic-Number and the request's data.
+
+        The automaton's RXR event stands for Echo-Request, Echo-Reply and Discard-Request alike
+        (RFC 1661 §4.3), but only an Echo-Request is answered (§4.4 "ser ... acknowledges the
+        reception of an Echo-Request packet"); answering an Echo-Reply would bounce replies
+        between two such peers for ever.
+        """
+        if request.code != Code.ECHO_REQ:
+            return
         if len(request.data) < _MAGIC.size:
             self._discard("short Echo-Request")
             return

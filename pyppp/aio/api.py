@@ -1,0 +1,140 @@
+"""The library API: a PPP link over any asyncio byte stream, IP packets to and from the caller.
+
+No root, no TUN, no serial port needed::
+
+    async with PppConnection.over_stream(reader, writer, config) as ppp:
+        up = await ppp.wait_network_up()          # NetworkUp(local, remote, dns, mtu)
+        ppp.send(ip_packet)
+        packet = await ppp.receive()
+
+    async with linked_pair(server_config, client_config) as (server, client):
+        ...                                        # two stacks joined by a socketpair
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import socket
+from collections.abc import AsyncIterator
+from types import TracebackType
+
+from pyppp.aio.driver import LinkRunner
+from pyppp.aio.line import Line, StreamLine
+from pyppp.events import Event, LinkTerminated, NetworkUp
+from pyppp.link import Link, LinkConfig
+from pyppp.util import Rng
+
+__all__ = ["PppConnection", "linked_pair"]
+
+
+class PppConnection:
+    """A running PPP link whose IP packets go to and come from the caller.
+
+    Args:
+        line: the byte stream (``pyppp.aio.line.StreamLine``, ``FdLine`` or ``ThreadLine``).
+        config: the link configuration (see :func:`pyppp.simple.simple_config`).
+        rng: random source (magic numbers, CHAP challenges); ``os.urandom`` by default.
+    """
+
+    def __init__(self, line: Line, config: LinkConfig, *, rng: Rng = os.urandom) -> None:
+        self.link = Link(config, rng=rng)
+        self.line = line
+        self.events: asyncio.Queue[Event] = asyncio.Queue()
+        self._packets: asyncio.Queue[bytes] = asyncio.Queue(maxsize=1024)
+        self._network: asyncio.Future[NetworkUp] = asyncio.get_running_loop().create_future()
+        self.runner = LinkRunner(self.link, line, on_event=self._on_event, on_ip=self._on_ip)
+        self._task: asyncio.Task[int] | None = None
+
+    @classmethod
+    def over_stream(
+        cls,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        config: LinkConfig,
+        *,
+        rng: Rng = os.urandom,
+    ) -> PppConnection:
+        """A connection over asyncio streams (a socket, a pipe...)."""
+        return cls(StreamLine(reader, writer), config, rng=rng)
+
+    async def __aenter__(self) -> PppConnection:
+        self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    def start(self) -> None:
+        """Start LCP (the link runs in a background task)."""
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self.runner.run())
+
+    async def wait_network_up(self, timeout: float | None = None) -> NetworkUp:
+        """Wait until IPCP is up; raises ``ConnectionError`` if the link dies first."""
+        return await asyncio.wait_for(asyncio.shield(self._network), timeout)
+
+    def send(self, packet: bytes) -> bool:
+        """Send an IPv4 packet; ``False`` if the network is not up (the packet is dropped)."""
+        return self.runner.send_ip(packet)
+
+    async def receive(self) -> bytes:
+        """The next IPv4 packet from the peer."""
+        return await self._packets.get()
+
+    async def close(self, reason: str = "User request", timeout: float = 7.0) -> int:
+        """Terminate gracefully (LCP Terminate-Request); return pppd's exit status."""
+        if self._task is None:
+            self.line.close()
+            return 5
+        if not self._task.done():
+            self.runner.close(reason)
+            try:
+                await asyncio.wait_for(asyncio.shield(self._task), timeout)
+            except TimeoutError:
+                self.runner.hangup("close timeout")
+        status = await self._task
+        self.line.close()
+        return status
+
+    async def wait_closed(self) -> int:
+        """Wait until the link is dead (by the peer, keepalive...); return the exit status."""
+        assert self._task is not None
+        return await asyncio.shield(self._task)
+
+    def _on_event(self, event: Event) -> None:
+        self.events.put_nowait(event)
+        if isinstance(event, NetworkUp) and not self._network.done():
+            self._network.set_result(event)
+        elif isinstance(event, LinkTerminated) and not self._network.done():
+            self._network.set_exception(
+                ConnectionError(f"link terminated ({event.reason}), status {event.exit_status}")
+            )
+
+    def _on_ip(self, packet: bytes) -> None:
+        with contextlib.suppress(asyncio.QueueFull):  # a slow reader loses packets, like IP
+            self._packets.put_nowait(packet)
+
+
+@contextlib.asynccontextmanager
+async def linked_pair(
+    config_a: LinkConfig, config_b: LinkConfig, *, rng: Rng = os.urandom
+) -> AsyncIterator[tuple[PppConnection, PppConnection]]:
+    """Two PPP stacks joined back to back by a socketpair, both started."""
+    sock_a, sock_b = socket.socketpair()
+    reader_a, writer_a = await asyncio.open_connection(sock=sock_a)
+    reader_b, writer_b = await asyncio.open_connection(sock=sock_b)
+    a = PppConnection.over_stream(reader_a, writer_a, config_a, rng=rng)
+    b = PppConnection.over_stream(reader_b, writer_b, config_b, rng=rng)
+    a.start()
+    b.start()
+    try:
+        yield a, b
+    finally:
+        await asyncio.gather(a.close(), b.close(), return_exceptions=True)

@@ -1,0 +1,374 @@
+"""What the authentication engines share with the link: roles, events, the engine protocol.
+
+Theory of operation
+-------------------
+RFC 1661 §3.5: after LCP opens, each side that asked the other to authenticate (LCP
+Authentication-Protocol option) runs the Authenticate phase. Each *direction* of each protocol
+is one sans-IO engine:
+
+* the **authenticator** (pppd's "server", `Role.AUTHENTICATOR`): we required the peer to
+  authenticate itself (``auth``, ``require-pap``, ``require-chap``); failure ends the link with
+  pppd exit status 11;
+* the **peer** (pppd's "client", `Role.PEER`): the remote required us to authenticate; failure
+  ends the link with exit status 19.
+
+The link drives an engine like this::
+
+    engine.start(now)                        # Authenticate phase begins
+    engine.receive(packet, now)              # every PAP/CHAP packet of the engine's protocol
+    engine.handle_timer(now)                 # when now >= engine.get_timer()
+    for packet in engine.packets_to_send():  # frame (protocol = engine.protocol) and trace
+        ...
+    while (event := engine.next_event()) is not None:
+        ...                                  # AuthSuccess / AuthFailure / LoginCheckRequested
+    engine.stop()                            # link going down
+
+Both engines of one protocol see every packet of that protocol; each ignores the codes meant
+for the other role (PAP Authenticate-Request goes to the authenticator, Ack/Nak to the peer;
+CHAP Challenge/Success/Failure to the peer, Response to the authenticator).
+
+System password checks (PAM) block, so the PAP authenticator never runs them itself: it emits
+`LoginCheckRequested` and the shell answers with ``engine.login_result(request_id, ok, now)``
+after running `pyppp.aio.login.check_login` in a thread.
+
+Passwords and secrets never appear in log lines, ``repr()`` or traces unless ``show_password``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import TYPE_CHECKING, ClassVar, Final, Protocol
+
+from pyppp.packet import ControlPacket
+from pyppp.packet import Protocol as PPPProtocol
+
+if TYPE_CHECKING:
+    from pyppp.ipcp.negotiator import AddressPolicy
+
+__all__ = [
+    "EXIT_AUTH_TOPEER_FAILED",
+    "EXIT_PEER_AUTH_FAILED",
+    "AuthEngine",
+    "AuthEvent",
+    "AuthFailure",
+    "AuthProtocol",
+    "AuthSuccess",
+    "LoginCheckRequested",
+    "LoginThrottle",
+    "Role",
+    "decode_name",
+    "encode_name",
+    "print_string",
+    "quoted",
+    "trace_body",
+    "visible",
+]
+
+EXIT_PEER_AUTH_FAILED: Final = 11
+"""pppd exit status: the peer failed (or refused) to authenticate itself."""
+
+EXIT_AUTH_TOPEER_FAILED: Final = 19
+"""pppd exit status: we failed to authenticate ourselves to the peer."""
+
+_LOG: Final = logging.getLogger("pyppp.auth")
+
+
+class Role(Enum):
+    """Which side of an authentication exchange an engine plays."""
+
+    AUTHENTICATOR = "authenticator"
+    """We require the peer to authenticate (pppd "server")."""
+    PEER = "peer"
+    """We authenticate ourselves to the remote (pppd "client")."""
+
+
+@dataclass(frozen=True, slots=True)
+class AuthSuccess:
+    """One direction of authentication succeeded.
+
+    Attributes:
+        role: who we are in this exchange.
+        protocol: ``0xC023`` (PAP) or ``0xC223`` (CHAP).
+        name: for the authenticator the peer's authenticated name (pppd ``PEERNAME``); for
+            the peer the name we authenticated as.
+        addresses: authenticator only: the remote addresses the matched secrets line allows,
+            for IPCP to enforce (``None`` when no secrets line was involved).
+        address_words: the raw address words of that line.
+        options: extra pppd option words from the line (after ``--``).
+        login: the system password database was consulted (``login`` or ``@login``).
+    """
+
+    role: Role
+    protocol: int
+    name: str
+    addresses: AddressPolicy | None = None
+    address_words: tuple[str, ...] = ()
+    options: tuple[str, ...] = ()
+    login: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class AuthFailure:
+    """One direction of authentication failed: the link must close (pppd ``lcp_close``).
+
+    Attributes:
+        role: who we are in this exchange.
+        protocol: ``0xC023`` (PAP) or ``0xC223`` (CHAP).
+        reason: the reason for the LCP Terminate-Request / log (pppd's texts:
+            "Authentication failed", "Failed to authenticate ourselves to peer", "login failed").
+        exit_status: pppd's exit status: 11 (peer failed) or 19 (we failed).
+    """
+
+    role: Role
+    protocol: int
+    reason: str
+    exit_status: int
+
+
+@dataclass(frozen=True, slots=True)
+class LoginCheckRequested:
+    """The PAP authenticator needs a system password check (``login`` / ``@login``).
+
+    The shell runs the blocking check in a thread and answers with
+    ``authenticator.login_result(request_id, ok, now)``.
+
+    Attributes:
+        request_id: echo this back in ``login_result``.
+        user: the user name the peer sent.
+        password: the password the peer sent (hidden from ``repr``).
+    """
+
+    request_id: int
+    user: str
+    password: str = field(repr=False)
+
+
+AuthEvent = AuthSuccess | AuthFailure | LoginCheckRequested
+"""Everything an authentication engine reports to the link."""
+
+
+class AuthProtocol(Protocol):
+    """One direction of one authentication protocol, driven by the link."""
+
+    protocol: ClassVar[int]
+    role: ClassVar[Role]
+
+    def start(self, now: float) -> None:
+        """The Authenticate phase begins (LCP is open)."""
+        ...
+
+    def receive(self, packet: ControlPacket, now: float) -> None:
+        """Handle one packet of this protocol (never raises on peer garbage)."""
+        ...
+
+    def get_timer(self) -> float | None:
+        """Return the next deadline on the caller's clock, or ``None``."""
+        ...
+
+    def handle_timer(self, now: float) -> None:
+        """Handle the deadline returned by `get_timer` (harmless if called early)."""
+        ...
+
+    def packets_to_send(self) -> list[ControlPacket]:
+        """Drain the packets to send (the link frames and traces them)."""
+        ...
+
+    def next_event(self) -> AuthEvent | None:
+        """Pop the next event, or ``None``."""
+        ...
+
+    def protocol_rejected(self, now: float) -> None:
+        """The peer sent an LCP Protocol-Reject for this protocol."""
+        ...
+
+    def stop(self) -> None:
+        """The link is going down: cancel timers, forget pending work."""
+        ...
+
+
+class LoginThrottle:
+    """pppd's brute-force brake on PAP password checks (``check_passwd``'s ``attempts``).
+
+    pppd keeps one failure counter for the whole process, so it survives across connections
+    (``persist``, or a dial-in server answering call after call). Give every new PAP
+    authenticator of one server process the same throttle.
+
+    After the 4th consecutive failure each further Authenticate-Nak is delayed by
+    ``(failures - 3) * 5`` seconds; when the count was already 10 or more, pppd logs
+    ``"%d LOGIN FAILURES ON %s, %s"`` and closes the link. A success resets the count.
+    """
+
+    def __init__(self) -> None:
+        self.attempts = 0
+
+    def record_failure(self) -> tuple[int, float, bool]:
+        """Count a failure.
+
+        Returns:
+            ``(attempts, delay, too_many)``: the new count, the seconds to hold the Nak back,
+            and whether this is past the 10-failure limit.
+        """
+        too_many = self.attempts >= 10
+        self.attempts += 1
+        delay = float((self.attempts - 3) * 5) if self.attempts > 3 else 0.0
+        return self.attempts, delay, too_many
+
+    def record_success(self) -> None:
+        """Reset the count after a successful login."""
+        self.attempts = 0
+
+
+class AuthEngine:
+    """Shared mechanics of the engines: output queue, event queue, one deadline, logger."""
+
+    protocol: ClassVar[int]
+    role: ClassVar[Role]
+
+    def __init__(self, logger: logging.Logger | None = None) -> None:
+        self.logger = logger or _LOG
+        self._outgoing: list[ControlPacket] = []
+        self._events: deque[AuthEvent] = deque()
+        self._deadline: float | None = None
+        self.discarded = 0
+        """Packets dropped as malformed, unexpected or stale (debug-logged)."""
+
+    def get_timer(self) -> float | None:
+        """Return the next deadline on the caller's clock, or ``None``."""
+        return self._deadline
+
+    def packets_to_send(self) -> list[ControlPacket]:
+        """Drain the packets to send (the link frames and traces them)."""
+        out, self._outgoing = self._outgoing, []
+        return out
+
+    def next_event(self) -> AuthEvent | None:
+        """Pop the next event, or ``None``."""
+        return self._events.popleft() if self._events else None
+
+    def _send(self, packet: ControlPacket) -> None:
+        self._outgoing.append(packet)
+
+    def _discard(self, why: str, packet: ControlPacket) -> None:
+        self.discarded += 1
+        name = "PAP" if self.protocol == PPPProtocol.PAP else "CHAP"
+        self.logger.debug(
+            "%s: discarded code %d id 0x%x: %s", name, packet.code, packet.identifier, why
+        )
+
+
+# ---------------------------------------------------------------------------------------------
+# Text: names on the wire are bytes; pppd prints them with %q / %v and print_string().
+
+_ENCODING: Final = "utf-8"
+_ERRORS: Final = "surrogateescape"
+
+
+def decode_name(data: bytes) -> str:
+    """Wire bytes to ``str`` losslessly (``surrogateescape``), for comparison with files."""
+    return data.decode(_ENCODING, _ERRORS)
+
+
+def encode_name(text: str) -> bytes:
+    """``str`` (from options, secrets files or `decode_name`) back to the exact bytes."""
+    return text.encode(_ENCODING, _ERRORS)
+
+
+def _as_bytes(data: bytes | str) -> bytes:
+    return encode_name(data) if isinstance(data, str) else data
+
+
+def quoted(data: bytes | str) -> str:
+    r"""Format as pppd's ``%q``: control bytes as ``\t \n \b \f \xNN``; ``"``, ``\`` escaped.
+
+    No surrounding quotes are added (pppd's log lines show ``Peer zaphod failed ...``).
+    """
+    out = bytearray()
+    for c in _as_bytes(data):
+        if c in (0x22, 0x5C):
+            out += b"\\"
+        if c < 0x20 or 0x7F <= c < 0xA0:
+            out += {0x09: b"\\t", 0x0A: b"\\n", 0x08: b"\\b", 0x0C: b"\\f"}.get(c, b"\\x%02x" % c)
+        else:
+            out.append(c)
+    return out.decode(_ENCODING, "backslashreplace")
+
+
+def visible(data: bytes | str) -> str:
+    """Format as pppd's ``%v``: high bytes as ``M-x``, control bytes as ``^X`` (tab kept)."""
+    out: list[str] = []
+    for c in _as_bytes(data):
+        if c >= 0x80:
+            out.append("M-")
+            c -= 0x80
+        if c < 0x20 or c == 0x7F:
+            out.append("\t" if c == 0x09 else "^" + chr(c ^ 0x40))
+        else:
+            out.append(chr(c))
+    return "".join(out)
+
+
+def print_string(data: bytes | str) -> str:
+    r"""Format as pppd's trace ``print_string()``: in double quotes, C-like escapes, ``\ooo``."""
+    out = ['"']
+    for c in _as_bytes(data):
+        if 0x20 <= c <= 0x7E:
+            out.append("\\" + chr(c) if c in (0x22, 0x5C) else chr(c))
+        else:
+            out.append({0x0A: "\\n", 0x0D: "\\r", 0x09: "\\t"}.get(c, f"\\{c:03o}"))
+    out.append('"')
+    return "".join(out)
+
+
+_PAP_NAMES: Final = ("AuthReq", "AuthAck", "AuthNak")
+_CHAP_NAMES: Final = ("Challenge", "Response", "Success", "Failure")
+
+
+def trace_body(protocol: int, packet: ControlPacket, *, show_password: bool = False) -> str:
+    """Format a PAP or CHAP packet in pppd's trace grammar, without the protocol name.
+
+    The caller prints ``sent [PAP `` + this + ``]``. Examples::
+
+        AuthReq id=0x1 user="zaphod" password=<hidden>
+        AuthAck id=0x1 "Login ok"
+        Challenge id=0x1 <a2c470e4...>, name = "server"
+        Success id=0x1 "Access granted"
+
+    Args:
+        protocol: ``0xC023`` or ``0xC223``.
+        packet: the decoded packet.
+        show_password: print the PAP password (pppd ``show-password``); hidden by default.
+    """
+    data = packet.data
+    code = packet.code
+    names = _PAP_NAMES if protocol == PPPProtocol.PAP else _CHAP_NAMES
+    head = names[code - 1] if 1 <= code <= len(names) else f"code=0x{code:x}"
+    parts = [f"{head} id=0x{packet.identifier:x}"]
+    if protocol == PPPProtocol.PAP:
+        rest = data
+        if code == 1 and data:
+            ulen = data[0]
+            if len(data) >= ulen + 2:
+                wlen = data[ulen + 1]
+                if len(data) >= ulen + wlen + 2:
+                    user = data[1 : 1 + ulen]
+                    password = data[ulen + 2 : ulen + 2 + wlen]
+                    shown = print_string(password) if show_password else "<hidden>"
+                    parts.append(f" user={print_string(user)} password={shown}")
+                    rest = data[ulen + wlen + 2 :]
+        elif code in (2, 3) and data and len(data) >= data[0] + 1:
+            parts.append(" " + print_string(data[1 : 1 + data[0]]))
+            rest = data[1 + data[0] :]
+        parts.extend(f" {b:02x}" for b in rest)
+    elif code in (1, 2):
+        if data and len(data) >= data[0] + 1:
+            clen = data[0]
+            name = data[1 + clen :]
+            parts.append(f" <{data[1 : 1 + clen].hex()}>, name = {print_string(name)}")
+    elif code in (3, 4):
+        parts.append(" " + print_string(data))
+    else:
+        parts.extend(f" {b:02x}" for b in data)
+    return "".join(parts)

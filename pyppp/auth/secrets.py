@@ -1,0 +1,660 @@
+r"""pppd's secrets files (``/etc/ppp/pap-secrets``, ``/etc/ppp/chap-secrets``), read as pppd does.
+
+Theory of operation
+-------------------
+A secrets file is a sequence of *words* split by pppd's option-word rules (``getword()`` in
+pppd's ``options.c``): whitespace separates words, ``"`` or ``'`` quote a section (so ``""`` is
+an empty word), ``#`` outside quotes starts a comment, and a backslash escapes the next
+character (``\n \r \t \s \a \b \f``, ``\ooo`` octal, ``\xHH`` hex, backslash-newline is a
+line continuation). A *line* is the run of words from a word that starts a physical line to the
+next such word, so a continued line or a quoted newline does not end it.
+
+Each line is ``client server secret [address ...] [-- option ...]``; lines with fewer than three
+words are ignored (pppd ignores them silently; we also record a problem with file and line).
+``*`` as client or server matches any name. A secret ``@/path`` is read from the first word of
+that file when the line is used. The best match wins (pppd ``scan_authfile``): a line scores
+2 when its client is not ``*`` and 1 when its server is not ``*``; only a strictly better score
+replaces an earlier match, so among equal scores the first line wins.
+
+The address words restrict which IP addresses the authenticated peer may use (pppd
+``set_allowed_addrs`` / ``auth_ip_addr``); IPCP parses them with
+`pyppp.ipcp.negotiator.AddressPolicy`. Words after ``--`` are extra pppd options for that peer.
+
+Nothing here raises on file *content*: a hostile or broken file yields fewer entries and a list
+of `SecretsProblem` (file and line); only failing to read the file at all raises `ConfigError`.
+File names, names and secrets are kept as ``str`` decoded with ``surrogateescape``, so any byte
+sequence round-trips to the exact bytes pppd would have used.
+"""
+
+from __future__ import annotations
+
+import logging
+import stat
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final, Protocol
+
+from pyppp.errors import ConfigError
+
+__all__ = [
+    "MAXSECRETLEN",
+    "MAXWORDLEN",
+    "PeerSecretCheck",
+    "SecretEntry",
+    "SecretMatch",
+    "SecretsFile",
+    "SecretsPath",
+    "SecretsProblem",
+    "SecretsSource",
+    "Word",
+    "can_authenticate_peer",
+    "get_pap_password",
+    "have_secret",
+    "missing_secret_messages",
+    "null_login",
+    "some_ip_ok",
+    "split_words",
+]
+
+_LOG: Final = logging.getLogger("pyppp.auth")
+
+MAXWORDLEN: Final = 1024
+"""pppd's word buffer (``MAXWORDLEN``): longer words are truncated with a warning."""
+
+MAXSECRETLEN: Final = 256
+"""pppd's longest usable secret (``MAXSECRETLEN``); longer CHAP secrets are cut with an error."""
+
+NONWILD_SERVER: Final = 1
+NONWILD_CLIENT: Final = 2
+
+_ENCODING: Final = "utf-8"
+_ERRORS: Final = "surrogateescape"
+
+_SIMPLE_ESCAPES: Final[dict[str, str]] = {
+    "a": "\a",
+    "b": "\b",
+    "f": "\f",
+    "n": "\n",
+    "r": "\r",
+    "s": " ",
+    "t": "\t",
+}
+_OCTAL: Final = frozenset("01234567")
+_HEX: Final = frozenset("0123456789abcdefABCDEF")
+# C isspace() in the "C" locale: what ends a word in pppd.
+_SPACE: Final = frozenset(" \t\n\v\f\r")
+
+
+@dataclass(frozen=True, slots=True)
+class SecretsProblem:
+    """Something wrong in a secrets file that pppd would silently tolerate.
+
+    Attributes:
+        source: ``"path:line"`` of the offending word or line.
+        message: what is wrong, in one line.
+    """
+
+    source: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.source}: {self.message}"
+
+
+@dataclass(frozen=True, slots=True)
+class Word:
+    """One word of a secrets or options file.
+
+    Attributes:
+        text: the word after quote and escape processing.
+        line: 1-based line on which the word starts.
+        starts_line: a newline came before the word (pppd's ``newline`` flag); the first word of
+            the file also counts as starting a line.
+    """
+
+    text: str
+    line: int
+    starts_line: bool
+
+
+def split_words(
+    text: str, *, source: str = "<string>", problems: list[SecretsProblem] | None = None
+) -> list[Word]:
+    """Split text into words with pppd's ``getword()`` rules.
+
+    Args:
+        text: the file contents.
+        source: file name used in problem reports.
+        problems: if given, warnings (unterminated quote, overlong word) are appended to it.
+
+    Returns:
+        The words, in order. Never raises on any input.
+    """
+    words: list[Word] = []
+    n = len(text)
+    i = 0
+    line = 1
+    first = True
+
+    def problem(at_line: int, message: str) -> None:
+        if problems is not None:
+            problems.append(SecretsProblem(f"{source}:{at_line}", message))
+
+    while True:
+        # Skip whitespace, comments and backslash-newlines before a word.
+        newline = False
+        escape = False
+        comment = False
+        while i < n:
+            c = text[i]
+            if c == "\n":
+                line += 1
+                i += 1
+                if escape:
+                    escape = False
+                else:
+                    newline = True
+                    comment = False
+                continue
+            if comment:
+                i += 1
+                continue
+            if escape:
+                break  # an escaped character starts a word
+            if c == "\\":
+                escape = True
+                i += 1
+                continue
+            if c == "#":
+                comment = True
+                i += 1
+                continue
+            if c not in _SPACE:
+                break
+            i += 1
+        if i >= n:
+            return words
+        start_line = line
+        chars: list[str] = []
+        quoted = ""
+        while i < n:
+            c = text[i]
+            if escape:
+                escape = False
+                if c == "\n":
+                    line += 1
+                    i += 1
+                    continue
+                if c in _SIMPLE_ESCAPES:
+                    chars.append(_SIMPLE_ESCAPES[c])
+                    i += 1
+                elif c in _OCTAL:
+                    value = 0
+                    digits = 0
+                    while digits < 3 and i < n and text[i] in _OCTAL:
+                        value = value * 8 + int(text[i])
+                        i += 1
+                        digits += 1
+                    chars.append(chr(value & 0xFF))
+                elif c == "x":
+                    i += 1
+                    value = 0
+                    digits = 0
+                    while digits < 2 and i < n and text[i] in _HEX:
+                        value = value * 16 + int(text[i], 16)
+                        i += 1
+                        digits += 1
+                    chars.append(chr(value))
+                else:
+                    chars.append(c)
+                    i += 1
+                continue
+            if c == "\\":
+                escape = True
+                i += 1
+                continue
+            if quoted:
+                if c == quoted:
+                    quoted = ""
+                    i += 1
+                    continue
+            elif c in "\"'":
+                quoted = c
+                i += 1
+                continue
+            elif c in _SPACE or c == "#":
+                break
+            if c == "\n":
+                line += 1
+            chars.append(c)
+            i += 1
+        if quoted:
+            problem(start_line, "quoted word runs to end of file")
+        word = "".join(chars)
+        if len(word.encode(_ENCODING, _ERRORS)) >= MAXWORDLEN:
+            problem(start_line, f"word too long ({word[:20]}...), truncated")
+            word = word.encode(_ENCODING, _ERRORS)[: MAXWORDLEN - 1].decode(_ENCODING, "ignore")
+        words.append(Word(word, start_line, newline or first))
+        first = False
+
+
+@dataclass(frozen=True, slots=True)
+class SecretEntry:
+    """One line of a secrets file.
+
+    Attributes:
+        client: the client name, or ``"*"``.
+        server: the server name, or ``"*"``.
+        secret: the secret word as written (``"@/path"`` is not resolved yet; ``"@login"``
+            means "check the system password database" for PAP).
+        addresses: the acceptable-address words, up to ``--``.
+        options: the extra pppd option words after ``--``.
+        source: ``"path:line"``.
+    """
+
+    client: str
+    server: str
+    secret: str
+    addresses: tuple[str, ...]
+    options: tuple[str, ...]
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
+class SecretMatch:
+    """The best line for a lookup, with its secret resolved.
+
+    Attributes:
+        entry: the matching line.
+        secret: the secret to use (read from the file for ``@/path``; ``""`` when the lookup
+            did not ask for the secret).
+        score: pppd's match score: 2 for a named client, plus 1 for a named server.
+    """
+
+    entry: SecretEntry
+    secret: str
+    score: int
+
+    def __repr__(self) -> str:  # never show a secret in a repr/traceback
+        return f"SecretMatch(entry={self.entry.source!r}, secret=<hidden>, score={self.score})"
+
+
+class SecretsSource(Protocol):
+    """Something the authentication engines can look secrets up in."""
+
+    def find(
+        self, client: str | None, server: str | None, *, read_secret: bool = True
+    ) -> SecretMatch | None:
+        """Return the best line for ``client`` on ``server`` (``None`` matches any name).
+
+        Args:
+            client: the client name, or ``None`` for "any".
+            server: the server name, or ``None`` for "any".
+            read_secret: resolve ``@/path`` secrets (lines whose file cannot be read are then
+                skipped, as pppd does).
+        """
+        ...
+
+
+def _entries_from_words(
+    words: Sequence[Word], source: str, problems: list[SecretsProblem]
+) -> list[SecretEntry]:
+    entries: list[SecretEntry] = []
+    lines: list[list[Word]] = []
+    for word in words:
+        if word.starts_line or not lines:
+            lines.append([word])
+        else:
+            lines[-1].append(word)
+    for group in lines:
+        where = f"{source}:{group[0].line}"
+        if len(group) < 3:
+            problems.append(
+                SecretsProblem(where, "incomplete line (needs client, server and secret), ignored")
+            )
+            continue
+        rest = [w.text for w in group[3:]]
+        if "--" in rest:
+            cut = rest.index("--")
+            addresses, options = tuple(rest[:cut]), tuple(rest[cut + 1 :])
+        else:
+            addresses, options = tuple(rest), ()
+        entries.append(
+            SecretEntry(group[0].text, group[1].text, group[2].text, addresses, options, where)
+        )
+    return entries
+
+
+def _access_warning(path: Path, logger: logging.Logger) -> None:
+    # pppd check_access(): a secrets file should be readable by root only.
+    try:
+        mode = path.stat().st_mode
+    except OSError as exc:
+        logger.warning("cannot stat secret file %s: %s", path, exc.strerror)
+        return
+    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        logger.warning("Warning - secret file %s has world and/or group access", path)
+
+
+def _read_text(path: Path) -> str:
+    return path.read_bytes().decode(_ENCODING, _ERRORS)
+
+
+class SecretsFile:
+    """A parsed secrets file (a snapshot; see `SecretsPath` for pppd's re-read-per-lookup).
+
+    Attributes:
+        path: where it was read from (``None`` for text given directly).
+        entries: the usable lines, in file order.
+        problems: what was wrong with the other lines and words.
+    """
+
+    def __init__(
+        self,
+        entries: Iterable[SecretEntry],
+        *,
+        path: str | None = None,
+        problems: Iterable[SecretsProblem] = (),
+        logger: logging.Logger | None = None,
+    ) -> None:
+        self.path = path
+        self.entries: tuple[SecretEntry, ...] = tuple(entries)
+        self.problems: tuple[SecretsProblem, ...] = tuple(problems)
+        self.logger = logger or _LOG
+
+    def __repr__(self) -> str:
+        return f"SecretsFile(path={self.path!r}, entries={len(self.entries)})"
+
+    @classmethod
+    def parse(
+        cls, text: str, *, path: str | None = None, logger: logging.Logger | None = None
+    ) -> SecretsFile:
+        """Parse secrets-file text. Never raises on any text.
+
+        Args:
+            text: the contents.
+            path: the file name used in problem reports (``"<string>"`` if not given).
+            logger: where lookups log (indirect-secret warnings).
+        """
+        source = path or "<string>"
+        problems: list[SecretsProblem] = []
+        words = split_words(text, source=source, problems=problems)
+        entries = _entries_from_words(words, source, problems)
+        return cls(entries, path=path, problems=problems, logger=logger)
+
+    @classmethod
+    def load(cls, path: str | Path, *, logger: logging.Logger | None = None) -> SecretsFile:
+        """Read and parse a secrets file, warning (as pppd) if group or others may access it.
+
+        Problems in the content are logged at WARNING level with file and line.
+
+        Raises:
+            ConfigError: the file cannot be read (exit status 1, as pppd's fatal errors).
+        """
+        log = logger or _LOG
+        p = Path(path)
+        try:
+            text = _read_text(p)
+        except OSError as exc:
+            raise ConfigError(
+                f"can't read secrets file: {exc.strerror or exc}", source=str(p), exit_status=1
+            ) from None
+        _access_warning(p, log)
+        parsed = cls.parse(text, path=str(p), logger=log)
+        for problem in parsed.problems:
+            log.warning("%s", problem)
+        return parsed
+
+    def find(
+        self, client: str | None, server: str | None, *, read_secret: bool = True
+    ) -> SecretMatch | None:
+        """Return the best line for ``client`` on ``server``, as pppd's ``scan_authfile``.
+
+        Args:
+            client: the client name; ``None`` matches any line.
+            server: the server name; ``None`` matches any line.
+            read_secret: resolve ``@/path`` secrets; an unreadable or empty secret file makes
+                pppd skip that line ("can't open indirect secret file %s").
+
+        Returns:
+            The best match, or ``None``.
+        """
+        best: SecretMatch | None = None
+        for entry in self.entries:
+            score = 0
+            if entry.client != "*":
+                if client is not None and entry.client != client:
+                    continue
+                score |= NONWILD_CLIENT
+            if entry.server != "*":
+                if server is not None and entry.server != server:
+                    continue
+                score |= NONWILD_SERVER
+            if best is not None and score <= best.score:
+                continue
+            secret = ""
+            if read_secret:
+                resolved = self._resolve_secret(entry.secret)
+                if resolved is None:
+                    continue
+                secret = resolved
+            best = SecretMatch(entry, secret, score)
+        return best
+
+    def _resolve_secret(self, word: str) -> str | None:
+        if not word.startswith("@/"):
+            return word
+        path = Path(word[1:])
+        try:
+            text = _read_text(path)
+        except OSError:
+            self.logger.warning("can't open indirect secret file %s", path)
+            return None
+        _access_warning(path, self.logger)
+        words = split_words(text, source=str(path))
+        if not words:
+            self.logger.warning("no secret in indirect secret file %s", path)
+            return None
+        return words[0].text
+
+
+_CANT_OPEN: Final[dict[str, str]] = {
+    "pap": "Can't open PAP password file %s: %s",
+    "chap": "Can't open chap secret file %s: %s",
+}
+
+
+class SecretsPath:
+    """A secrets file that is read again at every lookup, as pppd does.
+
+    Editing ``/etc/ppp/chap-secrets`` thus takes effect at the next authentication without a
+    restart, and the permission warning is repeated each time (pppd's behaviour).
+
+    Args:
+        path: the file.
+        kind: ``"pap"`` or ``"chap"``: selects pppd's "Can't open ..." wording.
+        logger: where problems are logged.
+    """
+
+    def __init__(
+        self, path: str | Path, *, kind: str = "chap", logger: logging.Logger | None = None
+    ) -> None:
+        self.path = Path(path)
+        self.kind = kind
+        self.logger = logger or _LOG
+
+    def __repr__(self) -> str:
+        return f"SecretsPath({str(self.path)!r}, kind={self.kind!r})"
+
+    def snapshot(self) -> SecretsFile | None:
+        """Read and parse the file now; ``None`` (with pppd's error line) if it can't be read."""
+        try:
+            text = _read_text(self.path)
+        except OSError as exc:
+            template = _CANT_OPEN.get(self.kind, _CANT_OPEN["chap"])
+            self.logger.error(template, self.path, exc.strerror or exc)
+            return None
+        _access_warning(self.path, self.logger)
+        parsed = SecretsFile.parse(text, path=str(self.path), logger=self.logger)
+        for problem in parsed.problems:
+            self.logger.warning("%s", problem)
+        return parsed
+
+    def find(
+        self, client: str | None, server: str | None, *, read_secret: bool = True
+    ) -> SecretMatch | None:
+        """Read the file and look up, as `SecretsFile.find`."""
+        parsed = self.snapshot()
+        return None if parsed is None else parsed.find(client, server, read_secret=read_secret)
+
+
+# ---------------------------------------------------------------------------------------------
+# Address restrictions: parsed for IPCP by pyppp.ipcp.negotiator.AddressPolicy.from_words
+
+
+def some_ip_ok(words: Iterable[str]) -> bool:
+    """Return True if an address list allows at least one address (pppd ``some_ip_ok``)."""
+    for word in words:
+        if word.startswith("-"):
+            return False
+        if not word.startswith("!"):
+            return True
+    return False
+
+
+# ---------------------------------------------------------------------------------------------
+# The questions pppd asks of its secrets files (auth.c)
+
+
+def have_secret(
+    source: SecretsSource | None, client: str | None, server: str | None, *, need_ip: bool
+) -> tuple[bool, bool]:
+    """Is there a line we could use for ``client`` on ``server``? (pppd ``have_chap_secret``).
+
+    An empty client or server name means "not known yet" and matches any line.
+
+    Returns:
+        ``(found, lacks_ip)``: ``lacks_ip`` is True when a line was found but, with
+        ``need_ip``, it lets the peer use no IP address at all.
+    """
+    if source is None:
+        return False, False
+    if client == "":
+        client = None
+    elif server == "":
+        server = None
+    match = source.find(client, server, read_secret=False)
+    if match is None:
+        return False, False
+    if need_ip and not some_ip_ok(match.entry.addresses):
+        return False, True
+    return True, False
+
+
+def get_pap_password(
+    source: SecretsSource | None, user: str, remote_name: str | None
+) -> str | None:
+    """The password for authenticating ourselves with PAP (pppd ``get_pap_passwd``).
+
+    Args:
+        source: the pap-secrets file.
+        user: our name (pppd's ``user``).
+        remote_name: the peer's name if known (``remotename`` option), else any server.
+    """
+    if source is None:
+        return None
+    match = source.find(user, remote_name or None)
+    return None if match is None else match.secret
+
+
+def null_login(source: SecretsSource | None, our_name: str) -> SecretMatch | None:
+    """A peer that refuses to authenticate is treated as PAP user ``""`` password ``""``.
+
+    pppd ``null_login``: allowed when pap-secrets has a line for client ``""`` (or ``*``) on
+    our name whose secret is empty; that line's addresses then restrict the peer.
+    """
+    if source is None:
+        return None
+    match = source.find("", our_name)
+    return match if match is not None and match.secret == "" else None
+
+
+@dataclass(frozen=True, slots=True)
+class PeerSecretCheck:
+    """Result of `can_authenticate_peer`.
+
+    Attributes:
+        ok: some usable secret (or ``login``) exists.
+        lacks_ip: a secret exists but none of them lets the peer use an IP address.
+    """
+
+    ok: bool
+    lacks_ip: bool = False
+
+
+def can_authenticate_peer(
+    *,
+    require_pap: bool,
+    require_chap: bool,
+    login: bool,
+    pap_secrets: SecretsSource | None,
+    chap_secrets: SecretsSource | None,
+    our_name: str,
+    remote_name: str | None = None,
+) -> PeerSecretCheck:
+    """Start-up check: could we authenticate the peer at all? (pppd ``auth_check_options``).
+
+    Args:
+        require_pap: PAP is among the protocols we will ask for.
+        require_chap: CHAP is among the protocols we will ask for.
+        login: the ``login`` option (system passwords make PAP possible without secrets).
+        pap_secrets: the pap-secrets file.
+        chap_secrets: the chap-secrets file.
+        our_name: our name (``name`` option, default host name).
+        remote_name: the ``remotename`` option, if given.
+    """
+    lacks_ip = False
+    if require_pap:
+        if login:
+            return PeerSecretCheck(True)
+        found, lacks = have_secret(pap_secrets, remote_name, our_name, need_ip=True)
+        if found:
+            return PeerSecretCheck(True)
+        lacks_ip |= lacks
+    if require_chap:
+        found, lacks = have_secret(chap_secrets, remote_name, our_name, need_ip=True)
+        if found:
+            return PeerSecretCheck(True)
+        lacks_ip |= lacks
+    return PeerSecretCheck(False, lacks_ip)
+
+
+def missing_secret_messages(
+    check: PeerSecretCheck, *, remote_name: str | None = None, default_route: bool = False
+) -> list[str]:
+    """Return pppd's errors when ``auth`` is in force but no secret can be used (exit status 1).
+
+    Args:
+        check: the result of `can_authenticate_peer`.
+        remote_name: the ``remotename`` option, if given.
+        default_route: authentication is required only because the system has a default route.
+
+    Returns:
+        The lines to print, in order; empty if ``check.ok``.
+    """
+    if check.ok:
+        return []
+    if default_route:
+        lines = [
+            "By default the remote system is required to authenticate itself",
+            "(because this system has a default route to the internet)",
+        ]
+    elif remote_name:
+        lines = [f"The remote system ({remote_name}) is required to authenticate itself"]
+    else:
+        lines = ["The remote system is required to authenticate itself"]
+    lines.append("but I couldn't find any suitable secret (password) for it to use to do so.")
+    if check.lacks_ip:
+        lines.append("(None of the available passwords would let it use an IP address.)")
+    return lines

@@ -1,0 +1,450 @@
+"""LCP Configuration Options (RFC 1661 §6, RFC 1570, RFC 1990) as typed values.
+
+One frozen dataclass per option, each with ``TYPE``, ``payload()``, ``decode()`` and ``trace()``.
+``decode()`` accepts exactly the lengths the RFCs define and raises :class:`MalformedPacket`
+otherwise, so :func:`pyppp.options.decode_options` turns a malformed option into an
+:class:`~pyppp.options.UnknownOption` that the negotiator Configure-Rejects, as pppd does.
+
+``trace()`` reproduces pppd's ``lcp_printpkt`` text inside ``<...>`` (``mru 1500``,
+``asyncmap 0x0``, ``auth chap MD5``, ``magic 0x5bb51eb9``); like pppd, data octets it does not
+interpret are appended as `` %.2x`` each (``quality lqr 00 00 00 64``).
+
+Options pyppp only recognises in order to trace and reject them: Quality-Protocol (4),
+Callback (13), MRRU (17), Short-Sequence-Number-Header-Format (18).
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import IntEnum
+from typing import ClassVar, Final, Self
+
+from pyppp.errors import MalformedPacket
+from pyppp.options import Option
+from pyppp.packet import Protocol
+
+__all__ = [
+    "CHAP_MD5",
+    "CODECS",
+    "MAX_MRU",
+    "MIN_MRU",
+    "PAP",
+    "PPP_MRU",
+    "Accm",
+    "Acfc",
+    "AuthProtocol",
+    "Callback",
+    "ChapAlgorithm",
+    "EndpointDiscriminator",
+    "LcpOptionType",
+    "MagicNumber",
+    "Mrru",
+    "Mru",
+    "Pfc",
+    "QualityProtocol",
+    "ShortSequence",
+]
+
+_U16: Final = struct.Struct("!H")
+_U32: Final = struct.Struct("!I")
+
+PPP_MRU: Final = 1500
+"""RFC 1661 §6.1: the default MRU, assumed when the option is not negotiated."""
+MIN_MRU: Final = 128
+"""pppd's ``MINMRU``: the smallest MRU it lets a peer ask for (it Naks smaller ones)."""
+MAX_MRU: Final = 16384
+"""pppd's ``MAXMRU``: the upper limit of the ``mru``/``mtu`` options."""
+
+# pppd's epdisc_to_str truncates the address to MAX_ENDP_LEN octets.
+_MAX_ENDPOINT_LEN: Final = 20
+
+
+class LcpOptionType(IntEnum):
+    """LCP Configuration Option Types (IANA "PPP LCP Configuration Option Types")."""
+
+    MRU = 1
+    ACCM = 2
+    AUTH_PROTOCOL = 3
+    QUALITY_PROTOCOL = 4
+    MAGIC_NUMBER = 5
+    PFC = 7
+    ACFC = 8
+    CALLBACK = 13
+    MRRU = 17
+    SHORT_SEQUENCE = 18
+    ENDPOINT_DISCRIMINATOR = 19
+
+
+class ChapAlgorithm(IntEnum):
+    """CHAP Algorithm octet of the Authentication-Protocol option (RFC 1994, RFC 2433/2759)."""
+
+    MD5 = 5
+    MS = 0x80
+    MS_V2 = 0x81
+
+
+_CHAP_NAMES: Final[Mapping[int, str]] = {
+    ChapAlgorithm.MD5: "MD5",
+    ChapAlgorithm.MS: "MS",
+    ChapAlgorithm.MS_V2: "MS-v2",
+}
+
+
+def _hex_tail(data: bytes) -> str:
+    """Render octets the way pppd prints what it did not interpret: `` %.2x`` each."""
+    return "".join(f" {b:02x}" for b in data)
+
+
+def _expect_length(payload: bytes, length: int, name: str) -> None:
+    if len(payload) != length:
+        raise MalformedPacket(f"{name} option with {len(payload)} data octets, want {length}")
+
+
+@dataclass(frozen=True, slots=True)
+class Mru(Option):
+    """Maximum-Receive-Unit (RFC 1661 §6.1).
+
+    Attributes:
+        mru: the largest Information field the sender of the option can receive.
+    """
+
+    TYPE: ClassVar[int] = LcpOptionType.MRU
+    mru: int
+
+    def payload(self) -> bytes:
+        """Return the 2-octet MRU."""
+        return _U16.pack(self.mru)
+
+    @classmethod
+    def decode(cls, payload: bytes) -> Self:
+        """Parse the Data field (exactly 2 octets)."""
+        _expect_length(payload, 2, "MRU")
+        return cls(_U16.unpack(payload)[0])
+
+    def trace(self) -> str:
+        """Return pppd's ``mru %d``."""
+        return f"mru {self.mru}"
+
+
+@dataclass(frozen=True, slots=True)
+class Accm(Option):
+    """Async-Control-Character-Map (RFC 1662 §7.1).
+
+    Attributes:
+        asyncmap: bit *n* set means control character *n* must be escaped when sent to the
+            option's sender.
+    """
+
+    TYPE: ClassVar[int] = LcpOptionType.ACCM
+    asyncmap: int
+
+    def payload(self) -> bytes:
+        """Return the 4-octet map."""
+        return _U32.pack(self.asyncmap)
+
+    @classmethod
+    def decode(cls, payload: bytes) -> Self:
+        """Parse the Data field (exactly 4 octets)."""
+        _expect_length(payload, 4, "ACCM")
+        return cls(_U32.unpack(payload)[0])
+
+    def trace(self) -> str:
+        """Return pppd's ``asyncmap 0x%x`` (no zero padding)."""
+        return f"asyncmap {self.asyncmap:#x}"
+
+
+@dataclass(frozen=True, slots=True)
+class AuthProtocol(Option):
+    """Authentication-Protocol (RFC 1661 §6.2): the sender wants the peer to authenticate.
+
+    Attributes:
+        protocol: the PPP protocol number (``Protocol.PAP``, ``Protocol.CHAP``, ...).
+        data: protocol-specific data; for CHAP the single Algorithm octet (RFC 1994 §3).
+    """
+
+    TYPE: ClassVar[int] = LcpOptionType.AUTH_PROTOCOL
+    protocol: int
+    data: bytes = b""
+
+    @property
+    def algorithm(self) -> int | None:
+        """The CHAP Algorithm octet, or ``None`` if this is not a well-formed CHAP option."""
+        if self.protocol == Protocol.CHAP and len(self.data) == 1:
+            return self.data[0]
+        return None
+
+    def payload(self) -> bytes:
+        """Return the protocol number followed by the data."""
+        return _U16.pack(self.protocol) + self.data
+
+    @classmethod
+    def decode(cls, payload: bytes) -> Self:
+        """Parse the Data field (at least the 2-octet protocol)."""
+        if len(payload) < 2:
+            raise MalformedPacket(f"Authentication-Protocol option with {len(payload)} octets")
+        return cls(_U16.unpack_from(payload)[0], bytes(payload[2:]))
+
+    def trace(self) -> str:
+        """Return pppd's ``auth pap`` / ``auth chap MD5`` / ``auth eap`` / ``auth 0x%x``."""
+        data = self.data
+        if self.protocol == Protocol.PAP:
+            name = "pap"
+        elif self.protocol == Protocol.CHAP:
+            name = "chap"
+            if data and data[0] in _CHAP_NAMES:
+                name += " " + _CHAP_NAMES[data[0]]
+                data = data[1:]
+        elif self.protocol == Protocol.EAP:
+            name = "eap"
+        else:
+            name = f"{self.protocol:#x}"
+        return f"auth {name}{_hex_tail(data)}"
+
+
+PAP: Final = AuthProtocol(Protocol.PAP)
+"""The Authentication-Protocol option asking for PAP (RFC 1334)."""
+CHAP_MD5: Final = AuthProtocol(Protocol.CHAP, bytes((ChapAlgorithm.MD5,)))
+"""The Authentication-Protocol option asking for CHAP with MD5 (RFC 1994)."""
+
+
+@dataclass(frozen=True, slots=True)
+class QualityProtocol(Option):
+    """Quality-Protocol (RFC 1661 §6.3); pyppp recognises it only to trace and reject it.
+
+    Attributes:
+        protocol: the quality protocol (``Protocol.LQR`` for RFC 1989 Link Quality Reports).
+        data: protocol-specific data (LQR: the 4-octet Reporting-Period).
+    """
+
+    TYPE: ClassVar[int] = LcpOptionType.QUALITY_PROTOCOL
+    protocol: int
+    data: bytes = b""
+
+    def payload(self) -> bytes:
+        """Return the protocol number followed by the data."""
+        return _U16.pack(self.protocol) + self.data
+
+    @classmethod
+    def decode(cls, payload: bytes) -> Self:
+        """Parse the Data field (at least the 2-octet protocol)."""
+        if len(payload) < 2:
+            raise MalformedPacket(f"Quality-Protocol option with {len(payload)} octets")
+        return cls(_U16.unpack_from(payload)[0], bytes(payload[2:]))
+
+    def trace(self) -> str:
+        """Return pppd's ``quality lqr`` (or ``quality 0x%x``) plus the data in hex."""
+        name = "lqr" if self.protocol == Protocol.LQR else f"{self.protocol:#x}"
+        return f"quality {name}{_hex_tail(self.data)}"
+
+
+@dataclass(frozen=True, slots=True)
+class MagicNumber(Option):
+    """Magic-Number (RFC 1661 §6.4), used to detect looped-back links.
+
+    Attributes:
+        magic_number: the sender's 32-bit magic number.
+    """
+
+    TYPE: ClassVar[int] = LcpOptionType.MAGIC_NUMBER
+    magic_number: int
+
+    def payload(self) -> bytes:
+        """Return the 4-octet number."""
+        return _U32.pack(self.magic_number)
+
+    @classmethod
+    def decode(cls, payload: bytes) -> Self:
+        """Parse the Data field (exactly 4 octets)."""
+        _expect_length(payload, 4, "Magic-Number")
+        return cls(_U32.unpack(payload)[0])
+
+    def trace(self) -> str:
+        """Return pppd's ``magic 0x%x`` (no zero padding)."""
+        return f"magic {self.magic_number:#x}"
+
+
+@dataclass(frozen=True, slots=True)
+class Pfc(Option):
+    """Protocol-Field-Compression (RFC 1661 §6.5): the sender can receive 1-octet Protocols."""
+
+    TYPE: ClassVar[int] = LcpOptionType.PFC
+
+    def payload(self) -> bytes:
+        """Return the empty Data field."""
+        return b""
+
+    @classmethod
+    def decode(cls, payload: bytes) -> Self:
+        """Parse the Data field (must be empty)."""
+        _expect_length(payload, 0, "Protocol-Field-Compression")
+        return cls()
+
+    def trace(self) -> str:
+        """Return pppd's ``pcomp``."""
+        return "pcomp"
+
+
+@dataclass(frozen=True, slots=True)
+class Acfc(Option):
+    """Address-and-Control-Field-Compression (RFC 1661 §6.6)."""
+
+    TYPE: ClassVar[int] = LcpOptionType.ACFC
+
+    def payload(self) -> bytes:
+        """Return the empty Data field."""
+        return b""
+
+    @classmethod
+    def decode(cls, payload: bytes) -> Self:
+        """Parse the Data field (must be empty)."""
+        _expect_length(payload, 0, "Address-and-Control-Field-Compression")
+        return cls()
+
+    def trace(self) -> str:
+        """Return pppd's ``accomp``."""
+        return "accomp"
+
+
+@dataclass(frozen=True, slots=True)
+class Callback(Option):
+    """Callback (RFC 1570 §2.3); recognised to trace and reject it.
+
+    Attributes:
+        operation: the Operation octet (6 = Microsoft CBCP).
+        message: the operation-specific message.
+    """
+
+    TYPE: ClassVar[int] = LcpOptionType.CALLBACK
+    CBCP: ClassVar[int] = 6
+    operation: int
+    message: bytes = b""
+
+    def payload(self) -> bytes:
+        """Return the Operation octet followed by the message."""
+        return bytes((self.operation,)) + self.message
+
+    @classmethod
+    def decode(cls, payload: bytes) -> Self:
+        """Parse the Data field (at least the Operation octet)."""
+        if not payload:
+            raise MalformedPacket("Callback option without an Operation octet")
+        return cls(payload[0], bytes(payload[1:]))
+
+    def trace(self) -> str:
+        """Return pppd's ``callback CBCP`` / ``callback 0x%x`` plus the message in hex."""
+        name = "CBCP" if self.operation == self.CBCP else f"{self.operation:#x}"
+        return f"callback {name}{_hex_tail(self.message)}"
+
+
+@dataclass(frozen=True, slots=True)
+class Mrru(Option):
+    """Multilink Maximum-Received-Reconstructed-Unit (RFC 1990 §5.1.1); traced and rejected.
+
+    Attributes:
+        mrru: the MRRU.
+    """
+
+    TYPE: ClassVar[int] = LcpOptionType.MRRU
+    mrru: int
+
+    def payload(self) -> bytes:
+        """Return the 2-octet MRRU."""
+        return _U16.pack(self.mrru)
+
+    @classmethod
+    def decode(cls, payload: bytes) -> Self:
+        """Parse the Data field (exactly 2 octets)."""
+        _expect_length(payload, 2, "MRRU")
+        return cls(_U16.unpack(payload)[0])
+
+    def trace(self) -> str:
+        """Return pppd's ``mrru %d``."""
+        return f"mrru {self.mrru}"
+
+
+@dataclass(frozen=True, slots=True)
+class ShortSequence(Option):
+    """Multilink Short-Sequence-Number-Header-Format (RFC 1990 §5.1.2); traced and rejected."""
+
+    TYPE: ClassVar[int] = LcpOptionType.SHORT_SEQUENCE
+
+    def payload(self) -> bytes:
+        """Return the empty Data field."""
+        return b""
+
+    @classmethod
+    def decode(cls, payload: bytes) -> Self:
+        """Parse the Data field (must be empty)."""
+        _expect_length(payload, 0, "Short-Sequence-Number-Header-Format")
+        return cls()
+
+    def trace(self) -> str:
+        """Return pppd's ``ssnhf``."""
+        return "ssnhf"
+
+
+_ENDPOINT_CLASSES: Final = ("null", "local", "IP", "MAC", "magic", "phone")
+
+
+@dataclass(frozen=True, slots=True)
+class EndpointDiscriminator(Option):
+    """Endpoint-Discriminator (RFC 1990 §5.1.3); pppd accepts it from the peer by default.
+
+    Attributes:
+        klass: the Class octet (0 null, 1 locally assigned, 2 IP, 3 MAC, 4 magic, 5 phone).
+        address: the discriminator value.
+    """
+
+    TYPE: ClassVar[int] = LcpOptionType.ENDPOINT_DISCRIMINATOR
+    klass: int
+    address: bytes = b""
+
+    def payload(self) -> bytes:
+        """Return the Class octet followed by the address."""
+        return bytes((self.klass,)) + self.address
+
+    @classmethod
+    def decode(cls, payload: bytes) -> Self:
+        """Parse the Data field (at least the Class octet)."""
+        if not payload:
+            raise MalformedPacket("Endpoint-Discriminator option without a Class octet")
+        return cls(payload[0], bytes(payload[1:]))
+
+    def trace(self) -> str:
+        """Return pppd's ``endpoint [...]`` as its ``epdisc_to_str`` renders the value."""
+        shown = self.address[:_MAX_ENDPOINT_LEN]
+        tail = _hex_tail(self.address[_MAX_ENDPOINT_LEN:])
+        if self.klass == 0 and not shown:
+            text = "null"
+        elif self.klass == 2 and len(shown) == 4:
+            text = "IP:" + ".".join(str(b) for b in shown)
+        else:
+            # epdisc_to_str: ':' before the first group, then '.' (':' for a MAC address);
+            # a magic-number class prints 4-octet groups.
+            separator = ":" if self.klass == 3 and len(shown) == 6 else "."
+            group = 4 if self.klass == 4 and len(shown) % 4 == 0 else 1
+            name = _ENDPOINT_CLASSES[self.klass] if self.klass < 6 else str(self.klass)
+            chunks = [shown[i : i + group].hex() for i in range(0, len(shown), group)]
+            text = name + (":" + separator.join(chunks) if chunks else "")
+        return f"endpoint [{text}]{tail}"
+
+
+CODECS: Final[Mapping[int, type[Option]]] = {
+    codec.TYPE: codec
+    for codec in (
+        Mru,
+        Accm,
+        AuthProtocol,
+        QualityProtocol,
+        MagicNumber,
+        Pfc,
+        Acfc,
+        Callback,
+        Mrru,
+        ShortSequence,
+        EndpointDiscriminator,
+    )
+}
+"""The LCP option registry: Type -> option class."""
