@@ -215,7 +215,7 @@ class _Pump:
         return [e for e in self.events[side] if isinstance(e, kind)]
 
 
-def _in_process() -> int:
+def _in_process(client_password: str = PASSWORD) -> int:
     print("Two pyppp Link stacks in one process, joined by a pump (no root needed).")
     print(f"The server requires PAP and gives the client {CLIENT_IP}; the client is {USER}.\n")
     logger = logging.getLogger("pyppp")
@@ -229,7 +229,7 @@ def _in_process() -> int:
     logger.setLevel(logging.DEBUG)
     logger.propagate = False
     try:
-        return _in_process_run(formatter)
+        return _in_process_run(formatter, client_password)
     finally:
         logger.removeHandler(handler)
         logger.setLevel(saved[0])
@@ -238,7 +238,7 @@ def _in_process() -> int:
             logger.addHandler(old)
 
 
-def _in_process_run(formatter: _SideFormatter) -> int:
+def _in_process_run(formatter: _SideFormatter, client_password: str) -> int:
     secrets = SecretsFile.parse(f"# client server secret addresses\n{USER} * {PASSWORD} *\n")
     server_config = LinkConfig(
         lcp=LcpConfig(require_auth=(Protocol.PAP,), allow_auth=()),
@@ -248,7 +248,7 @@ def _in_process_run(formatter: _SideFormatter) -> int:
     client_config = LinkConfig(
         lcp=LcpConfig(allow_auth=(Protocol.PAP,)),
         ipcp=IpcpConfig(),
-        auth=_DemoAuth(secrets=None, user=USER, password=PASSWORD),
+        auth=_DemoAuth(secrets=None, user=USER, password=client_password),
         # The first Echo-Request goes out as LCP opens; pppd's `debug debug` shows echoes.
         echo_interval=30.0,
         trace_echo=True,

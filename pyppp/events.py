@@ -116,14 +116,19 @@ class NetworkUp(Event):
     """IPCP reached Opened: IP may flow.
 
     Attributes:
-        local: our address. remote: the peer's. dns: name servers the peer gave us
-        (``usepeerdns``), possibly empty. mtu: the largest IP packet we may send.
+        local: our address.
+        remote: the peer's address.
+        dns: name servers the peer gave us (``usepeerdns``), possibly empty.
+        mtu: the largest IP packet we may send.
+        messages: pppd's ``(level, line)`` log lines for this moment ("local  IP address
+            ..."), for a shell that prints them itself (``LinkConfig.defer_network_log``).
     """
 
     local: IPv4Address
     remote: IPv4Address
     dns: tuple[IPv4Address, ...] = ()
     mtu: int = 1500
+    messages: tuple[tuple[int, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -110,6 +110,9 @@ class LinkConfig:
         max_connect: pppd's ``maxconnect``: seconds of Network phase allowed (0: no limit).
         show_password: print PAP passwords in the trace (pppd ``show-password``).
         trace_echo: also trace LCP Echo packets once the link is up (pppd ``debug debug``).
+        defer_network_log: leave pppd's "local  IP address ..." lines to whoever handles
+            :class:`~pyppp.events.NetworkUp` (in ``messages``), so that a shell prints them
+            once the interface is really configured, as pppd does.
     """
 
     lcp: LcpConfig = field(default_factory=LcpConfig)
@@ -124,6 +127,7 @@ class LinkConfig:
     max_connect: float = 0.0
     show_password: bool = False
     trace_echo: bool = False
+    defer_network_log: bool = False
 
 
 @dataclass(slots=True)
@@ -280,6 +284,29 @@ class Link:
         self._emit(PPPProtocol.IP, packet)
         return True
 
+    def send_ips(self, packets: Sequence[bytes], now: float) -> int:
+        """Queue a burst of IPv4 datagrams (what one read of the TUN device gave).
+
+        The same as :meth:`send_ip` for each packet, framed in one call so the per-packet cost
+        stays low for small packets. Returns how many were queued (the rest were dropped).
+        """
+        if not self._network_up or PPPProtocol.IP in self._rejected:
+            self.stats.discarded["ip before network up"] += len(packets)
+            return 0
+        mtu = self._mtu
+        fitting = [packet for packet in packets if len(packet) <= mtu]
+        if len(fitting) != len(packets):
+            self.stats.discarded["ip larger than mtu"] += len(packets) - len(fitting)
+        if not fitting:
+            return 0
+        self._touch_idle(now)
+        frames = self._encoder.encode_many(PPPProtocol.IP, fitting)
+        self.stats.frames_sent += len(frames)
+        self.stats.bytes_sent += sum(map(len, fitting)) + 2 * len(fitting)
+        self._out_data.extend(frames)
+        self._out_data_bytes += sum(map(len, frames))
+        return len(frames)
+
     def data_to_send(self, limit: int | None = None) -> bytes:
         """Return (and forget) framed bytes for the line: control frames first, then IP.
 
@@ -340,7 +367,8 @@ class Link:
 
     # -- internals: receive --------------------------------------------------------------------
     def _receive_frame(self, protocol: int, information: bytes, now: float) -> None:
-        if protocol != PPPProtocol.IP:
+        code = information[0] if information else 0
+        if protocol != PPPProtocol.IP and self._trace_wanted(protocol, code):
             self.trace_logger.debug("rcvd %s", self._format(protocol, information))
         if protocol == PPPProtocol.LCP:
             self.lcp.receive(information, now)
@@ -588,6 +616,10 @@ class Link:
 
     def _stop_auth(self) -> None:
         for engine in self._auth:
+            # pppd sends the final AuthNak/Failure before lcp_close's Terminate-Request: flush
+            # what the engine queued along with its failure before dropping it.
+            for packet in engine.packets_to_send():
+                self._emit_control(engine.protocol, packet)
             engine.stop()
         self._auth = []
         self._auth_pending = set()
@@ -606,7 +638,10 @@ class Link:
         # sending packets of the indicated protocol at the earliest opportunity."
         self._rejected.add(protocol)
         if protocol == PPPProtocol.IPCP and self.ipcp is not None:
-            self.logger.info("Protocol-Reject for 'Internet Protocol Control Protocol' (0x8021)")
+            # pppd lcp_rprotrej (debug level)
+            self.logger.debug(
+                "Protocol-Reject for 'Internet Protocol Control Protocol' (0x8021) received"
+            )
             self.ipcp.protocol_rejected(now)
         for engine in self._auth:
             if engine.protocol == protocol:
@@ -618,23 +653,35 @@ class Link:
         assert self.ipcp is not None
         match event.kind:
             case LayerEventKind.UP:
-                for level, line in negotiator.log_lines():
-                    self.logger.log(level, "%s", line)
+                lines = tuple(negotiator.log_lines())
                 failure = negotiator.failure
                 if failure is not None or negotiator.local is None or negotiator.remote is None:
+                    for level, line in lines:
+                        self.logger.log(level, "%s", line)
                     reason = failure.reason if failure is not None else "IPCP failed"
                     self.ipcp.close(now, reason)
                     return
+                if not self.config.defer_network_log:
+                    for level, line in lines:
+                        self.logger.log(level, "%s", line)
                 self._network_up = True
                 self._ever_up = True
                 if self.exit_status is None or self.exit_status == EXIT_NEGOTIATION_FAILED:
                     self.exit_status = None
                 self._touch_idle(now)
                 self._events.append(
-                    NetworkUp(negotiator.local, negotiator.remote, negotiator.dns, mtu=self._mtu)
+                    NetworkUp(
+                        negotiator.local,
+                        negotiator.remote,
+                        negotiator.dns,
+                        mtu=self._mtu,
+                        messages=lines,
+                    )
                 )
             case LayerEventKind.DOWN:
-                self._network_down(now, event.reason or "IPCP down")
+                # IPCP's own This-Layer-Down (renegotiation, Close, Protocol-Reject): IPCP goes
+                # on by itself; only LCP going down takes IPCP's lower layer away.
+                self._network_gone(event.reason or "IPCP down")
             case LayerEventKind.FINISHED:
                 if self.phase is Phase.NETWORK:
                     # pppd auth.c np_finished: with no network protocol left, close the link.
@@ -649,6 +696,10 @@ class Link:
     def _network_down(self, now: float, reason: str) -> None:
         if self.ipcp is not None and self.ipcp.state not in (State.INITIAL, State.STARTING):
             self.ipcp.down(now)
+        self._network_gone(reason)
+
+    def _network_gone(self, reason: str) -> None:
+        """IP can no longer flow: stop the idle/connect timers and report it (pppd np_down)."""
         self._idle_deadline = None
         self._connect_deadline = None
         if self._network_up:

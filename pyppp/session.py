@@ -284,4 +284,5 @@ def build_link_config(
         max_connect=float(options.maxconnect),
         show_password=not options.hide_password,
         trace_echo=options.debug >= 2,
+        defer_network_log=True,
     )

@@ -63,7 +63,9 @@ def _load_builtin() -> None:
 
     _codecs[Protocol.LCP] = LCP_CODECS
     _codecs[Protocol.IPCP] = IPCP_CODECS
-    _codecs[Protocol.IPV6CP] = {}
+    from pyppp.ipv6cp.options import CODECS as IPV6CP_CODECS
+
+    _codecs[Protocol.IPV6CP] = IPV6CP_CODECS
     _codecs[Protocol.CCP] = {}
     from pyppp.auth.base import trace_body
 
@@ -118,7 +120,8 @@ def _format_control(protocol: int, name: str, information: bytes) -> str:
     try:
         packet = ControlPacket.decode(information)
     except MalformedPacket:
-        return f"[{name}{_hex_tail(information)}]"
+        # pppd format_packet: when printpkt refuses a packet, the name alone, then the bytes.
+        return f"[{name}]{_hex_tail(information)}"
     code_name = CODE_NAMES.get(packet.code) if packet.code in _NCP_CODES else None
     if protocol == Protocol.LCP:
         code_name = CODE_NAMES.get(packet.code)

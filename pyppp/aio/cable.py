@@ -20,6 +20,10 @@ from pathlib import Path
 __all__ = ["NullModemCable"]
 
 _CHUNK = 4096
+# A paced line lets at most a UART FIFO's worth of bytes through at once (16550: 16 bytes).
+_FIFO = 16.0
+# ... but the relay itself wakes late sometimes: let it catch up that much, no more.
+_BURST = 64.0
 
 
 class _End:
@@ -92,7 +96,7 @@ class NullModemCable:
     def _relay(self) -> None:
         pairs = ((self._a, self._b), (self._b, self._a))
         # Bytes each direction may send now (token bucket refilled at baud/10 bytes a second).
-        budget = [float(_CHUNK), float(_CHUNK)]
+        budget = [_FIFO, _FIFO]
         rate = self.baud / 10.0 if self.baud else None
         last = time.monotonic()
         with selectors.DefaultSelector() as selector:
@@ -100,7 +104,16 @@ class NullModemCable:
             for end in (self._a, self._b):
                 selector.register(end.master, selectors.EVENT_READ)
             while True:
-                timeout = 0.005 if (rate and any(e.pending for e in (self._a, self._b))) else 0.2
+                timeout = 0.2
+                if rate is not None:
+                    # Sleep until a FIFO's worth of budget is there for a waiting direction.
+                    waits = [
+                        (min(len(source.pending), _FIFO) - budget[index]) / rate
+                        for index, (source, _) in enumerate(pairs)
+                        if source.pending
+                    ]
+                    if waits:
+                        timeout = max(0.0002, min(waits))
                 for key, _ in selector.select(timeout):
                     if key.fd == self._stop_r:
                         return
@@ -113,7 +126,7 @@ class NullModemCable:
                 now = time.monotonic()
                 for index, (source, target) in enumerate(pairs):
                     if rate is not None:
-                        budget[index] = min(budget[index] + (now - last) * rate, 256.0)
+                        budget[index] = min(budget[index] + (now - last) * rate, _BURST)
                     if not source.pending:
                         continue
                     allowed = len(source.pending) if rate is None else int(budget[index])

@@ -111,6 +111,7 @@ async def run_engine(
         os.set_blocking(f, False)
     readable = wake or asyncio.Event()
     reader_on = False
+    pollable = True
     eof = False
     try:
         while True:
@@ -128,17 +129,26 @@ async def run_engine(
                 break
             want = engine.reading and not eof
             if want != reader_on:
-                if want:
-                    loop.add_reader(fd, readable.set)
-                else:
+                if not want:
                     loop.remove_reader(fd)
-                reader_on = want
+                    reader_on = False
+                elif not pollable:
+                    readable.set()  # a regular file is always readable
+                else:
+                    try:
+                        loop.add_reader(fd, readable.set)
+                        reader_on = True
+                    except PermissionError:  # a regular file: epoll refuses it
+                        pollable = False
+                        readable.set()
+            if want and not pollable:
+                readable.set()
             deadline = engine.get_timer()
             timeout = None if deadline is None else deadline - time.monotonic()
             if timeout is not None and timeout <= 0:
                 engine.handle_timer(time.monotonic())
                 continue
-            if not reader_on and timeout is None:
+            if not want and timeout is None:
                 engine.terminate("no input and no timeout: giving up", 3)
                 continue
             try:
@@ -147,7 +157,7 @@ async def run_engine(
                 engine.handle_timer(time.monotonic())
                 continue
             readable.clear()
-            if not reader_on:
+            if not want:
                 continue
             try:
                 data = os.read(fd, read_size)

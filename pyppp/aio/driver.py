@@ -103,6 +103,12 @@ class LinkRunner:
         self._after()
         return ok
 
+    def send_ips(self, packets: list[bytes]) -> int:
+        """Carry a burst of IP packets (one TUN read); returns how many were taken."""
+        taken = self.link.send_ips(packets, self.now())
+        self._after()
+        return taken
+
     # -- callbacks -----------------------------------------------------------------------------
     def _on_data(self, data: bytes) -> None:
         self.link.receive_data(data, self.now())
@@ -144,6 +150,10 @@ class LinkRunner:
             self._check_login(event)
         if self.on_event is not None:
             self.on_event(event)
+        if isinstance(event, NetworkUp) and self.link.config.defer_network_log:
+            # After on_event has configured the interface, as pppd prints them.
+            for level, line in event.messages:
+                self.logger.log(level, "%s", line)
         if isinstance(event, LinkTerminated) and not self._done.done():
             # Let the last Terminate-Ack reach the line before the caller closes it.
             self._done.set_result(event.exit_status)

@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import signal
 import sys
 import termios
 
@@ -145,9 +146,12 @@ async def drive(
 
     line.start(on_data, on_lost)
     pump()
-    await finished.wait()
-    if timer is not None:
-        timer.cancel()
+    try:
+        await finished.wait()
+    finally:
+        # Also when cancelled (a signal during the script): no timer may fire on a dead engine.
+        if timer is not None:
+            timer.cancel()
     leftover = bytes(getattr(engine, "leftover", b"")) + bytes(held)
     status = engine.exit_status
     return (status if status is not None else 1), leftover
@@ -176,7 +180,7 @@ async def _run_program(command: str, line: FdLine | ThreadLine, logger: logging.
             process = await asyncio.create_subprocess_shell(
                 command, stdin=line.fd, stdout=line.fd, start_new_session=True
             )
-            return await process.wait()
+            return await _wait_or_kill(process)
         finally:
             os.set_blocking(line.fd, False)
     # A URL line has no descriptor: relay between the program's pipes and the line.
@@ -190,8 +194,31 @@ async def _run_program(command: str, line: FdLine | ThreadLine, logger: logging.
     assert process.stdout is not None
     stdin, stdout = process.stdin, process.stdout
     line.start(lambda data: stdin.write(data), lambda why: stdin.close())
-    while chunk := await stdout.read(4096):
-        line.write(chunk)
-    status = await process.wait()
+    try:
+        while chunk := await stdout.read(4096):
+            line.write(chunk)
+    except asyncio.CancelledError:
+        _kill_group(process)
+        raise
+    status = await _wait_or_kill(process)
     logger.debug("connect program exited with status %d", status)
     return status
+
+
+async def _wait_or_kill(process: asyncio.subprocess.Process) -> int:
+    """Wait for the program; if we are cancelled (SIGTERM, SIGHUP), end it first.
+
+    pppd sends the signal it got to the connect script's process group (``kill_my_pg``);
+    the script runs in its own session here, so its group is its pid.
+    """
+    try:
+        return await process.wait()
+    except asyncio.CancelledError:
+        _kill_group(process)
+        raise
+
+
+def _kill_group(process: asyncio.subprocess.Process) -> None:
+    if process.returncode is None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(process.pid, signal.SIGTERM)

@@ -63,7 +63,11 @@ class Supervisor:
 
     # -- signals -------------------------------------------------------------------------------
     def signal(self, signum: int) -> None:
-        """SIGTERM/SIGINT: terminate and exit 5; SIGHUP: hang up (and redial with persist)."""
+        """SIGTERM/SIGINT: terminate and exit 5; SIGHUP: terminate the link, exit 5 or redial.
+
+        As pppd: SIGHUP closes the link like SIGTERM (Terminate-Request) but does not ask the
+        loop to quit, so with ``persist`` the next call starts (at once if in holdoff).
+        """
         if signum == signal.SIGHUP:
             self.logger.info("Hangup (SIGHUP)")
         else:
@@ -76,10 +80,9 @@ class Supervisor:
         runner = self._runner
         if runner is None:
             return
-        if signum == signal.SIGHUP:
-            runner.hangup("Hangup (SIGHUP)")
-        else:
-            runner.close("User request", EXIT_USER_REQUEST)
+        # pppd treats SIGHUP like SIGTERM on the link (kill_link: LCP Terminate-Request with
+        # "User request", so the peer learns at once); only the loop differs (persist redials).
+        runner.close("User request", EXIT_USER_REQUEST)
 
     # -- the loop ------------------------------------------------------------------------------
     async def run(self) -> int:
@@ -136,6 +139,12 @@ class Supervisor:
         tun: Tun | None = None
         netconf = NetConfig(self.logger)
         state = _Connection()
+        assert self._stop is not None
+        # A SIGHUP (persist) of the last call may have left it set; a SIGTERM is remembered
+        # in _signalled, so clearing here loses nothing.
+        self._stop.clear()
+        if self._signalled is not None:
+            return EXIT_USER_REQUEST, False
         try:
             if options.lock and "://" not in device:
                 lock = UucpLock(device, lock_dir=self.lock_dir, logger=self.logger)
@@ -146,7 +155,7 @@ class Supervisor:
                 crtscts=bool(options.crtscts),
                 xonxoff=options.xonxoff,
             )
-            leftover = await run_prelude(options, line, serving=self.serving, logger=self.logger)
+            leftover = await self._prelude(line)
             if self._signalled is not None:
                 return EXIT_USER_REQUEST, False
             tun = Tun(options.ifname, unit=options.unit)
@@ -163,7 +172,7 @@ class Supervisor:
                 on_event=lambda event: self._on_event(event, state, tun, netconf, device),
             )
             self._runner = runner
-            tun.start(runner.send_ip)
+            tun.start(runner.send_ips)
             runner.on_backpressure = lambda paused: tun.pause() if paused else tun.resume()
             status = await runner.run()
             await self._finish(state)
@@ -191,6 +200,29 @@ class Supervisor:
                 line.close()
             if lock is not None:
                 lock.release()
+
+    async def _prelude(self, line: FdLine | ThreadLine) -> bytes:
+        """Run the connect script/handshake, unless a signal comes first (pppd kills it)."""
+        assert self._stop is not None
+        prelude = asyncio.ensure_future(
+            run_prelude(self.options, line, serving=self.serving, logger=self.logger)
+        )
+        stopped = asyncio.ensure_future(self._stop.wait())
+        try:
+            await asyncio.wait({prelude, stopped}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopped.cancel()
+            if not prelude.done():
+                # A `serve --windows` waits for a caller for ever and chat scripts may wait an
+                # hour: SIGTERM/SIGHUP must not wait for them.
+                prelude.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await prelude
+        if prelude.cancelled():
+            if self._signalled is not None:
+                return b""  # the caller sees _signalled and exits 5
+            raise PreludeError("Connect script failed (interrupted by SIGHUP)")
+        return prelude.result()
 
     # -- events --------------------------------------------------------------------------------
     def _on_event(

@@ -1,0 +1,544 @@
+"""End-to-end harness: network namespaces, logged processes in them, pppd-style config dirs.
+
+Everything here is torn down by its owner even when a test fails: a :class:`Lab` removes the
+processes it started (by pid), then its namespaces and its temporary directories. Addresses
+used by the tests come only from 10.99.0.0/16.
+
+Used by ``tests/e2e`` and by ``bench/bench_link.py``; it needs root and ``ip netns``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+__all__ = [
+    "CLIENT_IP",
+    "PASSWORD",
+    "SERVER_IP",
+    "USER",
+    "Call",
+    "Lab",
+    "LoggedProcess",
+    "Netns",
+    "ProcessTimeoutError",
+    "netns_unavailable_reason",
+    "ping",
+    "rtt_ms",
+    "start_call",
+    "tcp_transfer",
+    "write_config_dir",
+]
+
+REPO = Path(__file__).resolve().parents[2]
+_counter = itertools.count()
+
+
+def netns_unavailable_reason() -> str | None:
+    """Why namespaces cannot be used here (``None``: they can)."""
+    if os.geteuid() != 0:
+        return "needs root (network namespaces, TUN)"
+    if shutil.which("ip") is None:
+        return "ip(8) not installed"
+    name = f"pyppp-probe-{os.getpid()}-{next(_counter)}"
+    probe = subprocess.run(["ip", "netns", "add", name], capture_output=True, text=True)
+    if probe.returncode != 0:
+        return f"ip netns unavailable: {probe.stderr.strip()}"
+    subprocess.run(["ip", "netns", "del", name], capture_output=True)
+    if not Path("/dev/net/tun").exists():
+        return "/dev/net/tun missing"
+    return None
+
+
+class ProcessTimeoutError(AssertionError):
+    """A process did not print what was expected in time (the message holds its log)."""
+
+
+class LoggedProcess:
+    """A child process whose stdout and stderr lines are collected with their arrival times.
+
+    Args:
+        label: a short name for messages (``server``, ``client``).
+        argv: the command line.
+        env: the environment (default: ours).
+        echo: also copy every line to our stderr, prefixed with ``label| `` (the demo's view).
+    """
+
+    def __init__(
+        self,
+        label: str,
+        argv: Sequence[str],
+        *,
+        env: dict[str, str] | None = None,
+        echo: bool = False,
+    ) -> None:
+        self.label = label
+        self.argv = list(argv)
+        self.echo = echo
+        self.started_at = time.monotonic()
+        self.lines: list[tuple[float, str]] = []
+        self._cond = threading.Condition()
+        self.proc = subprocess.Popen(
+            self.argv,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            env=env,
+            start_new_session=True,  # a Ctrl-C in the terminal reaches us, not the children
+        )
+        self.pid = self.proc.pid
+        self._reader = threading.Thread(target=self._read, name=f"log-{label}", daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for raw in self.proc.stdout:
+            line = raw.decode("utf-8", "replace").rstrip("\n")
+            with self._cond:
+                self.lines.append((time.monotonic(), line))
+                self._cond.notify_all()
+            if self.echo:
+                print(f"{self.label}| {line}", file=sys.stderr, flush=True)
+        with self._cond:
+            self._cond.notify_all()
+
+    @property
+    def text(self) -> str:
+        """Everything printed so far."""
+        with self._cond:
+            return "\n".join(line for _, line in self.lines)
+
+    def find(self, pattern: str) -> tuple[float, str] | None:
+        """The first line matching ``pattern`` (a regex) so far, with its arrival time."""
+        regex = re.compile(pattern)
+        with self._cond:
+            for stamp, line in self.lines:
+                if regex.search(line):
+                    return stamp, line
+        return None
+
+    def wait_for(self, pattern: str, timeout: float = 10.0) -> tuple[float, str]:
+        """Wait until a line matches ``pattern``; return (arrival time, line).
+
+        Raises:
+            ProcessTimeoutError: not seen in time, or the process ended first (with its log).
+        """
+        regex = re.compile(pattern)
+        deadline = time.monotonic() + timeout
+        seen = 0
+        with self._cond:
+            while True:
+                for stamp, line in self.lines[seen:]:
+                    if regex.search(line):
+                        return stamp, line
+                seen = len(self.lines)
+                left = deadline - time.monotonic()
+                ended = self.proc.poll() is not None and not self._reader.is_alive()
+                if left <= 0 or ended:
+                    why = "exited" if ended else "timed out"
+                    raise ProcessTimeoutError(
+                        f"{self.label} {why} before printing /{pattern}/ "
+                        f"(status {self.proc.poll()}); its log:\n{self._text_unlocked()}"
+                    )
+                self._cond.wait(min(left, 0.2))
+
+    def _text_unlocked(self) -> str:
+        return "\n".join(line for _, line in self.lines)
+
+    def wait(self, timeout: float = 10.0) -> int:
+        """Wait for the exit status (the log is complete when this returns)."""
+        try:
+            status = self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            raise ProcessTimeoutError(
+                f"{self.label} still running after {timeout} s; its log:\n{self.text}"
+            ) from None
+        self._reader.join(2.0)
+        return status
+
+    def signal(self, signum: int = signal.SIGTERM) -> None:
+        """Send a signal to the process (by pid), if it still runs."""
+        if self.proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.pid, signum)
+
+    def stop(self, grace: float = 3.0) -> None:
+        """End the process: SIGTERM, then SIGKILL after ``grace`` seconds (by pid only)."""
+        if self.proc.poll() is None:
+            self.signal(signal.SIGTERM)
+            try:
+                self.proc.wait(grace)
+            except subprocess.TimeoutExpired:
+                self.signal(signal.SIGKILL)
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    self.proc.wait(grace)
+        self._reader.join(2.0)
+        if self.proc.stdout is not None:
+            self.proc.stdout.close()
+
+
+class Netns:
+    """One network namespace, created with its loopback up.
+
+    Args:
+        name: the namespace name (unique on the machine).
+    """
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        subprocess.run(["ip", "netns", "add", name], check=True, capture_output=True)
+        self.exists = True
+        self.run(["ip", "link", "set", "lo", "up"], check=True)
+
+    def argv(self, command: Sequence[str]) -> list[str]:
+        """``command`` as run inside the namespace (``ip netns exec`` execs, so pids match)."""
+        return ["ip", "netns", "exec", self.name, *command]
+
+    def run(
+        self, command: Sequence[str], *, check: bool = False, timeout: float = 30.0
+    ) -> subprocess.CompletedProcess[str]:
+        """Run a short command inside the namespace and capture its output."""
+        return subprocess.run(
+            self.argv(command), capture_output=True, text=True, check=check, timeout=timeout
+        )
+
+    def links(self) -> list[str]:
+        """Names of the interfaces in the namespace (``ip -n NS link``)."""
+        out = subprocess.run(
+            ["ip", "-n", self.name, "-o", "link", "show"], capture_output=True, text=True
+        ).stdout
+        return [m.group(1) for m in re.finditer(r"^\d+: ([^:@]+)", out, re.MULTILINE)]
+
+    def wait_address(self, address: str, timeout: float = 5.0) -> float:
+        """Wait until an interface in the namespace has ``address``; return the seconds waited.
+
+        Raises:
+            AssertionError: not there in time.
+        """
+        start = time.monotonic()
+        while True:
+            out = subprocess.run(
+                ["ip", "-n", self.name, "-o", "-4", "addr", "show", "up"],
+                capture_output=True,
+                text=True,
+            ).stdout
+            if f"inet {address} " in out:
+                return time.monotonic() - start
+            if time.monotonic() - start > timeout:
+                raise AssertionError(f"{address} not configured in {self.name}:\n{out}")
+            time.sleep(0.01)
+
+    def delete(self) -> None:
+        """Remove the namespace (idempotent)."""
+        if self.exists:
+            subprocess.run(["ip", "netns", "del", self.name], capture_output=True)
+            self.exists = False
+
+
+def write_config_dir(
+    path: Path,
+    *,
+    pap_secrets: str = "",
+    chap_secrets: str = "",
+    options: str = "",
+) -> Path:
+    """Make a pppd configuration directory (never /etc/ppp) with root-only secrets files."""
+    path.mkdir(parents=True, exist_ok=True)
+    for name, text in (
+        ("pap-secrets", pap_secrets),
+        ("chap-secrets", chap_secrets),
+        ("options", options),
+    ):
+        file = path / name
+        file.write_text(text)
+        file.chmod(0o600)
+    return path
+
+
+class Lab:
+    """Two namespaces ``a`` and ``b``, a temporary directory, and every process started in them.
+
+    Use as a context manager: on exit the processes are stopped (by pid), the namespaces
+    deleted and the directory removed, whatever happened.
+
+    Args:
+        tag: part of the namespace names (``pyppp-<tag>-<pid>-<n>-a``).
+        echo: copy the children's lines to stderr with their label (the demo's view).
+    """
+
+    def __init__(self, tag: str = "e2e", *, echo: bool = False) -> None:
+        self.tag = tag
+        self.echo = echo
+        self.processes: list[LoggedProcess] = []
+        self.namespaces: list[Netns] = []
+        self.tmp = Path(tempfile.mkdtemp(prefix=f"pyppp-{tag}-"))
+        self.a: Netns
+        self.b: Netns
+
+    def __enter__(self) -> Lab:
+        try:
+            base = f"pyppp-{self.tag}-{os.getpid()}-{next(_counter)}"
+            for side in ("a", "b"):
+                ns = Netns(f"{base}-{side}")
+                self.namespaces.append(ns)
+                setattr(self, side, ns)
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def env(self) -> dict[str, str]:
+        """The children's environment: this checkout first on the path, HOME in the lab."""
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH", "")) if p)
+        env["HOME"] = str(self.tmp)  # keep ~/.ppprc of the real user out of the test
+        env["PYTHONUNBUFFERED"] = "1"
+        return env
+
+    def start(self, label: str, ns: Netns | None, command: Sequence[str]) -> LoggedProcess:
+        """Start ``command`` (inside ``ns`` if given) with its lines collected."""
+        argv = ns.argv(command) if ns is not None else list(command)
+        process = LoggedProcess(label, argv, env=self.env(), echo=self.echo)
+        self.processes.append(process)
+        return process
+
+    def pyppp(self, label: str, ns: Netns, *args: str) -> LoggedProcess:
+        """Start ``python -m pyppp ARGS`` inside ``ns``."""
+        return self.start(label, ns, [sys.executable, "-m", "pyppp", *args])
+
+    def config_dir(self, name: str, **files: str) -> Path:
+        """A config dir for one side inside the lab's directory (see :func:`write_config_dir`)."""
+        return write_config_dir(self.tmp / name, **files)
+
+    def close(self) -> None:
+        """Stop the processes, delete the namespaces, remove the directory."""
+        for process in reversed(self.processes):
+            with contextlib.suppress(Exception):
+                process.stop()
+        for ns in self.namespaces:
+            ns.delete()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+# A one-shot TCP sink: accept one connection, hash everything until EOF, answer with the
+# digest and the byte count, print them.
+_SINK = r"""
+import hashlib, socket, sys
+srv = socket.socket()
+srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+srv.bind((sys.argv[1], int(sys.argv[2])))
+srv.listen(1)
+print("listening", flush=True)
+srv.settimeout(float(sys.argv[3]))
+conn, _ = srv.accept()
+conn.settimeout(float(sys.argv[3]))
+digest, total = hashlib.sha256(), 0
+while True:
+    chunk = conn.recv(1 << 16)
+    if not chunk:
+        break
+    digest.update(chunk)
+    total += len(chunk)
+answer = f"{digest.hexdigest()} {total}"
+conn.sendall(answer.encode() + b"\n")
+conn.close()
+print("received", answer, flush=True)
+"""
+
+# The sender: connect, send N pseudo-random bytes, half-close, wait for the sink's answer.
+_SOURCE = r"""
+import hashlib, random, socket, sys, time
+host, port, size, timeout = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
+data = random.Random(1661).randbytes(size)
+deadline = time.monotonic() + timeout
+while True:
+    try:
+        sock = socket.create_connection((host, port), timeout=timeout)
+        break
+    except OSError:
+        if time.monotonic() > deadline:
+            raise
+        time.sleep(0.05)
+start = time.monotonic()
+sock.sendall(data)
+sock.shutdown(socket.SHUT_WR)
+answer = b""
+while not answer.endswith(b"\n"):
+    chunk = sock.recv(256)
+    if not chunk:
+        break
+    answer += chunk
+elapsed = time.monotonic() - start
+print("sent", hashlib.sha256(data).hexdigest(), size, f"{elapsed:.6f}", flush=True)
+print("answer", answer.decode().strip(), flush=True)
+"""
+
+
+def tcp_transfer(
+    lab: Lab,
+    server_ns: Netns,
+    server_ip: str,
+    client_ns: Netns,
+    *,
+    size: int,
+    port: int = 5001,
+    timeout: float = 60.0,
+) -> tuple[float, str, str]:
+    """Send ``size`` bytes over TCP from ``client_ns`` to ``server_ip`` in ``server_ns``.
+
+    Returns:
+        (seconds from connect to the sink's answer, the sender's sha256, the sink's sha256).
+
+    Raises:
+        AssertionError: a side failed or the byte counts differ (with both logs).
+    """
+    sink = lab.start(
+        "sink", server_ns, [sys.executable, "-c", _SINK, server_ip, str(port), str(timeout)]
+    )
+    sink.wait_for("listening", timeout=10)
+    source = lab.start(
+        "source",
+        client_ns,
+        [sys.executable, "-c", _SOURCE, server_ip, str(port), str(size), str(timeout)],
+    )
+    source_status = source.wait(timeout + 10)
+    sink_status = sink.wait(10)
+    sent = source.find(r"^sent ")
+    got = sink.find(r"^received ")
+    if source_status or sink_status or sent is None or got is None:
+        raise AssertionError(f"TCP transfer failed:\n{source.text}\n---\n{sink.text}")
+    _, sent_hash, sent_size, elapsed = sent[1].split()
+    _, got_hash, got_size = got[1].split()
+    assert int(sent_size) == int(got_size) == size, (sent[1], got[1])
+    return float(elapsed), sent_hash, got_hash
+
+
+def ping(ns: Netns, address: str, *, count: int = 3, size: int = 56, wait: float = 2.0) -> str:
+    """Ping ``address`` from inside ``ns``; return ping's output (raises on loss)."""
+    result = ns.run(
+        ["ping", "-n", "-c", str(count), "-W", str(wait), "-s", str(size), "-i", "0.2", address],
+        timeout=count * (wait + 1) + 5,
+    )
+    if result.returncode != 0:
+        raise AssertionError(
+            f"ping {address} from {ns.name} failed:\n{result.stdout}{result.stderr}"
+        )
+    return result.stdout
+
+
+def rtt_ms(ping_output: str) -> list[float]:
+    """The round-trip times in a ping's output, in milliseconds."""
+    return [float(m) for m in re.findall(r"time=([\d.]+) ms", ping_output)]
+
+
+# -- a PPP call between the two namespaces -------------------------------------------------------
+
+SERVER_IP = "10.99.1.1"
+CLIENT_IP = "10.99.1.2"
+USER = "zaphod"
+PASSWORD = "gargleBlaster"
+UP = r"^remote IP address "
+
+
+class Call:
+    """A ``pyppp serve`` in namespace a and a ``pyppp dial`` in namespace b on one cable.
+
+    Attributes:
+        server, client: the two processes.
+        link_up: seconds from the dialer's first ``sent [LCP ConfReq`` line to the later of
+            the two ``remote IP address`` lines (needs ``debug``; ``None`` without it).
+        wall_up: seconds from starting the dialer to both ``remote IP address`` lines.
+    """
+
+    def __init__(self, server: LoggedProcess, client: LoggedProcess) -> None:
+        self.server = server
+        self.client = client
+        self.link_up: float | None = None
+        self.wall_up: float = 0.0
+        self.address_lag: float = 0.0
+
+    def wait_up(self, timeout: float = 15.0, lab: Lab | None = None) -> None:
+        """Wait for IPCP up on both sides and compute the link-up times.
+
+        With ``lab``, also wait until both interfaces carry their addresses: pppd logs
+        ``remote IP address`` only after configuring the interface, but pyppp (so far) logs it
+        from the core before the shell has configured the TUN device, so a ping right after
+        the line can fail with "Network is unreachable". ``address_lag`` records how long it
+        took.
+        """
+        up_server, _ = self.server.wait_for(UP, timeout)
+        up_client, _ = self.client.wait_for(UP, timeout)
+        if lab is not None:
+            self.address_lag = max(lab.a.wait_address(SERVER_IP), lab.b.wait_address(CLIENT_IP))
+        done = max(up_server, up_client)
+        self.wall_up = done - self.client.started_at
+        first = self.client.find(r"^sent \[LCP ConfReq")
+        if first is not None:
+            self.link_up = done - first[0]
+
+
+def start_call(
+    lab: Lab,
+    ends: tuple[str, str],
+    *,
+    password: str = PASSWORD,
+    server_words: Sequence[str] = ("debug",),
+    client_words: Sequence[str] = ("debug",),
+    server_ready: str = r"^Connect: ppp\d+ <--> ",
+) -> Call:
+    """Start the server (PAP, addresses from 10.99.1.0/24) and then the dialer.
+
+    Args:
+        lab: the lab (namespaces a and b).
+        ends: the cable's two device paths (server on the first).
+        password: the dialer's password (the server's pap-secrets has the right one).
+        server_words, client_words: extra pppd words for each side.
+        server_ready: the server line after which it reads the line (then the dialer starts).
+    """
+    server_dir = lab.config_dir(
+        "server", pap_secrets=f"# client server secret addresses\n{USER} * {PASSWORD} *\n"
+    )
+    client_dir = lab.config_dir("client", pap_secrets=f"{USER} * {password}\n")
+    server = lab.pyppp(
+        "server",
+        lab.a,
+        "serve",
+        ends[0],
+        "--auth",
+        "pap",
+        "--config-dir",
+        str(server_dir),
+        f"{SERVER_IP}:{CLIENT_IP}",
+        *server_words,
+    )
+    # Dial only once the server reads its end, as a caller would wait for the answer: the
+    # dialer's first ConfReq then gets an answer at once and the link-up time is the
+    # protocol's, not a 3-second Restart timer's.
+    server.wait_for(server_ready, timeout=15)
+    client = lab.pyppp(
+        "client",
+        lab.b,
+        "dial",
+        ends[1],
+        "--user",
+        USER,
+        "--config-dir",
+        str(client_dir),
+        "noauth",
+        *client_words,
+    )
+    return Call(server, client)

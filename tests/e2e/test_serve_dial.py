@@ -1,0 +1,160 @@
+"""``pyppp serve`` and ``pyppp dial`` as real processes, in two namespaces, on a null-modem cable.
+
+The server (namespace a) requires PAP and hands out 10.99.1.1:10.99.1.2; the dialer (namespace
+b) authenticates as zaphod. Each test checks what a pppd user would: the log lines, IP across
+the link both ways, the exit statuses, and that the ``pppN`` interfaces are gone afterwards.
+"""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import Callable
+
+import pytest
+
+from pyppp.aio.cable import NullModemCable
+
+from .netns import (
+    CLIENT_IP,
+    SERVER_IP,
+    Call,
+    Lab,
+    ping,
+    start_call,
+    tcp_transfer,
+)
+
+TRANSFER_BYTES = 10 * 1024 * 1024
+
+# pppd's exit statuses (pppd(8) EXIT STATUS).
+EXIT_OK = 0
+EXIT_USER_REQUEST = 5
+EXIT_PEER_AUTH_FAILED = 11
+EXIT_AUTH_TOPEER_FAILED = 19
+
+
+def _ppp_links(lab: Lab) -> dict[str, list[str]]:
+    return {ns.name: [n for n in ns.links() if n.startswith("ppp")] for ns in (lab.a, lab.b)}
+
+
+def _assert_clean_end(call: Call, lab: Lab, *, signalled: str) -> None:
+    """The signalled side exits 5, the other 0; both say so as pppd does; no pppN left."""
+    server_status = call.server.wait(15)
+    client_status = call.client.wait(15)
+    statuses = {"server": server_status, "client": client_status}
+    other = "client" if signalled == "server" else "server"
+    logs = (
+        f"server (status {server_status}):\n{call.server.text}\n---\n"
+        f"client (status {client_status}):\n{call.client.text}"
+    )
+    assert statuses[signalled] == EXIT_USER_REQUEST, logs
+    # The other side got an LCP Terminate-Request after the link had been up. pppd set its
+    # status to EXIT_OK when the network came up (auth.c np_up) and nothing changes it on a
+    # Terminate-Request that is not followed by a modem hang-up: it exits 0, and so do we.
+    assert statuses[other] == EXIT_OK, logs
+    signalled_proc = call.server if signalled == "server" else call.client
+    other_proc = call.client if signalled == "server" else call.server
+    assert signalled_proc.find(r"^Terminating on signal 15$"), logs
+    assert other_proc.find(r"^LCP terminated by peer"), logs
+    for process in (call.server, call.client):
+        assert process.find(r"^Connection terminated\.$"), logs
+        assert process.find(r"^Connect time \d+\.\d minutes\.$"), logs
+        assert process.find(r"^Sent \d+ bytes, received \d+ bytes\.$"), logs
+        assert "Traceback" not in process.text, logs
+    assert _ppp_links(lab) == {lab.a.name: [], lab.b.name: []}
+
+
+def test_call_ping_transfer_then_server_sigterm(
+    lab: Lab, report_figure: Callable[[str, str], None]
+) -> None:
+    with NullModemCable() as cable:
+        call = start_call(lab, cable.ends)
+        call.wait_up(lab=lab)
+        for process, local, remote in (
+            (call.server, SERVER_IP, CLIENT_IP),
+            (call.client, CLIENT_IP, SERVER_IP),
+        ):
+            assert process.find(r"^Using interface ppp\d+$"), process.text
+            assert process.find(r"^Connect: ppp\d+ <--> /dev/pts/\d+$"), process.text
+            assert process.find(rf"^local  IP address {local}$"), process.text
+            assert process.find(rf"^remote IP address {remote}$"), process.text
+        assert call.server.find(r"^PAP peer authentication succeeded for zaphod$"), call.server.text
+        assert call.client.find(r"^PAP authentication succeeded$"), call.client.text
+        # The trace (debug) is pppd's, and the password stays hidden.
+        assert call.client.find(r'^sent \[PAP AuthReq id=0x\d+ user="zaphod" password=<hidden>\]')
+        assert "gargleBlaster" not in call.client.text + call.server.text
+        # Both interfaces exist, each in its own namespace.
+        links = _ppp_links(lab)
+        assert all(len(names) == 1 for names in links.values()), links
+
+        ping(lab.a, CLIENT_IP)
+        ping(lab.b, SERVER_IP)
+
+        seconds, sent_hash, got_hash = tcp_transfer(
+            lab, lab.a, SERVER_IP, lab.b, size=TRANSFER_BYTES
+        )
+        assert sent_hash == got_hash
+        assert call.link_up is not None
+        report_figure(
+            "link-up, dialer's first LCP ConfReq to IPCP up on both",
+            f"{call.link_up * 1000:.0f} ms",
+        )
+        report_figure(
+            "link-up, dialer started to IPCP up on both (wall)", f"{call.wall_up * 1000:.0f} ms"
+        )
+        report_figure(
+            "TCP through pyppp on an unpaced pty pair",
+            f"{TRANSFER_BYTES / seconds / 1e6:.2f} MB/s ({TRANSFER_BYTES} bytes, sha256 equal)",
+        )
+
+        call.server.signal(signal.SIGTERM)
+        _assert_clean_end(call, lab, signalled="server")
+
+
+def test_dialer_sigterm(lab: Lab) -> None:
+    with NullModemCable() as cable:
+        call = start_call(lab, cable.ends, server_words=(), client_words=())
+        call.wait_up(lab=lab)
+        ping(lab.b, SERVER_IP, count=1)
+        call.client.signal(signal.SIGTERM)
+        _assert_clean_end(call, lab, signalled="client")
+
+
+def test_wrong_password(lab: Lab) -> None:
+    with NullModemCable() as cable:
+        call = start_call(lab, cable.ends, password="towel")
+        client_status = call.client.wait(20)
+        server_status = call.server.wait(20)
+        logs = (
+            f"server (status {server_status}):\n{call.server.text}\n---\n"
+            f"client (status {client_status}):\n{call.client.text}"
+        )
+        assert call.client.find(r"^PAP authentication failed$"), logs
+        assert client_status == EXIT_AUTH_TOPEER_FAILED, logs
+        assert call.server.find(r"^PAP peer authentication failed for zaphod$"), logs
+        assert server_status == EXIT_PEER_AUTH_FAILED, logs
+        for process in (call.server, call.client):
+            assert not process.find(r"^remote IP address"), logs
+            assert "Traceback" not in process.text, logs
+            assert "towel" not in process.text, logs
+        assert _ppp_links(lab) == {lab.a.name: [], lab.b.name: []}
+
+
+@pytest.mark.parametrize("side", ["server", "client"])
+def test_sigterm_before_peer_appears(lab: Lab, side: str) -> None:
+    """A side alone on the cable (no peer yet) still ends with 5 on SIGTERM, no traceback."""
+    with NullModemCable() as cable:
+        config = lab.config_dir(side, pap_secrets="zaphod * gargleBlaster *\n")
+        if side == "server":
+            args = ["serve", cable.ends[0], "--auth", "pap", f"{SERVER_IP}:{CLIENT_IP}"]
+            ns = lab.a
+        else:
+            args = ["dial", cable.ends[1], "--user", "zaphod", "noauth"]
+            ns = lab.b
+        process = lab.pyppp(side, ns, *args, "--config-dir", str(config), "debug")
+        process.wait_for(r"^Connect: ppp\d+ <--> ", 10)
+        process.signal(signal.SIGTERM)
+        status = process.wait(10)
+        assert status == EXIT_USER_REQUEST, process.text
+        assert "Traceback" not in process.text, process.text
+        assert not [n for n in ns.links() if n.startswith("ppp")]

@@ -1,0 +1,450 @@
+"""Interop matrix, scenarios 6-9: pyppp against Debian's real pppd 2.4.9 in a QEMU guest.
+
+6. The Windows direct-cable handshake, both ways: pppd running the Serial-Laplink-HOWTO's chat
+   scripts (``winclient.chat`` as the host waiting for ``CLIENT``, ``winserver.chat`` as the
+   client sending it) against pyppp's native ``--windows`` engines.
+7. LCP echo keepalive: both sides echo every second for 30 s; then pppd is SIGKILLed and pyppp
+   finds out through its own echoes (exit 15), or with ``persist`` redials a new pppd.
+8. Terminate from either side: SIGTERM to pppd, then SIGTERM to pyppp; both logs, both exit
+   statuses, and the TUN interface gone.
+9. What pppd offers and pyppp does not do (CCP Deflate/BSD-Compress, IPv6CP, VJ compression):
+   LCP Protocol-Reject and IPCP Configure-Reject, seen in both traces; IP still flows.
+
+Every scenario checks both sides' logs and real traffic (ping both ways), and records its row
+in the results table (``results.record``). pyppp is started once pppd has opened the line (its
+first Configure-Request, or chat waiting for ``CLIENT``), so the link-up figure recorded is
+pyppp's start to its "remote IP address" line: PPP negotiation plus pyppp's own start-up, not
+the guest's boot. Whole file: about 2 minutes on 2 cores, one guest at a time.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from .harness import PppdGuest
+from .pyppp_proc import PypppProcess
+from .results import record
+
+pytestmark = pytest.mark.interop
+
+StartGuest = Callable[..., PppdGuest]
+StartPyppp = Callable[..., PypppProcess]
+
+# pppd's exit statuses (pppd(8) EXIT STATUS) that these scenarios meet.
+EXIT_USER_REQUEST = 5
+EXIT_PEER_DEAD = 15
+
+# The Serial-Laplink-HOWTO's two chat scripts, verbatim.
+WINCLIENT_CHAT = "TIMEOUT 3600\nCLIENT CLIENTSERVER\\c\n"
+WINSERVER_CHAT = "TIMEOUT 10\n'' CLIENT\\c\n"
+
+_UP = r"^remote IP address "
+
+
+class Row:
+    """What a scenario puts in the results table besides pass/fail."""
+
+    def __init__(self) -> None:
+        self.link_up: float | None = None
+        self.notes: list[str] = []
+
+    def note(self, text: str) -> None:
+        """Add a note to the row (kept short: it is a table cell)."""
+        self.notes.append(text)
+
+
+@contextlib.contextmanager
+def scenario(name: str) -> Iterator[Row]:
+    """Record the scenario's row whatever happens: pass if the block ends without an error."""
+    row = Row()
+    try:
+        yield row
+    except BaseException as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        row.note(f"failed: {first[:160]}")
+        record(name, ok=False, link_up_seconds=row.link_up, notes="; ".join(row.notes))
+        raise
+    record(name, ok=True, link_up_seconds=row.link_up, notes="; ".join(row.notes))
+
+
+def link_up_time(peer: PypppProcess, timeout: float = 30) -> float:
+    """Wait for pyppp's "remote IP address" line; return seconds from pyppp's start to it."""
+    peer.wait_log(_UP, timeout)
+    seconds = peer.log_time(_UP)
+    assert seconds is not None
+    return seconds
+
+
+def ping_both_ways(guest: PppdGuest, peer: PypppProcess, guest_ip: str, pyppp_ip: str) -> None:
+    """Real traffic over the link: the guest pings pyppp's address, pyppp's netns pings back."""
+    r = guest.run(f"ping -c 3 -w 10 {pyppp_ip}", timeout=30)
+    assert r.status == 0, r.output
+    assert any("3 packets received" in line for line in r.output), r.output
+    p = peer.netns_run(["ping", "-c", "3", "-i", "0.3", "-W", "3", guest_ip], timeout=30)
+    out = p.stdout.decode(errors="replace")
+    assert p.returncode == 0, out + p.stderr.decode(errors="replace")
+    assert " 0% packet loss" in out, out
+
+
+def wait_line_open(peer: PypppProcess, device: str, timeout: float = 10) -> None:
+    """Wait until pyppp has ``device`` open (a link in ``/proc/PID/fd``)."""
+    deadline = time.monotonic() + timeout
+    fds = Path(f"/proc/{peer.pid}/fd")
+    while True:
+        with contextlib.suppress(OSError):
+            if any(os.readlink(fd) == device for fd in fds.iterdir()):
+                return
+        assert peer.returncode is None, peer.log()
+        assert time.monotonic() < deadline, f"pyppp did not open {device}: {peer.log()}"
+        time.sleep(0.02)
+
+
+def pyppp_links(peer: PypppProcess) -> str:
+    """``ip -n NS link`` in pyppp's namespace (``lo`` only once the TUN is gone)."""
+    return peer.netns_run(["ip", "-o", "link"]).stdout.decode(errors="replace")
+
+
+def assert_no_tun(peer: PypppProcess) -> None:
+    """pyppp's TUN interface is gone from its namespace."""
+    links = pyppp_links(peer)
+    assert not re.search(r"^\d+: ppp\d+", links, re.MULTILINE), links
+
+
+def in_order(lines: list[str], *patterns: str) -> None:
+    """Assert that lines matching ``patterns`` (regexes) appear in this order."""
+    pos = 0
+    for pattern in patterns:
+        regex = re.compile(pattern)
+        for i in range(pos, len(lines)):
+            if regex.search(lines[i]):
+                pos = i + 1
+                break
+        else:
+            tail = "\n".join(lines[pos : pos + 40])
+            raise AssertionError(f"no line matching {pattern!r} after line {pos}:\n{tail}")
+
+
+# ---------------------------------------------------------------------------------- scenario 6
+
+
+def test_6a_windows_host_pppd_winclient_chat(
+    pppd_guest: StartGuest, pyppp_process: StartPyppp
+) -> None:
+    """pppd as the Windows *host* (``CLIENT CLIENTSERVER\\c``), ``pyppp dial --windows``."""
+    with scenario("6a Windows handshake: pppd winclient.chat host, pyppp dial --windows") as row:
+        guest = pppd_guest(
+            ["115200", "noauth", "local", "10.99.6.1:10.99.6.2", "debug"]
+            + ["connect", "chat -v -f /etc/ppp/scripts/winclient.chat"],
+            files={"/etc/ppp/scripts/winclient.chat": WINCLIENT_CHAT},
+            timeout=120,
+        )
+        # chat has the line and waits for CLIENT: what a Windows client calls into.
+        guest.wait_log(r"^expect \(CLIENT\)", 60, program="chat")
+        peer = pyppp_process("dial", guest.device, ["noauth", "debug"], extra_args=["--windows"])
+        row.link_up = link_up_time(peer)
+        up = guest.wait_event("IP-UP", 15)
+        assert (up.fields["local"], up.fields["remote"]) == ("10.99.6.1", "10.99.6.2")
+
+        chat = [msg for _prog, _level, msg in guest.syslog("chat")]
+        in_order(chat, r"^expect \(CLIENT\)", r"^ -- got it", r"^send \(CLIENTSERVER\)")
+        in_order(
+            guest.pppd_log(),
+            r"^Serial connection established\.",
+            r"^Connect: ppp0 <--> /dev/ttyS1",
+            r"^rcvd \[LCP ConfReq",
+            r"^local  IP address 10\.99\.6\.1",
+        )
+        in_order(
+            peer.log(),
+            r"^dcc client: sent CLIENT \(try 1 of",
+            r"^dcc client: got SERVER; PPP starts",
+            r"^Connect: ppp\d+ <--> ",
+            r"^local  IP address 10\.99\.6\.2",
+            r"^remote IP address 10\.99\.6\.1",
+        )
+        ping_both_ways(guest, peer, "10.99.6.1", "10.99.6.2")
+
+        peer.stop()
+        assert peer.wait(15) == EXIT_USER_REQUEST
+        guest.wait_log(r"^LCP terminated by peer \(User request\)", 10)
+        tries = peer.count(r"^dcc client: sent CLIENT")
+        row.note(f"chat saw CLIENT after {tries} CLIENT(s); ping both ways")
+
+
+def test_6b_windows_client_pppd_winserver_chat(
+    pppd_guest: StartGuest, pyppp_process: StartPyppp
+) -> None:
+    """pppd as the Windows *client* (``'' CLIENT\\c``), ``pyppp serve --windows``."""
+    with scenario("6b Windows handshake: pppd winserver.chat client, pyppp serve --windows") as row:
+        guest = pppd_guest(
+            ["115200", "noauth", "local", "noipdefault", "debug"]
+            + ["connect", "chat -v -f /etc/ppp/scripts/winserver.chat"],
+            files={"/etc/ppp/scripts/winserver.chat": WINSERVER_CHAT},
+            timeout=120,
+        )
+        # The server must listen before the client's single CLIENT: pyserial, like pppd
+        # (TCSAFLUSH), discards what waits in the tty's input queue when it opens the line.
+        # pyppp opens the pty within about 0.5 s; the guest needs 1.5 s or more to run pppd.
+        peer = pyppp_process(
+            "serve", guest.device, ["10.99.6.11:10.99.6.12", "debug"], auth="none",
+            extra_args=["--windows"],
+        )  # fmt: skip
+        wait_line_open(peer, guest.device)
+        assert guest.pppd_start_seconds is None, "pppd started before pyppp listened"
+        guest.wait_log(r"^Serial connection established\.", 60)
+        row.link_up = link_up_time(peer)
+        up = guest.wait_event("IP-UP", 15)
+        assert (up.fields["local"], up.fields["remote"]) == ("10.99.6.12", "10.99.6.11")
+
+        chat = [msg for _prog, _level, msg in guest.syslog("chat")]
+        in_order(chat, r"^send \(CLIENT\)")
+        in_order(guest.pppd_log(), r"^Serial connection established\.", r"^rcvd \[LCP ConfReq")
+        in_order(
+            peer.log(),
+            r"^dcc server: got CLIENT, sent CLIENTSERVER",
+            r"^Connect: ppp\d+ <--> ",
+            r"^local  IP address 10\.99\.6\.11",
+            r"^remote IP address 10\.99\.6\.12",
+        )
+        ping_both_ways(guest, peer, "10.99.6.12", "10.99.6.11")
+
+        guest.signal_pppd("TERM")
+        assert guest.wait(15) == EXIT_USER_REQUEST
+        status = peer.wait(15)
+        row.note(f"ping both ways; SIGTERM to pppd: pppd 5, pyppp serve {status}")
+
+
+# ---------------------------------------------------------------------------------- scenario 7
+
+ECHO_WORDS = ["lcp-echo-interval", "1", "lcp-echo-failure", "3"]
+KEEPALIVE_SECONDS = 30
+
+
+def test_7a_keepalive_then_dead_peer(pppd_guest: StartGuest, pyppp_process: StartPyppp) -> None:
+    """Echo both ways for 30 s; SIGKILL pppd; pyppp gives up after 3 echoes: status 15."""
+    with scenario("7a LCP echo keepalive 30 s, pppd SIGKILLed -> pyppp exit 15") as row:
+        guest = pppd_guest(
+            ["noauth", "local", "10.99.7.1:10.99.7.2", "debug", "debug", *ECHO_WORDS],
+            linger=True,  # after SIGKILL the line stays open and silent: a dead peer
+            timeout=150,
+        )
+        guest.wait_log(r"^sent \[LCP ConfReq", 60)
+        peer = pyppp_process("dial", guest.device, ["noauth", "debug", "debug", *ECHO_WORDS])
+        row.link_up = link_up_time(peer)
+        guest.wait_event("IP-UP", 15)
+
+        # 30 s of keepalive: neither side may drop the link.
+        start = time.monotonic()
+        while time.monotonic() - start < KEEPALIVE_SECONDS:
+            assert peer.returncode is None, peer.log()[-20:]
+            assert guest.pppd_exit is None
+            time.sleep(0.5)
+        ping_both_ways(guest, peer, "10.99.7.1", "10.99.7.2")
+        log = guest.pppd_log()
+        pppd_sent = sum(1 for x in log if x.startswith("sent [LCP EchoReq"))
+        pppd_answered = sum(1 for x in log if x.startswith("rcvd [LCP EchoRep"))
+        pyppp_sent = peer.count(r"^sent \[LCP EchoReq")
+        pyppp_answered = peer.count(r"^rcvd \[LCP EchoRep")
+        assert pppd_sent >= KEEPALIVE_SECONDS - 3, log[-20:]
+        assert pyppp_sent >= KEEPALIVE_SECONDS - 3
+        # Every request but the last in flight was answered, both ways.
+        assert pppd_answered >= pppd_sent - 1
+        assert pyppp_answered >= pyppp_sent - 1
+        assert peer.count(r"^rcvd \[LCP EchoReq") >= pppd_sent - 1
+        assert not any("No response to" in x for x in log)
+
+        guest.signal_pppd("KILL")
+        killed = time.monotonic()
+        assert guest.wait(10) == 137
+        assert peer.wait(15) == EXIT_PEER_DEAD
+        detect = time.monotonic() - killed
+        # Three unanswered requests one second apart: about 3-4 s, never much more.
+        assert detect < 1 * (3 + 1) + 2.5, detect
+        in_order(
+            peer.log(),
+            r"^No response to 3 echo-requests",
+            r"^Serial link appears to be disconnected\.",
+            r"^Connection terminated\.",
+        )
+        assert_no_tun(peer)
+        row.note(
+            f"{KEEPALIVE_SECONDS} s: pppd sent {pppd_sent} EchoReq/got {pppd_answered} EchoRep, "
+            f"pyppp sent {pyppp_sent}/got {pyppp_answered}; dead peer found in {detect:.1f} s, "
+            "exit 15"
+        )
+
+
+def test_7b_dead_peer_with_persist_redials(
+    pppd_guest: StartGuest, pyppp_process: StartPyppp
+) -> None:
+    """With ``persist holdoff 1`` pyppp redials after the dead peer; a new pppd answers."""
+    with scenario("7b dead peer with persist holdoff 1 -> pyppp redials a new pppd") as row:
+        pppd_words = ["noauth", "local", "10.99.7.11:10.99.7.12", "debug", *ECHO_WORDS]
+        guest = pppd_guest(pppd_words, linger=True, timeout=150)
+        guest.wait_log(r"^sent \[LCP ConfReq", 60)
+        peer = pyppp_process(
+            "dial", guest.device, ["noauth", "debug", *ECHO_WORDS, "persist", "holdoff", "1"]
+        )
+        row.link_up = link_up_time(peer)
+        guest.wait_event("IP-UP", 15)
+
+        guest.signal_pppd("KILL")
+        assert guest.wait(10) == 137
+        peer.wait_log(r"^Serial link appears to be disconnected\.", 10)
+        # holdoff 1: the second call starts about a second later, on the same line.
+        peer.wait_log(r"^Connection terminated\.", 5)
+        n_connect = peer.count(r"^Connect: ppp\d+ <--> ")
+        deadline = time.monotonic() + 10
+        while peer.count(r"^Connect: ppp\d+ <--> ") < 2:
+            assert time.monotonic() < deadline, peer.log()[-20:]
+            assert peer.returncode is None, peer.log()[-20:]
+            time.sleep(0.1)
+        assert n_connect >= 1
+
+        # A new pppd on the guest's line (what a Windows host or getty would restart).
+        cid = guest.spawn("pppd /dev/ttyS1 nodetach " + " ".join(pppd_words) + " >/dev/null")
+        guest.wait_event("IP-UP", 40, nth=2)
+        deadline = time.monotonic() + 10
+        while peer.count(_UP) < 2:
+            assert time.monotonic() < deadline, peer.log()[-20:]
+            time.sleep(0.1)
+        ping_both_ways(guest, peer, "10.99.7.11", "10.99.7.12")
+
+        peer.stop()
+        assert peer.wait(15) == EXIT_USER_REQUEST
+        second = guest.result(cid, 15)
+        assert second.status == EXIT_USER_REQUEST, second
+        row.note("redial after holdoff 1 s reached IP-UP with a new pppd; ping both ways")
+
+
+# ---------------------------------------------------------------------------------- scenario 8
+
+
+def test_8a_sigterm_to_pppd(pppd_guest: StartGuest, pyppp_process: StartPyppp) -> None:
+    """SIGTERM to pppd: TermReq, pyppp TermAcks, "LCP terminated by peer", TUN removed."""
+    with scenario("8a SIGTERM to pppd -> pyppp terminated by peer") as row:
+        guest = pppd_guest(["noauth", "local", "10.99.8.1:10.99.8.2", "debug"], timeout=120)
+        guest.wait_log(r"^sent \[LCP ConfReq", 60)
+        peer = pyppp_process("dial", guest.device, ["noauth", "debug"])
+        row.link_up = link_up_time(peer)
+        guest.wait_event("IP-UP", 15)
+        assert re.search(r"^\d+: ppp\d+", pyppp_links(peer), re.MULTILINE)
+        ping_both_ways(guest, peer, "10.99.8.1", "10.99.8.2")
+
+        guest.signal_pppd("TERM")
+        assert guest.wait(15) == EXIT_USER_REQUEST
+        status = peer.wait(15)
+        in_order(
+            guest.pppd_log(),
+            r"^Terminating on signal 15",
+            r'^sent \[LCP TermReq id=0x\w+ "User request"\]',
+            r"^rcvd \[LCP TermAck",
+        )
+        in_order(
+            peer.log(),
+            r'^rcvd \[LCP TermReq id=0x\w+ "User request"\]',
+            r"^LCP terminated by peer \(User request\)",
+            r"^sent \[LCP TermAck",
+            r"^Connection terminated\.",
+        )
+        assert_no_tun(peer)
+        row.note(f"pppd exit 5, pyppp exit {status}")
+        # pppd's own status for the same situation is measured in 8b.
+        _statuses["pyppp terminated by peer"] = status
+
+
+_statuses: dict[str, int] = {}
+
+
+def test_8b_sigterm_to_pyppp(pppd_guest: StartGuest, pyppp_process: StartPyppp) -> None:
+    """SIGTERM to pyppp: TermReq, pppd logs "LCP terminated by peer (User request)" and exits."""
+    with scenario("8b SIGTERM to pyppp -> pppd terminated by peer") as row:
+        guest = pppd_guest(["noauth", "local", "10.99.8.11:10.99.8.12", "debug"], timeout=120)
+        guest.wait_log(r"^sent \[LCP ConfReq", 60)
+        peer = pyppp_process("dial", guest.device, ["noauth", "debug"])
+        row.link_up = link_up_time(peer)
+        guest.wait_event("IP-UP", 15)
+        ping_both_ways(guest, peer, "10.99.8.11", "10.99.8.12")
+
+        peer.stop()
+        assert peer.wait(15) == EXIT_USER_REQUEST
+        pppd_status = guest.wait(15)
+        in_order(
+            peer.log(),
+            r"^Terminating on signal 15",
+            r'^sent \[LCP TermReq id=0x\w+ "User request"\]',
+            r"^rcvd \[LCP TermAck",
+            r"^Connection terminated\.",
+        )
+        in_order(
+            guest.pppd_log(),
+            r'^rcvd \[LCP TermReq id=0x\w+ "User request"\]',
+            r"^LCP terminated by peer \(User request\)",
+            r"^sent \[LCP TermAck",
+            r"^Connection terminated\.",
+        )
+        guest.wait_event("IP-DOWN", 5)
+        assert_no_tun(peer)
+        row.note(f"pyppp exit 5, pppd exit {pppd_status}")
+        mirrored = _statuses.get("pyppp terminated by peer")
+        if mirrored is not None:
+            row.note(f"pyppp in the mirrored case (8a): {mirrored}")
+            # We want pyppp to exit as pppd does when the peer terminates the link.
+            assert mirrored == pppd_status, (
+                f"terminated by peer: pppd exits {pppd_status}, pyppp exits {mirrored}"
+            )
+
+
+# ---------------------------------------------------------------------------------- scenario 9
+
+
+def test_9_unsupported_protocols_rejected(
+    pppd_guest: StartGuest, pyppp_process: StartPyppp
+) -> None:
+    """pppd offers CCP (Deflate, BSD-Compress), IPv6CP and VJ: pyppp rejects, IP still flows."""
+    with scenario("9 CCP/IPv6CP Protocol-Reject, VJ ConfRej (pppd client, pyppp serve)") as row:
+        guest = pppd_guest(
+            ["noauth", "local", "noipdefault", "debug", "+ipv6"]
+            + ["deflate", "15", "bsdcomp", "15", "vj-max-slots", "16"],
+            timeout=120,
+        )
+        guest.wait_event("PPPD-START", 60)
+        peer = pyppp_process("serve", guest.device, ["10.99.9.1:10.99.9.2", "debug"], auth="none")
+        row.link_up = link_up_time(peer)
+        up = guest.wait_event("IP-UP", 15)
+        assert (up.fields["local"], up.fields["remote"]) == ("10.99.9.2", "10.99.9.1")
+        ping_both_ways(guest, peer, "10.99.9.2", "10.99.9.1")
+
+        plog = guest.pppd_log()
+        # What pppd offered: the three compressors, IPv6CP, VJ with 16 slots (max-slot-id 0f).
+        in_order(plog, r"^sent \[CCP ConfReq id=0x\w+ .*<deflate 15>.*<bsd v1 15>")
+        in_order(plog, r"^sent \[IPV6CP ConfReq")
+        in_order(plog, r"^sent \[IPCP ConfReq id=0x\w+ <compress VJ 0f 01>")
+        # What pyppp answered, in its own trace...
+        in_order(peer.log(), r"^rcvd \[CCP ConfReq", r"^sent \[LCP ProtRej id=0x\w+ 80 fd 01")
+        in_order(peer.log(), r"^rcvd \[IPV6CP ConfReq", r"^sent \[LCP ProtRej id=0x\w+ 80 57 01")
+        in_order(peer.log(), r"^sent \[IPCP ConfRej id=0x\w+ <compress VJ 0f 01>\]")
+        # ...and as pppd read it.
+        in_order(
+            plog, r"^Protocol-Reject for 'Compression Control Protocol' \(0x80fd\) received"
+        )
+        in_order(plog, r"^Protocol-Reject for 'IPv6 Control Protocol' \(0x8057\) received")
+        in_order(
+            plog,
+            r"^rcvd \[IPCP ConfRej id=0x\w+ <compress VJ 0f 01>\]",
+            r"^sent \[IPCP ConfReq id=0x\w+ <addr",
+        )
+        assert not any("compression enabled" in x for x in plog)
+        assert not any("LL address" in x for x in plog)
+
+        guest.signal_pppd("TERM")
+        assert guest.wait(15) == EXIT_USER_REQUEST
+        peer.wait(15)
+        row.note("ProtRej CCP 0x80fd + IPV6CP 0x8057, ConfRej VJ; ping both ways")

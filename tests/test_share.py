@@ -1,0 +1,737 @@
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import fcntl
+import ipaddress
+import os
+import pty
+import re
+import select
+import socket
+import struct
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from pyppp import cli
+from pyppp.lock import format_lock_content, parse_lock_content
+from pyppp.share import (
+    AccessPolicy,
+    ShareConfig,
+    ShareServer,
+    TelnetFilter,
+    parse_hosts_file,
+)
+
+IAC, DONT, DO, WONT, WILL, SB, SE, AYT, BRK = 255, 254, 253, 252, 251, 250, 240, 246, 243
+ROOT = Path(__file__).resolve().parent.parent
+
+
+# -- test rig: a pty "modem" and a server on its own event-loop thread ------------------------
+
+
+class FakeModem:
+    """A Hayes-ish modem on the master side of a pty: AT... CR -> OK, ATD... -> CONNECT."""
+
+    def __init__(self) -> None:
+        self.master, slave = pty.openpty()
+        self.device = os.ttyname(slave)
+        os.close(slave)  # the server opens it by name, as it would /dev/ttyS1
+        os.set_blocking(self.master, False)
+        self.received = bytearray()
+        self.answer = True
+        self._line = bytearray()
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            ready, _, _ = select.select([self.master], [], [], 0.02)
+            if not ready:
+                continue
+            try:
+                data = os.read(self.master, 4096)
+            except OSError as exc:  # EIO while nobody has the slave open
+                if exc.errno in (errno.EIO, errno.EAGAIN):
+                    time.sleep(0.01)
+                    continue
+                raise
+            with self._lock:
+                self.received += data
+            for byte in data:
+                if byte == 0x0D:
+                    line = self._line.decode("latin-1").strip().upper()
+                    self._line.clear()
+                    if self.answer and line.startswith("AT"):
+                        reply = "CONNECT 115200" if line.startswith("ATD") else "OK"
+                        self.write(f"\r\n{reply}\r\n".encode())
+                elif byte != 0x0A:
+                    self._line.append(byte)
+
+    def write(self, data: bytes, timeout: float = 5.0) -> None:
+        deadline = time.monotonic() + timeout
+        view = memoryview(data)
+        while view:
+            try:
+                n = os.write(self.master, view)
+                view = view[n:]
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise TimeoutError("the server stopped reading the modem") from None
+                select.select([], [self.master], [], 0.05)
+
+    def wait_received(self, data: bytes, timeout: float = 5.0) -> None:
+        wait_for(lambda: data in self.received, timeout, f"modem never got {data!r}")
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join()
+        os.close(self.master)
+
+
+def wait_for(cond: Callable[[], object], timeout: float = 5.0, what: str = "condition") -> None:
+    deadline = time.monotonic() + timeout
+    while not cond():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.01)
+
+
+class ServerThread:
+    """A ShareServer on an event loop in a background thread."""
+
+    def __init__(self, config: ShareConfig) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.server = ShareServer(config)
+        self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self._thread.start()
+        bound = self.call(self.server.start())
+        self.port = bound[0][1]
+
+    def call(self, coro: Any) -> Any:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(10)
+
+    def in_loop(self, fn: Callable[[], Any]) -> Any:
+        fut: Future[Any] = Future()
+
+        def do() -> None:
+            try:
+                fut.set_result(fn())
+            except BaseException as exc:
+                fut.set_exception(exc)
+
+        self.loop.call_soon_threadsafe(do)
+        return fut.result(10)
+
+    def connect(self, source: str = "127.0.0.1", rcvbuf: int | None = None) -> socket.socket:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        if rcvbuf is not None:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+        sock.bind((source, 0))
+        sock.settimeout(5)
+        sock.connect(("127.0.0.1", self.port))
+        return sock
+
+    def close(self) -> None:
+        self.call(self.server.close())
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join()
+        self.loop.close()
+
+
+def read_until(sock: socket.socket, needle: bytes, timeout: float = 5.0) -> bytes:
+    data = b""
+    deadline = time.monotonic() + timeout
+    while needle not in data:
+        sock.settimeout(max(0.01, deadline - time.monotonic()))
+        try:
+            chunk = sock.recv(4096)
+        except TimeoutError:
+            raise AssertionError(f"never got {needle!r}; got {data!r}") from None
+        if not chunk:
+            raise AssertionError(f"EOF before {needle!r}; got {data!r}")
+        data += chunk
+    return data
+
+
+def read_to_eof(sock: socket.socket, timeout: float = 5.0) -> bytes:
+    data = b""
+    sock.settimeout(timeout)
+    while chunk := sock.recv(4096):
+        data += chunk
+    return data
+
+
+@pytest.fixture
+def modem() -> Iterator[FakeModem]:
+    m = FakeModem()
+    yield m
+    m.close()
+
+
+@pytest.fixture
+def lock_dir(tmp_path: Path) -> Path:
+    d = tmp_path / "lock"
+    d.mkdir()
+    return d
+
+
+@pytest.fixture
+def share(modem: FakeModem, lock_dir: Path) -> Iterator[Callable[..., ServerThread]]:
+    started: list[ServerThread] = []
+
+    def start(**kw: Any) -> ServerThread:
+        kw.setdefault("device", modem.device)
+        config = ShareConfig(port=0, bind=("127.0.0.1",), lock_dir=lock_dir, **kw)
+        server = ServerThread(config)
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.close()
+
+
+def lock_path(modem: FakeModem, lock_dir: Path) -> Path:
+    return lock_dir / f"LCK..{modem.device.rsplit('/', 1)[-1]}"
+
+
+def port_is_closed(device: str) -> bool:
+    # The server opens the port with pyserial's exclusive flock; if we can take it, it is closed.
+    fd = os.open(device, os.O_RDWR | os.O_NOCTTY | os.O_NONBLOCK)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    finally:
+        os.close(fd)
+    return True
+
+
+# -- TelnetFilter (pure) ----------------------------------------------------------------------
+
+
+def test_plain_bytes_pass_untouched() -> None:
+    f = TelnetFilter()
+    assert f.feed(b"ATZ\r\n").data == b"ATZ\r\n"
+    assert not f.telnet
+    assert f.escape(b"\xff") == b"\xff"
+
+
+def test_negotiation_is_refused_and_removed() -> None:
+    f = TelnetFilter()
+    out = f.feed(bytes([IAC, WILL, 24, IAC, DO, 1, IAC, WONT, 3, IAC, DONT, 5]) + b"ATZ\r")
+    assert out.data == b"ATZ\r"
+    assert out.reply == bytes([IAC, DONT, 24, IAC, WONT, 1])  # no answer to WONT/DONT
+    assert f.telnet
+    assert f.refused == 2
+
+
+def test_iac_iac_both_ways_once_telnet() -> None:
+    f = TelnetFilter()
+    assert f.feed(b"\xff\xff").data == b"\xff\xff"  # raw client: two real 0xFF bytes
+    f.feed(bytes([IAC, DO, 3]))
+    assert f.feed(b"A\xff\xffB").data == b"A\xffB"
+    assert f.escape(b"x\xffy") == b"x\xff\xffy"
+
+
+def test_raw_client_ppp_bytes_survive() -> None:
+    frame = b"\x7e\xff\x03\xc0\x21\x01\x01\x00\x04\x7e"
+    assert TelnetFilter().feed(frame).data == frame
+
+
+def test_subnegotiation_commands_and_cr_nul() -> None:
+    f = TelnetFilter()
+    out = f.feed(
+        bytes([IAC, SB, 24, 0])
+        + b"xterm\xff\xff"
+        + bytes([IAC, SE, IAC, AYT, IAC, BRK])
+        + b"AT\r\x00ATZ\r"
+    )
+    assert out.data == b"AT\rATZ\r"
+    assert b"yes" in out.reply
+    assert out.breaks == 1
+    assert f.feed(b"\x00AT").data == b"AT"  # CR NUL split across reads
+
+
+def _feed_pieces(chunks: list[bytes]) -> tuple[bytes, bytes, int]:
+    f = TelnetFilter()
+    data, reply, breaks = b"", b"", 0
+    for chunk in chunks:
+        out = f.feed(chunk)
+        data, reply, breaks = data + out.data, reply + out.reply, breaks + out.breaks
+    return data, reply, breaks
+
+
+SAMPLE = (
+    b"AT"
+    + bytes([IAC, WILL, 24, IAC, SB, 24, 1, IAC, IAC, IAC, SE])
+    + b"\xff\xffZ\r\x00"
+    + bytes([IAC, BRK, IAC, DO, 1])
+    + b"x"
+)
+
+
+@pytest.mark.parametrize("cut", range(len(SAMPLE) + 1))
+def test_split_at_every_offset(cut: int) -> None:
+    whole = _feed_pieces([SAMPLE])
+    assert _feed_pieces([SAMPLE[:cut], SAMPLE[cut:]]) == whole
+    assert _feed_pieces([bytes([b]) for b in SAMPLE]) == whole
+
+
+@given(st.lists(st.binary(max_size=64), max_size=8))
+def test_filter_never_raises(chunks: list[bytes]) -> None:
+    f = TelnetFilter()
+    for chunk in chunks:
+        out = f.feed(chunk)
+        assert len(out.data) <= len(chunk) + 1
+
+
+@given(st.binary().filter(lambda b: b"\xff" not in b))
+def test_filter_is_transparent_without_iac(data: bytes) -> None:
+    assert TelnetFilter().feed(data).data == data
+
+
+# -- access policy (pure) ---------------------------------------------------------------------
+
+A = ipaddress.ip_address
+N = ipaddress.ip_network
+
+
+def test_default_policy_is_loopback_only() -> None:
+    policy = AccessPolicy()
+    assert policy.check(A("127.0.0.1"))[0]
+    assert policy.check(A("127.1.2.3"))[0]
+    assert policy.check(A("::1"))[0]
+    assert policy.check(None)[0]  # Unix-domain peer: this host
+    assert policy.check(A("::ffff:127.0.0.1"))[0]
+    assert policy.check(A("10.0.0.1")) == (False, "not in the allow list")
+    assert policy.loopback_only
+
+
+def test_deny_beats_allow() -> None:
+    policy = AccessPolicy(allow=(N("10.99.0.0/16"),), deny=(N("10.99.5.0/24"),))
+    assert policy.check(A("10.99.1.1"))[0]
+    assert policy.check(A("10.99.5.7")) == (False, "denied by --deny 10.99.5.0/24")
+    assert not policy.check(A("127.0.0.1"))[0]  # --allow replaces the loopback default
+    assert not policy.loopback_only
+
+
+HOSTS_ALLOW = """\
+# comment
+sshd: ALL
+pyppp-share: 10.99.0.0/255.255.0.0 EXCEPT 10.99.9.0/24 EXCEPT 10.99.9.9
+pyppp-share, other : 10.98. , [fd00::]/8
+ALL EXCEPT pyppp-share: 10.97.0.1
+pyppp-share: 10.96.0.0/16 : spawn echo hi : deny
+pyppp-share: .example.com KNOWN \\
+   10.95.0.1
+bogus line without separator
+"""
+
+
+def test_hosts_allow_subset(caplog: pytest.LogCaptureFixture) -> None:
+    rules = tuple(parse_hosts_file(HOSTS_ALLOW, "hosts.allow"))
+    assert len(rules) == 6
+    assert rules[5].source == "hosts.allow:7"
+    warnings = " ".join(caplog.messages)
+    assert "'.example.com' is not supported" in warnings
+    assert "'KNOWN' is not supported" in warnings
+    assert "missing ':' separator" in warnings
+    deny_all = tuple(parse_hosts_file("ALL: ALL\n", "hosts.deny"))
+    policy = AccessPolicy(hosts_allow=rules, hosts_deny=deny_all)
+    granted = {ip: policy.check(A(ip))[0] for ip in [
+        "10.99.1.1", "10.99.9.1", "10.99.9.9", "10.98.3.4", "fd00::5", "10.97.0.1",
+        "10.96.1.1", "10.95.0.1", "127.0.0.1", "10.1.1.1",
+    ]}  # fmt: skip
+    assert granted == {
+        "10.99.1.1": True,
+        "10.99.9.1": False,  # EXCEPT
+        "10.99.9.9": True,  # EXCEPT (EXCEPT)
+        "10.98.3.4": True,  # n.n.n. prefix, second daemon-list form
+        "fd00::5": True,
+        "10.97.0.1": False,  # ALL EXCEPT pyppp-share: not for us
+        "10.96.1.1": False,  # ": deny" option in hosts.allow
+        "10.95.0.1": True,  # continuation line
+        "127.0.0.1": False,  # hosts.deny ALL: ALL beats the loopback default
+        "10.1.1.1": False,
+    }
+
+
+def test_local_pattern_means_loopback() -> None:
+    rules = tuple(parse_hosts_file("pyppp-share: LOCAL\n", "x"))
+    assert AccessPolicy(allow=(), hosts_allow=rules).check(A("127.0.0.1"))[0]
+    assert not AccessPolicy(allow=(), hosts_allow=rules).check(A("10.0.0.1"))[0]
+
+
+# -- the server over real TCP -----------------------------------------------------------------
+
+
+def test_raw_mode_atz_ok_and_lock_held_only_during_call(
+    share: Callable[..., ServerThread], modem: FakeModem, lock_dir: Path
+) -> None:
+    srv = share()
+    assert not lock_path(modem, lock_dir).exists()  # idle: no lock
+    with srv.connect() as sock:
+        sock.sendall(b"ATZ\r")
+        assert b"OK" in read_until(sock, b"OK\r\n")
+        content = lock_path(modem, lock_dir).read_bytes()
+        assert content == format_lock_content(os.getpid())
+        assert not port_is_closed(modem.device)
+    wait_for(lambda: srv.server.session is None, what="session end")
+    assert not lock_path(modem, lock_dir).exists()
+    assert port_is_closed(modem.device)
+    last = srv.server.last_session
+    assert last is not None
+    assert (last.to_modem, last.reason) == (4, "client closed")
+    assert last.from_modem == len(b"\r\nOK\r\n")
+
+
+def test_telnet_negotiation_filtered(share: Callable[..., ServerThread], modem: FakeModem) -> None:
+    srv = share()
+    with srv.connect() as sock:
+        sock.sendall(bytes([IAC, WILL, 24, IAC, DO, 1]) + b"ATZ\r")
+        got = read_until(sock, b"OK\r\n")
+        assert got.startswith(bytes([IAC, DONT, 24, IAC, WONT, 1]))
+        # IAC IAC both ways now that the client speaks telnet
+        sock.sendall(b"X\xff\xffY\r")
+        modem.wait_received(b"X\xffY\r")
+        modem.write(b"\xfe\xff\xfd")
+        assert read_until(sock, b"\xfe\xff\xff\xfd")
+    assert bytes(modem.received) == b"ATZ\rX\xffY\r"
+
+
+def test_transparent_mode_is_8bit_clean(
+    share: Callable[..., ServerThread], modem: FakeModem
+) -> None:
+    srv = share(mode="transparent")
+    payload = bytes(range(256)) * 4
+    with srv.connect() as sock:
+        sock.sendall(payload)
+        modem.wait_received(payload)
+        modem.write(payload)
+        assert read_until(sock, payload) == payload
+
+
+def test_banner(share: Callable[..., ServerThread]) -> None:
+    srv = share(banner="Welcome to the shared modem")
+    with srv.connect() as sock:
+        assert read_until(sock, b"\r\n") == b"Welcome to the shared modem\r\n"
+
+
+def test_refused_by_address(
+    share: Callable[..., ServerThread], modem: FakeModem, caplog: pytest.LogCaptureFixture
+) -> None:
+    srv = share(allow=(N("127.0.0.1/32"),))
+    with srv.connect("127.0.0.2") as sock:
+        assert read_to_eof(sock) == b""  # closed at once, nothing said
+    with srv.connect("127.0.0.1") as sock:
+        sock.sendall(b"AT\r")
+        read_until(sock, b"OK")
+    assert srv.server.refused == 1
+    assert any(re.fullmatch(r"Refused connect from 127\.0\.0\.2:\d+ \(not in the allow list\)", m)
+               for m in caplog.messages)  # fmt: skip
+
+
+def test_deny_beats_allow_over_tcp(share: Callable[..., ServerThread]) -> None:
+    srv = share(allow=(N("127.0.0.0/8"),), deny=(N("127.0.0.2/32"),))
+    with srv.connect("127.0.0.2") as sock:
+        assert read_to_eof(sock) == b""
+    with srv.connect("127.0.0.3") as sock:
+        sock.sendall(b"AT\r")
+        read_until(sock, b"OK")
+
+
+def test_hosts_files_over_tcp(share: Callable[..., ServerThread], tmp_path: Path) -> None:
+    allow = tmp_path / "hosts.allow"
+    deny = tmp_path / "hosts.deny"
+    allow.write_text("pyppp-share: 127.0.0.3\n")
+    deny.write_text("ALL: ALL\n")
+    srv = share(hosts_allow=allow, hosts_deny=deny)
+    with srv.connect("127.0.0.1") as sock:  # loopback default loses to hosts.deny
+        assert read_to_eof(sock) == b""
+    with srv.connect("127.0.0.3") as sock:
+        sock.sendall(b"AT\r")
+        read_until(sock, b"OK")
+    allow.write_text("pyppp-share: 127.0.0.1\n")  # re-read per connection, like tcpd
+    with srv.connect("127.0.0.1") as sock:
+        sock.sendall(b"AT\r")
+        read_until(sock, b"OK")
+
+
+def test_second_caller_is_told_who_holds_the_modem(
+    share: Callable[..., ServerThread], modem: FakeModem
+) -> None:
+    srv = share()
+    with srv.connect() as first:
+        first.sendall(b"AT\r")
+        read_until(first, b"OK")
+        port = first.getsockname()[1]
+        with srv.connect() as second:
+            line = read_to_eof(second)
+        pattern = (
+            rf"pyppp-share: modem {re.escape(modem.device)} busy: in use by 127\.0\.0\.1:{port} "
+            r"since \d\d:\d\d:\d\d\r\n"
+        )
+        assert re.fullmatch(pattern.encode(), line), line
+        first.sendall(b"ATI\r")  # the first call is undisturbed
+        read_until(first, b"OK")
+    assert srv.server.busy == 1
+
+
+def test_local_program_holding_the_lock(
+    share: Callable[..., ServerThread], modem: FakeModem, lock_dir: Path
+) -> None:
+    holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        lock_path(modem, lock_dir).write_bytes(format_lock_content(holder.pid))
+        srv = share()
+        with srv.connect() as sock:
+            line = read_to_eof(sock)
+        expected = f"pyppp-share: modem {modem.device} busy (locked by pid {holder.pid})\r\n"
+        assert line == expected.encode()
+        assert parse_lock_content(lock_path(modem, lock_dir).read_bytes()) == holder.pid
+        assert port_is_closed(modem.device)
+    finally:
+        holder.kill()
+        holder.wait()
+    with srv.connect() as sock:  # the holder died: its lock is stale now
+        sock.sendall(b"AT\r")
+        read_until(sock, b"OK")
+
+
+def test_caller_vanishing_releases_line_and_lock(
+    share: Callable[..., ServerThread], modem: FakeModem, lock_dir: Path
+) -> None:
+    srv = share()
+    sock = srv.connect()
+    sock.sendall(b"ATDT5551234\r")
+    read_until(sock, b"CONNECT")
+    assert lock_path(modem, lock_dir).exists()
+    # vanish: RST, no goodbye
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    sock.close()
+    wait_for(lambda: srv.server.session is None, what="session end")
+    assert not lock_path(modem, lock_dir).exists()
+    assert port_is_closed(modem.device)
+    with srv.connect() as again:
+        again.sendall(b"AT\r")
+        read_until(again, b"OK")
+
+
+def test_slow_client_never_blocks_the_modem(
+    share: Callable[..., ServerThread], modem: FakeModem
+) -> None:
+    srv = share(max_backlog=16384, stall_timeout=60)
+    sock = srv.connect(rcvbuf=4096)
+    try:
+        wait_for(lambda: srv.server.session is not None, what="session")
+        chunk = b"x" * 65536
+        start = time.monotonic()
+        for _ in range(128):  # 8 MiB: far more than every buffer in the path together
+            modem.write(chunk, timeout=5)
+        elapsed = time.monotonic() - start
+        session = srv.server.session
+        assert session is not None
+        wait_for(lambda: session.from_modem == 128 * 65536, what="server to read everything")
+        assert session.dropped > 4 * 2**20
+        buffered = srv.in_loop(session.transport.get_write_buffer_size)
+        assert buffered <= 16384
+        assert elapsed < 10
+        # the client is still connected and gets fresh data once it reads again
+        sock.settimeout(5)
+        got = b""
+        while len(got) < 1000:
+            got += sock.recv(65536)
+    finally:
+        sock.close()
+
+
+def test_stalled_client_is_cut_off(share: Callable[..., ServerThread], modem: FakeModem) -> None:
+    srv = share(max_backlog=4096, stall_timeout=0.5)
+    sock = srv.connect(rcvbuf=4096)
+    try:
+        wait_for(lambda: srv.server.session is not None, what="session")
+        end = time.monotonic() + 10
+        while srv.server.session is not None and time.monotonic() < end:
+            with contextlib.suppress(TimeoutError):  # nobody reads once the call is cut off
+                modem.write(b"y" * 4096, timeout=0.2)
+            time.sleep(0.01)
+        last = srv.server.last_session
+        assert last is not None
+        assert last.reason == "client stalled"
+    finally:
+        sock.close()
+
+
+def test_idle_timeout(share: Callable[..., ServerThread], modem: FakeModem, lock_dir: Path) -> None:
+    srv = share(idle=0.4)
+    with srv.connect() as sock:
+        sock.sendall(b"AT\r")
+        start = time.monotonic()
+        data = read_to_eof(sock)
+        assert 0.3 < time.monotonic() - start < 3
+    assert data.endswith(b"pyppp-share: idle timeout\r\n")
+    assert srv.server.last_session is not None
+    assert srv.server.last_session.reason == "idle timeout"
+    assert not lock_path(modem, lock_dir).exists()
+
+
+def test_modem_going_away_ends_the_call(share: Callable[..., ServerThread], lock_dir: Path) -> None:
+    gone = FakeModem()
+    srv = share(device=gone.device)
+    with srv.connect() as sock:
+        sock.sendall(b"AT\r")
+        read_until(sock, b"OK")
+        gone.close()  # the master side closes: the slave reads EIO/EOF
+        read_to_eof(sock)
+    last = srv.server.last_session
+    assert last is not None
+    assert last.reason is not None
+    assert last.reason.startswith("modem hangup")
+    assert list(lock_dir.iterdir()) == []
+
+
+def test_unopenable_device(share: Callable[..., ServerThread], tmp_path: Path) -> None:
+    srv = share(device=str(tmp_path / "ttyNOPE"))
+    with srv.connect() as sock:
+        assert read_to_eof(sock) == f"pyppp-share: can't open modem {tmp_path}/ttyNOPE\r\n".encode()
+    assert srv.server.session is None
+
+
+# -- inetd mode and the command line ----------------------------------------------------------
+
+
+def test_inetd_mode_on_a_socketpair(modem: FakeModem, lock_dir: Path) -> None:
+    ours, theirs = socket.socketpair()
+    with ours, theirs:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "pyppp", "share", "--inetd", modem.device,
+             "--lock-dir", str(lock_dir)],
+            stdin=theirs.fileno(), stdout=theirs.fileno(), stderr=subprocess.PIPE, cwd=ROOT,
+        )  # fmt: skip
+        theirs.close()
+        try:
+            ours.sendall(b"ATZ\r")
+            read_until(ours, b"OK\r\n", timeout=10)
+            wait_for(lambda: lock_path(modem, lock_dir).exists(), what="lock")
+            assert parse_lock_content(lock_path(modem, lock_dir).read_bytes()) == proc.pid
+            ours.shutdown(socket.SHUT_WR)
+            assert proc.wait(10) == 0
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                proc.kill()
+            stderr = proc.stderr.read().decode() if proc.stderr else ""
+            if proc.stderr:
+                proc.stderr.close()
+    assert "Connect from local to" in stderr
+    assert re.search(r"Disconnect local \(client closed\): connect time [\d.]+ s, 4 bytes", stderr)
+    assert list(lock_dir.iterdir()) == []
+
+
+def test_inetd_needs_a_socket(modem: FakeModem) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "pyppp", "share", "--inetd", modem.device],
+        stdin=subprocess.DEVNULL, capture_output=True, text=True, cwd=ROOT, timeout=30,
+    )  # fmt: skip
+    assert proc.returncode == 2
+    assert "--inetd needs a socket on standard input" in proc.stderr
+
+
+def test_cli_rejects_unknown_words(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["share", "/dev/ttyS1", "--bogus", "crtscts"]) == 2
+    assert "unrecognized arguments: --bogus crtscts" in capsys.readouterr().err
+
+
+def test_cli_rejects_bad_values(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["share", "/dev/ttyS1", "--idle", "0"]) == 2
+    assert "--idle must be a positive number of seconds" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        cli.main(["share", "/dev/ttyS1", "--allow", "not-a-net"])
+
+
+def test_cli_server_runs_and_stops_on_sigterm(modem: FakeModem, lock_dir: Path) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pyppp", "share", modem.device, "--port", str(port),
+         "--lock-dir", str(lock_dir)],
+        stderr=subprocess.PIPE, text=True, cwd=ROOT,
+    )  # fmt: skip
+    try:
+        assert proc.stderr is not None
+        first = proc.stderr.readline()
+        assert first.startswith(f"Sharing {modem.device} on 127.0.0.1:{port}")
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+            sock.sendall(b"AT\r")
+            read_until(sock, b"OK")
+            proc.terminate()
+            assert proc.wait(10) == 0
+        rest = proc.stderr.read()
+        assert "Terminating on signal 15" in rest
+        assert "(shutdown)" in rest
+        assert list(lock_dir.iterdir()) == []
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            proc.kill()
+        proc.wait()
+        if proc.stderr:
+            proc.stderr.close()
+
+
+_SYSTEMD_CHILD = """
+import os, sys
+os.dup2(int(sys.argv[1]), 3)
+os.environ["LISTEN_PID"] = str(os.getpid())
+os.environ["LISTEN_FDS"] = "1"
+from pyppp.cli import main
+sys.exit(main(sys.argv[2:]))
+"""
+
+
+def test_systemd_listening_socket(modem: FakeModem, lock_dir: Path) -> None:
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    port = listener.getsockname()[1]
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _SYSTEMD_CHILD, str(listener.fileno()),
+         "share", modem.device, "--port", "1", "--lock-dir", str(lock_dir)],
+        pass_fds=(listener.fileno(),), stderr=subprocess.PIPE, text=True, cwd=ROOT,
+    )  # fmt: skip
+    listener.close()
+    try:
+        assert proc.stderr is not None
+        assert proc.stderr.readline().startswith(f"Sharing {modem.device} on 127.0.0.1:{port}")
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+            sock.sendall(b"AT\r")
+            read_until(sock, b"OK")
+        proc.terminate()
+        assert proc.wait(10) == 0
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            proc.kill()
+        proc.wait()
+        if proc.stderr:
+            proc.stderr.close()
+
+
+@given(st.text(max_size=300))
+def test_hosts_parser_never_raises(text: str) -> None:
+    policy = AccessPolicy(hosts_allow=tuple(parse_hosts_file(text, "fuzz")))
+    policy.check(A("10.0.0.1"))
+    policy.check(A("::1"))
