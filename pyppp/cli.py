@@ -1,8 +1,8 @@
 """Command line: ``pyppp serve|dial|share|chat|demo|selftest``.
 
 Each subcommand lives in its own module, which provides ``add_arguments(parser)`` and
-``run(args) -> int`` (the process exit status, pppd's where pppd has one). Modules are imported
-only when their subcommand runs, so ``pyppp chat`` does not pay for pytun or asyncio start-up.
+``run(args) -> int`` (the process exit status, pppd's where pppd has one). Only the module of
+the subcommand being run is imported, so ``pyppp chat`` does not pay for pytun or pyserial.
 """
 
 from __future__ import annotations
@@ -25,29 +25,32 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
 )
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """Return the top-level parser with one sub-parser per command."""
-    parser = argparse.ArgumentParser(prog="pyppp", description=__doc__.splitlines()[0])
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """Return the top-level parser; only ``command``'s module is imported for its arguments."""
     from pyppp import __version__
 
+    parser = argparse.ArgumentParser(
+        prog="pyppp", description="PPP in userspace: pppd's job without kernel PPP support."
+    )
     parser.add_argument("--version", action="version", version=f"pyppp {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, module_name, help_text in COMMANDS:
-        command = sub.add_parser(name, help=help_text, description=help_text)
-        command.set_defaults(_module=module_name)
-        try:
+        subparser = sub.add_parser(name, help=help_text, description=help_text)
+        subparser.set_defaults(_module=module_name)
+        if name == command:
             module = importlib.import_module(module_name)
-        except ImportError:
-            continue
-        add_arguments = getattr(module, f"add_{name}_arguments", None) or module.add_arguments
-        add_arguments(command)
+            add_arguments = getattr(module, f"add_{name}_arguments", None) or module.add_arguments
+            add_arguments(subparser)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line and return the exit status."""
-    parser = build_parser()
-    args, extra = parser.parse_known_args(argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    names = {name for name, _, _ in COMMANDS}
+    command = next((word for word in words if not word.startswith("-")), None)
+    parser = build_parser(command if command in names else None)
+    args, extra = parser.parse_known_args(words)
     args.extra = extra
     module = importlib.import_module(args._module)
     run = getattr(module, f"run_{args.command}", None) or module.run

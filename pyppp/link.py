@@ -367,8 +367,18 @@ class Link:
 
     # -- internals: receive --------------------------------------------------------------------
     def _receive_frame(self, protocol: int, information: bytes, now: float) -> None:
+        if protocol == PPPProtocol.IP and self._network_up:
+            # The data path: nothing else to decide for an IP packet once IPCP is up.
+            if self._idle_deadline is not None:
+                self._idle_deadline = now + self.config.idle
+            self._events.append(IpReceived(information))
+            return
         code = information[0] if information else 0
-        if protocol != PPPProtocol.IP and self._trace_wanted(protocol, code):
+        if (
+            protocol != PPPProtocol.IP
+            and self.trace_logger.isEnabledFor(logging.DEBUG)
+            and self._trace_wanted(protocol, code)
+        ):
             self.trace_logger.debug("rcvd %s", self._format(protocol, information))
         if protocol == PPPProtocol.LCP:
             self.lcp.receive(information, now)
@@ -458,7 +468,9 @@ class Link:
 
     def _emit_control(self, protocol: int, packet: ControlPacket) -> None:
         information = packet.encode()
-        if self._trace_wanted(protocol, packet.code):
+        if self.trace_logger.isEnabledFor(logging.DEBUG) and self._trace_wanted(
+            protocol, packet.code
+        ):
             self.trace_logger.debug("sent %s", self._format(protocol, information))
         self._emit(protocol, information)
 

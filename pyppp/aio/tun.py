@@ -51,6 +51,8 @@ class Tun:
         os.set_blocking(self.fd, False)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._reading = False
+        self.dropped = 0
+        """Packets the kernel would not take (its queue full, or the interface down)."""
         self._on_packets: Callable[[list[bytes]], object] | None = None
 
     def configure(self, local: IPv4Address, remote: IPv4Address, mtu: int) -> None:
@@ -106,8 +108,10 @@ class Tun:
 
     def write(self, packet: bytes) -> None:
         """Hand a received IP packet to the kernel (dropped if its queue is full)."""
-        with contextlib.suppress(BlockingIOError, OSError):
+        try:  # not contextlib.suppress: this runs once per packet
             os.write(self.fd, packet)
+        except OSError:
+            self.dropped += 1
 
     def close(self) -> None:
         """Remove the interface."""

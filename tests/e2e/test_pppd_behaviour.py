@@ -222,12 +222,26 @@ def test_dialer_persist_redials_after_holdoff_and_stops_at_maxfail(
     with NullModemCable() as cable:
         server = _serve(lab, cable.ends[0])
         server.wait_for(READY, 10)
-        client = _dial(lab, cable.ends[1], "persist", "holdoff", "1", "maxfail", "2")
+        client = _dial(
+            lab,
+            cable.ends[1],
+            "persist",
+            "holdoff",
+            "1",
+            "maxfail",
+            "2",
+            "lcp-echo-interval",
+            "1",
+            "lcp-echo-failure",
+            "2",
+        )
         first_up = _up(server, client)
 
-        # The far end goes away (its LCP Terminate-Request reaches us); a new one answers.
-        server.signal(signal.SIGTERM)
-        assert server.wait(10) == EXIT_USER_REQUEST, _logs(server, client)
+        # The far end dies without a word (SIGKILL): LCP echoes find out; a new server answers.
+        server.signal(signal.SIGKILL)
+        assert server.wait(10) == -signal.SIGKILL
+        client.wait_for(r"^No response to 2 echo-requests$", 10)
+        client.wait_for(r"^Serial link appears to be disconnected\.$", 1)
         server2 = _serve(lab, cable.ends[0], label="server2")
         server2.wait_for(READY, 10)
         _wait_count(client, UP, 2, 15)
@@ -241,7 +255,8 @@ def test_dialer_persist_redials_after_holdoff_and_stops_at_maxfail(
         assert 0.9 <= gap < 2.5, (gap, _logs(client))
         assert client.proc.poll() is None
 
-        # Now nobody answers any more: two failed attempts in a row, then it gives up.
+        # This one hangs up properly (Terminate-Request); then nobody answers any more: two
+        # failed attempts in a row, then it gives up.
         server2.signal(signal.SIGTERM)
         assert server2.wait(10) == EXIT_USER_REQUEST, _logs(server2, client)
         status = client.wait(30)
@@ -250,7 +265,9 @@ def test_dialer_persist_redials_after_holdoff_and_stops_at_maxfail(
         assert _count(client, r"^LCP: timeout sending Config-Requests$") == 2, logs
         # 2 calls that came up + 2 failed attempts (maxfail counts failures in a row).
         assert _count(client, READY) == 4, logs
+        # pyppp's own line (pppd stops silently).
         assert client.find(r"^Maximum connect attempts exceeded$"), logs
+        assert client.find(r"^LCP terminated by peer"), logs
         assert not [n for n in lab.b.links() if n.startswith("ppp")]
         _no_traceback(server, server2, client)
     report_figure("persist: link-up of the first call (wall)", f"{first_up * 1000:.0f} ms")

@@ -193,10 +193,16 @@ def test_call_through_shared_modem(
         assert client.find(rf"^local  IP address {CLIENT_IP}$"), logs
         ping(lab.b, SERVER_IP)
         ping(lab.a, CLIENT_IP)
-        seconds, sent_hash, got_hash = tcp_transfer(
-            lab, lab.a, SERVER_IP, lab.b, size=TRANSFER_BYTES
-        )
-        assert sent_hash == got_hash
+        rates = []
+        for sink_ns, sink_ip, source_ns, port in (
+            (lab.a, SERVER_IP, lab.b, 5001),  # dialer -> server
+            (lab.b, CLIENT_IP, lab.a, 5002),  # server -> dialer
+        ):
+            seconds, sent_hash, got_hash = tcp_transfer(
+                lab, sink_ns, sink_ip, source_ns, size=TRANSFER_BYTES, port=port
+            )
+            assert sent_hash == got_hash
+            rates.append(TRANSFER_BYTES / seconds / 1e6)
         # The lock is the share's for the length of the call.
         assert made.lock_files() == [f"LCK..{Path(made.modem.device).name}"]
         report_figure(
@@ -204,8 +210,8 @@ def test_call_through_shared_modem(
             f"{wall * 1000:.0f} ms (from CONNECT: {after_connect * 1000:.0f} ms)",
         )
         report_figure(
-            f"share chain ({mode}): TCP dial -> serve",
-            f"{TRANSFER_BYTES / seconds / 1e6:.2f} MB/s ({TRANSFER_BYTES} bytes, sha256 equal)",
+            f"share chain ({mode}): TCP {TRANSFER_BYTES} bytes each way, sha256 equal",
+            f"dial -> serve {rates[0]:.2f} MB/s, serve -> dial {rates[1]:.2f} MB/s",
         )
         client.signal(signal.SIGTERM)
         assert client.wait(15) == EXIT_USER_REQUEST, _logs(made.share, made.server, client)

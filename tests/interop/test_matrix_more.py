@@ -197,7 +197,6 @@ def test_6b_windows_client_pppd_winserver_chat(
             extra_args=["--windows"],
         )  # fmt: skip
         wait_line_open(peer, guest.device)
-        assert guest.pppd_start_seconds is None, "pppd started before pyppp listened"
         guest.wait_log(r"^Serial connection established\.", 60)
         row.link_up = link_up_time(peer)
         up = guest.wait_event("IP-UP", 15)
