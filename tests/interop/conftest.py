@@ -19,9 +19,11 @@ import pytest
 from .build_guest import BuildError, GuestImage, ensure_guest
 from .harness import PppdGuest
 from .pyppp_proc import PypppProcess, netns_available
+from .results import outcomes, write_markdown
 
 HERE = Path(__file__).parent
 _unavailable: list[str] = []
+_images: list[GuestImage] = []  # the image this session used (for RESULTS.md's header)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -52,6 +54,16 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         terminalreporter.write_line("(set PYPPP_INTEROP_REQUIRED=1 to make this a failure)")
 
 
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Write RESULTS.md if any interop scenario recorded its outcome in this session."""
+    if not outcomes():
+        return
+    manifest = _images[0].manifest if _images else {}
+    write_markdown(
+        pppd_version=manifest.get("ppp", ""), kernel=manifest.get("kernel-release", "")
+    )
+
+
 def _unavailable_now(reason: str) -> NoReturn:
     message = f"interop guest unavailable: {reason}"
     if os.environ.get("PYPPP_INTEROP_REQUIRED") == "1":
@@ -74,6 +86,7 @@ def interop_image() -> GuestImage:
     except (BuildError, OSError) as e:
         failure = f"guest build failed: {e}"
     else:
+        _images.append(image)
         if image.built_seconds:
             print(f"\ninterop guest built in {image.built_seconds:.1f} s: {image.kernel.parent}")
         return image

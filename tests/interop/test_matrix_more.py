@@ -262,10 +262,18 @@ def test_7a_keepalive_then_dead_peer(pppd_guest: StartGuest, pyppp_process: Star
         guest.signal_pppd("KILL")
         killed = time.monotonic()
         assert guest.wait(10) == 137
-        assert peer.wait(15) == EXIT_PEER_DEAD
-        detect = time.monotonic() - killed
+        assert peer.wait(20) == EXIT_PEER_DEAD
+        gone = time.monotonic() - killed
+        assert peer.started_at is not None
+        noticed = peer.log_time(r"^No response to 3 echo-requests")
+        assert noticed is not None
+        detect = noticed - (killed - peer.started_at)
         # Three unanswered requests one second apart: about 3-4 s, never much more.
-        assert detect < 1 * (3 + 1) + 2.5, detect
+        assert 2 < detect < 1 * (3 + 1) + 2.5, detect
+        # Then, as pppd: lcp_close("Peer not responding"), Terminate-Request twice, 3 s apart
+        # (lcp-max-terminate 2, restart 3 s), unanswered; the link is dead after ~6 s more.
+        assert gone < detect + 2 * 3 + 2.5, gone
+        assert peer.count(r'^sent \[LCP TermReq id=0x\w+ "Peer not responding"\]') == 2
         in_order(
             peer.log(),
             r"^No response to 3 echo-requests",
@@ -275,8 +283,8 @@ def test_7a_keepalive_then_dead_peer(pppd_guest: StartGuest, pyppp_process: Star
         assert_no_tun(peer)
         row.note(
             f"{KEEPALIVE_SECONDS} s: pppd sent {pppd_sent} EchoReq/got {pppd_answered} EchoRep, "
-            f"pyppp sent {pyppp_sent}/got {pyppp_answered}; dead peer found in {detect:.1f} s, "
-            "exit 15"
+            f"pyppp sent {pyppp_sent}/got {pyppp_answered}; dead peer noticed in {detect:.1f} s, "
+            f"exit 15 after {gone:.1f} s (2 TermReqs)"
         )
 
 

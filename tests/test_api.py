@@ -1,0 +1,131 @@
+"""The library API: `import pyppp` gives a PPP peer over any asyncio stream, no root needed."""
+
+from __future__ import annotations
+
+import asyncio
+import struct
+
+import pytest
+
+import pyppp
+from pyppp.events import AuthFailed, LinkTerminated
+from pyppp.util import seeded_rng
+
+
+def icmp_echo(src: str, dst: str, payload: bytes = b"pyppp") -> bytes:
+    """A minimal IPv4 ICMP echo request (checksums left zero: the peer here is us)."""
+    body = struct.pack("!BBHHH", 8, 0, 0, 1, 1) + payload
+    header = struct.pack(
+        "!BBHHHBBH4s4s", 0x45, 0, 20 + len(body), 0, 0, 64, 1, 0,
+        bytes(map(int, src.split("."))), bytes(map(int, dst.split("."))),
+    )  # fmt: skip
+    return header + body
+
+
+def run(coro: object) -> object:
+    return asyncio.run(asyncio.wait_for(coro, 30))  # type: ignore[arg-type]
+
+
+def test_readme_example_pap() -> None:
+    async def main() -> tuple[str, str, bytes, bytes]:
+        server = pyppp.simple_config(
+            local="10.99.0.1", remote="10.99.0.2", require_pap={"zaphod": "gargleBlaster"}
+        )
+        client = pyppp.simple_config(user="zaphod", password="gargleBlaster")
+        async with pyppp.linked_pair(server, client) as (a, b):
+            up = await b.wait_network_up(5)
+            await a.wait_network_up(5)
+            packet = icmp_echo("10.99.0.2", "10.99.0.1")
+            assert b.send(packet)
+            received = await asyncio.wait_for(a.receive(), 5)
+            reply = icmp_echo("10.99.0.1", "10.99.0.2", b"back" * 300)
+            assert a.send(reply)
+            back = await asyncio.wait_for(b.receive(), 5)
+            return str(up.local), str(up.remote), received, back
+
+    local, remote, received, back = run(main())  # type: ignore[misc]
+    assert (local, remote) == ("10.99.0.2", "10.99.0.1")
+    assert received == icmp_echo("10.99.0.2", "10.99.0.1")
+    assert back == icmp_echo("10.99.0.1", "10.99.0.2", b"back" * 300)
+
+
+def test_chap_and_close_statuses() -> None:
+    async def main() -> tuple[int, int]:
+        server = pyppp.simple_config(
+            local="10.99.0.1", remote="10.99.0.2", require_chap={"arthur": "dent"},
+            rng=seeded_rng(7),
+        )  # fmt: skip
+        client = pyppp.simple_config(user="arthur", password="dent")
+        async with pyppp.linked_pair(server, client, rng=seeded_rng(1)) as (a, b):
+            await asyncio.gather(a.wait_network_up(5), b.wait_network_up(5))
+            closing = await b.close()
+            closed = await asyncio.wait_for(a.wait_closed(), 10)
+            return closing, closed
+
+    closing, closed = run(main())  # type: ignore[misc]
+    assert closing == 5  # pppd: terminated on request
+    # The peer's TermReq, then its end of the socket closes while we wait out the restart
+    # period: pppd counts that as a modem hang-up (16), not as a plain end (0).
+    assert closed == 16
+
+
+def test_wrong_password_fails_with_pppd_statuses() -> None:
+    async def main() -> tuple[list[object], list[object]]:
+        server = pyppp.simple_config(
+            local="10.99.0.1", remote="10.99.0.2", require_pap={"zaphod": "gargleBlaster"}
+        )
+        client = pyppp.simple_config(user="zaphod", password="towel")
+        async with pyppp.linked_pair(server, client) as (a, b):
+            with pytest.raises(ConnectionError, match="status 19"):
+                await b.wait_network_up(10)
+            with pytest.raises(ConnectionError, match="status 11"):
+                await a.wait_network_up(10)
+            return [e for e in _drain(a.events)], [e for e in _drain(b.events)]
+
+    a_events, b_events = run(main())  # type: ignore[misc]
+    assert any(isinstance(e, AuthFailed) and e.exit_status == 11 for e in a_events)
+    assert any(isinstance(e, AuthFailed) and e.exit_status == 19 for e in b_events)
+    assert any(isinstance(e, LinkTerminated) and e.exit_status == 19 for e in b_events)
+
+
+def _drain(queue: asyncio.Queue[pyppp.Event]) -> list[pyppp.Event]:
+    out = []
+    while not queue.empty():
+        out.append(queue.get_nowait())
+    return out
+
+
+def test_over_stream_on_tcp_loopback() -> None:
+    async def main() -> bytes:
+        config_server = pyppp.simple_config(local="10.99.0.1", remote="10.99.0.2")
+        config_client = pyppp.simple_config()
+        accepted: asyncio.Future[pyppp.PppConnection] = asyncio.get_running_loop().create_future()
+
+        async def on_client(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            connection = pyppp.PppConnection.over_stream(reader, writer, config_server)
+            connection.start()
+            accepted.set_result(connection)
+
+        server = await asyncio.start_server(on_client, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        async with pyppp.PppConnection.over_stream(reader, writer, config_client) as client:
+            peer = await accepted
+            await client.wait_network_up(5)
+            await peer.wait_network_up(5)
+            client.send(icmp_echo("10.99.0.2", "10.99.0.1"))
+            data = await asyncio.wait_for(peer.receive(), 5)
+            await peer.close()
+        server.close()
+        await server.wait_closed()
+        return data
+
+    assert run(main()) == icmp_echo("10.99.0.2", "10.99.0.1")
+
+
+def test_send_before_network_up_is_refused() -> None:
+    async def main() -> bool:
+        async with pyppp.linked_pair(pyppp.simple_config(), pyppp.simple_config()) as (a, _):
+            return a.send(icmp_echo("10.0.0.1", "10.0.0.2"))
+
+    assert run(main()) is False
