@@ -1,0 +1,117 @@
+"""pppd's options and secrets files -> LinkConfig: what pppd decides at start-up."""
+
+from __future__ import annotations
+
+from ipaddress import IPv4Address
+from pathlib import Path
+
+import pytest
+
+from pyppp.config import load_options
+from pyppp.errors import ConfigError
+from pyppp.link import LinkConfig
+from pyppp.packet import Protocol
+from pyppp.session import build_link_config, load_secrets
+from pyppp.util import seeded_rng
+
+
+def make(tmp_path: Path, words: list[str], *, pap: str | None = None, chap: str | None = None,
+         hosts: str = "") -> LinkConfig:  # fmt: skip
+    for name, text in (("pap-secrets", pap), ("chap-secrets", chap)):
+        if text is not None:
+            (tmp_path / name).write_text(text)
+            (tmp_path / name).chmod(0o600)
+    (tmp_path / "hosts").write_text(hosts)
+    options = load_options("/dev/ttyS1", words, config_dir=tmp_path, home=tmp_path)
+    return build_link_config(
+        options, secrets=load_secrets(tmp_path), rng=seeded_rng(1), hostname="griis",
+        hosts_file=tmp_path / "hosts",
+    )  # fmt: skip
+
+
+def test_noauth_client_with_pap_secret_can_do_pap_only(tmp_path: Path) -> None:
+    config = make(tmp_path, ["noauth", "user", "zaphod"], pap="zaphod * gargleBlaster\n")
+    assert config.lcp.require_auth == ()
+    assert config.lcp.allow_auth == (Protocol.PAP,)
+
+
+def test_password_option_allows_both(tmp_path: Path) -> None:
+    config = make(tmp_path, ["user", "zaphod", "password", "x"])
+    assert set(config.lcp.allow_auth) == {Protocol.PAP, Protocol.CHAP}
+
+
+def test_refuse_words_are_honoured(tmp_path: Path) -> None:
+    config = make(tmp_path, ["user", "zaphod", "password", "x", "refuse-chap"])
+    assert config.lcp.allow_auth == (Protocol.PAP,)
+
+
+def test_auth_asks_only_for_protocols_with_secrets(tmp_path: Path) -> None:
+    # pppd auth_reset: CHAP dropped without chap-secrets; PAP kept thanks to pap-secrets.
+    config = make(tmp_path, ["auth"], pap="zaphod griis gargleBlaster *\n")
+    assert config.lcp.require_auth == (Protocol.PAP,)
+
+
+def test_auth_prefers_chap_when_both_exist(tmp_path: Path) -> None:
+    config = make(tmp_path, ["auth"], pap="zaphod * x *\n", chap="zaphod * y *\n")
+    assert config.lcp.require_auth == (Protocol.CHAP, Protocol.PAP)
+
+
+def test_auth_without_any_secret_stops_like_pppd(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as info:
+        make(tmp_path, ["auth", "require-pap"])
+    assert info.value.exit_status == 1
+    assert "required to authenticate itself" in str(info.value)
+    assert "couldn't find any suitable secret" in str(info.value)
+
+
+def test_login_makes_pap_possible_without_secrets(tmp_path: Path) -> None:
+    # The HOWTO: `auth login` with the catch-all line checks system passwords.
+    config = make(tmp_path, ["auth", "login", "+pap", "-chap"], pap='* * "" *\n')
+    assert config.lcp.require_auth == (Protocol.PAP,)
+
+
+def test_login_with_chap_alone_is_refused_clearly(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="CHAP never sends the password"):
+        make(tmp_path, ["auth", "login", "require-chap"], chap="* * x *\n")
+
+
+def test_addresses_resolved_through_hosts_file(tmp_path: Path) -> None:
+    hosts = "192.168.0.1 ppp_laplink_host\n192.168.1.1 serial_laplink_client\n"
+    config = make(tmp_path, ["ppp_laplink_host:serial_laplink_client"], hosts=hosts)
+    assert config.ipcp is not None
+    assert config.ipcp.local == IPv4Address("192.168.0.1")
+    assert config.ipcp.remote == IPv4Address("192.168.1.1")
+
+
+def test_unknown_host_is_an_option_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as info:
+        make(tmp_path, ["nosuchhost:10.0.0.2"])
+    assert info.value.exit_status == 2
+
+
+def test_timers_counters_and_limits_reach_the_link(tmp_path: Path) -> None:
+    words = [
+        "lcp-restart", "1", "lcp-max-configure", "4", "lcp-echo-interval", "5",
+        "lcp-echo-failure", "3", "passive", "idle", "60", "maxconnect", "600",
+        "escape", "11,13", "ms-dns", "10.99.0.53", "debug", "debug", "show-password",
+    ]  # fmt: skip
+    config = make(tmp_path, words)
+    assert config.lcp_fsm.restart_interval == 1.0
+    assert config.lcp_fsm.max_configure == 4
+    assert config.lcp_fsm.passive
+    assert (config.echo_interval, config.echo_failure) == (5.0, 3)
+    assert (config.idle, config.max_connect) == (60.0, 600.0)
+    assert config.escape == frozenset({0x11, 0x13})
+    assert config.ipcp is not None
+    assert config.ipcp.ms_dns == (IPv4Address("10.99.0.53"),)
+    assert config.trace_echo
+    assert config.show_password
+    assert config.defer_network_log
+
+
+def test_selftest_command_passes(capsys: pytest.CaptureFixture[str]) -> None:
+    from pyppp.cli import main
+
+    assert main(["selftest", "--seconds", "0.05"]) == 0
+    out = capsys.readouterr().out
+    assert "MB/s" in out
