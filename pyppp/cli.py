@@ -54,7 +54,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.extra = extra
     module = importlib.import_module(args._module)
     run = getattr(module, f"run_{args.command}", None) or module.run
-    status: int = run(args)
+    try:
+        status: int = run(args)
+    except BrokenPipeError:
+        # `pyppp dial ... dump dryrun | head`: the reader left; that is not an error of ours.
+        sys.stderr.close()
+        return 0
     return status
 
 

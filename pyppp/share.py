@@ -18,7 +18,7 @@ that daemon done properly:
   service ``pyppp-share``. Refused connections are logged and closed at once.
 * **One caller at a time.** A second caller gets one line naming who holds the modem since
   when. The UUCP lock (:class:`pyppp.aio.lockfile.UucpLock`) is taken for the length of a call,
-  so pyppp, cu and minicom on the host see the modem busy, and a caller sees "busy (locked by
+  so pyppp, cu and minicom on the host see the modem busy, and a caller sees "BUSY (locked by
   pid N)" while a local program holds it. When a caller goes, DTR drops, the port closes and
   the lock goes.
 * **Never stalls the modem.** The serial side is always read; what a slow client cannot take
@@ -1021,7 +1021,8 @@ class ShareServer:
             self.busy += 1
             held = f"in use by {self.session.peer} since {self.session.since_text}"
             _log.info("Modem busy: refused %s (%s)", peer, held)
-            self._refuse(transport, f"modem {device} busy: {held}")
+            # Upper-case BUSY, as a modem says it: a stock `ABORT BUSY` chat script stops on it.
+            self._refuse(transport, f"modem {device} BUSY: {held}")
             return
         _tune_socket(transport, self.config.max_backlog)
         lock = None
@@ -1032,7 +1033,7 @@ class ShareServer:
             except LockError as exc:
                 self.busy += 1
                 _log.info("Modem busy: refused %s (%s)", peer, exc)
-                detail = f"busy (locked by pid {exc.pid})" if exc.pid else f"unavailable ({exc})"
+                detail = f"BUSY (locked by pid {exc.pid})" if exc.pid else f"unavailable ({exc})"
                 self._refuse(transport, f"modem {device} {detail}")
                 return
         session = Session(self, transport, peer, lock)

@@ -184,6 +184,8 @@ class DccServer(_Handshake):
                 self._last_answer = now
                 self.answers_sent += 1
                 self.logger.debug("%s: got CLIENT, sent CLIENTSERVER", self.role)
+            elif flag >= 0:
+                self.logger.debug("%s: got CLIENT with PPP right behind it: no answer", self.role)
             else:
                 self.logger.debug("%s: got CLIENT again in the same burst", self.role)
             cleaned = cleaned[cleaned.rfind(CLIENT) + len(CLIENT) :]

@@ -11,10 +11,12 @@ Usage::
 API (kept small on purpose; other helpers' tests use it):
 
 * ``ModemSim(dial_result="CONNECT", connect_text="CONNECT 115200", guard_time=0.2,
-  echo=True, require_carrier=False, dial_delay=0.0, hangup_far_end=True)``. ``dial_result`` may be ``"BUSY"``,
-  ``"NO DIALTONE"``, ``"NO CARRIER"``, ``"NO ANSWER"`` or ``"ERROR"`` to fail every call, or a
-  callable ``number -> result``. With ``require_carrier`` a call only connects when something
-  has ``line_device`` open (else ``NO CARRIER``). ``hangup_far_end``: see "call ends" below.
+  echo=True, require_carrier=False, dial_delay=0.0, hangup_on_dtr=False,
+  hangup_far_end=True)``. ``dial_result``
+  may be ``"BUSY"``, ``"NO DIALTONE"``, ``"NO CARRIER"``, ``"NO ANSWER"`` or ``"ERROR"`` to
+  fail every call, or a callable ``number -> result``. With ``require_carrier`` a call only
+  connects when something has ``line_device`` open (else ``NO CARRIER``).
+  ``hangup_on_dtr`` and ``hangup_far_end``: see "DTR" and "When a call ends" below.
 * ``device``: the pty path the dialler opens. ``line_device``: the pty path of the far end.
 * ``online`` (bool), ``commands`` (every AT command line received, without CR), ``dialled``
   (the numbers dialled), ``wait_online(timeout)``, ``hangup()`` (drop carrier: ``NO CARRIER``
@@ -30,19 +32,23 @@ echo follows ``ATE0``/``ATE1`` (default on, as a real modem); ``ATZ``, ``AT&F`` 
 before and after returns to command mode (``OK``); when the far end closes ``line_device`` while
 online the DTE gets ``NO CARRIER``.
 
-When the DTE side closes ``device`` during a call (its last opener goes: a dialler killed,
-``pyppp share`` ending a session), the modem hangs up, as a real one does on a DTR drop with
-``AT&D2``: while a call is up the emulator holds no descriptor of its own on that pty, so the
-last close shows on the master as POLLHUP/EIO. Nothing is sent to the DTE then, and the pty's
-input queue is flushed, so the next caller never reads a stale ``NO CARRIER``.
+DTR: a pty has no DTR line; the last close of ``device`` stands for the DTR drop (a dialler
+killed, ``pyppp share`` ending a session). With ``AT&D2`` (or ``hangup_on_dtr=True``, the
+setting ``ATZ``/``AT&F`` return to) the modem then hangs up the call, as a real one does;
+``AT&D0``/``AT&D1`` (the default, for callers that close the device and expect the call to
+stay up) ignore it. While such a call is up the emulator holds no descriptor of its own on
+that pty, so the last close shows on the master as POLLHUP/EIO. Nothing is sent to the DTE
+then, and the pty's queues are flushed, so the next caller never reads a stale ``NO CARRIER``.
 
 When a call ends (the DTE hangs up, ``ATH``, :meth:`hangup`, the far end closes) and
 ``hangup_far_end`` is set, the far end's tty is hung up with ``TIOCVHANGUP`` (needs
 CAP_SYS_ADMIN; without it the far end just hears silence): that is what the kernel does to a
 tty without ``CLOCAL`` when its modem drops DCD, so a ``pyppp serve`` there reads end of file
 ("Modem hangup") at once instead of waiting for LCP echo failures. The far end may reopen
-``line_device`` afterwards, as pppd's ``persist`` does. Buffers are bounded (64 KiB per direction; excess is
-dropped and counted in ``dropped``); all fds are closed and the thread joined on exit.
+``line_device`` afterwards, as pppd's ``persist`` does.
+
+Buffers are bounded (64 KiB per direction; excess is dropped and counted in ``dropped``); all
+fds are closed and the thread joined on exit.
 """
 
 from __future__ import annotations
@@ -89,6 +95,7 @@ class ModemSim:
         echo: bool = True,
         require_carrier: bool = False,
         dial_delay: float = 0.0,
+        hangup_on_dtr: bool = False,
         hangup_far_end: bool = True,
     ) -> None:
         self.dial_result = dial_result
@@ -97,6 +104,7 @@ class ModemSim:
         self.require_carrier = require_carrier
         self.dial_delay = dial_delay
         self.hangup_far_end = hangup_far_end
+        self._default_dtr_hangup = hangup_on_dtr
         self.calls_ended = 0
         self.dte_hangups = 0
         self.far_hangups = 0
@@ -180,6 +188,7 @@ class ModemSim:
         self.echo = self._default_echo
         self.quiet = False
         self.verbose_codes = True
+        self.dtr_hangup = self._default_dtr_hangup
         self.registers: dict[int, int] = {0: 0, 2: 43, 3: 13, 4: 10, 5: 8, 12: 50}
 
     def _poke(self) -> None:
@@ -316,8 +325,10 @@ class ModemSim:
                 if ch == "+":  # extended commands: accepted, ignored
                     break
                 i += 1  # &F, &C1, &D2, ...
-                if body[i - 1 : i].upper() == "F":
+                ch += body[i - 1 : i].upper()
+                if ch == "&F":
                     self._reset()
+                    self._hold_dte()
             if ch == "S":
                 while i < len(body) and body[i].isdigit():
                     num += body[i]
@@ -337,7 +348,10 @@ class ModemSim:
             while i < len(body) and body[i].isdigit():
                 num += body[i]
                 i += 1
-            if ch == "E":
+            if ch == "&D":
+                self.dtr_hangup = num in ("2", "3")
+                self._hold_dte()
+            elif ch == "E":
                 self.echo = num == "1"
             elif ch == "Q":
                 self.quiet = num == "1"
@@ -345,6 +359,7 @@ class ModemSim:
                 self.verbose_codes = num != "0"
             elif ch == "Z":
                 self._reset()
+                self._hold_dte()
             elif ch == "I":
                 self._info("pyppp ModemSim")
             elif ch == "H":
@@ -357,7 +372,7 @@ class ModemSim:
                 else:
                     self._result("NO CARRIER")
                 return
-            elif ch not in "XLMCWB&":
+            elif ch[0] not in "XLMCWB&":
                 self._result("ERROR")
                 return
         self._result("OK")
@@ -389,23 +404,31 @@ class ModemSim:
         self._online_event.set()
         self._offline_event.clear()
         self._result(self.connect_text)
-        # From now on the DTE's last close is a hang-up (DTR drop); see _on_dte.
-        if self._dte_slave is not None:
-            os.close(self._dte_slave)
-            self._dte_slave = None
+        self._hold_dte()
+
+    def _hold_dte(self) -> None:
+        """Hold our copy of the DTE's tty unless its last close must hang up a call (&D2)."""
+        if self._call_up and self.dtr_hangup:
+            if self._dte_slave is not None:
+                os.close(self._dte_slave)
+                self._dte_slave = None
+        else:
+            self._reopen_dte()
 
     def _dte_hung_up(self) -> None:
         self.dte_hangups += 1
         self._to_dte.clear()  # nobody to tell: no NO CARRIER for the next caller to trip on
         self._line_buf.clear()
         self._go_offline()
+        if self._dte_slave is not None:
+            # Drop whatever the gone caller's tty still held (only now: a DTE that is still
+            # there, after ATH, must get every byte of its echo).
+            with contextlib.suppress(OSError, termios.error):
+                termios.tcflush(self._dte_slave, termios.TCIOFLUSH)
 
     def _reopen_dte(self) -> None:
         if self._dte_slave is None:
             self._dte_slave = os.open(self.device, os.O_RDWR | os.O_NOCTTY)
-            # Drop whatever the last caller's tty still held for it.
-            with contextlib.suppress(OSError, termios.error):
-                termios.tcflush(self._dte_slave, termios.TCIOFLUSH)
 
     def _hangup_line(self) -> None:
         """Hang up the far end's tty, as the kernel does when DCD drops without CLOCAL."""
@@ -441,7 +464,7 @@ class ModemSim:
             if self.hangup_far_end:
                 self._hangup_line()
         self._reopen_line()
-        self._reopen_dte()
+        self._hold_dte()
         self._offline_event.set()
 
     # -- output --------------------------------------------------------------------------------

@@ -157,3 +157,126 @@ def test_no_leaks() -> None:
     assert threading.active_count() == before_threads
     assert set(os.listdir("/proc/self/fd")) <= before_fds | set()
     modem.close()  # idempotent
+
+
+def read_eof(fd: int, timeout: float = 3.0) -> bytes:
+    """Read until end of file (a hung-up tty reads b"")."""
+    got = b""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if select.select([fd], [], [], end - time.monotonic())[0]:
+            chunk = os.read(fd, 1024)
+            if not chunk:
+                return got
+            got += chunk
+    raise AssertionError(f"no end of file; got {got!r}")
+
+
+needs_sys_admin = pytest.mark.skipif(os.geteuid() != 0, reason="TIOCVHANGUP needs CAP_SYS_ADMIN")
+
+
+@needs_sys_admin
+def test_dte_close_hangs_up_the_call_and_the_far_end() -> None:
+    with ModemSim(hangup_on_dtr=True) as modem:
+        line = os.open(modem.line_device, os.O_RDWR | os.O_NOCTTY)
+        try:
+            fd = os.open(modem.device, os.O_RDWR | os.O_NOCTTY)
+            read_until(fd_write(fd, b"ATDT1\r"), b"CONNECT 115200\r\n")
+            os.write(fd, b"ping")
+            read_until(line, b"ping")
+            os.close(fd)  # the dialler goes away: DTR drops
+            assert modem.wait_offline(3)
+            assert not modem.online
+            assert (modem.calls_ended, modem.dte_hangups, modem.far_hangups) == (1, 1, 1)
+            # The far end's tty was hung up, as on a DCD drop: end of file, then EIO on write.
+            assert read_eof(line) == b""
+            with pytest.raises(OSError):
+                os.write(line, b"x")
+        finally:
+            os.close(line)
+        # The far end can open the line again (persist), and the next caller starts clean:
+        # no stale NO CARRIER waiting, and a new call works end to end.
+        line = os.open(modem.line_device, os.O_RDWR | os.O_NOCTTY)
+        fd = os.open(modem.device, os.O_RDWR | os.O_NOCTTY)
+        try:
+            assert quiet(fd) == b""
+            assert command(fd, b"AT") == b"AT\r\r\nOK\r\n"
+            read_until(fd_write(fd, b"ATDT2\r"), b"CONNECT 115200\r\n")
+            os.write(line, b"again")
+            assert read_until(fd, b"again") == b"again"
+        finally:
+            os.close(fd)
+            os.close(line)
+        assert modem.wait_offline(3)
+        assert modem.dte_hangups == 2
+
+
+def test_dte_close_without_far_end_hangup() -> None:
+    with ModemSim(hangup_on_dtr=True, hangup_far_end=False) as modem:
+        line = os.open(modem.line_device, os.O_RDWR | os.O_NOCTTY)
+        try:
+            fd = os.open(modem.device, os.O_RDWR | os.O_NOCTTY)
+            read_until(fd_write(fd, b"ATD1\r"), b"CONNECT")
+            os.close(fd)
+            assert modem.wait_offline(3)
+            assert (modem.dte_hangups, modem.far_hangups) == (1, 0)
+            # The far end is still open and hears nothing: only silence tells it.
+            assert quiet(line, 0.2) == b""
+            os.write(line, b"into the void")  # dropped while offline, never an error
+        finally:
+            os.close(line)
+
+
+def test_dte_close_in_command_mode_ends_the_call() -> None:
+    with ModemSim(guard_time=0.05, hangup_on_dtr=True) as modem:
+        fd = os.open(modem.device, os.O_RDWR | os.O_NOCTTY)
+        read_until(fd_write(fd, b"ATD1\r"), b"CONNECT")
+        time.sleep(0.1)
+        os.write(fd, b"+++")
+        read_until(fd, b"OK\r\n")  # command mode, the call still up
+        assert not modem.wait_offline(0.1)
+        os.close(fd)
+        assert modem.wait_offline(3)
+        assert modem.dte_hangups == 1
+
+
+def test_idle_dte_close_is_not_a_hangup() -> None:
+    with ModemSim(hangup_on_dtr=True) as modem:
+        for _ in range(3):
+            fd = os.open(modem.device, os.O_RDWR | os.O_NOCTTY)
+            read_until(fd_write(fd, b"AT\r"), b"OK\r\n")
+            os.close(fd)
+        time.sleep(0.1)
+        assert (modem.calls_ended, modem.dte_hangups) == (0, 0)
+        assert modem.wait_offline(0)
+
+
+def test_at_d_chooses_what_a_dte_close_does() -> None:
+    with ModemSim() as modem:  # default &D0: the call outlives its dialler
+        fd = os.open(modem.device, os.O_RDWR | os.O_NOCTTY)
+        read_until(fd_write(fd, b"ATD1\r"), b"CONNECT")
+        os.close(fd)
+        time.sleep(0.2)
+        assert modem.online
+        assert modem.dte_hangups == 0
+        modem.hangup()
+        assert modem.wait_offline(3)
+        fd = os.open(modem.device, os.O_RDWR | os.O_NOCTTY)
+        try:
+            read_until(fd, b"NO CARRIER\r\n")  # hangup() tells a DTE that is still around
+            assert command(fd, b"AT&D2") == b"AT&D2\r\r\nOK\r\n"
+            read_until(fd_write(fd, b"ATD2\r"), b"CONNECT")
+        finally:
+            os.close(fd)
+        assert modem.wait_offline(3)
+        assert modem.dte_hangups == 1
+        fd = os.open(modem.device, os.O_RDWR | os.O_NOCTTY)
+        try:
+            assert quiet(fd) == b""
+            assert command(fd, b"ATZ") == b"ATZ\r\r\nOK\r\n"  # back to the default, &D0
+            read_until(fd_write(fd, b"ATD3\r"), b"CONNECT")
+        finally:
+            os.close(fd)
+        time.sleep(0.2)
+        assert modem.online
+        assert modem.dte_hangups == 1

@@ -483,7 +483,7 @@ def test_second_caller_is_told_who_holds_the_modem(
         with srv.connect() as second:
             line = read_to_eof(second)
         pattern = (
-            rf"pyppp-share: modem {re.escape(modem.device)} busy: in use by 127\.0\.0\.1:{port} "
+            rf"pyppp-share: modem {re.escape(modem.device)} BUSY: in use by 127\.0\.0\.1:{port} "
             r"since \d\d:\d\d:\d\d\r\n"
         )
         assert re.fullmatch(pattern.encode(), line), line
@@ -501,7 +501,7 @@ def test_local_program_holding_the_lock(
         srv = share()
         with srv.connect() as sock:
             line = read_to_eof(sock)
-        expected = f"pyppp-share: modem {modem.device} busy (locked by pid {holder.pid})\r\n"
+        expected = f"pyppp-share: modem {modem.device} BUSY (locked by pid {holder.pid})\r\n"
         assert line == expected.encode()
         assert parse_lock_content(lock_path(modem, lock_dir).read_bytes()) == holder.pid
         assert port_is_closed(modem.device)

@@ -205,7 +205,7 @@ def test_rfc2217_second_caller_busy(
     try:
         with srv_socket(srv) as second:
             line = second.recv(4096)
-        assert line.startswith(f"pyppp-share: modem {modem.device} busy: in use by".encode())
+        assert line.startswith(f"pyppp-share: modem {modem.device} BUSY: in use by".encode())
         assert srv.server.busy == 1
         first.write(b"AT\r")
         read_until(first, b"OK")

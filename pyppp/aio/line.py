@@ -3,7 +3,8 @@
 Every line offers the same small interface to the driver (:class:`Line`): ``start(on_data,
 on_lost)``, ``write(data)``, ``write_buffer_size``, ``close()``. A device path is opened with
 pyserial and watched with ``loop.add_reader`` on its file descriptor (no threads on the data
-path); a URL such as ``rfc2217://host:2006`` has no descriptor, so a reader thread feeds the loop.
+path), and so is a ``socket://host:port`` URL (its TCP socket is a descriptor too); a URL such
+as ``rfc2217://host:2006`` has no descriptor, so a reader thread feeds the loop.
 """
 
 from __future__ import annotations
@@ -12,11 +13,13 @@ import asyncio
 import contextlib
 import errno
 import os
+import socket
 import threading
 from collections.abc import Callable
 from typing import Protocol
 
 import serial
+import serial.urlhandler.protocol_socket
 
 from pyppp.errors import PyPPPError
 
@@ -163,7 +166,7 @@ class FdLine:
 
 
 class ThreadLine:
-    """A pyserial port without a descriptor (``rfc2217://``, ``socket://``...): a reader thread."""
+    """A pyserial port without a descriptor (``rfc2217://``, ``loop://``...): a reader thread."""
 
     def __init__(self, port: serial.SerialBase, name: str) -> None:
         self.port = port
@@ -285,8 +288,20 @@ def open_line(
     try:
         if "://" in device:
             port = serial.serial_for_url(
-                device, baudrate=speed or 115200, rtscts=crtscts, xonxoff=xonxoff, timeout=0.1
+                device,
+                baudrate=speed or 115200,
+                rtscts=crtscts,
+                xonxoff=xonxoff,
+                timeout=0.1,
+                do_not_open=True,
             )
+            if isinstance(port, serial.urlhandler.protocol_socket.Serial):
+                # pyserial's open() ends in reset_input_buffer(), which on a socket throws
+                # away what the server sent already: `pyppp share`'s busy line, a banner.
+                port.reset_input_buffer = lambda: None
+                port.open()
+                return _socket_line(port, device)
+            port.open()
             return ThreadLine(port, device)
         port = serial.Serial(
             device,
@@ -300,3 +315,22 @@ def open_line(
     except (OSError, serial.SerialException, ValueError) as exc:
         raise LineOpenError(f"Failed to open {device}: {exc}") from exc
     return FdLine(port.fileno(), device, port=port)
+
+
+def _socket_line(port: serial.urlhandler.protocol_socket.Serial, name: str) -> FdLine:
+    """A ``socket://`` port as an :class:`FdLine` on its socket's descriptor.
+
+    pyserial's own reads of it go one byte per call (its ``in_waiting`` is 0 or 1), which a
+    reader thread turns into one loop callback per byte: about 50 kB/s towards us. The socket
+    also gets ``TCP_NODELAY``, as pyserial's ``rfc2217://`` does: without it a frame written
+    right after another (a Configure-Ack and the PAP request behind it) waits for the peer's
+    delayed ACK, about 40 ms each time.
+    """
+    fd = port.fileno()
+    with contextlib.suppress(OSError):
+        sock = socket.socket(fileno=os.dup(fd))
+        try:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        finally:
+            sock.close()
+    return FdLine(fd, name, port=port)

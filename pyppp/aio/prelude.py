@@ -20,6 +20,7 @@ import os
 import signal
 import sys
 import termios
+from typing import Any
 
 from pyppp.aio.chat import PrePppEngine
 from pyppp.aio.line import FdLine, ThreadLine
@@ -130,6 +131,12 @@ async def drive(
         if deadline is not None and not engine.done:
             timer = loop.call_at(deadline, on_timer)
         if engine.done:
+            if isinstance(line, FdLine):
+                # Stop reading now: what the peer sends next (the rest of its first frame)
+                # must wait in the tty for the link's start(), not land in this callback after
+                # `leftover` is taken (the caller may be a loop turn or more away from it).
+                with contextlib.suppress(ValueError, OSError):
+                    loop.remove_reader(line.fd)
             finished.set()
 
     def on_timer() -> None:
@@ -176,6 +183,7 @@ async def _run_program(command: str, line: FdLine | ThreadLine, logger: logging.
     if isinstance(line, FdLine):
         line.suspend()
         os.set_blocking(line.fd, True)
+        saved = _blocking_reads(line.fd)
         try:
             process = await asyncio.create_subprocess_shell(
                 command, stdin=line.fd, stdout=line.fd, start_new_session=True
@@ -183,6 +191,9 @@ async def _run_program(command: str, line: FdLine | ThreadLine, logger: logging.
             return await _wait_or_kill(process)
         finally:
             os.set_blocking(line.fd, False)
+            if saved is not None:
+                with contextlib.suppress(termios.error, OSError):
+                    termios.tcsetattr(line.fd, termios.TCSANOW, saved)
     # A URL line has no descriptor: relay between the program's pipes and the line.
     process = await asyncio.create_subprocess_shell(
         command,
@@ -222,3 +233,22 @@ def _kill_group(process: asyncio.subprocess.Process) -> None:
     if process.returncode is None:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(process.pid, signal.SIGTERM)
+
+
+def _blocking_reads(fd: int) -> list[Any] | None:
+    """Make a read on the tty wait for at least one byte (VMIN 1, VTIME 0), as pppd does.
+
+    pyserial opens ports with VMIN 0 and VTIME 0, where a blocking read() returns 0 at once
+    when nothing has arrived yet: a connect program (chat, a shell script) would take that for
+    end of file. Returns the previous attributes to restore, or None (not a tty).
+    """
+    try:
+        saved = termios.tcgetattr(fd)
+    except (termios.error, OSError):
+        return None
+    attrs = [*saved[:6], list(saved[6])]
+    attrs[6][termios.VMIN] = 1
+    attrs[6][termios.VTIME] = 0
+    with contextlib.suppress(termios.error, OSError):
+        termios.tcsetattr(fd, termios.TCSANOW, attrs)
+    return saved

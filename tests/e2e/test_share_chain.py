@@ -16,11 +16,27 @@ What a user of the Modem-sharing mini-HOWTO would check: the call comes up throu
 modem with the stock chat script, IP flows both ways (ping, a sha256-checked TCP transfer), a
 second caller finds the modem busy, and a caller that dies mid-call frees the modem (port, UUCP
 lock, the call itself: the answering side sees the hang-up) so that the next call works.
+
+Modes: ``--rfc2217`` with an ``rfc2217://`` dialer, ``--transparent`` with ``socket://``, and
+``--raw`` with ``socket://`` plus pppd's ``escape ff`` on the dialer. Raw mode answers telnet
+negotiation: a client byte 0xFF followed by 0xF0-0xFE turns it into a telnet client for good
+(0xFF doubled towards the caller), and async HDLC does not escape 0xFF, so plain PPP through
+``--raw`` comes up and then dies on the first such pair in the data. ``escape ff`` keeps every
+0xFF off the wire from the caller's side (the share's documentation sends PPP users to
+``--transparent``; this checks that raw mode is usable too, the pppd way).
+
+A caller that vanishes mid-call: the share closes the modem's pty, the emulated modem (with
+``AT&D2`` behaviour) hangs the call up, and the answering side learns it one of two ways,
+both checked: by a tty hang-up (``TIOCVHANGUP``, what a DCD drop does to a tty without
+``CLOCAL``): ``Modem hangup`` within milliseconds; or, if the far end only hears silence, by
+its LCP echo requests going unanswered (``lcp-echo-interval 1 lcp-echo-failure 3``: ~4 s).
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
+import re
 import signal
 import sys
 import time
@@ -103,17 +119,17 @@ class Chain:
 
 
 def _logs(*processes: LoggedProcess) -> str:
-    return "\n".join(
-        f"--- {p.label} (status {p.proc.poll()}):\n{p.text}" for p in processes
-    )
+    return "\n".join(f"--- {p.label} (status {p.proc.poll()}):\n{p.text}" for p in processes)
 
 
 @contextlib.contextmanager
-def chain(lab: Lab, mode: str, server_words: Sequence[str] = ()) -> Iterator[Chain]:
+def chain(
+    lab: Lab, mode: str, server_words: Sequence[str] = (), *, hangup_far_end: bool = True
+) -> Iterator[Chain]:
     """Build the chain with ``pyppp share --<mode>``; the dialer is started by the test."""
     lock_dir = lab.tmp / "lock"
     lock_dir.mkdir()
-    with ModemSim() as modem:
+    with ModemSim(hangup_on_dtr=True, hangup_far_end=hangup_far_end) as modem:
         share = lab.start(
             "share",
             lab.b,
@@ -151,17 +167,37 @@ def chain(lab: Lab, mode: str, server_words: Sequence[str] = ()) -> Iterator[Cha
         )
         server.wait_for(r"^Connect: ppp\d+ <--> ", 15)
         scheme = "rfc2217" if mode == "rfc2217" else "socket"
-        yield Chain(lab, modem, share, server, f"{scheme}://127.0.0.1:{SHARE_PORT}", lock_dir)
-        # Stop the processes while the modem still exists (the Lab would do it after).
-        for process in reversed(lab.processes):
-            process.stop()
+        try:
+            yield Chain(lab, modem, share, server, f"{scheme}://127.0.0.1:{SHARE_PORT}", lock_dir)
+        finally:
+            # Stop the processes while the modem still exists (the Lab would do it after).
+            for process in reversed(lab.processes):
+                process.stop()
 
 
-def _wait_up(made: Chain, client: LoggedProcess, timeout: float = 20.0) -> tuple[float, float]:
-    """Wait for IPCP up on both ends; return (dialer start -> up, CONNECT -> up) seconds."""
+def _wait_nth(process: LoggedProcess, pattern: str, nth: int, timeout: float) -> float:
+    """Wait for the ``nth`` (1-based) line matching ``pattern``; return its arrival time."""
+    regex = re.compile(pattern)
+    deadline = time.monotonic() + timeout
+    while True:
+        stamps = [stamp for stamp, line in list(process.lines) if regex.search(line)]
+        if len(stamps) >= nth:
+            return stamps[nth - 1]
+        if time.monotonic() > deadline or process.proc.poll() is not None:
+            raise AssertionError(f"{process.label}: no line {nth} matching /{pattern}/")
+        time.sleep(0.02)
+
+
+def _wait_up(
+    made: Chain, client: LoggedProcess, timeout: float = 20.0, *, call: int = 1
+) -> tuple[float, float]:
+    """Wait for IPCP up on both ends; return (dialer start -> up, CONNECT -> up) seconds.
+
+    ``call`` counts the server's calls (it answers several with ``persist``).
+    """
     try:
         up_client, _ = client.wait_for(UP, timeout)
-        up_server, _ = made.server.wait_for(UP, timeout)
+        up_server = _wait_nth(made.server, UP, call, timeout)
         made.lab.a.wait_address(SERVER_IP)
         made.lab.b.wait_address(CLIENT_IP)
     except AssertionError as exc:
@@ -219,3 +255,131 @@ def test_call_through_shared_modem(
         assert made.modem.wait_offline(5), "the modem kept the call after the share hung up"
         assert made.lock_files() == []
         assert "Traceback" not in _logs(made.share, made.server, client)
+
+
+@pytest.mark.parametrize("mode", ["transparent", "rfc2217"])
+def test_second_caller_finds_the_modem_busy(lab: Lab, mode: str) -> None:
+    with chain(lab, mode) as made:
+        first = made.dial("first")
+        _wait_up(made, first)
+        second = made.dial("second")
+        status = second.wait(20)
+        logs = _logs(made.share, made.server, first, second)
+        assert made.share.find(r"^Modem busy: refused 127\.0\.0\.1:\d+ \(in use by "), logs
+        if mode == "rfc2217":
+            # The share refuses before any telnet negotiation, so pyserial's rfc2217 client
+            # cannot open the port: pppd's "can't open the device", not a chat failure.
+            assert status == EXIT_OPEN_FAILED, logs
+            assert second.find(r"^Failed to open rfc2217://"), logs
+        else:
+            # The caller's chat reads the share's busy line and stops on its `ABORT BUSY`, as
+            # it would on a modem's BUSY.
+            assert status == EXIT_CONNECT_FAILED, logs
+            assert second.find(r"pyppp-share: modem \S+ BUSY"), logs
+            assert second.find(r"^Failed \(BUSY\)"), logs
+            assert second.find(r"^Connect script failed"), logs
+        assert not second.find(UP), logs
+        assert made.modem.dialled == [NUMBER], "the second caller reached the modem"
+        # The first call is undisturbed.
+        ping(lab.b, SERVER_IP, count=2)
+        assert "Traceback" not in logs, logs
+
+
+@pytest.mark.parametrize(
+    "far_end", ["hangup", "silence"], ids=["far-end-hung-up", "far-end-echo-failure"]
+)
+def test_caller_killed_mid_call_frees_the_modem(
+    lab: Lab, far_end: str, report_figure: Callable[[str, str], None]
+) -> None:
+    # The server answers call after call (persist, no holdoff), as a dial-in server does; with
+    # a silent far end only its LCP echoes can tell that the caller is gone.
+    words = ["persist", "holdoff", "0"]
+    if far_end == "silence":
+        words += ["lcp-echo-interval", "1", "lcp-echo-failure", "3"]
+    with chain(lab, "transparent", words, hangup_far_end=far_end == "hangup") as made:
+        first = made.dial("first")
+        _wait_up(made, first)
+        ping(lab.b, SERVER_IP, count=1)
+        assert made.lock_files(), "the share holds no lock during the call"
+        killed_at = time.monotonic()
+        first.signal(signal.SIGKILL)
+        first.wait(10)
+        # The share sees the TCP connection go, drops the modem and its lock ...
+        made.share.wait_for(r"^Disconnect 127\.0\.0\.1:\d+ \(client", 10)
+        assert made.modem.wait_offline(5), "the modem did not notice its DTE closing"
+        assert made.modem.dte_hangups == 1
+        assert made.lock_files() == []
+        # ... and the answering side learns that the call is over.
+        if far_end == "hangup":
+            assert made.modem.far_hangups == 1
+            gone = _wait_nth(made.server, r"^Modem hangup$", 1, 10)
+        else:
+            assert made.modem.far_hangups == 0
+            _wait_nth(made.server, r"^No response to 3 echo-requests$", 1, 15)
+            gone = _wait_nth(made.server, r"^Serial link appears to be disconnected\.$", 1, 5)
+        # (After an echo failure the Terminate-Request still runs its restart timer.)
+        _wait_nth(made.server, r"^Connection terminated\.$", 1, 15)
+        report_figure(
+            f"share chain: caller SIGKILLed -> serve notices ({far_end})",
+            f"{(gone - killed_at) * 1000:.0f} ms",
+        )
+        # The server answers again, and a new caller gets the modem and a working link.
+        _wait_nth(made.server, r"^Connect: ppp\d+ <--> ", 2, 10)
+        second = made.dial("second")
+        _wait_up(made, second, call=2)
+        ping(lab.b, SERVER_IP, count=2)
+        ping(lab.a, CLIENT_IP, count=2)
+        assert made.modem.dialled == [NUMBER, NUMBER]
+        assert "Traceback" not in _logs(made.share, made.server, second)
+
+
+def test_socket_url_line_keeps_early_bytes_and_reads_in_bulk() -> None:
+    """``socket://`` as the chain's dialer opens it (no namespace needed).
+
+    Three bugs the chain showed, each checked here directly: pyserial's open() discarded what
+    the server had sent already (the share's busy line), its reads came one byte per loop
+    callback (50 kB/s), and without TCP_NODELAY back-to-back frames waited 40 ms for an ACK.
+    """
+    import asyncio
+    import socket as socketlib
+
+    from pyppp.aio.line import FdLine, open_line
+
+    payload = bytes(range(256)) * 4096  # 1 MiB
+
+    async def main() -> tuple[bytes, list[int], int]:
+        async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            writer.write(b"pyppp-share: modem busy\r\n" + payload)
+            await writer.drain()
+            writer.close()
+
+        server = await asyncio.start_server(handle, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        got = bytearray()
+        chunks: list[int] = []
+        done = asyncio.Event()
+
+        def on_data(data: bytes) -> None:
+            got.extend(data)
+            chunks.append(len(data))
+
+        await asyncio.sleep(0.05)
+        line = open_line(f"socket://127.0.0.1:{port}")
+        await asyncio.sleep(0.2)  # the server has sent everything before we start reading
+        line.start(on_data, lambda why: done.set())
+        await asyncio.wait_for(done.wait(), 10)
+        assert isinstance(line, FdLine)
+        nodelay = socketlib.socket(fileno=os.dup(line.fd))
+        try:
+            flag = nodelay.getsockopt(socketlib.IPPROTO_TCP, socketlib.TCP_NODELAY)
+        finally:
+            nodelay.close()
+        line.close()
+        server.close()
+        await server.wait_closed()
+        return bytes(got), chunks, flag
+
+    got, chunks, nodelay = asyncio.run(main())
+    assert got == b"pyppp-share: modem busy\r\n" + payload
+    assert len(chunks) < len(got) // 1024, "read byte by byte"
+    assert nodelay

@@ -59,9 +59,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if not outcomes():
         return
     manifest = _images[0].manifest if _images else {}
-    write_markdown(
-        pppd_version=manifest.get("ppp", ""), kernel=manifest.get("kernel-release", "")
-    )
+    write_markdown(pppd_version=manifest.get("ppp", ""), kernel=manifest.get("kernel-release", ""))
 
 
 def _unavailable_now(reason: str) -> NoReturn:

@@ -39,9 +39,12 @@ import threading
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-__all__ = ["PypppProcess", "netns_available"]
+if TYPE_CHECKING:
+    from .harness import CommandResult, Event, PppdGuest
+
+__all__ = ["PypppProcess", "guest_run", "guest_spawn", "netns_available"]
 
 _COUNTER = itertools.count(1)
 _REPO = Path(__file__).resolve().parents[2]
@@ -262,12 +265,12 @@ class PypppProcess:
                     if m:
                         return m
                 seen = len(self._lines)
-                if self._proc is not None and self._proc.poll() is not None:
-                    if all(not r.is_alive() for r in self._readers):
-                        raise RuntimeError(
-                            f"pyppp exited ({self.returncode}) without a line matching "
-                            f"{pattern!r}; log tail:\n{self._tail()}"
-                        )
+                ended = self._proc is not None and self._proc.poll() is not None
+                if ended and all(not r.is_alive() for r in self._readers):
+                    raise RuntimeError(
+                        f"pyppp exited ({self.returncode}) without a line matching "
+                        f"{pattern!r}; log tail:\n{self._tail()}"
+                    )
                 left = deadline - time.monotonic()
                 if left <= 0:
                     raise TimeoutError(
@@ -307,3 +310,36 @@ class PypppProcess:
     def netns_popen(self, cmd: Sequence[str], **kwargs: object) -> subprocess.Popen[bytes]:
         """Start ``cmd`` in the namespace; the caller waits for it (or kills it by pid)."""
         return subprocess.Popen(["ip", "netns", "exec", self.netns, *cmd], **kwargs)  # type: ignore[call-overload, no-any-return]
+
+
+# -- guest commands that survive a lost control line ---------------------------------------------
+
+
+def guest_spawn(guest: PppdGuest, cmd: str, *, attempts: int = 3, start_timeout: float = 4) -> str:
+    """``guest.spawn(cmd)``, sent again if the guest does not start it (returns the id).
+
+    The guest's control channel (ttyS2) sporadically loses a whole ``run`` line when it is sent
+    while the guest is busy (seen: ~1 in 5 right after a fork-heavy command ended; the
+    ``/run/cmd.<id>`` file is never created). A command that did not print ``CMD-START``
+    within ``start_timeout`` seconds is therefore sent again under a new id.
+
+    Raises:
+        TimeoutError: no attempt started.
+    """
+    for _ in range(attempts):
+        cid = guest.spawn(cmd)
+
+        def started(event: Event, cid: str = cid) -> bool:
+            return event.words[:1] == [cid]
+
+        try:
+            guest.wait_event("CMD-START", start_timeout, where=started)
+        except TimeoutError:
+            continue
+        return cid
+    raise TimeoutError(f"guest never started {cmd!r} ({attempts} attempts)")
+
+
+def guest_run(guest: PppdGuest, cmd: str, timeout: float = 60) -> CommandResult:
+    """``guest.run(cmd)`` through :func:`guest_spawn`: wait for the command; its result."""
+    return guest.result(guest_spawn(guest, cmd), timeout)
