@@ -75,6 +75,9 @@ class SessionAuth:
         self.throttle = throttle
         self.crypt_check = crypt_check
         self.logger = logger
+        #: The network interface's name, once the shell has created it: pppd's ``login``
+        #: logs "user %s logged in on tty %s intf %s" during authentication.
+        self.ifname = ""
 
     def authenticator(self, protocol: int) -> AuthProtocol | None:
         """The engine that checks the peer (we required ``protocol`` and the peer agreed)."""
@@ -88,6 +91,7 @@ class SessionAuth:
                 timeout=float(options.pap_timeout),
                 throttle=self.throttle,
                 device=options.device or "",
+                ifname=self.ifname,
                 unit=options.unit or 0,
                 logger=self.logger,
             )

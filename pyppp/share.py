@@ -8,14 +8,14 @@ that daemon done properly:
 * **Modes.** ``--raw`` (default): bytes go straight to the modem; telnet option negotiation
   from a telnet client is answered (every option refused) and never reaches the modem, and once
   the client has shown it speaks telnet, ``IAC IAC`` stands for one 0xFF byte both ways (see
-  :class:`TelnetFilter`). ``--transparent``: 8-bit clean, no telnet at all (for
+  :class:`pyppp.telnet.TelnetFilter`). ``--transparent``: 8-bit clean, no telnet at all (for
   ``socket://host:2006`` pyserial clients and PPP). ``--rfc2217``: RFC 2217 (Telnet Com Port
   Control) through pyserial's own ``serial.rfc2217.PortManager``, so a
   ``rfc2217://host:2006`` client sets speed, framing and control lines and sees the status
   lines.
-* **Access control**, tcp-wrappers style (:class:`AccessPolicy`): only loopback by default;
-  ``--allow``/``--deny`` networks; optionally the ``hosts.allow``/``hosts.deny`` rules for the
-  service ``pyppp-share``. Refused connections are logged and closed at once.
+* **Access control**, tcp-wrappers style (:class:`pyppp.access.AccessPolicy`): only loopback
+  by default; ``--allow``/``--deny`` networks; optionally the ``hosts.allow``/``hosts.deny``
+  rules for the service ``pyppp-share``. Refused connections are logged and closed at once.
 * **One caller at a time.** A second caller gets one line naming who holds the modem since
   when. The UUCP lock (:class:`pyppp.aio.lockfile.UucpLock`) is taken for the length of a call,
   so pyppp, cu and minicom on the host see the modem busy, and a caller sees "BUSY (locked by
@@ -31,6 +31,11 @@ that daemon done properly:
 
 Log lines are plain, pppd-like sentences on standard error (and syslog with ``--syslog``, or
 always under ``--inetd`` where standard error may be the caller's socket).
+
+This module is the imperative shell: the server, the sessions, the serial port and the command
+line. The decisions are sans-IO and tested on their own: the telnet filter in
+:mod:`pyppp.telnet`, the access rules and hosts files in :mod:`pyppp.access`, the configuration
+and the lines callers read in :mod:`pyppp.shareconfig`.
 """
 
 from __future__ import annotations
@@ -38,7 +43,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import dataclasses
 import ipaddress
 import logging
 import logging.handlers
@@ -49,464 +53,63 @@ import sys
 import termios
 import time
 from collections.abc import Callable, Sequence
-from pathlib import Path
-from typing import Final, Literal
+from typing import Final
 
 import serial
 import serial.rfc2217
 import serial.serialposix
 
+from pyppp.access import (
+    LOOPBACK,
+    SERVICE_NAME,
+    AccessPolicy,
+    HostsRule,
+    IPNetwork,
+    parse_hosts_file,
+    peer_of,
+)
 from pyppp.aio.lockfile import UucpLock
 from pyppp.errors import ConfigError
 from pyppp.lock import DEFAULT_LOCK_DIR, LockError
+from pyppp.shareconfig import (
+    DEFAULT_PORT,
+    IDLE_LINE,
+    Mode,
+    ShareConfig,
+    busy_message,
+    caller_line,
+    cant_open_message,
+    config_from_args,
+    held_by,
+    listen_text,
+    locked_message,
+)
+from pyppp.telnet import IAC, Filtered, TelnetFilter, double_iac
 
+# The sans-IO parts live in pyppp.telnet, pyppp.access and pyppp.shareconfig; their names are
+# re-exported here because `pyppp.share` is where callers have always found them.
 __all__ = [
+    "LOOPBACK",
+    "SERVICE_NAME",
     "AccessPolicy",
+    "Filtered",
     "HostsRule",
     "Mode",
     "ShareConfig",
     "ShareServer",
     "TelnetFilter",
     "add_arguments",
+    "config_from_args",
     "parse_hosts_file",
     "run",
 ]
 
-IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
-Mode = Literal["raw", "transparent", "rfc2217"]
-
-SERVICE_NAME: Final = "pyppp-share"
-DEFAULT_PORT: Final = 2006
-LOOPBACK: Final[tuple[IPNetwork, ...]] = (
-    ipaddress.ip_network("127.0.0.0/8"),
-    ipaddress.ip_network("::1/128"),
-)
 _TICK_S: Final = 0.2
 _READ_SIZE: Final = 4096
 _POLL_S: Final = 0.01
 _BREAK_S: Final = 0.25
 
 _log = logging.getLogger("pyppp.share")
-
-
-# == Telnet in raw mode (RFC 854, RFC 855) =====================================================
-
-IAC: Final = 255
-DONT: Final = 254
-DO: Final = 253
-WONT: Final = 252
-WILL: Final = 251
-SB: Final = 250
-AYT: Final = 246
-BRK: Final = 243
-SE: Final = 240
-
-_NORMAL, _IAC_SEEN, _NEGOTIATE, _SUB, _SUB_IAC = range(5)
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class Filtered:
-    """What :meth:`TelnetFilter.feed` made of some client bytes."""
-
-    data: bytes
-    """Bytes for the modem."""
-    reply: bytes = b""
-    """Telnet answers for the client (option refusals, the AYT answer)."""
-    breaks: int = 0
-    """How many telnet BRK commands arrived (sent on as a serial break)."""
-
-
-class TelnetFilter:
-    """Raw mode's telnet handling: keeps negotiation away from the modem, refuses every option.
-
-    ``telnet host 2006`` starts in NVT mode without negotiating (RFC 854 only has clients
-    negotiate on the telnet port) but answers and sends option commands when prompted, and it
-    always doubles a 0xFF data byte. A netcat-style client sends raw bytes. The filter serves
-    both without sending anything first: it stays byte-transparent until the client sends a
-    telnet command (``IAC`` followed by 240-254), then it is a telnet client for good:
-
-    * ``WILL x`` is answered ``DONT x`` and ``DO x`` ``WONT x``; ``WONT``/``DONT`` need no
-      answer, because RFC 854 forbids acknowledging a mode one is already in, and every option
-      here is off. So no negotiation loop can start.
-    * Subnegotiations (``IAC SB ... IAC SE``) are discarded.
-    * ``IAC BRK`` becomes a serial break; ``IAC AYT`` gets a short answer; other commands
-      (NOP, GA, IP, AO, EC, EL, DM) are dropped.
-    * In telnet mode ``IAC IAC`` is one 0xFF both ways (:meth:`escape`) and the NVT's ``CR NUL``
-      is a plain CR to the modem.
-
-    Before telnet is seen, ``IAC`` followed by anything else than a command (PPP's ``FF 03``)
-    passes through unchanged. The one ambiguity left: a netcat client that sends ``FF`` and a
-    byte 240-254 loses those two bytes; ``--transparent`` is the mode for 8-bit data.
-    """
-
-    def __init__(self) -> None:
-        self.telnet = False
-        """Whether the client has shown it speaks telnet."""
-        self.refused = 0
-        """How many option requests were refused."""
-        self._state = _NORMAL
-        self._verb = 0
-        self._after_cr = False
-
-    def feed(self, data: bytes) -> Filtered:
-        """Filter bytes from the client. Never raises.
-
-        Args:
-            data: bytes as they came from the TCP connection.
-
-        Returns:
-            The :class:`Filtered` result.
-        """
-        if self._state == _NORMAL and IAC not in data:
-            return Filtered(self._nvt(data))
-        out = bytearray()
-        reply = bytearray()
-        breaks = 0
-        for byte in data:
-            state = self._state
-            if state == _NORMAL:
-                if byte == IAC:
-                    self._state = _IAC_SEEN
-                else:
-                    out.append(byte)
-            elif state == _IAC_SEEN:
-                self._state = _NORMAL
-                if byte == IAC:
-                    out += b"\xff" if self.telnet else b"\xff\xff"
-                elif byte in (WILL, WONT, DO, DONT):
-                    self.telnet = True
-                    self._verb = byte
-                    self._state = _NEGOTIATE
-                elif byte == SB:
-                    self.telnet = True
-                    self._state = _SUB
-                elif byte >= SE:
-                    self.telnet = True
-                    if byte == BRK:
-                        breaks += 1
-                    elif byte == AYT:
-                        reply += b"\r\n[pyppp-share: yes]\r\n"
-                else:
-                    out += bytes((IAC, byte))  # not telnet: a raw client's 0xFF
-            elif state == _NEGOTIATE:
-                self._state = _NORMAL
-                if self._verb in (WILL, DO):
-                    self.refused += 1
-                    reply += bytes((IAC, DONT if self._verb == WILL else WONT, byte))
-            elif state == _SUB:
-                if byte == IAC:
-                    self._state = _SUB_IAC
-            else:  # _SUB_IAC: IAC SE ends it, IAC IAC is a data byte inside it
-                self._state = _NORMAL if byte == SE else _SUB
-        return Filtered(self._nvt(bytes(out)), bytes(reply), breaks)
-
-    def escape(self, data: bytes) -> bytes:
-        """Prepare modem bytes for the client: double 0xFF once the client speaks telnet."""
-        if self.telnet and b"\xff" in data:
-            return data.replace(b"\xff", b"\xff\xff")
-        return data
-
-    def _nvt(self, data: bytes) -> bytes:
-        # RFC 854: "CR NUL" is a bare carriage return in NVT; the modem wants just the CR.
-        if not self.telnet or not data:
-            return data
-        if self._after_cr and data[0] == 0:
-            data = data[1:]
-        if b"\r\x00" in data:
-            data = data.replace(b"\r\x00", b"\r")
-        if data:
-            self._after_cr = data[-1] == 0x0D
-        return data
-
-
-# == Access control (tcp-wrappers style) =======================================================
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class HostsRule:
-    """One ``daemon_list : client_list [: option ...]`` line of ``hosts.allow``/``hosts.deny``.
-
-    Attributes:
-        daemons: the daemon list's words, ``EXCEPT`` included.
-        clients: the client list's words, ``EXCEPT`` included.
-        verdict: ``True``/``False`` when the line carries an ``allow``/``deny`` option (the
-            hosts_options(5) form), ``None`` for the file's own meaning.
-        source: ``path:line`` for log lines.
-    """
-
-    daemons: tuple[str, ...]
-    clients: tuple[str, ...]
-    verdict: bool | None
-    source: str
-
-    def matches(self, service: str, address: IPAddress) -> bool:
-        """Return whether this rule applies to ``service`` and the client ``address``."""
-        return _list_match(self.daemons, lambda w: _daemon_match(w, service)) and _list_match(
-            self.clients, lambda w: _client_match(w, address)
-        )
-
-
-def _list_match(words: Sequence[str], match: Callable[[str], bool]) -> bool:
-    # tcpd's list_match(): the first word that matches decides, unless an EXCEPT list that
-    # follows it also matches; "a EXCEPT b EXCEPT c" reads "a EXCEPT (b EXCEPT c)".
-    for i, word in enumerate(words):
-        if word.upper() == "EXCEPT":
-            return False
-        if match(word):
-            rest = list(words[i + 1 :])
-            while rest and rest[0].upper() != "EXCEPT":
-                rest.pop(0)
-            return not (rest and _list_match(rest[1:], match))
-    return False
-
-
-def _daemon_match(word: str, service: str) -> bool:
-    return word.upper() == "ALL" or word.split("@", 1)[0].lower() == service.lower()
-
-
-def _client_match(word: str, address: IPAddress) -> bool:
-    upper = word.upper()
-    if upper == "ALL":
-        return True
-    if upper == "LOCAL":
-        return address.is_loopback
-    if word.endswith(".") and word[:-1].replace(".", "").isdigit():
-        return isinstance(address, ipaddress.IPv4Address) and str(address).startswith(word)
-    network = _parse_pattern_network(word)
-    return network is not None and address in network
-
-
-def _parse_pattern_network(word: str) -> IPNetwork | None:
-    text = word
-    if text.startswith("["):  # [3ffe:505:2:1::]/64
-        text = text[1:].replace("]", "", 1)
-    try:
-        return ipaddress.ip_network(text, strict=False)
-    except ValueError:
-        return None
-
-
-def _supported_client_word(word: str) -> bool:
-    return (
-        word.upper() in {"ALL", "LOCAL", "EXCEPT"}
-        or (word.endswith(".") and word[:-1].replace(".", "").isdigit())
-        or _parse_pattern_network(word) is not None
-    )
-
-
-def _split_fields(line: str) -> list[str]:
-    # Split on ':' except inside [IPv6] brackets.
-    fields, depth, start = [], 0, 0
-    for i, char in enumerate(line):
-        if char == "[":
-            depth += 1
-        elif char == "]":
-            depth = max(0, depth - 1)
-        elif char == ":" and depth == 0:
-            fields.append(line[start:i])
-            start = i + 1
-    fields.append(line[start:])
-    return fields
-
-
-def _words(field: str) -> tuple[str, ...]:
-    return tuple(field.replace(",", " ").split())
-
-
-def parse_hosts_file(text: str, source: str, *, logger: logging.Logger = _log) -> list[HostsRule]:
-    r"""Parse ``hosts.allow``/``hosts.deny`` text (hosts_access(5)), the subset pyppp supports.
-
-    Supported: ``#`` comment lines, ``\`` line continuation, daemon lists of ``ALL`` and
-    service names (``pyppp-share``; ``name@host`` compares the name only), client lists of
-    ``ALL``, ``LOCAL`` (here: a loopback address, since no names are looked up), addresses,
-    ``n.n.n.`` prefixes, ``net/mask``, ``net/prefix`` and ``[v6net]/prefix``, and ``EXCEPT``
-    in both lists; a trailing ``allow`` or ``deny`` option (hosts_options(5)). Not supported,
-    and logged once per parse: host names and ``.domain`` patterns (no DNS lookups),
-    ``KNOWN``/``UNKNOWN``/``PARANOID``, ``@netgroup``, ``user@host``, wildcards and ``/file``
-    lists; they never match. Other options (``spawn``, ``twist``, ...) are ignored.
-
-    Args:
-        text: the file's content.
-        source: the file's path, for log lines.
-        logger: where to warn about unsupported words and malformed lines.
-
-    Returns:
-        The rules in file order.
-    """
-    rules: list[HostsRule] = []
-    pending = ""
-    first_line = 0
-    for number, raw in enumerate(text.splitlines(), 1):
-        if not pending:
-            first_line = number
-        if raw.endswith("\\"):
-            pending += raw[:-1] + " "
-            continue
-        line, pending = (pending + raw).strip(), ""
-        if not line or line.startswith("#"):
-            continue
-        where = f"{source}:{first_line}"
-        fields = _split_fields(line)
-        if len(fields) < 2:
-            logger.warning("%s: missing ':' separator; line ignored", where)
-            continue
-        daemons, clients = _words(fields[0]), _words(fields[1])
-        verdict: bool | None = None
-        for option in fields[2:]:
-            keyword = option.strip().lower()
-            if keyword in {"allow", "deny"}:
-                verdict = keyword == "allow"
-            elif keyword:
-                logger.debug("%s: option %r ignored", where, keyword)
-        for word in clients:
-            if not _supported_client_word(word):
-                logger.warning(
-                    "%s: client pattern %r is not supported; it never matches", where, word
-                )
-        rules.append(HostsRule(daemons, clients, verdict, where))
-    return rules
-
-
-def _to_address(address: IPAddress) -> IPAddress:
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        return address.ipv4_mapped
-    return address
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class AccessPolicy:
-    """Who may use the modem.
-
-    Decided in this order, the first answer wins:
-
-    1. an address in a ``deny`` network is refused (``--deny`` beats everything);
-    2. a ``hosts_allow`` rule for the service grants (or refuses, with a ``deny`` option);
-    3. a ``hosts_deny`` rule refuses (or grants, with an ``allow`` option);
-    4. an address in an ``allow`` network is granted (default: loopback only);
-    5. anything else is refused.
-
-    Steps 2-3 are tcpd's; step 5 is stricter than tcpd, which grants what no rule names,
-    because an open modem dials long distance for anybody.
-
-    Attributes:
-        allow: networks granted at step 4.
-        deny: networks refused at step 1.
-        hosts_allow: rules of a ``hosts.allow`` file.
-        hosts_deny: rules of a ``hosts.deny`` file.
-        service: the daemon name the rules are matched against.
-    """
-
-    allow: tuple[IPNetwork, ...] = LOOPBACK
-    deny: tuple[IPNetwork, ...] = ()
-    hosts_allow: tuple[HostsRule, ...] = ()
-    hosts_deny: tuple[HostsRule, ...] = ()
-    service: str = SERVICE_NAME
-
-    def check(self, address: IPAddress | None) -> tuple[bool, str]:
-        """Decide about a client.
-
-        Args:
-            address: the client's address; ``None`` for a Unix-domain peer, which is on this
-                host and is judged as 127.0.0.1.
-
-        Returns:
-            ``(granted, reason)``; the reason names the rule, for the log line.
-        """
-        addr = _to_address(address) if address is not None else ipaddress.IPv4Address("127.0.0.1")
-        for net in self.deny:
-            if addr.version == net.version and addr in net:
-                return False, f"denied by --deny {net}"
-        for rule in self.hosts_allow:
-            if rule.matches(self.service, addr):
-                return rule.verdict is not False, f"rule at {rule.source}"
-        for rule in self.hosts_deny:
-            if rule.matches(self.service, addr):
-                return rule.verdict is True, f"rule at {rule.source}"
-        for net in self.allow:
-            if addr.version == net.version and addr in net:
-                return True, f"allowed by {net}"
-        return False, "not in the allow list"
-
-    @property
-    def loopback_only(self) -> bool:
-        """Whether nothing but loopback can ever be granted (then we bind to loopback only)."""
-        return (
-            not self.hosts_allow
-            and not self.hosts_deny
-            and all(
-                net.network_address.is_loopback and net.broadcast_address.is_loopback
-                for net in self.allow
-            )
-        )
-
-
-# == Configuration ============================================================================
-
-
-@dataclasses.dataclass(frozen=True)
-class ShareConfig:
-    """Everything ``pyppp share`` needs; built by :func:`config_from_args` or by hand in tests.
-
-    Attributes:
-        device: a serial device path or any pyserial URL.
-        port: the TCP port to listen on.
-        bind: addresses to listen on; empty: loopback when the policy is loopback-only, else
-            every address.
-        mode: ``"raw"``, ``"transparent"`` or ``"rfc2217"``.
-        allow: ``--allow`` networks (default: loopback).
-        deny: ``--deny`` networks.
-        hosts_allow: a ``hosts.allow`` file to consult per connection, if any.
-        hosts_deny: a ``hosts.deny`` file to consult per connection, if any.
-        service: the daemon name for hosts files.
-        idle: seconds without a byte either way before a call is hung up; ``None``: never.
-        banner: a line sent to each raw/transparent caller first.
-        speed: the serial speed the port is opened at (RFC 2217 clients may change it).
-        crtscts: hardware flow control on the serial port.
-        lock: take the UUCP lock for the length of a call.
-        lock_dir: where lock files live.
-        max_backlog: bytes that may wait for a slow client before modem data is dropped.
-        stall_timeout: seconds a client may leave modem data unread before it is cut off.
-        rfc2217_logging: let pyserial's PortManager log each change it makes.
-    """
-
-    device: str
-    port: int = DEFAULT_PORT
-    bind: tuple[str, ...] = ()
-    mode: Mode = "raw"
-    allow: tuple[IPNetwork, ...] = LOOPBACK
-    deny: tuple[IPNetwork, ...] = ()
-    hosts_allow: Path | None = None
-    hosts_deny: Path | None = None
-    service: str = SERVICE_NAME
-    idle: float | None = None
-    banner: str | None = None
-    speed: int = 115200
-    crtscts: bool = False
-    lock: bool = True
-    lock_dir: Path = Path(DEFAULT_LOCK_DIR)
-    max_backlog: int = 65536
-    stall_timeout: float = 30.0
-    rfc2217_logging: bool = False
-
-    def policy(self, logger: logging.Logger = _log) -> AccessPolicy:
-        """Build the access policy, reading the hosts files now (tcpd reads them per call)."""
-
-        def load(path: Path | None) -> tuple[HostsRule, ...]:
-            if path is None:
-                return ()
-            try:
-                text = path.read_text(encoding="utf-8", errors="replace")
-            except FileNotFoundError:
-                return ()  # tcpd: a missing file has no rules
-            except OSError as exc:
-                logger.error("Can't read %s: %s", path, exc.strerror)
-                return ()
-            return tuple(parse_hosts_file(text, str(path), logger=logger))
-
-        return AccessPolicy(
-            self.allow, self.deny, load(self.hosts_allow), load(self.hosts_deny), self.service
-        )
 
 
 # == The serial side ===========================================================================
@@ -829,7 +432,7 @@ class Session:
         self.from_modem += len(data)
         self._last_activity = time.monotonic()
         if self.manager is not None:
-            data = data.replace(b"\xff", b"\xff\xff")
+            data = double_iac(data)
         elif self.telnet is not None:
             data = self.telnet.escape(data)
         self._client_write(data, droppable=True)
@@ -867,7 +470,7 @@ class Session:
             return
         if self.config.idle is not None and now - self._last_activity >= self.config.idle:
             if self.config.mode != "rfc2217":
-                self._client_write(b"\r\npyppp-share: idle timeout\r\n", droppable=False)
+                self._client_write(IDLE_LINE, droppable=False)
             self.end("idle timeout")
             return
         if self.manager is not None:
@@ -903,18 +506,6 @@ class Session:
             self.dropped,
         )
         self.server._session_ended(self)
-
-
-def _peer_of(peername: object) -> tuple[IPAddress | None, str]:
-    if isinstance(peername, tuple) and len(peername) >= 2:
-        host = str(peername[0]).split("%", 1)[0]
-        try:
-            address = _to_address(ipaddress.ip_address(host))
-        except ValueError:
-            return None, f"{host}:{peername[1]}"
-        label = f"[{address}]:{peername[1]}" if address.version == 6 else f"{address}:{peername[1]}"
-        return address, label
-    return None, "local"  # a Unix-domain socket (inetd tests, socketpair)
 
 
 class ShareServer:
@@ -1004,12 +595,12 @@ class ShareServer:
 
     def _refuse(self, transport: asyncio.Transport, message: str | None) -> None:
         if message is not None:
-            transport.write(f"pyppp-share: {message}\r\n".encode())
+            transport.write(caller_line(message))
         transport.close()
 
     def _accept(self, protocol: _ClientProtocol, transport: asyncio.Transport) -> None:
         self._protocols.add(protocol)
-        address, peer = _peer_of(transport.get_extra_info("peername"))
+        address, peer = peer_of(transport.get_extra_info("peername"))
         granted, why = self.config.policy().check(address)
         if not granted:
             self.refused += 1
@@ -1019,10 +610,9 @@ class ShareServer:
         device = self.config.device
         if self.session is not None:
             self.busy += 1
-            held = f"in use by {self.session.peer} since {self.session.since_text}"
+            held = held_by(self.session.peer, self.session.since_text)
             _log.info("Modem busy: refused %s (%s)", peer, held)
-            # Upper-case BUSY, as a modem says it: a stock `ABORT BUSY` chat script stops on it.
-            self._refuse(transport, f"modem {device} BUSY: {held}")
+            self._refuse(transport, busy_message(device, held))
             return
         _tune_socket(transport, self.config.max_backlog)
         lock = None
@@ -1033,8 +623,7 @@ class ShareServer:
             except LockError as exc:
                 self.busy += 1
                 _log.info("Modem busy: refused %s (%s)", peer, exc)
-                detail = f"BUSY (locked by pid {exc.pid})" if exc.pid else f"unavailable ({exc})"
-                self._refuse(transport, f"modem {device} {detail}")
+                self._refuse(transport, locked_message(device, exc.pid, str(exc)))
                 return
         session = Session(self, transport, peer, lock)
         try:
@@ -1044,7 +633,7 @@ class ShareServer:
             if lock is not None:
                 lock.release()
             _log.error("Can't open %s for %s: %s", device, peer, exc)
-            self._refuse(transport, f"can't open modem {device}")
+            self._refuse(transport, cant_open_message(device))
             return
         self.session = session
         self.sessions += 1
@@ -1166,44 +755,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--debug", action="store_true", help="log debugging lines")
 
 
-def config_from_args(args: argparse.Namespace) -> ShareConfig:
-    """Build a :class:`ShareConfig` from parsed arguments.
-
-    Raises:
-        ConfigError: a value is out of range.
-    """
-    if args.idle is not None and args.idle <= 0:
-        raise ConfigError("--idle must be a positive number of seconds")
-    if args.max_backlog < 1024:
-        raise ConfigError("--max-backlog must be at least 1024 bytes")
-    if args.stall_timeout <= 0:
-        raise ConfigError("--stall-timeout must be positive")
-    if args.speed <= 0:
-        raise ConfigError("--speed must be positive")
-    hosts_allow = args.hosts_allow or ("/etc/hosts.allow" if args.hosts_access else None)
-    hosts_deny = args.hosts_deny or ("/etc/hosts.deny" if args.hosts_access else None)
-    return ShareConfig(
-        device=args.device,
-        port=args.port,
-        bind=tuple(args.bind),
-        mode=args.mode,
-        allow=tuple(args.allow) or LOOPBACK,
-        deny=tuple(args.deny),
-        hosts_allow=Path(hosts_allow) if hosts_allow else None,
-        hosts_deny=Path(hosts_deny) if hosts_deny else None,
-        service=args.service,
-        idle=args.idle,
-        banner=args.banner,
-        speed=args.speed,
-        crtscts=args.crtscts,
-        lock=not args.nolock,
-        lock_dir=Path(args.lock_dir),
-        max_backlog=args.max_backlog,
-        stall_timeout=args.stall_timeout,
-        rfc2217_logging=args.debug,
-    )
-
-
 def _same_file(fd_a: int, fd_b: int) -> bool:
     try:
         a, b = os.fstat(fd_a), os.fstat(fd_b)
@@ -1268,8 +819,7 @@ async def _main(config: ShareConfig, *, inetd_sock: socket.socket | None) -> int
         except OSError as exc:
             _log.error("Can't listen on port %d: %s", config.port, exc.strerror or exc)
             return 1
-        where = ", ".join(f"[{h}]:{p}" if ":" in h else f"{h}:{p}" for h, p in bound)
-        _log.info("Sharing %s on %s (%s)", config.device, where, config.mode)
+        _log.info("Sharing %s on %s (%s)", config.device, listen_text(bound), config.mode)
         await stop.wait()
         return 0
     finally:

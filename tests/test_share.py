@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 import errno
@@ -21,20 +22,24 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 
 from pyppp import cli
+from pyppp import share as share_module
 from pyppp.lock import format_lock_content, parse_lock_content
-from pyppp.share import (
-    AccessPolicy,
-    ShareConfig,
-    ShareServer,
-    TelnetFilter,
-    parse_hosts_file,
+from pyppp.share import ShareConfig, ShareServer
+from pyppp.shareconfig import (
+    busy_message,
+    caller_line,
+    cant_open_message,
+    config_from_args,
+    held_by,
+    listen_text,
+    locked_message,
 )
 
-IAC, DONT, DO, WONT, WILL, SB, SE, AYT, BRK = 255, 254, 253, 252, 251, 250, 240, 246, 243
+# The telnet filter's own tests are in test_telnet.py, the access rules' in test_access.py.
+IAC, DONT, DO, WONT, WILL = 255, 254, 253, 252, 251
+N = ipaddress.ip_network
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -221,160 +226,33 @@ def port_is_closed(device: str) -> bool:
     return True
 
 
-# -- TelnetFilter (pure) ----------------------------------------------------------------------
+# -- what callers read, and the configuration (pure) -------------------------------------------
 
 
-def test_plain_bytes_pass_untouched() -> None:
-    f = TelnetFilter()
-    assert f.feed(b"ATZ\r\n").data == b"ATZ\r\n"
-    assert not f.telnet
-    assert f.escape(b"\xff") == b"\xff"
-
-
-def test_negotiation_is_refused_and_removed() -> None:
-    f = TelnetFilter()
-    out = f.feed(bytes([IAC, WILL, 24, IAC, DO, 1, IAC, WONT, 3, IAC, DONT, 5]) + b"ATZ\r")
-    assert out.data == b"ATZ\r"
-    assert out.reply == bytes([IAC, DONT, 24, IAC, WONT, 1])  # no answer to WONT/DONT
-    assert f.telnet
-    assert f.refused == 2
-
-
-def test_iac_iac_both_ways_once_telnet() -> None:
-    f = TelnetFilter()
-    assert f.feed(b"\xff\xff").data == b"\xff\xff"  # raw client: two real 0xFF bytes
-    f.feed(bytes([IAC, DO, 3]))
-    assert f.feed(b"A\xff\xffB").data == b"A\xffB"
-    assert f.escape(b"x\xffy") == b"x\xff\xffy"
-
-
-def test_raw_client_ppp_bytes_survive() -> None:
-    frame = b"\x7e\xff\x03\xc0\x21\x01\x01\x00\x04\x7e"
-    assert TelnetFilter().feed(frame).data == frame
-
-
-def test_subnegotiation_commands_and_cr_nul() -> None:
-    f = TelnetFilter()
-    out = f.feed(
-        bytes([IAC, SB, 24, 0])
-        + b"xterm\xff\xff"
-        + bytes([IAC, SE, IAC, AYT, IAC, BRK])
-        + b"AT\r\x00ATZ\r"
+def test_caller_lines() -> None:
+    held = held_by("127.0.0.1:4000", "12:34:56")
+    assert held == "in use by 127.0.0.1:4000 since 12:34:56"
+    # A stock chat script's `ABORT BUSY` must stop on each of these.
+    assert caller_line(busy_message("/dev/ttyS1", held)) == (
+        b"pyppp-share: modem /dev/ttyS1 BUSY: in use by 127.0.0.1:4000 since 12:34:56\r\n"
     )
-    assert out.data == b"AT\rATZ\r"
-    assert b"yes" in out.reply
-    assert out.breaks == 1
-    assert f.feed(b"\x00AT").data == b"AT"  # CR NUL split across reads
+    assert locked_message("/dev/ttyS1", 42, "ignored") == "modem /dev/ttyS1 BUSY (locked by pid 42)"
+    assert locked_message("/dev/ttyS1", None, "Permission denied") == (
+        "modem /dev/ttyS1 unavailable (Permission denied)"
+    )
+    assert cant_open_message("/dev/ttyS1") == "can't open modem /dev/ttyS1"
+    assert listen_text([("127.0.0.1", 2006), ("::1", 2006)]) == "127.0.0.1:2006, [::1]:2006"
 
 
-def _feed_pieces(chunks: list[bytes]) -> tuple[bytes, bytes, int]:
-    f = TelnetFilter()
-    data, reply, breaks = b"", b"", 0
-    for chunk in chunks:
-        out = f.feed(chunk)
-        data, reply, breaks = data + out.data, reply + out.reply, breaks + out.breaks
-    return data, reply, breaks
-
-
-SAMPLE = (
-    b"AT"
-    + bytes([IAC, WILL, 24, IAC, SB, 24, 1, IAC, IAC, IAC, SE])
-    + b"\xff\xffZ\r\x00"
-    + bytes([IAC, BRK, IAC, DO, 1])
-    + b"x"
-)
-
-
-@pytest.mark.parametrize("cut", range(len(SAMPLE) + 1))
-def test_split_at_every_offset(cut: int) -> None:
-    whole = _feed_pieces([SAMPLE])
-    assert _feed_pieces([SAMPLE[:cut], SAMPLE[cut:]]) == whole
-    assert _feed_pieces([bytes([b]) for b in SAMPLE]) == whole
-
-
-@given(st.lists(st.binary(max_size=64), max_size=8))
-def test_filter_never_raises(chunks: list[bytes]) -> None:
-    f = TelnetFilter()
-    for chunk in chunks:
-        out = f.feed(chunk)
-        assert len(out.data) <= len(chunk) + 1
-
-
-@given(st.binary().filter(lambda b: b"\xff" not in b))
-def test_filter_is_transparent_without_iac(data: bytes) -> None:
-    assert TelnetFilter().feed(data).data == data
-
-
-# -- access policy (pure) ---------------------------------------------------------------------
-
-A = ipaddress.ip_address
-N = ipaddress.ip_network
-
-
-def test_default_policy_is_loopback_only() -> None:
-    policy = AccessPolicy()
-    assert policy.check(A("127.0.0.1"))[0]
-    assert policy.check(A("127.1.2.3"))[0]
-    assert policy.check(A("::1"))[0]
-    assert policy.check(None)[0]  # Unix-domain peer: this host
-    assert policy.check(A("::ffff:127.0.0.1"))[0]
-    assert policy.check(A("10.0.0.1")) == (False, "not in the allow list")
-    assert policy.loopback_only
-
-
-def test_deny_beats_allow() -> None:
-    policy = AccessPolicy(allow=(N("10.99.0.0/16"),), deny=(N("10.99.5.0/24"),))
-    assert policy.check(A("10.99.1.1"))[0]
-    assert policy.check(A("10.99.5.7")) == (False, "denied by --deny 10.99.5.0/24")
-    assert not policy.check(A("127.0.0.1"))[0]  # --allow replaces the loopback default
-    assert not policy.loopback_only
-
-
-HOSTS_ALLOW = """\
-# comment
-sshd: ALL
-pyppp-share: 10.99.0.0/255.255.0.0 EXCEPT 10.99.9.0/24 EXCEPT 10.99.9.9
-pyppp-share, other : 10.98. , [fd00::]/8
-ALL EXCEPT pyppp-share: 10.97.0.1
-pyppp-share: 10.96.0.0/16 : spawn echo hi : deny
-pyppp-share: .example.com KNOWN \\
-   10.95.0.1
-bogus line without separator
-"""
-
-
-def test_hosts_allow_subset(caplog: pytest.LogCaptureFixture) -> None:
-    rules = tuple(parse_hosts_file(HOSTS_ALLOW, "hosts.allow"))
-    assert len(rules) == 6
-    assert rules[5].source == "hosts.allow:7"
-    warnings = " ".join(caplog.messages)
-    assert "'.example.com' is not supported" in warnings
-    assert "'KNOWN' is not supported" in warnings
-    assert "missing ':' separator" in warnings
-    deny_all = tuple(parse_hosts_file("ALL: ALL\n", "hosts.deny"))
-    policy = AccessPolicy(hosts_allow=rules, hosts_deny=deny_all)
-    granted = {ip: policy.check(A(ip))[0] for ip in [
-        "10.99.1.1", "10.99.9.1", "10.99.9.9", "10.98.3.4", "fd00::5", "10.97.0.1",
-        "10.96.1.1", "10.95.0.1", "127.0.0.1", "10.1.1.1",
-    ]}  # fmt: skip
-    assert granted == {
-        "10.99.1.1": True,
-        "10.99.9.1": False,  # EXCEPT
-        "10.99.9.9": True,  # EXCEPT (EXCEPT)
-        "10.98.3.4": True,  # n.n.n. prefix, second daemon-list form
-        "fd00::5": True,
-        "10.97.0.1": False,  # ALL EXCEPT pyppp-share: not for us
-        "10.96.1.1": False,  # ": deny" option in hosts.allow
-        "10.95.0.1": True,  # continuation line
-        "127.0.0.1": False,  # hosts.deny ALL: ALL beats the loopback default
-        "10.1.1.1": False,
-    }
-
-
-def test_local_pattern_means_loopback() -> None:
-    rules = tuple(parse_hosts_file("pyppp-share: LOCAL\n", "x"))
-    assert AccessPolicy(allow=(), hosts_allow=rules).check(A("127.0.0.1"))[0]
-    assert not AccessPolicy(allow=(), hosts_allow=rules).check(A("10.0.0.1"))[0]
+def test_config_from_args_defaults_and_hosts_files() -> None:
+    parser = argparse.ArgumentParser()
+    share_module.add_arguments(parser)
+    config = config_from_args(parser.parse_args(["/dev/ttyS1", "--hosts-access"]))
+    assert config == ShareConfig(
+        "/dev/ttyS1", hosts_allow=Path("/etc/hosts.allow"), hosts_deny=Path("/etc/hosts.deny")
+    )
+    config = config_from_args(parser.parse_args(["x", "--allow", "[fd00::]/8", "--nolock"]))
+    assert (config.allow, config.lock) == ((N("fd00::/8"),), False)
 
 
 # -- the server over real TCP -----------------------------------------------------------------
@@ -728,10 +606,3 @@ def test_systemd_listening_socket(modem: FakeModem, lock_dir: Path) -> None:
         proc.wait()
         if proc.stderr:
             proc.stderr.close()
-
-
-@given(st.text(max_size=300))
-def test_hosts_parser_never_raises(text: str) -> None:
-    policy = AccessPolicy(hosts_allow=tuple(parse_hosts_file(text, "fuzz")))
-    policy.check(A("10.0.0.1"))
-    policy.check(A("::1"))

@@ -32,7 +32,7 @@ from pyppp.events import Event, LinkDown, LinkTerminated, NetworkDown, NetworkUp
 from pyppp.ipcp.dns import resolv_conf_text
 from pyppp.link import Link, LinkConfig
 from pyppp.lock import LockError
-from pyppp.session import build_link_config, load_secrets
+from pyppp.session import SessionAuth, build_link_config, load_secrets
 from pyppp.util import NOTICE
 
 __all__ = ["Supervisor"]
@@ -160,6 +160,8 @@ class Supervisor:
                 return EXIT_USER_REQUEST, False
             tun = Tun(options.ifname, unit=options.unit)
             self.logger.info("Using interface %s", tun.name)
+            if isinstance(config.auth, SessionAuth):
+                config.auth.ifname = tun.name  # for pppd's "user %s logged in ... intf %s"
             self.logger.log(NOTICE, "Connect: %s <--> %s", tun.name, device)
             link = Link(config, rng=os.urandom, logger=self.logger)
             runner = LinkRunner(

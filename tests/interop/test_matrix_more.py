@@ -11,10 +11,12 @@
    LCP Protocol-Reject and IPCP Configure-Reject, seen in both traces; IP still flows.
 
 Every scenario checks both sides' logs and real traffic (ping both ways), and records its row
-in the results table (``results.record``). pyppp is started once pppd has opened the line (its
-first Configure-Request, or chat waiting for ``CLIENT``), so the link-up figure recorded is
-pyppp's start to its "remote IP address" line: PPP negotiation plus pyppp's own start-up, not
-the guest's boot. Whole file: about 2 minutes on 2 cores, one guest at a time.
+in the results table (``results.record``). pyppp is started first and has the line open before
+the guest runs pppd (see :func:`start_on_line`); the link-up figure is pppd's start to its
+IP-UP (guest clock), not the guest's boot. 6a is the exception: the Windows client calls a
+host that is already waiting, so pyppp starts once chat waits for ``CLIENT`` and the figure is
+pyppp's start to its "remote IP address" line. Whole file: about 2 minutes on 2 cores, one
+guest at a time.
 """
 
 from __future__ import annotations
@@ -40,10 +42,18 @@ StartPyppp = Callable[..., PypppProcess]
 # pppd's exit statuses (pppd(8) EXIT STATUS) that these scenarios meet.
 EXIT_USER_REQUEST = 5
 EXIT_PEER_DEAD = 15
+# pppd(8): "the link was terminated by the modem hanging up". The real pppd 2.4.9 also exits
+# so when the peer terminates the link (LCP Terminate-Request): measured in 8b.
+EXIT_HANGUP = 16
 
 # The Serial-Laplink-HOWTO's two chat scripts, verbatim.
 WINCLIENT_CHAT = "TIMEOUT 3600\nCLIENT CLIENTSERVER\\c\n"
 WINSERVER_CHAT = "TIMEOUT 10\n'' CLIENT\\c\n"
+# ... and how the HOWTO has pppd run them (the host's options.ttyS1, the client's options).
+WINCLIENT_CONNECT = ["connect", "chat -v -f /etc/ppp/scripts/winclient.chat"]
+WINSERVER_CONNECT = ["connect", "chat -v -f /etc/ppp/scripts/winserver.chat"]
+# What pppd offers by default anyway, spelled out: Deflate and BSD-Compress, VJ with 16 slots.
+COMPRESSION_WORDS = ["deflate", "15", "bsdcomp", "15", "vj-max-slots", "16"]
 
 _UP = r"^remote IP address "
 
@@ -162,8 +172,7 @@ def test_6a_windows_host_pppd_winclient_chat(
     """pppd as the Windows *host* (``CLIENT CLIENTSERVER\\c``), ``pyppp dial --windows``."""
     with scenario("6a Windows handshake: pppd winclient.chat host, pyppp dial --windows") as row:
         guest = pppd_guest(
-            ["115200", "noauth", "local", "10.99.6.1:10.99.6.2", "debug"]
-            + ["connect", "chat -v -f /etc/ppp/scripts/winclient.chat"],
+            ["115200", "noauth", "local", "10.99.6.1:10.99.6.2", "debug", *WINCLIENT_CONNECT],
             files={"/etc/ppp/scripts/winclient.chat": WINCLIENT_CHAT},
             timeout=120,
         )
@@ -197,7 +206,9 @@ def test_6a_windows_host_pppd_winclient_chat(
         assert peer.wait(15) == EXIT_USER_REQUEST
         guest.wait_log(r"^LCP terminated by peer \(User request\)", 10)
         tries = peer.count(r"^dcc client: sent CLIENT")
-        row.note(f"chat saw CLIENT after {tries} CLIENT(s); ping both ways")
+        row.note(
+            f"link-up from pyppp's start; chat got CLIENT after {tries} try(s); ping both ways"
+        )
 
 
 def test_6b_windows_client_pppd_winserver_chat(
@@ -206,8 +217,7 @@ def test_6b_windows_client_pppd_winserver_chat(
     """pppd as the Windows *client* (``'' CLIENT\\c``), ``pyppp serve --windows``."""
     with scenario("6b Windows handshake: pppd winserver.chat client, pyppp serve --windows") as row:
         guest = pppd_guest(
-            ["115200", "noauth", "local", "noipdefault", "debug"]
-            + ["connect", "chat -v -f /etc/ppp/scripts/winserver.chat"],
+            ["115200", "noauth", "local", "noipdefault", "debug", *WINSERVER_CONNECT],
             files={"/etc/ppp/scripts/winserver.chat": WINSERVER_CHAT},
             timeout=120,
         )
@@ -235,6 +245,7 @@ def test_6b_windows_client_pppd_winserver_chat(
         guest.signal_pppd("TERM")
         assert guest.wait(15) == EXIT_USER_REQUEST
         status = peer.wait(15)
+        assert status == EXIT_HANGUP
         row.note(f"ping both ways; SIGTERM to pppd: pppd 5, pyppp serve {status}")
 
 
@@ -314,7 +325,10 @@ def test_7b_dead_peer_with_persist_redials(
         pppd_words = ["noauth", "local", "10.99.7.11:10.99.7.12", "debug", *ECHO_WORDS]
         guest = pppd_guest(pppd_words, linger=True, timeout=150)
         peer = start_on_line(
-            pyppp_process, guest, "dial", ["noauth", "debug", *ECHO_WORDS, "persist", "holdoff", "1"]
+            pyppp_process,
+            guest,
+            "dial",
+            ["noauth", "debug", *ECHO_WORDS, "persist", "holdoff", "1"],
         )
         row.link_up = pppd_link_up(guest)
 
@@ -354,6 +368,9 @@ def test_7b_dead_peer_with_persist_redials(
 
 # ---------------------------------------------------------------------------------- scenario 8
 
+# Exit statuses measured in 8a, compared in 8b with pppd's in the mirrored situation.
+_statuses: dict[str, int] = {}
+
 
 def test_8a_sigterm_to_pppd(pppd_guest: StartGuest, pyppp_process: StartPyppp) -> None:
     """SIGTERM to pppd: TermReq, pyppp TermAcks, "LCP terminated by peer", TUN removed."""
@@ -367,6 +384,7 @@ def test_8a_sigterm_to_pppd(pppd_guest: StartGuest, pyppp_process: StartPyppp) -
         guest.signal_pppd("TERM")
         assert guest.wait(15) == EXIT_USER_REQUEST
         status = peer.wait(15)
+        assert status == EXIT_HANGUP
         in_order(
             guest.pppd_log(),
             r"^Terminating on signal 15",
@@ -384,9 +402,6 @@ def test_8a_sigterm_to_pppd(pppd_guest: StartGuest, pyppp_process: StartPyppp) -
         row.note(f"pppd exit 5, pyppp exit {status}")
         # pppd's own status for the same situation is measured in 8b.
         _statuses["pyppp terminated by peer"] = status
-
-
-_statuses: dict[str, int] = {}
 
 
 def test_8b_sigterm_to_pyppp(pppd_guest: StartGuest, pyppp_process: StartPyppp) -> None:
@@ -435,8 +450,7 @@ def test_9_unsupported_protocols_rejected(
     """pppd offers CCP (Deflate, BSD-Compress), IPv6CP and VJ: pyppp rejects, IP still flows."""
     with scenario("9 CCP/IPv6CP Protocol-Reject, VJ ConfRej (pppd client, pyppp serve)") as row:
         guest = pppd_guest(
-            ["noauth", "local", "noipdefault", "debug", "+ipv6"]
-            + ["deflate", "15", "bsdcomp", "15", "vj-max-slots", "16"],
+            ["noauth", "local", "noipdefault", "debug", "+ipv6", *COMPRESSION_WORDS],
             timeout=120,
         )
         peer = start_on_line(
@@ -457,9 +471,7 @@ def test_9_unsupported_protocols_rejected(
         in_order(peer.log(), r"^rcvd \[IPV6CP ConfReq", r"^sent \[LCP ProtRej id=0x\w+ 80 57 01")
         in_order(peer.log(), r"^sent \[IPCP ConfRej id=0x\w+ <compress VJ 0f 01>\]")
         # ...and as pppd read it.
-        in_order(
-            plog, r"^Protocol-Reject for 'Compression Control Protocol' \(0x80fd\) received"
-        )
+        in_order(plog, r"^Protocol-Reject for 'Compression Control Protocol' \(0x80fd\) received")
         in_order(plog, r"^Protocol-Reject for 'IPv6 Control Protocol' \(0x8057\) received")
         in_order(
             plog,
