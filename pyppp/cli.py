@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
@@ -58,7 +59,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         status: int = run(args)
     except BrokenPipeError:
         # `pyppp dial ... dump dryrun | head`: the reader left; that is not an error of ours.
-        sys.stderr.close()
+        # Point stdout at /dev/null so the interpreter's final flush cannot fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     return status
 

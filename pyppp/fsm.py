@@ -38,6 +38,7 @@ from typing import Final
 from pyppp.errors import MalformedPacket
 from pyppp.options import Negotiator, Option, decode_options, encode_options
 from pyppp.packet import Code, ControlPacket
+from pyppp.util import visible
 
 __all__ = [
     "TRANSITIONS",
@@ -430,6 +431,7 @@ class ControlProtocol:
         self._nak_loops = 0
         self._received_nak_loops = 0
         self._term_reason = b""
+        self._negotiation_fresh = False
         # Why we entered Closing/Stopping: the reason of the This-Layer-Finished that follows
         # when the Restart timer runs out there (a peer's Terminate-Request is not a timeout).
         self._finish_reason = ""
@@ -454,9 +456,9 @@ class ControlProtocol:
         """The lower layer is ready to carry packets (RFC 1661 §4.3 Up)."""
         self._dispatch(Event.UP, now)
 
-    def down(self, now: float) -> None:
+    def down(self, now: float, reason: str = "lower layer down") -> None:
         """The lower layer is no longer usable (Down)."""
-        self._dispatch(Event.DOWN, now)
+        self._dispatch(Event.DOWN, now, reason=reason)
 
     def open(self, now: float) -> None:
         """Administrative Open: the link may be used."""
@@ -465,7 +467,7 @@ class ControlProtocol:
     def close(self, now: float, reason: str = "") -> None:
         """Administrative Close; ``reason`` goes into the Terminate-Request."""
         self._term_reason = reason.encode("utf-8", "replace")
-        self._dispatch(Event.CLOSE, now)
+        self._dispatch(Event.CLOSE, now, reason=reason)
 
     def protocol_rejected(self, now: float) -> None:
         """The peer sent a Protocol-Reject for this protocol (RXJ-, RFC 1661 §5.7)."""
@@ -533,7 +535,8 @@ class ControlProtocol:
                 if self.state is State.OPENED:
                     # pppd fsm.c: "%s terminated by peer (%0.*v)"
                     if packet.data:
-                        reason = packet.data.decode("latin-1")
+                        # %0.*v in pppd: the peer's text never reaches a log line raw.
+                        reason = visible(packet.data)
                         self.logger.info("%s terminated by peer (%s)", self.name, reason)
                     else:
                         self.logger.info("%s terminated by peer", self.name)
@@ -576,6 +579,12 @@ class ControlProtocol:
         except MalformedPacket as exc:
             self._discard(f"bad Configure-Request: {exc}")
             return
+        if state in (State.STOPPED, State.OPENED):
+            # The cell's scr starts a new negotiation; pppd (fsm_rconfreq) resets the options
+            # *before* judging the request, so what review() records of it (the peer's MRU,
+            # magic number, authentication...) survives. Resetting in scr would wipe it.
+            self._start_negotiation()
+            self._negotiation_fresh = True
         # RFC 1661 §4.6 Max-Failure: after that many Naks, Reject what we would Nak.
         review = self.negotiator.review(
             options, reject_if_disagree=self._nak_loops >= self.automaton.config.max_failure
@@ -719,12 +728,16 @@ class ControlProtocol:
                 case Action.IRC | Action.ZRC:
                     pass  # counters and timer: the automaton keeps them
 
+    def _start_negotiation(self) -> None:
+        # pppd fsm_sconfreq: "Not currently negotiating - reset options".
+        self.negotiator.reset()
+        self._nak_loops = 0
+        self._received_nak_loops = 0
+
     def _send_configure_request(self, previous: State, *, retransmit: bool) -> None:
-        if previous not in NEGOTIATING:
-            # pppd fsm_sconfreq: "Not currently negotiating - reset options".
-            self.negotiator.reset()
-            self._nak_loops = 0
-            self._received_nak_loops = 0
+        if previous not in NEGOTIATING and not self._negotiation_fresh:
+            self._start_negotiation()
+        self._negotiation_fresh = False
         if not retransmit or self._request_id is None:
             # pppd keeps the Identifier of an unchanged, retransmitted request.
             self._request_id = self.next_identifier()

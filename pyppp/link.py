@@ -182,9 +182,7 @@ class Link:
             self.ipcp = ControlProtocol(self._ipcp_negotiator, config.ipcp_fsm, logger=self.logger)
         self._auth: list[AuthProtocol] = []
         self._auth_pending: set[Role] = set()
-        self._auth_protocol_of: dict[Role, int] = {}
         self._login_engines: dict[int, AuthProtocol] = {}
-        self._peer_name = ""
         self._rejected: set[int] = set()
         self._mtu = 1500
         self._network_up = False
@@ -212,12 +210,18 @@ class Link:
         if self.phase is not Phase.DEAD:
             return
         self.exit_status = None
+        self._ever_up = False
+        self._rejected.clear()
+        self._loopback_reported = False
+        self.peer_authenticated_as = None
         self._set_phase(Phase.ESTABLISH)
         self.lcp.open(now)
         self.lcp.up(now)
         self._process(now)
 
-    def close(self, now: float, reason: str = "User request", *, exit_status: int = 5) -> None:
+    def close(
+        self, now: float, reason: str = "User request", *, exit_status: int = EXIT_USER_REQUEST
+    ) -> None:
         """Terminate the link gracefully (LCP Terminate-Request), as pppd on SIGTERM.
 
         Args:
@@ -245,7 +249,8 @@ class Link:
             return
         if self.exit_status is None:
             self.exit_status = EXIT_HANGUP
-        self.lcp.down(now)
+        self._terminate_reason = reason
+        self.lcp.down(now, reason)
         self.lcp.close(now, reason)
         self._process(now)
         self._dead(now, reason)
@@ -262,6 +267,10 @@ class Link:
     # -- data ----------------------------------------------------------------------------------
     def receive_data(self, data: bytes, now: float) -> None:
         """Bytes read from the line, in any chunking. Never raises on garbage."""
+        if self.phase is Phase.DEAD:
+            # RFC 1661 §3.1 Link Dead: nothing is received until the link is opened again.
+            self.stats.discarded["link dead"] += 1
+            return
         for frame in self._deframer.feed(data):
             self.stats.frames_received += 1
             self.stats.bytes_received += len(frame.information) + 2
@@ -280,6 +289,10 @@ class Link:
         if len(packet) > self._mtu:
             self.stats.discarded["ip larger than mtu"] += 1
             return False
+        if not packet or packet[0] >> 4 != 4:
+            # Protocol 0x0021 carries IPv4 only (the kernel also routes IPv6 into a TUN).
+            self.stats.discarded["not ipv4"] += 1
+            return False
         self._touch_idle(now)
         self._emit(PPPProtocol.IP, packet)
         return True
@@ -294,9 +307,11 @@ class Link:
             self.stats.discarded["ip before network up"] += len(packets)
             return 0
         mtu = self._mtu
-        fitting = [packet for packet in packets if len(packet) <= mtu]
+        # Protocol 0x0021 carries IPv4 only: the kernel also routes IPv6 (router solicitations,
+        # MLD) into a TUN interface, and IPv6CP is not running.
+        fitting = [p for p in packets if len(p) <= mtu and p and p[0] >> 4 == 4]
         if len(fitting) != len(packets):
-            self.stats.discarded["ip larger than mtu"] += len(packets) - len(fitting)
+            self.stats.discarded["ip not sent (size or version)"] += len(packets) - len(fitting)
         if not fitting:
             return 0
         self._touch_idle(now)
@@ -346,8 +361,12 @@ class Link:
     def handle_timer(self, now: float) -> None:
         """Run every deadline that has passed."""
         self.lcp.handle_timer(now)
-        if self.lcp.peer_dead and self.exit_status is None:
-            self.exit_status = EXIT_PEER_DEAD
+        if self.lcp.peer_dead:
+            # pppd LcpLinkFailure: status EXIT_PEER_DEAD, lcp_close("Peer not responding").
+            self.lcp.peer_dead = False
+            self.close(now, "Peer not responding", exit_status=EXIT_PEER_DEAD)
+        # LCP may have gone down just now: the other timers must see that first.
+        self._process(now)
         if self.ipcp is not None:
             self.ipcp.handle_timer(now)
         for engine in list(self._auth):
@@ -591,7 +610,6 @@ class Link:
                 return
             self._auth.append(engine)
             self._auth_pending.add(role)
-            self._auth_protocol_of[role] = protocol
         if not self._auth:
             self._enter_network(now)
             return
@@ -714,6 +732,12 @@ class Link:
         """IP can no longer flow: stop the idle/connect timers and report it (pppd np_down)."""
         self._idle_deadline = None
         self._connect_deadline = None
+        if self._out_data:
+            # IP flows only in the Network phase (RFC 1661 §3.2): frames still queued were
+            # framed for a link that is gone and must not follow our Terminate-Ack.
+            self.stats.discarded["ip queued at network down"] += len(self._out_data)
+            self._out_data.clear()
+            self._out_data_bytes = 0
         if self._network_up:
             self._network_up = False
             self._events.append(NetworkDown(reason))
@@ -733,4 +757,9 @@ class Link:
         if self.exit_status is None:
             self.exit_status = EXIT_OK if self._ever_up else EXIT_NEGOTIATION_FAILED
         self._set_phase(Phase.DEAD)
+        # LCP's lower layer goes with the link (Closed -> Initial, Stopped -> Starting), so a
+        # later open() starts a fresh negotiation; the This-Layer-Started it may report is moot.
+        self.lcp.down(now)
+        while self.lcp.next_event() is not None:
+            pass
         self._events.append(LinkTerminated(self.exit_status, reason))

@@ -142,7 +142,7 @@ def _address(text: str | None, hosts: dict[str, str], what: str) -> IPv4Address 
     try:
         return IPv4Address(resolved)
     except AddressValueError as exc:
-        raise ConfigError(f"bad {what} IP address {text!r}") from exc
+        raise ConfigError(f"bad {what} IP address {text!r}", exit_status=2) from exc
 
 
 def build_link_config(
@@ -227,10 +227,8 @@ def build_link_config(
     hosts = parse_hosts_file(hosts_file)
     local = _address(options.local_ip, hosts, "local")
     remote = _address(options.remote_ip, hosts, "remote")
-    ms_dns = tuple(IPv4Address(a) for a in (resolve_address(d, hosts) or d for d in options.ms_dns))
-    ms_wins = tuple(
-        IPv4Address(a) for a in (resolve_address(w, hosts) or w for w in options.ms_wins)
-    )
+    ms_dns = tuple(a for d in options.ms_dns if (a := _address(d, hosts, "ms-dns")) is not None)
+    ms_wins = tuple(a for w in options.ms_wins if (a := _address(w, hosts, "ms-wins")) is not None)
     lcp = LcpConfig(
         mru=options.mru if options.mru is not None else 1500,
         mtu=options.mtu,

@@ -17,6 +17,7 @@ from pyppp.auth.base import AuthProtocol, LoginThrottle
 from pyppp.auth.chap import ChapAuthenticator, ChapPeer
 from pyppp.auth.pap import PapAuthenticator, PapPeer
 from pyppp.auth.secrets import SecretsFile
+from pyppp.errors import ConfigError, LocalProtocolError
 from pyppp.fsm import FsmConfig
 from pyppp.ipcp.negotiator import IpcpConfig
 from pyppp.lcp.negotiator import LcpConfig
@@ -25,6 +26,10 @@ from pyppp.packet import Protocol
 from pyppp.util import Rng
 
 __all__ = ["StaticAuth", "simple_config"]
+
+
+def _no_rng(n: int) -> bytes:
+    raise LocalProtocolError("this configuration has no random source (pass rng=)")
 
 
 def _quote(word: str) -> str:
@@ -99,12 +104,15 @@ def simple_config(
         require_chap: name -> secret of peers allowed in with CHAP.
         user: the name we authenticate as if the peer asks.
         password: our secret if the peer asks (``None``: we cannot authenticate).
-        rng: random source for CHAP challenges (required for a useful CHAP authenticator;
-            magic numbers use the link's own rng).
+        rng: random source for CHAP challenges; required with ``require_chap`` (magic
+            numbers use the link's own rng).
         echo_interval: seconds between LCP Echo-Requests (pppd ``lcp-echo-interval``).
         echo_failure: unanswered echoes before the peer is dead (``lcp-echo-failure``).
         passive: wait for the peer instead of giving up after Max-Configure.
         restart_interval: the Restart timer (pppd ``lcp-restart``).
+
+    Raises:
+        ConfigError: ``require_chap`` without ``rng``.
     """
     require: list[int] = []
     users: dict[str, str] = {}
@@ -115,7 +123,10 @@ def simple_config(
         require.append(Protocol.PAP)
         users.update(require_pap)
     allow = [Protocol.CHAP, Protocol.PAP] if password is not None else []
-    auth = StaticAuth(users=users, user=user, password=password, rng=rng or (lambda n: bytes(n)))
+    if require_chap and rng is None:
+        # CHAP challenges must be unpredictable, or a recorded Response can be replayed.
+        raise ConfigError("require_chap needs rng= (os.urandom, say) for its challenges")
+    auth = StaticAuth(users=users, user=user, password=password, rng=rng or _no_rng)
     fsm = FsmConfig(restart_interval=restart_interval, passive=passive)
     return LinkConfig(
         lcp=LcpConfig(require_auth=tuple(require), allow_auth=tuple(allow)),

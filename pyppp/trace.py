@@ -19,6 +19,7 @@ from typing import Final
 from pyppp.errors import MalformedPacket
 from pyppp.options import Option, UnknownOption, decode_options
 from pyppp.packet import Code, ControlPacket, Protocol, protocol_name
+from pyppp.util import print_string
 
 __all__ = ["format_packet", "print_string", "register_printer"]
 
@@ -78,31 +79,13 @@ def _auth_printer(protocol: int, name: str, body: Callable[..., str]) -> Printer
         try:
             packet = ControlPacket.decode(information)
         except MalformedPacket:
-            return f"[{name}{_hex_tail(information)}]"
+            if protocol == Protocol.PAP and information[:1] == b"\x01" and not show_password:
+                # Its bytes may hold a password: never in a log line.
+                return f"[{name}] <{len(information)} octets, malformed, hidden>"
+            return f"[{name}]{_hex_tail(information)}"
         return f"[{name} {body(protocol, packet, show_password=show_password)}]"
 
     return printer
-
-
-def print_string(data: bytes) -> str:
-    r"""Quote ``data`` as pppd's ``print_string`` does (``\\"``, ``\\\\``, ``\\n``, octal)."""
-    out = ['"']
-    for byte in data:
-        char = chr(byte)
-        if char in ('"', "\\"):
-            out.append("\\" + char)
-        elif char == "\n":
-            out.append("\\n")
-        elif char == "\r":
-            out.append("\\r")
-        elif char == "\t":
-            out.append("\\t")
-        elif 0x20 <= byte < 0x7F:
-            out.append(char)
-        else:
-            out.append(f"\\{byte:03o}")
-    out.append('"')
-    return "".join(out)
 
 
 def _hex_tail(data: bytes) -> str:

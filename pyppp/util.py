@@ -6,7 +6,7 @@ import logging
 from collections.abc import Callable
 from typing import Final
 
-__all__ = ["NOTICE", "Rng", "seeded_rng"]
+__all__ = ["NOTICE", "Rng", "print_string", "seeded_rng", "visible"]
 
 Rng = Callable[[int], bytes]
 """A source of random bytes: ``rng(n)`` returns ``n`` bytes (``os.urandom`` in the shell)."""
@@ -37,3 +37,33 @@ def seeded_rng(seed: int) -> Rng:
         return bytes(out[:n])
 
     return rng
+
+
+def visible(data: bytes) -> str:
+    """Render peer-supplied bytes as pppd's ``%v`` does, safe for a log line.
+
+    High octets become ``M-x`` and control octets ``^X`` (tab kept), so a peer can never put a
+    newline or a terminal escape sequence into our logs.
+    """
+    out: list[str] = []
+    for c in data:
+        if c >= 0x80:
+            out.append("M-")
+            c -= 0x80
+        if c < 0x20 or c == 0x7F:
+            out.append("\t" if c == 0x09 else "^" + chr(c ^ 0x40))
+        else:
+            out.append(chr(c))
+    return "".join(out)
+
+
+def print_string(data: bytes) -> str:
+    r"""Quote bytes as pppd's trace ``print_string()``: ``"..."`` with ``\"``, ``\n``, ``\ooo``."""
+    out = ['"']
+    for c in data:
+        if 0x20 <= c <= 0x7E:
+            out.append("\\" + chr(c) if c in (0x22, 0x5C) else chr(c))
+        else:
+            out.append({0x0A: "\\n", 0x0D: "\\r", 0x09: "\\t"}.get(c, f"\\{c:03o}"))
+    out.append('"')
+    return "".join(out)

@@ -129,3 +129,8 @@ def test_send_before_network_up_is_refused() -> None:
             return a.send(icmp_echo("10.0.0.1", "10.0.0.2"))
 
     assert run(main()) is False
+
+
+def test_chap_authenticator_requires_a_random_source() -> None:
+    with pytest.raises(pyppp.ConfigError, match="rng"):
+        pyppp.simple_config(require_chap={"arthur": "dent"})

@@ -139,7 +139,8 @@ def test_late_opener_is_caught_by_a_retransmission() -> None:
     pair = make_pair(open_at=None)
     pair.a.open(0.0)  # type: ignore[attr-defined]
     pair.run(4.0)
-    assert pair.b.lcp.discarded == 2  # type: ignore[attr-defined]  # b was in Initial
+    # b is in Link Dead: nothing it receives reaches LCP (RFC 1661 §3.1)
+    assert pair.b.stats.discarded["link dead"] == 2  # type: ignore[attr-defined]
     pair.b.open(pair.now)  # type: ignore[attr-defined]
     pair.run(20, stop=both_up)
     assert both_up(pair)
@@ -384,7 +385,8 @@ def test_connect_time_limit_status_13(caplog: pytest.LogCaptureFixture) -> None:
 # -- the Network phase -------------------------------------------------------------------------
 def test_ip_both_ways_is_byte_identical() -> None:
     pair = up_pair()
-    payload_a = bytes(range(256)) * 4  # every octet value, flags and escapes included
+    # An IPv4 version nibble first, then every octet value (flags and escapes included).
+    payload_a = b"\x45" + bytes(range(256)) * 4
     payload_b = b"\x45" + bytes(99)
     assert pair.a.send_ip(payload_a, pair.now)  # type: ignore[attr-defined]
     assert pair.b.send_ip(payload_b, pair.now)  # type: ignore[attr-defined]
@@ -830,3 +832,60 @@ def test_nobody_knows_an_address_ipcp_fails_and_the_link_ends(
     assert [e.exit_status for e in pair.of_type("a", LinkTerminated)] == [10]
     assert not pair.of_type("a", NetworkUp)
     assert "Could not determine local IP address" in lines(caplog, "a")
+
+
+# -- a silent server learns what the caller asked for ---------------------------------------------
+def test_silent_server_keeps_the_callers_request() -> None:
+    """Regression: in Stopped, the reset that starts negotiation ran *after* the review of the
+    caller's Configure-Request and wiped it (pppd resets first): the server ignored the caller's
+    MRU, magic number and authentication request. `pyppp serve` is always silent."""
+    from pyppp.simple import StaticAuth
+
+    server = make_link(
+        "a",
+        lcp_fsm=FsmConfig(silent=True),
+        lcp=LcpConfig(allow_auth=(Protocol.PAP,)),
+        auth=StaticAuth(user="griis", password="pw", rng=seeded_rng(3)),
+    )
+    client = make_link(
+        "b",
+        lcp=LcpConfig(mru=600, require_auth=(Protocol.PAP,)),
+        auth=StaticAuth(users={"griis": "pw"}, rng=seeded_rng(4)),
+    )
+    pair = up_pair(a=server, b=client)
+    result = server._lcp_negotiator.result
+    assert result is not None
+    assert (result.peer_mru, result.mtu) == (600, 600)
+    assert result.peer_magic != 0
+    assert result.tx_pfc
+    assert result.tx_acfc
+    assert result.peer_auth is not None
+    assert [e.name for e in pair.of_type("b", AuthSucceeded)] == ["griis"]
+
+
+def test_a_dead_link_can_be_opened_again() -> None:
+    """After giving up (status 10) open() starts a fresh negotiation, as pppd's persist does."""
+    pair = make_pair(a_to_b=Wire(impair=lambda data, now: []), open_at=None)
+    pair.a.open(0.0)  # type: ignore[attr-defined]
+    pair.run(100, stop=terminated("a"))
+    (end,) = pair.of_type("a", LinkTerminated)
+    assert end.exit_status == 10
+    pair.a.open(pair.now)  # type: ignore[attr-defined]
+    assert pair.a.phase is Phase.ESTABLISH  # type: ignore[attr-defined]
+    assert pair.a.get_timer() is not None  # type: ignore[attr-defined]
+    sent = pair.a.data_to_send()  # type: ignore[attr-defined]
+    frames = hdlc.Deframer().feed(sent)
+    assert [f.information[0] for f in frames if f.protocol == Protocol.LCP] == [Code.CONF_REQ]
+
+
+def test_queued_ip_does_not_follow_the_terminate_ack() -> None:
+    pair = up_pair()
+    packet = bytes.fromhex("45000014000000004001000a0a630001") + bytes(4)
+    assert pair.a.send_ips([packet] * 50, pair.now) == 50  # type: ignore[attr-defined]
+    pair.b.close(pair.now)  # type: ignore[attr-defined]
+    pair.b_to_a.send(pair.b.data_to_send(), pair.now)  # type: ignore[attr-defined]
+    for chunk in pair.b_to_a.pop_due(pair.now + 1):
+        pair.a.receive_data(chunk, pair.now + 1)  # type: ignore[attr-defined]
+    frames = hdlc.Deframer().feed(pair.a.data_to_send())  # type: ignore[attr-defined]
+    assert [f.protocol for f in frames] == [Protocol.LCP]  # the Terminate-Ack alone
+    assert pair.a.stats.discarded["ip queued at network down"] == 50  # type: ignore[attr-defined]

@@ -107,8 +107,12 @@ def test_trace_body_pppd_grammar() -> None:
     nak = encode_response(AUTH_NAK, 0x2A, b'say "no"\n')
     assert trace_body(Protocol.PAP, nak) == 'AuthNak id=0x2a "say \\"no\\"\\n"'
     assert trace_body(Protocol.PAP, ControlPacket(9, 3, b"\x01\x02")) == "code=0x9 id=0x3 01 02"
-    # A short request prints its bytes, as pppd does when the lengths do not fit.
+    # pppd prints a malformed request's bytes, which may hold the password: we never do,
+    # unless show-password asks for it.
     assert trace_body(Protocol.PAP, ControlPacket(AUTH_REQ, 1, b"\x05ab")) == (
+        "AuthReq id=0x1 <3 octets, malformed, hidden>"
+    )
+    assert trace_body(Protocol.PAP, ControlPacket(AUTH_REQ, 1, b"\x05ab"), show_password=True) == (
         "AuthReq id=0x1 05 61 62"
     )
     assert trace_body(Protocol.PAP, ControlPacket(AUTH_ACK, 1, b"")) == "AuthAck id=0x1"

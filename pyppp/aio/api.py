@@ -28,6 +28,9 @@ from pyppp.util import Rng
 
 __all__ = ["PppConnection", "linked_pair"]
 
+_SEND_HIGH_WATER = 256 * 1024
+_SEND_LOW_WATER = 64 * 1024
+
 
 class PppConnection:
     """A running PPP link whose IP packets go to and come from the caller.
@@ -75,14 +78,37 @@ class PppConnection:
         """Start LCP (the link runs in a background task)."""
         if self._task is None:
             self._task = asyncio.get_running_loop().create_task(self.runner.run())
+            self._task.add_done_callback(self._on_done)
+
+    def _on_done(self, task: asyncio.Task[int]) -> None:
+        # If the runner itself failed, nobody must wait for the network for ever.
+        if not self._network.done():
+            error = task.exception() if not task.cancelled() else None
+            self._network.set_exception(ConnectionError(f"link runner stopped: {error!r}"))
+            self._network.exception()
 
     async def wait_network_up(self, timeout: float | None = None) -> NetworkUp:
         """Wait until IPCP is up; raises ``ConnectionError`` if the link dies first."""
         return await asyncio.wait_for(asyncio.shield(self._network), timeout)
 
     def send(self, packet: bytes) -> bool:
-        """Send an IPv4 packet; ``False`` if the network is not up (the packet is dropped)."""
+        """Send an IPv4 packet; ``False`` if it was dropped.
+
+        It is dropped when the network is not up, and when more than a bounded amount of data
+        is already queued for the line (back-pressure: IP may lose packets, a sender that cares
+        waits for :meth:`drain`).
+        """
+        if self.link.pending_bytes > _SEND_HIGH_WATER:
+            return False
         return self.runner.send_ip(packet)
+
+    async def drain(self) -> None:
+        """Wait until the queue towards the line is short again."""
+        while self.link.pending_bytes > _SEND_LOW_WATER and not self._closed():
+            await asyncio.sleep(0.005)
+
+    def _closed(self) -> bool:
+        return self._task is not None and self._task.done()
 
     async def receive(self) -> bytes:
         """The next IPv4 packet from the peer."""
@@ -116,6 +142,8 @@ class PppConnection:
             self._network.set_exception(
                 ConnectionError(f"link terminated ({event.reason}), status {event.exit_status}")
             )
+            # Nobody may be waiting for the network: that is not an error worth a warning.
+            self._network.exception()
 
     def _on_ip(self, packet: bytes) -> None:
         with contextlib.suppress(asyncio.QueueFull):  # a slow reader loses packets, like IP

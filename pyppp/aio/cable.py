@@ -24,6 +24,8 @@ _CHUNK = 4096
 _FIFO = 16.0
 # ... but the relay itself wakes late sometimes: let it catch up that much, no more.
 _BURST = 64.0
+# What the relay holds for one direction before it stops reading that end (a tty buffer's worth).
+_MAX_PENDING = 4096
 
 
 class _End:
@@ -101,9 +103,25 @@ class NullModemCable:
         last = time.monotonic()
         with selectors.DefaultSelector() as selector:
             selector.register(self._stop_r, selectors.EVENT_READ)
-            for end in (self._a, self._b):
-                selector.register(end.master, selectors.EVENT_READ)
+            interest: dict[int, int] = {}
             while True:
+                # Read an end only while what it sent has room in the relay (a full relay pushes
+                # back on the writer, as a UART does); wait for a target to take more while
+                # bytes are waiting for it (unpaced: a slow reader blocks the master).
+                wanted: dict[int, int] = {e.master: 0 for e in (self._a, self._b)}
+                for source, target in pairs:
+                    if len(source.pending) < _MAX_PENDING:
+                        wanted[source.master] |= selectors.EVENT_READ
+                    if source.pending and rate is None:
+                        wanted[target.master] |= selectors.EVENT_WRITE
+                for fd, events in wanted.items():
+                    if interest.get(fd, 0) != events:
+                        if fd in interest:
+                            selector.unregister(fd)
+                            del interest[fd]
+                        if events:
+                            selector.register(fd, events)
+                            interest[fd] = events
                 timeout = 0.2
                 if rate is not None:
                     # Sleep until a FIFO's worth of budget is there for a waiting direction.
@@ -114,9 +132,11 @@ class NullModemCable:
                     ]
                     if waits:
                         timeout = max(0.0002, min(waits))
-                for key, _ in selector.select(timeout):
+                for key, events in selector.select(timeout):
                     if key.fd == self._stop_r:
                         return
+                    if not events & selectors.EVENT_READ:
+                        continue
                     source = self._a if key.fd == self._a.master else self._b
                     try:
                         data = os.read(source.master, _CHUNK)

@@ -114,9 +114,13 @@ def _run(args: argparse.Namespace, *, serving: bool) -> int:
 
 
 def _run_supervisor(options: PppOptions, args: argparse.Namespace, *, serving: bool) -> int:
-    supervisor = Supervisor(
-        options, config_dir=args.config_dir, lock_dir=args.lock_dir, serving=serving
-    )
+    try:
+        supervisor = Supervisor(
+            options, config_dir=args.config_dir, lock_dir=args.lock_dir, serving=serving
+        )
+    except ConfigError as exc:
+        print(f"pyppp: {exc}", file=sys.stderr)
+        return exc.exit_status
 
     async def main() -> int:
         loop = asyncio.get_running_loop()

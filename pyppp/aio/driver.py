@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import time
 from collections.abc import Callable
 
 from pyppp.aio.line import Line
@@ -29,6 +28,7 @@ LoginChecker = Callable[[str, str], bool]
 _LINE_HIGH_WATER = 16384
 _QUEUE_HIGH_WATER = 65536
 _QUEUE_LOW_WATER = 16384
+_PULL_RETRY = 0.005
 
 
 class LinkRunner:
@@ -66,9 +66,8 @@ class LinkRunner:
         self._timer_at: float | None = None
         self._done: asyncio.Future[int] = self._loop.create_future()
         self._producer_paused = False
+        self._pull_scheduled = False
         self.on_backpressure: Callable[[bool], None] | None = None
-        self.started_at = time.monotonic()
-        self.network_up_at: float | None = None
 
     def now(self) -> float:
         """The clock the link runs on."""
@@ -144,12 +143,13 @@ class LinkRunner:
             if self.on_ip is not None:
                 self.on_ip(event.packet)
             return
-        if isinstance(event, NetworkUp) and self.network_up_at is None:
-            self.network_up_at = time.monotonic()
         if isinstance(event, LoginCheckRequested):
             self._check_login(event)
         if self.on_event is not None:
-            self.on_event(event)
+            try:
+                self.on_event(event)
+            except Exception:  # the owner's bug must not leave the link without its timer
+                self.logger.exception("error while handling %s", type(event).__name__)
         if isinstance(event, NetworkUp) and self.link.config.defer_network_log:
             # After on_event has configured the interface, as pppd prints them.
             for level, line in event.messages:
@@ -186,9 +186,14 @@ class LinkRunner:
 
     def _flow(self) -> None:
         pending = self.link.pending_bytes
-        if self.line.write_buffer_size < _LINE_HIGH_WATER and pending:
-            # The line has room again: schedule another pull on the next loop turn.
-            self._loop.call_soon(self._pull)
+        if pending and not self._pull_scheduled and not self._done.done():
+            # IP frames are waiting in the link: pull more once the line has room. No line
+            # reports when its buffer drains, so while it is full, look again shortly.
+            self._pull_scheduled = True
+            if self.line.write_buffer_size < _LINE_HIGH_WATER:
+                self._loop.call_soon(self._pull)
+            else:
+                self._loop.call_later(_PULL_RETRY, self._pull)
         paused = pending > _QUEUE_HIGH_WATER
         if paused != self._producer_paused and (paused or pending < _QUEUE_LOW_WATER):
             self._producer_paused = paused
@@ -196,8 +201,11 @@ class LinkRunner:
                 self.on_backpressure(paused)
 
     def _pull(self) -> None:
+        self._pull_scheduled = False
         if self.link.pending_bytes and self.line.write_buffer_size < _LINE_HIGH_WATER:
             self._after()
+        else:
+            self._flow()
 
 
 def default_rng(n: int) -> bytes:

@@ -249,6 +249,9 @@ class StreamLine:
             except (OSError, asyncio.IncompleteReadError) as exc:
                 self._on_lost(f"read error: {exc}")
                 return
+            except Exception as exc:  # never die silently: the runner would wait for ever
+                self._on_lost(f"internal error: {exc!r}")
+                raise
             self._on_lost("end of file")
 
         self._task = asyncio.get_running_loop().create_task(pump())

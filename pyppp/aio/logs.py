@@ -11,18 +11,12 @@ import logging.handlers
 import os
 import sys
 
+from pyppp.errors import ConfigError
 from pyppp.util import NOTICE
 
 __all__ = ["setup_logging"]
 
 _FORMAT = "%(message)s"
-
-
-class _PasswordSafeFilter(logging.Filter):
-    """Last line of defence: a record explicitly marked secret never reaches a handler."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return not getattr(record, "secret", False)
 
 
 def setup_logging(
@@ -41,6 +35,9 @@ def setup_logging(
         syslog: also log to syslog (facility daemon) when ``/dev/log`` exists.
         ident: the syslog ident (pppd uses ``pppd``).
         stream: write to stderr (the CLI's foreground mode).
+
+    Raises:
+        ConfigError: the log file cannot be opened (pppd's option error, status 2).
     """
     root = logging.getLogger("pyppp")
     for handler in list(root.handlers):
@@ -53,7 +50,11 @@ def setup_logging(
     if stream:
         handlers.append(logging.StreamHandler(sys.stderr))
     if logfile:
-        handlers.append(logging.FileHandler(logfile))
+        try:
+            handlers.append(logging.FileHandler(logfile))
+        except OSError as exc:
+            # pppd: "Can't open log file %s: %m", an option error.
+            raise ConfigError(f"Can't open log file {logfile}: {exc.strerror}") from exc
     if syslog and os.path.exists("/dev/log"):
         try:
             syslog_handler = _SysLogHandler(
@@ -66,7 +67,6 @@ def setup_logging(
             handlers.append(syslog_handler)
     for handler in handlers:
         handler.setFormatter(formatter)
-        handler.addFilter(_PasswordSafeFilter())
         root.addHandler(handler)
     return root
 

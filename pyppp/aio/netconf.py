@@ -57,7 +57,7 @@ class NetConfig:
         self._default_route: int | None = None
         self._proxy: tuple[int, str] | None = None
 
-    def add_default_route(self, ifname: str, gateway: IPv4Address) -> bool:
+    def add_default_route(self, ifname: str) -> bool:
         """Route 0.0.0.0/0 through ``ifname`` unless a default route already exists."""
         if IPRoute is None:
             self.logger.error("defaultroute needs pyroute2 (pip install pyppp[netlink])")

@@ -232,7 +232,16 @@ class Supervisor:
     ) -> None:
         options = self.options
         if isinstance(event, NetworkUp):
-            tun.configure(event.local, event.remote, event.mtu)
+            try:
+                tun.configure(event.local, event.remote, event.mtu)
+            except TunError as exc:
+                # pppd ipcp_up: "Interface configuration failed"; the link cannot be used.
+                self.logger.error("%s", exc)
+                if self._runner is not None:
+                    self._runner.close("Interface configuration failed", exc.exit_status)
+                return
+            state.down_done = False
+            state.connect_time = None
             state.up_at = time.monotonic()
             state.local, state.remote = str(event.local), str(event.remote)
             env = self._script_env(tun.name, device, state)
@@ -242,10 +251,13 @@ class Supervisor:
                 )
                 if options.usepeerdns:
                     self._write_resolv_conf(resolv_conf_text(event.dns))
-            if options.defaultroute:
-                netconf.add_default_route(tun.name, event.remote)
-            if options.proxyarp:
-                netconf.add_proxy_arp(event.remote)
+            try:
+                if options.defaultroute:
+                    netconf.add_default_route(tun.name)
+                if options.proxyarp:
+                    netconf.add_proxy_arp(event.remote)
+            except Exception as exc:  # netlink refusing must not take the link down
+                self.logger.error("Couldn't set up routing for %s: %s", tun.name, exc)
             state.tasks.append(
                 asyncio.ensure_future(
                     self.scripts.run("ip-up", self._script_args(tun.name, device, state), env)
@@ -255,6 +267,17 @@ class Supervisor:
             if not state.down_done:
                 state.down_done = True
                 state.connect_time = time.monotonic() - state.up_at
+                # pppd prints the link statistics when the network goes down, before
+                # "Connection terminated." (which comes when LCP has finished).
+                tenths = int(state.connect_time + 5) // 6  # pppd: (seconds + 5) / 6
+                self.logger.info("Connect time %d.%d minutes.", tenths // 10, tenths % 10)
+                if self._runner is not None:
+                    stats = self._runner.link.stats
+                    self.logger.info(
+                        "Sent %d bytes, received %d bytes.",
+                        stats.bytes_sent,
+                        stats.bytes_received,
+                    )
                 netconf.remove_all()
                 env = self._script_env(tun.name, device, state)
                 env["CONNECT_TIME"] = str(int(state.connect_time))
@@ -271,16 +294,7 @@ class Supervisor:
                 )
                 tun.down()
         elif isinstance(event, LinkTerminated):
-            runner = self._runner
             self.logger.log(NOTICE, "Connection terminated.")
-            if state.up_at is not None and runner is not None:
-                seconds = state.connect_time or (time.monotonic() - state.up_at)
-                tenths = int(seconds + 5) // 6  # pppd: (seconds + 5) / 6 tenths of a minute
-                self.logger.info("Connect time %d.%d minutes.", tenths // 10, tenths % 10)
-                stats = runner.link.stats
-                self.logger.info(
-                    "Sent %d bytes, received %d bytes.", stats.bytes_sent, stats.bytes_received
-                )
 
     def _script_args(self, ifname: str, device: str, state: _Connection) -> list[str]:
         speed = str(self.options.speed or 115200)

@@ -44,6 +44,8 @@ from typing import TYPE_CHECKING, ClassVar, Final, Protocol
 
 from pyppp.packet import ControlPacket
 from pyppp.packet import Protocol as PPPProtocol
+from pyppp.util import print_string as _print_string
+from pyppp.util import visible as _visible
 
 if TYPE_CHECKING:
     from pyppp.ipcp.negotiator import AddressPolicy
@@ -297,29 +299,13 @@ def quoted(data: bytes | str) -> str:
 
 
 def visible(data: bytes | str) -> str:
-    """Format as pppd's ``%v``: high bytes as ``M-x``, control bytes as ``^X`` (tab kept)."""
-    out: list[str] = []
-    for c in _as_bytes(data):
-        if c >= 0x80:
-            out.append("M-")
-            c -= 0x80
-        if c < 0x20 or c == 0x7F:
-            out.append("\t" if c == 0x09 else "^" + chr(c ^ 0x40))
-        else:
-            out.append(chr(c))
-    return "".join(out)
+    """Format as pppd's ``%v`` (see :func:`pyppp.util.visible`)."""
+    return _visible(_as_bytes(data))
 
 
 def print_string(data: bytes | str) -> str:
-    r"""Format as pppd's trace ``print_string()``: in double quotes, C-like escapes, ``\ooo``."""
-    out = ['"']
-    for c in _as_bytes(data):
-        if 0x20 <= c <= 0x7E:
-            out.append("\\" + chr(c) if c in (0x22, 0x5C) else chr(c))
-        else:
-            out.append({0x0A: "\\n", 0x0D: "\\r", 0x09: "\\t"}.get(c, f"\\{c:03o}"))
-    out.append('"')
-    return "".join(out)
+    """Format as pppd's trace ``print_string()`` (see :func:`pyppp.util.print_string`)."""
+    return _print_string(_as_bytes(data))
 
 
 _PAP_NAMES: Final = ("AuthReq", "AuthAck", "AuthNak")
@@ -361,7 +347,12 @@ def trace_body(protocol: int, packet: ControlPacket, *, show_password: bool = Fa
         elif code in (2, 3) and data and len(data) >= data[0] + 1:
             parts.append(" " + print_string(data[1 : 1 + data[0]]))
             rest = data[1 + data[0] :]
-        parts.extend(f" {b:02x}" for b in rest)
+        if code == 1 and rest is data and data and not show_password:
+            # A malformed Authenticate-Request would print its password in hex: pppd does,
+            # but a password never reaches our logs.
+            parts.append(f" <{len(data)} octets, malformed, hidden>")
+        else:
+            parts.extend(f" {b:02x}" for b in rest)
     elif code in (1, 2):
         if data and len(data) >= data[0] + 1:
             clen = data[0]

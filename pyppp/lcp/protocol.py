@@ -95,10 +95,11 @@ class LcpControlProtocol(ControlProtocol):
             # pppd lcp.c LcpLinkFailure
             self.logger.info("No response to %d echo-requests", self.echos_pending)
             self.logger.log(25, "Serial link appears to be disconnected.")
+            # The link closes LCP (and records pppd's status 15) when it sees peer_dead, so
+            # the phase, the exit status and the reason are set in one place.
             self.peer_dead = True
             self.echos_pending = 0
             self._echo_deadline = None
-            self.close(now, "Peer not responding")
             return
         self.send(
             ControlPacket(Code.ECHO_REQ, self._echo_identifier, _MAGIC.pack(self._our_magic()))

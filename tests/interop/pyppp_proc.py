@@ -27,16 +27,20 @@ namespace and the config directory are removed by :meth:`PypppProcess.close`.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import re
+import select
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
+import termios
 import threading
 import time
+import tty
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -44,7 +48,7 @@ from typing import TYPE_CHECKING, Literal
 if TYPE_CHECKING:
     from .harness import CommandResult, Event, PppdGuest
 
-__all__ = ["PypppProcess", "guest_run", "guest_spawn", "netns_available"]
+__all__ = ["LineTap", "PypppProcess", "guest_run", "guest_spawn", "netns_available"]
 
 _COUNTER = itertools.count(1)
 _REPO = Path(__file__).resolve().parents[2]
@@ -343,3 +347,79 @@ def guest_spawn(guest: PppdGuest, cmd: str, *, attempts: int = 3, start_timeout:
 def guest_run(guest: PppdGuest, cmd: str, timeout: float = 60) -> CommandResult:
     """``guest.run(cmd)`` through :func:`guest_spawn`: wait for the command; its result."""
     return guest.result(guest_spawn(guest, cmd), timeout)
+
+
+# -- a recording relay on the serial line ---------------------------------------------------------
+
+
+class LineTap:
+    """A relay between pyppp and the guest's line that records the raw bytes each way.
+
+    pyppp opens :attr:`device` (a new pty) instead of the guest's; a thread copies bytes both
+    ways and keeps them in :attr:`to_guest` (what pyppp sent, HDLC-escaped as on the wire)
+    and :attr:`to_pyppp`. Use it to check what the other tests cannot see: which bytes pyppp
+    escapes (ACCM), whether frames carry the address/control field (ACFC).
+
+    Open it before starting pyppp; :meth:`close` stops the thread and closes everything.
+    """
+
+    def __init__(self, guest_device: str) -> None:
+        self._guest = _open_raw(guest_device)
+        self._master, self._slave = os.openpty()
+        # Raw and silent from the start: an echo would send pppd's bytes straight back.
+        _make_raw(self._slave)
+        #: The pty for pyppp (its slave end stays open here too, so the relay never sees EIO
+        #: while pyppp opens or closes it).
+        self.device = os.ttyname(self._slave)
+        self.to_guest = bytearray()
+        self.to_pyppp = bytearray()
+        self._stop_r, self._stop_w = os.pipe()
+        self._thread = threading.Thread(target=self._relay, daemon=True)
+        self._thread.start()
+
+    def _relay(self) -> None:
+        routes = {
+            self._master: (self._guest, self.to_guest),
+            self._guest: (self._master, self.to_pyppp),
+        }
+        while True:
+            ready, _, _ = select.select([self._master, self._guest, self._stop_r], [], [])
+            if self._stop_r in ready:
+                return
+            for fd in ready:
+                try:
+                    data = os.read(fd, 65536)
+                except OSError:
+                    return
+                out, record = routes[fd]
+                record += data
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(out, view) :]
+
+    def close(self) -> None:
+        """Stop the relay and close the descriptors."""
+        os.write(self._stop_w, b"x")
+        self._thread.join(5)
+        for fd in (self._guest, self._master, self._slave, self._stop_r, self._stop_w):
+            with contextlib.suppress(OSError):
+                os.close(fd)
+
+    def __enter__(self) -> LineTap:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _make_raw(fd: int) -> None:
+    tty.setraw(fd, termios.TCSANOW)
+    attrs = termios.tcgetattr(fd)
+    attrs[3] &= ~(termios.ECHO | termios.ECHONL)
+    termios.tcsetattr(fd, termios.TCSANOW, attrs)
+
+
+def _open_raw(path: str) -> int:
+    fd = os.open(path, os.O_RDWR | os.O_NOCTTY)
+    _make_raw(fd)
+    return fd
