@@ -40,7 +40,7 @@ from typing import Final, Protocol
 from pyppp import hdlc
 from pyppp.auth.base import AuthFailure, AuthProtocol, AuthSuccess, Role
 from pyppp.auth.base import LoginCheckRequested as AuthLoginCheck
-from pyppp.errors import MalformedPacket
+from pyppp.errors import ExitStatus, MalformedPacket
 from pyppp.events import (
     AuthFailed,
     AuthSucceeded,
@@ -67,15 +67,15 @@ from pyppp.util import NOTICE, Rng
 __all__ = ["AuthFactory", "Link", "LinkConfig", "LinkStats"]
 
 # pppd(8) EXIT STATUS values the core decides (the shell adds its own: 1, 2, 6, 7, 8, 16...).
-EXIT_OK: Final = 0
-EXIT_USER_REQUEST: Final = 5
-EXIT_NEGOTIATION_FAILED: Final = 10
-EXIT_PEER_AUTH_FAILED: Final = 11
-EXIT_IDLE_TIMEOUT: Final = 12
-EXIT_CONNECT_TIME: Final = 13
-EXIT_PEER_DEAD: Final = 15
-EXIT_HANGUP: Final = 16
-EXIT_LOOPBACK: Final = 17
+EXIT_OK: Final = ExitStatus.OK
+EXIT_USER_REQUEST: Final = ExitStatus.USER_REQUEST
+EXIT_NEGOTIATION_FAILED: Final = ExitStatus.NEGOTIATION_FAILED
+EXIT_PEER_AUTH_FAILED: Final = ExitStatus.PEER_AUTH_FAILED
+EXIT_IDLE_TIMEOUT: Final = ExitStatus.IDLE_TIMEOUT
+EXIT_CONNECT_TIME: Final = ExitStatus.CONNECT_TIME
+EXIT_PEER_DEAD: Final = ExitStatus.PEER_DEAD
+EXIT_HANGUP: Final = ExitStatus.HANGUP
+EXIT_LOOPBACK: Final = ExitStatus.LOOPBACK
 
 _AUTH_NAMES: Final[dict[int, str]] = {PPPProtocol.PAP: "PAP", PPPProtocol.CHAP: "CHAP"}
 # RFC 1661 §6.1: "an implementation MUST be able to receive the full 1500 octet Information
@@ -638,7 +638,9 @@ class Link:
             self._events.append(LoginCheckRequested(event.request_id, event.user, event.password))
 
     def _fail_auth(self, role: Role, protocol: int, reason: str, now: float) -> None:
-        status = EXIT_PEER_AUTH_FAILED if role is Role.AUTHENTICATOR else 19
+        status = (
+            EXIT_PEER_AUTH_FAILED if role is Role.AUTHENTICATOR else ExitStatus.AUTH_TOPEER_FAILED
+        )
         name = _AUTH_NAMES.get(protocol, hex(protocol))
         self.logger.error("%s", reason)
         self._events.append(AuthFailed(name, role.value, reason, status))

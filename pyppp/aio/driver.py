@@ -15,6 +15,7 @@ import os
 from collections.abc import Callable
 
 from pyppp.aio.line import Line
+from pyppp.errors import ExitStatus
 from pyppp.events import Event, IpReceived, LinkTerminated, LoginCheckRequested, NetworkUp
 from pyppp.link import Link
 
@@ -41,6 +42,12 @@ class LinkRunner:
         on_ip: called with every received IP packet.
         login_checker: system password check for ``login``.
         initial_data: bytes already read from the line (after a chat script or handshake).
+        logger: where the shell's lines go.
+        line_high_water: framed bytes the shell may hold for the line beyond what it accepted;
+            on a slow serial line, keep it near 0.1 s of line time so an Echo-Reply or a
+            Terminate-Ack never waits long behind bulk data.
+        on_backpressure: called with ``True`` when the IP producer should pause, ``False``
+            when it may resume.
     """
 
     def __init__(
@@ -53,6 +60,8 @@ class LinkRunner:
         login_checker: LoginChecker | None = None,
         initial_data: bytes = b"",
         logger: logging.Logger | None = None,
+        line_high_water: int = _LINE_HIGH_WATER,
+        on_backpressure: Callable[[bool], None] | None = None,
     ) -> None:
         self.link = link
         self.line = line
@@ -66,8 +75,10 @@ class LinkRunner:
         self._timer_at: float | None = None
         self._done: asyncio.Future[int] = self._loop.create_future()
         self._producer_paused = False
+        self._tasks: set[asyncio.Task[None]] = set()
         self._pull_scheduled = False
-        self.on_backpressure: Callable[[bool], None] | None = None
+        self.on_backpressure = on_backpressure
+        self.line_high_water = line_high_water
 
     def now(self) -> float:
         """The clock the link runs on."""
@@ -86,7 +97,9 @@ class LinkRunner:
             if self._timer is not None:
                 self._timer.cancel()
 
-    def close(self, reason: str = "User request", exit_status: int = 5) -> None:
+    def close(
+        self, reason: str = "User request", exit_status: int = ExitStatus.USER_REQUEST
+    ) -> None:
         """Terminate gracefully (LCP Terminate-Request); :meth:`run` returns when done."""
         self.link.close(self.now(), reason, exit_status=exit_status)
         self._after()
@@ -129,7 +142,7 @@ class LinkRunner:
     # -- the transmit pattern ------------------------------------------------------------------
     def _after(self) -> None:
         """After every input: write, deliver events, re-arm the timer, apply back-pressure."""
-        room = _LINE_HIGH_WATER - self.line.write_buffer_size
+        room = self.line_high_water - self.line.write_buffer_size
         data = self.link.data_to_send(limit=max(room, 0))
         if data:
             self.line.write(data)
@@ -168,10 +181,15 @@ class LinkRunner:
                     ok = await self._loop.run_in_executor(None, checker, event.user, event.password)
                 except Exception:  # a PAM failure must never take the daemon down
                     self.logger.exception("system password check failed")
+            if self._done.done():
+                return  # the link ended while PAM was thinking
             self.link.login_result(event.request_id, ok, self.now())
             self._after()
 
-        self._loop.create_task(check())
+        # Keep a reference: the loop holds tasks only weakly.
+        task = self._loop.create_task(check())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     def _rearm(self) -> None:
         deadline = self.link.get_timer()
@@ -190,7 +208,7 @@ class LinkRunner:
             # IP frames are waiting in the link: pull more once the line has room. No line
             # reports when its buffer drains, so while it is full, look again shortly.
             self._pull_scheduled = True
-            if self.line.write_buffer_size < _LINE_HIGH_WATER:
+            if self.line.write_buffer_size < self.line_high_water:
                 self._loop.call_soon(self._pull)
             else:
                 self._loop.call_later(_PULL_RETRY, self._pull)
@@ -202,7 +220,7 @@ class LinkRunner:
 
     def _pull(self) -> None:
         self._pull_scheduled = False
-        if self.link.pending_bytes and self.line.write_buffer_size < _LINE_HIGH_WATER:
+        if self.link.pending_bytes and self.line.write_buffer_size < self.line_high_water:
             self._after()
         else:
             self._flow()

@@ -20,7 +20,7 @@ import os
 import signal
 import sys
 import termios
-from typing import Any
+from typing import Any, Final
 
 from pyppp.aio.chat import PrePppEngine
 from pyppp.aio.line import FdLine, ThreadLine
@@ -35,13 +35,13 @@ from pyppp.chat import (
     parse_connect_command,
 )
 from pyppp.config import PppOptions
-from pyppp.errors import PyPPPError
+from pyppp.errors import ExitStatus, PyPPPError
 from pyppp.windows import DccClient, DccServer
 
 __all__ = ["PreludeError", "run_prelude"]
 
-EXIT_CONNECT_FAILED = 8
-EXIT_INIT_FAILED = 18
+EXIT_CONNECT_FAILED: Final = ExitStatus.CONNECT_FAILED
+EXIT_INIT_FAILED: Final = ExitStatus.INIT_FAILED
 
 
 class PreludeError(PyPPPError):
@@ -209,7 +209,7 @@ async def _run_program(command: str, line: FdLine | ThreadLine, logger: logging.
         while chunk := await stdout.read(4096):
             line.write(chunk)
     except asyncio.CancelledError:
-        _kill_group(process)
+        await _end_group(process)
         raise
     status = await _wait_or_kill(process)
     logger.debug("connect program exited with status %d", status)
@@ -225,14 +225,25 @@ async def _wait_or_kill(process: asyncio.subprocess.Process) -> int:
     try:
         return await process.wait()
     except asyncio.CancelledError:
-        _kill_group(process)
+        await _end_group(process)
         raise
 
 
-def _kill_group(process: asyncio.subprocess.Process) -> None:
+async def _end_group(process: asyncio.subprocess.Process) -> None:
+    """SIGTERM the program's group; SIGKILL it if it is still there 3 s later."""
+    _kill_group(process)
+    try:
+        await asyncio.wait_for(process.wait(), 3.0)
+    except TimeoutError:
+        _kill_group(process, signal.SIGKILL)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(process.wait(), 1.0)
+
+
+def _kill_group(process: asyncio.subprocess.Process, sig: signal.Signals = signal.SIGTERM) -> None:
     if process.returncode is None:
         with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(process.pid, signal.SIGTERM)
+            os.killpg(process.pid, sig)
 
 
 def _blocking_reads(fd: int) -> list[Any] | None:

@@ -15,7 +15,9 @@ import os
 import signal
 import socket
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Final
 
 from pyppp.aio.driver import LinkRunner
 from pyppp.aio.line import FdLine, LineOpenError, ThreadLine, open_line
@@ -27,7 +29,7 @@ from pyppp.aio.prelude import PreludeError, run_prelude
 from pyppp.aio.scripts import ScriptRunner
 from pyppp.aio.tun import Tun, TunError
 from pyppp.config import PppOptions
-from pyppp.errors import ConfigError
+from pyppp.errors import ConfigError, ExitStatus
 from pyppp.events import Event, LinkDown, LinkTerminated, NetworkDown, NetworkUp
 from pyppp.ipcp.dns import resolv_conf_text
 from pyppp.link import Link, LinkConfig
@@ -37,12 +39,12 @@ from pyppp.util import NOTICE
 
 __all__ = ["Supervisor"]
 
-EXIT_FATAL = 1
-EXIT_USER_REQUEST = 5
-EXIT_LOCK_FAILED = 6
-EXIT_OPEN_FAILED = 7
-EXIT_CONNECT_FAILED = 8
-EXIT_IDLE_TIMEOUT = 12
+EXIT_FATAL: Final = ExitStatus.FATAL_ERROR
+EXIT_USER_REQUEST: Final = ExitStatus.USER_REQUEST
+EXIT_LOCK_FAILED: Final = ExitStatus.LOCK_FAILED
+EXIT_OPEN_FAILED: Final = ExitStatus.OPEN_FAILED
+EXIT_CONNECT_FAILED: Final = ExitStatus.CONNECT_FAILED
+EXIT_IDLE_TIMEOUT: Final = ExitStatus.IDLE_TIMEOUT
 
 
 class Supervisor:
@@ -172,10 +174,11 @@ class Supervisor:
                 initial_data=leftover,
                 logger=self.logger,
                 on_event=lambda event: self._on_event(event, state, tun, netconf, device),
+                line_high_water=_line_high_water(device, options.speed),
+                on_backpressure=lambda paused: tun.pause() if paused else tun.resume(),
             )
             self._runner = runner
             tun.start(runner.send_ips)
-            runner.on_backpressure = lambda paused: tun.pause() if paused else tun.resume()
             status = await runner.run()
             await self._finish(state)
             return status, state.up_at is not None
@@ -191,17 +194,28 @@ class Supervisor:
         except TunError as exc:
             self.logger.error("%s", exc)
             return exc.exit_status, False
+        except OSError as exc:
+            # Anything else the system refuses: pppd's fatal error, after cleaning up.
+            self.logger.error("%s", exc)
+            return EXIT_FATAL, False
         finally:
             self._runner = None
-            netconf.remove_all()
+            # Each step on its own: a failure in one must not leave the lock or the TUN behind.
+            self._quietly("removing routes", netconf.remove_all)
             if tun is not None:
-                tun.close()
+                self._quietly("removing the interface", tun.close)
             if line is not None:
                 # Give the last frames (the Terminate-Ack) a moment to leave.
                 await _drain(line)
-                line.close()
+                self._quietly("closing the line", line.close)
             if lock is not None:
-                lock.release()
+                self._quietly("releasing the lock", lock.release)
+
+    def _quietly(self, what: str, step: Callable[[], object]) -> None:
+        try:
+            step()
+        except Exception as exc:  # cleanup goes on whatever one step does
+            self.logger.error("error %s: %s", what, exc)
 
     async def _prelude(self, line: FdLine | ThreadLine) -> bytes:
         """Run the connect script/handshake, unless a signal comes first (pppd kills it)."""
@@ -345,6 +359,17 @@ class _Connection:
         self.local = ""
         self.remote = ""
         self.tasks: list[asyncio.Future[int | None]] = []
+
+
+def _line_high_water(device: str, speed: int | None) -> int:
+    """Bytes the shell may queue for the line: about 0.1 s on a real serial port.
+
+    A pty or a network URL takes data as fast as we give it, so a larger queue costs nothing
+    there and saves loop turns.
+    """
+    if "://" in device or os.path.realpath(device).startswith("/dev/pts/"):
+        return 16384
+    return max(1024, (speed or 115200) // 100)
 
 
 async def _drain(line: FdLine | ThreadLine, timeout: float = 0.5) -> None:

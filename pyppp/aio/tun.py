@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 from collections.abc import Callable
 from ipaddress import IPv4Address
@@ -100,7 +101,9 @@ class Tun:
                 burst.append(read(self.fd, _READ_SIZE))
             except (BlockingIOError, InterruptedError):
                 break
-            except OSError:
+            except OSError as exc:
+                # The interface went away under us (deleted by hand?): stop reading it.
+                logging.getLogger("pyppp").error("%s: read error: %s", self.name, exc)
                 self.pause()
                 break
         if burst:

@@ -42,6 +42,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import TYPE_CHECKING, ClassVar, Final, Protocol
 
+from pyppp.errors import ExitStatus
 from pyppp.packet import ControlPacket
 from pyppp.packet import Protocol as PPPProtocol
 from pyppp.util import print_string as _print_string
@@ -69,10 +70,10 @@ __all__ = [
     "visible",
 ]
 
-EXIT_PEER_AUTH_FAILED: Final = 11
+EXIT_PEER_AUTH_FAILED: Final = ExitStatus.PEER_AUTH_FAILED
 """pppd exit status: the peer failed (or refused) to authenticate itself."""
 
-EXIT_AUTH_TOPEER_FAILED: Final = 19
+EXIT_AUTH_TOPEER_FAILED: Final = ExitStatus.AUTH_TOPEER_FAILED
 """pppd exit status: we failed to authenticate ourselves to the peer."""
 
 _LOG: Final = logging.getLogger("pyppp.auth")
