@@ -75,6 +75,8 @@ class LinkRunner:
         self._timer_at: float | None = None
         self._done: asyncio.Future[int] = self._loop.create_future()
         self._producer_paused = False
+        self._opened = False
+        self._delayed_open: asyncio.TimerHandle | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._pull_scheduled = False
         self.on_backpressure = on_backpressure
@@ -84,30 +86,62 @@ class LinkRunner:
         """The clock the link runs on."""
         return self._loop.time()
 
-    async def run(self) -> int:
-        """Open the link and run it until it is dead; return the exit status."""
+    async def run(self, *, open_delay: float = 0.0) -> int:
+        """Open the link and run it until it is dead; return the exit status.
+
+        Args:
+            open_delay: pppd's ``connect-delay``: after a connect script, wait up to this many
+                seconds for the peer's first bytes before starting LCP, so our first
+                Configure-Request is not sent while the far end is still busy with its script.
+        """
         self.line.start(self._on_data, self._on_lost)
-        self.link.open(self.now())
-        if self.initial_data:
-            self.link.receive_data(self.initial_data, self.now())
-        self._after()
+        if open_delay > 0 and not self.initial_data:
+            self._delayed_open = self._loop.call_later(open_delay, self._open)
+        else:
+            self._open()
         try:
             return await self._done
         finally:
             if self._timer is not None:
                 self._timer.cancel()
+            if self._delayed_open is not None:
+                self._delayed_open.cancel()
+
+    def _open(self) -> None:
+        if self._delayed_open is not None:
+            self._delayed_open.cancel()
+        self._delayed_open = None
+        self._opened = True
+        self.link.open(self.now())
+        if self.initial_data:
+            self.link.receive_data(self.initial_data, self.now())
+        self._after()
 
     def close(
         self, reason: str = "User request", exit_status: int = ExitStatus.USER_REQUEST
     ) -> None:
         """Terminate gracefully (LCP Terminate-Request); :meth:`run` returns when done."""
+        if not self._opened:
+            self._finish_unopened(exit_status)
+            return
         self.link.close(self.now(), reason, exit_status=exit_status)
         self._after()
 
     def hangup(self, reason: str = "Hangup") -> None:
         """End at once without a Terminate exchange (the line is gone or being dropped)."""
+        if not self._opened:
+            self._finish_unopened(ExitStatus.HANGUP)
+            return
         self.link.lower_down(self.now(), reason)
         self._after()
+
+    def _finish_unopened(self, exit_status: int) -> None:
+        # Still in pppd's connect-delay: there is no link to terminate yet.
+        if self._delayed_open is not None:
+            self._delayed_open.cancel()
+            self._delayed_open = None
+        if not self._done.done():
+            self._done.set_result(exit_status)
 
     def send_ip(self, packet: bytes) -> bool:
         """Carry an IP packet; ``False`` if the link cannot take it now (dropped)."""
@@ -123,11 +157,17 @@ class LinkRunner:
 
     # -- callbacks -----------------------------------------------------------------------------
     def _on_data(self, data: bytes) -> None:
+        if not self._opened:
+            self._open()  # the peer has started: negotiate now (pppd's connect-delay ends)
         self.link.receive_data(data, self.now())
         self._after()
 
     def _on_lost(self, why: str) -> None:
         self.logger.debug("line lost: %s", why)
+        if not self._opened:
+            self.logger.log(25, "Modem hangup")
+            self._finish_unopened(ExitStatus.HANGUP)
+            return
         if not self._done.done():
             self.link.lower_down(self.now(), "Modem hangup")
             self.logger.log(25, "Modem hangup")

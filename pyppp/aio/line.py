@@ -176,10 +176,19 @@ class ThreadLine:
         self._thread: threading.Thread | None = None
         self._on_data: DataCallback = lambda data: None
         self._on_lost: LostCallback = lambda why: None
+        self._held = bytearray()
+
+    def pause(self) -> None:
+        """Keep what arrives until the next :meth:`start` (the line changes hands)."""
+        self._on_data = self._held.extend
 
     def start(self, on_data: DataCallback, on_lost: LostCallback) -> None:
         """Begin delivering bytes from the reader thread (again: just swap the callbacks)."""
         self._on_data, self._on_lost = on_data, on_lost
+        if self._held:
+            held = bytes(self._held)
+            self._held.clear()
+            self._loop.call_soon(on_data, held)
         if self._thread is not None:
             return
 

@@ -137,6 +137,8 @@ async def drive(
                 # `leftover` is taken (the caller may be a loop turn or more away from it).
                 with contextlib.suppress(ValueError, OSError):
                     loop.remove_reader(line.fd)
+            else:
+                line.pause()  # a reader thread keeps what comes for the link's start()
             finished.set()
 
     def on_timer() -> None:

@@ -179,7 +179,9 @@ class Supervisor:
             )
             self._runner = runner
             tun.start(runner.send_ips)
-            status = await runner.run()
+            # pppd's connect-delay applies after a connect script (or the handshake).
+            delay = options.connect_delay / 1000 if (options.connect or options.windows) else 0
+            status = await runner.run(open_delay=delay)
             await self._finish(state)
             return status, state.up_at is not None
         except LockError as exc:
