@@ -147,7 +147,7 @@ class IpReceived(Event):
 
 @dataclass(frozen=True, slots=True)
 class LinkTerminated(Event):
-    """The link is dead (RFC 1661 Link Dead phase reached after being used).
+    """The link is dead (RFC 1661 Link Dead phase), whether or not it ever came up.
 
     Attributes:
         exit_status: pppd's exit status for the way the link ended (pppd(8) EXIT STATUS).

@@ -341,10 +341,11 @@ class Automaton:
             actions, next_state = [], State.STOPPED
         if transition.passive and self.config.passive:
             actions.remove(Action.TLF)
-        if transition.restart and self.config.restart and self.state is not State.STOPPED:
-            # Restart option: behave as Down followed by Up (RFC 1661 §4.3 "Open").
-            actions = [Action.TLD] if self.state is State.OPENED else []
-            actions += [Action.IRC, Action.SCR]
+        if transition.restart and self.config.restart:
+            # Restart option: behave as Down followed by Up (RFC 1661 §4.3 "Open"; pppd
+            # fsm_open): the Down cell of the current state, then Starting's Up cell.
+            down = {State.OPENED: [Action.TLD], State.STOPPED: [Action.TLS]}
+            actions = [*down.get(self.state, []), Action.IRC, Action.SCR]
             next_state = State.REQ_SENT
         for action in actions:
             if action is Action.IRC:
@@ -409,7 +410,6 @@ class ControlProtocol:
         negotiator: the protocol's option policy.
         config: counters, timer and passive/silent flags.
         logger: where protocol-level messages go (pppd's wording).
-        mru: the peer's MRU, to bound Code-Rejects we send (the link updates it).
     """
 
     def __init__(

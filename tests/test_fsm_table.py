@@ -141,3 +141,11 @@ def test_zrc_waits_one_restart_period() -> None:
     assert automaton.handle(Event.RTR, 10.0) == [Action.TLD, Action.ZRC, Action.STA]
     assert automaton.deadline == pytest.approx(13.0)
     assert automaton.timeout_event(13.0) is Event.TO_MINUS
+
+
+def test_restart_option_from_stopped_starts_again() -> None:
+    # pppd fsm_open with OPT_RESTART: lowerdown (Stopped -> Starting, tls), lowerup (irc, scr).
+    automaton = Automaton(FsmConfig(restart=True))
+    automaton.state = State.STOPPED
+    assert automaton.handle(Event.OPEN, 0.0) == [Action.TLS, Action.IRC, Action.SCR]
+    assert automaton.state is State.REQ_SENT

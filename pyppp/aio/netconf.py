@@ -23,6 +23,7 @@ except ImportError:  # pragma: no cover - pyroute2 is an optional extra
     IPRoute = None
 
 _NTF_PROXY = 0x08
+_IFF_UP, _IFF_LOOPBACK, _IFF_POINTOPOINT, _IFF_NOARP = 0x1, 0x8, 0x10, 0x80
 _T = TypeVar("_T")
 
 
@@ -87,11 +88,23 @@ class NetConfig:
 
     def _add_proxy_arp(self, remote: IPv4Address) -> bool:
         with IPRoute() as ipr:
+            # pppd get_ether_addr: only an interface that is up and does ARP (not loopback,
+            # not another point-to-point link) can answer for the peer.
+            usable = {
+                link["index"]
+                for link in ipr.get_links()
+                if link["flags"] & _IFF_UP
+                and not link["flags"] & (_IFF_LOOPBACK | _IFF_POINTOPOINT | _IFF_NOARP)
+            }
             for address in ipr.get_addr(family=2):
                 interface = IPv4Interface(
                     f"{address.get_attr('IFA_ADDRESS')}/{address['prefixlen']}"
                 )
-                if remote in interface.network and address["prefixlen"] < 32:
+                if (
+                    address["index"] in usable
+                    and remote in interface.network
+                    and address["prefixlen"] < 32
+                ):
                     index = address["index"]
                     ipr.neigh("add", dst=str(remote), ifindex=index, flags=_NTF_PROXY)
                     self._proxy = (index, str(remote))

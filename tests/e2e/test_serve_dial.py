@@ -158,3 +158,29 @@ def test_sigterm_before_peer_appears(lab: Lab, side: str) -> None:
         assert status == EXIT_USER_REQUEST, process.text
         assert "Traceback" not in process.text, process.text
         assert not [n for n in ns.links() if n.startswith("ppp")]
+
+
+def test_defaultroute_and_proxyarp(lab: Lab) -> None:
+    """pppd's defaultroute (dialer) and proxyarp (server): added at IPCP up, removed at the end."""
+    # An Ethernet-like interface on the server's side whose subnet holds the peer's address.
+    for command in (
+        ["ip", "link", "add", "vpa", "type", "veth", "peer", "name", "vpb"],
+        ["ip", "addr", "add", "10.99.1.100/24", "dev", "vpa"],
+        ["ip", "link", "set", "vpa", "up"],
+        ["ip", "link", "set", "vpb", "up"],
+    ):
+        lab.a.run(command, check=True)
+    with NullModemCable() as cable:
+        call = start_call(
+            lab, cable.ends, server_words=("proxyarp",), client_words=("defaultroute",)
+        )
+        call.wait_up(lab=lab)
+        routes = lab.b.run(["ip", "route", "show", "default"]).stdout
+        assert "dev ppp" in routes, routes
+        proxies = lab.a.run(["ip", "neigh", "show", "proxy"]).stdout
+        assert f"{CLIENT_IP} dev vpa" in proxies, proxies
+        call.client.signal(signal.SIGTERM)
+        assert call.client.wait(15) == 5
+        call.server.wait(15)
+    assert lab.b.run(["ip", "route", "show", "default"]).stdout.strip() == ""
+    assert CLIENT_IP not in lab.a.run(["ip", "neigh", "show", "proxy"]).stdout

@@ -55,7 +55,21 @@ def write_markdown(path: Path = RESULTS_MD, *, pppd_version: str = "", kernel: s
         "| scenario | result | link-up time | notes |",
         "| --- | --- | --- | --- |",
     ]
+    # A run of some scenarios updates their rows and keeps the others (from an earlier run).
+    table = _existing_rows(path)
     for row in rows:
         link_up = f"{row.link_up_seconds:.2f} s" if row.link_up_seconds is not None else "-"
-        lines.append(f"| {row.scenario} | {row.result} | {link_up} | {row.notes} |")
+        table[row.scenario] = f"| {row.scenario} | {row.result} | {link_up} | {row.notes} |"
+    lines.extend(table[key] for key in sorted(table))
     path.write_text("\n".join(lines) + "\n")
+
+
+def _existing_rows(path: Path) -> dict[str, str]:
+    rows: dict[str, str] = {}
+    if not path.exists():
+        return rows
+    for line in path.read_text().splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if line.startswith("| ") and cells and cells[0] not in ("scenario", "---"):
+            rows[cells[0]] = line
+    return rows
