@@ -45,6 +45,8 @@ from typing import Literal
 from .build_guest import CpioWriter, GuestImage
 
 MARKER = "PYPPP-GUEST: "
+# How long to wait for the guest to acknowledge a control line before sending it again.
+_ACK_WAIT = 3.0
 #: Events the hook scripts print (pppd itself runs them).
 HOOK_EVENTS = frozenset(
     {"AUTH-UP", "AUTH-DOWN", "IP-PRE-UP", "IP-UP", "IP-DOWN", "IPV6-UP", "IPV6-DOWN"}
@@ -281,7 +283,6 @@ class PppdGuest:
         self._ctl: socket.socket | None = None
         self._ctl_lock = threading.Lock()
         self._cmd_ids = itertools.count(1)
-        self._signals_sent = 0
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -629,23 +630,46 @@ class PppdGuest:
         vanish without a Terminate-Request (a dead peer), ``"HUP"``, ``"USR1"``...
         """
         name = signal.Signals(sig).name[3:] if isinstance(sig, int) else sig.upper()
-        with self._cond:
-            self._signals_sent += 1
-            nth = self._signals_sent
-        self._control(f"signal {name}", timeout)
-        e = self._wait_for(
-            lambda: [x for x in self._events if x.name.startswith("SIGNAL")][nth - 1 : nth] or None,
+        sid = f"s{next(self._cmd_ids)}"
+        e = self._acknowledged(
+            f"signal {sid} {name}",
+            lambda x: x.name.startswith("SIGNAL") and x.words[:1] == [sid],
             timeout,
             f"signal {name} delivery",
         )
-        assert isinstance(e, list)
-        if e[0].name != "SIGNALLED":
+        if e.name != "SIGNALLED":
             raise GuestError(f"could not signal pppd ({name}): has it exited?")
+
+    def _acknowledged(
+        self, line: str, ack: Callable[[Event], bool], timeout: float, what: str
+    ) -> Event:
+        """Send a control line until the guest acknowledges it (the line can get lost)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            self._control(line, max(1.0, deadline - time.monotonic()))
+            try:
+                found = self._wait_for(
+                    lambda: next((e for e in self._events if ack(e)), None),
+                    min(_ACK_WAIT, max(0.1, deadline - time.monotonic())),
+                    what,
+                )
+                assert isinstance(found, Event)
+                return found
+            except TimeoutError:
+                if time.monotonic() >= deadline:
+                    raise TimeoutError(
+                        f"no {what} within {timeout:.0f} s\n{self._tail()}"
+                    ) from None
 
     def spawn(self, cmd: str, timeout: float = 30.0) -> str:
         """Start a busybox ``sh`` script in the guest now; return its id for :meth:`result`."""
         cid = f"c{next(self._cmd_ids)}"
-        self._control(f"run {cid} {base64.b64encode(cmd.encode()).decode()}", timeout)
+        self._acknowledged(
+            f"run {cid} {base64.b64encode(cmd.encode()).decode()}",
+            lambda x: x.name == "CMD-START" and x.words[:1] == [cid],
+            timeout,
+            f"start of command {cid}",
+        )
         return cid
 
     def result(self, cid: str, timeout: float = 60.0) -> CommandResult:

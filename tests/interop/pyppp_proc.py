@@ -46,7 +46,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
-    from .harness import CommandResult, Event, PppdGuest
+    from .harness import CommandResult, PppdGuest
 
 __all__ = ["LineTap", "PypppProcess", "guest_run", "guest_spawn", "netns_available"]
 
@@ -319,34 +319,14 @@ class PypppProcess:
 # -- guest commands that survive a lost control line ---------------------------------------------
 
 
-def guest_spawn(guest: PppdGuest, cmd: str, *, attempts: int = 3, start_timeout: float = 4) -> str:
-    """``guest.spawn(cmd)``, sent again if the guest does not start it (returns the id).
-
-    The guest's control channel (ttyS2) sporadically loses a whole ``run`` line when it is sent
-    while the guest is busy (seen: ~1 in 5 right after a fork-heavy command ended; the
-    ``/run/cmd.<id>`` file is never created). A command that did not print ``CMD-START``
-    within ``start_timeout`` seconds is therefore sent again under a new id.
-
-    Raises:
-        TimeoutError: no attempt started.
-    """
-    for _ in range(attempts):
-        cid = guest.spawn(cmd)
-
-        def started(event: Event, cid: str = cid) -> bool:
-            return event.words[:1] == [cid]
-
-        try:
-            guest.wait_event("CMD-START", start_timeout, where=started)
-        except TimeoutError:
-            continue
-        return cid
-    raise TimeoutError(f"guest never started {cmd!r} ({attempts} attempts)")
+def guest_spawn(guest: PppdGuest, cmd: str) -> str:
+    """``guest.spawn(cmd)``: the harness resends a control line the guest did not take."""
+    return guest.spawn(cmd)
 
 
 def guest_run(guest: PppdGuest, cmd: str, timeout: float = 60) -> CommandResult:
-    """``guest.run(cmd)`` through :func:`guest_spawn`: wait for the command; its result."""
-    return guest.result(guest_spawn(guest, cmd), timeout)
+    """``guest.run(cmd)``: wait for the command; its result."""
+    return guest.run(cmd, timeout)
 
 
 # -- a recording relay on the serial line ---------------------------------------------------------
