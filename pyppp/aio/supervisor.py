@@ -366,11 +366,11 @@ class _Connection:
 def _line_high_water(device: str, speed: int | None) -> int:
     """Bytes the shell may queue for the line: about 0.1 s on a real serial port.
 
-    A pty or a network URL takes data as fast as we give it, so a larger queue costs nothing
-    there and saves loop turns.
+    A pty or a network URL takes data as fast as we give it, so a larger queue (a pty's
+    worth, as much as one write can take) costs nothing there and saves loop turns.
     """
     if "://" in device or os.path.realpath(device).startswith("/dev/pts/"):
-        return 16384
+        return 65536
     return max(1024, (speed or 115200) // 100)
 
 
