@@ -17,7 +17,6 @@ import socket
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Final
 
 from pyppp.aio.driver import LinkRunner
 from pyppp.aio.line import FdLine, LineOpenError, ThreadLine, open_line
@@ -38,13 +37,6 @@ from pyppp.session import SessionAuth, build_link_config, load_secrets
 from pyppp.util import NOTICE
 
 __all__ = ["Supervisor"]
-
-EXIT_FATAL: Final = ExitStatus.FATAL_ERROR
-EXIT_USER_REQUEST: Final = ExitStatus.USER_REQUEST
-EXIT_LOCK_FAILED: Final = ExitStatus.LOCK_FAILED
-EXIT_OPEN_FAILED: Final = ExitStatus.OPEN_FAILED
-EXIT_CONNECT_FAILED: Final = ExitStatus.CONNECT_FAILED
-EXIT_IDLE_TIMEOUT: Final = ExitStatus.IDLE_TIMEOUT
 
 
 class Supervisor:
@@ -84,7 +76,7 @@ class Supervisor:
             return
         # pppd treats SIGHUP like SIGTERM on the link (kill_link: LCP Terminate-Request with
         # "User request", so the peer learns at once); only the loop differs (persist redials).
-        runner.close("User request", EXIT_USER_REQUEST)
+        runner.close("User request", ExitStatus.USER_REQUEST)
 
     # -- the loop ------------------------------------------------------------------------------
     async def run(self) -> int:
@@ -116,21 +108,25 @@ class Supervisor:
         while True:
             status, was_up = await self._connect_once(config)
             if self._signalled is not None:
-                return EXIT_USER_REQUEST
-            if not options.persist or status in (EXIT_LOCK_FAILED, 2, 3):
+                return ExitStatus.USER_REQUEST
+            if not options.persist or status in (
+                ExitStatus.LOCK_FAILED,
+                ExitStatus.OPTION_ERROR,
+                ExitStatus.NOT_ROOT,
+            ):
                 return status
             failures = 0 if was_up else failures + 1
             if options.maxfail and failures >= options.maxfail:
                 # pppd main.c
                 self.logger.info("Maximum connect attempts exceeded")
                 return status
-            holdoff = 0 if status == EXIT_IDLE_TIMEOUT else options.holdoff
+            holdoff = 0 if status == ExitStatus.IDLE_TIMEOUT else options.holdoff
             if holdoff:
                 self._stop.clear()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._stop.wait(), holdoff)
                 if self._signalled is not None:
-                    return EXIT_USER_REQUEST
+                    return ExitStatus.USER_REQUEST
 
     async def _connect_once(self, config: LinkConfig) -> tuple[int, bool]:
         options = self.options
@@ -146,7 +142,7 @@ class Supervisor:
         # in _signalled, so clearing here loses nothing.
         self._stop.clear()
         if self._signalled is not None:
-            return EXIT_USER_REQUEST, False
+            return ExitStatus.USER_REQUEST, False
         try:
             if options.lock and "://" not in device:
                 lock = UucpLock(device, lock_dir=self.lock_dir, logger=self.logger)
@@ -159,7 +155,7 @@ class Supervisor:
             )
             leftover = await self._prelude(line)
             if self._signalled is not None:
-                return EXIT_USER_REQUEST, False
+                return ExitStatus.USER_REQUEST, False
             tun = Tun(options.ifname, unit=options.unit)
             self.logger.info("Using interface %s", tun.name)
             if isinstance(config.auth, SessionAuth):
@@ -186,10 +182,10 @@ class Supervisor:
             return status, state.up_at is not None
         except LockError as exc:
             self.logger.error("%s", exc)
-            return EXIT_LOCK_FAILED, False
+            return ExitStatus.LOCK_FAILED, False
         except LineOpenError as exc:
             self.logger.error("%s", exc)
-            return EXIT_OPEN_FAILED, False
+            return ExitStatus.OPEN_FAILED, False
         except PreludeError as exc:
             self.logger.error("%s", exc)
             return exc.exit_status, False
@@ -199,7 +195,7 @@ class Supervisor:
         except OSError as exc:
             # Anything else the system refuses: pppd's fatal error, after cleaning up.
             self.logger.error("%s", exc)
-            return EXIT_FATAL, False
+            return ExitStatus.FATAL_ERROR, False
         finally:
             self._runner = None
             # Each step on its own: a failure in one must not leave the lock or the TUN behind.
