@@ -10,6 +10,7 @@ as ``rfc2217://host:2006`` has no descriptor, so a reader thread feeds the loop.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import errno
 import os
@@ -23,7 +24,15 @@ import serial.urlhandler.protocol_socket
 
 from pyppp.errors import PyPPPError
 
-__all__ = ["FdLine", "Line", "LineOpenError", "StreamLine", "ThreadLine", "open_line"]
+__all__ = [
+    "FdLine",
+    "Line",
+    "LineOpenError",
+    "StreamLine",
+    "ThreadLine",
+    "open_line",
+    "open_line_async",
+]
 
 DataCallback = Callable[[bytes], None]
 LostCallback = Callable[[str], None]
@@ -177,6 +186,10 @@ class ThreadLine:
         self._on_data: DataCallback = lambda data: None
         self._on_lost: LostCallback = lambda why: None
         self._held = bytearray()
+        self._out: collections.deque[bytes] = collections.deque()
+        self._out_bytes = 0
+        self._out_ready = threading.Condition()
+        self._writer: threading.Thread | None = None
 
     def pause(self) -> None:
         """Keep what arrives until the next :meth:`start` (the line changes hands)."""
@@ -214,20 +227,51 @@ class ThreadLine:
         self._thread.start()
 
     def write(self, data: bytes) -> None:
-        """Write through pyserial (a socket send for network URLs)."""
-        with contextlib.suppress(OSError, serial.SerialException):
-            self.port.write(data)
+        """Queue bytes for the writer thread (pyserial writes block: never on the loop)."""
+        if not data:
+            return
+        with self._out_ready:
+            self._out.append(data)
+            self._out_bytes += len(data)
+            self._out_ready.notify()
+        if self._writer is None:
+            self._writer = threading.Thread(
+                target=self._write_loop, name=f"line {self.name} writer", daemon=True
+            )
+            self._writer.start()
+
+    def _write_loop(self) -> None:
+        while True:
+            with self._out_ready:
+                while not self._out and not self._stop.is_set():
+                    self._out_ready.wait()
+                if self._stop.is_set():
+                    return
+                data = b"".join(self._out)
+                self._out.clear()
+            try:
+                self.port.write(data)
+            except (OSError, serial.SerialException) as exc:
+                if not self._stop.is_set():
+                    self._loop.call_soon_threadsafe(self._on_lost, f"write error: {exc}")
+                return
+            finally:
+                with self._out_ready:
+                    self._out_bytes -= len(data)
 
     @property
     def write_buffer_size(self) -> int:
-        """Always 0: pyserial writes synchronously, nothing stays queued here."""
-        return 0
+        """Bytes queued for the writer thread and not yet written."""
+        return self._out_bytes
 
     def close(self) -> None:
-        """Stop the thread and close the port."""
+        """Stop the threads and close the port."""
         self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=1.0)
+        with self._out_ready:
+            self._out_ready.notify()
+        for thread in (self._thread, self._writer):
+            if thread is not None:
+                thread.join(timeout=1.0)
         with contextlib.suppress(OSError, serial.SerialException):
             self.port.close()
 
@@ -297,6 +341,42 @@ def open_line(
     Raises:
         LineOpenError: the device does not exist or cannot be opened (pppd status 7).
     """
+    return _wrap(_open_port(device, speed=speed, crtscts=crtscts, xonxoff=xonxoff), device)
+
+
+async def open_line_async(
+    device: str,
+    *,
+    speed: int | None = None,
+    crtscts: bool = False,
+    xonxoff: bool = False,
+) -> FdLine | ThreadLine:
+    """:func:`open_line` without blocking the loop on a network URL.
+
+    Opening ``rfc2217://`` or ``socket://`` means a TCP connect and, for RFC 2217, an option
+    exchange (about 0.4 s with pyserial): done in a thread, so signals are handled meanwhile.
+    """
+    if "://" not in device:
+        return open_line(device, speed=speed, crtscts=crtscts, xonxoff=xonxoff)
+    loop = asyncio.get_running_loop()
+    port = await loop.run_in_executor(
+        None, lambda: _open_port(device, speed=speed, crtscts=crtscts, xonxoff=xonxoff)
+    )
+    return _wrap(port, device)
+
+
+def _wrap(port: serial.SerialBase, device: str) -> FdLine | ThreadLine:
+    if "://" not in device:
+        return FdLine(port.fileno(), device, port=port)
+    if isinstance(port, serial.urlhandler.protocol_socket.Serial):
+        return _socket_line(port, device)
+    return ThreadLine(port, device)
+
+
+def _open_port(
+    device: str, *, speed: int | None, crtscts: bool, xonxoff: bool
+) -> serial.SerialBase:
+    """Open the pyserial port (blocking)."""
     try:
         if "://" in device:
             port = serial.serial_for_url(
@@ -311,11 +391,9 @@ def open_line(
                 # pyserial's open() ends in reset_input_buffer(), which on a socket throws
                 # away what the server sent already: `pyppp share`'s busy line, a banner.
                 port.reset_input_buffer = lambda: None
-                port.open()
-                return _socket_line(port, device)
             port.open()
-            return ThreadLine(port, device)
-        port = serial.Serial(
+            return port
+        return serial.Serial(
             device,
             baudrate=speed or 115200,
             rtscts=crtscts,
@@ -326,7 +404,6 @@ def open_line(
         )
     except (OSError, serial.SerialException, ValueError) as exc:
         raise LineOpenError(f"Failed to open {device}: {exc}") from exc
-    return FdLine(port.fileno(), device, port=port)
 
 
 def _socket_line(port: serial.urlhandler.protocol_socket.Serial, name: str) -> FdLine:

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from pyppp.aio.driver import LinkRunner
-from pyppp.aio.line import FdLine, LineOpenError, ThreadLine, open_line
+from pyppp.aio.line import FdLine, LineOpenError, ThreadLine, open_line_async
 from pyppp.aio.lockfile import UucpLock
 from pyppp.aio.login import check_login, crypt_check, login_option_problem
 from pyppp.aio.logs import setup_logging
@@ -147,7 +147,7 @@ class Supervisor:
             if options.lock and "://" not in device:
                 lock = UucpLock(device, lock_dir=self.lock_dir, logger=self.logger)
                 lock.acquire()
-            line = open_line(
+            line = await open_line_async(
                 device,
                 speed=options.speed,
                 crtscts=bool(options.crtscts),
