@@ -271,15 +271,22 @@ class Link:
             # RFC 1661 §3.1 Link Dead: nothing is received until the link is opened again.
             self.stats.discarded["link dead"] += 1
             return
-        for frame in self._deframer.feed(data):
-            self.stats.frames_received += 1
-            self.stats.bytes_received += len(frame.information) + 2
-            self._receive_frame(frame.protocol, frame.information, now)
-            if frame.protocol != PPPProtocol.IP:
+        frames = self._deframer.feed(data)
+        if not frames:
+            return
+        stats = self.stats
+        control = False
+        for protocol, information in frames:
+            stats.frames_received += 1
+            stats.bytes_received += len(information) + 2
+            self._receive_frame(protocol, information, now)
+            if protocol != PPPProtocol.IP:
                 # A control packet may change the phase (LCP opens, authentication ends), and
                 # the next frame of the same read must be judged in the new phase.
+                control = True
                 self._process(now)
-        self._process(now)
+        if control:
+            self._process(now)
 
     def send_ip(self, packet: bytes, now: float) -> bool:
         """Queue an IPv4 datagram; returns ``False`` (and drops it) if IP cannot flow now."""
@@ -329,6 +336,8 @@ class Link:
             limit: stop adding IP frames once this many bytes are collected (control frames
                 are always all returned), so the shell can keep its write buffer short.
         """
+        if not self._out_control and not self._out_data:
+            return b""
         out = self._out_control
         self._out_control = []
         size = sum(map(len, out))
@@ -351,12 +360,16 @@ class Link:
     # -- time ----------------------------------------------------------------------------------
     def get_timer(self) -> float | None:
         """The earliest deadline of every protocol, or ``None``."""
-        deadlines = [self.lcp.get_timer(), self._idle_deadline, self._connect_deadline]
+        earliest = self.lcp.get_timer()
+        candidates = [self._idle_deadline, self._connect_deadline]
         if self.ipcp is not None:
-            deadlines.append(self.ipcp.get_timer())
-        deadlines.extend(engine.get_timer() for engine in self._auth)
-        present = [d for d in deadlines if d is not None]
-        return min(present) if present else None
+            candidates.append(self.ipcp.get_timer())
+        for engine in self._auth:
+            candidates.append(engine.get_timer())
+        for deadline in candidates:
+            if deadline is not None and (earliest is None or deadline < earliest):
+                earliest = deadline
+        return earliest
 
     def handle_timer(self, now: float) -> None:
         """Run every deadline that has passed."""
