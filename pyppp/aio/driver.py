@@ -11,21 +11,21 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 from collections.abc import Callable
 
 from pyppp.aio.line import Line
 from pyppp.errors import ExitStatus
 from pyppp.events import Event, IpReceived, LinkTerminated, LoginCheckRequested, NetworkUp
 from pyppp.link import Link
+from pyppp.util import NOTICE
 
 __all__ = ["LinkRunner", "LoginChecker"]
 
 LoginChecker = Callable[[str, str], bool]
 """Blocking system password check (``pyppp.aio.login.check_login``), run in a thread."""
 
-# Keep at most this much framed data between the link and the line: about 1/8 s at 1 Mbit/s
-# over a pty, and a few frames on a real 115200-baud line.
+# Framed data the shell may hold for the line beyond what it took (the supervisor sizes this to
+# the line: ~0.1 s on a serial port, a write's worth on a pty).
 _LINE_HIGH_WATER = 16384
 _QUEUE_HIGH_WATER = 65536
 _QUEUE_LOW_WATER = 16384
@@ -164,14 +164,15 @@ class LinkRunner:
 
     def _on_lost(self, why: str) -> None:
         self.logger.debug("line lost: %s", why)
+        if self._done.done():
+            return
+        # pppd main.c get_input: "Modem hangup", then the link goes down (status 16).
+        self.logger.log(NOTICE, "Modem hangup")
         if not self._opened:
-            self.logger.log(25, "Modem hangup")
             self._finish_unopened(ExitStatus.HANGUP)
             return
-        if not self._done.done():
-            self.link.lower_down(self.now(), "Modem hangup")
-            self.logger.log(25, "Modem hangup")
-            self._after()
+        self.link.lower_down(self.now(), "Modem hangup")
+        self._after()
 
     def _on_timer(self) -> None:
         self._timer = None
@@ -264,8 +265,3 @@ class LinkRunner:
             self._after()
         else:
             self._flow()
-
-
-def default_rng(n: int) -> bytes:
-    """The shell's random source for magic numbers and CHAP challenges."""
-    return os.urandom(n)

@@ -20,6 +20,7 @@ from pyppp.lcp.negotiator import LcpNegotiator
 from pyppp.lcp.options import MagicNumber
 from pyppp.options import Option
 from pyppp.packet import Code, ControlPacket, Protocol
+from pyppp.util import NOTICE
 
 __all__ = ["LcpControlProtocol"]
 
@@ -94,7 +95,7 @@ class LcpControlProtocol(ControlProtocol):
         if self.echo_failure and self.echos_pending >= self.echo_failure:
             # pppd lcp.c LcpLinkFailure
             self.logger.info("No response to %d echo-requests", self.echos_pending)
-            self.logger.log(25, "Serial link appears to be disconnected.")
+            self.logger.log(NOTICE, "Serial link appears to be disconnected.")
             # The link closes LCP (and records pppd's status 15) when it sees peer_dead, so
             # the phase, the exit status and the reason are set in one place.
             self.peer_dead = True
