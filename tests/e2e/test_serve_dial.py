@@ -184,3 +184,22 @@ def test_defaultroute_and_proxyarp(lab: Lab) -> None:
         call.server.wait(15)
     assert lab.b.run(["ip", "route", "show", "default"]).stdout.strip() == ""
     assert CLIENT_IP not in lab.a.run(["ip", "neigh", "show", "proxy"]).stdout
+
+
+def test_ms_dns_served_and_usepeerdns_written(lab: Lab) -> None:
+    """RFC 1877: the server's ms-dns reach a `usepeerdns` dialer, which writes resolv.conf in
+    its config dir (pppd: /etc/ppp/resolv.conf) and prints pppd's lines."""
+    with NullModemCable() as cable:
+        call = start_call(
+            lab,
+            cable.ends,
+            server_words=("ms-dns", "10.99.0.53", "ms-dns", "10.99.0.54"),
+            client_words=("usepeerdns",),
+        )
+        call.wait_up(lab=lab)
+        assert call.client.wait_for(r"^primary   DNS address 10\.99\.0\.53$", timeout=5)
+        assert call.client.wait_for(r"^secondary DNS address 10\.99\.0\.54$", timeout=5)
+        resolv = (lab.tmp / "client" / "resolv.conf").read_text()
+        assert resolv == "nameserver 10.99.0.53\nnameserver 10.99.0.54\n"
+        call.client.signal(signal.SIGTERM)
+        assert call.client.wait(15) == 5
