@@ -69,6 +69,7 @@ from types import MappingProxyType
 from typing import Final, NamedTuple
 
 from pyppp.errors import ConfigError
+from pyppp.words import getwords
 
 __all__ = [
     "OPTIONS",
@@ -101,18 +102,6 @@ MAX_FILE_SIZE: Final = 1 << 20
 MAX_NESTING: Final = 16
 """How deep ``file``/``call`` may nest (pppd has no limit and would run out of stack)."""
 
-_C_SPACE: Final = frozenset(" \t\n\r\v\f")  # C isspace() in the C locale; str.isspace is wider
-_OCTAL: Final = frozenset("01234567")
-_HEX: Final = frozenset("0123456789abcdefABCDEF")
-_SIMPLE_ESCAPES: Final = {
-    "a": "\a",
-    "b": "\b",
-    "f": "\f",
-    "n": "\n",
-    "r": "\r",
-    "s": " ",
-    "t": "\t",
-}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -148,99 +137,17 @@ def parse_words(text: str, source: str) -> list[Word]:
             characters, a NUL character in a word, or undecodable bytes in a word.
     """
     words: list[Word] = []
-    n = len(text)
-    i = 0
-    line = 1
-    while True:
-        # Skip white space and comments (a newline ends a comment; backslash-newline is
-        # skipped; an escaped character starts a word).
-        escape = False
-        comment = False
-        start_line = line
-        c = ""
-        while i < n:
-            c = text[i]
-            i += 1
-            if c == "\n":
-                line += 1
-                if escape:
-                    escape = False
-                else:
-                    comment = False
-                continue
-            if comment:
-                continue
-            if escape:
-                break
-            if c == "\\":
-                escape = True
-                start_line = line
-                continue
-            if c == "#":
-                comment = True
-                continue
-            if c not in _C_SPACE:
-                start_line = line
-                break
-        else:
-            return words
-        # Here c is the first character of the word (escaped if `escape`).
-        chars: list[str] = []
-        quoted = ""
-        at_eof = False
-        while True:
-            if escape:
-                escape = False
-                if c == "\n":
-                    line += 1
-                elif c in _SIMPLE_ESCAPES:
-                    chars.append(_SIMPLE_ESCAPES[c])
-                elif c in _OCTAL:
-                    value = 0
-                    j = i - 1
-                    while j < n and j < i + 2 and text[j] in _OCTAL:
-                        value = value * 8 + int(text[j])
-                        j += 1
-                    chars.append(chr(value & 0xFF))  # pppd stores it in a char
-                    i = j
-                elif c == "x":
-                    j = i
-                    while j < n and j < i + 2 and text[j] in _HEX:
-                        j += 1
-                    chars.append(chr(int(text[i:j], 16) if j > i else 0))
-                    i = j
-                else:
-                    chars.append(c)
-            elif c == "\\":
-                escape = True
-            elif quoted:
-                if c == quoted:
-                    quoted = ""
-                else:
-                    if c == "\n":
-                        line += 1
-                    chars.append(c)
-            elif c in "\"'":
-                quoted = c
-            elif c in _C_SPACE or c == "#":
-                i -= 1  # ungetc: the separator or comment belongs to the next scan
-                break
-            else:
-                chars.append(c)
-            if i >= n:
-                at_eof = True
-                break
-            c = text[i]
-            i += 1
-        where = f"{source}:{start_line}"
-        word = "".join(chars)
-        if at_eof and quoted:
+    for raw in getwords(text):
+        where = f"{source}:{raw.line}"
+        if raw.unterminated:
             raise ConfigError(
-                f"quoted word runs to end of file ({_preview(word)}): missing closing {quoted}",
+                f"quoted word runs to end of file ({_preview(raw.text)}): "
+                f"missing closing {raw.unterminated}",
                 source=where,
             )
-        _check_word(word, where)
-        words.append(Word(word, where))
+        _check_word(raw.text, where)
+        words.append(Word(raw.text, where))
+    return words
 
 
 def _check_word(word: str, where: str) -> None:

@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Final, Protocol
 
 from pyppp.errors import ConfigError
+from pyppp.words import getwords
 
 __all__ = [
     "MAXSECRETLEN",
@@ -71,19 +72,7 @@ NONWILD_CLIENT: Final = 2
 _ENCODING: Final = "utf-8"
 _ERRORS: Final = "surrogateescape"
 
-_SIMPLE_ESCAPES: Final[dict[str, str]] = {
-    "a": "\a",
-    "b": "\b",
-    "f": "\f",
-    "n": "\n",
-    "r": "\r",
-    "s": " ",
-    "t": "\t",
-}
-_OCTAL: Final = frozenset("01234567")
-_HEX: Final = frozenset("0123456789abcdefABCDEF")
 # C isspace() in the "C" locale: what ends a word in pppd.
-_SPACE: Final = frozenset(" \t\n\v\f\r")
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,111 +121,22 @@ def split_words(
         The words, in order. Never raises on any input.
     """
     words: list[Word] = []
-    n = len(text)
-    i = 0
-    line = 1
-    first = True
-
-    def problem(at_line: int, message: str) -> None:
-        if problems is not None:
-            problems.append(SecretsProblem(f"{source}:{at_line}", message))
-
-    while True:
-        # Skip whitespace, comments and backslash-newlines before a word.
-        newline = False
-        escape = False
-        comment = False
-        while i < n:
-            c = text[i]
-            if c == "\n":
-                line += 1
-                i += 1
-                if escape:
-                    escape = False
-                else:
-                    newline = True
-                    comment = False
-                continue
-            if comment:
-                i += 1
-                continue
-            if escape:
-                break  # an escaped character starts a word
-            if c == "\\":
-                escape = True
-                i += 1
-                continue
-            if c == "#":
-                comment = True
-                i += 1
-                continue
-            if c not in _SPACE:
-                break
-            i += 1
-        if i >= n:
-            return words
-        start_line = line
-        chars: list[str] = []
-        quoted = ""
-        while i < n:
-            c = text[i]
-            if escape:
-                escape = False
-                if c == "\n":
-                    line += 1
-                    i += 1
-                    continue
-                if c in _SIMPLE_ESCAPES:
-                    chars.append(_SIMPLE_ESCAPES[c])
-                    i += 1
-                elif c in _OCTAL:
-                    value = 0
-                    digits = 0
-                    while digits < 3 and i < n and text[i] in _OCTAL:
-                        value = value * 8 + int(text[i])
-                        i += 1
-                        digits += 1
-                    chars.append(chr(value & 0xFF))
-                elif c == "x":
-                    i += 1
-                    value = 0
-                    digits = 0
-                    while digits < 2 and i < n and text[i] in _HEX:
-                        value = value * 16 + int(text[i], 16)
-                        i += 1
-                        digits += 1
-                    chars.append(chr(value))
-                else:
-                    chars.append(c)
-                    i += 1
-                continue
-            if c == "\\":
-                escape = True
-                i += 1
-                continue
-            if quoted:
-                if c == quoted:
-                    quoted = ""
-                    i += 1
-                    continue
-            elif c in "\"'":
-                quoted = c
-                i += 1
-                continue
-            elif c in _SPACE or c == "#":
-                break
-            if c == "\n":
-                line += 1
-            chars.append(c)
-            i += 1
-        if quoted:
-            problem(start_line, "quoted word runs to end of file")
-        word = "".join(chars)
+    for raw in getwords(text):
+        word = raw.text
+        if raw.unterminated and problems is not None:
+            problems.append(
+                SecretsProblem(f"{source}:{raw.line}", "quoted word runs to end of file")
+            )
         if len(word.encode(_ENCODING, _ERRORS)) >= MAXWORDLEN:
-            problem(start_line, f"word too long ({word[:20]}...), truncated")
+            if problems is not None:
+                problems.append(
+                    SecretsProblem(
+                        f"{source}:{raw.line}", f"word too long ({word[:20]}...), truncated"
+                    )
+                )
             word = word.encode(_ENCODING, _ERRORS)[: MAXWORDLEN - 1].decode(_ENCODING, "ignore")
-        words.append(Word(word, start_line, newline or first))
-        first = False
+        words.append(Word(word, raw.line, raw.starts_line))
+    return words
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,147 @@
+r"""pppd's word syntax (``getword`` in options.c), shared by options files and secrets files.
+
+Whitespace separates words; ``#`` at the start of a word comments out the rest of the line;
+single or double quotes make one word of anything up to the matching quote (newlines
+included); a backslash escapes the next character: ``\a \b \f \n \r \s \t``, up to three
+octal digits, ``\x`` with up to two hex digits, a backslash-newline is skipped, and any other
+character stands for itself. Callers decide what to do with odd words (a quote left open, an
+overlong word): :mod:`pyppp.config` refuses them, :mod:`pyppp.auth.secrets` warns as pppd does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+__all__ = ["RawWord", "getwords"]
+
+_SPACE: Final = frozenset(" \t\n\v\f\r")  # C isspace() in the C locale; str.isspace is wider
+_OCTAL: Final = frozenset("01234567")
+_HEX: Final = frozenset("0123456789abcdefABCDEF")
+_SIMPLE_ESCAPES: Final[dict[str, str]] = {
+    "a": "\a",
+    "b": "\b",
+    "f": "\f",
+    "n": "\n",
+    "r": "\r",
+    "s": " ",
+    "t": "\t",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class RawWord:
+    """One word as pppd's ``getword`` reads it.
+
+    Attributes:
+        text: the word after quote and escape processing.
+        line: 1-based line on which the word starts.
+        starts_line: a newline came before the word (pppd's ``newline`` flag); the first word
+            of the text also counts as starting a line.
+        unterminated: the quote character if the word ran to the end of the text inside
+            quotes, else ``""``.
+    """
+
+    text: str
+    line: int
+    starts_line: bool
+    unterminated: str = ""
+
+
+def getwords(text: str) -> list[RawWord]:
+    """Split ``text`` into words with pppd's rules. Never raises on any input."""
+    words: list[RawWord] = []
+    n = len(text)
+    i = 0
+    line = 1
+    first = True
+    while True:
+        # Skip whitespace, comments and backslash-newlines before a word.
+        newline = False
+        escape = False
+        comment = False
+        while i < n:
+            c = text[i]
+            if c == "\n":
+                line += 1
+                i += 1
+                if escape:
+                    escape = False
+                else:
+                    newline = True
+                    comment = False
+                continue
+            if comment:
+                i += 1
+                continue
+            if escape:
+                break  # an escaped character starts a word
+            if c == "\\":
+                escape = True
+                i += 1
+                continue
+            if c == "#":
+                comment = True
+                i += 1
+                continue
+            if c not in _SPACE:
+                break
+            i += 1
+        if i >= n:
+            return words
+        start_line = line
+        chars: list[str] = []
+        quoted = ""
+        while i < n:
+            c = text[i]
+            if escape:
+                escape = False
+                if c == "\n":
+                    line += 1
+                    i += 1
+                    continue
+                if c in _SIMPLE_ESCAPES:
+                    chars.append(_SIMPLE_ESCAPES[c])
+                    i += 1
+                elif c in _OCTAL:
+                    value = 0
+                    digits = 0
+                    while digits < 3 and i < n and text[i] in _OCTAL:
+                        value = value * 8 + int(text[i])
+                        i += 1
+                        digits += 1
+                    chars.append(chr(value & 0xFF))  # pppd stores it in a char
+                elif c == "x":
+                    i += 1
+                    value = 0
+                    digits = 0
+                    while digits < 2 and i < n and text[i] in _HEX:
+                        value = value * 16 + int(text[i], 16)
+                        i += 1
+                        digits += 1
+                    chars.append(chr(value))
+                else:
+                    chars.append(c)
+                    i += 1
+                continue
+            if c == "\\":
+                escape = True
+                i += 1
+                continue
+            if quoted:
+                if c == quoted:
+                    quoted = ""
+                    i += 1
+                    continue
+            elif c in "\"'":
+                quoted = c
+                i += 1
+                continue
+            elif c in _SPACE or c == "#":
+                break
+            if c == "\n":
+                line += 1
+            chars.append(c)
+            i += 1
+        words.append(RawWord("".join(chars), start_line, newline or first, quoted))
+        first = False
