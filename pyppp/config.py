@@ -103,7 +103,6 @@ MAX_NESTING: Final = 16
 """How deep ``file``/``call`` may nest (pppd has no limit and would run out of stack)."""
 
 
-
 # ---------------------------------------------------------------------------------------------
 # Words
 

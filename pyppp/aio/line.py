@@ -22,7 +22,7 @@ from typing import Protocol
 import serial
 import serial.urlhandler.protocol_socket
 
-from pyppp.errors import PyPPPError
+from pyppp.errors import ExitStatus, PyPPPError
 
 __all__ = [
     "FdLine",
@@ -42,7 +42,7 @@ _READ_SIZE = 65536
 class LineOpenError(PyPPPError):
     """The serial device could not be opened (pppd exit status 7)."""
 
-    exit_status = 7
+    exit_status = ExitStatus.OPEN_FAILED
 
 
 class Line(Protocol):

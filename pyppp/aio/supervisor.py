@@ -180,16 +180,8 @@ class Supervisor:
             status = await runner.run(open_delay=delay)
             await self._finish(state)
             return status, state.up_at is not None
-        except LockError as exc:
-            self.logger.error("%s", exc)
-            return ExitStatus.LOCK_FAILED, False
-        except LineOpenError as exc:
-            self.logger.error("%s", exc)
-            return ExitStatus.OPEN_FAILED, False
-        except PreludeError as exc:
-            self.logger.error("%s", exc)
-            return exc.exit_status, False
-        except TunError as exc:
+        except (LockError, LineOpenError, PreludeError, TunError) as exc:
+            # Each carries pppd's status: 6 lock, 7 open, 8/18 connect/init script, 1/3 TUN.
             self.logger.error("%s", exc)
             return exc.exit_status, False
         except OSError as exc:
