@@ -48,12 +48,12 @@ if str(REPO) not in sys.path:
 from pyppp.aio.cable import NullModemCable  # noqa: E402
 from pyppp.auth.base import AuthProtocol  # noqa: E402
 from pyppp.auth.pap import PapAuthenticator, PapPeer  # noqa: E402
-from pyppp.auth.secrets import SecretsFile  # noqa: E402
 from pyppp.events import NetworkUp  # noqa: E402
 from pyppp.ipcp.negotiator import IpcpConfig  # noqa: E402
 from pyppp.lcp.negotiator import LcpConfig  # noqa: E402
 from pyppp.link import Link, LinkConfig  # noqa: E402
 from pyppp.packet import Protocol  # noqa: E402
+from pyppp.pppd.secrets import SecretsFile  # noqa: E402
 from pyppp.util import seeded_rng  # noqa: E402
 from tests.e2e.netns import (  # noqa: E402
     CLIENT_IP,

@@ -16,13 +16,13 @@ from ipaddress import IPv4Address
 from pyppp.auth.base import AuthProtocol, LoginThrottle
 from pyppp.auth.chap import ChapAuthenticator, ChapPeer
 from pyppp.auth.pap import PapAuthenticator, PapPeer
-from pyppp.auth.secrets import SecretsFile
 from pyppp.errors import ConfigError, LocalProtocolError
 from pyppp.fsm import FsmConfig
 from pyppp.ipcp.negotiator import IpcpConfig
 from pyppp.lcp.negotiator import LcpConfig
 from pyppp.link import LinkConfig
 from pyppp.packet import Protocol
+from pyppp.pppd.secrets import SecretsFile
 from pyppp.util import Rng
 
 __all__ = ["StaticAuth", "simple_config"]

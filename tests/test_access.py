@@ -1,4 +1,4 @@
-"""Access rules of ``pyppp share`` (pyppp.access): the policy and hosts files, no sockets."""
+"""Access rules of ``pyppp share`` (pyppp.share.access): the policy and hosts files, no sockets."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pyppp.access import (
+from pyppp.share.access import (
     LOOPBACK,
     AccessPolicy,
     load_hosts_file,
@@ -18,7 +18,7 @@ from pyppp.access import (
     peer_of,
     unmap_address,
 )
-from pyppp.shareconfig import ShareConfig
+from pyppp.share.config import ShareConfig
 
 A = ipaddress.ip_address
 N = ipaddress.ip_network

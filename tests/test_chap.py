@@ -24,8 +24,8 @@ from pyppp.auth.chap import (
     decode_value_name,
     encode_value_name,
 )
-from pyppp.auth.secrets import SecretsFile
 from pyppp.packet import ControlPacket, Protocol
+from pyppp.pppd.secrets import SecretsFile
 from pyppp.util import seeded_rng
 
 SERVER_SECRETS = SecretsFile.parse(

@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pyppp.aio.chat import run_engine
-from pyppp.chat import (
+from pyppp.pppd.chat import (
     Break,
     ChatEngine,
     ChatScript,

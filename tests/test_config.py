@@ -10,7 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pyppp.config import (
+from pyppp.errors import ConfigError
+from pyppp.pppd.config import (
     OPTION_WORDS,
     OPTIONS,
     Kind,
@@ -27,7 +28,6 @@ from pyppp.config import (
     resolve_address,
     tty_options_name,
 )
-from pyppp.errors import ConfigError
 
 VECTORS = Path(__file__).parent / "vectors" / "options"
 

@@ -128,10 +128,10 @@ def test_full_demo_cleans_up_when_interrupted(signum: int) -> None:
 def test_in_process_failure_is_one_clear_line(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    import pyppp.demo
+    import pyppp.cli.demo
 
-    wrong = functools.partial(pyppp.demo._in_process, client_password="towel")
-    monkeypatch.setattr(pyppp.demo, "_in_process", wrong)
+    wrong = functools.partial(pyppp.cli.demo._in_process, client_password="towel")
+    monkeypatch.setattr(pyppp.cli.demo, "_in_process", wrong)
     status = main(["demo", "--no-root"])
     captured = capsys.readouterr()
     assert status == 1

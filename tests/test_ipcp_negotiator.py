@@ -13,7 +13,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pyppp.errors import ConfigError, MalformedPacket
-from pyppp.ipcp.dns import RESOLV_CONF_PATH, ip_script_env, resolv_conf_text
 from pyppp.ipcp.negotiator import (
     AddressPolicy,
     AddressRule,
@@ -33,6 +32,7 @@ from pyppp.ipcp.options import (
 )
 from pyppp.options import Negotiator, Option, Review, UnknownOption, decode_options, encode_options
 from pyppp.packet import Code
+from pyppp.pppd.dns import RESOLV_CONF_PATH, ip_script_env, resolv_conf_text
 from pyppp.util import NOTICE
 
 # Hypothesis's own choice cache can compare bytes with int keys on a hash collision, which

@@ -17,7 +17,6 @@ import pytest
 from pyppp import hdlc
 from pyppp.auth.base import AuthProtocol
 from pyppp.auth.pap import PapAuthenticator, PapPeer
-from pyppp.auth.secrets import SecretsFile
 from pyppp.events import (
     AuthFailed,
     AuthSucceeded,
@@ -37,6 +36,7 @@ from pyppp.lcp.negotiator import LcpConfig
 from pyppp.link import Link, LinkConfig
 from pyppp.options import UnknownOption
 from pyppp.packet import Code, ControlPacket, Protocol
+from pyppp.pppd.secrets import SecretsFile
 from pyppp.trace import format_packet
 from pyppp.util import seeded_rng
 from tests.linkpair import Impairment, LinkPair, ScriptedPeer, Wire

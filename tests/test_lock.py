@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from pyppp.aio.lockfile import UucpLock, pid_alive
 from pyppp.errors import ConfigError
-from pyppp.lock import (
+from pyppp.pppd.lock import (
     LockError,
     Verdict,
     format_lock_content,
@@ -248,7 +248,7 @@ _CONTENDER = textwrap.dedent(
     """
     import os, sys, time
     from pyppp.aio.lockfile import UucpLock
-    from pyppp.lock import LockError
+    from pyppp.pppd.lock import LockError
     lock_dir, gate = sys.argv[1], sys.argv[2]
     while not os.path.exists(gate):
         time.sleep(0.001)

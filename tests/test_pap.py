@@ -33,8 +33,8 @@ from pyppp.auth.pap import (
     encode_auth_request,
     encode_response,
 )
-from pyppp.auth.secrets import SecretsFile
 from pyppp.packet import ControlPacket, Protocol
+from pyppp.pppd.secrets import SecretsFile
 
 SECRETS = SecretsFile.parse(
     "zaphod server gargleBlaster 10.0.0.2\n"

@@ -9,7 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pyppp.auth.secrets import (
+from pyppp.errors import ConfigError
+from pyppp.pppd.secrets import (
     MAXWORDLEN,
     PeerSecretCheck,
     SecretsFile,
@@ -23,7 +24,6 @@ from pyppp.auth.secrets import (
     some_ip_ok,
     split_words,
 )
-from pyppp.errors import ConfigError
 
 VECTORS = Path(__file__).parent / "vectors" / "secrets"
 

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from pyppp.config import load_options
 from pyppp.errors import ConfigError
 from pyppp.link import LinkConfig
 from pyppp.packet import Protocol
-from pyppp.session import build_link_config, load_secrets
+from pyppp.pppd.config import load_options
+from pyppp.pppd.session import build_link_config, load_secrets
 from pyppp.util import seeded_rng
 
 

@@ -24,10 +24,10 @@ from typing import Any
 import pytest
 
 from pyppp import cli
-from pyppp import share as share_module
-from pyppp.lock import format_lock_content, parse_lock_content
-from pyppp.share import ShareConfig, ShareServer
-from pyppp.shareconfig import (
+from pyppp.aio import share as share_module
+from pyppp.aio.share import ShareConfig, ShareServer
+from pyppp.pppd.lock import format_lock_content, parse_lock_content
+from pyppp.share.config import (
     busy_message,
     caller_line,
     cant_open_message,

@@ -1,4 +1,4 @@
-"""The raw-mode telnet filter of ``pyppp share`` (pyppp.telnet), without sockets."""
+"""The raw-mode telnet filter of ``pyppp share`` (pyppp.share.telnet), without sockets."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pyppp.telnet import Filtered, TelnetFilter, double_iac
+from pyppp.share.telnet import Filtered, TelnetFilter, double_iac
 
 # RFC 854's numbers, written out here rather than imported, so a wrong constant fails a test.
 IAC, DONT, DO, WONT, WILL, SB, SE, AYT, BRK = 255, 254, 253, 252, 251, 250, 240, 246, 243

@@ -16,8 +16,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pyppp.aio.chat import run_engine
-from pyppp.chat import ChatEngine, ChatScript
-from pyppp.windows import DccClient, DccServer
+from pyppp.pppd.chat import ChatEngine, ChatScript
+from pyppp.pppd.windows import DccClient, DccServer
 
 VECTORS = Path(__file__).parent / "vectors" / "chat"
 LCP = b'~\xff}#\xc0!}!}!} }4}"}&} } } } }%}&\x12\x34\x56\x78}\'}"}(}"\x9b\x3f~'

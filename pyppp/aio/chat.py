@@ -1,7 +1,8 @@
 """Shell for the pre-PPP engines: chat(8) scripts and the Windows handshake on a serial line.
 
-:func:`run_engine` drives any of the sans-IO "pre-PPP" engines (:class:`pyppp.chat.ChatEngine`,
-:class:`pyppp.windows.DccServer`, :class:`pyppp.windows.DccClient`) on a file descriptor; the
+:func:`run_engine` drives any of the sans-IO "pre-PPP" engines
+(:class:`pyppp.pppd.chat.ChatEngine`, :class:`pyppp.pppd.windows.DccServer`,
+:class:`pyppp.pppd.windows.DccClient`) on a file descriptor; the
 link code calls it for pppd's ``connect``. ``pyppp chat`` is chat(8) on standard input and
 output, with chat's options and exit statuses.
 
@@ -27,7 +28,7 @@ import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from pyppp.chat import Break, ChatEngine, ChatScript, ChatScriptError, Echo, Report, Say
+from pyppp.pppd.chat import Break, ChatEngine, ChatScript, ChatScriptError, Echo, Report, Say
 
 __all__ = ["PrePppEngine", "add_arguments", "run", "run_engine"]
 

@@ -20,7 +20,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Final
 
-from pyppp.lock import (
+from pyppp.pppd.lock import (
     DEFAULT_LOCK_DIR,
     LockError,
     Verdict,
@@ -65,7 +65,7 @@ class UucpLock:
     Args:
         device: the device path (or pyserial URL) as the user gave it.
         lock_dir: the directory for lock files (pppd's is ``/var/lock``).
-        logger: where "Removed stale lock on ..." goes (``pyppp.lock`` by default).
+        logger: where "Removed stale lock on ..." goes (``pyppp.pppd.lock`` by default).
         resolve_symlinks: also lock the name of the node a symlink points to.
 
     Raises:

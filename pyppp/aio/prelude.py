@@ -24,7 +24,8 @@ from typing import Any, Final
 
 from pyppp.aio.chat import PrePppEngine
 from pyppp.aio.line import FdLine, ThreadLine
-from pyppp.chat import (
+from pyppp.errors import ExitStatus, PyPPPError
+from pyppp.pppd.chat import (
     Break,
     ChatEngine,
     ChatScript,
@@ -34,9 +35,8 @@ from pyppp.chat import (
     Say,
     parse_connect_command,
 )
-from pyppp.config import PppOptions
-from pyppp.errors import ExitStatus, PyPPPError
-from pyppp.windows import DccClient, DccServer
+from pyppp.pppd.config import PppOptions
+from pyppp.pppd.windows import DccClient, DccServer
 
 __all__ = ["PreludeError", "run_prelude"]
 

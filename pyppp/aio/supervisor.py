@@ -27,13 +27,13 @@ from pyppp.aio.netconf import NetConfig
 from pyppp.aio.prelude import PreludeError, run_prelude
 from pyppp.aio.scripts import ScriptRunner
 from pyppp.aio.tun import Tun, TunError
-from pyppp.config import PppOptions
 from pyppp.errors import ConfigError, ExitStatus
 from pyppp.events import Event, LinkDown, LinkTerminated, NetworkDown, NetworkUp
-from pyppp.ipcp.dns import resolv_conf_text
 from pyppp.link import Link, LinkConfig
-from pyppp.lock import LockError
-from pyppp.session import SessionAuth, build_link_config, load_secrets
+from pyppp.pppd.config import PppOptions
+from pyppp.pppd.dns import resolv_conf_text
+from pyppp.pppd.lock import LockError
+from pyppp.pppd.session import SessionAuth, build_link_config, load_secrets
 from pyppp.util import NOTICE
 
 __all__ = ["Supervisor"]

@@ -43,10 +43,10 @@ from pyppp.auth.base import (
     quoted,
     visible,
 )
-from pyppp.auth.secrets import MAXSECRETLEN, SecretMatch, SecretsSource
 from pyppp.ipcp.negotiator import AddressPolicy
 from pyppp.packet import ControlPacket
 from pyppp.packet import Protocol as PPPProtocol
+from pyppp.pppd.secrets import MAXSECRETLEN, SecretMatch, SecretsSource
 from pyppp.util import NOTICE, Rng
 
 _AUTH_FAILED: Final = "Authentication failed"

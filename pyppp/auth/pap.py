@@ -38,14 +38,14 @@ from pyppp.auth.base import (
     quoted,
     visible,
 )
-from pyppp.auth.secrets import (
+from pyppp.ipcp.negotiator import AddressPolicy
+from pyppp.packet import ControlPacket
+from pyppp.packet import Protocol as PPPProtocol
+from pyppp.pppd.secrets import (
     SecretMatch,
     SecretsSource,
     get_pap_password,
 )
-from pyppp.ipcp.negotiator import AddressPolicy
-from pyppp.packet import ControlPacket
-from pyppp.packet import Protocol as PPPProtocol
 from pyppp.util import NOTICE
 
 _AUTH_FAILED: Final = "Authentication failed"

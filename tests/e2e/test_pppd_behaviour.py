@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 
 from pyppp.aio.cable import NullModemCable
-from pyppp.lock import format_lock_content
+from pyppp.pppd.lock import format_lock_content
 
 from .netns import (
     CLIENT_IP,

@@ -505,7 +505,7 @@ def test_prelude_handover_keeps_the_first_frame() -> None:
     from pyppp.aio.line import open_line
     from pyppp.aio.prelude import drive
     from pyppp.hdlc import encode_frame
-    from pyppp.windows import DccServer
+    from pyppp.pppd.windows import DccServer
 
     frame = encode_frame(0xC021, bytes.fromhex("0101000a0506cafe0001"))
     master, slave = os.openpty()

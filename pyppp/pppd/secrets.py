@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Final, Protocol
 
 from pyppp.errors import ConfigError
-from pyppp.words import getwords
+from pyppp.pppd.words import getwords
 
 __all__ = [
     "MAXSECRETLEN",

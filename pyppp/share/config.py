@@ -3,7 +3,7 @@
 :class:`ShareConfig` is everything the server needs, built from the command line by
 :func:`config_from_args` (which rejects values out of range with one :class:`ConfigError`) or
 by hand in tests; :meth:`ShareConfig.policy` turns it into an
-:class:`~pyppp.access.AccessPolicy`, reading the hosts files each time (tcpd's way).
+:class:`~pyppp.share.access.AccessPolicy`, reading the hosts files each time (tcpd's way).
 
 The functions at the end format what a caller reads on its connection when the modem is not
 for it (busy, locked, unopenable) or the call ends for idleness. They are the interface of
@@ -20,7 +20,9 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Final, Literal
 
-from pyppp.access import (
+from pyppp.errors import ConfigError
+from pyppp.pppd.lock import DEFAULT_LOCK_DIR
+from pyppp.share.access import (
     LOOPBACK,
     SERVICE_NAME,
     AccessPolicy,
@@ -28,8 +30,6 @@ from pyppp.access import (
     IPNetwork,
     load_hosts_file,
 )
-from pyppp.errors import ConfigError
-from pyppp.lock import DEFAULT_LOCK_DIR
 
 __all__ = [
     "DEFAULT_PORT",
@@ -114,7 +114,7 @@ def config_from_args(args: argparse.Namespace) -> ShareConfig:
     """Build a :class:`ShareConfig` from parsed arguments.
 
     Args:
-        args: ``pyppp share``'s parsed command line (see :func:`pyppp.share.add_arguments`).
+        args: ``pyppp share``'s parsed command line (see :func:`pyppp.aio.share.add_arguments`).
 
     Returns:
         The configuration.

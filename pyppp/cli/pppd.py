@@ -16,8 +16,8 @@ import sys
 from pathlib import Path
 
 from pyppp.aio.supervisor import Supervisor
-from pyppp.config import PppOptions, Word, design_flag_words, dump, load_options
 from pyppp.errors import ConfigError
+from pyppp.pppd.config import PppOptions, Word, design_flag_words, dump, load_options
 
 __all__ = ["add_dial_arguments", "add_serve_arguments", "run_dial", "run_serve"]
 

@@ -39,12 +39,12 @@ from types import FrameType
 
 from pyppp.auth.base import AuthProtocol
 from pyppp.auth.pap import PapAuthenticator, PapPeer
-from pyppp.auth.secrets import SecretsFile
 from pyppp.events import AuthFailed, Event, IpReceived, LinkTerminated, LinkUp, NetworkUp
 from pyppp.ipcp.negotiator import IpcpConfig
 from pyppp.lcp.negotiator import LcpConfig
 from pyppp.link import Link, LinkConfig
 from pyppp.packet import Protocol
+from pyppp.pppd.secrets import SecretsFile
 
 __all__ = ["add_arguments", "run"]
 

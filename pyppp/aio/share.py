@@ -8,12 +8,12 @@ that daemon done properly:
 * **Modes.** ``--raw`` (default): bytes go straight to the modem; telnet option negotiation
   from a telnet client is answered (every option refused) and never reaches the modem, and once
   the client has shown it speaks telnet, ``IAC IAC`` stands for one 0xFF byte both ways (see
-  :class:`pyppp.telnet.TelnetFilter`). ``--transparent``: 8-bit clean, no telnet at all (for
+  :class:`pyppp.share.telnet.TelnetFilter`). ``--transparent``: 8-bit clean, no telnet at all (for
   ``socket://host:2006`` pyserial clients and PPP). ``--rfc2217``: RFC 2217 (Telnet Com Port
   Control) through pyserial's own ``serial.rfc2217.PortManager``, so a
   ``rfc2217://host:2006`` client sets speed, framing and control lines and sees the status
   lines.
-* **Access control**, tcp-wrappers style (:class:`pyppp.access.AccessPolicy`): only loopback
+* **Access control**, tcp-wrappers style (:class:`pyppp.share.access.AccessPolicy`): only loopback
   by default; ``--allow``/``--deny`` networks; optionally the ``hosts.allow``/``hosts.deny``
   rules for the service ``pyppp-share``. Refused connections are logged and closed at once.
 * **One caller at a time.** A second caller gets one line naming who holds the modem since
@@ -34,8 +34,8 @@ always under ``--inetd`` where standard error may be the caller's socket).
 
 This module is the imperative shell: the server, the sessions, the serial port and the command
 line. The decisions are sans-IO and tested on their own: the telnet filter in
-:mod:`pyppp.telnet`, the access rules and hosts files in :mod:`pyppp.access`, the configuration
-and the lines callers read in :mod:`pyppp.shareconfig`.
+:mod:`pyppp.share.telnet`, the access rules and hosts files in :mod:`pyppp.share.access`, the
+configuration and the lines callers read in :mod:`pyppp.share.config`.
 """
 
 from __future__ import annotations
@@ -59,7 +59,10 @@ import serial
 import serial.rfc2217
 import serial.serialposix
 
-from pyppp.access import (
+from pyppp.aio.lockfile import UucpLock
+from pyppp.errors import ConfigError
+from pyppp.pppd.lock import DEFAULT_LOCK_DIR, LockError
+from pyppp.share.access import (
     LOOPBACK,
     SERVICE_NAME,
     AccessPolicy,
@@ -68,10 +71,7 @@ from pyppp.access import (
     parse_hosts_file,
     peer_of,
 )
-from pyppp.aio.lockfile import UucpLock
-from pyppp.errors import ConfigError
-from pyppp.lock import DEFAULT_LOCK_DIR, LockError
-from pyppp.shareconfig import (
+from pyppp.share.config import (
     DEFAULT_PORT,
     IDLE_LINE,
     Mode,
@@ -84,10 +84,10 @@ from pyppp.shareconfig import (
     listen_text,
     locked_message,
 )
-from pyppp.telnet import IAC, Filtered, TelnetFilter, double_iac
+from pyppp.share.telnet import IAC, Filtered, TelnetFilter, double_iac
 
-# The sans-IO parts live in pyppp.telnet, pyppp.access and pyppp.shareconfig; their names are
-# re-exported here because `pyppp.share` is where callers have always found them.
+# The sans-IO parts live in pyppp.share.telnet, pyppp.share.access and pyppp.share.config; their
+# names are re-exported here because `pyppp.aio.share` is where callers have always found them.
 __all__ = [
     "LOOPBACK",
     "SERVICE_NAME",

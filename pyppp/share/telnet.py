@@ -4,7 +4,7 @@ A caller of a shared modem may be ``telnet host 2006`` or a netcat-style client 
 bytes. :class:`TelnetFilter` serves both: it takes the client's bytes and returns what goes to
 the modem, what telnet answer goes back to the client, and how many serial breaks to send
 (:class:`Filtered`); :meth:`TelnetFilter.escape` prepares modem bytes for the client. No I/O:
-the shell (:mod:`pyppp.share`) moves the bytes.
+the shell (:mod:`pyppp.aio.share`) moves the bytes.
 """
 
 from __future__ import annotations

@@ -69,7 +69,7 @@ from types import MappingProxyType
 from typing import Final, NamedTuple
 
 from pyppp.errors import ConfigError
-from pyppp.words import getwords
+from pyppp.pppd.words import getwords
 
 __all__ = [
     "OPTIONS",

@@ -17,12 +17,12 @@ __all__ = ["main"]
 
 # (name, module, one-line help)
 COMMANDS: tuple[tuple[str, str, str], ...] = (
-    ("serve", "pyppp.aio.commands", "answer calls on a serial line (pppd's silent server)"),
-    ("dial", "pyppp.aio.commands", "call a PPP server over a serial line"),
-    ("share", "pyppp.share", "share a serial modem over TCP (raw or RFC 2217)"),
+    ("serve", "pyppp.cli.pppd", "answer calls on a serial line (pppd's silent server)"),
+    ("dial", "pyppp.cli.pppd", "call a PPP server over a serial line"),
+    ("share", "pyppp.aio.share", "share a serial modem over TCP (raw or RFC 2217)"),
     ("chat", "pyppp.aio.chat", "run a chat(8) script on standard input and output"),
-    ("demo", "pyppp.demo", "two linked PPP stacks on a virtual null-modem cable"),
-    ("selftest", "pyppp.selftest", "frame and deframe, check the FCS, print the figures"),
+    ("demo", "pyppp.cli.demo", "two linked PPP stacks on a virtual null-modem cable"),
+    ("selftest", "pyppp.cli.selftest", "frame and deframe, check the FCS, print the figures"),
 )
 
 

@@ -17,20 +17,20 @@ from pathlib import Path
 from pyppp.auth.base import AuthProtocol, LoginThrottle
 from pyppp.auth.chap import ChapAuthenticator, ChapPeer
 from pyppp.auth.pap import PapAuthenticator, PapPeer
-from pyppp.auth.secrets import (
-    SecretsPath,
-    can_authenticate_peer,
-    get_pap_password,
-    have_secret,
-    missing_secret_messages,
-)
-from pyppp.config import PppOptions, parse_hosts_file, resolve_address
 from pyppp.errors import ConfigError
 from pyppp.fsm import FsmConfig
 from pyppp.ipcp.negotiator import IpcpConfig
 from pyppp.lcp.negotiator import LcpConfig
 from pyppp.link import LinkConfig
 from pyppp.packet import Protocol
+from pyppp.pppd.config import PppOptions, parse_hosts_file, resolve_address
+from pyppp.pppd.secrets import (
+    SecretsPath,
+    can_authenticate_peer,
+    get_pap_password,
+    have_secret,
+    missing_secret_messages,
+)
 from pyppp.util import Rng
 
 __all__ = ["Secrets", "SessionAuth", "build_link_config", "load_secrets"]

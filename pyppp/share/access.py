@@ -13,7 +13,7 @@ understands the ``hosts.allow``/``hosts.deny`` files (hosts_access(5)) for its s
 * :func:`peer_of` turns a socket's peer name into the address the policy judges and the label
   log lines use.
 
-No sockets and no clock: the shell (:mod:`pyppp.share`) asks, this module answers.
+No sockets and no clock: the shell (:mod:`pyppp.aio.share`) asks, this module answers.
 """
 
 from __future__ import annotations
