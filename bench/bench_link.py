@@ -52,7 +52,7 @@ from pyppp.events import NetworkUp  # noqa: E402
 from pyppp.ipcp.negotiator import IpcpConfig  # noqa: E402
 from pyppp.lcp.negotiator import LcpConfig  # noqa: E402
 from pyppp.link import Link, LinkConfig  # noqa: E402
-from pyppp.packet import Protocol  # noqa: E402
+from pyppp.packet import PPPProtocol  # noqa: E402
 from pyppp.pppd.secrets import SecretsFile  # noqa: E402
 from pyppp.util import seeded_rng  # noqa: E402
 from tests.e2e.netns import (  # noqa: E402
@@ -180,12 +180,12 @@ class _Auth:
         self.secrets, self.password = secrets, password
 
     def authenticator(self, protocol: int) -> AuthProtocol | None:
-        if protocol == Protocol.PAP and self.secrets is not None:
+        if protocol == PPPProtocol.PAP and self.secrets is not None:
             return PapAuthenticator("server", self.secrets)
         return None
 
     def peer(self, protocol: int) -> AuthProtocol | None:
-        if protocol == Protocol.PAP and self.password is not None:
+        if protocol == PPPProtocol.PAP and self.password is not None:
             return PapPeer(USER, self.password)
         return None
 
@@ -195,14 +195,14 @@ def link_up_protocol(seed: int) -> float:
     secrets = SecretsFile.parse(f"{USER} * {PASSWORD} *\n")
     server = Link(
         LinkConfig(
-            lcp=LcpConfig(require_auth=(Protocol.PAP,), allow_auth=()),
+            lcp=LcpConfig(require_auth=(PPPProtocol.PAP,), allow_auth=()),
             ipcp=IpcpConfig(local=IPv4Address(SERVER_IP), remote=IPv4Address(CLIENT_IP)),
             auth=_Auth(secrets, None),
         ),
         rng=seeded_rng(seed),
     )
     client = Link(
-        LinkConfig(lcp=LcpConfig(allow_auth=(Protocol.PAP,)), auth=_Auth(None, PASSWORD)),
+        LinkConfig(lcp=LcpConfig(allow_auth=(PPPProtocol.PAP,)), auth=_Auth(None, PASSWORD)),
         rng=seeded_rng(seed + 1),
     )
     start = time.perf_counter()

@@ -7,11 +7,12 @@ they happened.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import Enum, StrEnum
 from ipaddress import IPv4Address
 
 __all__ = [
     "AuthFailed",
+    "AuthMethod",
     "AuthSucceeded",
     "Event",
     "IpReceived",
@@ -23,6 +24,7 @@ __all__ = [
     "NetworkUp",
     "Phase",
     "PhaseChanged",
+    "Role",
 ]
 
 
@@ -34,6 +36,23 @@ class Phase(Enum):
     AUTHENTICATE = "Authentication"
     NETWORK = "Network-Layer Protocol"
     TERMINATE = "Link Termination"
+
+
+class Role(StrEnum):
+    """Which side of an authentication exchange we play."""
+
+    AUTHENTICATOR = "authenticator"
+    """We require the peer to authenticate (pppd "server")."""
+    PEER = "peer"
+    """We authenticate ourselves to the remote (pppd "client")."""
+
+
+class AuthMethod(StrEnum):
+    """An authentication method, named as pppd names it in its log lines."""
+
+    PAP = "PAP"
+    CHAP = "CHAP"
+    """CHAP with MD5 (RFC 1994)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,14 +92,14 @@ class AuthSucceeded(Event):
     """One direction of authentication succeeded.
 
     Attributes:
-        protocol: ``"PAP"`` or ``"CHAP"``.
-        role: ``"authenticator"`` (the peer proved itself to us) or ``"peer"`` (we proved
-            ourselves to the remote).
+        protocol: the method (``AuthMethod.PAP`` ...).
+        role: ``Role.AUTHENTICATOR`` (the peer proved itself to us) or ``Role.PEER`` (we
+            proved ourselves to the remote).
         name: the peer's name (authenticator role) or ours (peer role).
     """
 
-    protocol: str
-    role: str
+    protocol: AuthMethod
+    role: Role
     name: str
 
 
@@ -89,11 +108,14 @@ class AuthFailed(Event):
     """Authentication failed in one direction; the link is being closed.
 
     Attributes:
+        protocol: the method.
+        role: who failed: ``Role.AUTHENTICATOR`` when the peer failed to authenticate to us.
+        reason: pppd's Terminate-Request text.
         exit_status: pppd's status: 11 (peer failed to authenticate to us) or 19 (we failed).
     """
 
-    protocol: str
-    role: str
+    protocol: AuthMethod
+    role: Role
     reason: str
     exit_status: int
 

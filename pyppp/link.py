@@ -1,4 +1,4 @@
-"""One PPP link: the RFC 1661 §3.2 phases over the framer, LCP, authentication and IPCP.
+"""One PPP link: the RFC 1661 §3.2 phases over the framer, LCP, authentication and the NCPs.
 
 Theory of operation
 -------------------
@@ -20,9 +20,23 @@ The phases (RFC 1661 §3.2) decide which protocols may pass:
 * Authentication: LCP and the authentication protocols; everything else is discarded (§3.5).
   Each direction runs its own engine (pppd: "server" and "client"); the Network phase starts
   only when every direction that was asked for has succeeded.
-* Network-Layer Protocol: IPCP, IP; a protocol we do not run is answered with an LCP
-  Protocol-Reject (§5.7), which is how pppd turns down CCP, IPv6CP and the like.
+* Network-Layer Protocol: the network control protocols (IPCP, and any other registered) and
+  the data protocols they open; a protocol we do not run is answered with an LCP
+  Protocol-Reject (§5.7), which is how pppd turns down what it does not speak.
 * Link Termination: LCP Terminate-Request/Ack, then Link Dead with pppd's exit status.
+
+One event channel. Every layer below the link (LCP, each NCP, each authentication engine)
+reports into one inbox the moment something happens: This-Layer-Up with the negotiated
+result, This-Layer-Down, -Started, -Finished (with whether it timed out), LCP's
+Protocol-Rejected, Peer-Dead and Looped-Back, and the engines' success, failure and login
+requests. After every input the link drains that inbox until it is empty; each handler may
+call into a layer, whose new events join the same inbox in order. The link reads no child's
+flags and writes no child's fields.
+
+Adding a network protocol is one module (its negotiator and option codecs) and one
+:meth:`Link._register_ncp` call: the link then routes its packets, runs its timers, flushes
+its output in phase order, opens it with the Network phase, takes it down with LCP, and calls
+its Up/Down handlers, which open or close the data protocols it carries.
 
 Peer faults never raise: they are counted and logged at debug level. The trace of control
 packets is pppd's (``sent [LCP ConfReq id=0x1 <asyncmap 0x0> ...]``) on the
@@ -31,6 +45,7 @@ packets is pppd's (``sent [LCP ConfReq id=0x1 <asyncmap 0x0> ...]``) on the
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections import Counter, deque
 from collections.abc import Callable, Sequence
@@ -38,11 +53,24 @@ from dataclasses import dataclass, field
 from typing import Final, Protocol
 
 from pyppp import hdlc
-from pyppp.auth.base import AuthFailure, AuthProtocol, AuthSuccess, Role
-from pyppp.auth.base import LoginCheckRequested as AuthLoginCheck
+from pyppp.auth.base import AuthEngine, AuthEvent, AuthFailure, AuthSuccess, LoginCheckNeeded
+from pyppp.control import (
+    PPP_MRU,
+    ControlLayer,
+    ControlProtocol,
+    LayerDown,
+    LayerEvent,
+    LayerFinished,
+    LayerStarted,
+    LayerUp,
+    LoopedBack,
+    PeerDead,
+    ProtocolRejected,
+)
 from pyppp.errors import ExitStatus, MalformedPacket
 from pyppp.events import (
     AuthFailed,
+    AuthMethod,
     AuthSucceeded,
     Event,
     IpReceived,
@@ -54,43 +82,64 @@ from pyppp.events import (
     NetworkUp,
     Phase,
     PhaseChanged,
+    Role,
 )
-from pyppp.fsm import ControlProtocol, FsmConfig, LayerEvent, LayerEventKind, State
-from pyppp.ipcp.negotiator import IpcpConfig, IpcpNegotiator
-from pyppp.lcp.negotiator import LcpConfig, LcpNegotiator
+from pyppp.fsm import FsmConfig, State
+from pyppp.ipcp.negotiator import IpcpConfig, IpcpNegotiator, IpcpResult
+from pyppp.lcp.negotiator import LcpConfig, LcpNegotiator, LcpResult
 from pyppp.lcp.protocol import LcpControlProtocol
-from pyppp.packet import Code, ControlPacket
-from pyppp.packet import Protocol as PPPProtocol
+from pyppp.packet import Code, ControlPacket, PPPProtocol, protocol_long_name, protocol_name
 from pyppp.trace import format_packet
 from pyppp.util import NOTICE, Rng
 
-__all__ = ["AuthFactory", "Link", "LinkConfig", "LinkStats"]
+__all__ = ["CONTROL_QUEUE_LIMIT", "AuthFactory", "Link", "LinkConfig", "LinkStats"]
 
-# pppd(8) EXIT STATUS values the core decides (the shell adds its own: 1, 2, 6, 7, 8, 16...).
-EXIT_OK: Final = ExitStatus.OK
-EXIT_USER_REQUEST: Final = ExitStatus.USER_REQUEST
-EXIT_NEGOTIATION_FAILED: Final = ExitStatus.NEGOTIATION_FAILED
-EXIT_PEER_AUTH_FAILED: Final = ExitStatus.PEER_AUTH_FAILED
-EXIT_IDLE_TIMEOUT: Final = ExitStatus.IDLE_TIMEOUT
-EXIT_CONNECT_TIME: Final = ExitStatus.CONNECT_TIME
-EXIT_PEER_DEAD: Final = ExitStatus.PEER_DEAD
-EXIT_HANGUP: Final = ExitStatus.HANGUP
-EXIT_LOOPBACK: Final = ExitStatus.LOOPBACK
-
-_AUTH_NAMES: Final[dict[int, str]] = {PPPProtocol.PAP: "PAP", PPPProtocol.CHAP: "CHAP"}
+_AUTH_METHODS: Final[dict[int, AuthMethod]] = {
+    PPPProtocol.PAP: AuthMethod.PAP,
+    PPPProtocol.CHAP: AuthMethod.CHAP,
+}
 # RFC 1661 §6.1: "an implementation MUST be able to receive the full 1500 octet Information
 # field in case link synchronization is lost", whatever MRU was negotiated.
-_MIN_RECEIVE: Final = 1500
+_MIN_RECEIVE: Final = PPP_MRU
+
+CONTROL_QUEUE_LIMIT: Final = 65536
+"""Framed control octets the link holds for an owner that does not drain :meth:`Link.data_to_send`.
+
+A peer can make us answer (Echo-Requests, Configure-Requests) as fast as it sends; past this
+bound new control frames are dropped and counted, as pppd drops what the line cannot take.
+"""
+
+# Network-layer datagrams are not traced (pppd's trace shows control packets only).
+_DATA_PROTOCOLS: Final = frozenset(
+    {
+        PPPProtocol.IP,
+        PPPProtocol.IPV6,
+        PPPProtocol.VJ_COMP,
+        PPPProtocol.VJ_UNCOMP,
+        PPPProtocol.COMP,
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class _FromEngine:
+    """An authentication engine's event, with the engine that reported it."""
+
+    engine: AuthEngine
+    event: AuthEvent
+
+
+_Inbound = LayerEvent | _FromEngine
 
 
 class AuthFactory(Protocol):
     """Builds the authentication engines once LCP has settled who authenticates how."""
 
-    def authenticator(self, protocol: int) -> AuthProtocol | None:
+    def authenticator(self, protocol: int) -> AuthEngine | None:
         """Return the engine that checks the peer with ``protocol``, or ``None`` if we can't."""
         ...
 
-    def peer(self, protocol: int) -> AuthProtocol | None:
+    def peer(self, protocol: int) -> AuthEngine | None:
         """Return the engine that authenticates us with ``protocol``, or ``None``."""
         ...
 
@@ -141,6 +190,27 @@ class LinkStats:
     discarded: Counter[str] = field(default_factory=Counter)
 
 
+@dataclass(slots=True)
+class _Ncp:
+    """One registered network control protocol and what the link does at its Up and Down.
+
+    Attributes:
+        control: the control protocol.
+        on_up: called with the negotiated result at This-Layer-Up.
+        on_down: called with the reason at This-Layer-Down (and when the link takes it down).
+        data: the data protocols it carries (IP for IPCP); they pass only while it is open.
+        network: it counts as a network protocol (pppd ``num_np_open``): when every one of
+            them has finished, the link closes ("No network protocols running"). CCP does not.
+    """
+
+    control: ControlLayer
+    on_up: Callable[[object, float], None]
+    on_down: Callable[[str], None]
+    data: frozenset[int]
+    network: bool = True
+    running: bool = False
+
+
 class Link:
     """A PPP link as a sans-IO state machine (see the module docstring).
 
@@ -160,38 +230,68 @@ class Link:
         self.exit_status: int | None = None
         self.stats = LinkStats()
         self._events: deque[Event] = deque()
+        # The one channel every layer below reports into (see the module docstring).
+        self._inbox: deque[_Inbound] = deque()
         # Control frames jump the queue of IP frames, so a burst of bulk data can never delay
         # an Echo-Reply or a Terminate-Ack by more than what the shell has already written.
         self._out_control: list[bytes] = []
+        self._out_control_bytes = 0
         self._out_data: deque[bytes] = deque()
         self._out_data_bytes = 0
         self._deframer = hdlc.Deframer(accm=self._initial_receive_accm(), mru=_MIN_RECEIVE)
         self._encoder = hdlc.FrameEncoder(accm=0xFFFFFFFF, escape=config.escape)
-        self._lcp_negotiator = LcpNegotiator(config.lcp, rng, logger=self.logger)
         self.lcp = LcpControlProtocol(
-            self._lcp_negotiator,
+            LcpNegotiator(config.lcp, rng, logger=self.logger),
             config.lcp_fsm,
             echo_interval=config.echo_interval,
             echo_failure=config.echo_failure,
+            report=self._inbox.append,
             logger=self.logger,
         )
+        self._lcp_result: LcpResult | None = None
+        # Network control protocols by protocol number, in the order their output is flushed.
+        self._ncps: dict[int, _Ncp] = {}
+        # Receive handlers of the data protocols whose NCP is open (0x0021 while IPCP is).
+        self._data_handlers: dict[int, Callable[[bytes, float], None]] = {}
         self._ipcp_negotiator: IpcpNegotiator | None = None
-        self.ipcp: ControlProtocol | None = None
+        self.ipcp: ControlProtocol[IpcpResult] | None = None
         if config.ipcp is not None:
             self._ipcp_negotiator = IpcpNegotiator(config.ipcp, logger=self.logger)
-            self.ipcp = ControlProtocol(self._ipcp_negotiator, config.ipcp_fsm, logger=self.logger)
-        self._auth: list[AuthProtocol] = []
+            self.ipcp = ControlProtocol(
+                self._ipcp_negotiator,
+                config.ipcp_fsm,
+                report=self._inbox.append,
+                logger=self.logger,
+            )
+            self._register_ncp(
+                self.ipcp,
+                on_up=self._ipcp_up,
+                on_down=self._ipcp_down,
+                data=(PPPProtocol.IP,),
+            )
+        self._auth: list[AuthEngine] = []
         self._auth_pending: set[Role] = set()
-        self._login_engines: dict[int, AuthProtocol] = {}
-        self._rejected: set[int] = set()
-        self._mtu = 1500
+        self._login_engines: dict[int, AuthEngine] = {}
+        self._mtu = PPP_MRU
         self._network_up = False
         self._ever_up = False
+        self._looped_back = False
         self._idle_deadline: float | None = None
         self._connect_deadline: float | None = None
         self._terminate_reason = ""
         self.peer_authenticated_as: str | None = None
-        self._loopback_reported = False
+
+    def _register_ncp(
+        self,
+        control: ControlLayer,
+        *,
+        on_up: Callable[[object, float], None],
+        on_down: Callable[[str], None],
+        data: Sequence[int] = (),
+        network: bool = True,
+    ) -> None:
+        """Make ``control`` one of the link's network control protocols (see the docstring)."""
+        self._ncps[control.protocol] = _Ncp(control, on_up, on_down, frozenset(data), network)
 
     # -- properties ----------------------------------------------------------------------------
     @property
@@ -204,15 +304,32 @@ class Link:
         """The largest IP packet we may send (the peer's MRU, capped by ``mtu``)."""
         return self._mtu
 
+    @property
+    def lcp_result(self) -> LcpResult | None:
+        """What LCP negotiated, while it is Opened."""
+        return self._lcp_result
+
+    @property
+    def pending_bytes(self) -> int:
+        """Framed IP bytes queued and not yet taken by :meth:`data_to_send`."""
+        return self._out_data_bytes
+
     # -- administrative ------------------------------------------------------------------------
     def open(self, now: float) -> None:
-        """The line is ready: administrative Open and lower-layer Up for LCP (RFC 1661 §3.2)."""
+        """Start the link: administrative Open and lower-layer Up for LCP (RFC 1661 §3.2).
+
+        A link that is not Dead ignores it; a dead link starts afresh, so one :class:`Link`
+        serves call after call (``persist``).
+
+        Args:
+            now: the caller's clock.
+        """
         if self.phase is not Phase.DEAD:
             return
         self.exit_status = None
         self._ever_up = False
-        self._rejected.clear()
-        self._loopback_reported = False
+        self._looped_back = False
+        self._terminate_reason = ""
         self.peer_authenticated_as = None
         self._set_phase(Phase.ESTABLISH)
         self.lcp.open(now)
@@ -220,14 +337,19 @@ class Link:
         self._process(now)
 
     def close(
-        self, now: float, reason: str = "User request", *, exit_status: int = EXIT_USER_REQUEST
+        self,
+        reason: str = "User request",
+        *,
+        exit_status: int = ExitStatus.USER_REQUEST,
+        now: float,
     ) -> None:
         """Terminate the link gracefully (LCP Terminate-Request), as pppd on SIGTERM.
 
         Args:
-            now: the caller's clock.
             reason: the text of the Terminate-Request (pppd: "User request").
-            exit_status: pppd's exit status to report when the link is dead.
+            exit_status: pppd's exit status to report when the link is dead, unless one was
+                already decided.
+            now: the caller's clock.
         """
         if self.exit_status is None:
             self.exit_status = exit_status
@@ -235,38 +357,56 @@ class Link:
         if self.phase is Phase.DEAD:
             return
         if self.lcp.state in (State.INITIAL, State.STARTING, State.CLOSED, State.STOPPED):
-            self.lcp.close(now, reason)
+            self.lcp.close(reason, now)
             self._process(now)
-            self._dead(now, reason)
+            self._dead(reason, now)
             return
         self._set_phase(Phase.TERMINATE)
-        self.lcp.close(now, reason)
+        self.lcp.close(reason, now)
         self._process(now)
 
-    def lower_down(self, now: float, reason: str = "Modem hangup") -> None:
-        """The line itself went away (hang-up, EOF): no more bytes can be exchanged."""
+    def lower_down(self, reason: str = "Modem hangup", *, now: float) -> None:
+        """The line itself went away (hang-up, EOF): no more bytes can be exchanged.
+
+        The link goes Dead at once with pppd's status 16 (unless one was already decided).
+
+        Args:
+            reason: why, for the :class:`~pyppp.events.LinkTerminated` event.
+            now: the caller's clock.
+        """
         if self.phase is Phase.DEAD:
             return
         if self.exit_status is None:
-            self.exit_status = EXIT_HANGUP
+            self.exit_status = ExitStatus.HANGUP
         self._terminate_reason = reason
-        self.lcp.down(now, reason)
-        self.lcp.close(now, reason)
+        self.lcp.down(reason, now)
+        self.lcp.close(reason, now)
         self._process(now)
-        self._dead(now, reason)
+        self._dead(reason, now)
 
     def login_result(self, request_id: int, ok: bool, now: float) -> None:
-        """Answer a :class:`~pyppp.events.LoginCheckRequested` (system password check)."""
+        """Answer a :class:`~pyppp.events.LoginCheckRequested` (system password check).
+
+        Args:
+            request_id: the event's ``request_id``.
+            ok: whether the system accepted the user name and password.
+            now: the caller's clock.
+        """
         engine = self._login_engines.pop(request_id, None)
         if engine is not None:
-            answer = getattr(engine, "login_result", None)
-            if answer is not None:
-                answer(request_id, ok, now)
+            engine.login_result(request_id, ok, now)
         self._process(now)
 
     # -- data ----------------------------------------------------------------------------------
     def receive_data(self, data: bytes, now: float) -> None:
-        """Bytes read from the line, in any chunking. Never raises on garbage."""
+        """Take bytes read from the line, in any chunking.
+
+        Never raises on garbage: bad frames are counted in :attr:`stats` and dropped.
+
+        Args:
+            data: the bytes as read.
+            now: the caller's clock.
+        """
         if self.phase is Phase.DEAD:
             # RFC 1661 §3.1 Link Dead: nothing is received until the link is opened again.
             self.stats.discarded["link dead"] += 1
@@ -275,22 +415,32 @@ class Link:
         if not frames:
             return
         stats = self.stats
-        control = False
+        handlers = self._data_handlers
         for protocol, information in frames:
             stats.frames_received += 1
             stats.bytes_received += len(information) + 2
+            handler = handlers.get(protocol)
+            if handler is not None:
+                # The data path: an open NCP's data protocol needs nothing else decided.
+                handler(information, now)
+                continue
             self._receive_frame(protocol, information, now)
-            if protocol != PPPProtocol.IP:
-                # A control packet may change the phase (LCP opens, authentication ends), and
-                # the next frame of the same read must be judged in the new phase.
-                control = True
-                self._process(now)
-        if control:
+            # A control packet may change the phase (LCP opens, authentication ends), and the
+            # next frame of the same read must be judged in the new phase.
             self._process(now)
 
     def send_ip(self, packet: bytes, now: float) -> bool:
-        """Queue an IPv4 datagram; returns ``False`` (and drops it) if IP cannot flow now."""
-        if not self._network_up or PPPProtocol.IP in self._rejected:
+        """Queue an IPv4 datagram for the peer.
+
+        Args:
+            packet: the datagram, starting at the IP header.
+            now: the caller's clock.
+
+        Returns:
+            ``True`` if it was queued; ``False`` if it was dropped (IP cannot flow now, it is
+            larger than :attr:`mtu`, or it is not IPv4), counted in :attr:`stats`.
+        """
+        if not self._network_up:
             self.stats.discarded["ip before network up"] += 1
             return False
         if len(packet) > self._mtu:
@@ -308,14 +458,21 @@ class Link:
         """Queue a burst of IPv4 datagrams (what one read of the TUN device gave).
 
         The same as :meth:`send_ip` for each packet, framed in one call so the per-packet cost
-        stays low for small packets. Returns how many were queued (the rest were dropped).
+        stays low for small packets.
+
+        Args:
+            packets: the datagrams.
+            now: the caller's clock.
+
+        Returns:
+            How many were queued (the rest were dropped and counted).
         """
-        if not self._network_up or PPPProtocol.IP in self._rejected:
+        if not self._network_up:
             self.stats.discarded["ip before network up"] += len(packets)
             return 0
         mtu = self._mtu
         # Protocol 0x0021 carries IPv4 only: the kernel also routes IPv6 (router solicitations,
-        # MLD) into a TUN interface, and IPv6CP is not running.
+        # MLD) into a TUN interface.
         fitting = [p for p in packets if len(p) <= mtu and p and p[0] >> 4 == 4]
         if len(fitting) != len(packets):
             self.stats.discarded["ip not sent (size or version)"] += len(packets) - len(fitting)
@@ -335,12 +492,16 @@ class Link:
         Args:
             limit: stop adding IP frames once this many bytes are collected (control frames
                 are always all returned), so the shell can keep its write buffer short.
+
+        Returns:
+            The bytes to write, possibly empty.
         """
         if not self._out_control and not self._out_data:
             return b""
         out = self._out_control
+        size = self._out_control_bytes
         self._out_control = []
-        size = sum(map(len, out))
+        self._out_control_bytes = 0
         while self._out_data and (limit is None or size < limit):
             frame = self._out_data.popleft()
             self._out_data_bytes -= len(frame)
@@ -348,40 +509,37 @@ class Link:
             size += len(frame)
         return b"".join(out)
 
-    @property
-    def pending_bytes(self) -> int:
-        """Framed IP bytes queued and not yet taken by :meth:`data_to_send`."""
-        return self._out_data_bytes
-
     def next_event(self) -> Event | None:
-        """Return the next event, or ``None``."""
+        """Return the next event for the owner, in the order they happened.
+
+        Returns:
+            The event, or ``None`` when there is none.
+        """
         return self._events.popleft() if self._events else None
 
     # -- time ----------------------------------------------------------------------------------
     def get_timer(self) -> float | None:
-        """The earliest deadline of every protocol, or ``None``."""
-        earliest = self.lcp.get_timer()
-        candidates = [self._idle_deadline, self._connect_deadline]
-        if self.ipcp is not None:
-            candidates.append(self.ipcp.get_timer())
-        for engine in self._auth:
-            candidates.append(engine.get_timer())
-        for deadline in candidates:
-            if deadline is not None and (earliest is None or deadline < earliest):
-                earliest = deadline
-        return earliest
+        """Return the earliest deadline of every protocol, or ``None`` when there is none.
+
+        The owner calls :meth:`handle_timer` at (or after) that time on its clock.
+        """
+        candidates = [self.lcp.get_timer(), self._idle_deadline, self._connect_deadline]
+        candidates.extend(ncp.control.get_timer() for ncp in self._ncps.values())
+        candidates.extend(engine.get_timer() for engine in self._auth)
+        deadlines = [d for d in candidates if d is not None]
+        return min(deadlines) if deadlines else None
 
     def handle_timer(self, now: float) -> None:
-        """Run every deadline that has passed."""
+        """Run every deadline that has passed by ``now`` (harmless when called early).
+
+        Args:
+            now: the caller's clock.
+        """
         self.lcp.handle_timer(now)
-        if self.lcp.peer_dead:
-            # pppd LcpLinkFailure: status EXIT_PEER_DEAD, lcp_close("Peer not responding").
-            self.lcp.peer_dead = False
-            self.close(now, "Peer not responding", exit_status=EXIT_PEER_DEAD)
         # LCP may have gone down just now: the other timers must see that first.
         self._process(now)
-        if self.ipcp is not None:
-            self.ipcp.handle_timer(now)
+        for ncp in list(self._ncps.values()):
+            ncp.control.handle_timer(now)
         for engine in list(self._auth):
             deadline = engine.get_timer()
             if deadline is not None and now >= deadline:
@@ -390,24 +548,18 @@ class Link:
             self._idle_deadline = None
             # pppd auth.c check_idle
             self.logger.log(NOTICE, "Terminating connection due to lack of activity.")
-            self.close(now, "Link inactive", exit_status=EXIT_IDLE_TIMEOUT)
+            self.close("Link inactive", exit_status=ExitStatus.IDLE_TIMEOUT, now=now)
         if self._connect_deadline is not None and now >= self._connect_deadline:
             self._connect_deadline = None
             self.logger.info("Connect time expired")
-            self.close(now, "Connect time expired", exit_status=EXIT_CONNECT_TIME)
+            self.close("Connect time expired", exit_status=ExitStatus.CONNECT_TIME, now=now)
         self._process(now)
 
     # -- internals: receive --------------------------------------------------------------------
     def _receive_frame(self, protocol: int, information: bytes, now: float) -> None:
-        if protocol == PPPProtocol.IP and self._network_up:
-            # The data path: nothing else to decide for an IP packet once IPCP is up.
-            if self._idle_deadline is not None:
-                self._idle_deadline = now + self.config.idle
-            self._events.append(IpReceived(information))
-            return
         code = information[0] if information else 0
         if (
-            protocol != PPPProtocol.IP
+            protocol not in _DATA_PROTOCOLS
             and self.trace_logger.isEnabledFor(logging.DEBUG)
             and self._trace_wanted(protocol, code)
         ):
@@ -437,54 +589,77 @@ class Link:
             # discarded."
             self._drop(f"{protocol:#06x} during authentication")
             return
-        if protocol == PPPProtocol.IPCP and self.ipcp is not None:
-            self.ipcp.receive(information, now)
-        elif protocol == PPPProtocol.IP and self.ipcp is not None:
-            if self._network_up:
-                self._touch_idle(now)
-                self._events.append(IpReceived(information))
-            else:
-                self._drop("IP before IPCP opened")
-        else:
-            self._reject_protocol(protocol, information)
+        ncp = self._ncps.get(protocol)
+        if ncp is not None:
+            ncp.control.receive(information, now)
+            return
+        carrier = self._carrier_of(protocol)
+        if carrier is not None:
+            # A data protocol whose NCP is not open (yet, or any more): not ours to reject.
+            self._drop(f"{protocol_name(protocol)} before {carrier.control.name} opened")
+            return
+        self._reject_protocol(protocol, information)
+
+    def _carrier_of(self, protocol: int) -> _Ncp | None:
+        """The NCP that carries data ``protocol`` (IPCP for IP), if one is registered."""
+        return next((ncp for ncp in self._ncps.values() if protocol in ncp.data), None)
 
     def _reject_protocol(self, protocol: int, information: bytes) -> None:
         self.logger.debug("Unsupported protocol 0x%x received", protocol)
         self.stats.discarded["unsupported protocol"] += 1
         self.lcp.send_protocol_reject(protocol, information)
 
+    def _receive_ip(self, information: bytes, now: float) -> None:
+        if self._idle_deadline is not None:
+            self._idle_deadline = now + self.config.idle
+        self._events.append(IpReceived(information))
+
     def _drop(self, why: str) -> None:
         self.stats.discarded[why] += 1
         self.logger.debug("discarded: %s", why)
 
-    # -- internals: the phase machine ----------------------------------------------------------
+    # -- internals: the one event channel ------------------------------------------------------
     def _process(self, now: float) -> None:
-        """Drain every protocol's output and events until nothing changes."""
-        for _ in range(64):  # each pass can open or close a layer; a handful always suffice
-            progressed = False
-            if self._lcp_negotiator.looped_back and not self._loopback_reported:
-                # pppd lcp.c: the peer keeps Nak'ing our magic number with our own value.
-                self._loopback_reported = True
+        """Handle every event the layers reported, in order, until none is left; then flush."""
+        inbox = self._inbox
+        while inbox:
+            self._handle(inbox.popleft(), now)
+        self._flush()
+
+    def _handle(self, event: _Inbound, now: float) -> None:
+        match event:
+            case LayerUp(protocol=PPPProtocol.LCP, result=LcpResult() as result):
+                self._lcp_up(result, now)
+            case LayerDown(protocol=PPPProtocol.LCP, reason=reason):
+                self._lcp_down(reason or "LCP down", now)
+            case LayerFinished(protocol=PPPProtocol.LCP, reason=reason, timed_out=timed_out):
+                if timed_out and self.exit_status is None:
+                    self.exit_status = ExitStatus.NEGOTIATION_FAILED
+                self._dead(reason or self._terminate_reason, now)
+            case LayerStarted():
+                pass
+            case ProtocolRejected(rejected=rejected):
+                self._on_protocol_rejected(rejected, now)
+            case PeerDead():
+                # pppd LcpLinkFailure: status EXIT_PEER_DEAD, lcp_close("Peer not responding").
+                self.close("Peer not responding", exit_status=ExitStatus.PEER_DEAD, now=now)
+            case LoopedBack():
+                self._looped_back = True
                 self.logger.log(NOTICE, "Serial line is looped back.")
-                self.exit_status = EXIT_LOOPBACK
-                self.close(now, "Loopback detected", exit_status=EXIT_LOOPBACK)
-            while (layer_event := self.lcp.next_event()) is not None:
-                progressed = True
-                self._on_lcp(layer_event, now)
-            while self.lcp.rejected_protocols:
-                progressed = True
-                self._on_protocol_rejected(self.lcp.rejected_protocols.popleft(), now)
-            if self.ipcp is not None:
-                while (layer_event := self.ipcp.next_event()) is not None:
-                    progressed = True
-                    self._on_ipcp(layer_event, now)
-            for engine in list(self._auth):
-                while (auth_event := engine.next_event()) is not None:
-                    progressed = True
+                self.exit_status = ExitStatus.LOOPBACK
+                self.close("Loopback detected", exit_status=ExitStatus.LOOPBACK, now=now)
+            case LayerUp(protocol=protocol, result=result) if protocol in self._ncps:
+                self._ncps[protocol].on_up(result, now)
+            case LayerDown(protocol=protocol, reason=reason) if protocol in self._ncps:
+                ncp = self._ncps[protocol]
+                ncp.on_down(reason or f"{ncp.control.name} down")
+            case LayerFinished(protocol=protocol) if protocol in self._ncps:
+                self._ncp_finished(self._ncps[protocol], now)
+            case _FromEngine(engine=engine, event=auth_event):
+                if engine in self._auth:  # a stopped engine's last words are moot
                     self._on_auth(engine, auth_event, now)
-            self._flush()
-            if not progressed:
-                return
+            case _:  # pragma: no cover - every layer's events are handled above
+                self.logger.debug("unhandled layer event %r", event)
 
     def _flush(self) -> None:
         # Phase order: an Authenticate-Ack must leave before the IPCP request it unlocks, or
@@ -494,9 +669,9 @@ class Link:
         for engine in self._auth:
             for packet in engine.packets_to_send():
                 self._emit_control(engine.protocol, packet)
-        if self.ipcp is not None:
-            for packet in self.ipcp.packets_to_send():
-                self._emit_control(PPPProtocol.IPCP, packet)
+        for protocol, ncp in self._ncps.items():
+            for packet in ncp.control.packets_to_send():
+                self._emit_control(protocol, packet)
 
     def _emit_control(self, protocol: int, packet: ControlPacket) -> None:
         information = packet.encode()
@@ -519,55 +694,41 @@ class Link:
         return format_packet(protocol, information, show_password=self.config.show_password)
 
     def _emit(self, protocol: int, information: bytes) -> None:
-        self.stats.frames_sent += 1
-        self.stats.bytes_sent += len(information) + 2
         frame = self._encoder.encode(protocol, information)
         if protocol == PPPProtocol.IP:
             self._out_data.append(frame)
             self._out_data_bytes += len(frame)
+        elif self._out_control_bytes + len(frame) > CONTROL_QUEUE_LIMIT:
+            # The owner is not draining us: drop rather than grow without bound.
+            self.stats.discarded["control queue full"] += 1
+            return
         else:
             self._out_control.append(frame)
+            self._out_control_bytes += len(frame)
+        self.stats.frames_sent += 1
+        self.stats.bytes_sent += len(information) + 2
 
     def _set_phase(self, phase: Phase) -> None:
         if phase is not self.phase:
             self.phase = phase
             self._events.append(PhaseChanged(phase))
 
-    def _on_lcp(self, event: LayerEvent, now: float) -> None:
-        match event.kind:
-            case LayerEventKind.UP:
-                self._lcp_up(now)
-            case LayerEventKind.DOWN:
-                self.lcp.stop_keepalive()
-                self._network_down(now, event.reason or "LCP down")
-                self._stop_auth()
-                self._events.append(LinkDown(event.reason))
-                self._configure_framer(opened=False)
-                if self.phase is not Phase.TERMINATE:
-                    self._set_phase(Phase.ESTABLISH)
-            case LayerEventKind.FINISHED:
-                if self.lcp.timed_out and self.exit_status is None:
-                    self.exit_status = EXIT_NEGOTIATION_FAILED
-                self._dead(now, event.reason or self._terminate_reason)
-            case LayerEventKind.STARTED:
-                pass
-
-    def _lcp_up(self, now: float) -> None:
-        negotiator = self._lcp_negotiator
-        result = negotiator.result
-        if result is None:  # pragma: no cover - up() always sets it
-            return
-        self._configure_framer(opened=True)
+    # -- internals: LCP ------------------------------------------------------------------------
+    def _lcp_up(self, result: LcpResult, now: float) -> None:
+        self._lcp_result = result
+        self._configure_framer(result)
         self._mtu = result.mtu
-        self.lcp.peer_mru = result.peer_mru
-        if self.ipcp is not None:
-            self.ipcp.peer_mru = result.peer_mru
-        self.lcp.start_keepalive(now)
+        for ncp in self._ncps.values():
+            ncp.control.set_peer_mru(result.peer_mru)
         self._events.append(LinkUp(mtu=result.mtu, mru=result.our_mru))
         if result.auth_refused:
             # pppd auth.c link_established
             self.logger.warning("peer refused to authenticate: terminating link")
-            self.close(now, "peer refused to authenticate", exit_status=EXIT_PEER_AUTH_FAILED)
+            self.close(
+                "peer refused to authenticate",
+                exit_status=ExitStatus.PEER_AUTH_FAILED,
+                now=now,
+            )
             return
         self._start_auth(
             result.our_auth.protocol if result.our_auth is not None else None,
@@ -575,8 +736,16 @@ class Link:
             now,
         )
 
-    def _configure_framer(self, *, opened: bool) -> None:
-        result = self._lcp_negotiator.result if opened else None
+    def _lcp_down(self, reason: str, now: float) -> None:
+        self._lcp_result = None
+        self._network_down(reason, now)
+        self._stop_auth()
+        self._events.append(LinkDown(reason))
+        self._configure_framer(None)
+        if self.phase is not Phase.TERMINATE:
+            self._set_phase(Phase.ESTABLISH)
+
+    def _configure_framer(self, result: LcpResult | None) -> None:
         if result is None:
             self._encoder = hdlc.FrameEncoder(accm=0xFFFFFFFF, escape=self.config.escape)
             self._deframer.accm = self._initial_receive_accm()
@@ -603,12 +772,46 @@ class Link:
         lcp = self.config.lcp
         return 0xFFFFFFFF if lcp.default_asyncmap else lcp.asyncmap
 
+    def _on_protocol_rejected(self, protocol: int, now: float) -> None:
+        # RFC 1661 §5.7: "Upon reception of a Protocol-Reject, the implementation MUST stop
+        # sending packets of the indicated protocol at the earliest opportunity."
+        name = protocol_long_name(protocol)
+        ncp = self._ncps.get(protocol)
+        if ncp is not None:
+            # pppd lcp_rprotrej (debug level)
+            self.logger.debug("Protocol-Reject for '%s' (0x%x) received", name, protocol)
+            ncp.control.protocol_rejected(now)
+            return
+        carrier = self._carrier_of(protocol)
+        if carrier is not None:
+            # A data protocol (IP) rejected while its NCP is open: we may not send it, and
+            # saying the network is up would be a lie. Take the NCP down and let it
+            # renegotiate from scratch (Down, then Up): if the peer really will not take
+            # it, the new negotiation is where that shows.
+            self.logger.warning(
+                "Protocol-Reject for '%s' (0x%x) received: renegotiating %s",
+                name,
+                protocol,
+                carrier.control.name,
+            )
+            if carrier.control.state is State.OPENED:
+                carrier.control.down(f"Protocol-Reject for {name}", now)
+                carrier.control.up(now)
+            return
+        engines = [engine for engine in self._auth if engine.protocol == protocol]
+        for engine in engines:
+            engine.protocol_rejected(now)
+        if not engines:
+            # pppd lcp_rprotrej
+            self.logger.warning("Protocol-Reject for unsupported protocol 0x%x", protocol)
+
+    # -- internals: authentication -------------------------------------------------------------
     def _start_auth(self, ours: int | None, theirs: int | None, now: float) -> None:
         """Start the Authenticate phase for the directions LCP negotiated (pppd)."""
         self._auth = []
         self._auth_pending = set()
         factory = self.config.auth
-        wanted: Sequence[tuple[Role, int | None, Callable[[int], AuthProtocol | None] | None]] = (
+        wanted: Sequence[tuple[Role, int | None, Callable[[int], AuthEngine | None] | None]] = (
             (Role.AUTHENTICATOR, ours, factory.authenticator if factory else None),
             (Role.PEER, theirs, factory.peer if factory else None),
         )
@@ -618,9 +821,11 @@ class Link:
             engine = make(protocol) if make is not None else None
             if engine is None:
                 # Nothing can run this direction: pppd would not have agreed to it.
-                reason = "no authentication engine for " + _AUTH_NAMES.get(protocol, hex(protocol))
+                method = _AUTH_METHODS.get(protocol)
+                reason = f"no authentication engine for {method or hex(protocol)}"
                 self._fail_auth(role, protocol, reason, now)
                 return
+            engine.bind(functools.partial(self._report_auth, engine))
             self._auth.append(engine)
             self._auth_pending.add(role)
         if not self._auth:
@@ -630,34 +835,43 @@ class Link:
         for engine in self._auth:
             engine.start(now)
 
-    def _on_auth(self, engine: AuthProtocol, event: object, now: float) -> None:
-        name = _AUTH_NAMES.get(engine.protocol, hex(engine.protocol))
-        if isinstance(event, AuthSuccess):
-            self._events.append(AuthSucceeded(name, event.role.value, event.name))
-            if event.role is Role.AUTHENTICATOR:
-                self.peer_authenticated_as = event.name
-                if event.addresses is not None and self._ipcp_negotiator is not None:
-                    self._ipcp_negotiator.set_allowed_remote(event.addresses)
-            self._auth_pending.discard(event.role)
-            if not self._auth_pending and self.phase is Phase.AUTHENTICATE:
-                self._enter_network(now)
-        elif isinstance(event, AuthFailure):
-            self._events.append(AuthFailed(name, event.role.value, event.reason, event.exit_status))
-            if self.exit_status is None:
-                self.exit_status = event.exit_status
-            self.close(now, event.reason, exit_status=event.exit_status)
-        elif isinstance(event, AuthLoginCheck):
-            self._login_engines[event.request_id] = engine
-            self._events.append(LoginCheckRequested(event.request_id, event.user, event.password))
+    def _report_auth(self, engine: AuthEngine, event: AuthEvent) -> None:
+        self._inbox.append(_FromEngine(engine, event))
+
+    def _on_auth(self, engine: AuthEngine, event: AuthEvent, now: float) -> None:
+        match event:
+            case AuthSuccess():
+                self._events.append(AuthSucceeded(engine.method, event.role, event.name))
+                if event.role is Role.AUTHENTICATOR:
+                    self.peer_authenticated_as = event.name
+                    if event.addresses is not None and self._ipcp_negotiator is not None:
+                        self._ipcp_negotiator.set_allowed_remote(event.addresses)
+                self._auth_pending.discard(event.role)
+                if not self._auth_pending and self.phase is Phase.AUTHENTICATE:
+                    self._enter_network(now)
+            case AuthFailure():
+                self._events.append(
+                    AuthFailed(engine.method, event.role, event.reason, event.exit_status)
+                )
+                if self.exit_status is None:
+                    self.exit_status = event.exit_status
+                self.close(event.reason, exit_status=event.exit_status, now=now)
+            case LoginCheckNeeded():
+                self._login_engines[event.request_id] = engine
+                self._events.append(
+                    LoginCheckRequested(event.request_id, event.user, event.password)
+                )
 
     def _fail_auth(self, role: Role, protocol: int, reason: str, now: float) -> None:
         status = (
-            EXIT_PEER_AUTH_FAILED if role is Role.AUTHENTICATOR else ExitStatus.AUTH_TOPEER_FAILED
+            ExitStatus.PEER_AUTH_FAILED
+            if role is Role.AUTHENTICATOR
+            else ExitStatus.AUTH_TOPEER_FAILED
         )
-        name = _AUTH_NAMES.get(protocol, hex(protocol))
+        method = _AUTH_METHODS[protocol]
         self.logger.error("%s", reason)
-        self._events.append(AuthFailed(name, role.value, reason, status))
-        self.close(now, "Authentication failed", exit_status=status)
+        self._events.append(AuthFailed(method, role, reason, status))
+        self.close("Authentication failed", exit_status=status, now=now)
 
     def _stop_auth(self) -> None:
         for engine in self._auth:
@@ -668,83 +882,61 @@ class Link:
             engine.stop()
         self._auth = []
         self._auth_pending = set()
+        self._login_engines.clear()
 
+    # -- internals: the network phase ----------------------------------------------------------
     def _enter_network(self, now: float) -> None:
         self._set_phase(Phase.NETWORK)
         if self.config.max_connect > 0:
             self._connect_deadline = now + self.config.max_connect
-        if self.ipcp is None:
+        for ncp in self._ncps.values():
+            ncp.running = True
+            ncp.control.open(now)
+            ncp.control.up(now)
+
+    def _ncp_finished(self, ncp: _Ncp, now: float) -> None:
+        ncp.running = False
+        if not ncp.network or self.phase is not Phase.NETWORK:
             return
-        self.ipcp.open(now)
-        self.ipcp.up(now)
-
-    def _on_protocol_rejected(self, protocol: int, now: float) -> None:
-        # RFC 1661 §5.7: "Upon reception of a Protocol-Reject, the implementation MUST stop
-        # sending packets of the indicated protocol at the earliest opportunity."
-        self._rejected.add(protocol)
-        if protocol == PPPProtocol.IPCP and self.ipcp is not None:
-            # pppd lcp_rprotrej (debug level)
-            self.logger.debug(
-                "Protocol-Reject for 'Internet Protocol Control Protocol' (0x8021) received"
+        if not any(n.running for n in self._ncps.values() if n.network):
+            # pppd auth.c np_finished: with no network protocol left, close the link.
+            self.close(
+                "No network protocols running",
+                exit_status=ExitStatus.OK if self._ever_up else ExitStatus.NEGOTIATION_FAILED,
+                now=now,
             )
-            self.ipcp.protocol_rejected(now)
-        for engine in self._auth:
-            if engine.protocol == protocol:
-                engine.protocol_rejected(now)
 
-    def _on_ipcp(self, event: LayerEvent, now: float) -> None:
-        negotiator = self._ipcp_negotiator
-        assert negotiator is not None
+    def _ipcp_up(self, result: object, now: float) -> None:
+        assert isinstance(result, IpcpResult)
         assert self.ipcp is not None
-        match event.kind:
-            case LayerEventKind.UP:
-                lines = tuple(negotiator.log_lines())
-                failure = negotiator.failure
-                if failure is not None or negotiator.local is None or negotiator.remote is None:
-                    for level, line in lines:
-                        self.logger.log(level, "%s", line)
-                    reason = failure.reason if failure is not None else "IPCP failed"
-                    self.ipcp.close(now, reason)
-                    return
-                if not self.config.defer_network_log:
-                    for level, line in lines:
-                        self.logger.log(level, "%s", line)
-                self._network_up = True
-                self._ever_up = True
-                if self.exit_status is None or self.exit_status == EXIT_NEGOTIATION_FAILED:
-                    self.exit_status = None
-                self._touch_idle(now)
-                self._events.append(
-                    NetworkUp(
-                        negotiator.local,
-                        negotiator.remote,
-                        negotiator.dns,
-                        mtu=self._mtu,
-                        messages=lines,
-                    )
-                )
-            case LayerEventKind.DOWN:
-                # IPCP's own This-Layer-Down (renegotiation, Close, Protocol-Reject): IPCP goes
-                # on by itself; only LCP going down takes IPCP's lower layer away.
-                self._network_gone(event.reason or "IPCP down")
-            case LayerEventKind.FINISHED:
-                if self.phase is Phase.NETWORK:
-                    # pppd auth.c np_finished: with no network protocol left, close the link.
-                    self.close(
-                        now,
-                        "No network protocols running",
-                        exit_status=EXIT_OK if self._ever_up else EXIT_NEGOTIATION_FAILED,
-                    )
-            case LayerEventKind.STARTED:
-                pass
+        if result.failure is not None or result.local is None or result.remote is None:
+            for level, line in result.messages:
+                self.logger.log(level, "%s", line)
+            reason = result.failure.reason if result.failure is not None else "IPCP failed"
+            self.ipcp.close(reason, now)
+            return
+        if not self.config.defer_network_log:
+            for level, line in result.messages:
+                self.logger.log(level, "%s", line)
+        self._network_up = True
+        self._ever_up = True
+        self._data_handlers[PPPProtocol.IP] = self._receive_ip
+        if self.exit_status == ExitStatus.NEGOTIATION_FAILED:
+            self.exit_status = None
+        self._touch_idle(now)
+        self._events.append(
+            NetworkUp(
+                result.local,
+                result.remote,
+                result.dns,
+                mtu=self._mtu,
+                messages=result.messages,
+            )
+        )
 
-    def _network_down(self, now: float, reason: str) -> None:
-        if self.ipcp is not None and self.ipcp.state not in (State.INITIAL, State.STARTING):
-            self.ipcp.down(now)
-        self._network_gone(reason)
-
-    def _network_gone(self, reason: str) -> None:
+    def _ipcp_down(self, reason: str) -> None:
         """IP can no longer flow: stop the idle/connect timers and report it (pppd np_down)."""
+        self._data_handlers.pop(PPPProtocol.IP, None)
         self._idle_deadline = None
         self._connect_deadline = None
         if self._out_data:
@@ -757,24 +949,30 @@ class Link:
             self._network_up = False
             self._events.append(NetworkDown(reason))
 
+    def _network_down(self, reason: str, now: float) -> None:
+        """LCP is gone: every NCP loses its lower layer (its Down handler runs as it reports)."""
+        for ncp in self._ncps.values():
+            ncp.running = False
+            if ncp.control.state not in (State.INITIAL, State.STARTING):
+                ncp.control.down(reason, now)
+            ncp.on_down(reason)
+
     def _touch_idle(self, now: float) -> None:
         if self.config.idle > 0 and self._network_up:
             self._idle_deadline = now + self.config.idle
 
-    def _dead(self, now: float, reason: str) -> None:
+    def _dead(self, reason: str, now: float) -> None:
         if self.phase is Phase.DEAD:
             return
-        self._network_down(now, reason)
+        self._network_down(reason, now)
         self._stop_auth()
-        self.lcp.stop_keepalive()
-        if self._lcp_negotiator.looped_back:
-            self.exit_status = EXIT_LOOPBACK
+        if self._looped_back:
+            self.exit_status = ExitStatus.LOOPBACK
         if self.exit_status is None:
-            self.exit_status = EXIT_OK if self._ever_up else EXIT_NEGOTIATION_FAILED
+            self.exit_status = ExitStatus.OK if self._ever_up else ExitStatus.NEGOTIATION_FAILED
         self._set_phase(Phase.DEAD)
         # LCP's lower layer goes with the link (Closed -> Initial, Stopped -> Starting), so a
-        # later open() starts a fresh negotiation; the This-Layer-Started it may report is moot.
-        self.lcp.down(now)
-        while self.lcp.next_event() is not None:
-            pass
+        # later open() starts a fresh negotiation; what it reports now is moot.
+        self.lcp.down(reason, now)
+        self._inbox.clear()
         self._events.append(LinkTerminated(self.exit_status, reason))

@@ -8,7 +8,7 @@ whose value is malformed, becomes an :class:`UnknownOption`, which the negotiato
 (RFC 1661 §5.4: "Configuration Options which are not recognizable or are not acceptable for
 negotiation").
 
-The generic automaton in :mod:`pyppp.fsm` knows nothing about any option: it asks a
+The generic control protocol in :mod:`pyppp.control` knows nothing about any option: it asks a
 :class:`Negotiator` (pppd's ``fsm_callbacks``: ``resetci``, ``addci``, ``ackci``, ``nakci``,
 ``rejci``, ``reqci``) what to request and how to answer.
 """
@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import ClassVar, Protocol, Self
+from typing import ClassVar, Protocol, Self, TypeVar
 
 from pyppp.errors import MalformedPacket
 from pyppp.packet import Code
@@ -157,7 +157,10 @@ class Review:
     options: tuple[Option, ...]
 
 
-class Negotiator(Protocol):
+R_co = TypeVar("R_co", covariant=True)
+
+
+class Negotiator(Protocol[R_co]):
     """What a control protocol plugs into the generic automaton (pppd's ``fsm_callbacks``).
 
     Negotiation state is held the way pppd holds it: ``want`` (what we would like), ``allow``
@@ -195,8 +198,11 @@ class Negotiator(Protocol):
                 would Nak (RFC 1661 §4.6 "Max-Failure").
         """
 
-    def up(self) -> None:
-        """This-Layer-Up: negotiation finished; ``got`` and ``his`` are final."""
+    def up(self) -> R_co:
+        """This-Layer-Up: negotiation finished; return the result (``got`` and ``his``).
+
+        The control protocol reports it to the link in :class:`~pyppp.control.LayerUp`.
+        """
 
     def down(self) -> None:
         """This-Layer-Down."""

@@ -22,14 +22,15 @@ __all__ = [
     "HEADER",
     "Code",
     "ControlPacket",
-    "Protocol",
+    "PPPProtocol",
+    "protocol_long_name",
     "protocol_name",
 ]
 
 HEADER: Final = struct.Struct("!BBH")
 
 
-class Protocol(IntEnum):
+class PPPProtocol(IntEnum):
     """PPP protocol field values (RFC 1661 §2, IANA "PPP DLL Protocol Numbers")."""
 
     IP = 0x0021
@@ -49,26 +50,50 @@ class Protocol(IntEnum):
 
 
 _NAMES: Final[dict[int, str]] = {
-    Protocol.LCP: "LCP",
-    Protocol.PAP: "PAP",
-    Protocol.CHAP: "CHAP",
-    Protocol.IPCP: "IPCP",
-    Protocol.IPV6CP: "IPV6CP",
-    Protocol.CCP: "CCP",
-    Protocol.EAP: "EAP",
-    Protocol.CBCP: "CBCP",
-    Protocol.IP: "IP",
-    Protocol.IPV6: "IPV6",
-    Protocol.VJ_COMP: "VJC_COMP",
-    Protocol.VJ_UNCOMP: "VJC_UNCOMP",
-    Protocol.COMP: "COMP",
-    Protocol.LQR: "LQR",
+    PPPProtocol.LCP: "LCP",
+    PPPProtocol.PAP: "PAP",
+    PPPProtocol.CHAP: "CHAP",
+    PPPProtocol.IPCP: "IPCP",
+    PPPProtocol.IPV6CP: "IPV6CP",
+    PPPProtocol.CCP: "CCP",
+    PPPProtocol.EAP: "EAP",
+    PPPProtocol.CBCP: "CBCP",
+    PPPProtocol.IP: "IP",
+    PPPProtocol.IPV6: "IPV6",
+    PPPProtocol.VJ_COMP: "VJC_COMP",
+    PPPProtocol.VJ_UNCOMP: "VJC_UNCOMP",
+    PPPProtocol.COMP: "COMP",
+    PPPProtocol.LQR: "LQR",
 }
 
 
 def protocol_name(protocol: int) -> str | None:
     """Return pppd's short name for a protocol number (``"LCP"``), or ``None`` if unknown."""
     return _NAMES.get(protocol)
+
+
+# pppd main.c protocol_list: the names its log lines use ("Protocol-Reject for '%s' ...").
+_LONG_NAMES: Final[dict[int, str]] = {
+    PPPProtocol.IP: "Internet Protocol",
+    PPPProtocol.VJ_COMP: "Van Jacobson Compressed TCP/IP",
+    PPPProtocol.VJ_UNCOMP: "Van Jacobson Uncompressed TCP/IP",
+    PPPProtocol.IPV6: "Internet Protocol V6",
+    PPPProtocol.COMP: "1st choice compression",
+    PPPProtocol.IPCP: "Internet Protocol Control Protocol",
+    PPPProtocol.IPV6CP: "IPv6 Control Protocol",
+    PPPProtocol.CCP: "Compression Control Protocol",
+    PPPProtocol.LCP: "Link Control Protocol",
+    PPPProtocol.PAP: "Password Authentication Protocol",
+    PPPProtocol.LQR: "Link Quality Report",
+    PPPProtocol.CHAP: "Challenge Handshake Authentication Protocol",
+    PPPProtocol.EAP: "Extensible Authentication Protocol",
+    PPPProtocol.CBCP: "Callback Control Protocol",
+}
+
+
+def protocol_long_name(protocol: int) -> str:
+    """Return pppd's long name for a protocol number, or ``"0x...."`` if it has none."""
+    return _LONG_NAMES.get(protocol) or f"0x{protocol:04x}"
 
 
 class Code(IntEnum):

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from ipaddress import IPv4Address
 
-from pyppp.auth.base import AuthProtocol, LoginThrottle
+from pyppp.auth.base import AuthEngine, LoginThrottle
 from pyppp.auth.chap import ChapAuthenticator, ChapPeer
 from pyppp.auth.pap import PapAuthenticator, PapPeer
 from pyppp.errors import ConfigError, LocalProtocolError
@@ -21,7 +21,7 @@ from pyppp.fsm import FsmConfig
 from pyppp.ipcp.negotiator import IpcpConfig
 from pyppp.lcp.negotiator import LcpConfig
 from pyppp.link import LinkConfig
-from pyppp.packet import Protocol
+from pyppp.packet import PPPProtocol
 from pyppp.pppd.secrets import SecretsFile
 from pyppp.util import Rng
 
@@ -64,19 +64,19 @@ class StaticAuth:
         self.rng = rng
         self.throttle = LoginThrottle()
 
-    def authenticator(self, protocol: int) -> AuthProtocol | None:
+    def authenticator(self, protocol: int) -> AuthEngine | None:
         """The engine that checks the peer."""
-        if protocol == Protocol.PAP:
+        if protocol == PPPProtocol.PAP:
             return PapAuthenticator(self.our_name, self.secrets, throttle=self.throttle)
-        if protocol == Protocol.CHAP:
+        if protocol == PPPProtocol.CHAP:
             return ChapAuthenticator(self.our_name, self.secrets, rng=self.rng)
         return None
 
-    def peer(self, protocol: int) -> AuthProtocol | None:
+    def peer(self, protocol: int) -> AuthEngine | None:
         """The engine that authenticates us."""
-        if protocol == Protocol.PAP:
+        if protocol == PPPProtocol.PAP:
             return PapPeer(self.user, self.password)
-        if protocol == Protocol.CHAP:
+        if protocol == PPPProtocol.CHAP:
             return ChapPeer(self.user, self.password)
         return None
 
@@ -117,12 +117,12 @@ def simple_config(
     require: list[int] = []
     users: dict[str, str] = {}
     if require_chap:
-        require.append(Protocol.CHAP)
+        require.append(PPPProtocol.CHAP)
         users.update(require_chap)
     if require_pap:
-        require.append(Protocol.PAP)
+        require.append(PPPProtocol.PAP)
         users.update(require_pap)
-    allow = [Protocol.CHAP, Protocol.PAP] if password is not None else []
+    allow = [PPPProtocol.CHAP, PPPProtocol.PAP] if password is not None else []
     if require_chap and rng is None:
         # CHAP challenges must be unpredictable, or a recorded Response can be replayed.
         raise ConfigError("require_chap needs rng= (os.urandom, say) for its challenges")

@@ -18,7 +18,7 @@ from typing import Final
 
 from pyppp.errors import MalformedPacket
 from pyppp.options import Option, UnknownOption, decode_options
-from pyppp.packet import Code, ControlPacket, Protocol, protocol_name
+from pyppp.packet import Code, ControlPacket, PPPProtocol, protocol_name
 from pyppp.util import print_string
 
 __all__ = ["format_packet", "print_string", "register_printer"]
@@ -62,15 +62,15 @@ def _load_builtin() -> None:
     from pyppp.ipcp.options import CODECS as IPCP_CODECS
     from pyppp.lcp.options import CODECS as LCP_CODECS
 
-    _codecs[Protocol.LCP] = LCP_CODECS
-    _codecs[Protocol.IPCP] = IPCP_CODECS
+    _codecs[PPPProtocol.LCP] = LCP_CODECS
+    _codecs[PPPProtocol.IPCP] = IPCP_CODECS
     from pyppp.ipv6cp.options import CODECS as IPV6CP_CODECS
 
-    _codecs[Protocol.IPV6CP] = IPV6CP_CODECS
-    _codecs[Protocol.CCP] = {}
+    _codecs[PPPProtocol.IPV6CP] = IPV6CP_CODECS
+    _codecs[PPPProtocol.CCP] = {}
     from pyppp.auth.base import trace_body
 
-    for protocol, auth_name in ((Protocol.PAP, "PAP"), (Protocol.CHAP, "CHAP")):
+    for protocol, auth_name in ((PPPProtocol.PAP, "PAP"), (PPPProtocol.CHAP, "CHAP")):
         _printers.setdefault(protocol, _auth_printer(protocol, auth_name, trace_body))
 
 
@@ -79,7 +79,7 @@ def _auth_printer(protocol: int, name: str, body: Callable[..., str]) -> Printer
         try:
             packet = ControlPacket.decode(information)
         except MalformedPacket:
-            if protocol == Protocol.PAP and information[:1] == b"\x01" and not show_password:
+            if protocol == PPPProtocol.PAP and information[:1] == b"\x01" and not show_password:
                 # Its bytes may hold a password: never in a log line.
                 return f"[{name}] <{len(information)} octets, malformed, hidden>"
             return f"[{name}]{_hex_tail(information)}"
@@ -106,9 +106,9 @@ def _format_control(protocol: int, name: str, information: bytes) -> str:
         # pppd format_packet: when printpkt refuses a packet, the name alone, then the bytes.
         return f"[{name}]{_hex_tail(information)}"
     code_name = CODE_NAMES.get(packet.code) if packet.code in _NCP_CODES else None
-    if protocol == Protocol.LCP:
+    if protocol == PPPProtocol.LCP:
         code_name = CODE_NAMES.get(packet.code)
-    elif protocol == Protocol.CCP:
+    elif protocol == PPPProtocol.CCP:
         code_name = code_name or _CCP_EXTRA.get(packet.code)
     parts = [f"[{name}", f" {code_name}" if code_name else f" code=0x{packet.code:x}"]
     parts.append(f" id=0x{packet.identifier:x}")

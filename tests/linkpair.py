@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from typing import Protocol, TypeVar
 
 from pyppp import hdlc
+from pyppp.control import ControlProtocol, LayerEvent
 from pyppp.events import Event
-from pyppp.fsm import ControlProtocol, LayerEvent
 from pyppp.packet import ControlPacket
 
 T = TypeVar("T")

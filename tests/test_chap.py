@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pyppp.auth.base import AuthEvent, AuthFailure, AuthProtocol, AuthSuccess, Role, trace_body
+from pyppp.auth.base import AuthEngine, AuthEvent, AuthFailure, AuthSuccess, Role, trace_body
 from pyppp.auth.chap import (
     CHALLENGE,
     FAILURE,
@@ -24,7 +24,7 @@ from pyppp.auth.chap import (
     decode_value_name,
     encode_value_name,
 )
-from pyppp.packet import ControlPacket, Protocol
+from pyppp.packet import ControlPacket, PPPProtocol
 from pyppp.pppd.secrets import SecretsFile
 from pyppp.util import seeded_rng
 
@@ -45,14 +45,14 @@ def _no_secret_in_logs(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
         assert secret not in caplog.text
 
 
-def drain(engine: AuthProtocol) -> list[AuthEvent]:
+def drain(engine: AuthEngine) -> list[AuthEvent]:
     out = []
     while (event := engine.next_event()) is not None:
         out.append(event)
     return out
 
 
-def pump(a: AuthProtocol, b: AuthProtocol, now: float) -> list[ControlPacket]:
+def pump(a: AuthEngine, b: AuthEngine, now: float) -> list[ControlPacket]:
     seen = []
     while True:
         moved = False
@@ -97,19 +97,19 @@ def test_md5_against_openssl() -> None:
 def test_codec_and_trace() -> None:
     packet = encode_value_name(CHALLENGE, 1, bytes.fromhex("a2c470e4d8dc7da7"), b"UMTS_CHAP_SRVR")
     assert decode_value_name(packet.data) == (bytes.fromhex("a2c470e4d8dc7da7"), b"UMTS_CHAP_SRVR")
-    assert trace_body(Protocol.CHAP, packet) == (
+    assert trace_body(PPPProtocol.CHAP, packet) == (
         'Challenge id=0x1 <a2c470e4d8dc7da7>, name = "UMTS_CHAP_SRVR"'
     )
     response = encode_value_name(RESPONSE, 1, bytes(16), b"sora")
-    assert trace_body(Protocol.CHAP, response) == (
+    assert trace_body(PPPProtocol.CHAP, response) == (
         'Response id=0x1 <00000000000000000000000000000000>, name = "sora"'
     )
-    assert trace_body(Protocol.CHAP, ControlPacket(SUCCESS, 1, b"")) == 'Success id=0x1 ""'
-    assert trace_body(Protocol.CHAP, ControlPacket(FAILURE, 2, b"E=691 R=1")) == (
+    assert trace_body(PPPProtocol.CHAP, ControlPacket(SUCCESS, 1, b"")) == 'Success id=0x1 ""'
+    assert trace_body(PPPProtocol.CHAP, ControlPacket(FAILURE, 2, b"E=691 R=1")) == (
         'Failure id=0x2 "E=691 R=1"'
     )
-    assert trace_body(Protocol.CHAP, ControlPacket(9, 3, b"\xff")) == "code=0x9 id=0x3 ff"
-    assert trace_body(Protocol.CHAP, ControlPacket(CHALLENGE, 3, b"\x09a")) == "Challenge id=0x3"
+    assert trace_body(PPPProtocol.CHAP, ControlPacket(9, 3, b"\xff")) == "code=0x9 id=0x3 ff"
+    assert trace_body(PPPProtocol.CHAP, ControlPacket(CHALLENGE, 3, b"\x09a")) == "Challenge id=0x3"
     assert decode_value_name(b"\x09a") is None
     assert decode_value_name(b"\x00") is None
 
@@ -146,7 +146,7 @@ def test_success_back_to_back(caplog: pytest.LogCaptureFixture) -> None:
     assert challenge is not None
     assert crossed[1].data[1:17] == chap_md5(crossed[0].identifier, b"gargleBlaster", challenge[0])
     assert crossed[1].data[17:] == b"zaphod"
-    assert drain(peer) == [AuthSuccess(Role.PEER, Protocol.CHAP, "zaphod")]
+    assert drain(peer) == [AuthSuccess(Role.PEER, PPPProtocol.CHAP, "zaphod")]
     (success,) = drain(auth)
     assert isinstance(success, AuthSuccess)
     assert (success.role, success.name, success.address_words) == (
@@ -172,10 +172,10 @@ def test_wrong_secret(caplog: pytest.LogCaptureFixture) -> None:
     assert crossed[-1].code == FAILURE
     assert crossed[-1].data == b"Access denied"
     assert drain(peer) == [
-        AuthFailure(Role.PEER, Protocol.CHAP, "Failed to authenticate ourselves to peer", 19)
+        AuthFailure(Role.PEER, PPPProtocol.CHAP, "Failed to authenticate ourselves to peer", 19)
     ]
     assert drain(auth) == [
-        AuthFailure(Role.AUTHENTICATOR, Protocol.CHAP, "Authentication failed", 11)
+        AuthFailure(Role.AUTHENTICATOR, PPPProtocol.CHAP, "Authentication failed", 11)
     ]
     assert "Peer zaphod failed CHAP authentication" in caplog.messages
     assert "CHAP authentication failed: Access denied" in caplog.messages
@@ -257,7 +257,7 @@ def test_peer_that_never_answers() -> None:
     assert len(set(sent)) == 1  # the same Challenge, same Identifier, every time
     assert times == [50.0 + 3 * i for i in range(10)]  # chap-restart 3 s
     assert drain(auth) == [
-        AuthFailure(Role.AUTHENTICATOR, Protocol.CHAP, "Authentication failed", 11)
+        AuthFailure(Role.AUTHENTICATOR, PPPProtocol.CHAP, "Authentication failed", 11)
     ]
 
 
@@ -269,7 +269,7 @@ def test_client_timeout(caplog: pytest.LogCaptureFixture) -> None:
     assert peer.get_timer() == 60.0  # answering does not restart the clock
     peer.handle_timer(60.0)
     assert drain(peer) == [
-        AuthFailure(Role.PEER, Protocol.CHAP, "Failed to authenticate ourselves to peer", 19)
+        AuthFailure(Role.PEER, PPPProtocol.CHAP, "Failed to authenticate ourselves to peer", 19)
     ]
     assert "CHAP authentication timed out" in caplog.messages
     forever = ChapPeer("zaphod", "x", timeout=0)
@@ -333,7 +333,7 @@ def test_rechallenge_with_chap_interval() -> None:
     third = pump(peer, auth, 120.0)
     assert third[-1].code == FAILURE
     assert drain(auth) == [
-        AuthFailure(Role.AUTHENTICATOR, Protocol.CHAP, "Authentication failed", 11)
+        AuthFailure(Role.AUTHENTICATOR, PPPProtocol.CHAP, "Authentication failed", 11)
     ]
     assert auth.get_timer() is None
 
@@ -368,7 +368,7 @@ def test_garbage_never_raises(code: int, identifier: int, data: bytes) -> None:
         engine.packets_to_send()
         drain(engine)
         engine.handle_timer(1000.0)
-    trace_body(Protocol.CHAP, packet)
+    trace_body(PPPProtocol.CHAP, packet)
 
 
 @given(st.binary(min_size=2, max_size=300))
@@ -409,7 +409,7 @@ def test_hostile_challenger_name_is_escaped(caplog: pytest.LogCaptureFixture) ->
 def test_mutual_chap_with_both_engines_seeing_every_packet() -> None:
     # Each side runs an authenticator and a peer; the link feeds every CHAP packet to both.
     secrets = SecretsFile.parse("alpha beta a-to-b *\nbeta alpha b-to-a *\n")
-    sides: dict[str, list[AuthProtocol]] = {
+    sides: dict[str, list[AuthEngine]] = {
         "alpha": [
             ChapAuthenticator("alpha", secrets, rng=seeded_rng(7)),
             ChapPeer("alpha", None, secrets=secrets),

@@ -14,25 +14,35 @@ from typing import ClassVar
 
 import pytest
 
-from pyppp.fsm import (
-    TRANSITIONS,
-    Action,
-    Automaton,
+from pyppp.control import (
     ControlProtocol,
-    Event,
-    FsmConfig,
-    LayerEventKind,
-    State,
+    LayerDown,
+    LayerEvent,
+    LayerFinished,
+    LayerStarted,
+    LayerUp,
+    PeerDead,
+    ProtocolRejected,
 )
+from pyppp.fsm import TRANSITIONS, Action, Automaton, FsmConfig, FsmEvent, State
 from pyppp.ipcp.negotiator import IpcpConfig, IpcpNegotiator
 from pyppp.lcp.negotiator import LcpConfig, LcpNegotiator
 from pyppp.lcp.options import Accm, MagicNumber, Mru
 from pyppp.lcp.protocol import LcpControlProtocol
 from pyppp.options import Option, Review, UnknownOption, encode_options
-from pyppp.packet import Code, ControlPacket, Protocol
+from pyppp.packet import Code, ControlPacket, PPPProtocol
 from pyppp.util import seeded_rng
 
-K = LayerEventKind
+
+class K:
+    """The four This-Layer events, by the RFC's names."""
+
+    UP = LayerUp
+    DOWN = LayerDown
+    STARTED = LayerStarted
+    FINISHED = LayerFinished
+
+
 PEER_MAGIC = 0x5BB51EB9
 
 
@@ -40,7 +50,7 @@ PEER_MAGIC = 0x5BB51EB9
 class FakeNegotiator:
     """A negotiator whose verdicts the test sets, recording every call the automaton makes."""
 
-    protocol: ClassVar[int] = Protocol.LCP
+    protocol: ClassVar[int] = PPPProtocol.LCP
     name: ClassVar[str] = "LCP"
     codecs: ClassVar[Mapping[int, type[Option]]] = {}
 
@@ -82,7 +92,7 @@ class FakeNegotiator:
 
 
 class FakeIpcpNegotiator(FakeNegotiator):
-    protocol: ClassVar[int] = Protocol.IPCP
+    protocol: ClassVar[int] = PPPProtocol.IPCP
     name: ClassVar[str] = "IPCP"
 
 
@@ -101,11 +111,15 @@ def recv(cp: ControlProtocol, code: int, ident: int, data: bytes = b"", now: flo
     cp.receive(ControlPacket(code, ident, data).encode(), now)
 
 
-def kinds(cp: ControlProtocol) -> list[LayerEventKind]:
+def drain(cp: ControlProtocol) -> list[LayerEvent]:
     out = []
     while (event := cp.next_event()) is not None:
-        out.append(event.kind)
+        out.append(event)
     return out
+
+
+def kinds(cp: ControlProtocol) -> list[type]:
+    return [type(event) for event in drain(cp)]
 
 
 def peer_request(magic: int = PEER_MAGIC) -> bytes:
@@ -129,12 +143,12 @@ def state_of(cp: ControlProtocol) -> State:
     return cp.state
 
 
-def watch(automaton: Automaton) -> list[tuple[State, Event, State]]:
+def watch(automaton: Automaton) -> list[tuple[State, FsmEvent, State]]:
     """Record every transition, checking each against the table (or a documented option)."""
-    log: list[tuple[State, Event, State]] = []
+    log: list[tuple[State, FsmEvent, State]] = []
     original = automaton.handle
 
-    def handle(event: Event, now: float) -> list[Action]:
+    def handle(event: FsmEvent, now: float) -> list[Action]:
         before = automaton.state
         actions = original(event, now)
         after = automaton.state
@@ -143,7 +157,7 @@ def watch(automaton: Automaton) -> list[tuple[State, Event, State]]:
             assert after is before, (before, event, after)
         else:
             allowed = {cell.next}
-            if automaton.config.silent and (before, event) == (State.STARTING, Event.UP):
+            if automaton.config.silent and (before, event) == (State.STARTING, FsmEvent.UP):
                 allowed.add(State.STOPPED)
             if automaton.config.restart and cell.restart:
                 allowed.add(State.REQ_SENT)
@@ -198,10 +212,11 @@ def test_ten_requests_three_seconds_apart_then_timeout_and_tlf(
     assert now == 30.0
     assert "LCP: timeout sending Config-Requests" in caplog.messages
     assert state_of(cp) is State.STOPPED
-    assert cp.timed_out
-    event_kinds = kinds(cp)
-    assert event_kinds == [K.STARTED, K.FINISHED]
-    assert log[-1] == (State.REQ_SENT, Event.TO_MINUS, State.STOPPED)
+    events = drain(cp)
+    assert [type(e) for e in events] == [K.STARTED, K.FINISHED]
+    assert isinstance(events[-1], LayerFinished)
+    assert events[-1].timed_out
+    assert log[-1] == (State.REQ_SENT, FsmEvent.TO_MINUS, State.STOPPED)
 
 
 def test_passive_waits_in_stopped_and_answers_a_late_peer(
@@ -359,7 +374,7 @@ def test_close_sends_max_terminate_requests_then_finishes() -> None:
     cp = make_lcp()
     open_lcp(cp)
     log = watch(cp.automaton)
-    cp.close(10.0, "User request")
+    cp.close("User request", 10.0)
     assert kinds(cp) == [K.DOWN]
     sent = [(10.0, p) for p in cp.packets_to_send()]
     now = 10.0
@@ -374,16 +389,17 @@ def test_close_sends_max_terminate_requests_then_finishes() -> None:
     # pppd: each Terminate-Request takes a new identifier.
     assert sent[0][1].identifier != sent[1][1].identifier
     assert now == 16.0
-    assert kinds(cp) == [K.FINISHED]
+    (finished,) = drain(cp)
+    assert isinstance(finished, LayerFinished)
     assert state_of(cp) is State.CLOSED
-    assert not cp.timed_out  # giving up on Terminate is not a negotiation failure
+    assert not finished.timed_out  # giving up on Terminate is not a negotiation failure
     assert [step[2] for step in log] == [State.CLOSING, State.CLOSING, State.CLOSED]
 
 
 def test_terminate_ack_finishes_closing_at_once() -> None:
     cp = make_lcp()
     open_lcp(cp)
-    cp.close(1.0)
+    cp.close("", 1.0)
     (term,) = cp.packets_to_send()
     recv(cp, Code.TERM_ACK, term.identifier, now=1.2)
     assert state_of(cp) is State.CLOSED
@@ -429,7 +445,7 @@ def test_terminate_request_while_negotiating_is_acked_and_restarts() -> None:
 def test_closed_answers_configure_request_with_terminate_ack() -> None:
     cp = make_lcp()
     open_lcp(cp)
-    cp.close(0.0)
+    cp.close("", 0.0)
     (term,) = cp.packets_to_send()
     recv(cp, Code.TERM_ACK, term.identifier)
     assert state_of(cp) is State.CLOSED
@@ -458,7 +474,7 @@ def test_unknown_lcp_code_is_code_rejected_with_the_packet() -> None:
 def test_code_reject_is_truncated_to_the_peer_mru() -> None:
     cp = make_lcp()
     start(cp)
-    cp.peer_mru = 16
+    cp.set_peer_mru(16)
     cp.receive(ControlPacket(0xFF, 1, bytes(100)).encode(), 0.0)
     (reject,) = cp.packets_to_send()
     assert len(reject.encode()) == 16
@@ -548,7 +564,7 @@ def test_open_in_opened_without_restart_does_nothing() -> None:
 def test_down_in_opened_is_tld_and_starting() -> None:
     cp = make_lcp()
     open_lcp(cp)
-    cp.down(1.0)
+    cp.down("lower layer down", 1.0)
     assert state_of(cp) is State.STARTING
     assert kinds(cp) == [K.DOWN]
     recv(cp, Code.CONF_REQ, 1, peer_request())  # nothing may arrive in Starting
@@ -572,7 +588,7 @@ def test_malformed_packets_are_discarded(raw: bytes) -> None:
 
 def test_illegal_event_is_ignored() -> None:
     automaton = Automaton()
-    assert automaton.handle(Event.RCA, 0.0) == []  # "-" in Initial
+    assert automaton.handle(FsmEvent.RCA, 0.0) == []  # "-" in Initial
     assert automaton.state is State.INITIAL
 
 
@@ -653,13 +669,15 @@ def test_keepalive_sends_first_echo_at_once_and_fails_after_four(
     cp.start_keepalive(10.0)
     echoes = [(10.0, p) for p in cp.packets_to_send()]
     now = 10.0
+    events: list[LayerEvent] = []
     with caplog.at_level(logging.INFO):
-        while not cp.peer_dead:
+        while not events:
             deadline = cp.get_timer()
             assert deadline is not None
             now = deadline
             cp.handle_timer(now)
             echoes += [(now, p) for p in cp.packets_to_send() if p.code == Code.ECHO_REQ]
+            events += drain(cp)
     # pppd lcp_echo_lowerup -> LcpEchoCheck sends the first Echo-Request immediately, then one
     # per interval; the check before the fifth finds 4 pending.
     assert [(t, p.identifier) for t, p in echoes] == [(10.0, 0), (11.0, 1), (12.0, 2), (13.0, 3)]
@@ -667,9 +685,9 @@ def test_keepalive_sends_first_echo_at_once_and_fails_after_four(
     assert now == 14.0
     assert "No response to 4 echo-requests" in caplog.messages
     assert "Serial link appears to be disconnected." in caplog.messages
-    # The link closes LCP when it sees peer_dead (so phase, status 15 and reason are one place).
+    # The link closes LCP on PeerDead (so phase, status 15 and reason are in one place).
     assert state_of(cp) is State.OPENED
-    assert kinds(cp) == []
+    assert events == [PeerDead(4)]
 
 
 def test_echo_reply_resets_the_pending_count_but_not_our_own() -> None:
@@ -688,7 +706,7 @@ def test_echo_reply_resets_the_pending_count_but_not_our_own() -> None:
     recv(cp, Code.ECHO_REP, 1, PEER_MAGIC.to_bytes(4, "big"))
     assert cp.echos_pending == 0
     cp.handle_timer(2.0)
-    assert not cp.peer_dead
+    assert not any(isinstance(e, PeerDead) for e in drain(cp))
 
 
 def test_keepalive_stops_when_lcp_leaves_opened() -> None:
@@ -701,7 +719,7 @@ def test_keepalive_stops_when_lcp_leaves_opened() -> None:
     assert cp.get_timer() is None
     cp.start_keepalive(0.0)
     cp.packets_to_send()
-    cp.down(0.5)
+    cp.down("lower layer down", 0.5)
     cp.handle_timer(1.0)  # the echo tick finds LCP not open: it stops itself
     assert cp.packets_to_send() == []
     assert cp.get_timer() is None
@@ -711,7 +729,7 @@ def test_protocol_reject_in_opened_is_queued_for_the_link() -> None:
     cp = make_lcp()
     open_lcp(cp)
     recv(cp, Code.PROT_REJ, 1, b"\x80\x21\x01\x01\x00\x04")
-    assert list(cp.rejected_protocols) == [0x8021]
+    assert drain(cp) == [ProtocolRejected(0x8021)]
     assert cp.is_opened
 
 
@@ -729,7 +747,8 @@ def test_protocol_reject_outside_opened_or_short_is_discarded(data: bytes) -> No
     cp = make_lcp()
     start(cp)
     recv(cp, Code.PROT_REJ, 1, data)
-    assert not cp.rejected_protocols
+    assert not any(isinstance(e, ProtocolRejected) for e in drain(cp))
+
     assert cp.discarded == 1
     assert state_of(cp) is State.REQ_SENT
 
@@ -740,7 +759,7 @@ def test_send_protocol_reject_only_in_opened_and_truncated_to_peer_mru() -> None
     cp.send_protocol_reject(0x80FD, b"ccp")
     assert cp.packets_to_send() == []
     open_lcp(cp2 := make_lcp())
-    cp2.peer_mru = 10
+    cp2.set_peer_mru(10)
     cp2.send_protocol_reject(0x80FD, bytes(range(20)))
     (reject,) = cp2.packets_to_send()
     assert reject.code == Code.PROT_REJ

@@ -28,12 +28,12 @@ from pyppp.lcp.options import (
     ShortSequence,
 )
 from pyppp.options import Negotiator, Option, Review, UnknownOption, decode_options, encode_options
-from pyppp.packet import Code, ControlPacket, Protocol
+from pyppp.packet import Code, ControlPacket, PPPProtocol
 from pyppp.util import Rng, seeded_rng
 
 OUR_MAGIC = 0x5BB51EB9
-CHAP_MSV2 = AuthProtocol(Protocol.CHAP, bytes((ChapAlgorithm.MS_V2,)))
-EAP = AuthProtocol(Protocol.EAP)
+CHAP_MSV2 = AuthProtocol(PPPProtocol.CHAP, bytes((ChapAlgorithm.MS_V2,)))
+EAP = AuthProtocol(PPPProtocol.EAP)
 
 
 def magic_rng(*values: int) -> Rng:
@@ -71,7 +71,7 @@ def ack_all(lcp: LcpNegotiator, peer: Sequence[Option] = ()) -> LcpResult:
 
 def test_satisfies_negotiator_protocol() -> None:
     negotiator: Negotiator = make()
-    assert negotiator.protocol == Protocol.LCP
+    assert negotiator.protocol == PPPProtocol.LCP
     assert negotiator.name == "LCP"
     assert negotiator.codecs is CODECS
 
@@ -91,11 +91,11 @@ def test_first_confreq_is_pppds_byte_for_byte() -> None:
         (LcpConfig(mru=None, default_asyncmap=True), [MagicNumber(OUR_MAGIC), Pfc(), Acfc()]),
         (LcpConfig(asyncmap=0xA0000, pcomp=False, accomp=False, magic=False), [Accm(0xA0000)]),
         (
-            LcpConfig(require_auth=(Protocol.CHAP, Protocol.PAP)),
+            LcpConfig(require_auth=(PPPProtocol.CHAP, PPPProtocol.PAP)),
             [Accm(0), CHAP_MD5, MagicNumber(OUR_MAGIC), Pfc(), Acfc()],
         ),
         (
-            LcpConfig(require_auth=(Protocol.PAP,), magic=False),
+            LcpConfig(require_auth=(PPPProtocol.PAP,), magic=False),
             [Accm(0), PAP, Pfc(), Acfc()],
         ),
     ],
@@ -126,7 +126,7 @@ def test_reset_draws_a_new_magic_and_forgets_naks() -> None:
         {"mru": 16385},
         {"mtu": 100},
         {"asyncmap": 1 << 32},
-        {"require_auth": (Protocol.EAP,)},
+        {"require_auth": (PPPProtocol.EAP,)},
         {"allow_auth": (0x1234,)},
         {"loopback_fail": 0},
     ],
@@ -195,7 +195,7 @@ def test_peer_mru_and_mtu_cap() -> None:
 def test_unknown_and_unsupported_options_are_rejected_alone() -> None:
     unknown = UnknownOption(42, b"\x01\x02")
     malformed = UnknownOption(1, b"\x05")  # an MRU of the wrong length
-    lqr = QualityProtocol(Protocol.LQR, b"\x00\x00\x00\x64")
+    lqr = QualityProtocol(PPPProtocol.LQR, b"\x00\x00\x00\x64")
     request: list[Option] = [
         Mru(100),  # would be Nak'd, but a Reject takes precedence (RFC 1661 §5.3)
         unknown,
@@ -234,10 +234,10 @@ def test_endpoint_discriminator_is_accepted_as_pppd_does() -> None:
     ("config", "asked", "nak"),
     [
         (LcpConfig(), CHAP_MSV2, CHAP_MD5),
-        (LcpConfig(), AuthProtocol(Protocol.CHAP, bytes((ChapAlgorithm.MS,))), CHAP_MD5),
+        (LcpConfig(), AuthProtocol(PPPProtocol.CHAP, bytes((ChapAlgorithm.MS,))), CHAP_MD5),
         (LcpConfig(refuse_chap=True), CHAP_MSV2, PAP),
         (LcpConfig(refuse_chap=True), CHAP_MD5, PAP),
-        (LcpConfig(allow_auth=(Protocol.PAP,)), CHAP_MD5, PAP),
+        (LcpConfig(allow_auth=(PPPProtocol.PAP,)), CHAP_MD5, PAP),
         (LcpConfig(refuse_pap=True), PAP, CHAP_MD5),
         (LcpConfig(), EAP, CHAP_MD5),
         (LcpConfig(refuse_chap=True), EAP, PAP),
@@ -254,7 +254,7 @@ def test_auth_we_cannot_do_is_naked_with_one_we_can(
 @pytest.mark.parametrize("asked", [PAP, CHAP_MD5, CHAP_MSV2, EAP])
 def test_auth_is_rejected_when_we_can_do_none(asked: AuthProtocol) -> None:
     lcp = make(
-        LcpConfig(allow_auth=(Protocol.CHAP, Protocol.PAP), refuse_pap=True, refuse_chap=True)
+        LcpConfig(allow_auth=(PPPProtocol.CHAP, PPPProtocol.PAP), refuse_pap=True, refuse_chap=True)
     )
     assert lcp.review([asked], reject_if_disagree=False) == Review(Code.CONF_REJ, (asked,))
     assert make(LcpConfig(allow_auth=())).review([asked], reject_if_disagree=False).code == (
@@ -263,8 +263,8 @@ def test_auth_is_rejected_when_we_can_do_none(asked: AuthProtocol) -> None:
 
 
 def test_malformed_auth_and_second_auth_protocol_are_rejected() -> None:
-    pap_with_data = AuthProtocol(Protocol.PAP, b"\x00")
-    chap_without_algorithm = AuthProtocol(Protocol.CHAP)
+    pap_with_data = AuthProtocol(PPPProtocol.PAP, b"\x00")
+    chap_without_algorithm = AuthProtocol(PPPProtocol.CHAP)
     lcp = make()
     assert lcp.review([pap_with_data, chap_without_algorithm], reject_if_disagree=False) == (
         Review(Code.CONF_REJ, (pap_with_data, chap_without_algorithm))
@@ -277,7 +277,7 @@ def test_malformed_auth_and_second_auth_protocol_are_rejected() -> None:
 
 
 def test_peer_asking_pap_is_acked_when_we_can() -> None:
-    lcp = make(LcpConfig(allow_auth=(Protocol.PAP,)))
+    lcp = make(LcpConfig(allow_auth=(PPPProtocol.PAP,)))
     assert ack_all(lcp, [PAP]).peer_auth == PAP
 
 
@@ -423,7 +423,7 @@ def test_nak_hints_we_do_not_take_are_ignored() -> None:
         PAP,
         MagicNumber(5),
         Accm(0),
-        QualityProtocol(Protocol.LQR),
+        QualityProtocol(PPPProtocol.LQR),
         UnknownOption(99),
     ]
     assert lcp.on_nak(hints, rejected=False)
@@ -440,7 +440,7 @@ def test_nak_hints_we_do_not_take_are_ignored() -> None:
     ],
 )
 def test_bad_nak_changes_nothing(nak: list[Option]) -> None:
-    lcp = make(LcpConfig(require_auth=(Protocol.CHAP,)))
+    lcp = make(LcpConfig(require_auth=(PPPProtocol.CHAP,)))
     before = lcp.request()
     assert not lcp.on_nak(nak, rejected=False)
     assert lcp.stats.bad_naks == 1
@@ -448,7 +448,7 @@ def test_bad_nak_changes_nothing(nak: list[Option]) -> None:
 
 
 def test_nak_of_chap_with_pap_switches_when_pap_is_acceptable() -> None:
-    lcp = make(LcpConfig(require_auth=(Protocol.CHAP, Protocol.PAP)))
+    lcp = make(LcpConfig(require_auth=(PPPProtocol.CHAP, PPPProtocol.PAP)))
     assert lcp.on_nak([PAP], rejected=False)
     assert PAP in lcp.request()
     assert CHAP_MD5 not in lcp.request()
@@ -458,14 +458,14 @@ def test_nak_of_chap_with_pap_switches_when_pap_is_acceptable() -> None:
 
 
 def test_nak_suggestion_is_taken_out_of_preference_order() -> None:
-    lcp = make(LcpConfig(require_auth=(Protocol.PAP, Protocol.CHAP)))
+    lcp = make(LcpConfig(require_auth=(PPPProtocol.PAP, PPPProtocol.CHAP)))
     assert lcp.request()[1] == PAP
     assert lcp.on_nak([CHAP_MD5], rejected=False)
     assert lcp.request()[1] == CHAP_MD5
 
 
 def test_nak_of_chap_with_pap_when_only_chap_is_acceptable_refuses_auth() -> None:
-    lcp = make(LcpConfig(require_auth=(Protocol.CHAP,)))
+    lcp = make(LcpConfig(require_auth=(PPPProtocol.CHAP,)))
     assert lcp.on_nak([PAP], rejected=False)
     assert not any(isinstance(o, AuthProtocol) for o in lcp.request())
     result = ack_all(lcp)
@@ -474,7 +474,7 @@ def test_nak_of_chap_with_pap_when_only_chap_is_acceptable_refuses_auth() -> Non
 
 
 def test_nak_of_chap_with_something_unknown_moves_to_the_next_protocol() -> None:
-    lcp = make(LcpConfig(require_auth=(Protocol.CHAP, Protocol.PAP)))
+    lcp = make(LcpConfig(require_auth=(PPPProtocol.CHAP, PPPProtocol.PAP)))
     assert lcp.on_nak([CHAP_MSV2], rejected=False)
     assert lcp.request()[1] == PAP
 
@@ -496,7 +496,7 @@ def test_reject_removes_options() -> None:
 
 
 def test_reject_of_required_auth_means_peer_refused_to_authenticate() -> None:
-    lcp = make(LcpConfig(require_auth=(Protocol.CHAP, Protocol.PAP)))
+    lcp = make(LcpConfig(require_auth=(PPPProtocol.CHAP, PPPProtocol.PAP)))
     assert lcp.on_nak([CHAP_MD5], rejected=True)
     # pppd stops asking for any protocol once one is rejected.
     assert not any(isinstance(o, AuthProtocol) for o in lcp.request())
@@ -560,9 +560,9 @@ def negotiate(a: LcpNegotiator, b: LcpNegotiator, rounds: int = 20) -> None:
 
 def test_server_requiring_chap_and_client_with_pap_only() -> None:
     server = LcpNegotiator(
-        LcpConfig(require_auth=(Protocol.CHAP, Protocol.PAP), mru=1400), seeded_rng(1)
+        LcpConfig(require_auth=(PPPProtocol.CHAP, PPPProtocol.PAP), mru=1400), seeded_rng(1)
     )
-    client = LcpNegotiator(LcpConfig(allow_auth=(Protocol.PAP,), mtu=1200), seeded_rng(2))
+    client = LcpNegotiator(LcpConfig(allow_auth=(PPPProtocol.PAP,), mtu=1200), seeded_rng(2))
     negotiate(server, client)
     assert server.result is not None
     assert client.result is not None
@@ -574,7 +574,7 @@ def test_server_requiring_chap_and_client_with_pap_only() -> None:
 
 
 def test_client_that_cannot_authenticate_rejects_and_server_sees_refusal() -> None:
-    server = LcpNegotiator(LcpConfig(require_auth=(Protocol.CHAP,)), seeded_rng(3))
+    server = LcpNegotiator(LcpConfig(require_auth=(PPPProtocol.CHAP,)), seeded_rng(3))
     client = LcpNegotiator(LcpConfig(allow_auth=()), seeded_rng(4))
     negotiate(server, client)
     assert server.result is not None
@@ -607,8 +607,8 @@ configs = st.builds(
     pcomp=st.booleans(),
     accomp=st.booleans(),
     magic=st.booleans(),
-    require_auth=st.sampled_from([(), (Protocol.CHAP,), (Protocol.PAP, Protocol.CHAP)]),
-    allow_auth=st.sampled_from([(), (Protocol.PAP,), (Protocol.CHAP, Protocol.PAP)]),
+    require_auth=st.sampled_from([(), (PPPProtocol.CHAP,), (PPPProtocol.PAP, PPPProtocol.CHAP)]),
+    allow_auth=st.sampled_from([(), (PPPProtocol.PAP,), (PPPProtocol.CHAP, PPPProtocol.PAP)]),
     refuse_pap=st.booleans(),
 )
 

@@ -28,7 +28,7 @@ from pyppp.lcp.options import (
     ShortSequence,
 )
 from pyppp.options import Option, UnknownOption, decode_options, encode_options
-from pyppp.packet import ControlPacket, Protocol
+from pyppp.packet import ControlPacket, PPPProtocol
 
 VECTORS = Path(__file__).parent / "vectors"
 CODE_NAMES = {1: "ConfReq", 2: "ConfAck", 3: "ConfNak", 4: "ConfRej"}
@@ -82,7 +82,7 @@ def test_well_known_auth_options() -> None:
     assert CHAP_MD5.encode() == bytes.fromhex("0305c22305")
     assert CHAP_MD5.algorithm == ChapAlgorithm.MD5
     assert PAP.algorithm is None
-    assert AuthProtocol(Protocol.CHAP).algorithm is None
+    assert AuthProtocol(PPPProtocol.CHAP).algorithm is None
 
 
 def test_registry_covers_every_type() -> None:

@@ -15,8 +15,9 @@ from pathlib import Path
 import pytest
 
 from pyppp import hdlc
-from pyppp.auth.base import AuthProtocol
+from pyppp.auth.base import AuthEngine
 from pyppp.auth.pap import PapAuthenticator, PapPeer
+from pyppp.control import ControlProtocol
 from pyppp.events import (
     AuthFailed,
     AuthSucceeded,
@@ -30,12 +31,12 @@ from pyppp.events import (
     Phase,
     PhaseChanged,
 )
-from pyppp.fsm import ControlProtocol, FsmConfig, State
+from pyppp.fsm import FsmConfig, State
 from pyppp.ipcp.negotiator import IpcpConfig
 from pyppp.lcp.negotiator import LcpConfig
-from pyppp.link import Link, LinkConfig
+from pyppp.link import CONTROL_QUEUE_LIMIT, Link, LinkConfig
 from pyppp.options import UnknownOption
-from pyppp.packet import Code, ControlPacket, Protocol
+from pyppp.packet import Code, ControlPacket, PPPProtocol
 from pyppp.pppd.secrets import SecretsFile
 from pyppp.trace import format_packet
 from pyppp.util import seeded_rng
@@ -131,7 +132,7 @@ def test_crossed_requests_with_long_delay_still_open() -> None:
     assert pair.now <= 6.5  # 2 s for LCP, 4 s for IPCP with its one Nak round
     # Both requests crossed on the wire: each side saw the other's request before any reply.
     for wire in (pair.a_to_b, pair.b_to_a):
-        (first_when, first), *_ = wire.packets(Protocol.LCP)
+        (first_when, first), *_ = wire.packets(PPPProtocol.LCP)
         assert (first_when, first.code) == (0.0, Code.CONF_REQ)
 
 
@@ -152,7 +153,9 @@ def test_total_loss_one_way_gives_up_after_ten_requests_with_status_10(
     pair = make_pair(a_to_b=Wire(impair=lambda data, now: []))
     with caplog.at_level(logging.INFO):
         pair.run(100, stop=terminated("a", "b"))
-    b_requests = [(t, p) for t, p in pair.b_to_a.packets(Protocol.LCP) if p.code == Code.CONF_REQ]
+    b_requests = [
+        (t, p) for t, p in pair.b_to_a.packets(PPPProtocol.LCP) if p.code == Code.CONF_REQ
+    ]
     assert [t for t, _ in b_requests] == [pytest.approx(3.0 * i) for i in range(10)]
     assert {p.identifier for _, p in b_requests} == {1}  # pppd keeps the id of a retransmit
     assert pair.of_type("b", LinkTerminated) == [LinkTerminated(10, "timeout")]
@@ -216,7 +219,7 @@ def test_nak_loop_ends_in_configure_reject_after_max_failure() -> None:
     a.open(0.0)
     peer.open(0.0)
     pair.run(60, stop=lambda p: bool(p.of_type("a", LinkUp)))
-    replies = [p for _, p in pair.a_to_b.packets(Protocol.LCP) if p.code != Code.CONF_REQ]
+    replies = [p for _, p in pair.a_to_b.packets(PPPProtocol.LCP) if p.code != Code.CONF_REQ]
     codes = [p.code for p in replies]
     assert codes[:6] == [Code.CONF_NAK] * 5 + [Code.CONF_REJ]
     assert replies[0].data == b"\x01\x04\x00\x80"
@@ -234,7 +237,7 @@ def test_peer_naking_for_ever_is_treated_as_reject_after_max_failure() -> None:
     # The peer Naks for ever (it even Naks options we no longer send: no RFC limit applies to
     # that, as in pppd), so look at the first half second only.
     pair.run(0.5)
-    requests = [p for _, p in pair.a_to_b.packets(Protocol.LCP) if p.code == Code.CONF_REQ]
+    requests = [p for _, p in pair.a_to_b.packets(PPPProtocol.LCP) if p.code == Code.CONF_REQ]
     # Each Nak asks for an ACCM of all ones, which we take (it only widens our map) until the
     # fifth, treated as a Reject: the ACCM option leaves our request.
     assert [p.data[:6] for p in requests[1:5]] == [b"\x02\x06\xff\xff\xff\xff"] * 4
@@ -249,7 +252,7 @@ def test_close_from_either_side(caplog: pytest.LogCaptureFixture, closer: str) -
     link = pair.a if closer == "a" else pair.b
     start = pair.now
     with caplog.at_level(logging.INFO):
-        link.close(pair.now)  # type: ignore[attr-defined]
+        link.close(now=pair.now)  # type: ignore[attr-defined]
         pair.run(start + 20, stop=terminated("a", "b"))
     assert [e.exit_status for e in pair.of_type(closer, LinkTerminated)] == [5]
     assert pair.of_type(other, LinkTerminated) == [LinkTerminated(0, "terminated by peer")]
@@ -263,7 +266,7 @@ def test_close_from_either_side(caplog: pytest.LogCaptureFixture, closer: str) -
     # The closer's Terminate-Request is acked at once; the other side waits one Restart
     # period in Stopping (pppd: zrc) before its link is dead.
     wire = pair.a_to_b if closer == "a" else pair.b_to_a
-    assert [p.code for _, p in wire.packets(Protocol.LCP)][-1] == Code.TERM_REQ
+    assert [p.code for _, p in wire.packets(PPPProtocol.LCP)][-1] == Code.TERM_REQ
     assert pair.now == pytest.approx(start + 3.0, abs=0.01)
 
 
@@ -272,9 +275,9 @@ def test_close_with_the_peer_gone_sends_two_terminate_requests() -> None:
     pair.a_to_b.cut()
     pair.b_to_a.cut()
     start = pair.now
-    pair.a.close(start)  # type: ignore[attr-defined]
+    pair.a.close(now=start)  # type: ignore[attr-defined]
     pair.run(start + 20, stop=terminated("a"))
-    terms = [t for t, p in pair.a_to_b.packets(Protocol.LCP) if p.code == Code.TERM_REQ]
+    terms = [t for t, p in pair.a_to_b.packets(PPPProtocol.LCP) if p.code == Code.TERM_REQ]
     assert terms == [pytest.approx(start), pytest.approx(start + 3)]
     assert pair.of_type("a", LinkTerminated)[0].exit_status == 5
     assert pair.now == pytest.approx(start + 6)
@@ -282,14 +285,14 @@ def test_close_with_the_peer_gone_sends_two_terminate_requests() -> None:
 
 def test_close_before_lcp_opens_is_immediate() -> None:
     a = make_link("a")
-    a.close(0.0)  # Dead: nothing to do but remember the status
+    a.close(now=0.0)  # Dead: nothing to do but remember the status
     assert a.next_event() is None
     # Closing in Req-Sent still tells the peer (RFC 1661: irc,str/4) and waits for its Ack.
     pair = make_pair(a_to_b=Wire(impair=lambda data, now: []))
-    pair.a.close(pair.now)  # type: ignore[attr-defined]
-    pair.a.close(pair.now)  # type: ignore[attr-defined]  # a second close changes nothing
+    pair.a.close(now=pair.now)  # type: ignore[attr-defined]
+    pair.a.close(now=pair.now)  # type: ignore[attr-defined]  # a second close changes nothing
     pair.run(30, stop=terminated("a"))
-    terms = [t for t, p in pair.a_to_b.packets(Protocol.LCP) if p.code == Code.TERM_REQ]
+    terms = [t for t, p in pair.a_to_b.packets(PPPProtocol.LCP) if p.code == Code.TERM_REQ]
     assert len(terms) == 2
     assert terms[1] - terms[0] == pytest.approx(3.0)
     assert [e.exit_status for e in pair.of_type("a", LinkTerminated)] == [5]
@@ -302,7 +305,7 @@ def test_close_before_lcp_opens_is_immediate() -> None:
         a.handle_timer(now)
     assert a.lcp.state is State.STOPPED
     a.data_to_send()
-    a.close(now)
+    a.close(now=now)
     assert a.data_to_send() == b""
     events = []
     while (event := a.next_event()) is not None:
@@ -312,8 +315,8 @@ def test_close_before_lcp_opens_is_immediate() -> None:
 
 def test_lower_down_is_modem_hangup_status_16() -> None:
     pair = up_pair()
-    pair.a.lower_down(pair.now)  # type: ignore[attr-defined]
-    pair.a.lower_down(pair.now)  # type: ignore[attr-defined]
+    pair.a.lower_down(now=pair.now)  # type: ignore[attr-defined]
+    pair.a.lower_down(now=pair.now)  # type: ignore[attr-defined]
     pair.run(pair.now + 1)
     assert [e.exit_status for e in pair.of_type("a", LinkTerminated)] == [16]
 
@@ -404,7 +407,7 @@ def test_negotiated_accm_acfc_pfc_are_in_force_on_the_wire() -> None:
     # flag and escape octets are escaped.
     assert chunk.startswith(b"\x7e\x21\x45\x01\x02\x7d\x5e\x7d\x5d\x11")
     assert chunk == hdlc.encode_frame(
-        Protocol.IP, b"\x45\x01\x02\x7e\x7d\x11", accm=0, acfc=True, pfc=True
+        PPPProtocol.IP, b"\x45\x01\x02\x7e\x7d\x11", accm=0, acfc=True, pfc=True
     )
 
 
@@ -416,7 +419,7 @@ def test_without_compression_frames_keep_address_control_and_protocol() -> None:
     _, chunk = pair.a_to_b.sent[-1]
     # b asked a to escape 0x11 and 0x13 (XON/XOFF) only.
     assert chunk == b"\x7e\xff\x03\x00\x21\x45\x7d\x31\x7d\x33\x01" + chunk[11:]
-    assert chunk == hdlc.encode_frame(Protocol.IP, b"\x45\x11\x13\x01", accm=0x000A0000)
+    assert chunk == hdlc.encode_frame(PPPProtocol.IP, b"\x45\x11\x13\x01", accm=0x000A0000)
     assert pair.of_type("b", IpReceived) == [IpReceived(b"\x45\x11\x13\x01")]
 
 
@@ -427,7 +430,7 @@ def test_ip_cannot_be_sent_before_network_up_or_above_mtu() -> None:
     assert not pair.a.send_ip(bytes(1501), pair.now)  # type: ignore[attr-defined]
 
 
-@pytest.mark.parametrize("protocol", [Protocol.CCP, Protocol.IPV6CP, 0x0057, 0x8207])
+@pytest.mark.parametrize("protocol", [PPPProtocol.CCP, PPPProtocol.IPV6CP, 0x0057, 0x8207])
 def test_unknown_protocol_in_network_phase_is_protocol_rejected(protocol: int) -> None:
     pair = up_pair()
     a: Link = pair.a  # type: ignore[assignment]
@@ -435,12 +438,12 @@ def test_unknown_protocol_in_network_phase_is_protocol_rejected(protocol: int) -
     a.receive_data(hdlc.encode_frame(protocol, information), pair.now)
     out = a.data_to_send()
     (frame,) = hdlc.Deframer(accm=0).feed(out)
-    assert frame.protocol == Protocol.LCP
+    assert frame.protocol == PPPProtocol.LCP
     reject = ControlPacket.decode(frame.information)
     assert reject.code == Code.PROT_REJ
     assert reject.data == protocol.to_bytes(2, "big") + information
     # Protocol-Reject is not a Configure/Terminate/Code-Reject: the negotiated framing applies.
-    assert out == hdlc.encode_frame(Protocol.LCP, frame.information, accm=0, acfc=True)
+    assert out == hdlc.encode_frame(PPPProtocol.LCP, frame.information, accm=0, acfc=True)
     assert a.stats.discarded["unsupported protocol"] == 1
 
 
@@ -450,7 +453,7 @@ def test_protocol_reject_of_ipcp_by_the_peer_ends_the_network_phase(
     pair = up_pair()
     b: Link = pair.b  # type: ignore[assignment]
     with caplog.at_level(logging.DEBUG):
-        b.lcp.send_protocol_reject(Protocol.IPCP, b"\x01\x01\x00\x04")
+        b.lcp.send_protocol_reject(PPPProtocol.IPCP, b"\x01\x01\x00\x04")
         b._process(pair.now)  # flush it the way the link does after any input
         pair.run(pair.now + 20, stop=terminated("a", "b"))
     assert any(
@@ -466,9 +469,11 @@ def test_ipcp_renegotiation_after_network_up_reopens_ipcp() -> None:
     a: Link = pair.a  # type: ignore[assignment]
     # A late duplicate of b's last IPCP Configure-Request: RCR+ in Opened (tld,scr,sca/8).
     (_, request), *_ = [
-        (t, p) for t, p in reversed(pair.b_to_a.packets(Protocol.IPCP)) if p.code == Code.CONF_REQ
+        (t, p)
+        for t, p in reversed(pair.b_to_a.packets(PPPProtocol.IPCP))
+        if p.code == Code.CONF_REQ
     ]
-    a.receive_data(hdlc.encode_frame(Protocol.IPCP, request.encode()), pair.now)
+    a.receive_data(hdlc.encode_frame(PPPProtocol.IPCP, request.encode()), pair.now)
     pair.run(pair.now + 10, stop=lambda p: len(p.of_type("a", NetworkUp)) == 2)
     assert len(pair.of_type("a", NetworkDown)) == 1
     assert len(pair.of_type("a", NetworkUp)) == 2
@@ -481,10 +486,10 @@ def test_non_lcp_packets_are_discarded_before_lcp_opens() -> None:
     a.open(0.0)
     a.data_to_send()
     for protocol, data in (
-        (Protocol.IPCP, b"\x01\x01\x00\x0a\x03\x06\x0a\x63\x00\x02"),
-        (Protocol.IP, b"\x45" + bytes(19)),
-        (Protocol.CCP, b"\x01\x01\x00\x04"),
-        (Protocol.PAP, b"\x01\x01\x00\x04"),
+        (PPPProtocol.IPCP, b"\x01\x01\x00\x0a\x03\x06\x0a\x63\x00\x02"),
+        (PPPProtocol.IP, b"\x45" + bytes(19)),
+        (PPPProtocol.CCP, b"\x01\x01\x00\x04"),
+        (PPPProtocol.PAP, b"\x01\x01\x00\x04"),
     ):
         a.receive_data(hdlc.encode_frame(protocol, data), 0.1)
     assert a.data_to_send() == b""
@@ -498,7 +503,7 @@ def test_ip_before_ipcp_opens_is_dropped() -> None:
     pair.run(10, stop=lambda p: bool(p.of_type("a", LinkUp)))
     a: Link = pair.a  # type: ignore[assignment]
     assert not pair.of_type("a", NetworkUp)  # IPCP needs another round trip
-    a.receive_data(hdlc.encode_frame(Protocol.IP, b"\x45" + bytes(19)), pair.now)
+    a.receive_data(hdlc.encode_frame(PPPProtocol.IP, b"\x45" + bytes(19)), pair.now)
     assert a.stats.discarded["IP before IPCP opened"] == 1
     assert a.next_event() is None
 
@@ -515,17 +520,17 @@ class PapFactory:
     def __init__(self, password: str = "secret") -> None:
         self.password = password
 
-    def authenticator(self, protocol: int) -> AuthProtocol | None:
-        if protocol != Protocol.PAP:
+    def authenticator(self, protocol: int) -> AuthEngine | None:
+        if protocol != PPPProtocol.PAP:
             return None
         return PapAuthenticator("server", SecretsFile.parse("zaphod * secret *\n"))
 
-    def peer(self, protocol: int) -> AuthProtocol | None:
-        return PapPeer("zaphod", self.password) if protocol == Protocol.PAP else None
+    def peer(self, protocol: int) -> AuthEngine | None:
+        return PapPeer("zaphod", self.password) if protocol == PPPProtocol.PAP else None
 
 
 def test_pap_authentication_phase_then_network() -> None:
-    a = make_link("a", lcp=LcpConfig(require_auth=(Protocol.PAP,)), auth=PapFactory())
+    a = make_link("a", lcp=LcpConfig(require_auth=(PPPProtocol.PAP,)), auth=PapFactory())
     b = make_link("b", auth=PapFactory())
     pair = up_pair(a=a, b=b)
     assert [e.phase for e in pair.of_type("a", PhaseChanged)] == [
@@ -538,7 +543,7 @@ def test_pap_authentication_phase_then_network() -> None:
 
 
 def test_pap_failure_gives_11_and_19() -> None:
-    a = make_link("a", lcp=LcpConfig(require_auth=(Protocol.PAP,)), auth=PapFactory())
+    a = make_link("a", lcp=LcpConfig(require_auth=(PPPProtocol.PAP,)), auth=PapFactory())
     b = make_link("b", auth=PapFactory(password="wrong"))
     pair = make_pair(a, b)
     pair.run(60, stop=terminated("a", "b"))
@@ -549,7 +554,7 @@ def test_pap_failure_gives_11_and_19() -> None:
 
 
 def test_peer_refusing_to_authenticate_gives_11(caplog: pytest.LogCaptureFixture) -> None:
-    a = make_link("a", lcp=LcpConfig(require_auth=(Protocol.PAP,)), auth=PapFactory())
+    a = make_link("a", lcp=LcpConfig(require_auth=(PPPProtocol.PAP,)), auth=PapFactory())
     b = make_link("b", lcp=LcpConfig(allow_auth=()))
     pair = make_pair(a, b)
     with caplog.at_level(logging.WARNING):
@@ -559,7 +564,7 @@ def test_peer_refusing_to_authenticate_gives_11(caplog: pytest.LogCaptureFixture
 
 
 def test_no_engine_for_a_negotiated_protocol_fails_authentication() -> None:
-    a = make_link("a", lcp=LcpConfig(require_auth=(Protocol.PAP,)), auth=PapFactory())
+    a = make_link("a", lcp=LcpConfig(require_auth=(PPPProtocol.PAP,)), auth=PapFactory())
     b = make_link("b")  # agrees to PAP but has no factory to run it
     pair = make_pair(a, b)
     pair.run(60, stop=terminated("b"))
@@ -605,14 +610,14 @@ def test_pppd_first_request_is_acked_verbatim(how: str, caplog: pytest.LogCaptur
         feed(link, FRAME, how, 0.5)
     out = hdlc.Deframer(accm=0).feed(link.data_to_send())
     ack_information = b"\x02" + information[1:]
-    assert [(f.protocol, f.information) for f in out] == [(Protocol.LCP, ack_information)]
+    assert [(f.protocol, f.information) for f in out] == [(PPPProtocol.LCP, ack_information)]
     assert link.data_to_send() == b""
     # Configure-Ack goes out with the default ACCM and Address/Control (RFC 1662 §7.1).
     trace = [r.getMessage() for r in caplog.records if r.name == "pyppp.trace"]
     assert PPPD_CONFREQ["trace"] in trace
     assert "sent [LCP ConfAck id=0x1 <asyncmap 0x0> <magic 0x5bb51eb9> <pcomp> <accomp>]" in trace
     (our_request,) = hdlc.Deframer(accm=0).feed(ours)
-    assert trace[0] == "sent " + format_packet(Protocol.LCP, our_request.information)
+    assert trace[0] == "sent " + format_packet(PPPProtocol.LCP, our_request.information)
     assert trace[0].startswith("sent [LCP ConfReq id=0x1 <asyncmap 0x0> <magic 0x")
 
 
@@ -629,7 +634,7 @@ def test_pppd_request_ack_frame_bytes() -> None:
     out = link.data_to_send()
     assert out.startswith(expected)
     information = bytes.fromhex(PPPD_CONFREQ["information"])
-    assert out == hdlc.encode_frame(Protocol.LCP, b"\x02" + information[1:])
+    assert out == hdlc.encode_frame(PPPProtocol.LCP, b"\x02" + information[1:])
 
 
 def trace_vectors() -> list[object]:
@@ -663,23 +668,23 @@ def test_real_pppd_trace_lines(protocol: int, packet: bytes, expected: str) -> N
 @pytest.mark.parametrize(
     ("protocol", "packet", "expected"),
     [
-        (Protocol.LCP, "0503000c50656572206e6f74", '[LCP TermReq id=0x3 "Peer not"]'),
-        (Protocol.LCP, "050300060150", "[LCP TermReq id=0x3 01 50]"),
-        (Protocol.LCP, "0903000812345678", "[LCP EchoReq id=0x3 magic=0x12345678]"),
-        (Protocol.LCP, "0a03000a1234567801ff", "[LCP EchoRep id=0x3 magic=0x12345678 01 ff]"),
-        (Protocol.LCP, "08040008 80fd 0101", "[LCP ProtRej id=0x4 80 fd 01 01]"),
-        (Protocol.LCP, "07050008 0e770004", "[LCP CodeRej id=0x5 0e 77 00 04]"),
-        (Protocol.LCP, "0e7700054a", "[LCP code=0xe id=0x77 4a]"),
-        (Protocol.LCP, "0c01000b0000000168656c", '[LCP Ident id=0x1 magic=0x1 "hel"]'),
-        (Protocol.LCP, "0d01000c000000010000003c", "[LCP TimeRem id=0x1 magic=0x1 seconds=60]"),
-        (Protocol.LCP, "01010008 0104 05dc", "[LCP ConfReq id=0x1 <mru 1500>]"),
-        (Protocol.LCP, "01010007 63 03 01", "[LCP ConfReq id=0x1 < 63 03 01>]"),
-        (Protocol.LCP, "01010008 0304c023", "[LCP ConfReq id=0x1 <auth pap>]"),
-        (Protocol.IPCP, "0201000a 03060a630001", "[IPCP ConfAck id=0x1 <addr 10.99.0.1>]"),
-        (Protocol.IPCP, "05010004", "[IPCP TermReq id=0x1]"),
-        (Protocol.IPCP, "09010004", "[IPCP code=0x9 id=0x1]"),
-        (Protocol.CHAP, "04010004", '[CHAP Failure id=0x1 ""]'),
-        (Protocol.IP, "4500001400000000", "[IP data] 45 00 00 14 00 00 00 00"),
+        (PPPProtocol.LCP, "0503000c50656572206e6f74", '[LCP TermReq id=0x3 "Peer not"]'),
+        (PPPProtocol.LCP, "050300060150", "[LCP TermReq id=0x3 01 50]"),
+        (PPPProtocol.LCP, "0903000812345678", "[LCP EchoReq id=0x3 magic=0x12345678]"),
+        (PPPProtocol.LCP, "0a03000a1234567801ff", "[LCP EchoRep id=0x3 magic=0x12345678 01 ff]"),
+        (PPPProtocol.LCP, "08040008 80fd 0101", "[LCP ProtRej id=0x4 80 fd 01 01]"),
+        (PPPProtocol.LCP, "07050008 0e770004", "[LCP CodeRej id=0x5 0e 77 00 04]"),
+        (PPPProtocol.LCP, "0e7700054a", "[LCP code=0xe id=0x77 4a]"),
+        (PPPProtocol.LCP, "0c01000b0000000168656c", '[LCP Ident id=0x1 magic=0x1 "hel"]'),
+        (PPPProtocol.LCP, "0d01000c000000010000003c", "[LCP TimeRem id=0x1 magic=0x1 seconds=60]"),
+        (PPPProtocol.LCP, "01010008 0104 05dc", "[LCP ConfReq id=0x1 <mru 1500>]"),
+        (PPPProtocol.LCP, "01010007 63 03 01", "[LCP ConfReq id=0x1 < 63 03 01>]"),
+        (PPPProtocol.LCP, "01010008 0304c023", "[LCP ConfReq id=0x1 <auth pap>]"),
+        (PPPProtocol.IPCP, "0201000a 03060a630001", "[IPCP ConfAck id=0x1 <addr 10.99.0.1>]"),
+        (PPPProtocol.IPCP, "05010004", "[IPCP TermReq id=0x1]"),
+        (PPPProtocol.IPCP, "09010004", "[IPCP code=0x9 id=0x1]"),
+        (PPPProtocol.CHAP, "04010004", '[CHAP Failure id=0x1 ""]'),
+        (PPPProtocol.IP, "4500001400000000", "[IP data] 45 00 00 14 00 00 00 00"),
         (0x1235, "0102", "[proto=0x1235] 01 02"),
     ],
 )
@@ -688,19 +693,26 @@ def test_format_packet(protocol: int, packet: str, expected: str) -> None:
 
 
 def test_format_malformed_packet_like_pppd() -> None:
-    assert format_packet(Protocol.LCP, bytes.fromhex("0503000f50")) == "[LCP] 05 03 00 0f 50"
+    assert format_packet(PPPProtocol.LCP, bytes.fromhex("0503000f50")) == "[LCP] 05 03 00 0f 50"
 
 
 def test_format_packet_never_raises_on_short_input() -> None:
-    for protocol in (Protocol.LCP, Protocol.IPCP, Protocol.PAP, Protocol.CHAP, 0x80FD, 0x1):
+    for protocol in (
+        PPPProtocol.LCP,
+        PPPProtocol.IPCP,
+        PPPProtocol.PAP,
+        PPPProtocol.CHAP,
+        0x80FD,
+        0x1,
+    ):
         for length in range(12):
             format_packet(protocol, bytes(range(1, length + 1)))
 
 
 def test_format_pap_password_hidden_unless_asked() -> None:
     packet = bytes.fromhex("0101 0012 067a6170686f64 06736563726574")
-    assert "password=<hidden>" in format_packet(Protocol.PAP, packet)
-    shown = format_packet(Protocol.PAP, packet, show_password=True)
+    assert "password=<hidden>" in format_packet(PPPProtocol.PAP, packet)
+    shown = format_packet(PPPProtocol.PAP, packet, show_password=True)
     assert shown == '[PAP AuthReq id=0x1 user="zaphod" password="secret"]'
 
 
@@ -711,7 +723,7 @@ def test_echo_traffic_is_hidden_from_the_trace_once_up(caplog: pytest.LogCapture
         caplog.clear()
         pair.run(pair.now + 3)
     assert not [r for r in caplog.records if "Echo" in r.getMessage()]
-    assert any(p.code == Code.ECHO_REQ for _, p in pair.a_to_b.packets(Protocol.LCP))
+    assert any(p.code == Code.ECHO_REQ for _, p in pair.a_to_b.packets(PPPProtocol.LCP))
 
 
 # -- impaired lines ----------------------------------------------------------------------------
@@ -754,14 +766,14 @@ def test_properties_and_data_to_send_limit() -> None:
 def test_authentication_packets_without_an_engine_are_protocol_rejected() -> None:
     pair = up_pair()
     a: Link = pair.a  # type: ignore[assignment]
-    a.receive_data(hdlc.encode_frame(Protocol.PAP, b"\x01\x01\x00\x04"), pair.now)
+    a.receive_data(hdlc.encode_frame(PPPProtocol.PAP, b"\x01\x01\x00\x04"), pair.now)
     (frame,) = hdlc.Deframer(accm=0).feed(a.data_to_send())
     assert frame.information[0] == 8
     assert frame.information[4:6] == b"\xc0\x23"
 
 
 def auth_pair(**b_config: object) -> LinkPair:
-    a = make_link("a", lcp=LcpConfig(require_auth=(Protocol.PAP,)), auth=PapFactory())
+    a = make_link("a", lcp=LcpConfig(require_auth=(PPPProtocol.PAP,)), auth=PapFactory())
     b = make_link("b", **({"auth": PapFactory()} | b_config))  # type: ignore[arg-type]
     return make_pair(a, b)
 
@@ -770,8 +782,8 @@ def test_authenticate_phase_discards_other_protocols_and_bad_auth_packets() -> N
     pair = auth_pair()
     a: Link = pair.a  # type: ignore[assignment]
     pair.run(1, stop=lambda p: a.phase is Phase.AUTHENTICATE)
-    a.receive_data(hdlc.encode_frame(Protocol.PAP, b"\x01"), pair.now)
-    a.receive_data(hdlc.encode_frame(Protocol.IPCP, b"\x01\x01\x00\x04"), pair.now)
+    a.receive_data(hdlc.encode_frame(PPPProtocol.PAP, b"\x01"), pair.now)
+    a.receive_data(hdlc.encode_frame(PPPProtocol.IPCP, b"\x01\x01\x00\x04"), pair.now)
     assert a.stats.discarded["malformed authentication packet"] == 1
     assert a.stats.discarded["0x8021 during authentication"] == 1
     pair.run(10, stop=both_up)
@@ -800,7 +812,7 @@ def test_protocol_reject_of_pap_during_authentication() -> None:
     a: Link = pair.a  # type: ignore[assignment]
     b: Link = pair.b  # type: ignore[assignment]
     pair.run(1, stop=lambda p: b.phase is Phase.AUTHENTICATE)
-    a.lcp.send_protocol_reject(Protocol.PAP, b"\x01\x01\x00\x04")
+    a.lcp.send_protocol_reject(PPPProtocol.PAP, b"\x01\x01\x00\x04")
     a._process(pair.now)
     pair.run(30, stop=terminated("b"))
     assert pair.of_type("b", LinkTerminated)
@@ -808,10 +820,10 @@ def test_protocol_reject_of_pap_during_authentication() -> None:
 
 def test_login_check_goes_through_the_owner() -> None:
     class LoginFactory(PapFactory):
-        def authenticator(self, protocol: int) -> AuthProtocol | None:
+        def authenticator(self, protocol: int) -> AuthEngine | None:
             return PapAuthenticator("server", SecretsFile.parse("zaphod * secret *\n"), login=True)
 
-    a = make_link("a", lcp=LcpConfig(require_auth=(Protocol.PAP,)), auth=LoginFactory())
+    a = make_link("a", lcp=LcpConfig(require_auth=(PPPProtocol.PAP,)), auth=LoginFactory())
     pair = make_pair(a, make_link("b", auth=PapFactory()))
     pair.run(5, stop=lambda p: bool(p.of_type("a", LoginCheckRequested)))
     (check,) = pair.of_type("a", LoginCheckRequested)
@@ -844,16 +856,16 @@ def test_silent_server_keeps_the_callers_request() -> None:
     server = make_link(
         "a",
         lcp_fsm=FsmConfig(silent=True),
-        lcp=LcpConfig(allow_auth=(Protocol.PAP,)),
+        lcp=LcpConfig(allow_auth=(PPPProtocol.PAP,)),
         auth=StaticAuth(user="griis", password="pw", rng=seeded_rng(3)),
     )
     client = make_link(
         "b",
-        lcp=LcpConfig(mru=600, require_auth=(Protocol.PAP,)),
+        lcp=LcpConfig(mru=600, require_auth=(PPPProtocol.PAP,)),
         auth=StaticAuth(users={"griis": "pw"}, rng=seeded_rng(4)),
     )
     pair = up_pair(a=server, b=client)
-    result = server._lcp_negotiator.result
+    result = server.lcp_result
     assert result is not None
     assert (result.peer_mru, result.mtu) == (600, 600)
     assert result.peer_magic != 0
@@ -875,17 +887,79 @@ def test_a_dead_link_can_be_opened_again() -> None:
     assert pair.a.get_timer() is not None  # type: ignore[attr-defined]
     sent = pair.a.data_to_send()  # type: ignore[attr-defined]
     frames = hdlc.Deframer().feed(sent)
-    assert [f.information[0] for f in frames if f.protocol == Protocol.LCP] == [Code.CONF_REQ]
+    assert [f.information[0] for f in frames if f.protocol == PPPProtocol.LCP] == [Code.CONF_REQ]
 
 
 def test_queued_ip_does_not_follow_the_terminate_ack() -> None:
     pair = up_pair()
     packet = bytes.fromhex("45000014000000004001000a0a630001") + bytes(4)
     assert pair.a.send_ips([packet] * 50, pair.now) == 50  # type: ignore[attr-defined]
-    pair.b.close(pair.now)  # type: ignore[attr-defined]
+    pair.b.close(now=pair.now)  # type: ignore[attr-defined]
     pair.b_to_a.send(pair.b.data_to_send(), pair.now)  # type: ignore[attr-defined]
     for chunk in pair.b_to_a.pop_due(pair.now + 1):
         pair.a.receive_data(chunk, pair.now + 1)  # type: ignore[attr-defined]
     frames = hdlc.Deframer().feed(pair.a.data_to_send())  # type: ignore[attr-defined]
-    assert [f.protocol for f in frames] == [Protocol.LCP]  # the Terminate-Ack alone
+    assert [f.protocol for f in frames] == [PPPProtocol.LCP]  # the Terminate-Ack alone
     assert pair.a.stats.discarded["ip queued at network down"] == 50  # type: ignore[attr-defined]
+
+
+def test_a_link_reopened_after_an_lcp_timeout_ends_normally_with_status_0() -> None:
+    """Issue I: a timed-out negotiation must not taint the next call on the same Link."""
+    deaf = True
+    pair = make_pair(
+        a_to_b=Wire(impair=lambda data, now: [] if deaf else [(0.001, data)]), open_at=None
+    )
+    pair.a.open(0.0)  # type: ignore[attr-defined]
+    pair.run(100, stop=terminated("a"))
+    assert [e.exit_status for e in pair.of_type("a", LinkTerminated)] == [10]
+    deaf = False
+    pair.events["a"].clear()
+    pair.a.open(pair.now)  # type: ignore[attr-defined]
+    pair.b.open(pair.now)  # type: ignore[attr-defined]
+    pair.run(pair.now + 10, stop=both_up)
+    assert both_up(pair)
+    pair.b.close(now=pair.now)  # type: ignore[attr-defined]
+    pair.run(pair.now + 20, stop=terminated("a", "b"))
+    # The same as a fresh link whose peer terminates (test_close_from_either_side): 0.
+    assert [e.exit_status for e in pair.of_type("a", LinkTerminated)] == [0]
+
+
+def test_protocol_reject_of_ip_takes_ipcp_down_and_renegotiates(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Issue P.1: a Protocol-Reject of 0x0021 must not silently blackhole IP."""
+    pair = up_pair()
+    a: Link = pair.a  # type: ignore[assignment]
+    b: Link = pair.b  # type: ignore[assignment]
+    packet = bytes.fromhex("45000014000000004001000a0a630001") + bytes(4)
+    with caplog.at_level(logging.DEBUG):
+        b.lcp.send_protocol_reject(PPPProtocol.IP, packet)
+        b._process(pair.now)  # flush it the way the link does after any input
+        pair.run(pair.now + 1, stop=lambda p: bool(p.of_type("a", NetworkDown)))
+    (down,) = pair.of_type("a", NetworkDown)
+    assert down.reason == "Protocol-Reject for Internet Protocol"
+    assert not a.network_up
+    assert not a.send_ip(packet, pair.now)  # nothing is sent while IPCP renegotiates
+    assert any(
+        line.startswith("Protocol-Reject for 'Internet Protocol' (0x21) received")
+        for line in lines(caplog, "a")
+    )
+    pair.run(pair.now + 10, stop=lambda p: len(p.of_type("a", NetworkUp)) == 2)
+    assert a.network_up
+    assert a.send_ip(packet, pair.now)
+    pair.run(pair.now + 1, stop=lambda p: bool(p.of_type("b", IpReceived)))
+    assert [e.packet for e in pair.of_type("b", IpReceived)] == [packet]
+
+
+def test_an_owner_that_never_drains_cannot_grow_the_control_queue() -> None:
+    """Issue P: a storm of Echo-Requests queues at most CONTROL_QUEUE_LIMIT octets of replies."""
+    pair = up_pair()
+    a: Link = pair.a  # type: ignore[assignment]
+    a.data_to_send()
+    echo = hdlc.encode_frame(
+        PPPProtocol.LCP, ControlPacket(Code.ECHO_REQ, 1, bytes(4) + bytes(200)).encode(), accm=0
+    )
+    for _ in range(2000):
+        a.receive_data(echo, pair.now)
+    assert len(a.data_to_send()) <= CONTROL_QUEUE_LIMIT
+    assert a.stats.discarded["control queue full"] > 0

@@ -21,14 +21,15 @@ from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 
 from pyppp import hdlc
+from pyppp.control import ControlProtocol
 from pyppp.events import LinkTerminated, LinkUp, NetworkUp
 from pyppp.events import Phase as LinkPhase
-from pyppp.fsm import TIMER_STATES, ControlProtocol, FsmConfig, State
+from pyppp.fsm import TIMER_STATES, FsmConfig, State
 from pyppp.ipcp.negotiator import IpcpConfig, IpcpNegotiator
 from pyppp.lcp.negotiator import LcpConfig, LcpNegotiator
 from pyppp.lcp.protocol import LcpControlProtocol
 from pyppp.link import Link
-from pyppp.packet import ControlPacket, Protocol
+from pyppp.packet import ControlPacket, PPPProtocol
 from pyppp.trace import format_packet
 from pyppp.util import seeded_rng
 from tests.linkpair import Impairment, LinkPair, Wire
@@ -133,11 +134,11 @@ def test_control_protocol_survives_anything(
             case "open":
                 cp.open(now)
             case "close":
-                cp.close(now, "fuzz")
+                cp.close("fuzz", now)
             case "up":
                 cp.up(now)
             case "down":
-                cp.down(now)
+                cp.down("fuzz", now)
             case "protrej":
                 cp.protocol_rejected(now)
         if isinstance(cp, LcpControlProtocol) and cp.is_opened and name == "rx":
@@ -172,13 +173,13 @@ def test_any_packet_in_any_state(state: State, data: bytes) -> None:
 frame_protocol = st.one_of(
     st.sampled_from(
         [
-            Protocol.LCP,
-            Protocol.IPCP,
-            Protocol.PAP,
-            Protocol.CHAP,
-            Protocol.IP,
-            Protocol.CCP,
-            Protocol.IPV6CP,
+            PPPProtocol.LCP,
+            PPPProtocol.IPCP,
+            PPPProtocol.PAP,
+            PPPProtocol.CHAP,
+            PPPProtocol.IP,
+            PPPProtocol.CCP,
+            PPPProtocol.IPV6CP,
         ]
     ),
     st.integers(0, 0x7FFF).map(lambda n: (n << 1 & 0xFE00) | (n & 0xFE) | 1),
@@ -235,11 +236,11 @@ def test_link_survives_anything_from_the_line(
             case "ip":
                 link.send_ip(b"\x45" + bytes(19), now)
             case "close":
-                link.close(now)
+                link.close(now=now)
             case "open":
                 link.open(now)
             case "hangup":
-                link.lower_down(now)
+                link.lower_down(now=now)
         while (event := link.next_event()) is not None:
             if isinstance(event, LinkTerminated):
                 assert event.exit_status in (0, 5, 10, 11, 12, 15, 16, 17, 19)

@@ -11,11 +11,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pyppp.auth.base import (
+    AuthEngine,
     AuthEvent,
     AuthFailure,
-    AuthProtocol,
     AuthSuccess,
-    LoginCheckRequested,
+    LoginCheckNeeded,
     LoginThrottle,
     Role,
     print_string,
@@ -33,7 +33,7 @@ from pyppp.auth.pap import (
     encode_auth_request,
     encode_response,
 )
-from pyppp.packet import ControlPacket, Protocol
+from pyppp.packet import ControlPacket, PPPProtocol
 from pyppp.pppd.secrets import SecretsFile
 
 SECRETS = SecretsFile.parse(
@@ -53,14 +53,14 @@ def _no_password_in_logs(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
         assert password not in caplog.text
 
 
-def drain(engine: AuthProtocol) -> list[AuthEvent]:
+def drain(engine: AuthEngine) -> list[AuthEvent]:
     out = []
     while (event := engine.next_event()) is not None:
         out.append(event)
     return out
 
 
-def pump(a: AuthProtocol, b: AuthProtocol, now: float) -> list[ControlPacket]:
+def pump(a: AuthEngine, b: AuthEngine, now: float) -> list[ControlPacket]:
     """Deliver packets both ways until both are quiet; return everything that crossed."""
     seen = []
     while True:
@@ -98,24 +98,24 @@ def test_codec_round_trip() -> None:
 
 def test_trace_body_pppd_grammar() -> None:
     req = encode_auth_request(1, b"zaphod", b"gargleBlaster")
-    assert trace_body(Protocol.PAP, req) == 'AuthReq id=0x1 user="zaphod" password=<hidden>'
-    assert trace_body(Protocol.PAP, req, show_password=True) == (
+    assert trace_body(PPPProtocol.PAP, req) == 'AuthReq id=0x1 user="zaphod" password=<hidden>'
+    assert trace_body(PPPProtocol.PAP, req, show_password=True) == (
         'AuthReq id=0x1 user="zaphod" password="gargleBlaster"'
     )
     ack = encode_response(AUTH_ACK, 1, b"Login ok")
-    assert trace_body(Protocol.PAP, ack) == 'AuthAck id=0x1 "Login ok"'
+    assert trace_body(PPPProtocol.PAP, ack) == 'AuthAck id=0x1 "Login ok"'
     nak = encode_response(AUTH_NAK, 0x2A, b'say "no"\n')
-    assert trace_body(Protocol.PAP, nak) == 'AuthNak id=0x2a "say \\"no\\"\\n"'
-    assert trace_body(Protocol.PAP, ControlPacket(9, 3, b"\x01\x02")) == "code=0x9 id=0x3 01 02"
+    assert trace_body(PPPProtocol.PAP, nak) == 'AuthNak id=0x2a "say \\"no\\"\\n"'
+    assert trace_body(PPPProtocol.PAP, ControlPacket(9, 3, b"\x01\x02")) == "code=0x9 id=0x3 01 02"
     # pppd prints a malformed request's bytes, which may hold the password: we never do,
     # unless show-password asks for it.
-    assert trace_body(Protocol.PAP, ControlPacket(AUTH_REQ, 1, b"\x05ab")) == (
+    assert trace_body(PPPProtocol.PAP, ControlPacket(AUTH_REQ, 1, b"\x05ab")) == (
         "AuthReq id=0x1 <3 octets, malformed, hidden>"
     )
-    assert trace_body(Protocol.PAP, ControlPacket(AUTH_REQ, 1, b"\x05ab"), show_password=True) == (
-        "AuthReq id=0x1 05 61 62"
-    )
-    assert trace_body(Protocol.PAP, ControlPacket(AUTH_ACK, 1, b"")) == "AuthAck id=0x1"
+    assert trace_body(
+        PPPProtocol.PAP, ControlPacket(AUTH_REQ, 1, b"\x05ab"), show_password=True
+    ) == ("AuthReq id=0x1 05 61 62")
+    assert trace_body(PPPProtocol.PAP, ControlPacket(AUTH_ACK, 1, b"")) == "AuthAck id=0x1"
 
 
 # --- both roles back to back -----------------------------------------------------------------
@@ -130,7 +130,7 @@ def test_success_back_to_back(caplog: pytest.LogCaptureFixture) -> None:
     assert crossed[0].identifier == 1
     assert crossed[1] == encode_response(AUTH_ACK, 1, b"Login ok")
     (ok,) = drain(peer)
-    assert ok == AuthSuccess(Role.PEER, Protocol.PAP, "zaphod")
+    assert ok == AuthSuccess(Role.PEER, PPPProtocol.PAP, "zaphod")
     (success,) = drain(auth)
     assert isinstance(success, AuthSuccess)
     assert success.role is Role.AUTHENTICATOR
@@ -156,10 +156,10 @@ def test_wrong_password(caplog: pytest.LogCaptureFixture) -> None:
     crossed = pump(peer, auth, 0.0)
     assert crossed[1] == encode_response(AUTH_NAK, 1, b"Login incorrect")
     assert drain(peer) == [
-        AuthFailure(Role.PEER, Protocol.PAP, "Failed to authenticate ourselves to peer", 19)
+        AuthFailure(Role.PEER, PPPProtocol.PAP, "Failed to authenticate ourselves to peer", 19)
     ]
     assert drain(auth) == [
-        AuthFailure(Role.AUTHENTICATOR, Protocol.PAP, "Authentication failed", 11)
+        AuthFailure(Role.AUTHENTICATOR, PPPProtocol.PAP, "Authentication failed", 11)
     ]
     assert "PAP peer authentication failed for zaphod" in caplog.messages
     assert "PAP authentication failed" in caplog.messages
@@ -237,7 +237,7 @@ def test_peer_that_never_answers(caplog: pytest.LogCaptureFixture) -> None:
     assert ids == list(range(1, 11))  # pap-max-authreq 10, a new id each time
     assert times == [100.0 + 3 * i for i in range(10)]  # pap-restart 3 s
     assert drain(peer) == [
-        AuthFailure(Role.PEER, Protocol.PAP, "No response to PAP authenticate-requests", 19)
+        AuthFailure(Role.PEER, PPPProtocol.PAP, "No response to PAP authenticate-requests", 19)
     ]
     assert "No response to PAP authenticate-requests" in caplog.messages
 
@@ -259,7 +259,7 @@ def test_authenticator_pap_timeout() -> None:
     assert drain(auth) == []
     auth.handle_timer(40.0)
     assert drain(auth) == [
-        AuthFailure(Role.AUTHENTICATOR, Protocol.PAP, "Authentication failed", 11)
+        AuthFailure(Role.AUTHENTICATOR, PPPProtocol.PAP, "Authentication failed", 11)
     ]
     forever = PapAuthenticator("server", SECRETS, timeout=0)
     forever.start(0.0)
@@ -302,7 +302,7 @@ def test_protocol_reject(caplog: pytest.LogCaptureFixture) -> None:
     peer.start(0.0)
     peer.protocol_rejected(1.0)
     assert drain(peer)[0] == AuthFailure(
-        Role.PEER, Protocol.PAP, "Failed to authenticate ourselves to peer", 19
+        Role.PEER, PPPProtocol.PAP, "Failed to authenticate ourselves to peer", 19
     )
     assert peer.get_timer() is None
     auth = PapAuthenticator("server", SECRETS)
@@ -322,7 +322,7 @@ def test_login_check_is_requested_and_answered(caplog: pytest.LogCaptureFixture)
     peer.start(0.0)
     pump(peer, auth, 0.0)
     (request,) = drain(auth)
-    assert isinstance(request, LoginCheckRequested)
+    assert isinstance(request, LoginCheckNeeded)
     assert (request.user, request.password) == ("ford", "sekrit-login")
     assert "sekrit-login" not in repr(request)
     assert auth.get_timer() is None  # waiting for the shell, not the clock
@@ -344,7 +344,7 @@ def test_login_refused() -> None:
     peer.start(0.0)
     pump(peer, auth, 0.0)
     (request,) = drain(auth)
-    assert isinstance(request, LoginCheckRequested)
+    assert isinstance(request, LoginCheckNeeded)
     auth.login_result(request.request_id, False, 1.0)
     assert auth.packets_to_send() == [encode_response(AUTH_NAK, 1, b"Login incorrect")]
     assert isinstance(drain(auth)[0], AuthFailure)
@@ -356,7 +356,7 @@ def test_login_option_with_catch_all_line_means_system_passwords_only() -> None:
     auth.start(0.0)
     auth.receive(encode_auth_request(1, b"anyone", b"hunter2"), 0.0)
     (request,) = drain(auth)
-    assert isinstance(request, LoginCheckRequested)
+    assert isinstance(request, LoginCheckNeeded)
     assert auth.packets_to_send() == []
     # With login a secret in the file must match first: no PAM call for a wrong one.
     auth = PapAuthenticator("server", SECRETS, login=True)
@@ -370,7 +370,7 @@ def test_stop_forgets_a_pending_login_check() -> None:
     auth.start(0.0)
     auth.receive(encode_auth_request(1, b"ford", b"x"), 0.0)
     (request,) = drain(auth)
-    assert isinstance(request, LoginCheckRequested)
+    assert isinstance(request, LoginCheckNeeded)
     auth.stop()
     auth.login_result(request.request_id, True, 1.0)
     assert auth.packets_to_send() == []
@@ -470,8 +470,8 @@ def test_garbage_never_raises(code: int, identifier: int, data: bytes) -> None:
         engine.packets_to_send()
         drain(engine)
         engine.handle_timer(100.0)
-    trace_body(Protocol.PAP, packet)
-    trace_body(Protocol.PAP, packet, show_password=True)
+    trace_body(PPPProtocol.PAP, packet)
+    trace_body(PPPProtocol.PAP, packet, show_password=True)
 
 
 # --- pppd's string formats and odd but legal packets ------------------------------------------

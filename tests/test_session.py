@@ -9,7 +9,7 @@ import pytest
 
 from pyppp.errors import ConfigError
 from pyppp.link import LinkConfig
-from pyppp.packet import Protocol
+from pyppp.packet import PPPProtocol
 from pyppp.pppd.config import load_options
 from pyppp.pppd.session import build_link_config, load_secrets
 from pyppp.util import seeded_rng
@@ -32,28 +32,28 @@ def make(tmp_path: Path, words: list[str], *, pap: str | None = None, chap: str 
 def test_noauth_client_with_pap_secret_can_do_pap_only(tmp_path: Path) -> None:
     config = make(tmp_path, ["noauth", "user", "zaphod"], pap="zaphod * gargleBlaster\n")
     assert config.lcp.require_auth == ()
-    assert config.lcp.allow_auth == (Protocol.PAP,)
+    assert config.lcp.allow_auth == (PPPProtocol.PAP,)
 
 
 def test_password_option_allows_both(tmp_path: Path) -> None:
     config = make(tmp_path, ["user", "zaphod", "password", "x"])
-    assert set(config.lcp.allow_auth) == {Protocol.PAP, Protocol.CHAP}
+    assert set(config.lcp.allow_auth) == {PPPProtocol.PAP, PPPProtocol.CHAP}
 
 
 def test_refuse_words_are_honoured(tmp_path: Path) -> None:
     config = make(tmp_path, ["user", "zaphod", "password", "x", "refuse-chap"])
-    assert config.lcp.allow_auth == (Protocol.PAP,)
+    assert config.lcp.allow_auth == (PPPProtocol.PAP,)
 
 
 def test_auth_asks_only_for_protocols_with_secrets(tmp_path: Path) -> None:
     # pppd auth_reset: CHAP dropped without chap-secrets; PAP kept thanks to pap-secrets.
     config = make(tmp_path, ["auth"], pap="zaphod griis gargleBlaster *\n")
-    assert config.lcp.require_auth == (Protocol.PAP,)
+    assert config.lcp.require_auth == (PPPProtocol.PAP,)
 
 
 def test_auth_prefers_chap_when_both_exist(tmp_path: Path) -> None:
     config = make(tmp_path, ["auth"], pap="zaphod * x *\n", chap="zaphod * y *\n")
-    assert config.lcp.require_auth == (Protocol.CHAP, Protocol.PAP)
+    assert config.lcp.require_auth == (PPPProtocol.CHAP, PPPProtocol.PAP)
 
 
 def test_auth_without_any_secret_stops_like_pppd(tmp_path: Path) -> None:
@@ -67,7 +67,7 @@ def test_auth_without_any_secret_stops_like_pppd(tmp_path: Path) -> None:
 def test_login_makes_pap_possible_without_secrets(tmp_path: Path) -> None:
     # The HOWTO: `auth login` with the catch-all line checks system passwords.
     config = make(tmp_path, ["auth", "login", "+pap", "-chap"], pap='* * "" *\n')
-    assert config.lcp.require_auth == (Protocol.PAP,)
+    assert config.lcp.require_auth == (PPPProtocol.PAP,)
 
 
 def test_login_with_chap_alone_is_refused_clearly(tmp_path: Path) -> None:

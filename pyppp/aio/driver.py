@@ -124,7 +124,7 @@ class LinkRunner:
         if not self._opened:
             self._finish_unopened(exit_status)
             return
-        self.link.close(self.now(), reason, exit_status=exit_status)
+        self.link.close(reason, exit_status=exit_status, now=self.now())
         self._after()
 
     def hangup(self, reason: str = "Hangup") -> None:
@@ -132,7 +132,7 @@ class LinkRunner:
         if not self._opened:
             self._finish_unopened(ExitStatus.HANGUP)
             return
-        self.link.lower_down(self.now(), reason)
+        self.link.lower_down(reason, now=self.now())
         self._after()
 
     def _finish_unopened(self, exit_status: int) -> None:
@@ -171,7 +171,7 @@ class LinkRunner:
         if not self._opened:
             self._finish_unopened(ExitStatus.HANGUP)
             return
-        self.link.lower_down(self.now(), "Modem hangup")
+        self.link.lower_down("Modem hangup", now=self.now())
         self._after()
 
     def _on_timer(self) -> None:

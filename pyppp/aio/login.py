@@ -3,7 +3,7 @@
 pppd's ``login`` option (or a ``@login`` secret in pap-secrets) makes the PAP authenticator also
 check the peer's user name and password against the system: through PAM with service name
 ``ppp`` on Linux. The sans-IO PAP authenticator asks for this with a
-`pyppp.auth.base.LoginCheckRequested` event; the driver runs `check_login` in a thread (it
+`pyppp.events.LoginCheckRequested` event; the driver runs `check_login` in a thread (it
 blocks: PAM modules may sleep after a failure) and answers with
 ``authenticator.login_result(request_id, ok, now)``.
 

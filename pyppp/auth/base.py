@@ -20,7 +20,7 @@ The link drives an engine like this::
     for packet in engine.packets_to_send():  # frame (protocol = engine.protocol) and trace
         ...
     while (event := engine.next_event()) is not None:
-        ...                                  # AuthSuccess / AuthFailure / LoginCheckRequested
+        ...                                  # AuthSuccess / AuthFailure / LoginCheckNeeded
     engine.stop()                            # link going down
 
 Both engines of one protocol see every packet of that protocol; each ignores the codes meant
@@ -28,7 +28,7 @@ for the other role (PAP Authenticate-Request goes to the authenticator, Ack/Nak 
 CHAP Challenge/Success/Failure to the peer, Response to the authenticator).
 
 System password checks (PAM) block, so the PAP authenticator never runs them itself: it emits
-`LoginCheckRequested` and the shell answers with ``engine.login_result(request_id, ok, now)``
+`LoginCheckNeeded` and the shell answers with ``engine.login_result(request_id, ok, now)``
 after running `pyppp.aio.login.check_login` in a thread.
 
 Passwords and secrets never appear in log lines, ``repr()`` or traces unless ``show_password``.
@@ -38,13 +38,13 @@ from __future__ import annotations
 
 import logging
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from enum import Enum
-from typing import TYPE_CHECKING, ClassVar, Final, Protocol
+from typing import TYPE_CHECKING, ClassVar, Final
 
 from pyppp.errors import ExitStatus
-from pyppp.packet import ControlPacket
-from pyppp.packet import Protocol as PPPProtocol
+from pyppp.events import AuthMethod, Role
+from pyppp.packet import ControlPacket, PPPProtocol
 from pyppp.util import print_string as _print_string
 from pyppp.util import visible as _visible
 
@@ -57,9 +57,9 @@ __all__ = [
     "AuthEngine",
     "AuthEvent",
     "AuthFailure",
-    "AuthProtocol",
+    "AuthMethod",
     "AuthSuccess",
-    "LoginCheckRequested",
+    "LoginCheckNeeded",
     "LoginThrottle",
     "Role",
     "decode_name",
@@ -77,15 +77,6 @@ EXIT_AUTH_TOPEER_FAILED: Final = ExitStatus.AUTH_TOPEER_FAILED
 """pppd exit status: we failed to authenticate ourselves to the peer."""
 
 _LOG: Final = logging.getLogger("pyppp.auth")
-
-
-class Role(Enum):
-    """Which side of an authentication exchange an engine plays."""
-
-    AUTHENTICATOR = "authenticator"
-    """We require the peer to authenticate (pppd "server")."""
-    PEER = "peer"
-    """We authenticate ourselves to the remote (pppd "client")."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,7 +123,7 @@ class AuthFailure:
 
 
 @dataclass(frozen=True, slots=True)
-class LoginCheckRequested:
+class LoginCheckNeeded:
     """The PAP authenticator needs a system password check (``login`` / ``@login``).
 
     The shell runs the blocking check in a thread and answers with
@@ -149,47 +140,8 @@ class LoginCheckRequested:
     password: str = field(repr=False)
 
 
-AuthEvent = AuthSuccess | AuthFailure | LoginCheckRequested
+AuthEvent = AuthSuccess | AuthFailure | LoginCheckNeeded
 """Everything an authentication engine reports to the link."""
-
-
-class AuthProtocol(Protocol):
-    """One direction of one authentication protocol, driven by the link."""
-
-    protocol: ClassVar[int]
-    role: ClassVar[Role]
-
-    def start(self, now: float) -> None:
-        """The Authenticate phase begins (LCP is open)."""
-        ...
-
-    def receive(self, packet: ControlPacket, now: float) -> None:
-        """Handle one packet of this protocol (never raises on peer garbage)."""
-        ...
-
-    def get_timer(self) -> float | None:
-        """Return the next deadline on the caller's clock, or ``None``."""
-        ...
-
-    def handle_timer(self, now: float) -> None:
-        """Handle the deadline returned by `get_timer` (harmless if called early)."""
-        ...
-
-    def packets_to_send(self) -> list[ControlPacket]:
-        """Drain the packets to send (the link frames and traces them)."""
-        ...
-
-    def next_event(self) -> AuthEvent | None:
-        """Pop the next event, or ``None``."""
-        ...
-
-    def protocol_rejected(self, now: float) -> None:
-        """The peer sent an LCP Protocol-Reject for this protocol."""
-        ...
-
-    def stop(self) -> None:
-        """The link is going down: cancel timers, forget pending work."""
-        ...
 
 
 class LoginThrottle:
@@ -225,7 +177,15 @@ class LoginThrottle:
 
 
 class AuthEngine:
-    """Shared mechanics of the engines: output queue, event queue, one deadline, logger."""
+    """One direction of one authentication protocol, driven by the link.
+
+    The shared mechanics live here (output queue, event reporting, one deadline, logger); each
+    engine implements :meth:`start`, :meth:`receive`, :meth:`handle_timer`,
+    :meth:`protocol_rejected` and :meth:`stop`.
+
+    Events go to the callable given to :meth:`bind` (the link's inbox, the one channel every
+    layer reports through); an unbound engine queues them for :meth:`next_event`.
+    """
 
     protocol: ClassVar[int]
     role: ClassVar[Role]
@@ -234,9 +194,42 @@ class AuthEngine:
         self.logger = logger or _LOG
         self._outgoing: list[ControlPacket] = []
         self._events: deque[AuthEvent] = deque()
+        self._report: Callable[[AuthEvent], None] = self._events.append
         self._deadline: float | None = None
         self.discarded = 0
         """Packets dropped as malformed, unexpected or stale (debug-logged)."""
+
+    @property
+    def method(self) -> AuthMethod:
+        """The authentication method this engine runs (``PAP``, ``CHAP`` ...)."""
+        return AuthMethod.PAP if self.protocol == PPPProtocol.PAP else AuthMethod.CHAP
+
+    def bind(self, report: Callable[[AuthEvent], None]) -> None:
+        """Report events to ``report`` from now on instead of queueing them."""
+        self._report = report
+
+    def start(self, now: float) -> None:
+        """The Authenticate phase begins (LCP is open)."""
+        raise NotImplementedError
+
+    def receive(self, packet: ControlPacket, now: float) -> None:
+        """Handle one packet of this protocol (never raises on peer garbage)."""
+        raise NotImplementedError
+
+    def handle_timer(self, now: float) -> None:
+        """Handle the deadline returned by `get_timer` (harmless if called early)."""
+        raise NotImplementedError
+
+    def protocol_rejected(self, now: float) -> None:
+        """The peer sent an LCP Protocol-Reject for this protocol."""
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        """The link is going down: cancel timers, forget pending work."""
+        raise NotImplementedError
+
+    def login_result(self, request_id: int, ok: bool, now: float) -> None:
+        """Answer a :class:`LoginCheckNeeded` (only engines that ask for one override this)."""
 
     def get_timer(self) -> float | None:
         """Return the next deadline on the caller's clock, or ``None``."""
@@ -248,8 +241,11 @@ class AuthEngine:
         return out
 
     def next_event(self) -> AuthEvent | None:
-        """Pop the next event, or ``None``."""
+        """Pop the next queued event, or ``None`` (only for an unbound engine)."""
         return self._events.popleft() if self._events else None
+
+    def _emit(self, event: AuthEvent) -> None:
+        self._report(event)
 
     def _send(self, packet: ControlPacket) -> None:
         self._outgoing.append(packet)

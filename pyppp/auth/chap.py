@@ -44,8 +44,7 @@ from pyppp.auth.base import (
     visible,
 )
 from pyppp.ipcp.negotiator import AddressPolicy
-from pyppp.packet import ControlPacket
-from pyppp.packet import Protocol as PPPProtocol
+from pyppp.packet import ControlPacket, PPPProtocol
 from pyppp.pppd.secrets import MAXSECRETLEN, SecretMatch, SecretsSource
 from pyppp.util import NOTICE, Rng
 
@@ -194,7 +193,7 @@ class ChapAuthenticator(AuthEngine):
             self.auth_done = self.auth_failed = True
             self._deadline = None
             self.logger.debug("CHAP: no response to %d challenges", self.transmits)
-            self._events.append(
+            self._emit(
                 AuthFailure(
                     Role.AUTHENTICATOR,
                     self.protocol,
@@ -258,7 +257,7 @@ class ChapAuthenticator(AuthEngine):
             return  # a repeated Response: the verdict is sent again, nothing else changes
         self.challenge_valid = False
         if self.auth_failed:
-            self._events.append(
+            self._emit(
                 AuthFailure(
                     Role.AUTHENTICATOR,
                     self.protocol,
@@ -271,7 +270,7 @@ class ChapAuthenticator(AuthEngine):
                 assert match is not None
                 assert self.peer_name is not None
                 self.logger.log(NOTICE, "Peer %s authenticated with CHAP", quoted(self.peer_name))
-                self._events.append(self._success(self.peer_name, match))
+                self._emit(self._success(self.peer_name, match))
             if self.interval > 0:
                 self._deadline = now + self.interval
         self.auth_done = True
@@ -308,7 +307,7 @@ class ChapAuthenticator(AuthEngine):
     def protocol_rejected(self, now: float) -> None:
         """The peer rejected CHAP: it cannot authenticate itself."""
         if self.started:
-            self._events.append(
+            self._emit(
                 AuthFailure(
                     Role.AUTHENTICATOR,
                     self.protocol,
@@ -436,14 +435,14 @@ class ChapPeer(AuthEngine):
             self.logger.info("%s", text)
         if packet.code == SUCCESS:
             self.logger.log(NOTICE, "CHAP authentication succeeded")
-            self._events.append(AuthSuccess(Role.PEER, self.protocol, self.user))
+            self._emit(AuthSuccess(Role.PEER, self.protocol, self.user))
         else:
             self.auth_failed = True
             self.logger.error("CHAP authentication failed")
             self._fail()
 
     def _fail(self) -> None:
-        self._events.append(
+        self._emit(
             AuthFailure(
                 Role.PEER,
                 self.protocol,

@@ -30,7 +30,7 @@ from pyppp.auth.base import (
     AuthEngine,
     AuthFailure,
     AuthSuccess,
-    LoginCheckRequested,
+    LoginCheckNeeded,
     LoginThrottle,
     Role,
     decode_name,
@@ -39,8 +39,7 @@ from pyppp.auth.base import (
     visible,
 )
 from pyppp.ipcp.negotiator import AddressPolicy
-from pyppp.packet import ControlPacket
-from pyppp.packet import Protocol as PPPProtocol
+from pyppp.packet import ControlPacket, PPPProtocol
 from pyppp.pppd.secrets import (
     SecretMatch,
     SecretsSource,
@@ -217,7 +216,7 @@ class PapPeer(AuthEngine):
         if packet.code == AUTH_ACK:
             self.state = _PeerState.OPEN
             self.logger.log(NOTICE, "PAP authentication succeeded")
-            self._events.append(AuthSuccess(Role.PEER, self.protocol, self.user))
+            self._emit(AuthSuccess(Role.PEER, self.protocol, self.user))
         else:
             self.logger.error("PAP authentication failed")
             self._fail("Failed to authenticate ourselves to peer")
@@ -225,7 +224,7 @@ class PapPeer(AuthEngine):
     def _fail(self, reason: str) -> None:
         self.state = _PeerState.BADAUTH
         self._deadline = None
-        self._events.append(AuthFailure(Role.PEER, self.protocol, reason, EXIT_AUTH_TOPEER_FAILED))
+        self._emit(AuthFailure(Role.PEER, self.protocol, reason, EXIT_AUTH_TOPEER_FAILED))
 
     def protocol_rejected(self, now: float) -> None:
         """The peer rejected PAP: authentication cannot succeed."""
@@ -265,7 +264,7 @@ class PapAuthenticator(AuthEngine):
       ``papcrypt``), the password is checked as a crypt(3) hash against the secret through
       ``crypt_check``, when the shell supplies one;
     * with ``login``, or when the secret is ``@login``, the system password database must
-      accept the name and password too (`LoginCheckRequested`);
+      accept the name and password too (`LoginCheckNeeded`);
     * an empty secret without ``login`` accepts any password.
 
     Args:
@@ -339,7 +338,7 @@ class PapAuthenticator(AuthEngine):
             # pppd upap_reqtimeout(): fails silently; say why at debug level.
             self.logger.debug("PAP: no Authenticate-Request within %g seconds", self.timeout)
             self.state = _ServerState.BADAUTH
-            self._events.append(
+            self._emit(
                 AuthFailure(
                     Role.AUTHENTICATOR,
                     self.protocol,
@@ -395,7 +394,7 @@ class PapAuthenticator(AuthEngine):
             self._next_request_id += 1
             self._pending = (request_id, identifier, user, match)
             self.state = _ServerState.CHECKING
-            self._events.append(LoginCheckRequested(request_id, user, password))
+            self._emit(LoginCheckNeeded(request_id, user, password))
             return
         self._accept(identifier, user, match)
 
@@ -410,7 +409,7 @@ class PapAuthenticator(AuthEngine):
             return False
 
     def login_result(self, request_id: int, ok: bool, now: float) -> None:
-        """The shell's answer to a `LoginCheckRequested`.
+        """The shell's answer to a `LoginCheckNeeded`.
 
         Args:
             request_id: the id from the request; stale ids are ignored.
@@ -444,7 +443,7 @@ class PapAuthenticator(AuthEngine):
             resolve=self._resolve_host,
             logger=self.logger,
         )
-        self._events.append(
+        self._emit(
             AuthSuccess(
                 Role.AUTHENTICATOR,
                 self.protocol,
@@ -474,15 +473,13 @@ class PapAuthenticator(AuthEngine):
         self.state = _ServerState.BADAUTH
         self.logger.warning("PAP peer authentication failed for %s", quoted(user))
         reason = "login failed" if too_many else "Authentication failed"
-        self._events.append(
-            AuthFailure(Role.AUTHENTICATOR, self.protocol, reason, EXIT_PEER_AUTH_FAILED)
-        )
+        self._emit(AuthFailure(Role.AUTHENTICATOR, self.protocol, reason, EXIT_PEER_AUTH_FAILED))
 
     def protocol_rejected(self, now: float) -> None:
         """The peer rejected PAP: it cannot authenticate itself."""
         if self.state is _ServerState.LISTEN:
             self.logger.error("PAP authentication of peer failed (protocol-reject)")
-            self._events.append(
+            self._emit(
                 AuthFailure(
                     Role.AUTHENTICATOR,
                     self.protocol,

@@ -37,13 +37,13 @@ from ipaddress import IPv4Address
 from pathlib import Path
 from types import FrameType
 
-from pyppp.auth.base import AuthProtocol
+from pyppp.auth.base import AuthEngine
 from pyppp.auth.pap import PapAuthenticator, PapPeer
 from pyppp.events import AuthFailed, Event, IpReceived, LinkTerminated, LinkUp, NetworkUp
 from pyppp.ipcp.negotiator import IpcpConfig
 from pyppp.lcp.negotiator import LcpConfig
 from pyppp.link import Link, LinkConfig
-from pyppp.packet import Protocol
+from pyppp.packet import PPPProtocol
 from pyppp.pppd.secrets import SecretsFile
 
 __all__ = ["add_arguments", "run"]
@@ -124,13 +124,13 @@ class _DemoAuth:
         self.user = user
         self.password = password
 
-    def authenticator(self, protocol: int) -> AuthProtocol | None:
-        if protocol == Protocol.PAP and self.secrets is not None:
+    def authenticator(self, protocol: int) -> AuthEngine | None:
+        if protocol == PPPProtocol.PAP and self.secrets is not None:
             return PapAuthenticator("server", self.secrets, logger=logging.getLogger("pyppp"))
         return None
 
-    def peer(self, protocol: int) -> AuthProtocol | None:
-        if protocol == Protocol.PAP and self.password is not None:
+    def peer(self, protocol: int) -> AuthEngine | None:
+        if protocol == PPPProtocol.PAP and self.password is not None:
             return PapPeer(self.user, self.password, logger=logging.getLogger("pyppp"))
         return None
 
@@ -241,12 +241,12 @@ def _in_process(client_password: str = PASSWORD) -> int:
 def _in_process_run(formatter: _SideFormatter, client_password: str) -> int:
     secrets = SecretsFile.parse(f"# client server secret addresses\n{USER} * {PASSWORD} *\n")
     server_config = LinkConfig(
-        lcp=LcpConfig(require_auth=(Protocol.PAP,), allow_auth=()),
+        lcp=LcpConfig(require_auth=(PPPProtocol.PAP,), allow_auth=()),
         ipcp=IpcpConfig(local=IPv4Address(SERVER_IP), remote=IPv4Address(CLIENT_IP)),
         auth=_DemoAuth(secrets=secrets, user="server", password=None),
     )
     client_config = LinkConfig(
-        lcp=LcpConfig(allow_auth=(Protocol.PAP,)),
+        lcp=LcpConfig(allow_auth=(PPPProtocol.PAP,)),
         ipcp=IpcpConfig(),
         auth=_DemoAuth(secrets=None, user=USER, password=client_password),
         # The first Echo-Request goes out as LCP opens; pppd's `debug debug` shows echoes.
@@ -299,7 +299,7 @@ def _in_process_run(formatter: _SideFormatter, client_password: str) -> int:
 
     # Hang up as pppd does on SIGTERM: LCP Terminate-Request, exit status 5 on our side.
     with pump.side("client") as link:
-        link.close(pump.now)
+        link.close(now=pump.now)
     pump.run_until(
         lambda: bool(
             pump.of_type("client", LinkTerminated) and pump.of_type("server", LinkTerminated)

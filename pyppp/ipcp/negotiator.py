@@ -58,7 +58,7 @@ from pyppp.ipcp.options import (
     SecondaryNbns,
 )
 from pyppp.options import Option, Review, encode_options
-from pyppp.packet import Code, Protocol
+from pyppp.packet import Code, PPPProtocol
 from pyppp.util import NOTICE
 
 __all__ = [
@@ -68,6 +68,7 @@ __all__ = [
     "IpcpConfig",
     "IpcpFailure",
     "IpcpNegotiator",
+    "IpcpResult",
 ]
 
 DEFAULT_REMOTE_BASE: Final = IPv4Address("10.64.64.64")
@@ -300,6 +301,25 @@ class IpcpFailure:
     reason: str
 
 
+@dataclass(frozen=True, slots=True)
+class IpcpResult:
+    """What IPCP settled at This-Layer-Up (reported in :class:`~pyppp.control.LayerUp`).
+
+    Attributes:
+        local: our address (``None`` when :attr:`failure` is set).
+        remote: the peer's address (``None`` when :attr:`failure` is set).
+        dns: name servers the peer gave us (``usepeerdns``), primary first.
+        failure: why IPCP must close at once, or ``None`` on success.
+        messages: pppd's ``(level, line)`` log lines for this moment ("local  IP address ...").
+    """
+
+    local: IPv4Address | None
+    remote: IPv4Address | None
+    dns: tuple[IPv4Address, ...]
+    failure: IpcpFailure | None
+    messages: tuple[tuple[int, str], ...]
+
+
 # --------------------------------------------------------------------------------------------
 # Negotiation state
 # --------------------------------------------------------------------------------------------
@@ -371,7 +391,7 @@ class IpcpNegotiator:
         logger: where debug lines go (``pyppp.ipcp`` by default).
     """
 
-    protocol: ClassVar[int] = Protocol.IPCP
+    protocol: ClassVar[int] = PPPProtocol.IPCP
     name: ClassVar[str] = "IPCP"
     codecs: ClassVar[Mapping[int, type[Option]]] = CODECS
 
@@ -529,8 +549,12 @@ class IpcpNegotiator:
         self._logger.debug("IPCP: returning Configure-%s", code.name.split("_")[1].title())
         return Review(code, tuple(reply))
 
-    def up(self) -> None:
+    def up(self) -> IpcpResult:
         """This-Layer-Up: fix the result, or the reason IPCP must close (pppd ``ipcp_up``)."""
+        self._settle()
+        return IpcpResult(self.local, self.remote, self.dns, self.failure, tuple(self._log))
+
+    def _settle(self) -> None:
         self._opened = True
         self._log = []
         self.failure = None

@@ -54,7 +54,7 @@ from pyppp.lcp.options import (
     Pfc,
 )
 from pyppp.options import Option, Review, UnknownOption
-from pyppp.packet import Code, Protocol
+from pyppp.packet import Code, PPPProtocol
 from pyppp.util import Rng
 
 __all__ = [
@@ -76,7 +76,10 @@ _MAX_ENDPOINT_ADDRESS: Final = 20
 _REJECT: Final[Option] = UnknownOption(-1)
 
 # The authentication protocols pyppp implements, as the option that asks for each.
-_AUTH_OPTIONS: Final[Mapping[int, AuthProtocol]] = {Protocol.CHAP: CHAP_MD5, Protocol.PAP: PAP}
+_AUTH_OPTIONS: Final[Mapping[int, AuthProtocol]] = {
+    PPPProtocol.CHAP: CHAP_MD5,
+    PPPProtocol.PAP: PAP,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,9 +95,9 @@ class LcpConfig:
         pcomp: request and accept Protocol-Field-Compression (pppd ``nopcomp`` clears it).
         accomp: request and accept Address-and-Control-Field-Compression (``noaccomp``).
         magic: negotiate Magic-Numbers (pppd ``nomagic`` clears it).
-        require_auth: the protocols (``Protocol.CHAP`` meaning CHAP-MD5, ``Protocol.PAP``) the
+        require_auth: the protocols (``PPPProtocol.CHAP`` meaning CHAP-MD5, ``PPPProtocol.PAP``) the
             peer must authenticate with, in our order of preference; empty: no authentication.
-            pppd's ``auth`` with secrets for both gives ``(Protocol.CHAP, Protocol.PAP)``.
+            pppd's ``auth`` with secrets for both gives ``(PPPProtocol.CHAP, PPPProtocol.PAP)``.
         allow_auth: the protocols we can authenticate ourselves with when the peer asks
             (the ones we have credentials for).
         refuse_pap: never authenticate ourselves with PAP (pppd ``refuse-pap``).
@@ -118,7 +121,7 @@ class LcpConfig:
     accomp: bool = True
     magic: bool = True
     require_auth: tuple[int, ...] = ()
-    allow_auth: tuple[int, ...] = (Protocol.CHAP, Protocol.PAP)
+    allow_auth: tuple[int, ...] = (PPPProtocol.CHAP, PPPProtocol.PAP)
     refuse_pap: bool = False
     refuse_chap: bool = False
     refuse_mschap: bool = False
@@ -258,7 +261,7 @@ class LcpNegotiator:
         logger: where debug lines go (default ``logging.getLogger("pyppp.lcp")``).
     """
 
-    protocol: ClassVar[int] = Protocol.LCP
+    protocol: ClassVar[int] = PPPProtocol.LCP
     name: ClassVar[str] = "LCP"
     codecs: ClassVar[Mapping[int, type[Option]]] = CODECS
 
@@ -269,8 +272,8 @@ class LcpNegotiator:
         self._log = logger if logger is not None else logging.getLogger("pyppp.lcp")
         # What we can do when the peer asks us to authenticate (pppd's allowoptions).
         refused: dict[int, bool] = {
-            Protocol.PAP: config.refuse_pap,
-            Protocol.CHAP: config.refuse_chap,
+            PPPProtocol.PAP: config.refuse_pap,
+            PPPProtocol.CHAP: config.refuse_chap,
         }
         self._can_auth = frozenset(p for p in config.allow_auth if not refused[p])
         self._want = _Request()
@@ -384,7 +387,7 @@ class LcpNegotiator:
         self._his = his
         return Review(Code.CONF_ACK, tuple(options))
 
-    def up(self) -> None:
+    def up(self) -> LcpResult:
         """This-Layer-Up: compute :attr:`result` from ``got`` and ``his`` (pppd ``lcp_up``)."""
         config, got, his = self.config, self._got, self._his
         peer_mru = his.mru if his.mru is not None else PPP_MRU
@@ -409,6 +412,7 @@ class LcpNegotiator:
             peer_magic=his.magic_number or 0,
             peer_endpoint=his.endpoint,
         )
+        return self._result
 
     def down(self) -> None:
         """This-Layer-Down: the negotiated values no longer apply."""
@@ -422,7 +426,7 @@ class LcpNegotiator:
 
     def _preferred_auth(self, *, excluding: int | None = None) -> Option:
         """The protocol to suggest in a Nak: CHAP-MD5 before PAP, as pppd prefers."""
-        for protocol in (Protocol.CHAP, Protocol.PAP):
+        for protocol in (PPPProtocol.CHAP, PPPProtocol.PAP):
             if protocol in self._can_auth and protocol != excluding:
                 return _AUTH_OPTIONS[protocol]
         return _REJECT
@@ -480,7 +484,7 @@ class LcpNegotiator:
                     self._log.debug("LCP: unknown option %d", option_type)
                 return _REJECT
             case _:
-                # Quality-Protocol, Callback, MRRU, Short-Sequence: recognised, not supported.
+                # Quality-PPPProtocol, Callback, MRRU, Short-Sequence: recognised, not supported.
                 return _REJECT
         return None
 
@@ -489,19 +493,19 @@ class LcpNegotiator:
         if not self._can_auth:
             self._log.debug("LCP: No auth is possible")
             return _REJECT
-        if option.protocol == Protocol.PAP:
+        if option.protocol == PPPProtocol.PAP:
             # pppd rejects a second, different Authentication-Protocol in one request.
-            if option.data or (his.auth is not None and his.auth.protocol != Protocol.PAP):
+            if option.data or (his.auth is not None and his.auth.protocol != PPPProtocol.PAP):
                 return _REJECT
-            if Protocol.PAP not in self._can_auth:
-                return self._preferred_auth(excluding=Protocol.PAP)
-        elif option.protocol == Protocol.CHAP:
+            if PPPProtocol.PAP not in self._can_auth:
+                return self._preferred_auth(excluding=PPPProtocol.PAP)
+        elif option.protocol == PPPProtocol.CHAP:
             if len(option.data) != 1 or (
-                his.auth is not None and his.auth.protocol != Protocol.CHAP
+                his.auth is not None and his.auth.protocol != PPPProtocol.CHAP
             ):
                 return _REJECT
-            if Protocol.CHAP not in self._can_auth:
-                return self._preferred_auth(excluding=Protocol.CHAP)
+            if PPPProtocol.CHAP not in self._can_auth:
+                return self._preferred_auth(excluding=PPPProtocol.CHAP)
             if option.algorithm != ChapAlgorithm.MD5:
                 # MS-CHAP and MS-CHAPv2 are recognised but not implemented.
                 return CHAP_MD5

@@ -23,7 +23,7 @@ from typing import ClassVar, Final, Self
 
 from pyppp.errors import MalformedPacket
 from pyppp.options import Option
-from pyppp.packet import Protocol
+from pyppp.packet import PPPProtocol
 
 __all__ = [
     "CHAP_MD5",
@@ -160,7 +160,7 @@ class AuthProtocol(Option):
     """Authentication-Protocol (RFC 1661 §6.2): the sender wants the peer to authenticate.
 
     Attributes:
-        protocol: the PPP protocol number (``Protocol.PAP``, ``Protocol.CHAP``, ...).
+        protocol: the PPP protocol number (``PPPProtocol.PAP``, ``PPPProtocol.CHAP``, ...).
         data: protocol-specific data; for CHAP the single Algorithm octet (RFC 1994 §3).
     """
 
@@ -171,7 +171,7 @@ class AuthProtocol(Option):
     @property
     def algorithm(self) -> int | None:
         """The CHAP Algorithm octet, or ``None`` if this is not a well-formed CHAP option."""
-        if self.protocol == Protocol.CHAP and len(self.data) == 1:
+        if self.protocol == PPPProtocol.CHAP and len(self.data) == 1:
             return self.data[0]
         return None
 
@@ -189,23 +189,23 @@ class AuthProtocol(Option):
     def trace(self) -> str:
         """Return pppd's ``auth pap`` / ``auth chap MD5`` / ``auth eap`` / ``auth 0x%x``."""
         data = self.data
-        if self.protocol == Protocol.PAP:
+        if self.protocol == PPPProtocol.PAP:
             name = "pap"
-        elif self.protocol == Protocol.CHAP:
+        elif self.protocol == PPPProtocol.CHAP:
             name = "chap"
             if data and data[0] in _CHAP_NAMES:
                 name += " " + _CHAP_NAMES[data[0]]
                 data = data[1:]
-        elif self.protocol == Protocol.EAP:
+        elif self.protocol == PPPProtocol.EAP:
             name = "eap"
         else:
             name = f"{self.protocol:#x}"
         return f"auth {name}{_hex_tail(data)}"
 
 
-PAP: Final = AuthProtocol(Protocol.PAP)
+PAP: Final = AuthProtocol(PPPProtocol.PAP)
 """The Authentication-Protocol option asking for PAP (RFC 1334)."""
-CHAP_MD5: Final = AuthProtocol(Protocol.CHAP, bytes((ChapAlgorithm.MD5,)))
+CHAP_MD5: Final = AuthProtocol(PPPProtocol.CHAP, bytes((ChapAlgorithm.MD5,)))
 """The Authentication-Protocol option asking for CHAP with MD5 (RFC 1994)."""
 
 
@@ -214,7 +214,7 @@ class QualityProtocol(Option):
     """Quality-Protocol (RFC 1661 §6.3); pyppp recognises it only to trace and reject it.
 
     Attributes:
-        protocol: the quality protocol (``Protocol.LQR`` for RFC 1989 Link Quality Reports).
+        protocol: the quality protocol (``PPPProtocol.LQR`` for RFC 1989 Link Quality Reports).
         data: protocol-specific data (LQR: the 4-octet Reporting-Period).
     """
 
@@ -235,7 +235,7 @@ class QualityProtocol(Option):
 
     def trace(self) -> str:
         """Return pppd's ``quality lqr`` (or ``quality 0x%x``) plus the data in hex."""
-        name = "lqr" if self.protocol == Protocol.LQR else f"{self.protocol:#x}"
+        name = "lqr" if self.protocol == PPPProtocol.LQR else f"{self.protocol:#x}"
         return f"quality {name}{_hex_tail(self.data)}"
 
 

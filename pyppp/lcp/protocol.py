@@ -6,20 +6,23 @@ the RXJ and RXR events; this module turns them into those events and performs th
 action. It also runs pppd's keepalive (``lcp-echo-interval`` / ``lcp-echo-failure``): an
 Echo-Request every interval while LCP is open; when ``failure`` of them are outstanding at the
 next tick, the peer is declared dead (pppd ``LcpLinkFailure``).
+
+Besides the four This-Layer events, LCP reports :class:`~pyppp.control.ProtocolRejected`,
+:class:`~pyppp.control.PeerDead` and :class:`~pyppp.control.LoopedBack` through the same channel.
 """
 
 from __future__ import annotations
 
 import logging
 import struct
-from collections import deque
 from typing import Final
 
-from pyppp.fsm import ControlProtocol, Event, FsmConfig
-from pyppp.lcp.negotiator import LcpNegotiator
+from pyppp.control import ControlProtocol, LoopedBack, PeerDead, ProtocolRejected, Report
+from pyppp.fsm import FsmConfig, FsmEvent
+from pyppp.lcp.negotiator import LcpNegotiator, LcpResult
 from pyppp.lcp.options import MagicNumber
 from pyppp.options import Option
-from pyppp.packet import Code, ControlPacket, Protocol
+from pyppp.packet import Code, ControlPacket, PPPProtocol
 from pyppp.util import NOTICE
 
 __all__ = ["LcpControlProtocol"]
@@ -28,7 +31,7 @@ _MAGIC: Final = struct.Struct("!I")
 _PROTOCOL: Final = struct.Struct("!H")
 
 
-class LcpControlProtocol(ControlProtocol):
+class LcpControlProtocol(ControlProtocol[LcpResult]):
     """The LCP instance of the automaton, with Echo, Discard and Protocol-Reject.
 
     Args:
@@ -36,6 +39,7 @@ class LcpControlProtocol(ControlProtocol):
         config: automaton counters and flags.
         echo_interval: seconds between keepalive Echo-Requests (0: off, pppd's default).
         echo_failure: unanswered Echo-Requests after which the peer is dead (0: never).
+        report: where events go (see :class:`~pyppp.control.ControlProtocol`).
         logger: where pppd's lines go.
     """
 
@@ -48,23 +52,29 @@ class LcpControlProtocol(ControlProtocol):
         *,
         echo_interval: float = 0.0,
         echo_failure: int = 0,
+        report: Report | None = None,
         logger: logging.Logger | None = None,
     ) -> None:
-        super().__init__(negotiator, config, logger=logger)
+        super().__init__(negotiator, config, report=report, logger=logger)
         self.echo_interval = echo_interval
         self.echo_failure = echo_failure
         self.echos_pending = 0
-        self.peer_dead = False
         self._echo_deadline: float | None = None
         self._echo_identifier = 0
-        self.rejected_protocols: deque[int] = deque()
-        """Protocols the peer Protocol-Rejected, for the link to stop (RFC 1661 §5.7)."""
 
-    # -- keepalive -----------------------------------------------------------------------------
+    # -- This-Layer-Up/Down: the peer's MRU and the keepalive -----------------------------------
+    def this_layer_up(self, result: LcpResult, now: float) -> None:
+        """LCP opened: Rejects fit the peer's MRU; the keepalive starts."""
+        self.set_peer_mru(result.peer_mru)
+        self.start_keepalive(now)
+
+    def this_layer_down(self, now: float) -> None:
+        """LCP left Opened: no more keepalive."""
+        self.stop_keepalive()
+
     def start_keepalive(self, now: float) -> None:
-        """LCP opened: start sending Echo-Requests if ``lcp-echo-interval`` is set."""
+        """(Re)start sending Echo-Requests if ``lcp-echo-interval`` is set."""
         self.echos_pending = 0
-        self.peer_dead = False
         self._echo_identifier = 0
         if self.echo_interval > 0:
             # pppd lcp_echo_lowerup -> LcpEchoCheck: the first Echo-Request goes out at once,
@@ -72,7 +82,7 @@ class LcpControlProtocol(ControlProtocol):
             self._echo_tick(now)
 
     def stop_keepalive(self) -> None:
-        """LCP left Opened."""
+        """Stop the keepalive."""
         self._echo_deadline = None
 
     def get_timer(self) -> float | None:
@@ -96,11 +106,11 @@ class LcpControlProtocol(ControlProtocol):
             # pppd lcp.c LcpLinkFailure
             self.logger.info("No response to %d echo-requests", self.echos_pending)
             self.logger.log(NOTICE, "Serial link appears to be disconnected.")
-            # The link closes LCP (and records pppd's status 15) when it sees peer_dead, so
-            # the phase, the exit status and the reason are set in one place.
-            self.peer_dead = True
-            self.echos_pending = 0
+            # The link closes LCP (and records pppd's status 15) on PeerDead, so the phase,
+            # the exit status and the reason are set in one place.
+            unanswered, self.echos_pending = self.echos_pending, 0
             self._echo_deadline = None
+            self.report(PeerDead(unanswered))
             return
         self.send(
             ControlPacket(Code.ECHO_REQ, self._echo_identifier, _MAGIC.pack(self._our_magic()))
@@ -122,6 +132,14 @@ class LcpControlProtocol(ControlProtocol):
         """
         return isinstance(option, MagicNumber)
 
+    def _receive_configure_nak(self, packet: ControlPacket, now: float) -> None:
+        super()._receive_configure_nak(packet, now)
+        negotiator = self.negotiator
+        if negotiator.looped_back and negotiator.loops == negotiator.config.loopback_fail:
+            # pppd lcp_nakci: the peer keeps Nak'ing our magic number with our own value.
+            # Reported once, when the run of Naks reaches the limit.
+            self.report(LoopedBack())
+
     # -- Protocol-Reject -----------------------------------------------------------------------
     def send_protocol_reject(self, protocol: int, information: bytes) -> None:
         """Reject a protocol we do not run (RFC 1661 §5.7; only while LCP is Opened).
@@ -130,34 +148,35 @@ class LcpControlProtocol(ControlProtocol):
         """
         if not self.is_opened:
             return
-        room = max(0, self.peer_mru - 4 - _PROTOCOL.size)
+        room = max(0, self._peer_mru - 4 - _PROTOCOL.size)
         data = _PROTOCOL.pack(protocol) + information[:room]
         self.send(ControlPacket(Code.PROT_REJ, self.next_identifier(), data))
 
     # -- extended codes ------------------------------------------------------------------------
-    def receive_extended(self, packet: ControlPacket, now: float) -> Event | None:
+    def receive_extended(self, packet: ControlPacket, now: float) -> FsmEvent | None:
         """Map LCP's extension codes onto RXJ/RXR (RFC 1661 §4.3)."""
         match packet.code:
             case Code.PROT_REJ:
                 if len(packet.data) < _PROTOCOL.size:
                     self._discard("short Protocol-Reject")
-                    return Event.RXR
+                    return FsmEvent.RXR
                 (rejected,) = _PROTOCOL.unpack_from(packet.data)
                 if not self.is_opened:
                     # RFC 1661 §5.7: "Protocol-Reject packets can only be sent in the LCP
                     # Opened state"; anything else is silently discarded.
                     self._discard("Protocol-Reject outside Opened")
-                    return Event.RXR
-                if rejected == Protocol.LCP:
+                    return FsmEvent.RXR
+                if rejected == PPPProtocol.LCP:
                     self.logger.warning("Protocol-Reject for LCP received")
-                    return Event.RXJ_MINUS
-                self.rejected_protocols.append(rejected)
-                return Event.RXJ_PLUS
+                    return FsmEvent.RXJ_MINUS
+                self.report(ProtocolRejected(rejected))
+                return FsmEvent.RXJ_PLUS
+
             case Code.ECHO_REP:
                 self._receive_echo_reply(packet)
-                return Event.RXR
+                return FsmEvent.RXR
             case Code.ECHO_REQ | Code.DISC_REQ | Code.IDENTIFICATION | Code.TIME_REMAINING:
-                return Event.RXR
+                return FsmEvent.RXR
         return None
 
     def _receive_echo_reply(self, packet: ControlPacket) -> None:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from ipaddress import AddressValueError, IPv4Address
 from pathlib import Path
 
-from pyppp.auth.base import AuthProtocol, LoginThrottle
+from pyppp.auth.base import AuthEngine, LoginThrottle
 from pyppp.auth.chap import ChapAuthenticator, ChapPeer
 from pyppp.auth.pap import PapAuthenticator, PapPeer
 from pyppp.errors import ConfigError
@@ -22,7 +22,7 @@ from pyppp.fsm import FsmConfig
 from pyppp.ipcp.negotiator import IpcpConfig
 from pyppp.lcp.negotiator import LcpConfig
 from pyppp.link import LinkConfig
-from pyppp.packet import Protocol
+from pyppp.packet import PPPProtocol
 from pyppp.pppd.config import PppOptions, parse_hosts_file, resolve_address
 from pyppp.pppd.secrets import (
     SecretsPath,
@@ -79,10 +79,10 @@ class SessionAuth:
         #: logs "user %s logged in on tty %s intf %s" during authentication.
         self.ifname = ""
 
-    def authenticator(self, protocol: int) -> AuthProtocol | None:
+    def authenticator(self, protocol: int) -> AuthEngine | None:
         """The engine that checks the peer (we required ``protocol`` and the peer agreed)."""
         options = self.options
-        if protocol == Protocol.PAP:
+        if protocol == PPPProtocol.PAP:
             return PapAuthenticator(
                 self.our_name,
                 self.secrets.pap,
@@ -95,7 +95,7 @@ class SessionAuth:
                 unit=options.unit or 0,
                 logger=self.logger,
             )
-        if protocol == Protocol.CHAP:
+        if protocol == PPPProtocol.CHAP:
             return ChapAuthenticator(
                 self.our_name,
                 self.secrets.chap,
@@ -109,10 +109,10 @@ class SessionAuth:
             )
         return None
 
-    def peer(self, protocol: int) -> AuthProtocol | None:
+    def peer(self, protocol: int) -> AuthEngine | None:
         """The engine that authenticates us (the peer asked for ``protocol``)."""
         options = self.options
-        if protocol == Protocol.PAP:
+        if protocol == PPPProtocol.PAP:
             return PapPeer(
                 self.user,
                 options.password,
@@ -122,7 +122,7 @@ class SessionAuth:
                 max_authreq=options.pap_max_authreq,
                 logger=self.logger,
             )
-        if protocol == Protocol.CHAP:
+        if protocol == PPPProtocol.CHAP:
             return ChapPeer(
                 self.user,
                 options.password,
@@ -199,12 +199,12 @@ def build_link_config(
             lines = missing_secret_messages(check, remote_name=options.remotename)
             raise ConfigError(" ".join(lines), exit_status=1)
         # pppd auth_reset: stop asking for a protocol no secret supports.
-        for protocol, wanted in ((Protocol.CHAP, want_chap), (Protocol.PAP, want_pap)):
+        for protocol, wanted in ((PPPProtocol.CHAP, want_chap), (PPPProtocol.PAP, want_pap)):
             if (
                 wanted
                 and can_authenticate_peer(
-                    require_pap=protocol == Protocol.PAP,
-                    require_chap=protocol == Protocol.CHAP,
+                    require_pap=protocol == PPPProtocol.PAP,
+                    require_chap=protocol == PPPProtocol.CHAP,
                     login=options.login,
                     pap_secrets=secrets.pap,
                     chap_secrets=secrets.chap,
@@ -218,11 +218,11 @@ def build_link_config(
     if not options.refuse_chap and (
         options.password or have_secret(secrets.chap, user, options.remotename, need_ip=False)[0]
     ):
-        allow.append(Protocol.CHAP)
+        allow.append(PPPProtocol.CHAP)
     if not options.refuse_pap and (
         options.password or get_pap_password(secrets.pap, user, options.remotename) is not None
     ):
-        allow.append(Protocol.PAP)
+        allow.append(PPPProtocol.PAP)
 
     hosts = parse_hosts_file(hosts_file)
     local = _address(options.local_ip, hosts, "local")
