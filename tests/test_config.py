@@ -1,4 +1,4 @@
-"""pppd option words and files -> PppOptions (pyppp/config.py)."""
+"""pppd option words and files -> PppOptions (pyppp/pppd/options.py and friends)."""
 
 from __future__ import annotations
 
@@ -10,24 +10,20 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from pyppp.cli.pppd import design_flag_words
 from pyppp.errors import ConfigError
-from pyppp.pppd.config import (
-    OPTION_WORDS,
-    OPTIONS,
-    Kind,
+from pyppp.pppd.dump import dump
+from pyppp.pppd.hosts import parse_hosts_file, resolve_address
+from pyppp.pppd.options import (
     PppOptions,
     Word,
     command_line_words,
-    design_flag_words,
-    dump,
-    is_device_word,
     load_options,
     options_from_words,
-    parse_hosts_file,
     parse_words,
-    resolve_address,
-    tty_options_name,
 )
+from pyppp.pppd.optiontable import OPTION_WORDS, OPTIONS, Kind
+from pyppp.pppd.values import is_device_word, tty_options_name
 
 VECTORS = Path(__file__).parent / "vectors" / "options"
 

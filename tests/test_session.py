@@ -10,7 +10,7 @@ import pytest
 from pyppp.errors import ConfigError
 from pyppp.link import LinkConfig
 from pyppp.packet import PPPProtocol
-from pyppp.pppd.config import load_options
+from pyppp.pppd.options import load_options
 from pyppp.pppd.session import build_link_config, load_secrets
 from pyppp.util import seeded_rng
 

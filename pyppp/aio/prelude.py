@@ -35,7 +35,7 @@ from pyppp.pppd.chat import (
     Say,
     parse_connect_command,
 )
-from pyppp.pppd.config import PppOptions
+from pyppp.pppd.options import PppOptions
 from pyppp.pppd.windows import DccClient, DccServer
 
 __all__ = ["PreludeError", "run_prelude"]

@@ -30,9 +30,9 @@ from pyppp.aio.tun import Tun, TunError
 from pyppp.errors import ConfigError, ExitStatus
 from pyppp.events import Event, LinkDown, LinkTerminated, NetworkDown, NetworkUp
 from pyppp.link import Link, LinkConfig
-from pyppp.pppd.config import PppOptions
 from pyppp.pppd.dns import resolv_conf_text
 from pyppp.pppd.lock import LockError
+from pyppp.pppd.options import PppOptions
 from pyppp.pppd.session import SessionAuth, build_link_config, load_secrets
 from pyppp.util import NOTICE
 

@@ -17,7 +17,8 @@ from pathlib import Path
 
 from pyppp.aio.supervisor import Supervisor
 from pyppp.errors import ConfigError
-from pyppp.pppd.config import PppOptions, Word, design_flag_words, dump, load_options
+from pyppp.pppd.dump import dump
+from pyppp.pppd.options import PppOptions, Word, load_options
 
 __all__ = ["add_dial_arguments", "add_serve_arguments", "run_dial", "run_serve"]
 
@@ -133,3 +134,41 @@ def _run_supervisor(options: PppOptions, args: argparse.Namespace, *, serving: b
     except ConfigError as exc:
         print(f"pyppp: {exc}", file=sys.stderr)
         return exc.exit_status
+
+
+def design_flag_words(
+    *,
+    auth: str | None = None,
+    user: str | None = None,
+    password: str | None = None,
+    windows: bool = False,
+) -> list[Word]:
+    """Turn ``pyppp serve|dial`` flags into pppd words (pass them as ``extra``).
+
+    ``--auth pap`` -> ``auth require-pap``; ``chap`` -> ``auth require-chap``; ``login`` ->
+    ``auth require-pap login``; ``none`` -> ``noauth``; ``--user NAME`` -> ``user NAME``
+    (the name we authenticate as; ``name``, our local name for secrets lookup, stays a
+    separate pppd option); ``--password PW`` -> ``password PW``; ``--windows`` ->
+    ``windows``. Each word's source is the flag (``"--auth pap"``), so ``dump`` shows it.
+
+    Raises:
+        ConfigError: an unknown ``auth`` value.
+    """
+    words: list[Word] = []
+    if auth is not None:
+        mapping = {
+            "pap": ["auth", "require-pap"],
+            "chap": ["auth", "require-chap"],
+            "login": ["auth", "require-pap", "login"],
+            "none": ["noauth"],
+        }
+        if auth not in mapping:
+            raise ConfigError(f"--auth must be one of pap, chap, login, none (not {auth!r})")
+        words += [Word(w, f"--auth {auth}") for w in mapping[auth]]
+    if user is not None:
+        words += [Word("user", "--user"), Word(user, "--user")]
+    if password is not None:
+        words += [Word("password", "--password"), Word(password, "--password")]
+    if windows:
+        words.append(Word("windows", "--windows"))
+    return words

@@ -23,7 +23,8 @@ from pyppp.ipcp.negotiator import IpcpConfig
 from pyppp.lcp.negotiator import LcpConfig
 from pyppp.link import LinkConfig
 from pyppp.packet import PPPProtocol
-from pyppp.pppd.config import PppOptions, parse_hosts_file, resolve_address
+from pyppp.pppd.hosts import parse_hosts_file, resolve_address
+from pyppp.pppd.options import PppOptions
 from pyppp.pppd.secrets import (
     SecretsPath,
     can_authenticate_peer,

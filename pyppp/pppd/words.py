@@ -5,7 +5,8 @@ single or double quotes make one word of anything up to the matching quote (newl
 included); a backslash escapes the next character: ``\a \b \f \n \r \s \t``, up to three
 octal digits, ``\x`` with up to two hex digits, a backslash-newline is skipped, and any other
 character stands for itself. Callers decide what to do with odd words (a quote left open, an
-overlong word): :mod:`pyppp.pppd.config` refuses them, :mod:`pyppp.pppd.secrets` warns as pppd does.
+overlong word): :mod:`pyppp.pppd.options` refuses them, :mod:`pyppp.pppd.secrets` warns as pppd
+does.
 """
 
 from __future__ import annotations

@@ -1,0 +1,617 @@
+r"""pppd's option words and options files -> :class:`PppOptions`.
+
+A pppd user points pyppp at their ``/etc/ppp`` and it reads it the way pppd does:
+
+* **Words** (:func:`parse_words`, pppd's ``getword``). Whitespace separates words; a ``#``
+  outside quotes ends the word and starts a comment that runs to the end of the line (so
+  ``password abc#1`` is the word ``abc``, exactly as in pppd); single or double quotes make a
+  section in which whitespace and ``#`` are ordinary (a quoted section may sit inside a word,
+  ``a"b c"d`` is one word, and ``""`` is an empty word); a backslash escapes the next
+  character: ``\a \b \f \n \r \t`` as in C, ``\s`` a space, ``\ooo`` up to three octal
+  digits, ``\xhh`` up to two hex digits, backslash-newline is skipped, and any other
+  character stands for itself (so ``\\``, ``\"``, ``\'``, ``\#``). pppd has no ``\v`` or
+  ``\^c`` escape (those are chat(8)'s), so here, as in pppd, ``\v`` is ``v``.
+  Deliberate differences, each an error where pppd silently did something surprising: a
+  quote still open at the end of the file, a word longer than pppd's 1023 characters (pppd
+  truncated it), a NUL character (pppd cut the word there), and bytes that are not UTF-8
+  in a word (comments may hold any bytes).
+* **Files, in pppd's order**: ``<config-dir>/options``, ``~/.ppprc``, then the command line,
+  whose device decides ``<config-dir>/options.<ttyname>`` (read last of the files, but with
+  a lower priority than the command line, as pppd's ``OPRIO_CFGFILE`` < ``OPRIO_CMDLINE``).
+  The effective order of application is therefore options, ``~/.ppprc``,
+  ``options.<ttyname>``, command line: later values override earlier ones, and list
+  options accumulate (``asyncmap`` ORs, ``escape`` unions, ``ms-dns``/``ms-wins`` keep the
+  last two, ``debug`` counts). ``file F`` and ``call NAME`` (``<config-dir>/peers/NAME``)
+  are expanded where the word appears. A missing ``options``/``~/.ppprc``/tty file is
+  skipped silently (pppd ignores ENOENT); a missing ``file``/``call`` target is an error.
+* **Device, speed, addresses** are recognised as pppd does, without touching the system:
+  a word starting with ``/``, or with ``tty``/``rfcomm``/``ircomm``, or a pyserial URL
+  (contains ``://``) is the device; an all-digit word is the speed; a word with a colon is
+  ``local:remote`` (either side may be empty; host names are kept as strings, see
+  :func:`resolve_address`). The tty options file is named as pppd names it: everything up to
+  and including ``/dev/`` is dropped and the remaining ``/`` become ``.``
+  (``/dev/serial/by-id/x`` -> ``options.serial.by-id.x``). A pyserial URL has no tty
+  options file (there is no tty name to key it on); neither does "no device" (pppd would
+  use the terminal on standard input; pyppp leaves that to the shell).
+* **Privilege**, as pppd: ``options``, ``options.<ttyname>`` and ``call`` files are
+  privileged sources; ``~/.ppprc``, the command line and ``file`` (which inherits the
+  privilege of the file that names it) are privileged only when pyppp runs as root
+  (``privileged=True``, the default; the shell passes ``os.geteuid() == 0``).
+* **Unsupported options fail.** Every pppd(8) word is in
+  :data:`~pyppp.pppd.optiontable.OPTIONS`: ``supported``
+  words set a typed field; ``noop`` words turn off something pyppp never does (``noccp``,
+  ``novj``, ``noipv6``, ``refuse-mschap``...) and are only recorded; ``unsupported`` words
+  (``demand``, ``plugin``, ``pty``, ``require-mschap-v2``...) raise one clear
+  "not supported by pyppp" :class:`~pyppp.errors.ConfigError` (exit status 2), never a
+  silent ignore. pyppp's own words (``windows``) are marked ``extension``.
+* **Typographic characters.** Text copied from PDFs and web pages brings ``-chap`` spelled
+  with U+2212 MINUS SIGN, or curly quotes. pyppp does not guess: such a word is an unrecognized
+  option, and the error names the character and the ASCII word that was probably meant
+  ("unrecognized option '<U+2212>chap': it contains U+2212 MINUS SIGN where pppd needs an ASCII
+  '-' (text copied from a PDF or web page?); did you mean '-chap'?"). A ``connect``,
+  ``disconnect`` or ``init`` command containing a typographic dash before a letter is
+  rejected the same way, because chat(8) would not understand such a ``-v`` either.
+
+Numbers are read as pppd reads them (C ``strtoul``): integers with base 0, so ``0x10`` is
+hex and, as in pppd, ``010`` is octal 8; ``asyncmap`` is always hex (``a0000`` and
+``0xa0000`` both work). Unlike pppd, trailing junk (``mru 1500k``) is an error.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, fields
+from enum import Enum
+from pathlib import Path
+from types import MappingProxyType
+from typing import Final, NamedTuple
+
+from pyppp.errors import ConfigError
+from pyppp.pppd.optiontable import OPTION_WORDS, FieldValue, Kind, OptionSpec
+from pyppp.pppd.values import (
+    TYPOGRAPHIC,
+    asciify,
+    check_command,
+    check_host,
+    check_range,
+    device_path,
+    is_device_word,
+    parse_escape,
+    parse_int,
+    tty_options_name,
+)
+from pyppp.pppd.words import getwords
+
+COMMAND_LINE: Final = "command line"
+"""The source pppd names for options given as program arguments."""
+
+MAX_WORD_LEN: Final = 1023
+"""pppd's ``MAXWORDLEN`` (1024) less the terminating NUL."""
+
+MAX_FILE_SIZE: Final = 1 << 20
+"""An options file larger than this is refused rather than read into memory."""
+
+MAX_NESTING: Final = 16
+"""How deep ``file``/``call`` may nest (pppd has no limit and would run out of stack)."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Words
+
+
+class Word(NamedTuple):
+    """One option word and where it came from.
+
+    Attributes:
+        text: the word after quote and escape processing.
+        source: ``"path:line"`` for a file (the line the word starts on), or
+            ``"command line"``.
+    """
+
+    text: str
+    source: str
+
+
+def parse_words(text: str, source: str) -> list[Word]:
+    """Split options-file text into words as pppd's ``getword`` does.
+
+    Args:
+        text: the file's contents. Characters decoded with ``surrogateescape`` (undecodable
+            bytes) are allowed in comments but not in words.
+        source: the file name to record in each word's source (``"path:line"``).
+
+    Returns:
+        The words in order.
+
+    Raises:
+        ConfigError: a quote still open at the end of the text, a word longer than 1023
+            characters, a NUL character in a word, or undecodable bytes in a word.
+    """
+    words: list[Word] = []
+    for raw in getwords(text):
+        where = f"{source}:{raw.line}"
+        if raw.unterminated:
+            raise ConfigError(
+                f"quoted word runs to end of file ({_preview(raw.text)}): "
+                f"missing closing {raw.unterminated}",
+                source=where,
+            )
+        _check_word(raw.text, where)
+        words.append(Word(raw.text, where))
+    return words
+
+
+def _check_word(word: str, where: str) -> None:
+    if len(word) > MAX_WORD_LEN:
+        raise ConfigError(
+            f"word too long ({_preview(word)}): pppd words are at most {MAX_WORD_LEN} characters",
+            source=where,
+        )
+    if "\0" in word:
+        raise ConfigError(f"NUL character in word ({_preview(word)})", source=where)
+    if any("\udc80" <= ch <= "\udcff" for ch in word):
+        raise ConfigError(
+            f"word is not valid UTF-8 text ({_preview(word)}): is this an options file?",
+            source=where,
+        )
+
+
+def _preview(word: str) -> str:
+    shown = word if len(word) <= 20 else word[:20] + "..."
+    if shown.isprintable():
+        return shown
+    # Show undecodable bytes as the bytes they were, control characters as escapes.
+    return repr(shown.encode("utf-8", "surrogateescape"))[2:-1]
+
+
+def command_line_words(argv: Iterable[str]) -> list[Word]:
+    """Wrap program arguments as words whose source is ``"command line"`` (as pppd says)."""
+    words = [Word(arg, COMMAND_LINE) for arg in argv]
+    for word in words:
+        _check_word(word.text, COMMAND_LINE)
+    return words
+
+
+# ---------------------------------------------------------------------------------------------
+# The result
+
+
+@dataclass(frozen=True)
+class PppOptions:
+    """The effective options, with pppd's defaults, and where each set value came from.
+
+    Field names are the option words with ``_`` for ``-``; a few hold the positive sense
+    of a ``no...`` word (``pcomp`` is False after ``nopcomp``; ``modem`` is False after
+    ``local``). ``None`` means "not given" where pppd distinguishes that from any value.
+
+    Attributes:
+        sources: field name -> ``"path:line"`` or ``"command line"`` of the word that last
+            set it; for ``ms_dns``/``ms_wins`` also ``"ms_dns[0]"``... per kept address.
+        noops: canonical words of ``noop`` options given (``"novj"``, ``"noccp"``...).
+        warnings: non-fatal remarks for the log (e.g. an unreadable options file).
+    """
+
+    # Serial line
+    device: str | None = None
+    speed: int | None = None
+    lock: bool = False
+    crtscts: bool | None = None  # None: leave the port's setting unchanged (pppd's default)
+    xonxoff: bool = False
+    modem: bool = True
+    connect: str | None = None
+    disconnect: str | None = None
+    init: str | None = None
+    connect_delay: int = 1000  # milliseconds
+    asyncmap: int = 0
+    default_asyncmap: bool = False
+    escape: tuple[int, ...] = ()
+    # Process control
+    debug: int = 0
+    kdebug: int = 0
+    nodetach: bool = False
+    updetach: bool = False
+    persist: bool = False
+    holdoff: int = 30
+    maxfail: int = 10
+    idle: int = 0
+    maxconnect: int = 0
+    logfile: str | None = None
+    linkname: str | None = None
+    ifname: str | None = None
+    unit: int | None = None
+    dump: bool = False
+    dryrun: bool = False
+    ipparam: str | None = None
+    # LCP (RFC 1661); counters are pppd's fsm.h defaults
+    mru: int | None = None  # None: 1500, not negotiated
+    default_mru: bool = False
+    mtu: int | None = None
+    pcomp: bool = True
+    accomp: bool = True
+    magic: bool = True
+    passive: bool = False
+    silent: bool = False
+    lcp_echo_interval: int = 0  # 0: no echo requests
+    lcp_echo_failure: int = 0
+    lcp_restart: int = 3
+    lcp_max_configure: int = 10
+    lcp_max_terminate: int = 2
+    lcp_max_failure: int = 5
+    # Authentication (RFC 1334 PAP, RFC 1994 CHAP)
+    auth: bool | None = None  # None: pppd's default (require auth if there is a default route)
+    require_pap: bool = False
+    require_chap: bool = False
+    refuse_pap: bool = False
+    refuse_chap: bool = False
+    login: bool = False
+    name: str | None = None
+    user: str | None = None
+    password: str | None = None
+    remotename: str | None = None
+    hide_password: bool = True
+    pap_restart: int = 3
+    pap_max_authreq: int = 10
+    pap_timeout: int = 30
+    chap_restart: int = 3
+    chap_max_challenge: int = 10
+    chap_interval: int = 0
+    # IPCP (RFC 1332, RFC 1877)
+    local_ip: str | None = None  # address or host name, as written
+    remote_ip: str | None = None
+    noipdefault: bool = False
+    ipcp_accept_local: bool = False
+    ipcp_accept_remote: bool = False
+    ipcp_restart: int = 3
+    ipcp_max_configure: int = 10
+    ipcp_max_terminate: int = 2
+    ipcp_max_failure: int = 5
+    ms_dns: tuple[str, ...] = ()
+    ms_wins: tuple[str, ...] = ()
+    usepeerdns: bool = False
+    defaultroute: bool = False
+    replacedefaultroute: bool = False
+    proxyarp: bool = False
+    # pyppp extensions
+    windows: bool = False
+    # Bookkeeping
+    noops: tuple[str, ...] = ()
+    sources: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    warnings: tuple[str, ...] = ()
+
+
+BOOKKEEPING: Final = frozenset({"noops", "sources", "warnings"})
+_FIELDS: Final = {f.name for f in fields(PppOptions)} - BOOKKEEPING
+_DEFAULTS: Final = PppOptions()
+
+
+# ---------------------------------------------------------------------------------------------
+# Interpretation: words -> effects -> PppOptions
+
+
+class _Op(Enum):
+    SET = "set"
+    OR = "or"
+    INC = "inc"
+    UNION = "union"
+    LAST_TWO = "last two"
+    NOOP = "noop"
+
+
+class _Effect(NamedTuple):
+    field: str
+    op: _Op
+    value: FieldValue | tuple[int, ...]
+    source: str
+
+
+@dataclass
+class _Reader:
+    """Turns word streams into effects; follows ``file``/``call``; knows the privileges."""
+
+    config_dir: Path
+    privileged_user: bool
+    device_fixed: bool = False
+    warnings: list[str] = field(default_factory=list)
+    stack: list[Path] = field(default_factory=list)
+
+    def read_file(
+        self, path: Path, *, priv: bool, must_exist: bool, where: str | None = None
+    ) -> list[_Effect]:
+        if len(self.stack) >= MAX_NESTING:
+            raise ConfigError(
+                f"too many nested options files (more than {MAX_NESTING}) at {path}",
+                source=where,
+            )
+        try:
+            key = path.resolve()
+        except (OSError, RuntimeError):  # RuntimeError: a symlink loop on older Pythons
+            key = path
+        if key in self.stack:
+            chain = " -> ".join(str(p) for p in [*self.stack, key])
+            raise ConfigError(f"options file {path} includes itself ({chain})", source=where)
+        text = self._read_text(path, must_exist=must_exist, where=where)
+        if text is None:
+            return []
+        self.stack.append(key)
+        try:
+            return self.interpret(parse_words(text, str(path)), priv=priv)
+        finally:
+            self.stack.pop()
+
+    def _read_text(self, path: Path, *, must_exist: bool, where: str | None) -> str | None:
+        try:
+            with open(path, "rb") as stream:  # plain open(): architecture.md
+                data = stream.read(MAX_FILE_SIZE + 1)
+        except (FileNotFoundError, NotADirectoryError) as exc:
+            if must_exist:
+                raise ConfigError(
+                    f"Can't open options file {path}: {exc.strerror}", source=where
+                ) from None
+            return None
+        except OSError as exc:
+            if must_exist:
+                raise ConfigError(
+                    f"Can't open options file {path}: {exc.strerror or exc}", source=where
+                ) from None
+            # pppd: "Warning: can't open options file %s: %m" and carries on.
+            self.warnings.append(f"Warning: can't open options file {path}: {exc.strerror}")
+            return None
+        if len(data) > MAX_FILE_SIZE:
+            raise ConfigError(
+                f"options file {path} is larger than {MAX_FILE_SIZE} bytes", source=where
+            )
+        return data.decode("utf-8", "surrogateescape")
+
+    def interpret(self, words: Sequence[Word], *, priv: bool) -> list[_Effect]:
+        effects: list[_Effect] = []
+        previous: tuple[OptionSpec, str] | None = None
+        i = 0
+        while i < len(words):
+            word = words[i]
+            i += 1
+            spec = OPTION_WORDS.get(word.text)
+            if spec is None:
+                effects.extend(self._wild(word, previous))
+                previous = None
+                continue
+            if spec.privileged and not priv:
+                raise ConfigError(
+                    f"using the {word.text} option requires root privilege", source=word.source
+                )
+            argument: Word | None = None
+            if spec.takes_argument:
+                if i >= len(words):
+                    raise ConfigError(
+                        f"too few parameters for option '{word.text}'", source=word.source
+                    )
+                argument = words[i]
+                i += 1
+            effects.extend(self._apply(spec, word, argument, priv=priv))
+            previous = (spec, argument.text if argument is not None else "")
+        return effects
+
+    def _apply(
+        self, spec: OptionSpec, word: Word, argument: Word | None, *, priv: bool
+    ) -> list[_Effect]:
+        where = word.source
+        arg = argument.text if argument is not None else ""
+        target = spec.field or ""
+        match spec.kind:
+            case Kind.FLAG:
+                return [
+                    _Effect(target, _Op.SET, spec.value, where),
+                    *(_Effect(f, _Op.SET, v, where) for f, v in spec.also),
+                ]
+            case Kind.COUNT:
+                return [_Effect(target, _Op.INC, 1, where)]
+            case Kind.INT:
+                value = parse_int(arg, spec.name, where, base=0)
+                check_range(spec, value, where)
+                return [_Effect(target, _Op.SET, value, where)]
+            case Kind.HEX:
+                return [_Effect(target, _Op.OR, parse_int(arg, spec.name, where, base=16), where)]
+            case Kind.STRING:
+                return [_Effect(target, _Op.SET, arg, where)]
+            case Kind.COMMAND:
+                check_command(spec.name, arg, where)
+                return [_Effect(target, _Op.SET, arg, where)]
+            case Kind.ESCAPE:
+                return [_Effect(target, _Op.UNION, parse_escape(arg, where), where)]
+            case Kind.ADDRESS_LIST:
+                check_host(arg, spec.name, where)
+                return [_Effect(target, _Op.LAST_TWO, arg, where)]
+            case Kind.FILE:
+                # pppd: a file read with `file` has the privilege of whoever named it.
+                return self.read_file(Path(arg), priv=priv, must_exist=True, where=where)
+            case Kind.CALL:
+                if not arg or arg.startswith("/") or ".." in arg.split("/"):
+                    raise ConfigError(
+                        "call option value may not contain .. or start with /", source=where
+                    )
+                path = self.config_dir / "peers" / arg
+                return self.read_file(path, priv=True, must_exist=True, where=where)
+            case Kind.NOOP:
+                return [_Effect("noops", _Op.NOOP, spec.name, where)]
+            case Kind.UNSUPPORTED:
+                raise ConfigError(
+                    f"the '{word.text}' option is not supported by pyppp ({spec.help})",
+                    source=where,
+                )
+        raise AssertionError(spec.kind)  # pragma: no cover (the match is exhaustive)
+
+    def _wild(self, word: Word, previous: tuple[OptionSpec, str] | None) -> list[_Effect]:
+        """Interpret pppd's ``o_wild`` options: device name, speed, ``local:remote``."""
+        text, where = word.text, word.source
+        if is_device_word(text):
+            if self.device_fixed:
+                raise ConfigError(
+                    f"the device name ({text}) may not be changed in {where.rsplit(':', 1)[0]}",
+                    source=where,
+                )
+            return [_Effect("device", _Op.SET, device_path(text), where)]
+        if text.isascii() and text.isdigit():
+            speed = int(text)
+            if speed <= 0:
+                raise ConfigError(f"invalid speed {text}", source=where)
+            return [_Effect("speed", _Op.SET, speed, where)]
+        if ":" in text and text.isascii():
+            local, remote = text.split(":", 1)
+            effects = []
+            if local:
+                check_host(local, "local IP address", where, check_bad=True)
+                effects.append(_Effect("local_ip", _Op.SET, local, where))
+            if remote:
+                check_host(remote, "remote IP address", where, check_bad=True)
+                effects.append(_Effect("remote_ip", _Op.SET, remote, where))
+            return effects
+        raise ConfigError(_unrecognized(text, previous), source=where)
+
+
+def _unrecognized(text: str, previous: tuple[OptionSpec, str] | None) -> str:
+    message = f"unrecognized option '{text}'"
+    odd = next((ch for ch in text if not ch.isascii()), None)
+    if odd is not None:
+        name = unicodedata.name(odd, f"U+{ord(odd):04X}")
+        label = f"U+{ord(odd):04X} {name}"
+        suggestion = asciify(text)
+        if odd in TYPOGRAPHIC:
+            message += (
+                f": it contains {label} where pppd needs an ASCII "
+                f"{TYPOGRAPHIC[odd]!r} (text copied from a PDF or web page?)"
+            )
+        else:
+            message += f": it contains the non-ASCII character {label}"
+        if suggestion != text and suggestion in OPTION_WORDS:
+            message += f"; did you mean '{suggestion}'?"
+        return message
+    if previous is not None and previous[0].kind is Kind.COMMAND and text.startswith("-"):
+        # The Serial-Laplink-HOWTO writes `connect chat -v -f ...` unquoted: pppd, too,
+        # takes only `chat` as the command and then stumbles on `-v`.
+        name, command = previous[0].name, previous[1]
+        message += (
+            f" (if it belongs to the {name} command, quote the whole command: "
+            f"{name} '{command} {text} ...')"
+        )
+    return message
+
+
+# ---------------------------------------------------------------------------------------------
+# Entry points
+
+
+def load_options(
+    device: str | None,
+    argv: Sequence[str],
+    *,
+    config_dir: Path = Path("/etc/ppp"),
+    home: Path | None = None,
+    privileged: bool = True,
+    extra: Sequence[Word] = (),
+) -> PppOptions:
+    """Read the options as pppd would for ``pppd [device] argv...``.
+
+    Args:
+        device: the device named by the caller (``/dev/ttyS1``, ``ttyS1``, a pyserial URL),
+            treated like a leading command-line word; None if only ``argv`` or the files
+            name one.
+        argv: pppd's words from the command line.
+        config_dir: where ``options``, ``options.<ttyname>`` and ``peers/`` live.
+        home: the directory holding ``.ppprc``; None skips ``~/.ppprc`` (the shell passes
+            the invoking user's home).
+        privileged: whether the invoking user may use privileged options (pppd: root).
+        extra: further words applied after ``argv`` (e.g. from :func:`design_flag_words`).
+
+    Returns:
+        The effective options with their sources.
+
+    Raises:
+        ConfigError: any option error (``exit_status`` 2), with the offending source.
+    """
+    reader = _Reader(config_dir=config_dir, privileged_user=privileged)
+    system = reader.read_file(config_dir / "options", priv=True, must_exist=False)
+    user: list[_Effect] = []
+    if home is not None:
+        user = reader.read_file(home / ".ppprc", priv=privileged, must_exist=False)
+    words = command_line_words(([device] if device is not None else []) + list(argv))
+    command_line = reader.interpret(words, priv=privileged)
+    command_line += reader.interpret(extra, priv=privileged)
+    # pppd: the command line is scanned for the device before options.<ttyname> is read,
+    # and from then on the device name may not change (devnam_fixed).
+    chosen = _last_value("device", [*system, *user, *command_line])
+    tty: list[_Effect] = []
+    tty_name = tty_options_name(chosen if isinstance(chosen, str) else None)
+    if tty_name is not None:
+        reader.device_fixed = True
+        tty = reader.read_file(config_dir / tty_name, priv=True, must_exist=False)
+    return _build([*system, *user, *tty, *command_line], reader.warnings)
+
+
+def options_from_words(
+    words: Sequence[Word], *, config_dir: Path = Path("/etc/ppp"), privileged: bool = True
+) -> PppOptions:
+    """Interpret one stream of words (no system files), e.g. ``parse_words(text, "x")``.
+
+    Raises:
+        ConfigError: any option error.
+    """
+    reader = _Reader(config_dir=config_dir, privileged_user=privileged)
+    return _build(reader.interpret(words, priv=privileged), reader.warnings)
+
+
+def _last_value(name: str, effects: Iterable[_Effect]) -> FieldValue | tuple[int, ...]:
+    value: FieldValue | tuple[int, ...] = None
+    for effect in effects:
+        if effect.field == name:
+            value = effect.value
+    return value
+
+
+def _build(effects: Iterable[_Effect], warnings: Sequence[str]) -> PppOptions:
+    values: dict[str, object] = {}
+    sources: dict[str, str] = {}
+    noops: list[str] = []
+    item_sources_of: dict[str, list[str]] = {}  # per kept address of the LAST_TWO fields
+    for effect in effects:
+        name = effect.field
+        current = values.get(name, getattr(_DEFAULTS, name, None))
+        match effect.op:
+            case _Op.SET:
+                values[name] = effect.value
+            case _Op.OR:
+                assert isinstance(current, int)
+                assert isinstance(effect.value, int)
+                values[name] = current | (effect.value & 0xFFFFFFFF)
+            case _Op.INC:
+                assert isinstance(current, int)
+                assert isinstance(effect.value, int)
+                values[name] = current + effect.value
+            case _Op.UNION:
+                assert isinstance(current, tuple)
+                assert isinstance(effect.value, tuple)
+                values[name] = tuple(sorted({*current, *effect.value}))
+            case _Op.LAST_TWO:
+                # pppd's setdnsaddr: the last two given are kept, second-last first.
+                assert isinstance(current, tuple)
+                kept = [*current, effect.value][-2:]
+                values[name] = tuple(kept)
+                item_sources = [*item_sources_of.get(name, []), effect.source][-2:]
+                item_sources_of[name] = item_sources
+                for index, item_source in enumerate(item_sources):
+                    sources[f"{name}[{index}]"] = item_source
+            case _Op.NOOP:
+                assert isinstance(effect.value, str)
+                if effect.value not in noops:
+                    noops.append(effect.value)
+                sources[f"noop:{effect.value}"] = effect.source
+                continue
+        sources[name] = effect.source
+    unknown = set(values) - _FIELDS
+    if unknown:  # pragma: no cover (the table is checked by the tests)
+        raise AssertionError(f"option table names unknown fields {sorted(unknown)}")
+    return PppOptions(
+        **values,  # type: ignore[arg-type]  # values are typed by the table's kinds
+        noops=tuple(noops),
+        sources=MappingProxyType(sources),
+        warnings=tuple(warnings),
+    )

@@ -1,0 +1,470 @@
+"""pppd's option words, one :class:`OptionSpec` per meaning (:data:`OPTIONS`).
+
+Every pppd(8) word is here: ``supported`` words set a typed :class:`~pyppp.pppd.options.
+PppOptions` field; ``noop`` words are accepted and recorded; ``unsupported`` words raise one
+clear "not supported by pyppp" error. pyppp's own words are marked ``extension``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import Enum
+from types import MappingProxyType
+from typing import Final
+
+# ---------------------------------------------------------------------------------------------
+# The option table
+
+
+class Kind(Enum):
+    """How an option word is interpreted."""
+
+    FLAG = "flag"  # no argument: set `field` (and `also`) to fixed values
+    COUNT = "count"  # no argument: add one to `field` (debug)
+    INT = "int"  # one integer argument (C strtoul base 0)
+    HEX = "hex"  # one hex argument, ORed into `field` (asyncmap)
+    STRING = "string"  # one string argument
+    COMMAND = "command"  # one string argument run by a shell (connect, init, disconnect)
+    ESCAPE = "escape"  # comma-separated hex bytes, unioned into `field`
+    ADDRESS_LIST = "address list"  # one address; the last two given are kept (ms-dns)
+    FILE = "file"  # read options from a file
+    CALL = "call"  # read options from <config-dir>/peers/NAME
+    NOOP = "noop"  # disables something pyppp never does: accepted and recorded
+    UNSUPPORTED = "unsupported"  # a pppd option pyppp does not implement: an error
+
+
+FieldValue = bool | int | str | None
+"""Values an option can store in a field (the list kinds build tuples themselves)."""
+
+
+@dataclass(frozen=True, slots=True)
+class OptionSpec:
+    """One option word (with its aliases) in pppd's language.
+
+    Attributes:
+        name: the canonical word, as pppd(8) documents it.
+        kind: how the word and its argument are interpreted.
+        help: one line of help (pppd's own help text where it has one).
+        field: the :class:`PppOptions` field it sets, if any.
+        value: for ``FLAG``: the value stored in ``field``.
+        also: further ``(field, value)`` pairs a ``FLAG`` sets (``require-pap`` sets ``auth``).
+        aliases: other words with the same meaning (``-detach`` for ``nodetach``).
+        minimum: for ``INT``: the smallest value accepted.
+        maximum: for ``INT``: the largest value accepted.
+        privileged: pppd accepts it only from a privileged source (or from root).
+        extension: a pyppp word that pppd does not have.
+    """
+
+    name: str
+    kind: Kind
+    help: str
+    field: str | None = None
+    value: FieldValue = True
+    also: tuple[tuple[str, FieldValue], ...] = ()
+    aliases: tuple[str, ...] = ()
+    minimum: int | None = None
+    maximum: int | None = None
+    privileged: bool = False
+    extension: bool = False
+
+    @property
+    def takes_argument(self) -> bool:
+        """Whether the word is followed by one argument word."""
+        return self.kind not in (Kind.FLAG, Kind.COUNT, Kind.NOOP, Kind.UNSUPPORTED)
+
+    @property
+    def words(self) -> tuple[str, ...]:
+        """The canonical word followed by its aliases."""
+        return (self.name, *self.aliases)
+
+
+def _flag(
+    name: str,
+    field_name: str,
+    help_text: str,
+    value: FieldValue = True,
+    *,
+    aliases: tuple[str, ...] = (),
+    also: tuple[tuple[str, FieldValue], ...] = (),
+    privileged: bool = False,
+    extension: bool = False,
+) -> OptionSpec:
+    return OptionSpec(
+        name,
+        Kind.FLAG,
+        help_text,
+        field_name,
+        value,
+        also,
+        aliases,
+        privileged=privileged,
+        extension=extension,
+    )
+
+
+def _int(
+    name: str,
+    field_name: str,
+    help_text: str,
+    *,
+    minimum: int | None = 0,
+    maximum: int | None = None,
+    aliases: tuple[str, ...] = (),
+    privileged: bool = False,
+) -> OptionSpec:
+    return OptionSpec(
+        name,
+        Kind.INT,
+        help_text,
+        field_name,
+        aliases=aliases,
+        minimum=minimum,
+        maximum=maximum,
+        privileged=privileged,
+    )
+
+
+def _str(
+    name: str,
+    field_name: str,
+    help_text: str,
+    *,
+    privileged: bool = False,
+    kind: Kind = Kind.STRING,
+) -> OptionSpec:
+    return OptionSpec(name, kind, help_text, field_name, privileged=privileged)
+
+
+def _noop(name: str, help_text: str, *, aliases: tuple[str, ...] = ()) -> OptionSpec:
+    return OptionSpec(name, Kind.NOOP, help_text, aliases=aliases)
+
+
+def _no(name: str, reason: str, *, aliases: tuple[str, ...] = ()) -> OptionSpec:
+    return OptionSpec(name, Kind.UNSUPPORTED, reason, aliases=aliases)
+
+
+_EAP_TLS: Final = "EAP-TLS/PEAP authentication is not implemented"
+_EAP: Final = "EAP authentication is not implemented"
+_MSCHAP: Final = "MS-CHAP is not implemented (PAP and CHAP-MD5 are)"
+_MPPE: Final = "MPPE encryption is not implemented"
+_CCP: Final = "compression (CCP) is not implemented"
+_IPV6: Final = "IPv6CP is not implemented"
+_MULTILINK: Final = "multilink PPP is not implemented"
+_FILTER: Final = "packet filters are not implemented"
+_NOT_YET: Final = "not implemented yet"
+
+OPTIONS: Final[tuple[OptionSpec, ...]] = (
+    # -- files ----------------------------------------------------------------------------
+    OptionSpec("file", Kind.FILE, "Take options from a file"),
+    OptionSpec("call", Kind.CALL, "Take options from a privileged file in <config-dir>/peers"),
+    # -- serial line (tty.c) --------------------------------------------------------------
+    _flag("lock", "lock", "Lock serial device with UUCP-style lock file"),
+    _flag("nolock", "lock", "Don't lock serial device", False, privileged=True),
+    _flag("crtscts", "crtscts", "Set hardware (RTS/CTS) flow control"),
+    _flag(
+        "nocrtscts",
+        "crtscts",
+        "Disable hardware flow control",
+        False,
+        aliases=("-crtscts", "nocdtrcts"),
+    ),
+    _flag("xonxoff", "xonxoff", "Set software (XON/XOFF) flow control"),
+    _flag("modem", "modem", "Use modem control lines"),
+    _flag("local", "modem", "Don't use modem control lines", False),
+    _str("connect", "connect", "A program to set up a connection", kind=Kind.COMMAND),
+    _str("disconnect", "disconnect", "Program to disconnect serial device", kind=Kind.COMMAND),
+    _str("init", "init", "A program to initialize the device", kind=Kind.COMMAND),
+    _int("connect-delay", "connect_delay", "Maximum time (in ms) to wait after connect script"),
+    OptionSpec(
+        "escape", Kind.ESCAPE, "List of character codes to escape on transmission", "escape"
+    ),
+    _no("cdtrcts", "DTR/CTS flow control is not available through pyserial"),
+    _no("welcome", _NOT_YET),
+    _no("pty", "a pty command instead of a device is not implemented"),
+    _no("notty", "notty is not implemented (give a device or a pyserial URL)"),
+    _no("socket", "use a pyserial URL (socket://host:port) as the device instead"),
+    _no("record", "recording the raw line to a file is not implemented"),
+    _no("sync", "synchronous HDLC is not implemented (asynchronous only)"),
+    _no("stop-bits", _NOT_YET),
+    # -- LCP (lcp.c) ----------------------------------------------------------------------
+    OptionSpec(
+        "asyncmap",
+        Kind.HEX,
+        "Set asyncmap (for received packets)",
+        "asyncmap",
+        aliases=("-as",),
+    ),
+    _flag(
+        "default-asyncmap",
+        "default_asyncmap",
+        "Disable asyncmap negotiation",
+        aliases=("-am",),
+        also=(("asyncmap", 0xFFFFFFFF),),
+    ),
+    _int(
+        "mru",
+        "mru",
+        "Set MRU (maximum received packet size) for negotiation",
+        minimum=128,
+        maximum=16384,
+    ),
+    _flag(
+        "default-mru",
+        "default_mru",
+        "Disable MRU negotiation (use default 1500)",
+        aliases=("-mru",),
+    ),
+    _int("mtu", "mtu", "Set our MTU", minimum=128, maximum=16384),
+    _flag("nopcomp", "pcomp", "Disable protocol field compression", False, aliases=("-pc",)),
+    _flag("noaccomp", "accomp", "Disable address/control compression", False, aliases=("-ac",)),
+    _flag("nomagic", "magic", "Disable magic number negotiation", False, aliases=("-mn",)),
+    _flag("passive", "passive", "Set passive mode", aliases=("-p",)),
+    _flag("silent", "silent", "Set silent mode"),
+    _int("lcp-echo-interval", "lcp_echo_interval", "Set time in seconds between LCP echo requests"),
+    _int(
+        "lcp-echo-failure",
+        "lcp_echo_failure",
+        "Set number of consecutive echo failures to indicate link failure",
+    ),
+    _int("lcp-restart", "lcp_restart", "Set time in seconds for LCP retransmit timeout", minimum=1),
+    _int(
+        "lcp-max-configure",
+        "lcp_max_configure",
+        "Set maximum number of LCP configure-request transmissions",
+        minimum=1,
+    ),
+    _int(
+        "lcp-max-terminate",
+        "lcp_max_terminate",
+        "Set maximum number of LCP terminate-request transmissions",
+        minimum=1,
+    ),
+    _int(
+        "lcp-max-failure",
+        "lcp_max_failure",
+        "Set maximum number of LCP configure-naks before configure-rejects",
+        minimum=1,
+    ),
+    _no("-all", "'-all' (request and allow no LCP options) is not implemented"),
+    _no("lcp-echo-adaptive", _NOT_YET),
+    _no("lcp-rtt-file", _NOT_YET),
+    _no("receive-all", _NOT_YET),
+    _noop("noendpoint", "pyppp never sends or accepts an endpoint discriminator"),
+    _no("endpoint", _MULTILINK),
+    _no("mrru", _MULTILINK),
+    _no("mpshortseq", _MULTILINK),
+    _noop("nompshortseq", "pyppp never negotiates multilink"),
+    # -- process control (options.c, main.c) ----------------------------------------------
+    OptionSpec("debug", Kind.COUNT, "Increase debugging level", "debug", aliases=("-d",)),
+    _int(
+        "kdebug", "kdebug", "Set kernel driver debug level (pyppp: no kernel driver; kept for dump)"
+    ),
+    _flag("nodetach", "nodetach", "Don't detach from controlling tty", aliases=("-detach",)),
+    _flag(
+        "updetach",
+        "updetach",
+        "Detach from controlling tty once link is up",
+        also=(("nodetach", False),),
+    ),
+    _flag("persist", "persist", "Keep on reopening connection after close"),
+    _flag("nopersist", "persist", "Turn off persist option", False),
+    _int("holdoff", "holdoff", "Set time in seconds before retrying connection"),
+    _int("maxfail", "maxfail", "Maximum number of unsuccessful connection attempts to allow"),
+    _int("idle", "idle", "Set time in seconds before disconnecting idle link"),
+    _int("maxconnect", "maxconnect", "Set connection time limit"),
+    _str("logfile", "logfile", "Append log messages to this file"),
+    _str("linkname", "linkname", "Set logical name for link", privileged=True),
+    _str("ifname", "ifname", "Set PPP interface name", privileged=True),
+    _int("unit", "unit", "PPP interface unit number to use if possible"),
+    _flag("dump", "dump", "Print out option values after parsing all options"),
+    _flag("dryrun", "dryrun", "Stop after parsing, printing, and checking options"),
+    _str("ipparam", "ipparam", "Set ip script parameter"),
+    _no("demand", "dial-on-demand is not implemented"),
+    _no("master_detach", _MULTILINK),
+    _no("up_sdnotify", _NOT_YET),
+    _no("domain", _NOT_YET),
+    _no("logfd", _NOT_YET),
+    _no("nolog", _NOT_YET, aliases=("nologfd",)),
+    _no("ktune", "pyppp does not change kernel settings"),
+    _noop("noktune", "pyppp never changes kernel settings"),
+    _no("child-timeout", _NOT_YET),
+    _no("set", _NOT_YET),
+    _no("unset", _NOT_YET),
+    _no("defaultroute-metric", _NOT_YET),
+    _no("multilink", _MULTILINK, aliases=("mp",)),
+    _noop("nomultilink", "pyppp never negotiates multilink", aliases=("nomp",)),
+    _no("bundle", _MULTILINK),
+    _no("plugin", "pppd plugins are C shared objects; pyppp cannot load them"),
+    _no("privgroup", _NOT_YET),
+    _no("pass-filter", _FILTER),
+    _no("active-filter", _FILTER),
+    _no("maxoctets", _NOT_YET, aliases=("mo",)),
+    _no("mo-direction", _NOT_YET),
+    _no("mo-timeout", _NOT_YET),
+    _no("--version", "use 'pyppp --version'"),
+    _no("--help", "use 'pyppp --help'", aliases=("-h",)),
+    # -- authentication (auth.c, upap.c, chap-new.c) --------------------------------------
+    _flag("auth", "auth", "Require authentication from peer"),
+    _flag("noauth", "auth", "Don't require peer to authenticate", False, privileged=True),
+    _flag(
+        "require-pap",
+        "require_pap",
+        "Require PAP authentication from peer",
+        aliases=("+pap",),
+        also=(("auth", True),),
+    ),
+    _flag(
+        "require-chap",
+        "require_chap",
+        "Require CHAP authentication from peer",
+        aliases=("+chap",),
+        also=(("auth", True),),
+    ),
+    _flag("refuse-pap", "refuse_pap", "Don't agree to auth to peer with PAP", aliases=("-pap",)),
+    _flag(
+        "refuse-chap", "refuse_chap", "Don't agree to auth to peer with CHAP", aliases=("-chap",)
+    ),
+    _noop("refuse-mschap", "pyppp never authenticates with MS-CHAP", aliases=("-mschap",)),
+    _noop("refuse-mschap-v2", "pyppp never authenticates with MS-CHAPv2", aliases=("-mschap-v2",)),
+    _noop(
+        "refuse-eap",
+        "pyppp never authenticates with EAP",
+    ),
+    _no("require-mschap", _MSCHAP, aliases=("+mschap",)),
+    _no("require-mschap-v2", _MSCHAP, aliases=("+mschap-v2",)),
+    _no("require-eap", _EAP),
+    _flag("login", "login", "Use system password database for PAP"),
+    _str("name", "name", "Set local name for authentication", privileged=True),
+    _str("user", "user", "Set name for auth with peer"),
+    _str("password", "password", "Password for authenticating us to the peer"),
+    _str("remotename", "remotename", "Set remote name for authentication"),
+    _flag("hide-password", "hide_password", "Don't output passwords to log"),
+    _flag("show-password", "hide_password", "Show password string in debug log messages", False),
+    _int("pap-restart", "pap_restart", "Set retransmit timeout for PAP", minimum=1),
+    _int(
+        "pap-max-authreq",
+        "pap_max_authreq",
+        "Set max number of transmissions for auth-reqs",
+        minimum=1,
+    ),
+    _int("pap-timeout", "pap_timeout", "Set time limit for peer PAP authentication"),
+    _int("chap-restart", "chap_restart", "Set timeout for CHAP", minimum=1),
+    _int("chap-max-challenge", "chap_max_challenge", "Set max #xmits for challenge", minimum=1),
+    _int("chap-interval", "chap_interval", "Set interval for rechallenge"),
+    _no("chap-timeout", _NOT_YET),
+    _no("chapms-strip-domain", _MSCHAP),
+    _no("papcrypt", _NOT_YET),
+    _no("usehostname", _NOT_YET),
+    _no("+ua", "removed from pppd; use 'user' and 'password'"),
+    _no("allow-ip", _NOT_YET),
+    _no("allow-number", _NOT_YET),
+    _no("remotenumber", _NOT_YET),
+    _no("enable-session", _NOT_YET),
+    _no("eap-interval", _EAP),
+    _no("eap-max-rreq", _EAP),
+    _no("eap-max-sreq", _EAP),
+    _no("eap-restart", _EAP),
+    _no("eap-timeout", _EAP),
+    _no("srp-interval", _EAP),
+    _no("srp-pn-secret", _EAP),
+    _no("srp-use-pseudonym", _EAP),
+    _no("ca", _EAP_TLS),
+    _no("capath", _EAP_TLS),
+    _no("cert", _EAP_TLS),
+    _no("key", _EAP_TLS),
+    _no("crl", _EAP_TLS),
+    _no("crl-dir", _EAP_TLS),
+    _no("max-tls-version", _EAP_TLS),
+    _no("need-peer-eap", _EAP_TLS),
+    _no("tls-verify-method", _EAP_TLS),
+    _no("tls-verify-key-usage", _EAP_TLS),
+    # -- IPCP (ipcp.c) --------------------------------------------------------------------
+    _flag("noipdefault", "noipdefault", "Don't use name for default IP adrs"),
+    _flag("ipcp-accept-local", "ipcp_accept_local", "Accept peer's address for us"),
+    _flag("ipcp-accept-remote", "ipcp_accept_remote", "Accept peer's address for it"),
+    _int("ipcp-restart", "ipcp_restart", "Set timeout for IPCP", minimum=1),
+    _int("ipcp-max-configure", "ipcp_max_configure", "Set max #xmits for conf-reqs", minimum=1),
+    _int("ipcp-max-terminate", "ipcp_max_terminate", "Set max #xmits for term-reqs", minimum=1),
+    _int("ipcp-max-failure", "ipcp_max_failure", "Set max #conf-naks for IPCP", minimum=1),
+    OptionSpec("ms-dns", Kind.ADDRESS_LIST, "DNS address for the peer's use", "ms_dns"),
+    OptionSpec("ms-wins", Kind.ADDRESS_LIST, "Nameserver for SMB over TCP/IP for peer", "ms_wins"),
+    _flag("usepeerdns", "usepeerdns", "Ask peer for DNS address(es)"),
+    _flag("defaultroute", "defaultroute", "Add default route"),
+    _flag(
+        "nodefaultroute",
+        "defaultroute",
+        "disable defaultroute option",
+        False,
+        aliases=("-defaultroute",),
+    ),
+    _flag("replacedefaultroute", "replacedefaultroute", "Replace default route", privileged=True),
+    _flag("noreplacedefaultroute", "replacedefaultroute", "Do not replace default route", False),
+    _flag("proxyarp", "proxyarp", "Add proxy ARP entry"),
+    _flag("noproxyarp", "proxyarp", "disable proxyarp option", False, aliases=("-proxyarp",)),
+    _noop("novj", "pyppp never negotiates Van Jacobson compression", aliases=("-vj",)),
+    _noop("novjccomp", "pyppp never negotiates Van Jacobson compression", aliases=("-vjccomp",)),
+    _no("vj-max-slots", "Van Jacobson compression is not implemented"),
+    _no("noip", "IP is the only network protocol pyppp carries", aliases=("-ip",)),
+    _no("netmask", _NOT_YET),
+    _no("usepeerwins", _NOT_YET),
+    _no("noresolvconf", _NOT_YET),
+    _no("noremoteip", _NOT_YET),
+    _no("nosendip", _NOT_YET),
+    _no("ipcp-no-address", _NOT_YET),
+    _no("ipcp-no-addresses", _NOT_YET),
+    _no("ip-up-script", _NOT_YET),
+    _no("ip-down-script", _NOT_YET),
+    _no("ip-pre-up-script", _NOT_YET),
+    # -- IPv6CP (ipv6cp.c) ----------------------------------------------------------------
+    _noop("noipv6", "pyppp never negotiates IPv6CP", aliases=("-ipv6",)),
+    _no("+ipv6", _IPV6),
+    _no("ipv6", _IPV6),
+    _no("ipv6cp-accept-local", _IPV6),
+    _no("ipv6cp-accept-remote", _IPV6),
+    _no("ipv6cp-noremote", _IPV6),
+    _no("ipv6cp-nosendip", _IPV6),
+    _no("ipv6cp-use-ipaddr", _IPV6),
+    _no("ipv6cp-use-persistent", _IPV6),
+    _no("ipv6cp-use-remotenumber", _IPV6),
+    _no("ipv6cp-restart", _IPV6),
+    _no("ipv6cp-max-configure", _IPV6),
+    _no("ipv6cp-max-terminate", _IPV6),
+    _no("ipv6cp-max-failure", _IPV6),
+    _no("defaultroute6", _IPV6),
+    _noop(
+        "nodefaultroute6",
+        "pyppp never adds an IPv6 route",
+    ),
+    # -- CCP (ccp.c) ----------------------------------------------------------------------
+    _noop("noccp", "pyppp never negotiates CCP", aliases=("-ccp",)),
+    _noop("nobsdcomp", "pyppp never negotiates BSD-Compress", aliases=("-bsdcomp",)),
+    _noop("nodeflate", "pyppp never negotiates Deflate", aliases=("-deflate",)),
+    _noop("nodeflatedraft", "pyppp never negotiates Deflate", aliases=("-deflatedraft",)),
+    _noop("nopredictor1", "pyppp never negotiates Predictor-1", aliases=("-predictor1",)),
+    _noop("nomppe", "pyppp never negotiates MPPE", aliases=("-mppe",)),
+    _noop("nomppe-40", "pyppp never negotiates MPPE", aliases=("-mppe-40",)),
+    _noop("nomppe-128", "pyppp never negotiates MPPE", aliases=("-mppe-128",)),
+    _noop("nomppe-stateful", "pyppp never negotiates MPPE"),
+    _no("bsdcomp", _CCP),
+    _no("deflate", _CCP),
+    _no("predictor1", _CCP),
+    _no("require-mppe", _MPPE, aliases=("+mppe",)),
+    _no("require-mppe-40", _MPPE, aliases=("+mppe-40",)),
+    _no("require-mppe-128", _MPPE, aliases=("+mppe-128",)),
+    _no("mppe-stateful", _MPPE),
+    # -- pyppp extensions (not pppd words) ------------------------------------------------
+    _flag(
+        "windows",
+        "windows",
+        "Windows direct cable connection: CLIENT/CLIENTSERVER handshake before LCP",
+        extension=True,
+    ),
+    _flag("nowindows", "windows", "No Windows direct-cable handshake", False, extension=True),
+)
+"""Every option word pyppp knows, one entry per meaning (aliases inside the entry)."""
+
+OPTION_WORDS: Final[Mapping[str, OptionSpec]] = MappingProxyType(
+    {word: spec for spec in OPTIONS for word in spec.words}
+)
+"""Option word (canonical or alias) -> its :class:`OptionSpec`."""
