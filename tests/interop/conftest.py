@@ -19,7 +19,7 @@ import pytest
 from .build_guest import BuildError, GuestImage, ensure_guest
 from .harness import PppdGuest
 from .pyppp_proc import PypppProcess, netns_available
-from .results import outcomes, write_markdown
+from .results import LAST_RUN_MD, RESULTS_MD, outcomes, write_markdown
 
 HERE = Path(__file__).parent
 _unavailable: list[str] = []
@@ -55,11 +55,18 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    """Write RESULTS.md if any interop scenario recorded its outcome in this session."""
+    """Write this run's table if any interop scenario recorded its outcome in this session.
+
+    The run's own table goes to the untracked results/last-run.md; the tracked RESULTS.md is
+    regenerated only when asked (PYPPP_INTEROP_UPDATE_RESULTS=1).
+    """
     if not outcomes():
         return
     manifest = _images[0].manifest if _images else {}
-    write_markdown(pppd_version=manifest.get("ppp", ""), kernel=manifest.get("kernel-release", ""))
+    header = {"pppd_version": manifest.get("ppp", ""), "kernel": manifest.get("kernel-release", "")}
+    write_markdown(LAST_RUN_MD, merge=False, **header)
+    if os.environ.get("PYPPP_INTEROP_UPDATE_RESULTS") == "1":
+        write_markdown(RESULTS_MD, **header)
 
 
 def _unavailable_now(reason: str) -> NoReturn:

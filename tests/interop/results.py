@@ -1,7 +1,10 @@
-"""The interoperability table: each scenario records its outcome; the run writes RESULTS.md.
+"""The interoperability table: each scenario records its outcome; the run writes a table.
 
-Scenario tests call :func:`record`; ``conftest.py`` writes :data:`RESULTS_MD` at the end of a
-session in which any scenario ran, so README can link to what pyppp is proven to work with.
+Scenario tests call :func:`record`; at the end of a session in which any scenario ran,
+``conftest.py`` writes this run's table to :data:`LAST_RUN_MD` (untracked: a test run never
+rewrites a tracked file). The tracked :data:`RESULTS_MD`, which README links to as what pyppp
+is proven to work with, is regenerated only on request: ``PYPPP_INTEROP_UPDATE_RESULTS=1
+pytest -m interop`` (rows of scenarios not run are kept from the previous table).
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from pathlib import Path
 
 HERE = Path(__file__).parent
 RESULTS_MD = HERE / "RESULTS.md"
+LAST_RUN_MD = HERE / "results" / "last-run.md"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -39,8 +43,16 @@ def outcomes() -> list[Outcome]:
     return [_outcomes[key] for key in sorted(_outcomes)]
 
 
-def write_markdown(path: Path = RESULTS_MD, *, pppd_version: str = "", kernel: str = "") -> None:
-    """Write the table (only if something was recorded)."""
+def write_markdown(
+    path: Path = RESULTS_MD, *, pppd_version: str = "", kernel: str = "", merge: bool = True
+) -> None:
+    """Write the table (only if something was recorded).
+
+    Args:
+        path: where.
+        pppd_version, kernel: for the header.
+        merge: keep the rows of scenarios this run did not record from the file's old table.
+    """
     rows = outcomes()
     if not rows:
         return
@@ -56,11 +68,12 @@ def write_markdown(path: Path = RESULTS_MD, *, pppd_version: str = "", kernel: s
         "| --- | --- | --- | --- |",
     ]
     # A run of some scenarios updates their rows and keeps the others (from an earlier run).
-    table = _existing_rows(path)
+    table = _existing_rows(path) if merge else {}
     for row in rows:
         link_up = f"{row.link_up_seconds:.2f} s" if row.link_up_seconds is not None else "-"
         table[row.scenario] = f"| {row.scenario} | {row.result} | {link_up} | {row.notes} |"
     lines.extend(table[key] for key in sorted(table))
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(lines) + "\n")
 
 
