@@ -1,8 +1,11 @@
 r"""pppd's word syntax (``getword`` in options.c), shared by options files and secrets files.
 
-Whitespace separates words; ``#`` at the start of a word comments out the rest of the line;
-single or double quotes make one word of anything up to the matching quote (newlines
-included); a backslash escapes the next character: ``\a \b \f \n \r \s \t``, up to three
+Whitespace separates words; a ``#`` outside quotes starts a comment that runs to the end of
+the line, wherever it stands: between words, or inside one, which it then ends (``abc#1`` is
+the word ``abc``, as in pppd); single or double quotes make one word of anything up to the
+matching quote (newlines and ``#`` included); a backslash escapes the next character (``\#``
+is a ``#`` in the word): ``\a \b \f \n \r \s \t``, up to three
+
 octal digits, ``\x`` with up to two hex digits, a backslash-newline is skipped, and any other
 character stands for itself. Callers decide what to do with odd words (a quote left open, an
 overlong word): :mod:`pyppp.pppd.options` refuses them, :mod:`pyppp.pppd.secrets` warns as pppd
