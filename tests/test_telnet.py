@@ -119,3 +119,21 @@ def test_refusals_need_no_answer(verb: int) -> None:
     f = TelnetFilter()
     assert f.feed(bytes([IAC, verb, 1])) == Filtered(b"")
     assert f.refused == 0
+
+
+@pytest.mark.parametrize(
+    ("stream", "data"),
+    [
+        # CR NUL before the client shows it speaks telnet: a raw client's bytes, kept.
+        (b"\r\x00" + bytes([IAC, WILL, 1]), b"\r\x00"),
+        # In telnet mode CR NUL is a CR; the NUL after it is data again.
+        (bytes([IAC, WILL, 1]) + b"\r\x00\x00", b"\r\x00"),
+        # A command between CR and NUL: no CR NUL pair.
+        (b"\r" + bytes([IAC, WILL, 1]) + b"\x00", b"\r\x00"),
+    ],
+)
+def test_cr_nul_rule_does_not_depend_on_the_reads(stream: bytes, data: bytes) -> None:
+    # Found by tests/fuzz/fuzz_share.py: the rule used to be applied to a whole read after the
+    # fact, so the same stream gave other bytes when the reads were cut elsewhere.
+    for cut in range(len(stream) + 1):
+        assert _feed_pieces([stream[:cut], stream[cut:]])[0] == data, cut

@@ -4,7 +4,7 @@ A caller of a shared modem may be ``telnet host 2006`` or a netcat-style client 
 bytes. :class:`TelnetFilter` serves both: it takes the client's bytes and returns what goes to
 the modem, what telnet answer goes back to the client, and how many serial breaks to send
 (:class:`Filtered`); :meth:`TelnetFilter.escape` prepares modem bytes for the client. No I/O:
-the shell (:mod:`pyppp.aio.share`) moves the bytes.
+the session (:mod:`pyppp.share.session`) decides and the shell moves the bytes.
 """
 
 from __future__ import annotations
@@ -104,10 +104,14 @@ class TelnetFilter:
             if state == _NORMAL:
                 if byte == IAC:
                     self._state = _IAC_SEEN
+                elif byte == 0 and self._after_cr and self.telnet:
+                    self._after_cr = False  # RFC 854: CR NUL is a bare CR
                 else:
                     out.append(byte)
+                    self._after_cr = byte == 0x0D
             elif state == _IAC_SEEN:
                 self._state = _NORMAL
+                self._after_cr = False
                 if byte == IAC:
                     out += b"\xff" if self.telnet else b"\xff\xff"
                 elif byte in (WILL, WONT, DO, DONT):
@@ -125,6 +129,7 @@ class TelnetFilter:
                         reply += b"\r\n[pyppp-share: yes]\r\n"
                 else:
                     out += bytes((IAC, byte))  # not telnet: a raw client's 0xFF
+                    self._after_cr = byte == 0x0D
             elif state == _NEGOTIATE:
                 self._state = _NORMAL
                 if self._verb in (WILL, DO):
@@ -135,22 +140,26 @@ class TelnetFilter:
                     self._state = _SUB_IAC
             else:  # _SUB_IAC: IAC SE ends it, IAC IAC is a data byte inside it
                 self._state = _NORMAL if byte == SE else _SUB
-        return Filtered(self._nvt(bytes(out)), bytes(reply), breaks)
+        return Filtered(bytes(out), bytes(reply), breaks)
 
     def escape(self, data: bytes) -> bytes:
         """Prepare modem bytes for the client: double 0xFF once the client speaks telnet."""
         return double_iac(data) if self.telnet else data
 
     def _nvt(self, data: bytes) -> bytes:
-        # RFC 854: "CR NUL" is a bare carriage return in NVT; the modem wants just the CR.
-        if not self.telnet or not data:
+        # The fast path's half of the NUL rule in feed()'s loop, on a whole buffer: RFC 854's
+        # "CR NUL" is a bare carriage return in NVT, and the modem wants just the CR. A CR that
+        # ends the buffer is remembered (whether or not telnet is on yet), so the rule does not
+        # depend on where the reads were cut.
+        if not data:
             return data
-        if self._after_cr and data[0] == 0:
-            data = data[1:]
-        if b"\r\x00" in data:
-            data = data.replace(b"\r\x00", b"\r")
-        if data:
-            self._after_cr = data[-1] == 0x0D
+        last_is_cr = data[-1] == 0x0D
+        if self.telnet:
+            if self._after_cr and data[0] == 0:
+                data = data[1:]
+            if b"\r\x00" in data:
+                data = data.replace(b"\r\x00", b"\r")
+        self._after_cr = last_is_cr
         return data
 
 
