@@ -114,22 +114,45 @@ def test_peer_of() -> None:
 
 
 def test_load_hosts_file(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    assert load_hosts_file(tmp_path / "missing") == ()  # tcpd: a missing file has no rules
+    # tcpd: a missing file has no rules
+    assert load_hosts_file(tmp_path / "missing", Path.read_bytes) == ()
     assert not caplog.messages
     path = tmp_path / "hosts.allow"
     path.write_bytes(b"pyppp-share: 10.99.0.0/16\n\xff\xfe: ALL\n")  # bad UTF-8 is no error
-    rules = load_hosts_file(path)
+    rules = load_hosts_file(path, Path.read_bytes)
     assert [r.source for r in rules] == [f"{path}:1", f"{path}:2"]
     with caplog.at_level(logging.ERROR, logger="pyppp.share"):
-        assert load_hosts_file(tmp_path) == ()  # a directory: unreadable
+        assert load_hosts_file(tmp_path, Path.read_bytes) == ()  # a directory: unreadable
     assert caplog.messages == [f"Can't read {tmp_path}: Is a directory"]
 
 
 def test_config_policy_reads_the_files_each_time(tmp_path: Path) -> None:
     allow = tmp_path / "hosts.allow"
     config = ShareConfig("/dev/null", allow=(), hosts_allow=allow)
-    assert not config.policy().check(A("10.99.0.1"))[0]
+    assert not config.policy(Path.read_bytes).check(A("10.99.0.1"))[0]
     allow.write_text("pyppp-share: 10.99.\n")
-    assert config.policy().check(A("10.99.0.1")) == (True, f"rule at {allow}:1")
-    assert not config.policy().loopback_only
-    assert ShareConfig("/dev/null").policy() == AccessPolicy(allow=LOOPBACK)
+    assert config.policy(Path.read_bytes).check(A("10.99.0.1")) == (True, f"rule at {allow}:1")
+    assert not config.policy(Path.read_bytes).loopback_only
+    assert ShareConfig("/dev/null").policy(Path.read_bytes) == AccessPolicy(allow=LOOPBACK)
+
+
+def test_policy_reads_only_through_the_injected_reader() -> None:
+    # The pure layer opens no file: what it knows of hosts files comes from `read`.
+    files = {Path("/etc/hosts.allow"): b"pyppp-share: 10.99.\n"}
+    asked: list[Path] = []
+
+    def read(path: Path) -> bytes:
+        asked.append(path)
+        if path not in files:
+            raise FileNotFoundError(path)
+        return files[path]
+
+    config = ShareConfig(
+        "/dev/null", allow=(), hosts_allow=Path("/etc/hosts.allow"), hosts_deny=Path("/x/deny")
+    )
+    assert config.reads_files
+    assert config.policy(read).check(A("10.99.0.1")) == (True, "rule at /etc/hosts.allow:1")
+    assert asked == [Path("/etc/hosts.allow"), Path("/x/deny")]
+    assert not ShareConfig("/dev/null").reads_files
+    assert ShareConfig("/dev/null").policy(read) == AccessPolicy(allow=LOOPBACK)
+    assert len(asked) == 2  # no hosts files configured: nothing read

@@ -53,6 +53,7 @@ import sys
 import termios
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Final
 
 import serial
@@ -543,8 +544,9 @@ class ShareServer:
         if sock is not None:
             self._servers.append(await loop.create_server(self._protocol, sock=sock))
         else:
+            loopback_only = self.config.policy(Path.read_bytes).loopback_only
             hosts: Sequence[str | None] = self.config.bind or (
-                ("127.0.0.1", "::1") if self.config.policy().loopback_only else (None,)
+                ("127.0.0.1", "::1") if loopback_only else (None,)
             )
             errors: list[OSError] = []
             for host in hosts:
@@ -601,7 +603,7 @@ class ShareServer:
     def _accept(self, protocol: _ClientProtocol, transport: asyncio.Transport) -> None:
         self._protocols.add(protocol)
         address, peer = peer_of(transport.get_extra_info("peername"))
-        granted, why = self.config.policy().check(address)
+        granted, why = self.config.policy(Path.read_bytes).check(address)
         if not granted:
             self.refused += 1
             _log.warning("Refused connect from %s (%s)", peer, why)

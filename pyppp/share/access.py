@@ -6,14 +6,17 @@ understands the ``hosts.allow``/``hosts.deny`` files (hosts_access(5)) for its s
 ``pyppp-share``:
 
 * :func:`parse_hosts_file` reads the rules (the subset without DNS lookups) into
-  :class:`HostsRule` values; :func:`load_hosts_file` reads a file by path, as tcpd does per
-  connection (a missing file has no rules).
+  :class:`HostsRule` values; :func:`load_hosts_file` turns what a :data:`ReadFile` callable
+  makes of a path into rules, with tcpd's rules for a missing or unreadable file. The shell
+  passes the callable that really reads (off its event loop, for every connection, as tcpd
+  does); this module never opens a file.
 * :class:`AccessPolicy` decides about one client address: ``--deny``, then the hosts files,
   then ``--allow``, else refuse.
 * :func:`peer_of` turns a socket's peer name into the address the policy judges and the label
   log lines use.
 
-No sockets and no clock: the shell (:mod:`pyppp.aio.share`) asks, this module answers.
+No sockets, no files and no clock: the shell (:mod:`pyppp.aio.share_server`) asks, this module
+answers.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ import ipaddress
 import logging
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Final
+from typing import Final, TypeAlias
 
 __all__ = [
     "LOOPBACK",
@@ -32,6 +35,7 @@ __all__ = [
     "HostsRule",
     "IPAddress",
     "IPNetwork",
+    "ReadFile",
     "load_hosts_file",
     "parse_hosts_file",
     "peer_of",
@@ -40,6 +44,8 @@ __all__ = [
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+ReadFile: TypeAlias = Callable[[Path], bytes]
+"""How the shell reads a file: ``Path.read_bytes`` or a stand-in (raises ``OSError``)."""
 
 SERVICE_NAME: Final = "pyppp-share"
 """The daemon name ``pyppp share`` answers to in hosts files (and in syslog)."""
@@ -198,14 +204,17 @@ def parse_hosts_file(text: str, source: str, *, logger: logging.Logger = _log) -
     return rules
 
 
-def load_hosts_file(path: Path, *, logger: logging.Logger = _log) -> tuple[HostsRule, ...]:
-    """Read and parse one ``hosts.allow``/``hosts.deny`` file.
+def load_hosts_file(
+    path: Path, read: ReadFile, *, logger: logging.Logger = _log
+) -> tuple[HostsRule, ...]:
+    """Read (through ``read``) and parse one ``hosts.allow``/``hosts.deny`` file.
 
     tcpd reads the files for every connection, so an edit takes effect at the next call; the
     shell calls this per connection too.
 
     Args:
         path: the file.
+        read: what reads it (the shell's ``Path.read_bytes``, run off the event loop).
         logger: where to report an unreadable file and the parser's warnings.
 
     Returns:
@@ -213,12 +222,13 @@ def load_hosts_file(path: Path, *, logger: logging.Logger = _log) -> tuple[Hosts
         and none, after one error line, for a file that cannot be read.
     """
     try:
-        text = path.read_text(encoding="utf-8", errors="replace")
+        content = read(path)
     except FileNotFoundError:
         return ()
     except OSError as exc:
         logger.error("Can't read %s: %s", path, exc.strerror)
         return ()
+    text = content.decode("utf-8", errors="replace")  # bad UTF-8 is no error (tcpd: bytes)
     return tuple(parse_hosts_file(text, str(path), logger=logger))
 
 

@@ -3,7 +3,8 @@
 :class:`ShareConfig` is everything the server needs, built from the command line by
 :func:`config_from_args` (which rejects values out of range with one :class:`ConfigError`) or
 by hand in tests; :meth:`ShareConfig.policy` turns it into an
-:class:`~pyppp.share.access.AccessPolicy`, reading the hosts files each time (tcpd's way).
+:class:`~pyppp.share.access.AccessPolicy`, reading the hosts files each time (tcpd's way)
+through the reader the shell passes in.
 
 The functions at the end format what a caller reads on its connection when the modem is not
 for it (busy, locked, unopenable) or the call ends for idleness. They are the interface of
@@ -28,6 +29,7 @@ from pyppp.share.access import (
     AccessPolicy,
     HostsRule,
     IPNetwork,
+    ReadFile,
     load_hosts_file,
 )
 
@@ -99,11 +101,25 @@ class ShareConfig:
     stall_timeout: float = 30.0
     rfc2217_logging: bool = False
 
-    def policy(self, logger: logging.Logger = _log) -> AccessPolicy:
-        """Build the access policy, reading the hosts files now (tcpd reads them per call)."""
+    @property
+    def reads_files(self) -> bool:
+        """Whether :meth:`policy` reads hosts files (the shell then calls it off the loop)."""
+        return self.hosts_allow is not None or self.hosts_deny is not None
+
+    def policy(self, read: ReadFile, logger: logging.Logger = _log) -> AccessPolicy:
+        """Build the access policy, reading the hosts files now (tcpd reads them per call).
+
+        Args:
+            read: what reads a hosts file (``Path.read_bytes`` in the shell); not called when
+                no hosts file is configured.
+            logger: where unreadable files and unsupported patterns are reported.
+
+        Returns:
+            The policy for the next connection.
+        """
 
         def load(path: Path | None) -> tuple[HostsRule, ...]:
-            return () if path is None else load_hosts_file(path, logger=logger)
+            return () if path is None else load_hosts_file(path, read, logger=logger)
 
         return AccessPolicy(
             self.allow, self.deny, load(self.hosts_allow), load(self.hosts_deny), self.service
@@ -114,7 +130,7 @@ def config_from_args(args: argparse.Namespace) -> ShareConfig:
     """Build a :class:`ShareConfig` from parsed arguments.
 
     Args:
-        args: ``pyppp share``'s parsed command line (see :func:`pyppp.aio.share.add_arguments`).
+        args: ``pyppp share``'s parsed command line (see :func:`pyppp.cli.share.add_arguments`).
 
     Returns:
         The configuration.
