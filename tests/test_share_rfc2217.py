@@ -74,7 +74,7 @@ def test_at_commands_through_rfc2217(
         read_until(client, b"\x7e\xff\x03\xff\xff")
     finally:
         client.close()
-    wait_for(lambda: srv.server.session is None, what="session end")
+    wait_for(lambda: srv.server.call is None, what="call end")
     assert not lock_path(modem, lock_dir).exists()
     assert port_is_closed(modem.device)
 
@@ -106,11 +106,11 @@ def test_remote_speed_reaches_the_tty(
             client.bytesize = serial.SEVENBITS
         client.write(b"AT\r")
         read_until(client, b"OK")
-        session = srv.server.session
-        assert session is not None
-        assert session.port.serial is not None
-        assert session.port.serial.baudrate == baud
-        assert (session.port.serial.bytesize, session.port.serial.parity) == (8, "N")
+        call = srv.server.call
+        assert call is not None
+        assert call.port.serial is not None
+        assert call.port.serial.baudrate == baud
+        assert (call.port.serial.bytesize, call.port.serial.parity) == (8, "N")
         assert termios.tcgetattr(modem.master)[2] & termios.CSIZE == termios.CS8
     finally:
         client.close()
@@ -125,9 +125,9 @@ def test_remote_framing_on_a_port_that_takes_it(rfc_share: Callable[..., ServerT
         client.parity = serial.PARITY_EVEN
         client.stopbits = serial.STOPBITS_TWO
         client.xonxoff = True
-        session = srv.server.session
-        assert session is not None
-        port = session.port.serial
+        call = srv.server.call
+        assert call is not None
+        port = call.port.serial
         assert port is not None
         wait_for(
             lambda: (
@@ -149,7 +149,7 @@ def test_garbage_subnegotiation_does_not_end_the_call(
         # COM-PORT-OPTION SET-BAUDRATE with one byte instead of four: PortManager's struct.error
         sock.sendall(bytes([255, 250, 44, 1, 7, 255, 240]) + b"AT\r")
         read_until_sock(sock, b"OK")
-    assert srv.server.last_session is None or srv.server.last_session.reason == "client closed"
+    assert srv.server.last_call is None or srv.server.last_call.reason == "client closed"
 
 
 def test_control_and_status_lines(rfc_share: Callable[..., ServerThread]) -> None:
@@ -159,9 +159,9 @@ def test_control_and_status_lines(rfc_share: Callable[..., ServerThread]) -> Non
     srv = rfc_share(device="loop://")
     client = open_client(srv.port)
     try:
-        session = srv.server.session
-        assert session is not None
-        port = session.port.serial
+        call = srv.server.call
+        assert call is not None
+        port = call.port.serial
         assert port is not None
         client.rts = False
         client.dtr = False
@@ -266,7 +266,7 @@ def test_dial_through_the_shared_modem_rfc2217(
         read_until(client, b"NO CARRIER")
     finally:
         client.close()
-    wait_for(lambda: srv.server.session is None, what="session end")
+    wait_for(lambda: srv.server.call is None, what="call end")
     assert list(lock_dir.iterdir()) == []
 
 
