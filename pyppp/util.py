@@ -1,4 +1,8 @@
-"""Small shared definitions: the injected random source and pppd's NOTICE log level."""
+"""Small shared definitions: the random source, the NOTICE level, the rendering of peer bytes.
+
+The random source is injected into the core; pppd logs at NOTICE; peer bytes appear in log
+lines and traces as pppd's ``%v`` and ``print_string()`` render them.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,7 @@ import logging
 from collections.abc import Callable
 from typing import Final
 
-__all__ = ["NOTICE", "Rng", "print_string", "seeded_rng", "visible"]
+__all__ = ["NOTICE", "Octets", "Rng", "print_string", "seeded_rng", "visible"]
 
 Rng = Callable[[int], bytes]
 """A source of random bytes: ``rng(n)`` returns ``n`` bytes (``os.urandom`` in the shell)."""
@@ -39,14 +43,30 @@ def seeded_rng(seed: int) -> Rng:
     return rng
 
 
-def visible(data: bytes) -> str:
-    """Render peer-supplied bytes as pppd's ``%v`` does, safe for a log line.
+Octets = bytes | bytearray | memoryview | str
+"""What :func:`visible` and :func:`print_string` render: bytes, or text holding bytes (a name
+from a file or from :func:`pyppp.auth.base.decode_name`), encoded back as UTF-8 with
+``surrogateescape`` (lossless)."""
+
+
+def _octets(data: Octets) -> bytes | bytearray | memoryview:
+    return data.encode("utf-8", "surrogateescape") if isinstance(data, str) else data
+
+
+def visible(data: Octets) -> str:
+    r"""Render peer-supplied bytes as pppd's and chat's ``%v`` does, safe for a log line.
 
     High octets become ``M-x`` and control octets ``^X`` (tab kept), so a peer can never put a
     newline or a terminal escape sequence into our logs.
+
+    Args:
+        data: the bytes (or text, see :data:`Octets`).
+
+    Returns:
+        A printable string: ``visible(b"A\r\xc1") == "A^MM-A"``.
     """
     out: list[str] = []
-    for c in data:
+    for c in _octets(data):
         if c >= 0x80:
             out.append("M-")
             c -= 0x80
@@ -57,10 +77,17 @@ def visible(data: bytes) -> str:
     return "".join(out)
 
 
-def print_string(data: bytes) -> str:
-    r"""Quote bytes as pppd's trace ``print_string()``: ``"..."`` with ``\"``, ``\n``, ``\ooo``."""
+def print_string(data: Octets) -> str:
+    r"""Quote bytes as pppd's trace ``print_string()``: ``"..."`` with ``\"``, ``\n``, ``\ooo``.
+
+    Args:
+        data: the bytes (or text, see :data:`Octets`).
+
+    Returns:
+        The quoted string, quotes included.
+    """
     out = ['"']
-    for c in data:
+    for c in _octets(data):
         if 0x20 <= c <= 0x7E:
             out.append("\\" + chr(c) if c in (0x22, 0x5C) else chr(c))
         else:

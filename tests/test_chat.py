@@ -15,19 +15,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pyppp.aio.chat import run_engine
-from pyppp.pppd.chat import (
-    Break,
-    ChatEngine,
-    ChatScript,
-    ChatScriptError,
-    Echo,
-    Hangup,
-    Report,
-    Say,
-    parse_connect_command,
-    visible,
-)
+from pyppp.aio.engines import FdPort, drive, read_file
+from pyppp.pppd.chat.command import parse_connect_command
+from pyppp.pppd.chat.engine import Break, ChatEngine, Echo, Hangup, Report, Say
+from pyppp.pppd.chat.script import ChatScript, ChatScriptError
+from pyppp.util import visible
 from tests.modemsim import ModemSim
 
 VECTORS = Path(__file__).parent / "vectors" / "chat"
@@ -35,7 +27,7 @@ ROOT = Path(__file__).parent.parent
 
 
 def script(*words: str, **options: object) -> ChatScript:
-    return ChatScript.from_words(words, **options)
+    return ChatScript.from_words(words, read_file=read_file, **options)
 
 
 class Modem:
@@ -91,7 +83,7 @@ def messages(caplog: pytest.LogCaptureFixture) -> list[str]:
 
 
 def test_dial_script_sends_and_succeeds() -> None:
-    s = ChatScript.from_file(str(VECTORS / "dial.chat"), phone=b"5551234")
+    s = ChatScript.from_file(str(VECTORS / "dial.chat"), read_file=read_file, phone=b"5551234")
     modem = Modem({b"ATZ\r": b"ATZ\r\r\nOK\r\n", b"ATDT5551234\r": b"\r\nCONNECT 115200\r\n~\xff"})
     engine = ChatEngine(s, 0.0)
     sent, actions, _ = converse(engine, modem.hear)
@@ -445,9 +437,9 @@ def test_unterminated_quote_is_exit_1() -> None:
 
 
 def test_howto_vectors_parse() -> None:
-    win_client = ChatScript.from_file(str(VECTORS / "winclient.chat"))
+    win_client = ChatScript.from_file(str(VECTORS / "winclient.chat"), read_file=read_file)
     assert win_client.words == (b"TIMEOUT", b"3600", b"CLIENT", b"CLIENTSERVER\\c")
-    win_server = ChatScript.from_file(str(VECTORS / "winserver.chat"))
+    win_server = ChatScript.from_file(str(VECTORS / "winserver.chat"), read_file=read_file)
     assert win_server.words == (b"TIMEOUT", b"10", b"", b"CLIENT\\c")
 
 
@@ -477,7 +469,7 @@ def test_parse_args_options() -> None:
 )
 def test_parse_args_errors_are_exit_1(argv: list[str], match: str) -> None:
     with pytest.raises(ChatScriptError, match=match) as err:
-        ChatScript.parse_args(argv)
+        ChatScript.parse_args(argv, read_file=read_file)
     assert err.value.exit_status == 1
 
 
@@ -532,7 +524,7 @@ def test_parse_connect_command(cmd: str, argv: list[str] | None) -> None:
     ticks=st.lists(st.floats(min_value=0, max_value=100), max_size=5),
 )
 def test_random_bytes_never_raise(chunks: list[bytes], ticks: list[float]) -> None:
-    s = ChatScript.from_file(str(VECTORS / "dial.chat"), phone=b"1", echo=True)
+    s = ChatScript.from_file(str(VECTORS / "dial.chat"), read_file=read_file, phone=b"1", echo=True)
     engine = ChatEngine(s, 0.0)
     now = 0.0
     for i, chunk in enumerate(chunks):
@@ -564,15 +556,20 @@ def test_random_scripts_compile_or_fail_cleanly(words: list[str]) -> None:
 
 def _run_on(device: str, engine: ChatEngine) -> int:
     fd = os.open(device, os.O_RDWR | os.O_NOCTTY)
+
+    async def run() -> int:
+        status, _ = await drive(engine, FdPort(fd))
+        return status
+
     try:
-        return asyncio.run(asyncio.wait_for(run_engine(engine, fd), 10))
+        return asyncio.run(asyncio.wait_for(run(), 10))
     finally:
         os.close(fd)
 
 
 def test_modemsim_dial_through_runner() -> None:
     with ModemSim() as modem:
-        s = ChatScript.from_file(str(VECTORS / "dial.chat"), phone=b"5551234")
+        s = ChatScript.from_file(str(VECTORS / "dial.chat"), read_file=read_file, phone=b"5551234")
         engine = ChatEngine(s, time.monotonic())
         assert _run_on(modem.device, engine) == 0
         assert modem.commands == ["ATZ", "ATDT5551234"]
@@ -582,7 +579,7 @@ def test_modemsim_dial_through_runner() -> None:
 @pytest.mark.parametrize(("result", "status"), [("BUSY", 4), ("NO CARRIER", 5), ("NO DIALTONE", 6)])
 def test_modemsim_failures_through_runner(result: str, status: int) -> None:
     with ModemSim(dial_result=result) as modem:
-        s = ChatScript.from_file(str(VECTORS / "dial.chat"), phone=b"5551234")
+        s = ChatScript.from_file(str(VECTORS / "dial.chat"), read_file=read_file, phone=b"5551234")
         assert _run_on(modem.device, ChatEngine(s, time.monotonic())) == status
 
 
@@ -689,3 +686,34 @@ def test_cli_on_regular_file_and_pipe(tmp_path: Path) -> None:
     )
     assert proc.returncode == 2  # end of input = hang-up (HANGUP ON)
     assert proc.stderr.splitlines()[-1] == b"SIGHUP"
+
+
+# -- file reading is injected ----------------------------------------------------------------
+
+
+def test_files_are_read_only_through_the_injected_reader() -> None:
+    asked: list[tuple[bytes, int]] = []
+
+    def reader(path: bytes, limit: int) -> bytes:
+        asked.append((path, limit))
+        if path == b"script.chat":
+            return b"'' '@secret'\n"
+        if path == b"secret":
+            return b"x" * 5000
+        raise FileNotFoundError(2, "No such file or directory")
+
+    s = ChatScript.parse_args(["-f", "script.chat"], read_file=reader)
+    assert asked == [(b"script.chat", (1 << 20) + 1), (b"secret", 1023)]
+    assert ChatEngine(s, 0).data_to_send() == b"x" * 1023 + b"\r"  # chat's STR_LEN - 1
+    with pytest.raises(ChatScriptError, match="missing -- open failed: No such file"):
+        ChatScript.parse_args(["-f", "missing"], read_file=reader)
+    with pytest.raises(ChatScriptError, match="open failed: no file reader given"):
+        ChatScript.from_words(["", "@secret"])
+
+
+def test_chat_file_size_is_bounded() -> None:
+    def reader(path: bytes, limit: int) -> bytes:
+        return b"x" * limit
+
+    with pytest.raises(ChatScriptError, match="larger than 1048576 bytes"):
+        ChatScript.parse_args(["-f", "/dev/zero"], read_file=reader)

@@ -15,8 +15,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pyppp.aio.chat import run_engine
-from pyppp.pppd.chat import ChatEngine, ChatScript
+from pyppp.aio.engines import FdPort, PrePppEngine, drive, read_file
+from pyppp.pppd.chat.engine import ChatEngine
+from pyppp.pppd.chat.script import ChatScript
 from pyppp.pppd.windows import DccClient, DccServer
 
 VECTORS = Path(__file__).parent / "vectors" / "chat"
@@ -199,7 +200,7 @@ def test_client_bad_arguments() -> None:
 
 
 def chat(name: str, now: float = 0.0) -> ChatEngine:
-    return ChatEngine(ChatScript.from_file(str(VECTORS / name)), now)
+    return ChatEngine(ChatScript.from_file(str(VECTORS / name), read_file=read_file), now)
 
 
 def test_native_client_and_server() -> None:
@@ -250,9 +251,14 @@ def test_native_server_against_a_slow_windows_client() -> None:
 # -- over a real pty pair through the shell runner -------------------------------------------
 
 
+async def _run(engine: PrePppEngine, fd: int) -> int:
+    status, _ = await drive(engine, FdPort(fd))
+    return status
+
+
 async def _handshake(server: Engine, master: int, client: Engine, slave: int) -> tuple[int, int]:
-    server_task = asyncio.create_task(run_engine(server, master))  # type: ignore[arg-type]
-    client_status = await asyncio.wait_for(run_engine(client, slave), 10)  # type: ignore[arg-type]
+    server_task = asyncio.create_task(_run(server, master))  # type: ignore[arg-type]
+    client_status = await asyncio.wait_for(_run(client, slave), 10)  # type: ignore[arg-type]
     os.write(slave, LCP)  # the client's PPP starts
     server_status = await asyncio.wait_for(server_task, 10)
     return server_status, client_status

@@ -5,7 +5,8 @@ output, and starts PPP when it exits with status 0 ("Serial connection establish
 runs a plain ``chat ...`` command with its built-in chat engine instead of a process (so the HOWTO
 scripts work where no chat binary is installed); any other command runs through ``/bin/sh -c``
 as pppd does. With ``windows`` the direct-cable handshake (``CLIENT`` / ``CLIENTSERVER``) runs
-natively: as server it also accepts callers that start PPP directly.
+natively: as server it also accepts callers that start PPP directly. The engines run through
+:class:`pyppp.aio.engines.PreludeDriver` on the link's line (:class:`LinePort`).
 
 Bytes that arrive after the script's last match (the caller's first PPP frame) are returned, so
 the link sees them first.
@@ -18,30 +19,31 @@ import contextlib
 import logging
 import os
 import signal
-import sys
 import termios
 from typing import Any, Final
 
-from pyppp.aio.chat import PrePppEngine
+from pyppp.aio.engines import (
+    DataCallback,
+    PrePppEngine,
+    ReasonCallback,
+    drive,
+    read_file,
+    tcsendbreak,
+)
 from pyppp.aio.line import FdLine, ThreadLine
 from pyppp.errors import ExitStatus, PyPPPError
-from pyppp.pppd.chat import (
-    Break,
-    ChatEngine,
-    ChatScript,
-    ChatScriptError,
-    Echo,
-    Report,
-    Say,
-    parse_connect_command,
-)
+from pyppp.pppd.chat.command import parse_connect_command
+from pyppp.pppd.chat.engine import ChatEngine
+from pyppp.pppd.chat.script import ChatScript, ChatScriptError
 from pyppp.pppd.options import PppOptions
 from pyppp.pppd.windows import DccClient, DccServer
 
-__all__ = ["PreludeError", "run_prelude"]
+__all__ = ["LinePort", "PreludeError", "run_prelude"]
 
 EXIT_CONNECT_FAILED: Final = ExitStatus.CONNECT_FAILED
 EXIT_INIT_FAILED: Final = ExitStatus.INIT_FAILED
+
+_chat_log = logging.getLogger("pyppp.chat")
 
 
 class PreludeError(PyPPPError):
@@ -66,17 +68,18 @@ async def run_prelude(
     """
     leftover = b""
     loop = asyncio.get_running_loop()
+    port = LinePort(line)
     for which, command in (("init", options.init), ("connect", options.connect)):
         if not command:
             continue
         argv = parse_connect_command(command)
         if argv is not None:
             try:
-                script = ChatScript.parse_args(argv)
+                script = ChatScript.parse_args(argv, read_file=read_file)
             except ChatScriptError as exc:
                 raise _failed(which, f"chat: {exc}") from exc
-            engine = ChatEngine(script, loop.time(), logger=logging.getLogger("pyppp.chat"))
-            status, leftover = await drive(engine, line, leftover)
+            engine = ChatEngine(script, loop.time(), logger=_chat_log)
+            status, leftover = await drive(engine, port, leftover)
         else:
             status = await _run_program(command, line, logger)
             leftover = b""
@@ -92,7 +95,7 @@ async def run_prelude(
             handshake = DccServer(loop.time(), timeout=None, logger=logger)
         else:
             handshake = DccClient(loop.time(), logger=logger)
-        status, leftover = await drive(handshake, line, leftover)
+        status, leftover = await drive(handshake, port, leftover)
         if status != 0:
             raise PreludeError("Windows direct-cable handshake failed", EXIT_CONNECT_FAILED)
     return leftover
@@ -104,80 +107,57 @@ def _failed(which: str, detail: str) -> PreludeError:
     return PreludeError(f"Connect script failed ({detail})", EXIT_CONNECT_FAILED)
 
 
-async def drive(
-    engine: PrePppEngine, line: FdLine | ThreadLine, initial: bytes = b""
-) -> tuple[int, bytes]:
-    """Run a sans-IO pre-PPP engine on a line; return its status and the unused bytes."""
-    loop = asyncio.get_running_loop()
-    finished = asyncio.Event()
-    held = bytearray(initial)
-    timer: asyncio.TimerHandle | None = None
+class LinePort:
+    """The link's own line (:class:`FdLine` or :class:`ThreadLine`) as a :class:`PrePppPort`.
 
-    def pump() -> None:
-        nonlocal timer
-        while held and engine.reading and not engine.done:
-            data = bytes(held)
-            held.clear()
-            engine.receive_data(data, loop.time())
-        out = engine.data_to_send()
-        if out:
-            line.write(out)
-        while (action := engine.next_action()) is not None:
-            _perform(action, line)
-        if timer is not None:
-            timer.cancel()
-            timer = None
-        deadline = engine.get_timer()
-        if deadline is not None and not engine.done:
-            timer = loop.call_at(deadline, on_timer)
-        if engine.done:
-            if isinstance(line, FdLine):
-                # Stop reading now: what the peer sends next (the rest of its first frame)
-                # must wait in the tty for the link's start(), not land in this callback after
-                # `leftover` is taken (the caller may be a loop turn or more away from it).
-                with contextlib.suppress(ValueError, OSError):
-                    loop.remove_reader(line.fd)
-            else:
-                line.pause()  # a reader thread keeps what comes for the link's start()
-            finished.set()
+    Write errors end up as a hang-up (the line reports them so), and the line keeps writing what
+    it queued while PPP starts, so :meth:`drain` does not wait.
+    """
 
-    def on_timer() -> None:
-        engine.handle_timer(loop.time())
-        pump()
+    def __init__(self, line: FdLine | ThreadLine) -> None:
+        self.line = line
+        self._on_data: DataCallback = lambda data: None
+        self._on_lost: ReasonCallback = lambda reason: None
 
-    def on_data(data: bytes) -> None:
-        held.extend(data)
-        pump()
+    def bind(
+        self, on_data: DataCallback, on_lost: ReasonCallback, on_error: ReasonCallback
+    ) -> None:
+        """Set the callbacks (the line reports write errors as a hang-up)."""
+        self._on_data, self._on_lost = on_data, on_lost
 
-    def on_lost(why: str) -> None:
-        engine.connection_lost(loop.time(), why)
-        pump()
+    def resume(self) -> None:
+        """Start (again) delivering the line's bytes."""
+        self.line.start(self._on_data, self._on_lost)
 
-    line.start(on_data, on_lost)
-    pump()
-    try:
-        await finished.wait()
-    finally:
-        # Also when cancelled (a signal during the script): no timer may fire on a dead engine.
-        if timer is not None:
-            timer.cancel()
-    leftover = bytes(getattr(engine, "leftover", b"")) + bytes(held)
-    status = engine.exit_status
-    return (status if status is not None else 1), leftover
+    def pause(self) -> None:
+        """Stop reading: a tty keeps the bytes, a reader thread holds them for the next start."""
+        if isinstance(self.line, FdLine):
+            with contextlib.suppress(ValueError, OSError):
+                asyncio.get_running_loop().remove_reader(self.line.fd)
+        else:
+            self.line.pause()
+
+    def write(self, data: bytes) -> None:
+        """Queue bytes on the line."""
+        self.line.write(data)
+
+    async def drain(self) -> None:
+        """Nothing to wait for: the line writes its queue in order, PPP's bytes after it."""
+
+    async def send_break(self) -> None:
+        """``tcsendbreak`` on a tty, once the line's queue is written (at most 2 s)."""
+        line = self.line
+        if not isinstance(line, FdLine):
+            _chat_log.debug("BREAK: not possible on %s", line.name)
+            return
+        for _ in range(200):
+            if not line.write_buffer_size:
+                break
+            await asyncio.sleep(0.01)
+        await tcsendbreak(line.fd)
 
 
-def _perform(action: object, line: FdLine | ThreadLine) -> None:
-    if isinstance(action, Break) and isinstance(line, FdLine):
-        with contextlib.suppress(termios.error, OSError):
-            termios.tcsendbreak(line.fd, 0)
-    elif isinstance(action, Say):
-        sys.stderr.buffer.write(action.data)
-        sys.stderr.flush()
-    elif isinstance(action, Echo):
-        sys.stderr.write(action.text)
-        sys.stderr.flush()
-    elif isinstance(action, Report):
-        logging.getLogger("pyppp.chat").info("%s", action.text)
+# ---------------------------------------------------------------- connect programs
 
 
 async def _run_program(command: str, line: FdLine | ThreadLine, logger: logging.Logger) -> int:

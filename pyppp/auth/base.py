@@ -45,8 +45,7 @@ from typing import TYPE_CHECKING, ClassVar, Final
 from pyppp.errors import ExitStatus
 from pyppp.events import AuthMethod, Role
 from pyppp.packet import ControlPacket, PPPProtocol
-from pyppp.util import print_string as _print_string
-from pyppp.util import visible as _visible
+from pyppp.util import print_string, visible  # the one %v / print_string, shared
 
 if TYPE_CHECKING:
     from pyppp.ipcp.negotiator import AddressPolicy
@@ -293,16 +292,6 @@ def quoted(data: bytes | str) -> str:
         else:
             out.append(c)
     return out.decode(_ENCODING, "backslashreplace")
-
-
-def visible(data: bytes | str) -> str:
-    """Format as pppd's ``%v`` (see :func:`pyppp.util.visible`)."""
-    return _visible(_as_bytes(data))
-
-
-def print_string(data: bytes | str) -> str:
-    """Format as pppd's trace ``print_string()`` (see :func:`pyppp.util.print_string`)."""
-    return _print_string(_as_bytes(data))
 
 
 _PAP_NAMES: Final = ("AuthReq", "AuthAck", "AuthNak")

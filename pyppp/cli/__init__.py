@@ -20,7 +20,7 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("serve", "pyppp.cli.pppd", "answer calls on a serial line (pppd's silent server)"),
     ("dial", "pyppp.cli.pppd", "call a PPP server over a serial line"),
     ("share", "pyppp.cli.share", "share a serial modem over TCP (raw or RFC 2217)"),
-    ("chat", "pyppp.aio.chat", "run a chat(8) script on standard input and output"),
+    ("chat", "pyppp.cli.chat", "run a chat(8) script on standard input and output"),
     ("demo", "pyppp.cli.demo", "two linked PPP stacks on a virtual null-modem cable"),
     ("selftest", "pyppp.cli.selftest", "frame and deframe, check the FCS, print the figures"),
 )

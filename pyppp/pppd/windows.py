@@ -30,7 +30,7 @@ from __future__ import annotations
 import logging
 from typing import Final
 
-from pyppp.pppd.chat import visible
+from pyppp.util import visible
 
 __all__ = ["CLIENT", "CLIENT_SERVER", "SERVER", "DccClient", "DccServer"]
 

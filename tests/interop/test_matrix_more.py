@@ -502,8 +502,9 @@ def test_prelude_handover_keeps_the_first_frame() -> None:
     import asyncio
     import tty
 
+    from pyppp.aio.engines import drive
     from pyppp.aio.line import open_line
-    from pyppp.aio.prelude import drive
+    from pyppp.aio.prelude import LinePort
     from pyppp.hdlc import encode_frame
     from pyppp.pppd.windows import DccServer
 
@@ -523,7 +524,7 @@ def test_prelude_handover_keeps_the_first_frame() -> None:
         line = open_line(os.ttyname(slave))
         try:
             os.write(master, b"CLIENT" + frame[:1])
-            task = asyncio.ensure_future(drive(Server(loop.time(), timeout=5), line))
+            task = asyncio.ensure_future(drive(Server(loop.time(), timeout=5), LinePort(line)))
             await asyncio.wait({task})  # the supervisor's hop: one more loop turn
             status, leftover = task.result()
             assert status == 0
