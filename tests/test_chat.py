@@ -717,3 +717,41 @@ def test_chat_file_size_is_bounded() -> None:
 
     with pytest.raises(ChatScriptError, match="larger than 1048576 bytes"):
         ChatScript.parse_args(["-f", "/dev/zero"], read_file=reader)
+
+
+# -- issue P: hostile numbers and file names (regression tests) ------------------------------
+
+
+@pytest.mark.parametrize(
+    "digits", ["9" * 11, "9" * 400, "9" * 5000, "-" + "9" * 400], ids=["11", "400", "5000", "-400"]
+)
+def test_timeout_keyword_number_too_large_is_a_script_error(digits: str) -> None:
+    """P.4: a long digit string after TIMEOUT raised ValueError/OverflowError out of chat."""
+    with pytest.raises(ChatScriptError, match="TIMEOUT value too large") as err:
+        script("OK", "", "TIMEOUT", digits, "X")
+    assert err.value.exit_status == 1
+
+
+@pytest.mark.parametrize("digits", ["9" * 11, "9" * 400, "9" * 5000], ids=["11", "400", "5000"])
+def test_t_option_number_too_large_is_a_script_error(digits: str) -> None:
+    with pytest.raises(ChatScriptError, match="-t value too large") as err:
+        ChatScript.parse_args(["-t", digits, "OK"])
+    assert err.value.exit_status == 1
+    with pytest.raises(ChatScriptError, match="-t value too large"):
+        ChatScript.parse_args([f"-t{digits}", "OK"])
+
+
+def test_timeout_at_the_bound_and_leading_zeros_work() -> None:
+    engine = ChatEngine(script("TIMEOUT", "0002147483647", "OK"), 0.0)
+    assert engine.get_timer() == 2147483647.0
+    assert ChatEngine(script("OK", timeout=2147483647), 0.0).get_timer() == 2147483647.0
+    with pytest.raises(ChatScriptError, match="out of range"):
+        script("OK", timeout=10**400)
+
+
+def test_huge_timeout_never_escapes_receive_data_or_handle_timer() -> None:
+    """The TIMEOUT step runs from receive_data / handle_timer: the script is refused first."""
+    with pytest.raises(ChatScriptError):
+        script("OK", "", "TIMEOUT", "9" * 400, "X")  # would run inside receive_data
+    with pytest.raises(ChatScriptError):
+        script("", "\\d", "TIMEOUT", "9" * 400, "X")  # would run inside handle_timer

@@ -49,7 +49,6 @@ from pyppp.pppd.chat.script import (
     SendStep,
     SettingStep,
     Step,
-    atoi,
 )
 from pyppp.util import visible
 
@@ -335,8 +334,7 @@ class ChatEngine:
                     self.logger.info("clear report (%s)", visible(value))
             self._reports = kept
         elif keyword == "TIMEOUT":
-            timeout = atoi(value)
-            self._timeout = timeout if timeout > 0 else DEFAULT_TIMEOUT
+            self._timeout = step.seconds if step.seconds > 0 else DEFAULT_TIMEOUT
             if verbose:
                 self.logger.info("timeout set to %d seconds", self._timeout)
         elif keyword == "ECHO":

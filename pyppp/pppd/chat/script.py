@@ -9,7 +9,7 @@ and if it times out send ``b`` and expect ``c``.
 
 The script is compiled once, when it is built, into steps (:attr:`ChatScript.steps`) that
 :class:`pyppp.pppd.chat.engine.ChatEngine` runs. Everything chat would reject half-way through
-its run (a too-long ABORT string, an unreadable ``@file``) is
+its run (a too-long ABORT string, an unreadable ``@file``, a TIMEOUT value beyond any clock) is
 rejected here, before anything is sent, as one :class:`ChatScriptError` with chat's exit status.
 
 Files are never opened here: ``chat -f FILE`` and ``@FILE`` send strings read through the
@@ -19,6 +19,7 @@ Files are never opened here: ``chat -f FILE`` and ``@FILE`` send strings read th
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Final
@@ -28,6 +29,7 @@ from pyppp.util import visible
 
 __all__ = [
     "DEFAULT_TIMEOUT",
+    "MAX_TIMEOUT",
     "USAGE",
     "ChatScript",
     "ChatScriptError",
@@ -36,6 +38,9 @@ __all__ = [
 
 DEFAULT_TIMEOUT: Final = 45
 """chat's default expect timeout in seconds (``DEFAULT_CHAT_TIMEOUT``)."""
+
+MAX_TIMEOUT: Final = 2**31 - 1
+"""The largest timeout accepted (chat keeps it in a C ``int``): about 68 years."""
 
 MAX_ABORTS: Final = 50
 MAX_REPORTS: Final = 50
@@ -69,19 +74,36 @@ class ChatScriptError(ConfigError):
 # the sender's escape stage exactly as chat sees it).
 
 
-def atoi(data: bytes) -> int:
-    """C ``atoi``: optional blanks and sign, then leading digits; 0 when there are none."""
-    s = data.decode("latin-1").lstrip(" \t\n\r\f\v")
-    sign = 1
-    if s[:1] in ("+", "-"):
-        sign = -1 if s[0] == "-" else 1
-        s = s[1:]
-    digits = ""
-    for ch in s:
-        if not ch.isdigit() or not ch.isascii():
-            break
-        digits += ch
-    return sign * int(digits) if digits else 0
+_ATOI: Final = re.compile(rb"[ \t\n\v\f\r]*([+-]?)0*([0-9]*)")
+_MAX_DIGITS: Final = len(str(MAX_TIMEOUT))
+
+
+def _atoi(data: bytes) -> int | None:
+    """C ``atoi``: optional blanks and sign, then leading digits; 0 when there are none.
+
+    Returns:
+        The number, or None when it does not fit chat's ``int`` (where C's ``atoi`` is
+        undefined); a long digit string is refused before it is converted.
+    """
+    match = _ATOI.match(data)
+    assert match is not None  # every part of the pattern may be empty
+    sign, digits = match.groups()
+    if len(digits) > _MAX_DIGITS:
+        return None
+    value = int(digits or b"0")
+    value = -value if sign == b"-" else value
+    return value if -MAX_TIMEOUT - 1 <= value <= MAX_TIMEOUT else None
+
+
+def _seconds(value: bytes, word: bytes, what: str, source: str | None) -> int:
+    """A timeout (``TIMEOUT`` or ``-t``) as chat reads it, or the script error."""
+    seconds = _atoi(value)
+    if seconds is None:
+        shown = visible(word[:32]) + ("..." if len(word) > 32 else "")
+        raise ChatScriptError(
+            f"{what} value too large ('{shown}'): at most {MAX_TIMEOUT} seconds", source=source
+        )
+    return seconds
 
 
 def _is_octal(c: int) -> bool:
@@ -262,7 +284,8 @@ class SettingStep:
     """A keyword and its argument (``ABORT BUSY``, ``TIMEOUT 10``, ``SAY ...``)."""
 
     keyword: str  # one of KEYWORDS
-    value: bytes  # cleaned argument (raw for TIMEOUT/ECHO/HANGUP, which compare words)
+    value: bytes  # cleaned argument (raw for ECHO/HANGUP, which compare words)
+    seconds: int = 0  # TIMEOUT's number, checked when the script is compiled
 
 
 Step = ExpectStep | SendStep | SettingStep
@@ -392,6 +415,8 @@ class ChatScript:
     steps: tuple[Step, ...] = field(default=(), init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        if not -MAX_TIMEOUT - 1 <= self.timeout <= MAX_TIMEOUT:
+            raise ChatScriptError(f"timeout {self.timeout} is out of range", source=self.source)
         object.__setattr__(self, "steps", _compile(self))
 
     @classmethod
@@ -511,7 +536,8 @@ class ChatScript:
                 if letter == "f":
                     chat_file = value
                 elif letter == "t":
-                    options["timeout"] = atoi(_as_bytes(value))
+                    raw = _as_bytes(value)
+                    options["timeout"] = _seconds(raw, raw, "-t", None)
                 elif letter == "r":
                     options["report_file"] = value
                 elif letter == "T":
@@ -592,6 +618,8 @@ def _compile(script: ChatScript) -> tuple[Step, ...]:
             value = b"".join(s for s in _send_segments(cleaned) if isinstance(s, bytes))
         elif keyword == "TIMEOUT":
             value, _ = _clean(word, sending=False, subs=subs)
+            steps.append(SettingStep(keyword, value, _seconds(value, word, "TIMEOUT", src)))
+            continue
         else:  # ECHO, HANGUP compare the raw word with "ON"/"OFF"
             value = word
         steps.append(SettingStep(keyword, value))
