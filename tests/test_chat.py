@@ -755,3 +755,18 @@ def test_huge_timeout_never_escapes_receive_data_or_handle_timer() -> None:
         script("OK", "", "TIMEOUT", "9" * 400, "X")  # would run inside receive_data
     with pytest.raises(ChatScriptError):
         script("", "\\d", "TIMEOUT", "9" * 400, "X")  # would run inside handle_timer
+
+
+@pytest.mark.parametrize("word", ["@a\x00b", "@\x00", "@ /tmp/x\x00y"])
+def test_nul_in_at_file_name_is_a_script_error(word: str) -> None:
+    """P.5: a NUL in an ``@file`` name raised ValueError from open()."""
+    with pytest.raises(ChatScriptError, match="open failed: file name contains a NUL") as err:
+        script("", word)
+    assert err.value.exit_status == 1
+    with pytest.raises(ChatScriptError, match="open failed"):
+        ChatScript.from_text(f"'' '{word}'", read_file=read_file)
+
+
+def test_nul_in_chat_file_name_is_a_script_error() -> None:
+    with pytest.raises(ChatScriptError, match="open failed: file name contains a NUL"):
+        ChatScript.parse_args(["-f", "/tmp/a\x00b"], read_file=read_file)

@@ -365,7 +365,9 @@ def _read(
     read_file: FileReader | None, name: bytes, limit: int, *, shown: str, source: str | None
 ) -> bytes:
     """Read a file through the shell's reader; every failure is chat's ``open failed``."""
-    if read_file is None:
+    if b"\x00" in name:  # no file system name holds a NUL (open() would raise ValueError)
+        reason = "file name contains a NUL byte"
+    elif read_file is None:
         reason = "no file reader given"
     else:
         try:
