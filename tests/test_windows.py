@@ -305,3 +305,31 @@ def test_random_bytes_never_raise(chunks: list[bytes], step: float) -> None:
         assert engine.exit_status in (None, 0, 3)
         if engine.exit_status == 0:
             assert len(engine.leftover) <= sum(map(len, chunks))
+
+
+# -- issue P: the result does not depend on chunking (regression tests) ----------------------
+
+
+@pytest.mark.parametrize("accept_ppp", [False, True])
+@pytest.mark.parametrize("data", [b"~SERVER~\xff", b"x~yCLIENTSERVER", b"\xfeSERVER"])
+def test_client_result_is_the_same_however_the_reads_are_split(
+    accept_ppp: bool, data: bytes
+) -> None:
+    """P.6: without the PPP fallback, SERVER after a stray 0x7E in the same read was ignored."""
+    outcomes = set()
+    for split in range(len(data) + 1):
+        client = DccClient(0.0, accept_ppp=accept_ppp)
+        client.receive_data(data[:split], 0)
+        client.receive_data(data[split:], 0)
+        outcomes.add((client.exit_status, client.leftover))
+    whole = DccClient(0.0, accept_ppp=accept_ppp)
+    whole.receive_data(data, 0)
+    assert outcomes == {(whole.exit_status, whole.leftover)}
+    assert whole.exit_status == 0
+
+
+def test_strict_client_ignores_a_stray_flag_before_server() -> None:
+    client = DccClient(0.0, accept_ppp=False)
+    client.receive_data(b"~SERVER" + LCP, 0)
+    assert client.exit_status == 0
+    assert client.leftover == LCP

@@ -257,10 +257,13 @@ class DccClient(_Handshake):
         raw = self._tail + data
         cleaned = raw.translate(_STRIP_HIGH_BIT)  # same length: indexes stay valid
         at = cleaned.find(SERVER)
-        flag = raw.find(PPP_FLAG, len(self._tail))
-        if at >= 0 and (flag < 0 or at + len(SERVER) <= flag):
+        # Without the PPP fallback a flag is just noise; with it, whichever of SERVER and a
+        # flag comes first wins. The tail never holds a flag (one would have ended the
+        # handshake), so the result is the same however the bytes were split into reads.
+        flag = raw.find(PPP_FLAG, len(self._tail)) if self.accept_ppp else -1
+        if at >= 0 and (flag < 0 or at < flag):
             self._succeed(raw[at + len(SERVER) :], "got SERVER")
-        elif flag >= 0 and self.accept_ppp:
+        elif flag >= 0:
             self._succeed(raw[flag:], "PPP frame without SERVER")
         else:
             self._tail = raw[-(len(SERVER) - 1) :]
