@@ -770,3 +770,15 @@ def test_nul_in_at_file_name_is_a_script_error(word: str) -> None:
 def test_nul_in_chat_file_name_is_a_script_error() -> None:
     with pytest.raises(ChatScriptError, match="open failed: file name contains a NUL"):
         ChatScript.parse_args(["-f", "/tmp/a\x00b"], read_file=read_file)
+
+
+def test_one_large_read_equals_the_same_bytes_in_small_reads() -> None:
+    """The holding buffer's bound applies to bytes held, not to the size of one read."""
+    data = b"x" * 70000 + b"OK!"
+    whole = ChatEngine(script("OK"), 0)
+    whole.receive_data(data, 0)
+    parts = ChatEngine(script("OK"), 0)
+    for i in range(0, len(data), 4096):
+        parts.receive_data(data[i : i + 4096], 0)
+    assert (whole.exit_status, whole.leftover, whole.dropped) == (0, b"!", 0)
+    assert (parts.exit_status, parts.leftover, parts.dropped) == (0, b"!", 0)

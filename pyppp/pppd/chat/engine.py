@@ -15,8 +15,9 @@ r"""chat(8)'s engine, sans-IO: bytes and ``now`` in; bytes, actions and deadline
 
 Matching follows chat: each expect starts with an empty buffer, received bytes are masked to
 7 bits, and after every byte the REPORT strings, then the expect string, then the ABORT strings
-are compared against the tail of the buffer. The verbose log lines are chat's (``expect
-(OK)``, `` -- got it``, ``send (ATZ^M)``, ``alarm``, ``Failed (BUSY)``...).
+are compared against the tail of the buffer. Bytes are handled one at a time in order, so the
+result does not depend on how the line's bytes were split into reads. The verbose log lines are
+chat's (``expect (OK)``, `` -- got it``, ``send (ATZ^M)``, ``alarm``, ``Failed (BUSY)``...).
 
 Deliberate differences from chat, each for a reason:
 
@@ -206,16 +207,18 @@ class ChatEngine:
             data: the bytes, any length (may be empty).
             now: the caller's clock.
         """
-        if not data:
-            return
-        room = MAX_PENDING - len(self._pending)
-        if len(data) > room:
-            self._dropped += len(data) - max(room, 0)
-            self.logger.debug("chat: %d received bytes dropped (buffer full)", self._dropped)
-            data = data[: max(room, 0)]
-        self._pending += data
-        if self._phase in (_Phase.EXPECT, _Phase.DRAIN):
-            self._advance(now)
+        while data:
+            # Hold at most MAX_PENDING bytes, and let an expect read them before taking more:
+            # one large read gives the same result as the same bytes in small reads.
+            room = MAX_PENDING - len(self._pending)
+            if room <= 0:
+                self._dropped += len(data)
+                self.logger.debug("chat: %d received bytes dropped (buffer full)", self._dropped)
+                return
+            self._pending += data[:room]
+            data = data[room:]
+            if self._phase in (_Phase.EXPECT, _Phase.DRAIN):
+                self._advance(now)
 
     def data_to_send(self) -> bytes:
         """Return (and forget) the bytes to write to the line."""
