@@ -387,34 +387,24 @@ class FdPort:
 
     def write(self, data: bytes) -> None:
         """Write now as far as the descriptor takes it; the rest when it is writable."""
-        if not data:
-            return
-        if self._pending:
-            self._pending += data
-            return
-        try:
-            written = os.write(self.write_fd, data)
-        except BlockingIOError:
-            written = 0
-        except OSError as exc:
-            self._failed(exc)
-            return
-        if written < len(data):
-            self._pending += data[written:]
-            asyncio.get_running_loop().add_writer(self.write_fd, self._flush)
-            self._writing = True
+        self._pending += data
+        if self._pending and not self._writing:
+            self._flush()
 
     def _flush(self) -> None:
+        """Write what is queued; wait for writability while some is left."""
         try:
-            written = os.write(self.write_fd, self._pending)
+            del self._pending[: os.write(self.write_fd, self._pending)]
         except BlockingIOError:
-            return
+            pass
         except OSError as exc:
             self._failed(exc)
             return
-        del self._pending[:written]
         if not self._pending:
             self._stop_writing()
+        elif not self._writing:
+            asyncio.get_running_loop().add_writer(self.write_fd, self._flush)
+            self._writing = True
 
     def _failed(self, exc: OSError) -> None:
         self._pending.clear()

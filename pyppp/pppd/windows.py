@@ -91,6 +91,20 @@ class _Handshake:
         """Return the absolute deadline for :meth:`handle_timer`, or None."""
         return None if self.done else self._deadline
 
+    def receive_data(self, data: bytes, now: float) -> None:
+        """Feed bytes from the line. Never raises."""
+        if not data:
+            return
+        if self.done:
+            self._keep(data)
+            return
+        self._saw(data)
+        self._receive(data, now)
+
+    def _receive(self, data: bytes, now: float) -> None:
+        """The role's handling of ``data`` while the handshake runs."""
+        raise NotImplementedError
+
     def connection_lost(self, now: float, reason: str = "SIGHUP") -> None:
         """The line hung up: the handshake fails with status 2."""
         self.terminate(reason, 2)
@@ -161,14 +175,7 @@ class DccServer(_Handshake):
         """True when the peer did the Windows handshake (False: it started PPP directly)."""
         return self.clients_seen > 0
 
-    def receive_data(self, data: bytes, now: float) -> None:
-        """Feed bytes from the line. Never raises."""
-        if not data:
-            return
-        if self.done:
-            self._keep(data)
-            return
-        self._saw(data)
+    def _receive(self, data: bytes, now: float) -> None:
         flag = data.find(PPP_FLAG)
         text = data if flag < 0 else data[:flag]
         # NULs are deleted (NT RAS clients may send one first); the 8th bit is stripped.
@@ -246,14 +253,7 @@ class DccClient(_Handshake):
             "%s: sent CLIENT (try %d of %d)", self.role, self.attempts_made, self.attempts
         )
 
-    def receive_data(self, data: bytes, now: float) -> None:
-        """Feed bytes from the line. Never raises."""
-        if not data:
-            return
-        if self.done:
-            self._keep(data)
-            return
-        self._saw(data)
+    def _receive(self, data: bytes, now: float) -> None:
         raw = self._tail + data
         cleaned = raw.translate(_STRIP_HIGH_BIT)  # same length: indexes stay valid
         at = cleaned.find(SERVER)

@@ -78,6 +78,20 @@ def _reader(content: bytes) -> Callable[[bytes, int], bytes]:
     return read_file
 
 
+def _run_timers(
+    engine: ChatEngine | DccServer | DccClient, now: float, after: Callable[[], None]
+) -> float:
+    """Let deadlines pass (at most 30) until the engine waits for nothing; return the time."""
+    for _ in range(30):
+        deadline = engine.get_timer()
+        if deadline is None:
+            break
+        now = max(now, deadline)
+        engine.handle_timer(now)
+        after()
+    return now
+
+
 def _exercise(script: ChatScript, noise: bytes) -> None:
     """A compiled script is sane and runs on noise and timers without raising."""
     for step in script.steps:
@@ -90,30 +104,30 @@ def _exercise(script: ChatScript, noise: bytes) -> None:
         engine.data_to_send()
         while engine.next_action() is not None:
             pass
-    for _ in range(20):
-        deadline = engine.get_timer()
-        if deadline is None:
-            break
-        now = max(now, deadline)
-        engine.handle_timer(now)
+    now = _run_timers(engine, now, lambda: None)
     engine.connection_lost(now)
     engine.terminate("SIGTERM")
     assert engine.done
 
 
-def chat_argv(data: bytes) -> None:
-    source = Input(data)
-    argv = [_word(source) for _ in range(source.below(14))]
-    content = source.chunk(200)
-    env = {"HOME": "/root", "X": source.chunk(8).decode("latin-1")}
+def _compile(build: Callable[[], ChatScript], source: Input) -> None:
+    """The script compiles (then runs on the rest of the input) or is chat's script error."""
     try:
-        script = ChatScript.parse_args(argv, env=env, read_file=_reader(content))
+        script = build()
     except ChatScriptError as exc:
         status = exc.exit_status
     else:
         _exercise(script, source.rest())
         return
     assert status in (1, 2), f"chat exits {status} on a script error"
+
+
+def chat_argv(data: bytes) -> None:
+    source = Input(data)
+    argv = [_word(source) for _ in range(source.below(14))]
+    read_file = _reader(source.chunk(200))
+    env = {"HOME": "/root", "X": source.chunk(8).decode("latin-1")}
+    _compile(lambda: ChatScript.parse_args(argv, env=env, read_file=read_file), source)
 
 
 def chat_file(data: bytes) -> None:
@@ -122,21 +136,15 @@ def chat_file(data: bytes) -> None:
     for _ in range(source.below(24)):
         parts.append(_word(source))
         parts.append(str(source.pick((" ", "\t", "\n", " '", "' ", ' "', '" ', "\n#", "\\"))))
-    content = source.chunk(100)
-    try:
-        script = ChatScript.from_text(
-            "".join(parts).encode("utf-8", "surrogateescape"),
-            source="fuzz.chat",
-            read_file=_reader(content),
-            echo=bool(source.uint() & 1),
-            verbose=True,
-        )
-    except ChatScriptError as exc:
-        status = exc.exit_status
-    else:
-        _exercise(script, source.rest())
-        return
-    assert status in (1, 2), f"chat exits {status} on a script error"
+    text = "".join(parts).encode("utf-8", "surrogateescape")
+    read_file = _reader(source.chunk(100))
+    echo = bool(source.uint() & 1)
+    _compile(
+        lambda: ChatScript.from_text(
+            text, source="fuzz.chat", read_file=read_file, echo=echo, verbose=True
+        ),
+        source,
+    )
 
 
 # -- chunking oracles ------------------------------------------------------------------------
@@ -198,15 +206,12 @@ def _play(
             run.collect(engine)
             check(engine)
         run.deadlines.append(engine.get_timer())
-    now = segments[-1][0]
-    for _ in range(30):
-        deadline = engine.get_timer()
-        if deadline is None:
-            break
-        now = max(now, deadline)
-        engine.handle_timer(now)
+
+    def after_timer() -> None:
         run.collect(engine)
         run.deadlines.append(engine.get_timer())
+
+    _run_timers(engine, segments[-1][0], after_timer)
     return engine, run
 
 
