@@ -1,3 +1,3 @@
-"""IPv6 Control Protocol (RFC 5072): option codecs (pyppp rejects IPv6CP; the trace names it)."""
+"""IPv6 Control Protocol (RFC 5072): option codecs and the Interface-Identifier negotiator."""
 
 from __future__ import annotations

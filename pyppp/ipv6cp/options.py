@@ -1,7 +1,10 @@
-"""IPv6CP options (RFC 5072 §4), for pppd's trace of a peer that offers IPv6.
+"""IPv6CP options (RFC 5072 §4) and the interface identifiers they carry.
 
-pyppp does not run IPv6CP yet (it answers with a Protocol-Reject), but the trace prints what the
-peer offered in pppd's words: ``<addr fe80::5100:82ab:af79:6c55>``, ``<compress 0x2f>``.
+An Interface-Identifier is the low 64 bits of the link-local address ``fe80::/64`` each end
+uses on the link. pppd prints it, in its trace, its log lines and its scripts' arguments, as
+``fe80::`` followed by the four 16-bit groups written out in full (``fe80::0000:0000:0000:0001``
+for the identifier ``::1``), never in the compressed form: :func:`format_link_local` does the
+same, so tools that parse pppd's lines read ours.
 """
 
 from __future__ import annotations
@@ -15,10 +18,31 @@ from typing import ClassVar, Final, Self
 from pyppp.errors import MalformedPacket
 from pyppp.options import Option
 
-__all__ = ["CODECS", "InterfaceIdentifier", "Ipv6CompressionProtocol"]
+__all__ = [
+    "CODECS",
+    "IDENTIFIER_LENGTH",
+    "InterfaceIdentifier",
+    "Ipv6CompressionProtocol",
+    "format_link_local",
+    "link_local",
+]
+
+IDENTIFIER_LENGTH: Final = 8
+"""RFC 5072 §4.1: the Interface-Identifier field is 64 bits."""
 
 _U16: Final = struct.Struct("!H")
 _LINK_LOCAL_PREFIX: Final = bytes.fromhex("fe80000000000000")
+
+
+def link_local(identifier: bytes) -> IPv6Address:
+    """The link-local address ``fe80::/64`` plus ``identifier`` (RFC 5072 §5)."""
+    return IPv6Address(_LINK_LOCAL_PREFIX + identifier)
+
+
+def format_link_local(identifier: bytes) -> str:
+    """Render a link-local address as pppd's ``llv6_ntoa``: four full groups after ``fe80::``."""
+    hexed = identifier.hex()
+    return "fe80::" + ":".join(hexed[i : i + 4] for i in range(0, 16, 4))
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,19 +59,18 @@ class InterfaceIdentifier(Option):
     @classmethod
     def decode(cls, payload: bytes) -> Self:
         """Parse the 8-octet identifier."""
-        if len(payload) != 8:
+        if len(payload) != IDENTIFIER_LENGTH:
             raise MalformedPacket(f"Interface-Identifier of {len(payload)} octets")
         return cls(bytes(payload))
 
     def trace(self) -> str:
-        """pppd: ``addr fe80::...`` (the link-local address built from the identifier)."""
-        address = IPv6Address(_LINK_LOCAL_PREFIX + self.identifier)
-        return f"addr {address}"
+        """pppd: ``addr fe80::xxxx:xxxx:xxxx:xxxx`` (the link-local address, groups in full)."""
+        return f"addr {format_link_local(self.identifier)}"
 
 
 @dataclass(frozen=True, slots=True)
 class Ipv6CompressionProtocol(Option):
-    """IPv6-Compression-Protocol (2)."""
+    """IPv6-Compression-Protocol (2): pyppp compresses no IPv6 headers and rejects it."""
 
     TYPE: ClassVar[int] = 2
     protocol: int
@@ -65,8 +88,8 @@ class Ipv6CompressionProtocol(Option):
         return cls(_U16.unpack_from(payload)[0], bytes(payload[2:]))
 
     def trace(self) -> str:
-        """pppd: ``compress 0x%x``."""
-        return f"compress 0x{self.protocol:x}"
+        """pppd: ``compress 0x%x``, then any further octets in hex."""
+        return f"compress 0x{self.protocol:x}" + "".join(f" {b:02x}" for b in self.data)
 
 
 CODECS: Final[Mapping[int, type[Option]]] = {
