@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum, StrEnum
-from ipaddress import IPv4Address
+from ipaddress import IPv4Address, IPv6Address
 
 __all__ = [
     "AuthFailed",
@@ -16,6 +16,8 @@ __all__ = [
     "AuthSucceeded",
     "Event",
     "IpReceived",
+    "Ipv6Down",
+    "Ipv6Up",
     "LinkDown",
     "LinkTerminated",
     "LinkUp",
@@ -135,7 +137,7 @@ class LoginCheckRequested(Event):
 
 @dataclass(frozen=True, slots=True)
 class NetworkUp(Event):
-    """IPCP reached Opened: IP may flow.
+    """IPCP reached Opened: IPv4 may flow (IPv6 has :class:`Ipv6Up`).
 
     Attributes:
         local: our address.
@@ -155,14 +157,46 @@ class NetworkUp(Event):
 
 @dataclass(frozen=True, slots=True)
 class NetworkDown(Event):
-    """IPCP left Opened: stop sending IP."""
+    """IPCP left Opened: stop sending IPv4."""
+
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Ipv6Up(Event):
+    """IPv6CP reached Opened: IPv6 may flow (pppd's ``ipv6-up`` moment).
+
+    IPv4 and IPv6 come up and go down independently, each with its own control protocol,
+    addresses and scripts, as in pppd; so each has its own pair of events (:class:`NetworkUp`
+    and :class:`NetworkDown` are IPv4's), and a link may carry either or both.
+
+    Attributes:
+        local: our link-local address (``fe80::`` and our Interface-Identifier).
+        remote: the peer's, or ``None`` when it has none (pppd's ``ipv6cp-noremote``).
+        mtu: the largest IP packet we may send.
+        messages: pppd's ``(level, line)`` log lines for this moment ("local  LL address
+            ..."), for a shell that prints them itself (``LinkConfig.defer_network_log``).
+    """
+
+    local: IPv6Address
+    remote: IPv6Address | None
+    mtu: int = 1500
+    messages: tuple[tuple[int, str], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Ipv6Down(Event):
+    """IPv6CP left Opened: stop sending IPv6."""
 
     reason: str = ""
 
 
 @dataclass(frozen=True, slots=True)
 class IpReceived(Event):
-    """An IPv4 datagram arrived from the peer."""
+    """An IP datagram (IPv4, or IPv6 while IPv6CP is up) arrived from the peer.
+
+    Its version is in the first octet's high nibble, as a TUN device expects.
+    """
 
     packet: bytes = field(repr=False)
 

@@ -8,7 +8,7 @@ the bytes to write, the events to act on and the next deadline::
 
     link.open(now)                      # the line is ready: start LCP
     link.receive_data(data, now)        # bytes read from the line (any chunking)
-    link.send_ip(packet, now)           # an IP datagram to carry
+    link.send_ip(packet, now)           # an IPv4 or IPv6 datagram to carry
     link.data_to_send() -> bytes        # bytes for the line, HDLC-framed
     link.next_event() -> Event | None   # NetworkUp, IpReceived, LinkTerminated ...
     link.get_timer() -> float | None    # when to call handle_timer(now)
@@ -20,9 +20,11 @@ The phases (RFC 1661 §3.2) decide which protocols may pass:
 * Authentication: LCP and the authentication protocols; everything else is discarded (§3.5).
   Each direction runs its own engine (pppd: "server" and "client"); the Network phase starts
   only when every direction that was asked for has succeeded.
-* Network-Layer Protocol: the network control protocols (IPCP, and any other registered) and
-  the data protocols they open; a protocol we do not run is answered with an LCP
-  Protocol-Reject (§5.7), which is how pppd turns down what it does not speak.
+* Network-Layer Protocol: the network control protocols (IPCP, IPv6CP, and any other
+  registered) and the data protocols they open; a protocol we do not run is answered with an
+  LCP Protocol-Reject (§5.7), which is how pppd turns down what it does not speak. A datagram
+  to send goes out as the data protocol of its IP version (0x0021 for IPv4, 0x0057 for IPv6)
+  while that protocol's NCP is open, and is dropped (counted) otherwise.
 * Link Termination: LCP Terminate-Request/Ack, then Link Dead with pppd's exit status.
 
 One event channel. Every layer below the link (LCP, each NCP, each authentication engine)
@@ -74,6 +76,8 @@ from pyppp.events import (
     AuthSucceeded,
     Event,
     IpReceived,
+    Ipv6Down,
+    Ipv6Up,
     LinkDown,
     LinkTerminated,
     LinkUp,
@@ -86,6 +90,7 @@ from pyppp.events import (
 )
 from pyppp.fsm import FsmConfig, State
 from pyppp.ipcp.negotiator import IpcpConfig, IpcpNegotiator, IpcpResult
+from pyppp.ipv6cp.negotiator import Ipv6cpConfig, Ipv6cpNegotiator, Ipv6cpResult
 from pyppp.lcp.negotiator import LcpConfig, LcpNegotiator, LcpResult
 from pyppp.lcp.protocol import LcpControlProtocol
 from pyppp.packet import Code, ControlPacket, PPPProtocol, protocol_long_name, protocol_name
@@ -121,6 +126,16 @@ _DATA_PROTOCOLS: Final = frozenset(
 )
 
 
+def _by_protocol(packets: list[bytes], routes: dict[int, int]) -> list[tuple[int, list[bytes]]]:
+    """Split a burst of datagrams by the data protocol of their IP version (all in ``routes``)."""
+    if len(routes) == 1:
+        return [(next(iter(routes.values())), packets)]
+    batches: dict[int, list[bytes]] = {}
+    for packet in packets:
+        batches.setdefault(routes[packet[0] >> 4], []).append(packet)
+    return list(batches.items())
+
+
 @dataclass(frozen=True, slots=True)
 class _FromEngine:
     """An authentication engine's event, with the engine that reported it."""
@@ -152,6 +167,9 @@ class LinkConfig:
         lcp: LCP option policy. lcp_fsm: LCP counters/flags (``passive``, ``silent``).
         ipcp: IPCP policy, or ``None`` to run no network protocol.
         ipcp_fsm: IPCP counters.
+        ipv6cp: IPv6CP policy, or ``None`` (the default) to Protocol-Reject IPv6CP and carry
+            no IPv6; pppd's option words turn it on unless ``noipv6``.
+        ipv6cp_fsm: IPv6CP counters.
         auth: builds PAP/CHAP engines; required when LCP may negotiate authentication.
         echo_interval, echo_failure: pppd's ``lcp-echo-interval`` / ``lcp-echo-failure``.
         escape: extra bytes to escape on transmit (pppd's ``escape``).
@@ -159,8 +177,9 @@ class LinkConfig:
         max_connect: pppd's ``maxconnect``: seconds of Network phase allowed (0: no limit).
         show_password: print PAP passwords in the trace (pppd ``show-password``).
         trace_echo: also trace LCP Echo packets once the link is up (pppd ``debug debug``).
-        defer_network_log: leave pppd's "local  IP address ..." lines to whoever handles
-            :class:`~pyppp.events.NetworkUp` (in ``messages``), so that a shell prints them
+        defer_network_log: leave pppd's "local  IP address ..." (and "local  LL address
+            ...") lines to whoever handles :class:`~pyppp.events.NetworkUp` (and
+            :class:`~pyppp.events.Ipv6Up`), in ``messages``, so that a shell prints them
             once the interface is really configured, as pppd does.
     """
 
@@ -168,6 +187,8 @@ class LinkConfig:
     lcp_fsm: FsmConfig = field(default_factory=FsmConfig)
     ipcp: IpcpConfig | None = field(default_factory=IpcpConfig)
     ipcp_fsm: FsmConfig = field(default_factory=FsmConfig)
+    ipv6cp: Ipv6cpConfig | None = None
+    ipv6cp_fsm: FsmConfig = field(default_factory=FsmConfig)
     auth: AuthFactory | None = None
     echo_interval: float = 0.0
     echo_failure: int = 0
@@ -253,6 +274,8 @@ class Link:
         self._ncps: dict[int, _Ncp] = {}
         # Receive handlers of the data protocols whose NCP is open (0x0021 while IPCP is).
         self._data_handlers: dict[int, Callable[[bytes, float], None]] = {}
+        # IP version -> the data protocol that carries it now (4: 0x0021 while IPCP is open).
+        self._send_protocols: dict[int, int] = {}
         self._ipcp_negotiator: IpcpNegotiator | None = None
         self.ipcp: ControlProtocol[IpcpResult] | None = None
         if config.ipcp is not None:
@@ -268,6 +291,20 @@ class Link:
                 on_up=self._ipcp_up,
                 on_down=self._ipcp_down,
                 data=(PPPProtocol.IP,),
+            )
+        self.ipv6cp: ControlProtocol[Ipv6cpResult] | None = None
+        if config.ipv6cp is not None:
+            self.ipv6cp = ControlProtocol(
+                Ipv6cpNegotiator(config.ipv6cp, rng, logger=self.logger),
+                config.ipv6cp_fsm,
+                report=self._inbox.append,
+                logger=self.logger,
+            )
+            self._register_ncp(
+                self.ipv6cp,
+                on_up=self._ipv6cp_up,
+                on_down=self._ipv6cp_down,
+                data=(PPPProtocol.IPV6,),
             )
         self._auth: list[AuthEngine] = []
         self._auth_pending: set[Role] = set()
@@ -296,8 +333,13 @@ class Link:
     # -- properties ----------------------------------------------------------------------------
     @property
     def network_up(self) -> bool:
-        """True while IPCP is Opened and IP may flow."""
+        """True while IPCP is Opened and IPv4 may flow."""
         return self._network_up
+
+    @property
+    def ipv6_up(self) -> bool:
+        """True while IPv6CP is Opened and IPv6 may flow."""
+        return PPPProtocol.IPV6 in self._data_handlers
 
     @property
     def mtu(self) -> int:
@@ -384,6 +426,23 @@ class Link:
         self._process(now)
         self._dead(reason, now)
 
+    def close_network_protocol(self, protocol: int, reason: str, *, now: float) -> None:
+        """Close one network control protocol, as pppd's ``ipcp_close``/``ipv6cp_close``.
+
+        The shell calls it when the interface refuses what the protocol negotiated ("Interface
+        configuration failed"); the link itself closes only once no network protocol is left
+        running ("No network protocols running").
+
+        Args:
+            protocol: the control protocol's number (0x8021 IPCP, 0x8057 IPv6CP).
+            reason: the text of its Terminate-Request.
+            now: the caller's clock.
+        """
+        ncp = self._ncps.get(protocol)
+        if ncp is not None:
+            ncp.control.close(reason, now)
+            self._process(now)
+
     def login_result(self, request_id: int, ok: bool, now: float) -> None:
         """Answer a :class:`~pyppp.events.LoginCheckRequested` (system password check).
 
@@ -430,32 +489,36 @@ class Link:
             self._process(now)
 
     def send_ip(self, packet: bytes, now: float) -> bool:
-        """Queue an IPv4 datagram for the peer.
+        """Queue an IPv4 or IPv6 datagram for the peer.
 
         Args:
             packet: the datagram, starting at the IP header.
             now: the caller's clock.
 
         Returns:
-            ``True`` if it was queued; ``False`` if it was dropped (IP cannot flow now, it is
-            larger than :attr:`mtu`, or it is not IPv4), counted in :attr:`stats`.
+            ``True`` if it was queued; ``False`` if it was dropped (no network protocol is
+            open, it is larger than :attr:`mtu`, or its IP version's NCP is not open),
+            counted in :attr:`stats`.
         """
-        if not self._network_up:
+        routes = self._send_protocols
+        if not routes:
             self.stats.discarded["ip before network up"] += 1
             return False
         if len(packet) > self._mtu:
             self.stats.discarded["ip larger than mtu"] += 1
             return False
-        if not packet or packet[0] >> 4 != 4:
-            # Protocol 0x0021 carries IPv4 only (the kernel also routes IPv6 into a TUN).
-            self.stats.discarded["not ipv4"] += 1
+        protocol = routes.get(packet[0] >> 4) if packet else None
+        if protocol is None:
+            # Each IP version flows only while its NCP is open (the kernel routes both into
+            # a TUN: IPv6 router solicitations while only IPCP is up, say).
+            self.stats.discarded["ip version not open"] += 1
             return False
         self._touch_idle(now)
-        self._emit(PPPProtocol.IP, packet)
+        self._emit(protocol, packet)
         return True
 
     def send_ips(self, packets: Sequence[bytes], now: float) -> int:
-        """Queue a burst of IPv4 datagrams (what one read of the TUN device gave).
+        """Queue a burst of IP datagrams (what one read of the TUN device gave).
 
         The same as :meth:`send_ip` for each packet, framed in one call so the per-packet cost
         stays low for small packets.
@@ -467,24 +530,25 @@ class Link:
         Returns:
             How many were queued (the rest were dropped and counted).
         """
-        if not self._network_up:
+        routes = self._send_protocols
+        if not routes:
             self.stats.discarded["ip before network up"] += len(packets)
             return 0
         mtu = self._mtu
-        # Protocol 0x0021 carries IPv4 only: the kernel also routes IPv6 (router solicitations,
-        # MLD) into a TUN interface.
-        fitting = [p for p in packets if len(p) <= mtu and p and p[0] >> 4 == 4]
+        # Each IP version flows only while its NCP is open (see send_ip).
+        fitting = [p for p in packets if len(p) <= mtu and p and p[0] >> 4 in routes]
         if len(fitting) != len(packets):
             self.stats.discarded["ip not sent (size or version)"] += len(packets) - len(fitting)
         if not fitting:
             return 0
         self._touch_idle(now)
-        frames = self._encoder.encode_many(PPPProtocol.IP, fitting)
-        self.stats.frames_sent += len(frames)
-        self.stats.bytes_sent += sum(map(len, fitting)) + 2 * len(fitting)
-        self._out_data.extend(frames)
-        self._out_data_bytes += sum(map(len, frames))
-        return len(frames)
+        for protocol, batch in _by_protocol(fitting, routes):
+            frames = self._encoder.encode_many(protocol, batch)
+            self.stats.frames_sent += len(frames)
+            self.stats.bytes_sent += sum(map(len, batch)) + 2 * len(batch)
+            self._out_data.extend(frames)
+            self._out_data_bytes += sum(map(len, frames))
+        return len(fitting)
 
     def data_to_send(self, limit: int | None = None) -> bytes:
         """Return (and forget) framed bytes for the line: control frames first, then IP.
@@ -614,6 +678,14 @@ class Link:
             self._idle_deadline = now + self.config.idle
         self._events.append(IpReceived(information))
 
+    def _receive_ipv6(self, information: bytes, now: float) -> None:
+        if not information or information[0] >> 4 != 6:
+            # The kernel takes a TUN packet's version from its first octet: an IPv4 packet
+            # on 0x0057 must not slip in while IPCP is closed.
+            self._drop("not IPv6 on protocol 0x0057")
+            return
+        self._receive_ip(information, now)
+
     def _drop(self, why: str) -> None:
         self.stats.discarded[why] += 1
         self.logger.debug("discarded: %s", why)
@@ -695,7 +767,7 @@ class Link:
 
     def _emit(self, protocol: int, information: bytes) -> None:
         frame = self._encoder.encode(protocol, information)
-        if protocol == PPPProtocol.IP:
+        if protocol in _DATA_PROTOCOLS:
             self._out_data.append(frame)
             self._out_data_bytes += len(frame)
         elif self._out_control_bytes + len(frame) > CONTROL_QUEUE_LIMIT:
@@ -910,20 +982,14 @@ class Link:
         assert isinstance(result, IpcpResult)
         assert self.ipcp is not None
         if result.failure is not None or result.local is None or result.remote is None:
-            for level, line in result.messages:
-                self.logger.log(level, "%s", line)
             reason = result.failure.reason if result.failure is not None else "IPCP failed"
-            self.ipcp.close(reason, now)
+            self._ncp_failed(self.ipcp, reason, result.messages, now)
             return
         if not self.config.defer_network_log:
             for level, line in result.messages:
                 self.logger.log(level, "%s", line)
         self._network_up = True
-        self._ever_up = True
-        self._data_handlers[PPPProtocol.IP] = self._receive_ip
-        if self.exit_status == ExitStatus.NEGOTIATION_FAILED:
-            self.exit_status = None
-        self._touch_idle(now)
+        self._open_data(PPPProtocol.IP, 4, self._receive_ip, now)
         self._events.append(
             NetworkUp(
                 result.local,
@@ -935,19 +1001,71 @@ class Link:
         )
 
     def _ipcp_down(self, reason: str) -> None:
-        """IP can no longer flow: stop the idle/connect timers and report it (pppd np_down)."""
-        self._data_handlers.pop(PPPProtocol.IP, None)
-        self._idle_deadline = None
-        self._connect_deadline = None
-        if self._out_data:
-            # IP flows only in the Network phase (RFC 1661 §3.2): frames still queued were
-            # framed for a link that is gone and must not follow our Terminate-Ack.
-            self.stats.discarded["ip queued at network down"] += len(self._out_data)
-            self._out_data.clear()
-            self._out_data_bytes = 0
+        """IPv4 can no longer flow: report it (pppd ipcp_down)."""
+        self._close_data(PPPProtocol.IP)
         if self._network_up:
             self._network_up = False
             self._events.append(NetworkDown(reason))
+
+    def _ipv6cp_up(self, result: object, now: float) -> None:
+        assert isinstance(result, Ipv6cpResult)
+        assert self.ipv6cp is not None
+        local = result.local_address
+        if result.failure is not None or local is None:
+            reason = result.failure.reason if result.failure is not None else "IPV6CP failed"
+            self._ncp_failed(self.ipv6cp, reason, result.messages, now)
+            return
+        if not self.config.defer_network_log:
+            for level, line in result.messages:
+                self.logger.log(level, "%s", line)
+        self._open_data(PPPProtocol.IPV6, 6, self._receive_ipv6, now)
+        self._events.append(
+            Ipv6Up(local, result.remote_address, mtu=self._mtu, messages=result.messages)
+        )
+
+    def _ipv6cp_down(self, reason: str) -> None:
+        """IPv6 can no longer flow: report it (pppd ipv6cp_down)."""
+        if self._close_data(PPPProtocol.IPV6):
+            self._events.append(Ipv6Down(reason))
+
+    def _ncp_failed(
+        self,
+        control: ControlLayer,
+        reason: str,
+        messages: Sequence[tuple[int, str]],
+        now: float,
+    ) -> None:
+        """An NCP opened with a result pppd refuses (ipcp_up/ipv6cp_up): log it and close it."""
+        for level, line in messages:
+            self.logger.log(level, "%s", line)
+        control.close(reason, now)
+
+    def _open_data(
+        self, protocol: int, version: int, handler: Callable[[bytes, float], None], now: float
+    ) -> None:
+        """An NCP is up: ``protocol`` carries IP ``version`` both ways now (pppd np_up)."""
+        self._data_handlers[protocol] = handler
+        self._send_protocols[version] = protocol
+        self._ever_up = True
+        if self.exit_status == ExitStatus.NEGOTIATION_FAILED:
+            self.exit_status = None
+        self._touch_idle(now)
+
+    def _close_data(self, protocol: int) -> bool:
+        """``protocol`` may no longer flow (pppd np_down); returns whether it was open."""
+        was_open = self._data_handlers.pop(protocol, None) is not None
+        for version in [v for v, p in self._send_protocols.items() if p == protocol]:
+            del self._send_protocols[version]
+        if not self._send_protocols:
+            self._idle_deadline = None
+            self._connect_deadline = None
+        if was_open and self._out_data:
+            # A data protocol flows only while its NCP is open (RFC 1661 §3.2): frames still
+            # queued (the queue holds both IP versions) must not follow a Terminate-Ack.
+            self.stats.discarded["ip queued at network down"] += len(self._out_data)
+            self._out_data.clear()
+            self._out_data_bytes = 0
+        return was_open
 
     def _network_down(self, reason: str, now: float) -> None:
         """LCP is gone: every NCP loses its lower layer (its Down handler runs as it reports)."""
@@ -958,7 +1076,7 @@ class Link:
             ncp.on_down(reason)
 
     def _touch_idle(self, now: float) -> None:
-        if self.config.idle > 0 and self._network_up:
+        if self.config.idle > 0 and self._send_protocols:
             self._idle_deadline = now + self.config.idle
 
     def _dead(self, reason: str, now: float) -> None:

@@ -19,6 +19,7 @@ from pyppp.auth.pap import PapAuthenticator, PapPeer
 from pyppp.errors import ConfigError, LocalProtocolError
 from pyppp.fsm import FsmConfig
 from pyppp.ipcp.negotiator import IpcpConfig
+from pyppp.ipv6cp.negotiator import Ipv6cpConfig
 from pyppp.lcp.negotiator import LcpConfig
 from pyppp.link import LinkConfig
 from pyppp.packet import PPPProtocol
@@ -94,6 +95,7 @@ def simple_config(
     echo_failure: int = 0,
     passive: bool = False,
     restart_interval: float = 3.0,
+    ipv6: bool = False,
 ) -> LinkConfig:
     """A link configuration from a few keyword arguments.
 
@@ -110,6 +112,7 @@ def simple_config(
         echo_failure: unanswered echoes before the peer is dead (``lcp-echo-failure``).
         passive: wait for the peer instead of giving up after Max-Configure.
         restart_interval: the Restart timer (pppd ``lcp-restart``).
+        ipv6: also run IPv6CP (random link-local identifiers) and carry IPv6.
 
     Raises:
         ConfigError: ``require_chap`` without ``rng``.
@@ -136,6 +139,8 @@ def simple_config(
             remote=IPv4Address(remote) if remote else None,
         ),
         ipcp_fsm=FsmConfig(restart_interval=restart_interval),
+        ipv6cp=Ipv6cpConfig() if ipv6 else None,
+        ipv6cp_fsm=FsmConfig(restart_interval=restart_interval),
         auth=auth,
         echo_interval=echo_interval,
         echo_failure=echo_failure,

@@ -134,3 +134,42 @@ def test_send_before_network_up_is_refused() -> None:
 def test_chap_authenticator_requires_a_random_source() -> None:
     with pytest.raises(pyppp.ConfigError, match="rng"):
         pyppp.simple_config(require_chap={"arthur": "dent"})
+
+
+def test_ipv6_datagrams_through_the_library_api() -> None:
+    """PppConnection carries IPv6 as it carries IPv4 (``simple_config(ipv6=True)``)."""
+    ipv6 = bytes.fromhex("6000000000083a40") + bytes(32) + bytes.fromhex("8000000000010001")
+
+    async def main() -> tuple[pyppp.Ipv6Up, pyppp.Ipv6Up, bytes, bytes]:
+        server = pyppp.simple_config(local="10.99.0.1", remote="10.99.0.2", ipv6=True)
+        client = pyppp.simple_config(ipv6=True)
+        async with pyppp.linked_pair(server, client) as (a, b):
+            up_a, up_b = await asyncio.gather(a.wait_ipv6_up(5), b.wait_ipv6_up(5))
+            await asyncio.gather(a.wait_network_up(5), b.wait_network_up(5))
+            assert b.send(ipv6)
+            assert b.send(icmp_echo("10.99.0.2", "10.99.0.1"))
+            first = await asyncio.wait_for(a.receive(), 5)
+            second = await asyncio.wait_for(a.receive(), 5)
+            return up_a, up_b, first, second
+
+    up_a, up_b, first, second = run(main())  # type: ignore[misc]
+    assert (up_a.local, up_a.remote) == (up_b.remote, up_b.local)
+    assert up_a.local.is_link_local
+    assert up_a.local != up_a.remote
+    assert first == ipv6
+    assert second == icmp_echo("10.99.0.2", "10.99.0.1")
+
+
+def test_wait_ipv6_up_fails_when_ipv6cp_is_not_run() -> None:
+    async def main() -> None:
+        server = pyppp.simple_config(local="10.99.0.1", remote="10.99.0.2", ipv6=True)
+        client = pyppp.simple_config()  # no IPv6CP: it Protocol-Rejects the server's
+        async with pyppp.linked_pair(server, client) as (a, b):
+            await asyncio.gather(a.wait_network_up(5), b.wait_network_up(5))
+            with pytest.raises(TimeoutError):
+                await a.wait_ipv6_up(0.5)
+            assert not a.send(bytes.fromhex("60") + bytes(39))
+        with pytest.raises(ConnectionError):
+            await b.wait_ipv6_up(1)
+
+    run(main())

@@ -6,6 +6,8 @@ No root, no TUN, no serial port needed::
         up = await ppp.wait_network_up()          # NetworkUp(local, remote, dns, mtu)
         ppp.send(ip_packet)
         packet = await ppp.receive()
+        up6 = await ppp.wait_ipv6_up()            # Ipv6Up(local, remote): with config.ipv6cp
+        ppp.send(ipv6_packet)                     # the version is read from the packet
 
     async with linked_pair(server_config, client_config) as (server, client):
         ...                                        # two stacks joined by a socketpair
@@ -22,7 +24,7 @@ from types import TracebackType
 
 from pyppp.aio.driver import LinkRunner
 from pyppp.aio.line import Line, StreamLine
-from pyppp.events import Event, LinkTerminated, NetworkUp
+from pyppp.events import Event, Ipv6Up, LinkTerminated, NetworkUp
 from pyppp.link import Link, LinkConfig
 from pyppp.util import Rng
 
@@ -46,7 +48,9 @@ class PppConnection:
         self.line = line
         self.events: asyncio.Queue[Event] = asyncio.Queue()
         self._packets: asyncio.Queue[bytes] = asyncio.Queue(maxsize=1024)
-        self._network: asyncio.Future[NetworkUp] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        self._network: asyncio.Future[NetworkUp] = loop.create_future()
+        self._ipv6: asyncio.Future[Ipv6Up] = loop.create_future()
         self.runner = LinkRunner(self.link, line, on_event=self._on_event, on_ip=self._on_ip)
         self._task: asyncio.Task[int] | None = None
 
@@ -82,21 +86,26 @@ class PppConnection:
 
     def _on_done(self, task: asyncio.Task[int]) -> None:
         # If the runner itself failed, nobody must wait for the network for ever.
-        if not self._network.done():
-            error = task.exception() if not task.cancelled() else None
-            self._network.set_exception(ConnectionError(f"link runner stopped: {error!r}"))
-            self._network.exception()
+        error = task.exception() if not task.cancelled() else None
+        for future in (self._network, self._ipv6):
+            if not future.done():
+                future.set_exception(ConnectionError(f"link runner stopped: {error!r}"))
+                future.exception()
 
     async def wait_network_up(self, timeout: float | None = None) -> NetworkUp:
         """Wait until IPCP is up; raises ``ConnectionError`` if the link dies first."""
         return await asyncio.wait_for(asyncio.shield(self._network), timeout)
 
-    def send(self, packet: bytes) -> bool:
-        """Send an IPv4 packet; ``False`` if it was dropped.
+    async def wait_ipv6_up(self, timeout: float | None = None) -> Ipv6Up:
+        """Wait until IPv6CP is up (``LinkConfig.ipv6cp`` set); ``ConnectionError`` if not."""
+        return await asyncio.wait_for(asyncio.shield(self._ipv6), timeout)
 
-        It is dropped when the network is not up, and when more than a bounded amount of data
-        is already queued for the line (back-pressure: IP may lose packets, a sender that cares
-        waits for :meth:`drain`).
+    def send(self, packet: bytes) -> bool:
+        """Send an IPv4 or IPv6 packet; ``False`` if it was dropped.
+
+        It is dropped when its IP version's control protocol is not up, and when more than a
+        bounded amount of data is already queued for the line (back-pressure: IP may lose
+        packets, a sender that cares waits for :meth:`drain`).
         """
         if self.link.pending_bytes > _SEND_HIGH_WATER:
             return False
@@ -111,7 +120,7 @@ class PppConnection:
         return self._task is not None and self._task.done()
 
     async def receive(self) -> bytes:
-        """The next IPv4 packet from the peer."""
+        """The next IP packet from the peer (IPv4, or IPv6 while IPv6CP is up)."""
         return await self._packets.get()
 
     async def close(self, reason: str = "User request", timeout: float = 7.0) -> int:
@@ -138,12 +147,18 @@ class PppConnection:
         self.events.put_nowait(event)
         if isinstance(event, NetworkUp) and not self._network.done():
             self._network.set_result(event)
-        elif isinstance(event, LinkTerminated) and not self._network.done():
-            self._network.set_exception(
-                ConnectionError(f"link terminated ({event.reason}), status {event.exit_status}")
-            )
-            # Nobody may be waiting for the network: that is not an error worth a warning.
-            self._network.exception()
+        elif isinstance(event, Ipv6Up) and not self._ipv6.done():
+            self._ipv6.set_result(event)
+        elif isinstance(event, LinkTerminated):
+            for future in (self._network, self._ipv6):
+                if not future.done():
+                    future.set_exception(
+                        ConnectionError(
+                            f"link terminated ({event.reason}), status {event.exit_status}"
+                        )
+                    )
+                    # Nobody may be waiting for the network: not an error worth a warning.
+                    future.exception()
 
     def _on_ip(self, packet: bytes) -> None:
         with contextlib.suppress(asyncio.QueueFull):  # a slow reader loses packets, like IP

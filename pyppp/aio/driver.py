@@ -15,7 +15,14 @@ from collections.abc import Callable
 
 from pyppp.aio.line import Line
 from pyppp.errors import ExitStatus
-from pyppp.events import Event, IpReceived, LinkTerminated, LoginCheckRequested, NetworkUp
+from pyppp.events import (
+    Event,
+    IpReceived,
+    Ipv6Up,
+    LinkTerminated,
+    LoginCheckRequested,
+    NetworkUp,
+)
 from pyppp.link import Link
 from pyppp.util import NOTICE
 
@@ -127,6 +134,12 @@ class LinkRunner:
         self.link.close(reason, exit_status=exit_status, now=self.now())
         self._after()
 
+    def close_network_protocol(self, protocol: int, reason: str) -> None:
+        """Close one NCP (pppd: IPv6CP after "Interface configuration failed")."""
+        if self._opened:
+            self.link.close_network_protocol(protocol, reason, now=self.now())
+            self._after()
+
     def hangup(self, reason: str = "Hangup") -> None:
         """End at once without a Terminate exchange (the line is gone or being dropped)."""
         if not self._opened:
@@ -204,7 +217,7 @@ class LinkRunner:
                 self.on_event(event)
             except Exception:  # the owner's bug must not leave the link without its timer
                 self.logger.exception("error while handling %s", type(event).__name__)
-        if isinstance(event, NetworkUp) and self.link.config.defer_network_log:
+        if isinstance(event, NetworkUp | Ipv6Up) and self.link.config.defer_network_log:
             # After on_event has configured the interface, as pppd prints them.
             for level, line in event.messages:
                 self.logger.log(level, "%s", line)
