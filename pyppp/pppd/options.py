@@ -40,7 +40,7 @@ A pppd user points pyppp at their ``/etc/ppp`` and it reads it the way pppd does
 * **Unsupported options fail.** Every pppd(8) word is in
   :data:`~pyppp.pppd.optiontable.OPTIONS`: ``supported``
   words set a typed field; ``noop`` words turn off something pyppp never does (``noccp``,
-  ``novj``, ``noipv6``, ``refuse-mschap``...) and are only recorded; ``unsupported`` words
+  ``novj``, ``refuse-mschap``...) and are only recorded; ``unsupported`` words
   (``demand``, ``plugin``, ``pty``, ``require-mschap-v2``...) raise one clear
   "not supported by pyppp" :class:`~pyppp.errors.ConfigError` (exit status 2), never a
   silent ignore. pyppp's own words (``windows``) are marked ``extension``.
@@ -78,6 +78,7 @@ from pyppp.pppd.values import (
     device_path,
     is_device_word,
     parse_escape,
+    parse_identifiers,
     parse_int,
     tty_options_name,
 )
@@ -272,8 +273,25 @@ class PppOptions:
     defaultroute: bool = False
     replacedefaultroute: bool = False
     proxyarp: bool = False
+    ip: bool = True  # False after `noip`
+    # IPv6CP (RFC 5072): on by default, as in pppd >= 2.4.9
+    ipv6: bool = True
+    ipv6_local: str | None = None  # identifiers of `ipv6 <local>,<remote>`, as "::1"
+    ipv6_remote: str | None = None
+    ipv6cp_accept_local: bool = False
+    ipv6cp_accept_remote: bool = False
+    ipv6cp_use_ipaddr: bool = False
+    ipv6cp_use_persistent: bool = False
+    ipv6cp_noremote: bool = False
+    ipv6cp_nosend: bool = False
+    ipv6cp_restart: int = 3
+    ipv6cp_max_configure: int = 10
+    ipv6cp_max_terminate: int = 2
+    ipv6cp_max_failure: int = 5
+    defaultroute6: bool = False
     # pyppp extensions
     windows: bool = False
+    masquerade: bool = False
     # Bookkeeping
     noops: tuple[str, ...] = ()
     sources: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
@@ -421,6 +439,13 @@ class _Reader:
             case Kind.ADDRESS_LIST:
                 check_host(arg, spec.name, where)
                 return [_Effect(target, _Op.LAST_TWO, arg, where)]
+            case Kind.IDENTIFIERS:
+                local, remote = parse_identifiers(arg, where)
+                return [
+                    *(_Effect(f, _Op.SET, v, where) for f, v in spec.also),
+                    *([_Effect("ipv6_local", _Op.SET, local, where)] if local else []),
+                    *([_Effect("ipv6_remote", _Op.SET, remote, where)] if remote else []),
+                ]
             case Kind.FILE:
                 # pppd: a file read with `file` has the privilege of whoever named it.
                 return self.read_file(Path(arg), priv=priv, must_exist=True, where=where)

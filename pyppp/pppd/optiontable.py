@@ -28,6 +28,7 @@ class Kind(Enum):
     COMMAND = "command"  # one string argument run by a shell (connect, init, disconnect)
     ESCAPE = "escape"  # comma-separated hex bytes, unioned into `field`
     ADDRESS_LIST = "address list"  # one address; the last two given are kept (ms-dns)
+    IDENTIFIERS = "interface identifiers"  # ipv6 <local>,<remote> (either may be empty)
     FILE = "file"  # read options from a file
     CALL = "call"  # read options from <config-dir>/peers/NAME
     NOOP = "noop"  # disables something pyppp never does: accepted and recorded
@@ -149,7 +150,6 @@ _EAP: Final = "EAP authentication is not implemented"
 _MSCHAP: Final = "MS-CHAP is not implemented (PAP and CHAP-MD5 are)"
 _MPPE: Final = "MPPE encryption is not implemented"
 _CCP: Final = "compression (CCP) is not implemented"
-_IPV6: Final = "IPv6CP is not implemented"
 _MULTILINK: Final = "multilink PPP is not implemented"
 _FILTER: Final = "packet filters are not implemented"
 _NOT_YET: Final = "not implemented yet"
@@ -405,7 +405,7 @@ OPTIONS: Final[tuple[OptionSpec, ...]] = (
     _noop("novj", "pyppp never negotiates Van Jacobson compression", aliases=("-vj",)),
     _noop("novjccomp", "pyppp never negotiates Van Jacobson compression", aliases=("-vjccomp",)),
     _no("vj-max-slots", "Van Jacobson compression is not implemented"),
-    _no("noip", "IP is the only network protocol pyppp carries", aliases=("-ip",)),
+    _flag("noip", "ip", "Disable IP and IPCP", False, aliases=("-ip",)),
     _no("netmask", _NOT_YET),
     _no("usepeerwins", _NOT_YET),
     _no("noresolvconf", _NOT_YET),
@@ -417,24 +417,60 @@ OPTIONS: Final[tuple[OptionSpec, ...]] = (
     _no("ip-down-script", _NOT_YET),
     _no("ip-pre-up-script", _NOT_YET),
     # -- IPv6CP (ipv6cp.c) ----------------------------------------------------------------
-    _noop("noipv6", "pyppp never negotiates IPv6CP", aliases=("-ipv6",)),
-    _no("+ipv6", _IPV6),
-    _no("ipv6", _IPV6),
-    _no("ipv6cp-accept-local", _IPV6),
-    _no("ipv6cp-accept-remote", _IPV6),
-    _no("ipv6cp-noremote", _IPV6),
-    _no("ipv6cp-nosendip", _IPV6),
-    _no("ipv6cp-use-ipaddr", _IPV6),
-    _no("ipv6cp-use-persistent", _IPV6),
-    _no("ipv6cp-use-remotenumber", _IPV6),
-    _no("ipv6cp-restart", _IPV6),
-    _no("ipv6cp-max-configure", _IPV6),
-    _no("ipv6cp-max-terminate", _IPV6),
-    _no("ipv6cp-max-failure", _IPV6),
-    _no("defaultroute6", _IPV6),
-    _noop(
+    _flag("+ipv6", "ipv6", "Enable IPv6 and IPv6CP"),
+    _flag("noipv6", "ipv6", "Disable IPv6 and IPv6CP", False, aliases=("-ipv6",)),
+    OptionSpec(
+        "ipv6",
+        Kind.IDENTIFIERS,
+        "Set interface identifiers for IPV6",
+        "ipv6_local",
+        also=(("ipv6", True),),
+    ),
+    _flag(
+        "ipv6cp-accept-local", "ipv6cp_accept_local", "Accept peer's interface identifier for us"
+    ),
+    _flag(
+        "ipv6cp-accept-remote",
+        "ipv6cp_accept_remote",
+        "Accept peer's interface identifier for itself",
+    ),
+    _flag(
+        "ipv6cp-use-ipaddr",
+        "ipv6cp_use_ipaddr",
+        "Use (default) IPv4 addresses for both local and remote interface identifiers",
+    ),
+    _flag(
+        "ipv6cp-use-persistent",
+        "ipv6cp_use_persistent",
+        "Use uniquely-available persistent value for local interface identifier",
+    ),
+    _no(
+        "ipv6cp-use-remotenumber",
+        "it takes the remote identifier from 'remotenumber', which pyppp does not implement",
+    ),
+    _flag(
+        "ipv6cp-noremote",
+        "ipv6cp_noremote",
+        "Allow peer to have no interface identifier",
+    ),
+    # pppd's code has "ipv6cp-nosend"; its man page calls it "ipv6cp-nosendip".
+    _flag(
+        "ipv6cp-nosend",
+        "ipv6cp_nosend",
+        "Don't send local interface identifier to peer",
+        aliases=("ipv6cp-nosendip",),
+    ),
+    _int("ipv6cp-restart", "ipv6cp_restart", "Set timeout for IPv6CP", minimum=1),
+    _int("ipv6cp-max-configure", "ipv6cp_max_configure", "Set max #xmits for conf-reqs", minimum=1),
+    _int("ipv6cp-max-terminate", "ipv6cp_max_terminate", "Set max #xmits for term-reqs", minimum=1),
+    _int("ipv6cp-max-failure", "ipv6cp_max_failure", "Set max #conf-naks for IPv6CP", minimum=1),
+    _flag("defaultroute6", "defaultroute6", "Add default IPv6 route", privileged=True),
+    _flag(
         "nodefaultroute6",
-        "pyppp never adds an IPv6 route",
+        "defaultroute6",
+        "disable defaultroute6 option",
+        False,
+        aliases=("-defaultroute6",),
     ),
     # -- CCP (ccp.c) ----------------------------------------------------------------------
     _noop("noccp", "pyppp never negotiates CCP", aliases=("-ccp",)),
@@ -461,6 +497,14 @@ OPTIONS: Final[tuple[OptionSpec, ...]] = (
         extension=True,
     ),
     _flag("nowindows", "windows", "No Windows direct-cable handshake", False, extension=True),
+    _flag(
+        "masquerade",
+        "masquerade",
+        "Share this host's other interfaces with the peer: NAT its IPv4 address (nftables)",
+        privileged=True,
+        extension=True,
+    ),
+    _flag("nomasquerade", "masquerade", "Do not masquerade the peer", False, extension=True),
 )
 """Every option word pyppp knows, one entry per meaning (aliases inside the entry)."""
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from ipaddress import AddressValueError, IPv4Address
+from ipaddress import AddressValueError, IPv4Address, IPv6Address
 from pathlib import Path
 
 from pyppp.auth.base import AuthEngine, LoginThrottle
@@ -20,6 +20,7 @@ from pyppp.auth.pap import PapAuthenticator, PapPeer
 from pyppp.errors import ConfigError
 from pyppp.fsm import FsmConfig
 from pyppp.ipcp.negotiator import IpcpConfig
+from pyppp.ipv6cp.negotiator import Ipv6cpConfig
 from pyppp.lcp.negotiator import LcpConfig
 from pyppp.link import LinkConfig
 from pyppp.packet import PPPProtocol
@@ -146,6 +147,47 @@ def _address(text: str | None, hosts: dict[str, str], what: str) -> IPv4Address 
         raise ConfigError(f"bad {what} IP address {text!r}", exit_status=2) from exc
 
 
+def _ipv6cp_config(
+    options: PppOptions,
+    local: IPv4Address | None,
+    remote: IPv4Address | None,
+    hwaddr: bytes | None,
+    logger: logging.Logger | None,
+) -> Ipv6cpConfig:
+    """The identifiers pppd's ``ipv6_check_options`` picks, in its order of preference.
+
+    ``ipv6 <local>,<remote>`` first; then ``ipv6cp-use-persistent`` (our identifier from the
+    Ethernet MAC address, RFC 2472 §4.1's EUI-48 to EUI-64 as pppd does it); then
+    ``ipv6cp-use-ipaddr`` (each identifier from the IPv4 address given for that end, in its
+    low 32 bits); whatever is still unknown is negotiated (ours made up at random).
+    """
+
+    def identifier(text: str | None) -> bytes | None:
+        return IPv6Address(text).packed[8:] if text else None
+
+    ours = identifier(options.ipv6_local)
+    theirs = identifier(options.ipv6_remote)
+    if ours is None and options.ipv6cp_use_persistent:
+        if hwaddr is not None and len(hwaddr) == 6:
+            ours = bytes((hwaddr[0] | 0x02, *hwaddr[1:3], 0xFF, 0xFE, *hwaddr[3:]))
+        else:
+            # pppd ipv6cp.c ether_to_eui64 (and it falls back to a random identifier)
+            (logger or logging.getLogger("pyppp")).error("ipv6cp: no persistent id can be found")
+    if options.ipv6cp_use_ipaddr:
+        if ours is None and local is not None and int(local):
+            ours = bytes(4) + local.packed
+        if theirs is None and remote is not None and int(remote):
+            theirs = bytes(4) + remote.packed
+    return Ipv6cpConfig(
+        local=ours,
+        remote=theirs,
+        accept_local=options.ipv6cp_accept_local,
+        accept_remote=options.ipv6cp_accept_remote,
+        send_identifier=not options.ipv6cp_nosend,
+        no_remote=options.ipv6cp_noremote,
+    )
+
+
 def build_link_config(
     options: PppOptions,
     *,
@@ -156,6 +198,7 @@ def build_link_config(
     throttle: LoginThrottle | None = None,
     crypt_check: Callable[[str, str], bool] | None = None,
     logger: logging.Logger | None = None,
+    hwaddr: bytes | None = None,
 ) -> LinkConfig:
     """Turn pppd's options into a link configuration, checking what pppd checks at start-up.
 
@@ -168,6 +211,8 @@ def build_link_config(
         throttle: the process-wide PAP failure counter (it survives reconnections).
         crypt_check: compares a password with a crypt(3) hash from pap-secrets (shell).
         logger: where pppd's lines go.
+        hwaddr: the first Ethernet MAC address, for ``ipv6cp-use-persistent`` (the shell
+            reads it; ``None`` if there is none).
 
     Raises:
         ConfigError: pppd would refuse to start (status 1 or 2, as pppd).
@@ -272,12 +317,19 @@ def build_link_config(
             passive=options.passive,
             silent=options.silent,
         ),
-        ipcp=ipcp,
+        ipcp=ipcp if options.ip else None,
         ipcp_fsm=FsmConfig(
             restart_interval=float(options.ipcp_restart),
             max_configure=options.ipcp_max_configure,
             max_terminate=options.ipcp_max_terminate,
             max_failure=options.ipcp_max_failure,
+        ),
+        ipv6cp=_ipv6cp_config(options, local, remote, hwaddr, logger) if options.ipv6 else None,
+        ipv6cp_fsm=FsmConfig(
+            restart_interval=float(options.ipv6cp_restart),
+            max_configure=options.ipv6cp_max_configure,
+            max_terminate=options.ipv6cp_max_terminate,
+            max_failure=options.ipv6cp_max_failure,
         ),
         auth=factory,
         echo_interval=float(options.lcp_echo_interval),

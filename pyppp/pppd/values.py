@@ -132,6 +132,42 @@ def check_host(text: str, what: str, where: str, *, check_bad: bool = False) -> 
         raise ConfigError(f"bad {what} {text}", source=where)
 
 
+def parse_identifiers(text: str, where: str) -> tuple[str | None, str | None]:
+    """Read pppd's ``ipv6 <local>,<remote>`` (pppd ``setifaceid``); either side may be empty.
+
+    Each identifier is written as an IPv6 address whose upper 64 bits are zero (``::1``,
+    ``::dead:beef``) and that is not ``::``.
+
+    Returns:
+        The local and remote identifiers in canonical form (``"::1"``), ``None`` if empty.
+
+    Raises:
+        ConfigError: pppd's "Illegal interface identifier (local): ..." (exit status 2).
+    """
+    local_text, _, remote_text = text.partition(",")
+    out: list[str | None] = []
+    for side, word in (("local", local_text), ("remote", remote_text)):
+        if not word:
+            out.append(None)
+            continue
+        try:
+            value = int(ipaddress.IPv6Address(word))
+        except ValueError:
+            value = -1
+        if not 0 < value < 1 << 64:
+            if value >= 1 << 64:
+                hint = "an IPv6 address, not an identifier"
+            else:
+                hint = "zero is no identifier" if value == 0 else "not an identifier"
+            raise ConfigError(
+                f"Illegal interface identifier ({side}): {word} ({hint}: give the low 64 bits "
+                "with the upper ones zero, as ::1 or ::dead:beef)",
+                source=where,
+            )
+        out.append(str(ipaddress.IPv6Address(value)))
+    return out[0], out[1]
+
+
 def device_path(text: str) -> str:
     """The device path for a device word, as pppd makes it (``ttyS1`` -> ``/dev/ttyS1``)."""
     # pppd: "If ttyname does not begin with a slash (/), the string "/dev/" is prepended".
