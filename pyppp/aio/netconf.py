@@ -1,9 +1,10 @@
-"""pppd's ``defaultroute`` and ``proxyarp``, through netlink (pyroute2).
+"""pppd's ``defaultroute`` and ``proxyarp``, and IPv6's addresses, through netlink (pyroute2).
 
 pppd adds a default route through the PPP interface when IPCP comes up, unless one exists
 ("not replacing existing default route via %I"), and removes it when the link goes down.
 ``proxyarp`` publishes the peer's address on the local Ethernet interface on the same subnet,
-so hosts there can reach the peer; pppd removes the entry again at the end.
+so hosts there can reach the peer; pppd removes the entry again at the end. At IPv6CP up the
+interface gets the negotiated link-local pair (:class:`Ipv6Addresses`), and ``defaultroute6``.
 """
 
 from __future__ import annotations
@@ -12,10 +13,11 @@ import contextlib
 import logging
 import threading
 from collections.abc import Callable
-from ipaddress import IPv4Address, IPv4Interface
-from typing import TypeVar
+from ipaddress import IPv4Address, IPv4Interface, IPv6Address
+from pathlib import Path
+from typing import Any, TypeVar
 
-__all__ = ["NetConfig"]
+__all__ = ["Ipv6Addresses", "NetConfig", "first_ether_address", "remove_ipv4_addresses"]
 
 try:
     from pyroute2 import IPRoute
@@ -130,3 +132,148 @@ class NetConfig:
                 with contextlib.suppress(Exception):
                     ipr.neigh("del", dst=remote, ifindex=index, flags=_NTF_PROXY)
                 self._proxy = None
+
+
+# -- IPv6 on the link (pppd sys-linux.c sif6addr_rtnetlink, cif6addr, sif6defaultroute) -------
+
+_AF_INET, _AF_INET6 = 2, 10
+_IFA_F_NODAD, _IFA_F_PERMANENT = 0x02, 0x80
+_RT_SCOPE_LINK = 253
+
+
+class Ipv6Addresses:
+    """The link-local address pair (and ``defaultroute6``) pppd gives its interface at IPv6CP up.
+
+    pppd adds ``fe80::<ours>/128 peer fe80::<theirs>``, flags ``nodad`` and ``permanent``,
+    scope link: no Duplicate Address Detection (the two ends negotiated distinct identifiers,
+    and DAD's probes would only delay the link), and a /128 with a peer address as for IPv4 on a
+    point-to-point link. With ``ipv6cp-noremote`` there is no peer address.
+    """
+
+    def __init__(self, logger: logging.Logger | None = None) -> None:
+        self.logger = logger or logging.getLogger("pyppp")
+        self._address: tuple[int, str, str] | None = None
+        self._default_route: int | None = None
+
+    def add(self, ifname: str, local: IPv6Address, remote: IPv6Address | None) -> None:
+        """Put the address pair on ``ifname``.
+
+        Raises:
+            OSError: the kernel refused it (or pyroute2 is missing).
+        """
+        if IPRoute is None:
+            raise OSError("IPv6 addresses need pyroute2 (pip install pyroute2)")
+        _in_thread(lambda: self._add(ifname, local, remote))
+
+    def _add(self, ifname: str, local: IPv6Address, remote: IPv6Address | None) -> None:
+        with IPRoute() as ipr:
+            index = _index(ipr, ifname)
+            # As iproute2 and pppd: without a peer, the local address goes in both attributes.
+            peer = str(remote if remote is not None else local)
+            ipr.addr(
+                "add",
+                index=index,
+                family=_AF_INET6,
+                local=str(local),
+                address=peer,
+                prefixlen=128,
+                flags=_IFA_F_NODAD | _IFA_F_PERMANENT,
+                scope=_RT_SCOPE_LINK,
+            )
+            self._address = (index, str(local), peer)
+
+    def add_default_route(self, ifname: str) -> bool:
+        """Add pppd's ``defaultroute6``: ``::/0`` through ``ifname`` (other routes stay)."""
+        if IPRoute is None:
+            self.logger.error("defaultroute6 needs pyroute2 (pip install pyroute2)")
+            return False
+        return _in_thread(lambda: self._add_default_route(ifname))
+
+    def _add_default_route(self, ifname: str) -> bool:
+        with IPRoute() as ipr:
+            index = _index(ipr, ifname)
+            try:
+                ipr.route("add", family=_AF_INET6, dst="::/0", oif=index)
+            except Exception as exc:  # pyroute2's NetlinkError: EEXIST and the like
+                self.logger.error("Couldn't add IPv6 default route through %s: %s", ifname, exc)
+                return False
+            self._default_route = index
+        return True
+
+    def remove_all(self) -> None:
+        """Remove what :meth:`add` and :meth:`add_default_route` added (IPv6CP down, exit)."""
+        if IPRoute is None or (self._address is None and self._default_route is None):
+            return
+        _in_thread(self._remove_all)
+
+    def _remove_all(self) -> None:
+        with IPRoute() as ipr:
+            if self._default_route is not None:
+                with contextlib.suppress(Exception):  # gone with the interface, perhaps
+                    ipr.route("del", family=_AF_INET6, dst="::/0", oif=self._default_route)
+                self._default_route = None
+            if self._address is not None:
+                index, local, peer = self._address
+                with contextlib.suppress(Exception):
+                    ipr.addr(
+                        "del",
+                        index=index,
+                        family=_AF_INET6,
+                        local=local,
+                        address=peer,
+                        prefixlen=128,
+                    )
+                self._address = None
+
+
+def remove_ipv4_addresses(ifname: str) -> None:
+    """Take IPv4 off ``ifname`` while IPv6 still uses it (pppd ``cifaddr`` without ``sifdown``).
+
+    Raises:
+        OSError: the kernel refused (or pyroute2 is missing).
+    """
+    if IPRoute is None:
+        raise OSError("pyroute2 is needed to remove an address from a running interface")
+
+    def remove() -> None:
+        with IPRoute() as ipr:
+            index = _index(ipr, ifname)
+            for address in ipr.get_addr(index=index, family=_AF_INET):
+                ipr.addr(
+                    "del",
+                    index=index,
+                    family=_AF_INET,
+                    local=address.get_attr("IFA_LOCAL"),
+                    address=address.get_attr("IFA_ADDRESS"),
+                    prefixlen=address["prefixlen"],
+                )
+
+    _in_thread(remove)
+
+
+def first_ether_address(sys_class_net: Path = Path("/sys/class/net")) -> bytes | None:
+    """The MAC address of the first Ethernet interface, for ``ipv6cp-use-persistent``.
+
+    pppd's ``get_first_ether_hwaddr``: the interface with the lowest index whose type is
+    Ethernet (ARPHRD_ETHER) and whose address is not zero; ``None`` if there is none.
+    """
+    found: list[tuple[int, bytes]] = []
+    with contextlib.suppress(OSError):
+        for entry in sys_class_net.iterdir():
+            try:
+                if (entry / "type").read_text().strip() != "1":
+                    continue
+                address = bytes.fromhex((entry / "address").read_text().strip().replace(":", ""))
+                index = int((entry / "ifindex").read_text())
+            except (OSError, ValueError):
+                continue
+            if len(address) == 6 and any(address):
+                found.append((index, address))
+    return min(found)[1] if found else None
+
+
+def _index(ipr: Any, ifname: str) -> int:
+    found = ipr.link_lookup(ifname=ifname)
+    if not found:
+        raise OSError(f"no interface {ifname}")
+    return int(found[0])

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import signal
 import socket
@@ -19,17 +20,28 @@ from collections.abc import Callable
 from pathlib import Path
 
 from pyppp.aio.driver import LinkRunner
+from pyppp.aio.ipv6 import Ipv6Side
 from pyppp.aio.line import FdLine, LineOpenError, ThreadLine, open_line_async
 from pyppp.aio.lockfile import UucpLock
 from pyppp.aio.login import check_login, crypt_check, login_option_problem
 from pyppp.aio.logs import setup_logging
-from pyppp.aio.netconf import NetConfig
+from pyppp.aio.masquerade import Masquerade, MasqueradeError, load_nftables
+from pyppp.aio.netconf import NetConfig, first_ether_address
 from pyppp.aio.prelude import PreludeError, run_prelude
 from pyppp.aio.scripts import ScriptRunner
 from pyppp.aio.tun import Tun, TunError
 from pyppp.errors import ConfigError, ExitStatus
-from pyppp.events import Event, LinkDown, LinkTerminated, NetworkDown, NetworkUp
+from pyppp.events import (
+    Event,
+    Ipv6Down,
+    Ipv6Up,
+    LinkDown,
+    LinkTerminated,
+    NetworkDown,
+    NetworkUp,
+)
 from pyppp.link import Link, LinkConfig
+from pyppp.packet import PPPProtocol
 from pyppp.pppd.dns import resolv_conf_text
 from pyppp.pppd.lock import LockError
 from pyppp.pppd.options import PppOptions
@@ -90,6 +102,12 @@ class Supervisor:
         )
         if problem is not None:
             self.logger.warning("%s", problem)
+        if options.masquerade:
+            try:
+                load_nftables()
+            except MasqueradeError as exc:
+                self.logger.error("%s", exc)
+                return exc.exit_status
         try:
             secrets = load_secrets(self.config_dir, self.logger)
             config = build_link_config(
@@ -99,6 +117,7 @@ class Supervisor:
                 hostname=socket.gethostname(),
                 crypt_check=crypt_check,
                 logger=self.logger,
+                hwaddr=first_ether_address() if options.ipv6cp_use_persistent else None,
             )
         except ConfigError as exc:
             for line in str(exc).split(". "):
@@ -136,7 +155,7 @@ class Supervisor:
         line: FdLine | ThreadLine | None = None
         tun: Tun | None = None
         netconf = NetConfig(self.logger)
-        state = _Connection()
+        state = _Connection(self.logger)
         assert self._stop is not None
         # A SIGHUP (persist) of the last call may have left it set; a SIGTERM is remembered
         # in _signalled, so clearing here loses nothing.
@@ -158,6 +177,9 @@ class Supervisor:
                 return ExitStatus.USER_REQUEST, False
             tun = Tun(options.ifname, unit=options.unit)
             self.logger.info("Using interface %s", tun.name)
+            state.ipv6 = Ipv6Side(
+                tun, self.scripts, defaultroute=options.defaultroute6, logger=self.logger
+            )
             if isinstance(config.auth, SessionAuth):
                 config.auth.ifname = tun.name  # for pppd's "user %s logged in ... intf %s"
             self.logger.log(NOTICE, "Connect: %s <--> %s", tun.name, device)
@@ -179,7 +201,7 @@ class Supervisor:
             delay = options.connect_delay / 1000 if (options.connect or options.windows) else 0
             status = await runner.run(open_delay=delay)
             await self._finish(state)
-            return status, state.up_at is not None
+            return status, state.up_at is not None or state.ipv6_since is not None
         except (LockError, LineOpenError, PreludeError, TunError) as exc:
             # Each carries pppd's status: 6 lock, 7 open, 8/18 connect/init script, 1/3 TUN.
             self.logger.error("%s", exc)
@@ -192,6 +214,7 @@ class Supervisor:
             self._runner = None
             # Each step on its own: a failure in one must not leave the lock or the TUN behind.
             self._quietly("removing routes", netconf.remove_all)
+            self._quietly("removing the masquerade", state.masquerade.stop)
             if tun is not None:
                 self._quietly("removing the interface", tun.close)
             if line is not None:
@@ -262,27 +285,27 @@ class Supervisor:
                     netconf.add_proxy_arp(event.remote)
             except Exception as exc:  # netlink refusing must not take the link down
                 self.logger.error("Couldn't set up routing for %s: %s", tun.name, exc)
+            if options.masquerade:
+                remote = event.remote
+                self._quietly("masquerading", lambda: state.masquerade.start(tun.name, remote))
             state.tasks.append(
                 asyncio.ensure_future(
                     self.scripts.run("ip-up", self._script_args(tun.name, device, state), env)
                 )
             )
+        elif isinstance(event, Ipv6Up) and state.ipv6 is not None:
+            self._ipv6_up(event, state.ipv6, state, tun, device)
+        elif isinstance(event, Ipv6Down) and state.ipv6 is not None:
+            head = self._script_args(tun.name, device, state)[:3]
+            state.ipv6.down(head, *self._ipv6_env(tun.name, device, state))
         elif isinstance(event, NetworkDown | LinkDown) and state.up_at is not None:
             if not state.down_done:
                 state.down_done = True
-                state.connect_time = time.monotonic() - state.up_at
                 # pppd prints the link statistics when the network goes down, before
                 # "Connection terminated." (which comes when LCP has finished).
-                tenths = int(state.connect_time + 5) // 6  # pppd: (seconds + 5) / 6
-                self.logger.info("Connect time %d.%d minutes.", tenths // 10, tenths % 10)
-                if self._runner is not None:
-                    stats = self._runner.link.stats
-                    self.logger.info(
-                        "Sent %d bytes, received %d bytes.",
-                        stats.bytes_sent,
-                        stats.bytes_received,
-                    )
+                state.connect_time = self._print_stats(state.up_at)
                 netconf.remove_all()
+                state.masquerade.stop()
                 env = self._script_env(tun.name, device, state)
                 env["CONNECT_TIME"] = str(int(state.connect_time))
                 runner = self._runner
@@ -299,6 +322,43 @@ class Supervisor:
                 tun.down()
         elif isinstance(event, LinkTerminated):
             self.logger.log(NOTICE, "Connection terminated.")
+            if state.up_at is None and state.ipv6_since is not None:
+                # pppd: with IPCP never up, link_terminated prints them, after that line.
+                self._print_stats(state.ipv6_since)
+                state.ipv6_since = None
+
+    def _print_stats(self, since: float) -> float:
+        """Print the link statistics as pppd's print_link_stats; return the connect time (s)."""
+        connect_time = time.monotonic() - since
+        tenths = int(connect_time + 5) // 6  # pppd: (seconds + 5) / 6
+        self.logger.info("Connect time %d.%d minutes.", tenths // 10, tenths % 10)
+        if self._runner is not None:
+            stats = self._runner.link.stats
+            self.logger.info(
+                "Sent %d bytes, received %d bytes.", stats.bytes_sent, stats.bytes_received
+            )
+        return connect_time
+
+    def _ipv6_env(self, ifname: str, device: str, state: _Connection) -> tuple[str, dict[str, str]]:
+        """Return ipparam and the ipv6 scripts' environment (IPLOCAL/IPREMOTE only if set)."""
+        env = {k: v for k, v in self._script_env(ifname, device, state).items() if v}
+        return self.options.ipparam or "", env
+
+    def _ipv6_up(
+        self, event: Ipv6Up, ipv6: Ipv6Side, state: _Connection, tun: Tun, device: str
+    ) -> None:
+        head = self._script_args(tun.name, device, state)[:3]
+        error = ipv6.up(event, head, *self._ipv6_env(tun.name, device, state))
+        if error is not None:
+            # pppd ipv6cp_up: "Interface configuration failed" closes IPv6CP; IPv4 goes on.
+            self.logger.error("%s", error)
+            if self._runner is not None:
+                self._runner.close_network_protocol(
+                    PPPProtocol.IPV6CP, "Interface configuration failed"
+                )
+            return
+        if state.ipv6_since is None:
+            state.ipv6_since = time.monotonic()
 
     def _script_args(self, ifname: str, device: str, state: _Connection) -> list[str]:
         speed = str(self.options.speed or 115200)
@@ -334,21 +394,25 @@ class Supervisor:
             self.logger.warning("Couldn't write %s: %s", path, exc)
 
     async def _finish(self, state: _Connection) -> None:
-        if state.tasks:
-            await asyncio.wait(state.tasks, timeout=6.0)
+        tasks = [*state.tasks, *(state.ipv6.tasks if state.ipv6 is not None else [])]
+        if tasks:
+            await asyncio.wait(tasks, timeout=6.0)
         await self.scripts.drain(timeout=1.0)
 
 
 class _Connection:
     """What one connection attempt learned, for scripts and the closing lines."""
 
-    def __init__(self) -> None:
+    def __init__(self, logger: logging.Logger | None = None) -> None:
         self.up_at: float | None = None
         self.connect_time: float | None = None
         self.down_done = False
         self.local = ""
         self.remote = ""
         self.tasks: list[asyncio.Future[int | None]] = []
+        self.ipv6: Ipv6Side | None = None  # once the interface exists
+        self.ipv6_since: float | None = None  # IPv6CP's first up (connect time, IPv6 only)
+        self.masquerade = Masquerade(logger)
 
 
 def _line_high_water(device: str, speed: int | None) -> int:

@@ -1,9 +1,15 @@
 """The network side: a Linux TUN interface named like pppd's (``ppp0``, the next free ``pppN``).
 
 pppd gets a ``pppN`` interface from the kernel's PPP driver; pyppp makes a TUN device with the
-same kind of name, point-to-point addresses and the negotiated MTU, and moves IP packets
-between it and the link. A TUN interface exists only while its file descriptor is open, so
-closing it (on every exit path) removes the interface.
+same kind of name, point-to-point addresses and the negotiated MTU, and moves IP packets (IPv4
+and IPv6: without packet-information headers the kernel reads each packet's version from its
+first octet) between it and the link. A TUN interface exists only while its file descriptor is
+open, so closing it (on every exit path) removes the interface.
+
+The kernel never gives a PPP unit an IPv6 address of its own, but it does auto-configure a TUN
+device (a random link-local address as soon as it is up). pyppp turns that off when it creates
+the device (``addr_gen_mode`` 1, "none"), so that the interface carries only the link-local pair
+IPv6CP negotiated, as pppd's does. The interface stays up while either IP version is up.
 """
 
 from __future__ import annotations
@@ -13,15 +19,21 @@ import contextlib
 import logging
 import os
 from collections.abc import Callable
-from ipaddress import IPv4Address
+from ipaddress import IPv4Address, IPv6Address
+from pathlib import Path
 
 import pytun
 
+from pyppp.aio.netconf import Ipv6Addresses, remove_ipv4_addresses
 from pyppp.errors import PyPPPError
 
 __all__ = ["Tun", "TunError"]
 
 _READ_SIZE = 65536
+_IPV6_CONF = Path("/proc/sys/net/ipv6/conf")
+_ADDR_GEN_MODE_NONE = "1"
+# Linux disables IPv6 on an interface whose MTU is below IPv6's minimum (RFC 8200 §5).
+_IPV6_MIN_MTU = 1280
 
 
 class TunError(PyPPPError):
@@ -50,11 +62,19 @@ class Tun:
         self.name: str = self.device.name
         self.fd = self.device.fileno()
         os.set_blocking(self.fd, False)
+        self._no_autoconf()
+        self._families: set[int] = set()  # IP versions configured and up
+        self._ipv6 = Ipv6Addresses()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._reading = False
         self.dropped = 0
         """Packets the kernel would not take (its queue full, or the interface down)."""
         self._on_packets: Callable[[list[bytes]], object] | None = None
+
+    def _no_autoconf(self) -> None:
+        """Keep the kernel from making up an IPv6 address for the device (before it is up)."""
+        with contextlib.suppress(OSError):  # no such file: IPv6 is disabled on this host
+            (_IPV6_CONF / self.name / "addr_gen_mode").write_text(_ADDR_GEN_MODE_NONE)
 
     def configure(self, local: IPv4Address, remote: IPv4Address, mtu: int) -> None:
         """Set the point-to-point addresses and MTU, and bring the interface up."""
@@ -66,11 +86,43 @@ class Tun:
             self.device.up()
         except pytun.Error as exc:
             raise TunError(f"Couldn't configure {self.name}: {exc}") from exc
+        self._families.add(4)
+
+    def configure_ipv6(self, local: IPv6Address, remote: IPv6Address | None, mtu: int) -> None:
+        """Bring the interface up for IPv6 with the link-local pair (pppd sif6up, sif6addr)."""
+        try:
+            if 4 not in self._families:
+                self.device.mtu = mtu
+            self.device.up()
+            self._ipv6.add(self.name, local, remote)
+        except (pytun.Error, OSError) as exc:
+            hint = f" (IPv6 needs an MTU of {_IPV6_MIN_MTU} or more)" if mtu < _IPV6_MIN_MTU else ""
+            raise TunError(f"Couldn't configure {self.name} for IPv6: {exc}{hint}") from exc
+        self._families.add(6)
+
+    def add_ipv6_default_route(self) -> bool:
+        """Add pppd's ``defaultroute6``; it goes again with the addresses."""
+        return self._ipv6.add_default_route(self.name)
 
     def down(self) -> None:
-        """Take the interface down (IPCP closed) without removing it."""
+        """IPCP closed: take the interface down, or only its IPv4 address while IPv6 runs."""
+        self._families.discard(4)
+        if self._families:
+            try:
+                remove_ipv4_addresses(self.name)
+            except Exception as exc:  # netlink refusing must not take IPv6 down
+                logging.getLogger("pyppp").debug("%s: IPv4 address stays: %s", self.name, exc)
+            return
         with contextlib.suppress(pytun.Error):
             self.device.down()
+
+    def down_ipv6(self) -> None:
+        """IPv6CP closed: remove the link-local pair (pppd cif6addr), and go down if alone."""
+        self._families.discard(6)
+        self._ipv6.remove_all()
+        if not self._families:
+            with contextlib.suppress(pytun.Error):
+                self.device.down()
 
     def start(self, on_packets: Callable[[list[bytes]], object]) -> None:
         """Deliver the packets the kernel routes into the interface, a burst at a time."""
@@ -117,7 +169,9 @@ class Tun:
             self.dropped += 1
 
     def close(self) -> None:
-        """Remove the interface."""
+        """Remove the interface (its addresses and routes go with it)."""
         self.pause()
+        with contextlib.suppress(Exception):
+            self._ipv6.remove_all()  # a defaultroute6 would go too; say so explicitly
         with contextlib.suppress(pytun.Error, OSError):
             self.device.close()

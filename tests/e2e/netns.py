@@ -338,13 +338,17 @@ class Lab:
 # digest and the byte count, print them.
 _SINK = r"""
 import hashlib, socket, sys
-srv = socket.socket()
+# IPv4 or IPv6 (a link-local address carries its zone: fe80::1%ppp0).
+host, port = sys.argv[1], int(sys.argv[2])
+family, _, _, _, where = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+srv = socket.socket(family)
 srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-srv.bind((sys.argv[1], int(sys.argv[2])))
+srv.bind(where)
 srv.listen(1)
 print("listening", flush=True)
 srv.settimeout(float(sys.argv[3]))
-conn, _ = srv.accept()
+conn, peer = srv.accept()
+print("peer", peer[0], flush=True)
 conn.settimeout(float(sys.argv[3]))
 digest, total = hashlib.sha256(), 0
 while True:
