@@ -197,3 +197,16 @@ def test_dump_reads_back() -> None:
     separate = dump(options_from_words([*command_line_words(["ipv6", ",::2"])]))
     assert "ipv6 ,::2\t\t# (from command line)" in separate
     assert "noipv6\t\t# (from command line)" in dump(opts("noipv6"))
+
+
+@pytest.mark.parametrize("argument", ["fe80::1,", ",2001:db8::2", "::1,nonsense"])
+def test_the_cli_says_one_line_and_exits_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], argument: str
+) -> None:
+    from pyppp.cli import main
+
+    status = main(["dial", "/dev/null", "--config-dir", str(tmp_path), "ipv6", argument])
+    assert status == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1, err
+    assert "Illegal interface identifier" in err[0]

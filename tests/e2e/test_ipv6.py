@@ -24,7 +24,7 @@ import pytest
 from pyppp.aio.cable import NullModemCable
 from pyppp.aio.masquerade import DEBIAN_BINDING
 
-from .netns import CLIENT_IP, SERVER_IP, Lab, LoggedProcess, Netns, start_call, tcp_transfer
+from .netns import CLIENT_IP, SERVER_IP, Lab, Netns, start_call, tcp_transfer
 
 SERVER_LL, CLIENT_LL = "fe80::1", "fe80::2"
 SERVER_LL_PPPD = "fe80::0000:0000:0000:0001"
@@ -173,6 +173,19 @@ def test_ipv6_only_link(lab: Lab) -> None:
     assert ppp_links(lab.a) == ppp_links(lab.b) == []
 
 
+def test_noipv6_interface_carries_no_ipv6_address(lab: Lab) -> None:
+    """With ``noipv6`` the TUN looks like pppd's ppp0: no IPv6 address, not even the kernel's."""
+    with NullModemCable() as cable:
+        call = start_call(lab, cable.ends, server_words=("noipv6",), client_words=("noipv6",))
+        call.wait_up(lab=lab)
+        time.sleep(0.5)  # time enough for the kernel's own autoconfiguration, were it on
+        assert inet6(lab.a) == []
+        assert inet6(lab.b) == []
+        assert lab.a.run(["cat", "/proc/sys/net/ipv6/conf/ppp0/addr_gen_mode"]).stdout == "1\n"
+        call.client.signal(signal.SIGTERM)
+        assert call.client.wait(15) == 5
+
+
 # -- masquerade --------------------------------------------------------------------------------
 
 INTERNET_SERVER_SIDE, INTERNET_FAR = "10.99.42.1", "10.99.42.2"
@@ -249,7 +262,6 @@ def test_masquerade_shares_the_servers_network(lab: Lab, ending: str) -> None:
         assert arrived is not None
         assert arrived[1] == f"peer {INTERNET_SERVER_SIDE}", sink.text  # the server's address
 
-        ended_by: LoggedProcess
         if ending == "dialer-hangs-up":
             call.client.signal(signal.SIGTERM)
             assert call.client.wait(15) == 5
@@ -259,9 +271,8 @@ def test_masquerade_shares_the_servers_network(lab: Lab, ending: str) -> None:
             assert call.server.wait(15) == 5, call.server.text
             call.client.wait(15)
         else:
-            ended_by = call.client
-            ended_by.signal(signal.SIGKILL)
-            ended_by.wait(5)
+            call.client.signal(signal.SIGKILL)
+            call.client.wait(5)
             # The server finds the dead peer by its echoes (pppd's exit status 15).
             assert call.server.wait(20) == 15, call.server.text
         assert call.server.find(r"^Masquerading ended"), call.server.text
