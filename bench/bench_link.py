@@ -46,7 +46,7 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from pyppp.aio.cable import NullModemCable  # noqa: E402
-from pyppp.auth.base import AuthProtocol  # noqa: E402
+from pyppp.auth.base import AuthEngine  # noqa: E402
 from pyppp.auth.pap import PapAuthenticator, PapPeer  # noqa: E402
 from pyppp.events import NetworkUp  # noqa: E402
 from pyppp.ipcp.negotiator import IpcpConfig  # noqa: E402
@@ -179,12 +179,12 @@ class _Auth:
     def __init__(self, secrets: SecretsFile | None, password: str | None) -> None:
         self.secrets, self.password = secrets, password
 
-    def authenticator(self, protocol: int) -> AuthProtocol | None:
+    def authenticator(self, protocol: int) -> AuthEngine | None:
         if protocol == PPPProtocol.PAP and self.secrets is not None:
             return PapAuthenticator("server", self.secrets)
         return None
 
-    def peer(self, protocol: int) -> AuthProtocol | None:
+    def peer(self, protocol: int) -> AuthEngine | None:
         if protocol == PPPProtocol.PAP and self.password is not None:
             return PapPeer(USER, self.password)
         return None
