@@ -6,13 +6,14 @@ from pathlib import Path
 
 import pytest
 
+from pyppp.aio.secrets import read_secrets
 from pyppp.errors import ConfigError
 from pyppp.ipv6cp.negotiator import Ipv6cpConfig
 from pyppp.link import LinkConfig
 from pyppp.pppd.dump import dump
 from pyppp.pppd.options import command_line_words, load_options, options_from_words
 from pyppp.pppd.optiontable import OPTION_WORDS
-from pyppp.pppd.session import build_link_config, load_secrets
+from pyppp.pppd.session import build_link_config
 from pyppp.util import seeded_rng
 
 ONE = bytes.fromhex("0000000000000001")
@@ -27,7 +28,7 @@ def config(tmp_path: Path, *words: str, hwaddr: bytes | None = None) -> LinkConf
     options = load_options("/dev/ttyS1", list(words), config_dir=tmp_path, home=tmp_path)
     return build_link_config(
         options,
-        secrets=load_secrets(tmp_path),
+        secrets=read_secrets(tmp_path),
         rng=seeded_rng(1),
         hostname="griis",
         hosts_file=tmp_path / "hosts",

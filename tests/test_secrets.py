@@ -9,12 +9,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from pyppp.aio.secrets import SecretsReader, load_secrets_file, read_file, read_secrets_file
 from pyppp.errors import ConfigError
 from pyppp.pppd.secrets import (
+    MAX_INDIRECT_SECRET_SIZE,
+    MAX_SECRETS_FILE_SIZE,
     MAXWORDLEN,
     PeerSecretCheck,
     SecretsFile,
-    SecretsPath,
     SecretsProblem,
     can_authenticate_peer,
     get_pap_password,
@@ -205,7 +207,7 @@ def test_arbitrary_bytes_load_never_raises(
     path = tmp_path_factory.mktemp("s") / "chap-secrets"
     path.write_bytes(data)
     path.chmod(0o600)
-    parsed = SecretsFile.load(path, logger=logging.getLogger("test.secrets"))
+    parsed = load_secrets_file(path, logger=logging.getLogger("test.secrets"))
     parsed.find("x", "y")
 
 
@@ -214,7 +216,7 @@ def test_arbitrary_bytes_load_never_raises(
 
 def test_load_missing_file_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as info:
-        SecretsFile.load(tmp_path / "nope")
+        load_secrets_file(tmp_path / "nope")
     assert str(info.value).startswith(str(tmp_path / "nope") + ": can't read secrets file")
     assert info.value.exit_status == 1
 
@@ -224,7 +226,7 @@ def test_group_or_world_access_warns(tmp_path: Path, caplog: pytest.LogCaptureFi
     path.write_text("a b c\nlonely\n")
     path.chmod(0o644)
     with caplog.at_level(logging.WARNING, logger="pyppp.auth"):
-        SecretsFile.load(path)
+        load_secrets_file(path)
     assert f"Warning - secret file {path} has world and/or group access" in caplog.messages
     assert f"{path}:2: incomplete line (needs client, server and secret), ignored" in (
         caplog.messages
@@ -232,7 +234,7 @@ def test_group_or_world_access_warns(tmp_path: Path, caplog: pytest.LogCaptureFi
     caplog.clear()
     path.chmod(0o600)
     with caplog.at_level(logging.WARNING, logger="pyppp.auth"):
-        SecretsFile.load(path)
+        load_secrets_file(path)
     assert not any("has world" in m for m in caplog.messages)
 
 
@@ -250,7 +252,10 @@ def test_indirect_secret_files(tmp_path: Path, caplog: pytest.LogCaptureFixture)
         f"arthur server @{tmp_path / 'missing'}\n"
         "marvin server @login\n"
     )
-    parsed = SecretsFile.parse(text)
+    secrets = tmp_path / "chap-secrets"
+    secrets.write_text(text)
+    secrets.chmod(0o600)
+    parsed = load_secrets_file(secrets)  # the shell reads the @/path files too
     match = parsed.find("zaphod", "server")
     assert match is not None
     assert match.secret == "from a file"
@@ -268,25 +273,29 @@ def test_indirect_secret_files(tmp_path: Path, caplog: pytest.LogCaptureFixture)
     assert parsed.find("arthur", "server", read_secret=False) is not None
 
 
-def test_secrets_path_rereads_each_lookup(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_secrets_reader_rereads_at_each_refresh(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     path = tmp_path / "chap-secrets"
-    source = SecretsPath(path, kind="chap")
+    reader = SecretsReader(tmp_path)
+    source = reader.secrets.chap
     with caplog.at_level(logging.ERROR, logger="pyppp.auth"):
+        reader.read_now()
         assert source.find("a", "b") is None
-    assert caplog.messages[0].startswith(f"Can't open chap secret file {path}: ")
+    assert caplog.messages[1].startswith(f"Can't open chap secret file {path}: ")
+    assert caplog.messages[0].startswith("Can't open PAP password file ")
     path.write_text("a b first\n")
     path.chmod(0o600)
+    assert source.find("a", "b") is None  # lookups never touch the disk
+    reader.read_now()
     match = source.find("a", "b")
     assert match is not None
     assert match.secret == "first"
     path.write_text("a b second\n")
+    reader.read_now()
     match = source.find("a", "b")
     assert match is not None
     assert match.secret == "second"
-    caplog.clear()
-    with caplog.at_level(logging.ERROR, logger="pyppp.auth"):
-        SecretsPath(tmp_path / "x", kind="pap").find("a", "b")
-    assert caplog.messages[0].startswith("Can't open PAP password file ")
 
 
 # --- address lists and the start-up check ----------------------------------------------------
@@ -385,3 +394,72 @@ def test_null_login_needs_an_empty_secret() -> None:
     assert null_login(SecretsFile.parse('"" server pw 10.0.0.9\n'), "server") is None
     assert null_login(SecretsFile.parse("zaphod server pw\n"), "server") is None
     assert null_login(None, "server") is None
+
+
+# --- size limits (issue P, defect 8) ---------------------------------------------------------
+
+
+def test_indirect_secret_file_over_the_limit_is_refused(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    big = tmp_path / "big"
+    big.write_bytes(b"bigSecret\n" + b"#" * MAX_INDIRECT_SECRET_SIZE)
+    big.chmod(0o600)
+    fits = tmp_path / "fits"
+    fits.write_bytes(b"smallSecret\n" + b"#" * (MAX_INDIRECT_SECRET_SIZE - 20))
+    fits.chmod(0o600)
+    secrets = tmp_path / "chap-secrets"
+    secrets.write_text(f"zaphod server @{big}\nzaphod * fallback\nford server @{fits}\n")
+    secrets.chmod(0o600)
+    parsed = load_secrets_file(secrets)
+    with caplog.at_level(logging.WARNING, logger="pyppp.auth"):
+        match = parsed.find("zaphod", "server")
+    assert match is not None
+    assert match.secret == "fallback"  # the oversized file's line is skipped, as unreadable
+    assert (
+        f"indirect secret file {big} is too large (more than {MAX_INDIRECT_SECRET_SIZE} octets)"
+        in caplog.messages
+    )
+    match = parsed.find("ford", "server")
+    assert match is not None
+    assert match.secret == "smallSecret"
+
+
+def test_indirect_secret_from_dev_zero_is_bounded(caplog: pytest.LogCaptureFixture) -> None:
+    # Before the limit, this line made every lookup read /dev/zero until MemoryError.
+    parsed = SecretsFile.parse("zaphod server @/dev/zero\n")
+    read = read_file("/dev/zero", MAX_INDIRECT_SECRET_SIZE)
+    assert read.too_large
+    assert read.data is None
+    parsed = parsed.with_indirect({"/dev/zero": read})
+    with caplog.at_level(logging.WARNING, logger="pyppp.auth"):
+        assert parsed.find("zaphod", "server") is None
+    assert any("/dev/zero is too large" in m for m in caplog.messages)
+
+
+def test_secrets_file_over_the_limit_is_not_used(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "chap-secrets"
+    path.write_bytes(b"zaphod server s3cret *\n" + b"#" * MAX_SECRETS_FILE_SIZE)
+    path.chmod(0o600)
+    with caplog.at_level(logging.ERROR, logger="pyppp.auth"):
+        assert read_secrets_file(path) is None
+    assert caplog.messages == [
+        f"Can't open chap secret file {path}: File too large "
+        f"(more than {MAX_SECRETS_FILE_SIZE} octets)"
+    ]
+    with pytest.raises(ConfigError, match=f"larger than {MAX_SECRETS_FILE_SIZE} octets"):
+        load_secrets_file(path)
+    path.write_bytes(b"zaphod server s3cret *\n" + b"#" * (MAX_SECRETS_FILE_SIZE - 100))
+    parsed = read_secrets_file(path)
+    assert parsed is not None
+    assert parsed.find("zaphod", "server") is not None
+
+
+def test_unreadable_names_never_raise() -> None:
+    assert read_file("/nonexistent/x", 10).error == "No such file or directory"
+    assert read_file("bad\0name", 10).data is None
+    parsed = SecretsFile.parse("a b @/\0x\n")
+    assert parsed.indirect_paths() == ("/\0x",)
+    assert parsed.with_indirect({"/\0x": read_file("/\0x", 10)}).find("a", "b") is None

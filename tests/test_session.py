@@ -7,11 +7,12 @@ from pathlib import Path
 
 import pytest
 
+from pyppp.aio.secrets import read_secrets
 from pyppp.errors import ConfigError
 from pyppp.link import LinkConfig
 from pyppp.packet import PPPProtocol
 from pyppp.pppd.options import load_options
-from pyppp.pppd.session import build_link_config, load_secrets
+from pyppp.pppd.session import build_link_config
 from pyppp.util import seeded_rng
 
 
@@ -24,7 +25,7 @@ def make(tmp_path: Path, words: list[str], *, pap: str | None = None, chap: str 
     (tmp_path / "hosts").write_text(hosts)
     options = load_options("/dev/ttyS1", words, config_dir=tmp_path, home=tmp_path)
     return build_link_config(
-        options, secrets=load_secrets(tmp_path), rng=seeded_rng(1), hostname="griis",
+        options, secrets=read_secrets(tmp_path), rng=seeded_rng(1), hostname="griis",
         hosts_file=tmp_path / "hosts",
     )  # fmt: skip
 

@@ -29,6 +29,7 @@ from pyppp.aio.masquerade import Masquerade, MasqueradeError, load_nftables
 from pyppp.aio.netconf import NetConfig, first_ether_address
 from pyppp.aio.prelude import PreludeError, run_prelude
 from pyppp.aio.scripts import ScriptRunner
+from pyppp.aio.secrets import SecretsReader
 from pyppp.aio.tun import Tun, TunError
 from pyppp.errors import ConfigError, ExitStatus
 from pyppp.events import (
@@ -45,7 +46,7 @@ from pyppp.packet import PPPProtocol
 from pyppp.pppd.dns import resolv_conf_text
 from pyppp.pppd.lock import LockError
 from pyppp.pppd.options import PppOptions
-from pyppp.pppd.session import SessionAuth, build_link_config, load_secrets
+from pyppp.pppd.session import SessionAuth, build_link_config
 from pyppp.util import NOTICE
 
 __all__ = ["Supervisor"]
@@ -63,6 +64,7 @@ class Supervisor:
         self.serving = serving
         self.logger = setup_logging(debug=options.debug, logfile=options.logfile)
         self.scripts = ScriptRunner(config_dir, self.logger)
+        self.secrets = SecretsReader(config_dir, self.logger)  # read off the loop, when pppd would
         self._runner: LinkRunner | None = None
         self._stop: asyncio.Event | None = None
         self._signalled: int | None = None
@@ -108,11 +110,11 @@ class Supervisor:
             except MasqueradeError as exc:
                 self.logger.error("%s", exc)
                 return exc.exit_status
+        await self.secrets.refresh()
         try:
-            secrets = load_secrets(self.config_dir, self.logger)
             config = build_link_config(
                 options,
-                secrets=secrets,
+                secrets=self.secrets.secrets,
                 rng=os.urandom,
                 hostname=socket.gethostname(),
                 crypt_check=crypt_check,
@@ -175,6 +177,7 @@ class Supervisor:
             leftover = await self._prelude(line)
             if self._signalled is not None:
                 return ExitStatus.USER_REQUEST, False
+            await self.secrets.refresh()  # pppd's auth_reset: each call sees the files as they are
             tun = Tun(options.ifname, unit=options.unit)
             self.logger.info("Using interface %s", tun.name)
             state.ipv6 = Ipv6Side(
@@ -212,6 +215,7 @@ class Supervisor:
             return ExitStatus.FATAL_ERROR, False
         finally:
             self._runner = None
+            self.secrets.stop()
             # Each step on its own: a failure in one must not leave the lock or the TUN behind.
             self._quietly("removing routes", netconf.remove_all)
             self._quietly("removing the masquerade", state.masquerade.stop)
@@ -258,6 +262,7 @@ class Supervisor:
         self, event: Event, state: _Connection, tun: Tun, netconf: NetConfig, device: str
     ) -> None:
         options = self.options
+        self.secrets.on_event(event)
         if isinstance(event, NetworkUp):
             try:
                 tun.configure(event.local, event.remote, event.mtu)

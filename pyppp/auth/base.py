@@ -44,22 +44,29 @@ from typing import TYPE_CHECKING, ClassVar, Final
 
 from pyppp.errors import ExitStatus
 from pyppp.events import AuthMethod, Role
+from pyppp.ipcp.negotiator import AddressPolicy
 from pyppp.packet import ControlPacket, PPPProtocol
+from pyppp.pppd.secrets import SecretMatch, SecretsSource
 from pyppp.util import print_string, visible  # the one %v / print_string, shared
 
 if TYPE_CHECKING:
-    from pyppp.ipcp.negotiator import AddressPolicy
+    from ipaddress import IPv4Address
 
 __all__ = [
+    "AUTH_FAILED",
     "EXIT_AUTH_TOPEER_FAILED",
     "EXIT_PEER_AUTH_FAILED",
+    "FAILED_TO_PEER",
     "AuthEngine",
     "AuthEvent",
     "AuthFailure",
     "AuthMethod",
     "AuthSuccess",
+    "AuthenticatorEngine",
     "LoginCheckNeeded",
     "LoginThrottle",
+    "MppeKeys",
+    "PeerEngine",
     "Role",
     "decode_name",
     "encode_name",
@@ -75,7 +82,29 @@ EXIT_PEER_AUTH_FAILED: Final = ExitStatus.PEER_AUTH_FAILED
 EXIT_AUTH_TOPEER_FAILED: Final = ExitStatus.AUTH_TOPEER_FAILED
 """pppd exit status: we failed to authenticate ourselves to the peer."""
 
+AUTH_FAILED: Final = "Authentication failed"
+"""pppd's LCP close reason when the peer fails to authenticate (``auth_peer_fail``)."""
+
+FAILED_TO_PEER: Final = "Failed to authenticate ourselves to peer"
+"""pppd's LCP close reason when we fail to authenticate (``auth_withpeer_fail``)."""
+
 _LOG: Final = logging.getLogger("pyppp.auth")
+
+
+@dataclass(frozen=True, slots=True)
+class MppeKeys:
+    """The MPPE start keys an MS-CHAP exchange derived (RFC 3079), from our point of view.
+
+    MPPE (RFC 3078, negotiated in CCP after authentication) encrypts with ``send_key`` and
+    decrypts with ``recv_key``; a 40- or 56-bit session uses their first 8 octets.
+
+    Attributes:
+        send_key: the 16-octet start key for what we send.
+        recv_key: the 16-octet start key for what we receive.
+    """
+
+    send_key: bytes = field(repr=False)
+    recv_key: bytes = field(repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +121,7 @@ class AuthSuccess:
         address_words: the raw address words of that line.
         options: extra pppd option words from the line (after ``--``).
         login: the system password database was consulted (``login`` or ``@login``).
+        mppe_keys: MS-CHAP only: the MPPE keys this exchange derived, for CCP to use.
     """
 
     role: Role
@@ -101,6 +131,7 @@ class AuthSuccess:
     address_words: tuple[str, ...] = ()
     options: tuple[str, ...] = ()
     login: bool = False
+    mppe_keys: MppeKeys | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -255,6 +286,122 @@ class AuthEngine:
         self.logger.debug(
             "%s: discarded code %d id 0x%x: %s", name, packet.code, packet.identifier, why
         )
+
+    def _timer_due(self, now: float) -> bool:
+        """Whether the deadline has come; if so it is cleared (every `handle_timer` starts so)."""
+        if self._deadline is None or now < self._deadline:
+            return False
+        self._deadline = None
+        return True
+
+
+class AuthenticatorEngine(AuthEngine):
+    """What both authenticators share (pppd's "server" side): the secrets lookup and verdicts.
+
+    Args:
+        our_name: our name (``name`` option): the server field of the secrets lookup.
+        secrets: where the peers' secrets are (pap-secrets or chap-secrets).
+        unit: the ppp unit number, for ``/n+`` address words.
+        resolve_host: resolver for host names in address words (from the shell).
+        logger: where pppd's log lines go.
+    """
+
+    role: ClassVar[Role] = Role.AUTHENTICATOR
+
+    def __init__(
+        self,
+        our_name: str,
+        secrets: SecretsSource | None,
+        *,
+        unit: int = 0,
+        resolve_host: Callable[[str], IPv4Address | None] | None = None,
+        logger: logging.Logger | None = None,
+    ) -> None:
+        super().__init__(logger)
+        self.our_name = our_name
+        self._secrets = secrets
+        self.unit = unit
+        self._resolve_host = resolve_host
+
+    def _prefetch(self) -> None:
+        """A lookup will follow the packet we are sending: let the secrets file be re-read."""
+        if self._secrets is not None:
+            self._secrets.prefetch()
+
+    def _lookup(self, client: str) -> SecretMatch | None:
+        """The best secrets line for the peer ``client`` on our name (pppd ``get_secret``)."""
+        return None if self._secrets is None else self._secrets.find(client, self.our_name)
+
+    def _peer_failed(self, reason: str = AUTH_FAILED) -> None:
+        """Report that the peer failed: the link closes with exit status 11."""
+        self._emit(AuthFailure(self.role, self.protocol, reason, EXIT_PEER_AUTH_FAILED))
+
+    def _peer_succeeded(
+        self,
+        name: str,
+        match: SecretMatch,
+        *,
+        login: bool = False,
+        mppe_keys: MppeKeys | None = None,
+    ) -> None:
+        """Report the peer authenticated as ``name``, with the addresses its line allows."""
+        policy = AddressPolicy.from_words(
+            match.entry.addresses, unit=self.unit, resolve=self._resolve_host, logger=self.logger
+        )
+        self._emit(
+            AuthSuccess(
+                self.role,
+                self.protocol,
+                name,
+                addresses=policy,
+                address_words=match.entry.addresses,
+                options=match.entry.options,
+                login=login,
+                mppe_keys=mppe_keys,
+            )
+        )
+
+
+class PeerEngine(AuthEngine):
+    """What both peers share (pppd's "client" side): who we are and our verdicts.
+
+    Args:
+        user: the name we authenticate as (``user`` option, default our name).
+        password: the ``password`` option (hidden from ``repr``).
+        secrets: where our secret is looked up when no ``password`` is given.
+        remote_name: the ``remotename`` option, for that lookup.
+        logger: where pppd's log lines go.
+    """
+
+    role: ClassVar[Role] = Role.PEER
+
+    def __init__(
+        self,
+        user: str,
+        password: str | None = None,
+        *,
+        secrets: SecretsSource | None = None,
+        remote_name: str | None = None,
+        logger: logging.Logger | None = None,
+    ) -> None:
+        super().__init__(logger)
+        self.user = user
+        self._password = password
+        self._secrets = secrets
+        self.remote_name = remote_name
+
+    def _prefetch(self) -> None:
+        """A lookup will follow the next packet: let the secrets file be re-read."""
+        if self._secrets is not None:
+            self._secrets.prefetch()
+
+    def _failed(self, reason: str = FAILED_TO_PEER) -> None:
+        """Report that we failed: the link closes with exit status 19."""
+        self._emit(AuthFailure(self.role, self.protocol, reason, EXIT_AUTH_TOPEER_FAILED))
+
+    def _succeeded(self, mppe_keys: MppeKeys | None = None) -> None:
+        """Report that the peer accepted us."""
+        self._emit(AuthSuccess(self.role, self.protocol, self.user, mppe_keys=mppe_keys))
 
 
 # ---------------------------------------------------------------------------------------------

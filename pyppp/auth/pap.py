@@ -22,58 +22,46 @@ import logging
 from collections.abc import Callable
 from enum import Enum
 from ipaddress import IPv4Address
-from typing import ClassVar, Final
+from typing import ClassVar
 
 from pyppp.auth.base import (
-    EXIT_AUTH_TOPEER_FAILED,
-    EXIT_PEER_AUTH_FAILED,
-    AuthEngine,
-    AuthFailure,
-    AuthSuccess,
+    AUTH_FAILED,
+    FAILED_TO_PEER,
+    AuthenticatorEngine,
     LoginCheckNeeded,
     LoginThrottle,
-    Role,
+    PeerEngine,
     decode_name,
     encode_name,
     quoted,
     visible,
 )
-from pyppp.ipcp.negotiator import AddressPolicy
 from pyppp.packet import ControlPacket, PPPProtocol
-from pyppp.pppd.secrets import (
-    SecretMatch,
-    SecretsSource,
-    get_pap_password,
-)
+from pyppp.pppd.secrets import SecretMatch, SecretsSource, get_pap_password
 from pyppp.util import NOTICE
-
-_AUTH_FAILED: Final = "Authentication failed"
-"""pppd's LCP close reason when the peer fails (``auth_peer_fail``)."""
 
 __all__ = [
     "AUTH_ACK",
     "AUTH_NAK",
     "AUTH_REQ",
     "PapAuthenticator",
+    "PapClientState",
     "PapPeer",
+    "PapServerState",
     "decode_auth_request",
     "encode_auth_request",
     "encode_response",
 ]
 
-AUTH_REQ: Final = 1
-AUTH_ACK: Final = 2
-AUTH_NAK: Final = 3
+AUTH_REQ, AUTH_ACK, AUTH_NAK = 1, 2, 3
+"""The PAP Codes (RFC 1334 §2.2)."""
 
-DEFAULT_RESTART: Final = 3.0
-"""``pap-restart``: seconds between Authenticate-Requests."""
-DEFAULT_MAX_AUTHREQ: Final = 10
-"""``pap-max-authreq``: Authenticate-Requests sent before giving up."""
-DEFAULT_TIMEOUT: Final = 30.0
-"""``pap-timeout``: seconds the authenticator waits for a request (pppd ``UPAP_DEFREQTIME``)."""
+# pppd's defaults: pap-restart (seconds between Authenticate-Requests), pap-max-authreq
+# (requests sent before giving up), pap-timeout (seconds the authenticator waits for a
+# request, pppd's UPAP_DEFREQTIME).
+DEFAULT_RESTART, DEFAULT_MAX_AUTHREQ, DEFAULT_TIMEOUT = 3.0, 10, 30.0
 
-MSG_OK: Final = "Login ok"
-MSG_INCORRECT: Final = "Login incorrect"
+MSG_OK, MSG_INCORRECT = "Login ok", "Login incorrect"
 
 
 def encode_auth_request(identifier: int, user: bytes, password: bytes) -> ControlPacket:
@@ -112,14 +100,16 @@ def _decode_message(data: bytes) -> bytes | None:
     return data[1 : 1 + mlen]
 
 
-class _PeerState(Enum):
+class PapClientState(Enum):
+    """The peer's states (pppd ``upap.h`` ``UPAPCS_*``)."""
+
     INITIAL = "initial"
     AUTHREQ = "authreq"  # we've sent an Authenticate-Request
     OPEN = "open"  # we've received an Ack
     BADAUTH = "badauth"  # we've received a Nak or gave up
 
 
-class PapPeer(AuthEngine):
+class PapPeer(PeerEngine):
     """PAP as the peer: authenticate ourselves to the remote (pppd ``upap`` client).
 
     Args:
@@ -134,7 +124,6 @@ class PapPeer(AuthEngine):
     """
 
     protocol: ClassVar[int] = PPPProtocol.PAP
-    role: ClassVar[Role] = Role.PEER
 
     def __init__(
         self,
@@ -147,14 +136,10 @@ class PapPeer(AuthEngine):
         max_authreq: int = DEFAULT_MAX_AUTHREQ,
         logger: logging.Logger | None = None,
     ) -> None:
-        super().__init__(logger)
-        self.user = user
-        self._password = password
-        self._secrets = secrets
-        self._remote_name = remote_name
+        super().__init__(user, password, secrets=secrets, remote_name=remote_name, logger=logger)
         self.restart = restart
         self.max_authreq = max_authreq
-        self.state = _PeerState.INITIAL
+        self.state = PapClientState.INITIAL
         self.identifier = 0
         self.transmits = 0
 
@@ -164,7 +149,7 @@ class PapPeer(AuthEngine):
     def start(self, now: float) -> None:
         """Send the first Authenticate-Request."""
         if self._password is None:
-            found = get_pap_password(self._secrets, self.user, self._remote_name)
+            found = get_pap_password(self._secrets, self.user, self.remote_name)
             if found is None:
                 self.logger.error("No secret found for PAP login")
                 found = ""
@@ -182,14 +167,11 @@ class PapPeer(AuthEngine):
         )
         self.transmits += 1
         self._deadline = now + self.restart
-        self.state = _PeerState.AUTHREQ
+        self.state = PapClientState.AUTHREQ
 
     def handle_timer(self, now: float) -> None:
         """Retransmit, or give up after ``pap-max-authreq`` requests."""
-        if self._deadline is None or now < self._deadline:
-            return
-        self._deadline = None
-        if self.state is not _PeerState.AUTHREQ:
+        if not self._timer_due(now) or self.state is not PapClientState.AUTHREQ:
             return
         if self.transmits >= self.max_authreq:
             self.logger.error("No response to PAP authenticate-requests")
@@ -201,7 +183,7 @@ class PapPeer(AuthEngine):
         """Handle an Authenticate-Ack or -Nak; other codes belong to the authenticator."""
         if packet.code not in (AUTH_ACK, AUTH_NAK):
             return
-        if self.state is not _PeerState.AUTHREQ:
+        if self.state is not PapClientState.AUTHREQ:
             self._discard("not waiting for a PAP response", packet)
             return
         # pppd accepts the verdict whatever its Identifier: every request we sent carried the
@@ -214,33 +196,35 @@ class PapPeer(AuthEngine):
             self.logger.info("Remote message: %s", visible(message))
         self._deadline = None
         if packet.code == AUTH_ACK:
-            self.state = _PeerState.OPEN
+            self.state = PapClientState.OPEN
             self.logger.log(NOTICE, "PAP authentication succeeded")
-            self._emit(AuthSuccess(Role.PEER, self.protocol, self.user))
+            self._succeeded()
         else:
             self.logger.error("PAP authentication failed")
-            self._fail("Failed to authenticate ourselves to peer")
+            self._fail()
 
-    def _fail(self, reason: str) -> None:
-        self.state = _PeerState.BADAUTH
+    def _fail(self, reason: str = FAILED_TO_PEER) -> None:
+        self.state = PapClientState.BADAUTH
         self._deadline = None
-        self._emit(AuthFailure(Role.PEER, self.protocol, reason, EXIT_AUTH_TOPEER_FAILED))
+        self._failed(reason)
 
     def protocol_rejected(self, now: float) -> None:
         """The peer rejected PAP: authentication cannot succeed."""
-        if self.state is _PeerState.AUTHREQ:
+        if self.state is PapClientState.AUTHREQ:
             self.logger.error("PAP authentication failed due to protocol-reject")
-            self._fail("Failed to authenticate ourselves to peer")
+            self._fail()
         self.stop()
 
     def stop(self) -> None:
         """Cancel the retransmission timer."""
         self._deadline = None
-        if self.state is _PeerState.AUTHREQ:
-            self.state = _PeerState.INITIAL
+        if self.state is PapClientState.AUTHREQ:
+            self.state = PapClientState.INITIAL
 
 
-class _ServerState(Enum):
+class PapServerState(Enum):
+    """The authenticator's states (pppd ``upap.h`` ``UPAPSS_*``, plus pyppp's two waits)."""
+
     INITIAL = "initial"
     LISTEN = "listen"  # waiting for an Authenticate-Request
     CHECKING = "checking"  # waiting for the shell's system password check
@@ -253,7 +237,7 @@ CryptCheck = Callable[[str, str], bool]
 """``crypt_check(password, hashed) -> bool``: a crypt(3) comparison supplied by the shell."""
 
 
-class PapAuthenticator(AuthEngine):
+class PapAuthenticator(AuthenticatorEngine):
     """PAP as the authenticator: check the peer's name and password (pppd ``upap`` server).
 
     pppd ``check_passwd`` semantics:
@@ -284,7 +268,6 @@ class PapAuthenticator(AuthEngine):
     """
 
     protocol: ClassVar[int] = PPPProtocol.PAP
-    role: ClassVar[Role] = Role.AUTHENTICATOR
 
     def __init__(
         self,
@@ -302,9 +285,7 @@ class PapAuthenticator(AuthEngine):
         resolve_host: Callable[[str], IPv4Address | None] | None = None,
         logger: logging.Logger | None = None,
     ) -> None:
-        super().__init__(logger)
-        self.our_name = our_name
-        self._secrets = secrets
+        super().__init__(our_name, secrets, unit=unit, resolve_host=resolve_host, logger=logger)
         self.login = login
         self.papcrypt = papcrypt
         self._crypt_check = crypt_check
@@ -312,9 +293,7 @@ class PapAuthenticator(AuthEngine):
         self.throttle = throttle if throttle is not None else LoginThrottle()
         self.device = device
         self.ifname = ifname
-        self.unit = unit
-        self._resolve_host = resolve_host
-        self.state = _ServerState.INITIAL
+        self.state = PapServerState.INITIAL
         self._next_request_id = 1
         # The request being decided: (request id, Identifier, user, matched line).
         self._pending: tuple[int, int, str, SecretMatch] | None = None
@@ -326,27 +305,20 @@ class PapAuthenticator(AuthEngine):
 
     def start(self, now: float) -> None:
         """Start listening for an Authenticate-Request (and the ``pap-timeout`` clock)."""
-        self.state = _ServerState.LISTEN
+        self._prefetch()
+        self.state = PapServerState.LISTEN
         self._deadline = now + self.timeout if self.timeout > 0 else None
 
     def handle_timer(self, now: float) -> None:
         """``pap-timeout`` expiry, or the end of a throttled Nak's delay."""
-        if self._deadline is None or now < self._deadline:
+        if not self._timer_due(now):
             return
-        self._deadline = None
-        if self.state is _ServerState.LISTEN:
+        if self.state is PapServerState.LISTEN:
             # pppd upap_reqtimeout(): fails silently; say why at debug level.
             self.logger.debug("PAP: no Authenticate-Request within %g seconds", self.timeout)
-            self.state = _ServerState.BADAUTH
-            self._emit(
-                AuthFailure(
-                    Role.AUTHENTICATOR,
-                    self.protocol,
-                    "Authentication failed",
-                    EXIT_PEER_AUTH_FAILED,
-                )
-            )
-        elif self.state is _ServerState.DELAYING and self._pending_nak is not None:
+            self.state = PapServerState.BADAUTH
+            self._peer_failed()
+        elif self.state is PapServerState.DELAYING and self._pending_nak is not None:
             identifier, user, too_many = self._pending_nak
             self._pending_nak = None
             self._send_nak(identifier, user, too_many)
@@ -356,13 +328,13 @@ class PapAuthenticator(AuthEngine):
         if packet.code != AUTH_REQ:
             return
         match self.state:
-            case _ServerState.OPEN:
+            case PapServerState.OPEN:
                 self._send(encode_response(AUTH_ACK, packet.identifier, b""))
                 return
-            case _ServerState.BADAUTH:
+            case PapServerState.BADAUTH:
                 self._send(encode_response(AUTH_NAK, packet.identifier, b""))
                 return
-            case _ServerState.LISTEN:
+            case PapServerState.LISTEN:
                 pass
             case _:
                 # INITIAL: not started; CHECKING/DELAYING: the verdict is on its way and the
@@ -380,7 +352,7 @@ class PapAuthenticator(AuthEngine):
         self._check(packet.identifier, user, password, now)
 
     def _check(self, identifier: int, user: str, password: str, now: float) -> None:
-        match = None if self._secrets is None else self._secrets.find(user, self.our_name)
+        match = self._lookup(user)
         if match is None:
             self.logger.warning("no PAP secret found for %s", user)
             self._reject(identifier, user, now)
@@ -393,7 +365,7 @@ class PapAuthenticator(AuthEngine):
             request_id = self._next_request_id
             self._next_request_id += 1
             self._pending = (request_id, identifier, user, match)
-            self.state = _ServerState.CHECKING
+            self.state = PapServerState.CHECKING
             self._emit(LoginCheckNeeded(request_id, user, password))
             return
         self._accept(identifier, user, match)
@@ -419,7 +391,7 @@ class PapAuthenticator(AuthEngine):
         if self._pending is None or self._pending[0] != request_id:
             self.logger.debug("PAP: ignoring stale login result %d", request_id)
             return
-        if self.state is not _ServerState.CHECKING:
+        if self.state is not PapServerState.CHECKING:
             return
         _, identifier, user, match = self._pending
         self._pending = None
@@ -434,26 +406,10 @@ class PapAuthenticator(AuthEngine):
     def _accept(self, identifier: int, user: str, match: SecretMatch) -> None:
         self.throttle.record_success()
         self._send(encode_response(AUTH_ACK, identifier, MSG_OK.encode()))
-        self.state = _ServerState.OPEN
+        self.state = PapServerState.OPEN
         self.logger.log(NOTICE, "PAP peer authentication succeeded for %s", quoted(user))
         self.logger.log(NOTICE, "Peer %s authenticated with PAP", quoted(user))
-        policy = AddressPolicy.from_words(
-            match.entry.addresses,
-            unit=self.unit,
-            resolve=self._resolve_host,
-            logger=self.logger,
-        )
-        self._emit(
-            AuthSuccess(
-                Role.AUTHENTICATOR,
-                self.protocol,
-                user,
-                addresses=policy,
-                address_words=match.entry.addresses,
-                options=match.entry.options,
-                login=self._used_login,
-            )
-        )
+        self._peer_succeeded(user, match, login=self._used_login)
 
     def _reject(self, identifier: int, user: str, now: float) -> None:
         attempts, delay, too_many = self.throttle.record_failure()
@@ -462,7 +418,7 @@ class PapAuthenticator(AuthEngine):
         if delay > 0:
             # pppd sleep()s here, blocking everything; we hold the Nak (and the verdict)
             # back on the timer so a password guesser learns nothing sooner.
-            self.state = _ServerState.DELAYING
+            self.state = PapServerState.DELAYING
             self._pending_nak = (identifier, user, too_many)
             self._deadline = now + delay
             return
@@ -470,23 +426,15 @@ class PapAuthenticator(AuthEngine):
 
     def _send_nak(self, identifier: int, user: str, too_many: bool) -> None:
         self._send(encode_response(AUTH_NAK, identifier, MSG_INCORRECT.encode()))
-        self.state = _ServerState.BADAUTH
+        self.state = PapServerState.BADAUTH
         self.logger.warning("PAP peer authentication failed for %s", quoted(user))
-        reason = "login failed" if too_many else "Authentication failed"
-        self._emit(AuthFailure(Role.AUTHENTICATOR, self.protocol, reason, EXIT_PEER_AUTH_FAILED))
+        self._peer_failed("login failed" if too_many else AUTH_FAILED)
 
     def protocol_rejected(self, now: float) -> None:
         """The peer rejected PAP: it cannot authenticate itself."""
-        if self.state is _ServerState.LISTEN:
+        if self.state is PapServerState.LISTEN:
             self.logger.error("PAP authentication of peer failed (protocol-reject)")
-            self._emit(
-                AuthFailure(
-                    Role.AUTHENTICATOR,
-                    self.protocol,
-                    "Authentication failed",
-                    EXIT_PEER_AUTH_FAILED,
-                )
-            )
+            self._peer_failed()
         self.stop()
 
     def stop(self) -> None:
@@ -494,4 +442,4 @@ class PapAuthenticator(AuthEngine):
         self._deadline = None
         self._pending = None
         self._pending_nak = None
-        self.state = _ServerState.INITIAL
+        self.state = PapServerState.INITIAL

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from enum import IntEnum
 from typing import ClassVar, Final, Self
 
@@ -103,77 +103,66 @@ def _expect_length(payload: bytes, length: int, name: str) -> None:
 
 
 @dataclass(frozen=True, slots=True)
-class Mru(Option):
-    """Maximum-Receive-Unit (RFC 1661 §6.1).
+class _EmptyOption(Option):
+    """Common shape of the options whose Data field is empty (RFC 1661 §6.5, §6.6)."""
 
-    Attributes:
-        mru: the largest Information field the sender of the option can receive.
-    """
-
-    TYPE: ClassVar[int] = LcpOptionType.MRU
-    mru: int
+    _NAME: ClassVar[str] = ""
+    _LABEL: ClassVar[str] = ""  # pppd's trace word
 
     def payload(self) -> bytes:
-        """Return the 2-octet MRU."""
-        return _U16.pack(self.mru)
+        """Return the empty Data field."""
+        return b""
 
     @classmethod
     def decode(cls, payload: bytes) -> Self:
-        """Parse the Data field (exactly 2 octets)."""
-        _expect_length(payload, 2, "MRU")
-        return cls(_U16.unpack(payload)[0])
+        """Parse the Data field (must be empty)."""
+        _expect_length(payload, 0, cls._NAME)
+        return cls()
 
     def trace(self) -> str:
-        """Return pppd's ``mru %d``."""
-        return f"mru {self.mru}"
+        """Return pppd's word for the option."""
+        return self._LABEL
 
 
 @dataclass(frozen=True, slots=True)
-class Accm(Option):
-    """Async-Control-Character-Map (RFC 1662 §7.1).
+class _NumberOption(Option):
+    """Common shape of the options whose Data field is one number (16 or 32 bits).
 
-    Attributes:
-        asyncmap: bit *n* set means control character *n* must be escaped when sent to the
-            option's sender.
+    A subclass declares the one field and sets ``_CODEC`` (the struct), ``_NAME`` (for the
+    length error) and ``_TRACE`` (pppd's ``printf`` text as a `str.format` template).
     """
 
-    TYPE: ClassVar[int] = LcpOptionType.ACCM
-    asyncmap: int
-
-    def payload(self) -> bytes:
-        """Return the 4-octet map."""
-        return _U32.pack(self.asyncmap)
-
-    @classmethod
-    def decode(cls, payload: bytes) -> Self:
-        """Parse the Data field (exactly 4 octets)."""
-        _expect_length(payload, 4, "ACCM")
-        return cls(_U32.unpack(payload)[0])
-
-    def trace(self) -> str:
-        """Return pppd's ``asyncmap 0x%x`` (no zero padding)."""
-        return f"asyncmap {self.asyncmap:#x}"
-
-
-@dataclass(frozen=True, slots=True)
-class AuthProtocol(Option):
-    """Authentication-Protocol (RFC 1661 §6.2): the sender wants the peer to authenticate.
-
-    Attributes:
-        protocol: the PPP protocol number (``PPPProtocol.PAP``, ``PPPProtocol.CHAP``, ...).
-        data: protocol-specific data; for CHAP the single Algorithm octet (RFC 1994 §3).
-    """
-
-    TYPE: ClassVar[int] = LcpOptionType.AUTH_PROTOCOL
-    protocol: int
-    data: bytes = b""
+    _CODEC: ClassVar[struct.Struct] = _U16
+    _NAME: ClassVar[str] = ""
+    _TRACE: ClassVar[str] = ""
 
     @property
-    def algorithm(self) -> int | None:
-        """The CHAP Algorithm octet, or ``None`` if this is not a well-formed CHAP option."""
-        if self.protocol == PPPProtocol.CHAP and len(self.data) == 1:
-            return self.data[0]
-        return None
+    def _number(self) -> int:
+        number: int = getattr(self, fields(self)[0].name)
+        return number
+
+    def payload(self) -> bytes:
+        """Return the number in network order."""
+        return self._CODEC.pack(self._number)
+
+    @classmethod
+    def decode(cls, payload: bytes) -> Self:
+        """Parse the Data field (exactly the number's size)."""
+        _expect_length(payload, cls._CODEC.size, cls._NAME)
+        return cls(*cls._CODEC.unpack(payload))
+
+    def trace(self) -> str:
+        """Return pppd's text for the option."""
+        return self._TRACE.format(self._number)
+
+
+@dataclass(frozen=True, slots=True)
+class _ProtocolOption(Option):
+    """Common shape of the options that name a protocol and add data (RFC 1661 §6.2, §6.3)."""
+
+    protocol: int
+    data: bytes = b""
+    _NAME: ClassVar[str] = ""
 
     def payload(self) -> bytes:
         """Return the protocol number followed by the data."""
@@ -183,8 +172,58 @@ class AuthProtocol(Option):
     def decode(cls, payload: bytes) -> Self:
         """Parse the Data field (at least the 2-octet protocol)."""
         if len(payload) < 2:
-            raise MalformedPacket(f"Authentication-Protocol option with {len(payload)} octets")
+            raise MalformedPacket(f"{cls._NAME} option with {len(payload)} octets")
         return cls(_U16.unpack_from(payload)[0], bytes(payload[2:]))
+
+
+@dataclass(frozen=True, slots=True)
+class Mru(_NumberOption):
+    """Maximum-Receive-Unit (RFC 1661 §6.1).
+
+    Attributes:
+        mru: the largest Information field the sender of the option can receive.
+    """
+
+    TYPE: ClassVar[int] = LcpOptionType.MRU
+    _NAME: ClassVar[str] = "MRU"
+    _TRACE: ClassVar[str] = "mru {}"
+    mru: int
+
+
+@dataclass(frozen=True, slots=True)
+class Accm(_NumberOption):
+    """Async-Control-Character-Map (RFC 1662 §7.1); pppd prints ``asyncmap 0x%x``.
+
+    Attributes:
+        asyncmap: bit *n* set means control character *n* must be escaped when sent to the
+            option's sender.
+    """
+
+    TYPE: ClassVar[int] = LcpOptionType.ACCM
+    _CODEC: ClassVar[struct.Struct] = _U32
+    _NAME: ClassVar[str] = "ACCM"
+    _TRACE: ClassVar[str] = "asyncmap {:#x}"
+    asyncmap: int
+
+
+@dataclass(frozen=True, slots=True)
+class AuthProtocol(_ProtocolOption):
+    """Authentication-Protocol (RFC 1661 §6.2): the sender wants the peer to authenticate.
+
+    Attributes:
+        protocol: the PPP protocol number (``PPPProtocol.PAP``, ``PPPProtocol.CHAP``, ...).
+        data: protocol-specific data; for CHAP the single Algorithm octet (RFC 1994 §3).
+    """
+
+    TYPE: ClassVar[int] = LcpOptionType.AUTH_PROTOCOL
+    _NAME: ClassVar[str] = "Authentication-Protocol"
+
+    @property
+    def algorithm(self) -> int | None:
+        """The CHAP Algorithm octet, or ``None`` if this is not a well-formed CHAP option."""
+        if self.protocol == PPPProtocol.CHAP and len(self.data) == 1:
+            return self.data[0]
+        return None
 
     def trace(self) -> str:
         """Return pppd's ``auth pap`` / ``auth chap MD5`` / ``auth eap`` / ``auth 0x%x``."""
@@ -210,7 +249,7 @@ CHAP_MD5: Final = AuthProtocol(PPPProtocol.CHAP, bytes((ChapAlgorithm.MD5,)))
 
 
 @dataclass(frozen=True, slots=True)
-class QualityProtocol(Option):
+class QualityProtocol(_ProtocolOption):
     """Quality-Protocol (RFC 1661 §6.3); pyppp recognises it only to trace and reject it.
 
     Attributes:
@@ -219,19 +258,7 @@ class QualityProtocol(Option):
     """
 
     TYPE: ClassVar[int] = LcpOptionType.QUALITY_PROTOCOL
-    protocol: int
-    data: bytes = b""
-
-    def payload(self) -> bytes:
-        """Return the protocol number followed by the data."""
-        return _U16.pack(self.protocol) + self.data
-
-    @classmethod
-    def decode(cls, payload: bytes) -> Self:
-        """Parse the Data field (at least the 2-octet protocol)."""
-        if len(payload) < 2:
-            raise MalformedPacket(f"Quality-Protocol option with {len(payload)} octets")
-        return cls(_U16.unpack_from(payload)[0], bytes(payload[2:]))
+    _NAME: ClassVar[str] = "Quality-Protocol"
 
     def trace(self) -> str:
         """Return pppd's ``quality lqr`` (or ``quality 0x%x``) plus the data in hex."""
@@ -240,75 +267,65 @@ class QualityProtocol(Option):
 
 
 @dataclass(frozen=True, slots=True)
-class MagicNumber(Option):
-    """Magic-Number (RFC 1661 §6.4), used to detect looped-back links.
+class MagicNumber(_NumberOption):
+    """Magic-Number (RFC 1661 §6.4), used to detect looped-back links; pppd: ``magic 0x%x``.
 
     Attributes:
         magic_number: the sender's 32-bit magic number.
     """
 
     TYPE: ClassVar[int] = LcpOptionType.MAGIC_NUMBER
+    _CODEC: ClassVar[struct.Struct] = _U32
+    _NAME: ClassVar[str] = "Magic-Number"
+    _TRACE: ClassVar[str] = "magic {:#x}"
     magic_number: int
-
-    def payload(self) -> bytes:
-        """Return the 4-octet number."""
-        return _U32.pack(self.magic_number)
-
-    @classmethod
-    def decode(cls, payload: bytes) -> Self:
-        """Parse the Data field (exactly 4 octets)."""
-        _expect_length(payload, 4, "Magic-Number")
-        return cls(_U32.unpack(payload)[0])
-
-    def trace(self) -> str:
-        """Return pppd's ``magic 0x%x`` (no zero padding)."""
-        return f"magic {self.magic_number:#x}"
 
 
 @dataclass(frozen=True, slots=True)
-class Pfc(Option):
+class Pfc(_EmptyOption):
     """Protocol-Field-Compression (RFC 1661 §6.5): the sender can receive 1-octet Protocols."""
 
     TYPE: ClassVar[int] = LcpOptionType.PFC
-
-    def payload(self) -> bytes:
-        """Return the empty Data field."""
-        return b""
-
-    @classmethod
-    def decode(cls, payload: bytes) -> Self:
-        """Parse the Data field (must be empty)."""
-        _expect_length(payload, 0, "Protocol-Field-Compression")
-        return cls()
-
-    def trace(self) -> str:
-        """Return pppd's ``pcomp``."""
-        return "pcomp"
+    _NAME: ClassVar[str] = "Protocol-Field-Compression"
+    _LABEL: ClassVar[str] = "pcomp"
 
 
 @dataclass(frozen=True, slots=True)
-class Acfc(Option):
-    """Address-and-Control-Field-Compression (RFC 1661 §6.6)."""
+class Acfc(_EmptyOption):
+    """Address-and-Control-Field-Compression (RFC 1661 §6.6); pppd prints ``accomp``."""
 
     TYPE: ClassVar[int] = LcpOptionType.ACFC
-
-    def payload(self) -> bytes:
-        """Return the empty Data field."""
-        return b""
-
-    @classmethod
-    def decode(cls, payload: bytes) -> Self:
-        """Parse the Data field (must be empty)."""
-        _expect_length(payload, 0, "Address-and-Control-Field-Compression")
-        return cls()
-
-    def trace(self) -> str:
-        """Return pppd's ``accomp``."""
-        return "accomp"
+    _NAME: ClassVar[str] = "Address-and-Control-Field-Compression"
+    _LABEL: ClassVar[str] = "accomp"
 
 
 @dataclass(frozen=True, slots=True)
-class Callback(Option):
+class _OctetOption(Option):
+    """Common shape of the options whose Data field is one octet and then data (RFC 1570)."""
+
+    _NAME: ClassVar[str] = ""
+
+    def _parts(self) -> tuple[int, bytes]:
+        first, rest = fields(self)[:2]
+        octet: int = getattr(self, first.name)
+        data: bytes = getattr(self, rest.name)
+        return octet, data
+
+    def payload(self) -> bytes:
+        """Return the octet followed by the data."""
+        octet, data = self._parts()
+        return bytes((octet,)) + data
+
+    @classmethod
+    def decode(cls, payload: bytes) -> Self:
+        """Parse the Data field (at least the first octet)."""
+        if not payload:
+            raise MalformedPacket(f"{cls._NAME} option without its first octet")
+        return cls(payload[0], bytes(payload[1:]))  # type: ignore[call-arg]
+
+
+@dataclass(frozen=True, slots=True)
+class Callback(_OctetOption):
     """Callback (RFC 1570 §2.3); recognised to trace and reject it.
 
     Attributes:
@@ -318,19 +335,9 @@ class Callback(Option):
 
     TYPE: ClassVar[int] = LcpOptionType.CALLBACK
     CBCP: ClassVar[int] = 6
+    _NAME: ClassVar[str] = "Callback"
     operation: int
     message: bytes = b""
-
-    def payload(self) -> bytes:
-        """Return the Operation octet followed by the message."""
-        return bytes((self.operation,)) + self.message
-
-    @classmethod
-    def decode(cls, payload: bytes) -> Self:
-        """Parse the Data field (at least the Operation octet)."""
-        if not payload:
-            raise MalformedPacket("Callback option without an Operation octet")
-        return cls(payload[0], bytes(payload[1:]))
 
     def trace(self) -> str:
         """Return pppd's ``callback CBCP`` / ``callback 0x%x`` plus the message in hex."""
@@ -339,7 +346,7 @@ class Callback(Option):
 
 
 @dataclass(frozen=True, slots=True)
-class Mrru(Option):
+class Mrru(_NumberOption):
     """Multilink Maximum-Received-Reconstructed-Unit (RFC 1990 §5.1.1); traced and rejected.
 
     Attributes:
@@ -347,49 +354,25 @@ class Mrru(Option):
     """
 
     TYPE: ClassVar[int] = LcpOptionType.MRRU
+    _NAME: ClassVar[str] = "MRRU"
+    _TRACE: ClassVar[str] = "mrru {}"
     mrru: int
-
-    def payload(self) -> bytes:
-        """Return the 2-octet MRRU."""
-        return _U16.pack(self.mrru)
-
-    @classmethod
-    def decode(cls, payload: bytes) -> Self:
-        """Parse the Data field (exactly 2 octets)."""
-        _expect_length(payload, 2, "MRRU")
-        return cls(_U16.unpack(payload)[0])
-
-    def trace(self) -> str:
-        """Return pppd's ``mrru %d``."""
-        return f"mrru {self.mrru}"
 
 
 @dataclass(frozen=True, slots=True)
-class ShortSequence(Option):
+class ShortSequence(_EmptyOption):
     """Multilink Short-Sequence-Number-Header-Format (RFC 1990 §5.1.2); traced and rejected."""
 
     TYPE: ClassVar[int] = LcpOptionType.SHORT_SEQUENCE
-
-    def payload(self) -> bytes:
-        """Return the empty Data field."""
-        return b""
-
-    @classmethod
-    def decode(cls, payload: bytes) -> Self:
-        """Parse the Data field (must be empty)."""
-        _expect_length(payload, 0, "Short-Sequence-Number-Header-Format")
-        return cls()
-
-    def trace(self) -> str:
-        """Return pppd's ``ssnhf``."""
-        return "ssnhf"
+    _NAME: ClassVar[str] = "Short-Sequence-Number-Header-Format"
+    _LABEL: ClassVar[str] = "ssnhf"
 
 
 _ENDPOINT_CLASSES: Final = ("null", "local", "IP", "MAC", "magic", "phone")
 
 
 @dataclass(frozen=True, slots=True)
-class EndpointDiscriminator(Option):
+class EndpointDiscriminator(_OctetOption):
     """Endpoint-Discriminator (RFC 1990 §5.1.3); pppd accepts it from the peer by default.
 
     Attributes:
@@ -398,19 +381,9 @@ class EndpointDiscriminator(Option):
     """
 
     TYPE: ClassVar[int] = LcpOptionType.ENDPOINT_DISCRIMINATOR
+    _NAME: ClassVar[str] = "Endpoint-Discriminator"
     klass: int
     address: bytes = b""
-
-    def payload(self) -> bytes:
-        """Return the Class octet followed by the address."""
-        return bytes((self.klass,)) + self.address
-
-    @classmethod
-    def decode(cls, payload: bytes) -> Self:
-        """Parse the Data field (at least the Class octet)."""
-        if not payload:
-            raise MalformedPacket("Endpoint-Discriminator option without a Class octet")
-        return cls(payload[0], bytes(payload[1:]))
 
     def trace(self) -> str:
         """Return pppd's ``endpoint [...]`` as its ``epdisc_to_str`` renders the value."""

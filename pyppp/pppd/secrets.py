@@ -21,31 +21,43 @@ The address words restrict which IP addresses the authenticated peer may use (pp
 `pyppp.ipcp.negotiator.AddressPolicy`. Words after ``--`` are extra pppd options for that peer.
 
 Nothing here raises on file *content*: a hostile or broken file yields fewer entries and a list
-of `SecretsProblem` (file and line); only failing to read the file at all raises `ConfigError`.
-File names, names and secrets are kept as ``str`` decoded with ``surrogateescape``, so any byte
-sequence round-trips to the exact bytes pppd would have used.
+of `SecretsProblem` (file and line). File names, names and secrets are kept as ``str`` decoded
+with ``surrogateescape``, so any byte sequence round-trips to the exact bytes pppd would have
+used.
+
+Nothing here reads a file either. The shell (`pyppp.aio.secrets`) reads a secrets file and the
+``@/path`` files its lines name, off the event loop, at most `MAX_SECRETS_FILE_SIZE` and
+`MAX_INDIRECT_SECRET_SIZE` octets of each, and hands what it got over as `FileRead` values;
+`SecretsFile.from_read` judges them with pppd's messages ("Can't open chap secret file ...",
+"Warning - secret file ... has world and/or group access") and `SecretsFile.with_indirect`
+attaches the indirect files, whose messages come when a lookup uses their line, as pppd's do.
+`LiveSecrets` is what the engines look up in: the shell replaces its contents after each read.
 """
 
 from __future__ import annotations
 
+import errno
 import logging
+import os
 import stat
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
+from types import MappingProxyType
 from typing import Final, Protocol
 
-from pyppp.errors import ConfigError
 from pyppp.pppd.words import getwords
 
 __all__ = [
     "MAXSECRETLEN",
     "MAXWORDLEN",
+    "MAX_INDIRECT_SECRET_SIZE",
+    "MAX_SECRETS_FILE_SIZE",
+    "FileRead",
+    "LiveSecrets",
     "PeerSecretCheck",
     "SecretEntry",
     "SecretMatch",
     "SecretsFile",
-    "SecretsPath",
     "SecretsProblem",
     "SecretsSource",
     "Word",
@@ -65,6 +77,20 @@ MAXWORDLEN: Final = 1024
 
 MAXSECRETLEN: Final = 256
 """pppd's longest usable secret (``MAXSECRETLEN``); longer CHAP secrets are cut with an error."""
+
+MAX_SECRETS_FILE_SIZE: Final = 4 << 20
+"""The largest pap-secrets/chap-secrets pyppp reads (octets); a larger one is not used.
+
+pppd has no limit; this one keeps a mistaken or hostile file (a device, a huge log) from
+filling memory. 4 MiB is some 80,000 lines.
+"""
+
+MAX_INDIRECT_SECRET_SIZE: Final = 64 << 10
+"""The most of an ``@/path`` secret file pyppp reads (octets); a larger one is not used.
+
+Only its first word counts (at most `MAXWORDLEN` octets), so ``@/dev/zero`` is refused, not
+read until memory runs out.
+"""
 
 NONWILD_SERVER: Final = 1
 NONWILD_CLIENT: Final = 2
@@ -183,6 +209,14 @@ class SecretMatch:
 class SecretsSource(Protocol):
     """Something the authentication engines can look secrets up in."""
 
+    def prefetch(self) -> None:
+        """An exchange has begun that will look a secret up soon (after a round trip).
+
+        A source backed by a file re-reads it now, off the caller's thread, so the lookup
+        sees the file as it is then (pppd reads it at the lookup); a snapshot does nothing.
+        """
+        ...
+
     def find(
         self, client: str | None, server: str | None, *, read_secret: bool = True
     ) -> SecretMatch | None:
@@ -226,23 +260,50 @@ def _entries_from_words(
     return entries
 
 
-def _access_warning(path: Path, logger: logging.Logger) -> None:
+@dataclass(frozen=True, slots=True)
+class FileRead:
+    """One file as the shell read it, for the pure code to judge (pppd's checks and messages).
+
+    Attributes:
+        path: the file name.
+        data: the contents, or ``None`` when the file could not be read or was too large.
+        error: why it could not be opened or read (``strerror``), if so.
+        too_large: it holds more than the limit the shell read it with.
+        mode: the ``st_mode`` of the opened file (``None`` if unknown).
+        stat_error: why ``fstat`` failed, if it did (pppd warns "cannot stat secret file").
+    """
+
+    path: str
+    data: bytes | None = None
+    error: str | None = None
+    too_large: bool = False
+    mode: int | None = None
+    stat_error: str | None = None
+
+    def __repr__(self) -> str:  # the contents are secrets
+        return f"FileRead({self.path!r}, {len(self.data or b'')} octets)"
+
+
+def _text(data: bytes) -> str:
+    return data.decode(_ENCODING, _ERRORS)
+
+
+def _access_warning(read: FileRead, logger: logging.Logger) -> None:
     # pppd check_access(): a secrets file should be readable by root only.
-    try:
-        mode = path.stat().st_mode
-    except OSError as exc:
-        logger.warning("cannot stat secret file %s: %s", path, exc.strerror)
-        return
-    if mode & (stat.S_IRWXG | stat.S_IRWXO):
-        logger.warning("Warning - secret file %s has world and/or group access", path)
+    if read.stat_error is not None:
+        logger.warning("cannot stat secret file %s: %s", read.path, read.stat_error)
+    elif read.mode is not None and read.mode & (stat.S_IRWXG | stat.S_IRWXO):
+        logger.warning("Warning - secret file %s has world and/or group access", read.path)
 
 
-def _read_text(path: Path) -> str:
-    return path.read_bytes().decode(_ENCODING, _ERRORS)
+_CANT_OPEN: Final[dict[str, str]] = {
+    "pap": "Can't open PAP password file %s: %s",
+    "chap": "Can't open chap secret file %s: %s",
+}
 
 
 class SecretsFile:
-    """A parsed secrets file (a snapshot; see `SecretsPath` for pppd's re-read-per-lookup).
+    """A parsed secrets file: a snapshot of one read (see `LiveSecrets` for the current one).
 
     Attributes:
         path: where it was read from (``None`` for text given directly).
@@ -256,11 +317,14 @@ class SecretsFile:
         *,
         path: str | None = None,
         problems: Iterable[SecretsProblem] = (),
+        indirect: Mapping[str, FileRead] | None = None,
         logger: logging.Logger | None = None,
     ) -> None:
         self.path = path
         self.entries: tuple[SecretEntry, ...] = tuple(entries)
         self.problems: tuple[SecretsProblem, ...] = tuple(problems)
+        self.indirect: Mapping[str, FileRead] = MappingProxyType(dict(indirect or {}))
+        """The ``@/path`` secret files the shell read for this snapshot, by path."""
         self.logger = logger or _LOG
 
     def __repr__(self) -> str:
@@ -271,6 +335,9 @@ class SecretsFile:
         cls, text: str, *, path: str | None = None, logger: logging.Logger | None = None
     ) -> SecretsFile:
         """Parse secrets-file text. Never raises on any text.
+
+        ``@/path`` secrets are resolved only from files attached with `with_indirect`; until
+        then their lines are skipped as unreadable.
 
         Args:
             text: the contents.
@@ -284,27 +351,49 @@ class SecretsFile:
         return cls(entries, path=path, problems=problems, logger=logger)
 
     @classmethod
-    def load(cls, path: str | Path, *, logger: logging.Logger | None = None) -> SecretsFile:
-        """Read and parse a secrets file, warning (as pppd) if group or others may access it.
+    def from_read(
+        cls, read: FileRead, *, kind: str = "chap", logger: logging.Logger | None = None
+    ) -> SecretsFile | None:
+        """Judge and parse what the shell read, logging as pppd does at each read.
 
-        Problems in the content are logged at WARNING level with file and line.
+        Args:
+            read: the file as read (at most `MAX_SECRETS_FILE_SIZE` octets).
+            kind: ``"pap"`` or ``"chap"``: selects pppd's "Can't open ..." wording.
+            logger: where pppd's lines (and the content problems, with file and line) go.
 
-        Raises:
-            ConfigError: the file cannot be read (exit status 1, as pppd's fatal errors).
+        Returns:
+            The parsed file, or ``None`` (after pppd's error line) when it cannot be used.
         """
         log = logger or _LOG
-        p = Path(path)
-        try:
-            text = _read_text(p)
-        except OSError as exc:
-            raise ConfigError(
-                f"can't read secrets file: {exc.strerror or exc}", source=str(p), exit_status=1
-            ) from None
-        _access_warning(p, log)
-        parsed = cls.parse(text, path=str(p), logger=log)
+        if read.data is None:
+            reason = read.error or "unreadable"
+            if read.too_large:
+                reason = f"{os.strerror(errno.EFBIG)} (more than {MAX_SECRETS_FILE_SIZE} octets)"
+            log.error(_CANT_OPEN.get(kind, _CANT_OPEN["chap"]), read.path, reason)
+            return None
+        _access_warning(read, log)
+        parsed = cls.parse(_text(read.data), path=read.path, logger=log)
         for problem in parsed.problems:
             log.warning("%s", problem)
         return parsed
+
+    def prefetch(self) -> None:
+        """Nothing to do: a snapshot does not change."""
+
+    def indirect_paths(self) -> tuple[str, ...]:
+        """The files named by ``@/path`` secrets, in file order, each once."""
+        paths = (e.secret[1:] for e in self.entries if e.secret.startswith("@/"))
+        return tuple(dict.fromkeys(paths))
+
+    def with_indirect(self, reads: Mapping[str, FileRead]) -> SecretsFile:
+        """This snapshot with the ``@/path`` files the shell read (see `indirect_paths`)."""
+        return SecretsFile(
+            self.entries,
+            path=self.path,
+            problems=self.problems,
+            indirect=reads,
+            logger=self.logger,
+        )
 
     def find(
         self, client: str | None, server: str | None, *, read_secret: bool = True
@@ -345,68 +434,71 @@ class SecretsFile:
     def _resolve_secret(self, word: str) -> str | None:
         if not word.startswith("@/"):
             return word
-        path = Path(word[1:])
-        try:
-            text = _read_text(path)
-        except OSError:
+        path = word[1:]
+        read = self.indirect.get(path)
+        if read is not None and read.too_large:
+            self.logger.warning(
+                "indirect secret file %s is too large (more than %d octets)",
+                path,
+                MAX_INDIRECT_SECRET_SIZE,
+            )
+            return None
+        if read is None or read.data is None:
             self.logger.warning("can't open indirect secret file %s", path)
             return None
-        _access_warning(path, self.logger)
-        words = split_words(text, source=str(path))
+        _access_warning(read, self.logger)
+        words = split_words(_text(read.data), source=path)
         if not words:
             self.logger.warning("no secret in indirect secret file %s", path)
             return None
         return words[0].text
 
 
-_CANT_OPEN: Final[dict[str, str]] = {
-    "pap": "Can't open PAP password file %s: %s",
-    "chap": "Can't open chap secret file %s: %s",
-}
+class LiveSecrets:
+    """The current contents of one secrets file: what the engines look secrets up in.
 
-
-class SecretsPath:
-    """A secrets file that is read again at every lookup, as pppd does.
-
-    Editing ``/etc/ppp/chap-secrets`` thus takes effect at the next authentication without a
-    restart, and the permission warning is repeated each time (pppd's behaviour).
+    The shell replaces the snapshot each time it reads the file again (see
+    `pyppp.aio.secrets.SecretsReader` for when), so an edited file applies to the next
+    authentication without a restart; lookups never touch the disk.
 
     Args:
-        path: the file.
-        kind: ``"pap"`` or ``"chap"``: selects pppd's "Can't open ..." wording.
-        logger: where problems are logged.
+        path: the file (for messages).
+        kind: ``"pap"`` or ``"chap"``.
+        current: the first snapshot, if already read (``None``: unreadable or not read yet).
+        on_prefetch: what `prefetch` calls: the shell's "read this file again soon".
     """
 
     def __init__(
-        self, path: str | Path, *, kind: str = "chap", logger: logging.Logger | None = None
+        self,
+        path: str,
+        *,
+        kind: str = "chap",
+        current: SecretsFile | None = None,
+        on_prefetch: Callable[[], None] | None = None,
     ) -> None:
-        self.path = Path(path)
+        self.path = path
         self.kind = kind
-        self.logger = logger or _LOG
+        self.current = current
+        self.on_prefetch = on_prefetch
 
     def __repr__(self) -> str:
-        return f"SecretsPath({str(self.path)!r}, kind={self.kind!r})"
+        return f"LiveSecrets({self.path!r}, kind={self.kind!r}, current={self.current!r})"
 
-    def snapshot(self) -> SecretsFile | None:
-        """Read and parse the file now; ``None`` (with pppd's error line) if it can't be read."""
-        try:
-            text = _read_text(self.path)
-        except OSError as exc:
-            template = _CANT_OPEN.get(self.kind, _CANT_OPEN["chap"])
-            self.logger.error(template, self.path, exc.strerror or exc)
-            return None
-        _access_warning(self.path, self.logger)
-        parsed = SecretsFile.parse(text, path=str(self.path), logger=self.logger)
-        for problem in parsed.problems:
-            self.logger.warning("%s", problem)
-        return parsed
+    def prefetch(self) -> None:
+        """Ask the shell to read the file again (see `SecretsSource.prefetch`)."""
+        if self.on_prefetch is not None:
+            self.on_prefetch()
+
+    def replace(self, snapshot: SecretsFile | None) -> None:
+        """Use a new read of the file (``None``: it could not be read)."""
+        self.current = snapshot
 
     def find(
         self, client: str | None, server: str | None, *, read_secret: bool = True
     ) -> SecretMatch | None:
-        """Read the file and look up, as `SecretsFile.find`."""
-        parsed = self.snapshot()
-        return None if parsed is None else parsed.find(client, server, read_secret=read_secret)
+        """Look up in the current snapshot, as `SecretsFile.find`; ``None`` if there is none."""
+        current = self.current
+        return None if current is None else current.find(client, server, read_secret=read_secret)
 
 
 # ---------------------------------------------------------------------------------------------

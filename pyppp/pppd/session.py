@@ -2,8 +2,9 @@
 
 This is where pppd's option words become protocol policy: which authentication we require and
 can perform (and whether the secrets files make that possible), our name and user name,
-addresses resolved through ``/etc/hosts``, counters and timers, keepalive and limits. It reads
-files (the secrets, the hosts file) but does no other I/O.
+addresses resolved through ``/etc/hosts``, counters and timers, keepalive and limits. The
+secrets files come read (`Secrets`, kept current by `pyppp.aio.secrets.SecretsReader`); the
+hosts file is read here.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from pyppp.packet import PPPProtocol
 from pyppp.pppd.hosts import parse_hosts_file, resolve_address
 from pyppp.pppd.options import PppOptions
 from pyppp.pppd.secrets import (
-    SecretsPath,
+    LiveSecrets,
     can_authenticate_peer,
     get_pap_password,
     have_secret,
@@ -35,23 +36,15 @@ from pyppp.pppd.secrets import (
 )
 from pyppp.util import Rng
 
-__all__ = ["Secrets", "SessionAuth", "build_link_config", "load_secrets"]
+__all__ = ["Secrets", "SessionAuth", "build_link_config"]
 
 
 @dataclass(frozen=True, slots=True)
 class Secrets:
-    """pppd's two secrets files (re-read at every lookup, as pppd does)."""
+    """pppd's two secrets files, as last read by the shell (`pyppp.aio.secrets`)."""
 
-    pap: SecretsPath
-    chap: SecretsPath
-
-
-def load_secrets(config_dir: Path, logger: logging.Logger | None = None) -> Secrets:
-    """The ``pap-secrets`` and ``chap-secrets`` of a config dir."""
-    return Secrets(
-        pap=SecretsPath(config_dir / "pap-secrets", kind="pap", logger=logger),
-        chap=SecretsPath(config_dir / "chap-secrets", kind="chap", logger=logger),
-    )
+    pap: LiveSecrets
+    chap: LiveSecrets
 
 
 class SessionAuth:
