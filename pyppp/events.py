@@ -55,6 +55,10 @@ class AuthMethod(StrEnum):
     PAP = "PAP"
     CHAP = "CHAP"
     """CHAP with MD5 (RFC 1994)."""
+    MSCHAP = "MS-CHAP"
+    """CHAP with Microsoft's algorithm 0x80 (RFC 2433)."""
+    MSCHAP_V2 = "MS-CHAPv2"
+    """CHAP with Microsoft's algorithm 0x81 (RFC 2759)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -92,6 +92,7 @@ from pyppp.fsm import FsmConfig, State
 from pyppp.ipcp.negotiator import IpcpConfig, IpcpNegotiator, IpcpResult
 from pyppp.ipv6cp.negotiator import Ipv6cpConfig, Ipv6cpNegotiator, Ipv6cpResult
 from pyppp.lcp.negotiator import LcpConfig, LcpNegotiator, LcpResult
+from pyppp.lcp.options import AuthProtocol, ChapAlgorithm
 from pyppp.lcp.protocol import LcpControlProtocol
 from pyppp.packet import Code, ControlPacket, PPPProtocol, protocol_long_name, protocol_name
 from pyppp.trace import format_packet
@@ -99,9 +100,11 @@ from pyppp.util import NOTICE, Rng
 
 __all__ = ["CONTROL_QUEUE_LIMIT", "AuthFactory", "Link", "LinkConfig", "LinkStats"]
 
-_AUTH_METHODS: Final[dict[int, AuthMethod]] = {
-    PPPProtocol.PAP: AuthMethod.PAP,
-    PPPProtocol.CHAP: AuthMethod.CHAP,
+_AUTH_METHODS: Final[dict[tuple[int, int | None], AuthMethod]] = {
+    (PPPProtocol.PAP, None): AuthMethod.PAP,
+    (PPPProtocol.CHAP, ChapAlgorithm.MD5): AuthMethod.CHAP,
+    (PPPProtocol.CHAP, ChapAlgorithm.MS): AuthMethod.MSCHAP,
+    (PPPProtocol.CHAP, ChapAlgorithm.MS_V2): AuthMethod.MSCHAP_V2,
 }
 # RFC 1661 §6.1: "an implementation MUST be able to receive the full 1500 octet Information
 # field in case link synchronization is lost", whatever MRU was negotiated.
@@ -148,13 +151,18 @@ _Inbound = LayerEvent | _FromEngine
 
 
 class AuthFactory(Protocol):
-    """Builds the authentication engines once LCP has settled who authenticates how."""
+    """Builds the authentication engines once LCP has settled who authenticates how.
 
-    def authenticator(self, protocol: int) -> AuthEngine | None:
+    ``algorithm`` is the CHAP Algorithm octet LCP settled; the link passes it only when it is
+    not MD5 (MS-CHAP 0x80, MS-CHAPv2 0x81), so a factory for PAP and CHAP-MD5 alone need not
+    take it.
+    """
+
+    def authenticator(self, protocol: int, *, algorithm: int = ...) -> AuthEngine | None:
         """Return the engine that checks the peer with ``protocol``, or ``None`` if we can't."""
         ...
 
-    def peer(self, protocol: int) -> AuthEngine | None:
+    def peer(self, protocol: int, *, algorithm: int = ...) -> AuthEngine | None:
         """Return the engine that authenticates us with ``protocol``, or ``None``."""
         ...
 
@@ -802,11 +810,7 @@ class Link:
                 now=now,
             )
             return
-        self._start_auth(
-            result.our_auth.protocol if result.our_auth is not None else None,
-            result.peer_auth.protocol if result.peer_auth is not None else None,
-            now,
-        )
+        self._start_auth(result.our_auth, result.peer_auth, now)
 
     def _lcp_down(self, reason: str, now: float) -> None:
         self._lcp_result = None
@@ -878,24 +882,33 @@ class Link:
             self.logger.warning("Protocol-Reject for unsupported protocol 0x%x", protocol)
 
     # -- internals: authentication -------------------------------------------------------------
-    def _start_auth(self, ours: int | None, theirs: int | None, now: float) -> None:
+    def _start_auth(
+        self, ours: AuthProtocol | None, theirs: AuthProtocol | None, now: float
+    ) -> None:
         """Start the Authenticate phase for the directions LCP negotiated (pppd)."""
         self._auth = []
         self._auth_pending = set()
         factory = self.config.auth
-        wanted: Sequence[tuple[Role, int | None, Callable[[int], AuthEngine | None] | None]] = (
+        wanted: Sequence[tuple[Role, AuthProtocol | None, Callable[..., AuthEngine | None] | None]]
+        wanted = (
             (Role.AUTHENTICATOR, ours, factory.authenticator if factory else None),
             (Role.PEER, theirs, factory.peer if factory else None),
         )
-        for role, protocol, make in wanted:
-            if protocol is None:
+        for role, option, make in wanted:
+            if option is None:
                 continue
-            engine = make(protocol) if make is not None else None
+            protocol = option.protocol
+            algorithm = option.algorithm
+            if make is None:
+                engine = None
+            elif algorithm is None or algorithm == ChapAlgorithm.MD5:
+                engine = make(protocol)
+            else:
+                engine = make(protocol, algorithm=algorithm)
             if engine is None:
                 # Nothing can run this direction: pppd would not have agreed to it.
-                method = _AUTH_METHODS.get(protocol)
-                reason = f"no authentication engine for {method or hex(protocol)}"
-                self._fail_auth(role, protocol, reason, now)
+                method = _AUTH_METHODS.get((protocol, algorithm), AuthMethod.CHAP)
+                self._fail_auth(role, method, f"no authentication engine for {method}", now)
                 return
             engine.bind(functools.partial(self._report_auth, engine))
             self._auth.append(engine)
@@ -934,13 +947,12 @@ class Link:
                     LoginCheckRequested(event.request_id, event.user, event.password)
                 )
 
-    def _fail_auth(self, role: Role, protocol: int, reason: str, now: float) -> None:
+    def _fail_auth(self, role: Role, method: AuthMethod, reason: str, now: float) -> None:
         status = (
             ExitStatus.PEER_AUTH_FAILED
             if role is Role.AUTHENTICATOR
             else ExitStatus.AUTH_TOPEER_FAILED
         )
-        method = _AUTH_METHODS[protocol]
         self.logger.error("%s", reason)
         self._events.append(AuthFailed(method, role, reason, status))
         self.close("Authentication failed", exit_status=status, now=now)

@@ -10,7 +10,7 @@ instead::
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from ipaddress import IPv4Address
 
 from pyppp.auth.base import AuthEngine, LoginThrottle
@@ -21,6 +21,7 @@ from pyppp.fsm import FsmConfig
 from pyppp.ipcp.negotiator import IpcpConfig
 from pyppp.ipv6cp.negotiator import Ipv6cpConfig
 from pyppp.lcp.negotiator import LcpConfig
+from pyppp.lcp.options import ChapAlgorithm
 from pyppp.link import LinkConfig
 from pyppp.packet import PPPProtocol
 from pyppp.pppd.secrets import SecretsFile
@@ -65,20 +66,22 @@ class StaticAuth:
         self.rng = rng
         self.throttle = LoginThrottle()
 
-    def authenticator(self, protocol: int) -> AuthEngine | None:
-        """The engine that checks the peer."""
+    def authenticator(
+        self, protocol: int, *, algorithm: int = ChapAlgorithm.MD5
+    ) -> AuthEngine | None:
+        """The engine that checks the peer (``algorithm``: the CHAP algorithm LCP settled)."""
         if protocol == PPPProtocol.PAP:
             return PapAuthenticator(self.our_name, self.secrets, throttle=self.throttle)
         if protocol == PPPProtocol.CHAP:
-            return ChapAuthenticator(self.our_name, self.secrets, rng=self.rng)
+            return ChapAuthenticator(self.our_name, self.secrets, rng=self.rng, algorithm=algorithm)
         return None
 
-    def peer(self, protocol: int) -> AuthEngine | None:
-        """The engine that authenticates us."""
+    def peer(self, protocol: int, *, algorithm: int = ChapAlgorithm.MD5) -> AuthEngine | None:
+        """The engine that authenticates us (``algorithm``: the CHAP algorithm LCP settled)."""
         if protocol == PPPProtocol.PAP:
             return PapPeer(self.user, self.password)
         if protocol == PPPProtocol.CHAP:
-            return ChapPeer(self.user, self.password)
+            return ChapPeer(self.user, self.password, algorithm=algorithm, rng=self.rng)
         return None
 
 
@@ -90,6 +93,7 @@ def simple_config(
     require_chap: Mapping[str, str] | None = None,
     user: str | None = None,
     password: str | None = None,
+    chap_algorithms: Sequence[int] = (ChapAlgorithm.MD5,),
     rng: Rng | None = None,
     echo_interval: float = 0.0,
     echo_failure: int = 0,
@@ -106,8 +110,10 @@ def simple_config(
         require_chap: name -> secret of peers allowed in with CHAP.
         user: the name we authenticate as if the peer asks.
         password: our secret if the peer asks (``None``: we cannot authenticate).
-        rng: random source for CHAP challenges; required with ``require_chap`` (magic
-            numbers use the link's own rng).
+        chap_algorithms: the CHAP algorithms to ask for (``require_chap``) and to answer
+            with, best first: `ChapAlgorithm.MD5`, ``MS_V2`` (MS-CHAPv2), ``MS`` (MS-CHAP).
+        rng: random source for CHAP challenges (and MS-CHAPv2's Peer-Challenge); required
+            with ``require_chap`` or MS-CHAPv2 (magic numbers use the link's own rng).
         echo_interval: seconds between LCP Echo-Requests (pppd ``lcp-echo-interval``).
         echo_failure: unanswered echoes before the peer is dead (``lcp-echo-failure``).
         passive: wait for the peer instead of giving up after Max-Configure.
@@ -115,7 +121,8 @@ def simple_config(
         ipv6: also run IPv6CP (random link-local identifiers) and carry IPv6.
 
     Raises:
-        ConfigError: ``require_chap`` without ``rng``.
+        ConfigError: ``require_chap`` (or an MS-CHAPv2 peer) without ``rng``; an unknown
+            CHAP algorithm.
     """
     require: list[int] = []
     users: dict[str, str] = {}
@@ -129,10 +136,17 @@ def simple_config(
     if require_chap and rng is None:
         # CHAP challenges must be unpredictable, or a recorded Response can be replayed.
         raise ConfigError("require_chap needs rng= (os.urandom, say) for its challenges")
+    if ChapAlgorithm.MS_V2 in chap_algorithms and password is not None and rng is None:
+        raise ConfigError("MS-CHAPv2 needs rng= (os.urandom, say) for its Peer-Challenge")
     auth = StaticAuth(users=users, user=user, password=password, rng=rng or _no_rng)
     fsm = FsmConfig(restart_interval=restart_interval, passive=passive)
     return LinkConfig(
-        lcp=LcpConfig(require_auth=tuple(require), allow_auth=tuple(allow)),
+        lcp=LcpConfig(
+            require_auth=tuple(require),
+            chap_algorithms=tuple(chap_algorithms),
+            allow_auth=tuple(allow),
+            allow_chap_algorithms=tuple(chap_algorithms),
+        ),
         lcp_fsm=fsm,
         ipcp=IpcpConfig(
             local=IPv4Address(local) if local else None,

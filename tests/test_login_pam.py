@@ -148,3 +148,13 @@ def test_login_option_problem() -> None:
     both = login_option_problem(login=True, require_pap=True, require_chap=True)
     assert both is not None
     assert both.startswith("login checks PAP passwords only")
+
+
+def test_login_option_problem_names_the_ms_chap_word() -> None:
+    only = login_option_problem(
+        login=True, require_pap=False, require_chap=True, chap_word="require-mschap-v2"
+    )
+    assert only is not None
+    assert only.startswith(
+        "login cannot be used with require-mschap-v2 alone: MS-CHAP never sends the password"
+    )

@@ -8,7 +8,10 @@ from pathlib import Path
 import pytest
 
 from pyppp.aio.secrets import read_secrets
+from pyppp.auth.chap import ChapAuthenticator, ChapPeer
 from pyppp.errors import ConfigError
+from pyppp.events import AuthMethod
+from pyppp.lcp.options import ChapAlgorithm
 from pyppp.link import LinkConfig
 from pyppp.packet import PPPProtocol
 from pyppp.pppd.options import load_options
@@ -42,8 +45,13 @@ def test_password_option_allows_both(tmp_path: Path) -> None:
 
 
 def test_refuse_words_are_honoured(tmp_path: Path) -> None:
-    config = make(tmp_path, ["user", "zaphod", "password", "x", "refuse-chap"])
+    refuse_all_chap = ["refuse-chap", "refuse-mschap", "refuse-mschap-v2"]
+    config = make(tmp_path, ["user", "zaphod", "password", "x", *refuse_all_chap])
     assert config.lcp.allow_auth == (PPPProtocol.PAP,)
+    # pppd: refuse-chap refuses CHAP with MD5 only; MS-CHAP stays possible.
+    config = make(tmp_path, ["user", "zaphod", "password", "x", "refuse-chap"])
+    assert config.lcp.allow_auth == (PPPProtocol.CHAP, PPPProtocol.PAP)
+    assert config.lcp.allow_chap_algorithms == (ChapAlgorithm.MS_V2, ChapAlgorithm.MS)
 
 
 def test_auth_asks_only_for_protocols_with_secrets(tmp_path: Path) -> None:
@@ -116,3 +124,54 @@ def test_selftest_command_passes(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["selftest", "--seconds", "0.05"]) == 0
     out = capsys.readouterr().out
     assert "MB/s" in out
+
+
+# -- MS-CHAP (RFC 2433, RFC 2759) -------------------------------------------------------------
+
+MD5, MS, MS_V2 = ChapAlgorithm.MD5, ChapAlgorithm.MS, ChapAlgorithm.MS_V2
+
+
+@pytest.mark.parametrize(
+    ("words", "algorithms"),
+    [
+        (["require-mschap-v2"], (MS_V2,)),
+        (["+mschap"], (MS,)),
+        (["require-mschap", "require-chap"], (MD5, MS)),
+        (["require-mschap", "require-mschap-v2", "require-chap"], (MD5, MS_V2, MS)),
+        (["auth"], (MD5, MS_V2, MS)),  # pppd: `auth` alone asks for every CHAP flavour
+    ],
+)
+def test_chap_flavours_required_in_pppds_order(
+    tmp_path: Path, words: list[str], algorithms: tuple[ChapAlgorithm, ...]
+) -> None:
+    config = make(tmp_path, words, chap="zaphod griis s3cret *\n")
+    assert config.lcp.require_auth == (PPPProtocol.CHAP,)
+    assert config.lcp.chap_algorithms == algorithms
+
+
+def test_every_flavour_is_allowed_unless_refused(tmp_path: Path) -> None:
+    config = make(tmp_path, ["user", "zaphod"], chap="zaphod * s3cret\n")
+    assert config.lcp.allow_auth == (PPPProtocol.CHAP,)
+    assert config.lcp.allow_chap_algorithms == (MD5, MS_V2, MS)
+    config = make(tmp_path, ["user", "zaphod", "refuse-mschap-v2", "-mschap"])
+    assert config.lcp.allow_chap_algorithms == (MD5,)
+
+
+def test_login_with_ms_chap_alone_is_refused_clearly(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as info:
+        make(tmp_path, ["auth", "login", "require-mschap-v2"], chap="* * x *\n")
+    assert str(info.value).startswith(
+        "login cannot be used with require-mschap-v2 alone: MS-CHAP never sends the password"
+    )
+
+
+def test_ms_chap_engines_get_pppds_words(tmp_path: Path) -> None:
+    words = ["require-mschap-v2", "chapms-strip-domain", "chap-timeout", "7", "chap-interval", "9"]
+    config = make(tmp_path, words, chap="zaphod griis s3cret *\n")
+    assert config.auth is not None
+    auth = config.auth.authenticator(PPPProtocol.CHAP, algorithm=MS_V2)
+    peer = config.auth.peer(PPPProtocol.CHAP, algorithm=MS_V2)
+    assert isinstance(auth, ChapAuthenticator)
+    assert isinstance(peer, ChapPeer)
+    assert (auth.method, auth.strip_domain, auth.interval) == (AuthMethod.MSCHAP_V2, True, 9.0)
+    assert (peer.method, peer.timeout) == (AuthMethod.MSCHAP_V2, 7.0)

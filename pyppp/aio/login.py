@@ -155,25 +155,34 @@ def crypt_check(password: str, hashed: str) -> bool:
     return _crypt_equal(crypt_module.crypt, password, hashed)
 
 
-def login_option_problem(*, login: bool, require_pap: bool, require_chap: bool) -> str | None:
+def login_option_problem(
+    *, login: bool, require_pap: bool, require_chap: bool, chap_word: str = "require-chap"
+) -> str | None:
     """Explain when ``login`` cannot do what the user expects (for the CLI to print).
 
-    CHAP peers prove knowledge of a secret without sending it, so they can only be checked
-    against chap-secrets, never against system passwords (pppd silently ignores ``login``
-    for CHAP).
+    CHAP (and MS-CHAP) peers prove knowledge of a secret without sending it, so they can only
+    be checked against chap-secrets, never against system passwords (pppd silently ignores
+    ``login`` for CHAP).
+
+    Args:
+        login: the ``login`` option.
+        require_pap: ``require-pap`` was given.
+        require_chap: a ``require-chap`` or ``require-mschap[-v2]`` word was given.
+        chap_word: which one (named in the line).
 
     Returns:
         One error line, or ``None`` when the combination is fine.
     """
     if not login or not require_chap:
         return None
+    flavour = "CHAP" if chap_word == "require-chap" else "MS-CHAP"
     if require_pap:
         return (
-            "login checks PAP passwords only: peers that authenticate with CHAP are checked "
-            "against chap-secrets, not against system passwords"
+            f"login checks PAP passwords only: peers that authenticate with {flavour} are "
+            "checked against chap-secrets, not against system passwords"
         )
     return (
-        "login cannot be used with require-chap alone: CHAP never sends the password, so it "
-        "cannot be checked against system passwords (use require-pap, or put the secrets in "
-        "chap-secrets)"
+        f"login cannot be used with {chap_word} alone: {flavour} never sends the password, so "
+        "it cannot be checked against system passwords (use require-pap, or put the secrets "
+        "in chap-secrets)"
     )

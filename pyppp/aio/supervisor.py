@@ -46,7 +46,7 @@ from pyppp.packet import PPPProtocol
 from pyppp.pppd.dns import resolv_conf_text
 from pyppp.pppd.lock import LockError
 from pyppp.pppd.options import PppOptions
-from pyppp.pppd.session import SessionAuth, build_link_config
+from pyppp.pppd.session import SessionAuth, build_link_config, chap_words
 from pyppp.util import NOTICE
 
 __all__ = ["Supervisor"]
@@ -97,10 +97,12 @@ class Supervisor:
         """Connect, and with ``persist`` reconnect, until done."""
         self._stop = asyncio.Event()
         options = self.options
+        chap = list(chap_words(options))  # require-chap, require-mschap-v2, require-mschap
         problem = login_option_problem(
             login=options.login,
             require_pap=options.require_pap,
-            require_chap=options.require_chap,
+            require_chap=bool(chap),
+            chap_word=chap[0] if chap else "require-chap",
         )
         if problem is not None:
             self.logger.warning("%s", problem)

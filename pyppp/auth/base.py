@@ -27,6 +27,10 @@ Both engines of one protocol see every packet of that protocol; each ignores the
 for the other role (PAP Authenticate-Request goes to the authenticator, Ack/Nak to the peer;
 CHAP Challenge/Success/Failure to the peer, Response to the authenticator).
 
+`AuthenticatorEngine` and `PeerEngine` hold what the two roles share (names, the secrets
+lookup, pppd's verdict events); the CHAP engines add the algorithm (`pyppp.auth.chap.ChapDigest`:
+MD5, MS-CHAP, MS-CHAPv2).
+
 System password checks (PAM) block, so the PAP authenticator never runs them itself: it emits
 `LoginCheckNeeded` and the shell answers with ``engine.login_result(request_id, ok, now)``
 after running `pyppp.aio.login.check_login` in a thread.
@@ -226,6 +230,7 @@ class AuthEngine:
         self._events: deque[AuthEvent] = deque()
         self._report: Callable[[AuthEvent], None] = self._events.append
         self._deadline: float | None = None
+        self._secrets: SecretsSource | None = None  # set by the role bases below
         self.discarded = 0
         """Packets dropped as malformed, unexpected or stale (debug-logged)."""
 
@@ -287,6 +292,11 @@ class AuthEngine:
             "%s: discarded code %d id 0x%x: %s", name, packet.code, packet.identifier, why
         )
 
+    def _prefetch(self) -> None:
+        """A lookup will follow the next packet's round trip: let the file be re-read now."""
+        if self._secrets is not None:
+            self._secrets.prefetch()
+
     def _timer_due(self, now: float) -> bool:
         """Whether the deadline has come; if so it is cleared (every `handle_timer` starts so)."""
         if self._deadline is None or now < self._deadline:
@@ -322,11 +332,6 @@ class AuthenticatorEngine(AuthEngine):
         self._secrets = secrets
         self.unit = unit
         self._resolve_host = resolve_host
-
-    def _prefetch(self) -> None:
-        """A lookup will follow the packet we are sending: let the secrets file be re-read."""
-        if self._secrets is not None:
-            self._secrets.prefetch()
 
     def _lookup(self, client: str) -> SecretMatch | None:
         """The best secrets line for the peer ``client`` on our name (pppd ``get_secret``)."""
@@ -389,11 +394,6 @@ class PeerEngine(AuthEngine):
         self._password = password
         self._secrets = secrets
         self.remote_name = remote_name
-
-    def _prefetch(self) -> None:
-        """A lookup will follow the next packet: let the secrets file be re-read."""
-        if self._secrets is not None:
-            self._secrets.prefetch()
 
     def _failed(self, reason: str = FAILED_TO_PEER) -> None:
         """Report that we failed: the link closes with exit status 19."""

@@ -29,8 +29,10 @@ does after a re-challenge. It gives up if no verdict comes within ``chap-timeout
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
+import importlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -70,6 +72,7 @@ __all__ = [
     "chap_md5",
     "decode_value_name",
     "encode_value_name",
+    "mschap_available",
 ]
 
 CHALLENGE, RESPONSE, SUCCESS, FAILURE = 1, 2, 3, 4
@@ -244,16 +247,37 @@ class Md5Digest(ChapDigest):
         return ChapAnswer(chap_md5(identifier, secret, challenge))
 
 
+@functools.cache
+def mschap_available() -> bool:
+    """Whether MS-CHAP can run here (it needs pycryptodome's MD4 and DES)."""
+    try:
+        importlib.import_module("Crypto.Hash.MD4")
+        importlib.import_module("Crypto.Cipher.DES")
+    except ImportError:
+        return False
+    return True
+
+
 def chap_digest(
     algorithm: int, logger: logging.Logger, malformed: Callable[[str], None]
 ) -> ChapDigest:
     """The `ChapDigest` for an LCP Algorithm octet.
 
     Raises:
-        LocalProtocolError: an algorithm pyppp does not implement.
+        LocalProtocolError: an algorithm pyppp does not implement, or MS-CHAP without
+            pycryptodome.
     """
     if algorithm == MD5:
         return Md5Digest(logger, malformed)
+    if algorithm in (ChapAlgorithm.MS, ChapAlgorithm.MS_V2):
+        if not mschap_available():
+            raise LocalProtocolError("MS-CHAP needs the pycryptodome package (MD4, DES)")
+        from pyppp.auth import mschap  # only where MS-CHAP runs: it imports pycryptodome
+
+        digest: type[ChapDigest] = (
+            mschap.MsChapDigest if algorithm == ChapAlgorithm.MS else mschap.MsChapV2Digest
+        )
+        return digest(logger, malformed)
     raise LocalProtocolError(f"CHAP algorithm {algorithm:#x} is not supported")
 
 

@@ -124,12 +124,12 @@ class _DemoAuth:
         self.user = user
         self.password = password
 
-    def authenticator(self, protocol: int) -> AuthEngine | None:
+    def authenticator(self, protocol: int, *, algorithm: int = 0) -> AuthEngine | None:
         if protocol == PPPProtocol.PAP and self.secrets is not None:
             return PapAuthenticator("server", self.secrets, logger=logging.getLogger("pyppp"))
         return None
 
-    def peer(self, protocol: int) -> AuthEngine | None:
+    def peer(self, protocol: int, *, algorithm: int = 0) -> AuthEngine | None:
         if protocol == PPPProtocol.PAP and self.password is not None:
             return PapPeer(self.user, self.password, logger=logging.getLogger("pyppp"))
         return None

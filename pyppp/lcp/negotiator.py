@@ -80,6 +80,11 @@ _AUTH_OPTIONS: Final[Mapping[int, AuthProtocol]] = {
     PPPProtocol.CHAP: CHAP_MD5,
     PPPProtocol.PAP: PAP,
 }
+_CHAP_ALGORITHMS: Final = frozenset(ChapAlgorithm)
+
+
+def _chap_option(algorithm: int) -> AuthProtocol:
+    return AuthProtocol(PPPProtocol.CHAP, bytes((algorithm,)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,15 +100,20 @@ class LcpConfig:
         pcomp: request and accept Protocol-Field-Compression (pppd ``nopcomp`` clears it).
         accomp: request and accept Address-and-Control-Field-Compression (``noaccomp``).
         magic: negotiate Magic-Numbers (pppd ``nomagic`` clears it).
-        require_auth: the protocols (``PPPProtocol.CHAP`` meaning CHAP-MD5, ``PPPProtocol.PAP``) the
-            peer must authenticate with, in our order of preference; empty: no authentication.
+        require_auth: the protocols (``PPPProtocol.CHAP``, ``PPPProtocol.PAP``) the peer must
+            authenticate with, in our order of preference; empty: no authentication.
             pppd's ``auth`` with secrets for both gives ``(PPPProtocol.CHAP, PPPProtocol.PAP)``.
+        chap_algorithms: the CHAP algorithms (`ChapAlgorithm`) we ask for when CHAP is
+            required, best first; pppd's order is MD5, MS-CHAPv2, MS-CHAP (``require-chap``,
+            ``require-mschap-v2``, ``require-mschap``).
         allow_auth: the protocols we can authenticate ourselves with when the peer asks
             (the ones we have credentials for).
+        allow_chap_algorithms: the CHAP algorithms we can answer with, best first (our Nak
+            of an algorithm we cannot do suggests the first).
         refuse_pap: never authenticate ourselves with PAP (pppd ``refuse-pap``).
         refuse_chap: never authenticate ourselves with CHAP-MD5 (``refuse-chap``).
-        refuse_mschap: pppd ``refuse-mschap``; pyppp never does MS-CHAP, so always in effect.
-        refuse_mschap_v2: pppd ``refuse-mschap-v2``; likewise always in effect.
+        refuse_mschap: never authenticate ourselves with MS-CHAP (``refuse-mschap``).
+        refuse_mschap_v2: never authenticate ourselves with MS-CHAPv2 (``refuse-mschap-v2``).
         refuse_eap: pppd ``refuse-eap``; pyppp never does EAP, so always in effect.
         loopback_fail: how many Naks of our magic number in a row mean a looped-back line
             (pppd ``lcp_loopbackfail``).
@@ -121,7 +131,9 @@ class LcpConfig:
     accomp: bool = True
     magic: bool = True
     require_auth: tuple[int, ...] = ()
+    chap_algorithms: tuple[int, ...] = (ChapAlgorithm.MD5,)
     allow_auth: tuple[int, ...] = (PPPProtocol.CHAP, PPPProtocol.PAP)
+    allow_chap_algorithms: tuple[int, ...] = (ChapAlgorithm.MD5,)
     refuse_pap: bool = False
     refuse_chap: bool = False
     refuse_mschap: bool = False
@@ -138,6 +150,11 @@ class LcpConfig:
         for protocol in (*self.require_auth, *self.allow_auth):
             if protocol not in _AUTH_OPTIONS:
                 raise ConfigError(f"authentication protocol {protocol:#x} is not supported")
+        for algorithm in (*self.chap_algorithms, *self.allow_chap_algorithms):
+            if algorithm not in _CHAP_ALGORITHMS:
+                raise ConfigError(f"CHAP algorithm {algorithm:#x} is not supported")
+        if PPPProtocol.CHAP in self.require_auth and not self.chap_algorithms:
+            raise ConfigError("CHAP is required but no CHAP algorithm is")
         if self.loopback_fail < 1:
             raise ConfigError(f"loopback failure limit {self.loopback_fail} must be positive")
 
@@ -271,9 +288,17 @@ class LcpNegotiator:
         self._rng = rng
         self._log = logger if logger is not None else logging.getLogger("pyppp.lcp")
         # What we can do when the peer asks us to authenticate (pppd's allowoptions).
+        refused_chap: dict[int, bool] = {
+            ChapAlgorithm.MD5: config.refuse_chap,
+            ChapAlgorithm.MS: config.refuse_mschap,
+            ChapAlgorithm.MS_V2: config.refuse_mschap_v2,
+        }
+        self._can_chap: tuple[int, ...] = tuple(
+            dict.fromkeys(a for a in config.allow_chap_algorithms if not refused_chap[a])
+        )
         refused: dict[int, bool] = {
             PPPProtocol.PAP: config.refuse_pap,
-            PPPProtocol.CHAP: config.refuse_chap,
+            PPPProtocol.CHAP: not self._can_chap,
         }
         self._can_auth = frozenset(p for p in config.allow_auth if not refused[p])
         self._want = _Request()
@@ -309,7 +334,7 @@ class LcpNegotiator:
             # RFC 1661 §6.1: 1500 is the default, so pppd does not spend an option on it.
             mru=config.mru if config.mru not in (None, PPP_MRU) else None,
             asyncmap=None if config.default_asyncmap else config.asyncmap,
-            auth=tuple(_AUTH_OPTIONS[p] for p in dict.fromkeys(config.require_auth)),
+            auth=self._wanted_auth(),
             magic_number=self._new_magic() if config.magic else None,
             pfc=config.pcomp,
             acfc=config.accomp,
@@ -424,10 +449,22 @@ class LcpNegotiator:
         # RFC 1661 §6.4: zero is not a valid magic number.
         return int.from_bytes(self._rng(4), "big") or 1
 
+    def _wanted_auth(self) -> tuple[AuthProtocol, ...]:
+        """The options we may request, best first: each CHAP algorithm stands for CHAP."""
+        wanted: list[AuthProtocol] = []
+        for protocol in dict.fromkeys(self.config.require_auth):
+            if protocol == PPPProtocol.CHAP:
+                wanted.extend(_chap_option(a) for a in dict.fromkeys(self.config.chap_algorithms))
+            else:
+                wanted.append(_AUTH_OPTIONS[protocol])
+        return tuple(wanted)
+
     def _preferred_auth(self, *, excluding: int | None = None) -> Option:
-        """The protocol to suggest in a Nak: CHAP-MD5 before PAP, as pppd prefers."""
+        """The protocol to suggest in a Nak: CHAP (our best algorithm) before PAP, as pppd."""
         for protocol in (PPPProtocol.CHAP, PPPProtocol.PAP):
             if protocol in self._can_auth and protocol != excluding:
+                if protocol == PPPProtocol.CHAP:
+                    return _chap_option(self._can_chap[0])
                 return _AUTH_OPTIONS[protocol]
         return _REJECT
 
@@ -506,9 +543,9 @@ class LcpNegotiator:
                 return _REJECT
             if PPPProtocol.CHAP not in self._can_auth:
                 return self._preferred_auth(excluding=PPPProtocol.CHAP)
-            if option.algorithm != ChapAlgorithm.MD5:
-                # MS-CHAP and MS-CHAPv2 are recognised but not implemented.
-                return CHAP_MD5
+            if option.algorithm not in self._can_chap:
+                # pppd: "We can't/won't do the requested type, suggest something else."
+                return _chap_option(self._can_chap[0])
         else:
             # EAP, or a protocol we do not know: suggest one we can do.
             return self._preferred_auth()
@@ -578,14 +615,27 @@ class LcpNegotiator:
     def _next_auth(
         candidates: tuple[AuthProtocol, ...], suggestion: AuthProtocol
     ) -> tuple[AuthProtocol, ...] | None:
-        """Drop the Nak'd protocol and move on to the next we accept (pppd), or ``None``.
+        """What to ask for after a Nak of our Authentication-Protocol (pppd ``lcp_nakci``).
 
-        With CHAP-MD5 and PAP as the only candidates, the next one is also the peer's
-        suggestion whenever we accept that; if we accept nothing else, the peer has refused
-        to authenticate, which :attr:`LcpResult.auth_refused` reports after This-Layer-Up.
+        Nak'd while asking for CHAP: a CHAP algorithm we accept is taken (the only one left
+        of CHAP); another algorithm moves on to our next; any other protocol (PAP, or one we
+        do not know) ends CHAP altogether. Nak'd while asking for PAP: PAP is dropped. What
+        remains may be nothing: the peer has then refused to authenticate, which
+        :attr:`LcpResult.auth_refused` reports after This-Layer-Up.
+
+        Returns:
+            The new candidates, or ``None`` for a bad Nak (our own choice suggested back).
         """
-        if suggestion == candidates[0]:
+        current = candidates[0]
+        if suggestion == current:
             return None  # Nak'd our choice but suggested it back (pppd: a bad Nak)
+        if current.protocol != PPPProtocol.CHAP:
+            return candidates[1:]
+        others = tuple(c for c in candidates if c.protocol != PPPProtocol.CHAP)
+        if suggestion.protocol != PPPProtocol.CHAP or suggestion.algorithm is None:
+            return others
+        if suggestion in candidates:
+            return (suggestion, *others)
         return candidates[1:]
 
     def _apply_reject(self, options: Sequence[Option]) -> _Request | None:

@@ -239,12 +239,16 @@ class PppOptions:
     lcp_max_configure: int = 10
     lcp_max_terminate: int = 2
     lcp_max_failure: int = 5
-    # Authentication (RFC 1334 PAP, RFC 1994 CHAP)
+    # Authentication (RFC 1334 PAP, RFC 1994 CHAP, RFC 2433 MS-CHAP, RFC 2759 MS-CHAPv2)
     auth: bool | None = None  # None: pppd's default (require auth if there is a default route)
     require_pap: bool = False
     require_chap: bool = False
+    require_mschap: bool = False
+    require_mschap_v2: bool = False
     refuse_pap: bool = False
     refuse_chap: bool = False
+    refuse_mschap: bool = False
+    refuse_mschap_v2: bool = False
     login: bool = False
     name: str | None = None
     user: str | None = None
@@ -257,6 +261,8 @@ class PppOptions:
     chap_restart: int = 3
     chap_max_challenge: int = 10
     chap_interval: int = 0
+    chap_timeout: int = 60
+    chapms_strip_domain: bool = False
     # IPCP (RFC 1332, RFC 1877)
     local_ip: str | None = None  # address or host name, as written
     remote_ip: str | None = None

@@ -147,7 +147,6 @@ def _no(name: str, reason: str, *, aliases: tuple[str, ...] = ()) -> OptionSpec:
 
 _EAP_TLS: Final = "EAP-TLS/PEAP authentication is not implemented"
 _EAP: Final = "EAP authentication is not implemented"
-_MSCHAP: Final = "MS-CHAP is not implemented (PAP and CHAP-MD5 are)"
 _MPPE: Final = "MPPE encryption is not implemented"
 _CCP: Final = "compression (CCP) is not implemented"
 _MULTILINK: Final = "multilink PPP is not implemented"
@@ -325,14 +324,36 @@ OPTIONS: Final[tuple[OptionSpec, ...]] = (
     _flag(
         "refuse-chap", "refuse_chap", "Don't agree to auth to peer with CHAP", aliases=("-chap",)
     ),
-    _noop("refuse-mschap", "pyppp never authenticates with MS-CHAP", aliases=("-mschap",)),
-    _noop("refuse-mschap-v2", "pyppp never authenticates with MS-CHAPv2", aliases=("-mschap-v2",)),
+    _flag(
+        "refuse-mschap",
+        "refuse_mschap",
+        "Don't agree to auth to peer with MS-CHAP",
+        aliases=("-mschap",),
+    ),
+    _flag(
+        "refuse-mschap-v2",
+        "refuse_mschap_v2",
+        "Don't agree to auth to peer with MS-CHAPv2",
+        aliases=("-mschap-v2",),
+    ),
     _noop(
         "refuse-eap",
         "pyppp never authenticates with EAP",
     ),
-    _no("require-mschap", _MSCHAP, aliases=("+mschap",)),
-    _no("require-mschap-v2", _MSCHAP, aliases=("+mschap-v2",)),
+    _flag(
+        "require-mschap",
+        "require_mschap",
+        "Require MS-CHAP authentication from peer",
+        aliases=("+mschap",),
+        also=(("auth", True),),
+    ),
+    _flag(
+        "require-mschap-v2",
+        "require_mschap_v2",
+        "Require MS-CHAPv2 authentication from peer",
+        aliases=("+mschap-v2",),
+        also=(("auth", True),),
+    ),
     _no("require-eap", _EAP),
     _flag("login", "login", "Use system password database for PAP"),
     _str("name", "name", "Set local name for authentication", privileged=True),
@@ -352,8 +373,12 @@ OPTIONS: Final[tuple[OptionSpec, ...]] = (
     _int("chap-restart", "chap_restart", "Set timeout for CHAP", minimum=1),
     _int("chap-max-challenge", "chap_max_challenge", "Set max #xmits for challenge", minimum=1),
     _int("chap-interval", "chap_interval", "Set interval for rechallenge"),
-    _no("chap-timeout", _NOT_YET),
-    _no("chapms-strip-domain", _MSCHAP),
+    _int("chap-timeout", "chap_timeout", "Set timeout for CHAP (as client)", minimum=1),
+    _flag(
+        "chapms-strip-domain",
+        "chapms_strip_domain",
+        "Strip the domain prefix before the Username",
+    ),
     _no("papcrypt", _NOT_YET),
     _no("usehostname", _NOT_YET),
     _no("+ua", "removed from pppd; use 'user' and 'password'"),

@@ -14,15 +14,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from ipaddress import AddressValueError, IPv4Address, IPv6Address
 from pathlib import Path
+from typing import Final
 
 from pyppp.auth.base import AuthEngine, LoginThrottle
-from pyppp.auth.chap import ChapAuthenticator, ChapPeer
+from pyppp.auth.chap import ChapAuthenticator, ChapPeer, mschap_available
 from pyppp.auth.pap import PapAuthenticator, PapPeer
 from pyppp.errors import ConfigError
 from pyppp.fsm import FsmConfig
 from pyppp.ipcp.negotiator import IpcpConfig
 from pyppp.ipv6cp.negotiator import Ipv6cpConfig
 from pyppp.lcp.negotiator import LcpConfig
+from pyppp.lcp.options import ChapAlgorithm
 from pyppp.link import LinkConfig
 from pyppp.packet import PPPProtocol
 from pyppp.pppd.hosts import parse_hosts_file, resolve_address
@@ -36,7 +38,10 @@ from pyppp.pppd.secrets import (
 )
 from pyppp.util import Rng
 
-__all__ = ["Secrets", "SessionAuth", "build_link_config"]
+__all__ = ["Secrets", "SessionAuth", "build_link_config", "chap_words"]
+
+_ALL_CHAP: Final = (ChapAlgorithm.MD5, ChapAlgorithm.MS_V2, ChapAlgorithm.MS)
+"""pppd's CHAP algorithms in its order of preference (``CHAP_DIGEST``: MD5 first)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +79,9 @@ class SessionAuth:
         #: logs "user %s logged in on tty %s intf %s" during authentication.
         self.ifname = ""
 
-    def authenticator(self, protocol: int) -> AuthEngine | None:
+    def authenticator(
+        self, protocol: int, *, algorithm: int = ChapAlgorithm.MD5
+    ) -> AuthEngine | None:
         """The engine that checks the peer (we required ``protocol`` and the peer agreed)."""
         options = self.options
         if protocol == PPPProtocol.PAP:
@@ -95,16 +102,18 @@ class SessionAuth:
                 self.our_name,
                 self.secrets.chap,
                 rng=self.rng,
+                algorithm=algorithm,
                 interval=float(options.chap_interval),
                 restart=float(options.chap_restart),
                 max_challenge=options.chap_max_challenge,
                 remote_name=options.remotename,
+                strip_domain=options.chapms_strip_domain,
                 unit=options.unit or 0,
                 logger=self.logger,
             )
         return None
 
-    def peer(self, protocol: int) -> AuthEngine | None:
+    def peer(self, protocol: int, *, algorithm: int = ChapAlgorithm.MD5) -> AuthEngine | None:
         """The engine that authenticates us (the peer asked for ``protocol``)."""
         options = self.options
         if protocol == PPPProtocol.PAP:
@@ -123,9 +132,26 @@ class SessionAuth:
                 options.password,
                 secrets=self.secrets.chap,
                 remote_name=options.remotename,
+                algorithm=algorithm,
+                rng=self.rng,
+                timeout=float(options.chap_timeout),
                 logger=self.logger,
             )
         return None
+
+
+def chap_words(options: PppOptions) -> dict[str, ChapAlgorithm]:
+    """The ``require-*`` CHAP words given, each with its algorithm (in pppd's order).
+
+    Args:
+        options: the parsed options.
+    """
+    given = (
+        ("require-chap", options.require_chap, ChapAlgorithm.MD5),
+        ("require-mschap-v2", options.require_mschap_v2, ChapAlgorithm.MS_V2),
+        ("require-mschap", options.require_mschap, ChapAlgorithm.MS),
+    )
+    return {word: algorithm for word, wanted, algorithm in given if wanted}
 
 
 def _address(text: str | None, hosts: dict[str, str], what: str) -> IPv4Address | None:
@@ -215,13 +241,23 @@ def build_link_config(
     # pppd requires authentication by default only when the system has a default route; a
     # serial-line tool cannot see that reliably, so pyppp requires it only when asked (`auth`).
     auth = bool(options.auth)
+    chap_given = chap_words(options)
+    if any(a != ChapAlgorithm.MD5 for a in chap_given.values()) and not mschap_available():
+        word = next(w for w, a in chap_given.items() if a != ChapAlgorithm.MD5)
+        raise ConfigError(f"{word} needs the pycryptodome package (MD4 and DES)", exit_status=2)
+    # pppd: without require-* words, `auth` asks for CHAP (every algorithm) or PAP.
+    explicit = options.require_pap or bool(chap_given)
+    algorithms = _ALL_CHAP if mschap_available() else (ChapAlgorithm.MD5,)
+    chap_algorithms = tuple(a for a in _ALL_CHAP if a in chap_given.values()) or algorithms
     require: list[int] = []
     if auth:
-        want_chap = options.require_chap or not options.require_pap
-        want_pap = options.require_pap or not options.require_chap
-        if options.login and options.require_chap and not options.require_pap:
+        want_chap = bool(chap_given) or not explicit
+        want_pap = options.require_pap or not explicit
+        if options.login and chap_given and not options.require_pap:
+            word = next(iter(chap_given))
+            flavour = "CHAP" if word == "require-chap" else "MS-CHAP"
             raise ConfigError(
-                "login cannot be used with require-chap alone: CHAP never sends the password, "
+                f"login cannot be used with {word} alone: {flavour} never sends the password, "
                 "so it cannot be checked against system passwords (use require-pap, or put the "
                 "secrets in chap-secrets)"
             )
@@ -254,7 +290,13 @@ def build_link_config(
                 require.append(protocol)
     # What we can do when the peer asks us to authenticate (pppd auth_reset).
     allow: list[int] = []
-    if not options.refuse_chap and (
+    refused = {
+        ChapAlgorithm.MD5: options.refuse_chap,
+        ChapAlgorithm.MS: options.refuse_mschap,
+        ChapAlgorithm.MS_V2: options.refuse_mschap_v2,
+    }
+    allow_chap = tuple(a for a in algorithms if not refused[a])
+    if allow_chap and (
         options.password or have_secret(secrets.chap, user, options.remotename, need_ip=False)[0]
     ):
         allow.append(PPPProtocol.CHAP)
@@ -277,9 +319,13 @@ def build_link_config(
         accomp=options.accomp,
         magic=options.magic,
         require_auth=tuple(require),
+        chap_algorithms=chap_algorithms,
         allow_auth=tuple(allow),
+        allow_chap_algorithms=allow_chap or (ChapAlgorithm.MD5,),
         refuse_pap=options.refuse_pap,
         refuse_chap=options.refuse_chap,
+        refuse_mschap=options.refuse_mschap,
+        refuse_mschap_v2=options.refuse_mschap_v2,
     )
     ipcp = IpcpConfig(
         local=None if options.noipdefault and local is None else local,

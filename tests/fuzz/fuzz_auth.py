@@ -1,4 +1,4 @@
-"""PAP and CHAP-MD5 engines in both roles, and the secrets-file parser.
+"""PAP, CHAP-MD5, MS-CHAP and MS-CHAPv2 engines in both roles, and the secrets-file parser.
 
 Engine targets run a real peer and a real authenticator back to back through a hostile
 channel: the input decides, packet by packet, to pass, drop, corrupt, truncate, duplicate or
@@ -7,7 +7,8 @@ replace each packet, to inject a forged one, or to let time pass. Oracles:
 * nothing raises; every packet an engine sends decodes and re-encodes to itself;
 * each engine reports at most one verdict (a success, then maybe a re-challenge's failure);
   an engine that has not decided keeps a timer (it never stalls: it decides or times out);
-* with an untouched channel and the right secret both sides succeed;
+* with an untouched channel and the right secret both sides succeed, and an MS-CHAP
+  success carries MPPE keys that mirror each other;
 * the output queue stays bounded (a burst of packets gets at most one answer each).
 
 The secrets target parses arbitrary text, attaches arbitrary ``@/path`` reads, and checks the
@@ -21,6 +22,7 @@ from collections.abc import Callable
 
 from pyppp.auth.base import AuthEngine, AuthEvent, AuthFailure, AuthSuccess, LoginCheckNeeded
 from pyppp.auth.chap import CHALLENGE, FAILURE, RESPONSE, SUCCESS, ChapAuthenticator, ChapPeer
+from pyppp.auth.mschap import MsChapV2Digest, failure_text
 from pyppp.auth.pap import AUTH_ACK, AUTH_NAK, AUTH_REQ, PapAuthenticator, PapPeer
 from pyppp.lcp.options import ChapAlgorithm
 from pyppp.packet import ControlPacket
@@ -167,6 +169,13 @@ def _engines(kind: str, algorithm: int) -> Callable[[bytes], None]:
         if not tampered and right and events[auth] and events[peer]:
             assert _verdicts(events[auth]) == (1, 0), "the right secret was refused"
             assert _verdicts(events[peer]) == (1, 0), "the peer refused a good verdict"
+            ours = next(e for e in events[peer] if isinstance(e, AuthSuccess))
+            theirs = next(e for e in events[auth] if isinstance(e, AuthSuccess))
+            if algorithm != ChapAlgorithm.MD5 and kind == "chap":
+                assert ours.mppe_keys is not None
+                assert theirs.mppe_keys is not None
+                assert ours.mppe_keys.send_key == theirs.mppe_keys.recv_key
+                assert ours.mppe_keys.recv_key == theirs.mppe_keys.send_key
 
     return run
 
@@ -224,13 +233,45 @@ def secrets_parser(data: bytes) -> None:
             assert "<hidden>" in repr(resolved)
 
 
+_ANSWER = MsChapV2Digest(_LOG, lambda why: None).respond(
+    1, bytes(16), b"zaphod", b"gargleBlaster", seeded_rng(3)
+)
+
+
+def mschap_messages(data: bytes) -> None:
+    text, _known = failure_text(data)
+    assert isinstance(text, str)
+    assert "\n" not in text
+    digest = MsChapV2Digest(_LOG, lambda why: None)
+    assert digest.check_success(None, data) is False  # nothing was answered
+    expected = _ANSWER.authenticator_response
+    assert expected is not None
+    ok = digest.check_success(_ANSWER, data)
+    assert ok == (
+        data[:2] == b"S="
+        and data[2:42].upper() == expected[2:]
+        and (len(data) == 42 or data[42:].startswith((b" M=", b"M=")))
+    ), "the S= check is not RFC 2759's"
+
+
 TARGETS = [
     FuzzTarget("auth.pap", _engines("pap", 0), seeds=[_PAP_SEED], max_len=300),
     FuzzTarget("auth.chap_md5", _engines("chap", ChapAlgorithm.MD5), seeds=[_CHAP_SEED]),
+    FuzzTarget("auth.mschap", _engines("chap", ChapAlgorithm.MS), seeds=[_CHAP_SEED]),
+    FuzzTarget("auth.mschap_v2", _engines("chap", ChapAlgorithm.MS_V2), seeds=[_CHAP_SEED]),
     FuzzTarget(
         "auth.secrets_parser",
         secrets_parser,
         seeds=[b"\x00\x40zaphod server s *\n* * @/x\nford * '' -- ms-dns 1.2.3.4\n"],
         max_len=600,
+    ),
+    FuzzTarget(
+        "auth.mschap_messages",
+        mschap_messages,
+        seeds=[
+            b"E=691 R=0 C=00112233445566778899aabbccddeeff V=0 M=Access denied",
+            (_ANSWER.authenticator_response or b"") + b" M=Access granted",
+        ],
+        max_len=300,
     ),
 ]
