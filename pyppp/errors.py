@@ -19,7 +19,10 @@ __all__ = [
 
 
 class ExitStatus(IntEnum):
-    """pppd's exit statuses (pppd(8), EXIT STATUS): pyppp exits the same way."""
+    """pppd's exit statuses (pppd(8), EXIT STATUS): pyppp exits the same way.
+
+    20 and 21 are in pppd.h but not in the man page (``maxoctets``, ``allow-number``).
+    """
 
     OK = 0
     FATAL_ERROR = 1
@@ -41,6 +44,8 @@ class ExitStatus(IntEnum):
     LOOPBACK = 17
     INIT_FAILED = 18
     AUTH_TOPEER_FAILED = 19
+    TRAFFIC_LIMIT = 20
+    CNID_AUTH_FAILED = 21
 
 
 class PyPPPError(Exception):

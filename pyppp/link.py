@@ -189,6 +189,12 @@ class LinkConfig:
             ...") lines to whoever handles :class:`~pyppp.events.NetworkUp` (and
             :class:`~pyppp.events.Ipv6Up`), in ``messages``, so that a shell prints them
             once the interface is really configured, as pppd does.
+        receive_all: pppd ``receive-all``: keep the control characters our ACCM asked the
+            peer to escape, instead of discarding them (RFC 1662 §7.1), for buggy peers.
+        echo_adaptive: pppd ``lcp-echo-adaptive``: skip a keepalive Echo-Request when frames
+            arrived since the last one.
+        require_network: close the link, as pppd does, when it reaches the Network phase
+            with no network protocol to run (``noip``); a library user may want it open.
     """
 
     lcp: LcpConfig = field(default_factory=LcpConfig)
@@ -206,6 +212,9 @@ class LinkConfig:
     show_password: bool = False
     trace_echo: bool = False
     defer_network_log: bool = False
+    receive_all: bool = False
+    echo_adaptive: bool = False
+    require_network: bool = False
 
 
 @dataclass(slots=True)
@@ -274,6 +283,7 @@ class Link:
             config.lcp_fsm,
             echo_interval=config.echo_interval,
             echo_failure=config.echo_failure,
+            traffic=(lambda: self.stats.frames_received) if config.echo_adaptive else None,
             report=self._inbox.append,
             logger=self.logger,
         )
@@ -833,7 +843,7 @@ class Link:
             acfc=result.tx_acfc,
             pfc=result.tx_pfc,
         )
-        self._deframer.accm = result.our_accm
+        self._deframer.accm = 0 if self.config.receive_all else result.our_accm
         self._deframer.mru = max(result.our_mru, _MIN_RECEIVE)
 
     def _initial_receive_accm(self) -> int:
@@ -846,6 +856,8 @@ class Link:
         only what we asked to have escaped is safe before and after opening.
         """
         lcp = self.config.lcp
+        if self.config.receive_all:
+            return 0
         return 0xFFFFFFFF if lcp.default_asyncmap else lcp.asyncmap
 
     def _on_protocol_rejected(self, protocol: int, now: float) -> None:
@@ -977,6 +989,11 @@ class Link:
             ncp.running = True
             ncp.control.open(now)
             ncp.control.up(now)
+        if self.config.require_network and not any(n.network for n in self._ncps.values()):
+            # pppd continue_networks: nothing to run (noip, and no other network protocol).
+            self.close(
+                "No network protocols running", exit_status=ExitStatus.NEGOTIATION_FAILED, now=now
+            )
 
     def _ncp_finished(self, ncp: _Ncp, now: float) -> None:
         ncp.running = False

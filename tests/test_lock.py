@@ -50,8 +50,9 @@ def test_binary_lock_files_are_read(pid: int) -> None:
     ("data", "pid"),
     [
         (b"", None),
-        (b"\n", None),
-        (b"garbage\n", None),
+        (b"\n", 0),  # pppd: atoi -> 0 -> a stale lock, removed
+        (b"garbage\n", 0),
+        (b"-7\n", -7),
         (b"  42", 42),  # four ASCII bytes: not the binary form
         (b"42\n", 42),
         (b"       123\n", 123),
@@ -183,6 +184,18 @@ def test_unreadable_lock_refused(tmp_path: Path) -> None:
     (tmp_path / "LCK..ttyS1").write_bytes(b"")
     with pytest.raises(LockError, match="Can't read pid from lock file"):
         UucpLock("ttyS1", lock_dir=tmp_path).acquire()
+
+
+def test_garbage_lock_is_stale_and_removed(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # pppd reads the pid with atoi(): garbage is pid 0, a stale lock it removes.
+    caplog.set_level(logging.INFO, logger="pyppp")
+    (tmp_path / "LCK..ttyS1").write_bytes(b"garbage\n")
+    with UucpLock("ttyS1", lock_dir=tmp_path):
+        assert (tmp_path / "LCK..ttyS1").read_bytes() == format_lock_content(os.getpid())
+    assert "Removed stale lock on ttyS1 (pid 0)" in caplog.messages
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_missing_lock_dir(tmp_path: Path) -> None:

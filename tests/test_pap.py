@@ -329,7 +329,8 @@ def test_login_check_is_requested_and_answered(caplog: pytest.LogCaptureFixture)
     auth.login_result(request.request_id + 1, True, 0.5)  # stale id: ignored
     assert auth.packets_to_send() == []
     auth.login_result(request.request_id, True, 0.5)
-    assert auth.packets_to_send() == [encode_response(AUTH_ACK, 1, b"Login ok")]
+    # pppd's message after a PAM login is PAM's "Success" (the HOWTO client prints it).
+    assert auth.packets_to_send() == [encode_response(AUTH_ACK, 1, b"Success")]
     (success,) = drain(auth)
     assert isinstance(success, AuthSuccess)
     assert success.login

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from pyppp.aio.files import read_limited
 from pyppp.aio.secrets import read_secrets
 from pyppp.auth.chap import ChapAuthenticator, ChapPeer
 from pyppp.errors import ConfigError
@@ -26,10 +27,12 @@ def make(tmp_path: Path, words: list[str], *, pap: str | None = None, chap: str 
             (tmp_path / name).write_text(text)
             (tmp_path / name).chmod(0o600)
     (tmp_path / "hosts").write_text(hosts)
-    options = load_options("/dev/ttyS1", words, config_dir=tmp_path, home=tmp_path)
+    options = load_options(
+        "/dev/ttyS1", words, read_file=read_limited, config_dir=tmp_path, home=tmp_path
+    )
     return build_link_config(
         options, secrets=read_secrets(tmp_path), rng=seeded_rng(1), hostname="griis",
-        hosts_file=tmp_path / "hosts",
+        read_file=read_limited, hosts_file=tmp_path / "hosts",
     )  # fmt: skip
 
 

@@ -156,6 +156,15 @@ class LinkRunner:
         if not self._done.done():
             self._done.set_result(exit_status)
 
+    def act(self, action: Callable[[float], object]) -> None:
+        """Call ``action(now)`` on the link (``link.renegotiate_ccp``), then write and deliver.
+
+        For the shell's signals that reach into the link (SIGUSR2 renegotiates CCP).
+        """
+        if self._opened and not self._done.done():
+            action(self.now())
+            self._after()
+
     def send_ip(self, packet: bytes) -> bool:
         """Carry an IP packet; ``False`` if the link cannot take it now (dropped)."""
         ok = self.link.send_ip(packet, self.now())

@@ -13,16 +13,19 @@ import asyncio
 import collections
 import contextlib
 import errno
+import logging
 import os
 import socket
+import termios
 import threading
 from collections.abc import Callable
-from typing import Protocol
+from typing import BinaryIO, Protocol
 
 import serial
 import serial.urlhandler.protocol_socket
 
 from pyppp.errors import ExitStatus, PyPPPError
+from pyppp.pppd.record import RecordEncoder
 
 __all__ = [
     "FdLine",
@@ -79,6 +82,13 @@ class FdLine:
         self._on_lost: LostCallback | None = None
         self._writing = False
         self._closed = False
+        #: pppd's ``record``: told what the line sends and receives.
+        self.tap: RecordTap | None = None
+        #: Where writes go: the same descriptor, except for ``notty`` (standard output).
+        self.write_fd = fd
+        #: pppd's ``datarate``: at most this many bytes a second are written (0: no limit).
+        self.max_rate = 0
+        self._paced: asyncio.TimerHandle | None = None
         os.set_blocking(fd, False)
 
     def start(self, on_data: DataCallback, on_lost: LostCallback) -> None:
@@ -97,6 +107,8 @@ class FdLine:
             if not data:
                 self._lost("end of file")
                 return
+            if self.tap is not None:
+                self.tap.received(data)
             on_data(data)
 
         self._loop.add_reader(self.fd, readable)
@@ -105,11 +117,18 @@ class FdLine:
         """Write now if possible; keep the rest and finish when the fd is writable."""
         if self._closed or not data:
             return
+        if self.tap is not None:
+            self.tap.sent(data)
+        if self.max_rate:
+            self._pending += data
+            if self._paced is None:
+                self._pace()
+            return
         if self._pending:
             self._pending += data
             return
         try:
-            written = os.write(self.fd, data)
+            written = os.write(self.write_fd, data)
         except BlockingIOError:
             written = 0
         except OSError as exc:
@@ -119,14 +138,30 @@ class FdLine:
             self._pending += data[written:]
             self._want_write()
 
+    def _pace(self) -> None:
+        """Write a tenth of a second's worth (pppd's character shunt paces the same way)."""
+        self._paced = None
+        if self._closed or not self._pending:
+            return
+        try:
+            written = os.write(self.write_fd, self._pending[: max(1, self.max_rate // 10)])
+        except BlockingIOError:
+            written = 0
+        except OSError as exc:
+            self._lost(f"write error: {os.strerror(exc.errno or errno.EIO)}")
+            return
+        del self._pending[:written]
+        if self._pending:
+            self._paced = self._loop.call_later(0.1, self._pace)
+
     def _want_write(self) -> None:
         if not self._writing and not self._closed:
             self._writing = True
-            self._loop.add_writer(self.fd, self._flush)
+            self._loop.add_writer(self.write_fd, self._flush)
 
     def _flush(self) -> None:
         try:
-            written = os.write(self.fd, self._pending)
+            written = os.write(self.write_fd, self._pending)
         except BlockingIOError:
             return
         except OSError as exc:
@@ -134,7 +169,7 @@ class FdLine:
             return
         del self._pending[:written]
         if not self._pending:
-            self._loop.remove_writer(self.fd)
+            self._loop.remove_writer(self.write_fd)
             self._writing = False
 
     @property
@@ -157,7 +192,7 @@ class FdLine:
             self._loop.remove_reader(self.fd)
         if self._writing:
             with contextlib.suppress(ValueError, OSError):
-                self._loop.remove_writer(self.fd)
+                self._loop.remove_writer(self.write_fd)
             self._writing = False
 
     def close(self) -> None:
@@ -166,6 +201,10 @@ class FdLine:
             return
         self._closed = True
         self._stop_watching()
+        if self._paced is not None:
+            self._paced.cancel()
+        if self.tap is not None:
+            self.tap.close()
         if self.port is not None:
             with contextlib.suppress(OSError, serial.SerialException):
                 self.port.close()
@@ -332,6 +371,7 @@ def open_line(
     speed: int | None = None,
     crtscts: bool = False,
     xonxoff: bool = False,
+    stop_bits: int = 1,
 ) -> FdLine | ThreadLine:
     """Open a device path or a pyserial URL as a line (must run inside the event loop).
 
@@ -341,7 +381,8 @@ def open_line(
     Raises:
         LineOpenError: the device does not exist or cannot be opened (pppd status 7).
     """
-    return _wrap(_open_port(device, speed=speed, crtscts=crtscts, xonxoff=xonxoff), device)
+    port = _open_port(device, speed=speed, crtscts=crtscts, xonxoff=xonxoff, stop_bits=stop_bits)
+    return _wrap(port, device)
 
 
 async def open_line_async(
@@ -350,6 +391,7 @@ async def open_line_async(
     speed: int | None = None,
     crtscts: bool = False,
     xonxoff: bool = False,
+    stop_bits: int = 1,
 ) -> FdLine | ThreadLine:
     """:func:`open_line` without blocking the loop on a network URL.
 
@@ -357,10 +399,13 @@ async def open_line_async(
     exchange (about 0.4 s with pyserial): done in a thread, so signals are handled meanwhile.
     """
     if "://" not in device:
-        return open_line(device, speed=speed, crtscts=crtscts, xonxoff=xonxoff)
+        return open_line(device, speed=speed, crtscts=crtscts, xonxoff=xonxoff, stop_bits=stop_bits)
     loop = asyncio.get_running_loop()
     port = await loop.run_in_executor(
-        None, lambda: _open_port(device, speed=speed, crtscts=crtscts, xonxoff=xonxoff)
+        None,
+        lambda: _open_port(
+            device, speed=speed, crtscts=crtscts, xonxoff=xonxoff, stop_bits=stop_bits
+        ),
     )
     return _wrap(port, device)
 
@@ -374,7 +419,7 @@ def _wrap(port: serial.SerialBase, device: str) -> FdLine | ThreadLine:
 
 
 def _open_port(
-    device: str, *, speed: int | None, crtscts: bool, xonxoff: bool
+    device: str, *, speed: int | None, crtscts: bool, xonxoff: bool, stop_bits: int = 1
 ) -> serial.SerialBase:
     """Open the pyserial port (blocking)."""
     try:
@@ -384,6 +429,7 @@ def _open_port(
                 baudrate=speed or 115200,
                 rtscts=crtscts,
                 xonxoff=xonxoff,
+                stopbits=stop_bits,
                 timeout=0.1,
                 do_not_open=True,
             )
@@ -398,6 +444,7 @@ def _open_port(
             baudrate=speed or 115200,
             rtscts=crtscts,
             xonxoff=xonxoff,
+            stopbits=stop_bits,
             timeout=0,
             write_timeout=0,
             exclusive=True,
@@ -423,3 +470,158 @@ def _socket_line(port: serial.urlhandler.protocol_socket.Serial, name: str) -> F
         finally:
             sock.close()
     return FdLine(fd, name, port=port)
+
+
+# ---------------------------------------------------------------------------------------------
+# pppd's other channels: `pty COMMAND`, `notty`, `socket HOST:PORT`; and `record`, `datarate`.
+
+
+class PtyCommandError(PyPPPError):
+    """The ``pty`` command (or the ``socket`` connection) could not be started: status 9."""
+
+    exit_status = ExitStatus.PTYCMD_FAILED
+
+
+def _raw(fd: int) -> None:
+    """Put a tty into raw mode (pppd ``set_up_tty`` on the pty slave: 8 bits, no echo)."""
+    with contextlib.suppress(termios.error, OSError):
+        attrs = termios.tcgetattr(fd)
+        attrs[0] = termios.IGNBRK | termios.IGNPAR  # iflag
+        attrs[1] = 0  # oflag
+        attrs[2] = termios.CS8 | termios.CREAD | termios.CLOCAL  # cflag
+        attrs[3] = 0  # lflag
+        attrs[6][termios.VMIN] = 1
+        attrs[6][termios.VTIME] = 0
+        termios.tcsetattr(fd, termios.TCSANOW, attrs)
+
+
+async def open_pty_command(
+    command: str, *, stderr: int | None = None
+) -> tuple[FdLine, asyncio.subprocess.Process]:
+    """Run ``command`` through ``/bin/sh -c`` on the master side of a new pty (pppd ``pty``).
+
+    The command's standard input and output are the pty master; the link runs on the slave,
+    which is its name (``/dev/pts/N``, as pppd's "Connect: ppp0 <--> /dev/pts/N").
+
+    Args:
+        command: the shell command (``ssh host pppd notty``).
+        stderr: where the command's standard error goes (pppd: the log descriptor).
+
+    Raises:
+        PtyCommandError: no pty, or the command could not be started (pppd status 9).
+    """
+    try:
+        master, slave = os.openpty()
+    except OSError as exc:
+        raise PtyCommandError(f"Couldn't allocate pseudo-tty: {exc.strerror}") from exc
+    _raw(slave)
+    try:
+        process = await asyncio.create_subprocess_shell(
+            command,
+            stdin=master,
+            stdout=master,
+            stderr=stderr if stderr is not None else asyncio.subprocess.DEVNULL,
+            start_new_session=True,
+        )
+    except OSError as exc:
+        os.close(master)
+        os.close(slave)
+        raise PtyCommandError(f"Failed to run pty command {command!r}: {exc}") from exc
+    finally:
+        with contextlib.suppress(OSError):
+            os.close(master)
+    return FdLine(slave, os.ttyname(slave)), process
+
+
+class StdioLine(FdLine):
+    """pppd's ``notty``: the link on our own standard input (read) and standard output (write).
+
+    Both are used as they are (a pipe from ``ssh``, a socket from ``inetd``); end of file on
+    standard input is the "modem" hanging up.
+    """
+
+    def __init__(self, read_fd: int = 0, write_fd: int = 1) -> None:
+        super().__init__(os.dup(read_fd), "notty")
+        self.write_fd = os.dup(write_fd)
+        os.set_blocking(self.write_fd, False)
+
+    def close(self) -> None:
+        """Close our copies of the two descriptors."""
+        if self._closed:
+            return
+        super().close()
+        with contextlib.suppress(OSError):
+            os.close(self.write_fd)
+
+
+async def open_socket_line(destination: str) -> FdLine:
+    """Connect a TCP socket as the line (pppd's ``socket host:port``).
+
+    Raises:
+        PtyCommandError: pppd's messages, status 9 ("Can't parse host:port for socket
+            destination", "%s: unknown host in socket option", "Can't connect to %s: %m").
+    """
+    host, colon, port_text = destination.rpartition(":")
+    if not colon or not host or not port_text.isdigit():
+        raise PtyCommandError("Can't parse host:port for socket destination")
+    loop = asyncio.get_running_loop()
+    try:
+        infos = await loop.getaddrinfo(host, int(port_text), type=socket.SOCK_STREAM)
+    except OSError:
+        raise PtyCommandError(f"{host}: unknown host in socket option") from None
+    family, kind, proto, _, address = infos[0]
+    sock = socket.socket(family, kind, proto)
+    sock.setblocking(False)
+    try:
+        await loop.sock_connect(sock, address)
+    except OSError as exc:
+        sock.close()
+        raise PtyCommandError(f"Can't connect to {destination}: {exc.strerror or exc}") from exc
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return FdLine(sock.detach(), destination)
+
+
+class RecordTap:
+    """pppd's ``record FILE``: what the line sends and receives, in pppdump(8)'s format.
+
+    Set as :attr:`FdLine.tap`; the record file is appended to, as pppd does.
+
+    Args:
+        path: the record file.
+        clock: wall-clock seconds (``time.time``), for pppdump's time stamps.
+        logger: where a write error is reported (pppd: "Error writing record file: %m").
+    """
+
+    def __init__(
+        self, path: str, clock: Callable[[], float], logger: logging.Logger | None = None
+    ) -> None:
+        self._clock = clock
+        self._logger = logger or logging.getLogger("pyppp")
+        self._file: BinaryIO | None = open(path, "ab")  # noqa: SIM115 (open as long as the line)
+        self._encoder = RecordEncoder(clock())
+        self._put(self._encoder.start())
+
+    def _put(self, data: bytes) -> None:
+        if self._file is None:
+            return
+        try:
+            self._file.write(data)
+            self._file.flush()
+        except OSError as exc:
+            self._logger.error("Error writing record file: %s", exc.strerror or exc)
+            self.close()
+
+    def sent(self, data: bytes) -> None:
+        """Bytes written to the line (pppdump's code 1)."""
+        self._put(self._encoder.sent(data, self._clock()))
+
+    def received(self, data: bytes) -> None:
+        """Bytes read from the line (pppdump's code 2)."""
+        self._put(self._encoder.received(data, self._clock()))
+
+    def close(self) -> None:
+        """Close the record file."""
+        if self._file is not None:
+            with contextlib.suppress(OSError):
+                self._file.close()
+            self._file = None

@@ -1,10 +1,15 @@
 """pppd's ``defaultroute`` and ``proxyarp``, and IPv6's addresses, through netlink (pyroute2).
 
-pppd adds a default route through the PPP interface when IPCP comes up, unless one exists
-("not replacing existing default route via %I"), and removes it when the link goes down.
+pppd adds a default route through the PPP interface when IPCP comes up and removes it when the
+link goes down. If a default route exists already it says "not replacing default route to %s
+[%I]" and adds none, unless ``replacedefaultroute`` is given: then "replacing old default route
+to %s [%I]", and at the end "restoring old default route to %s [%I]". ``defaultroute-metric``
+sets the metric of the route and makes only a default route with that same metric count as
+existing (pppd(8); pppd 2.4.9's Linux code compares no metric, pppd 2.5 does as documented).
 ``proxyarp`` publishes the peer's address on the local Ethernet interface on the same subnet,
-so hosts there can reach the peer; pppd removes the entry again at the end. At IPv6CP up the
-interface gets the negotiated link-local pair (:class:`Ipv6Addresses`), and ``defaultroute6``.
+so hosts there can reach the peer (with ``ktune`` IP forwarding is switched on too, as pppd
+does); pppd removes the entry again at the end. At IPv6CP up the interface gets the negotiated
+link-local pair (:class:`Ipv6Addresses`), and ``defaultroute6``.
 """
 
 from __future__ import annotations
@@ -16,6 +21,8 @@ from collections.abc import Callable
 from ipaddress import IPv4Address, IPv4Interface, IPv6Address
 from pathlib import Path
 from typing import Any, TypeVar
+
+from pyppp.util import NOTICE
 
 __all__ = ["Ipv6Addresses", "NetConfig", "first_ether_address", "remove_ipv4_addresses"]
 
@@ -57,38 +64,73 @@ class NetConfig:
 
     def __init__(self, logger: logging.Logger | None = None) -> None:
         self.logger = logger or logging.getLogger("pyppp")
-        self._default_route: int | None = None
+        self._default_route: tuple[int, int] | None = None  # (interface index, metric)
+        self._replaced: dict[str, object] | None = None  # the default route we took away
         self._proxy: tuple[int, str] | None = None
 
-    def add_default_route(self, ifname: str) -> bool:
-        """Route 0.0.0.0/0 through ``ifname`` unless a default route already exists."""
+    # -- the default route (defaultroute, replacedefaultroute, defaultroute-metric) -----------
+
+    def add_default_route(self, ifname: str, *, replace: bool = False, metric: int = -1) -> bool:
+        """Route 0.0.0.0/0 through ``ifname``, as pppd's ``sifdefaultroute`` (see the docstring).
+
+        Args:
+            ifname: the PPP interface.
+            replace: ``replacedefaultroute``: take the place of an existing default route.
+            metric: ``defaultroute-metric`` (-1: pppd's default, metric 0 and any existing
+                default route counts).
+        """
         if IPRoute is None:
             self.logger.error("defaultroute needs pyroute2 (pip install pyppp[netlink])")
             return False
-        return _in_thread(lambda: self._add_default_route(ifname))
+        return _in_thread(lambda: self._add_default_route(ifname, replace, metric))
 
-    def _add_default_route(self, ifname: str) -> bool:
+    def _add_default_route(self, ifname: str, replace: bool, metric: int) -> bool:
+        priority = max(metric, 0)  # pppd: rt_metric = metric + 1, which the kernel stores - 1
         with IPRoute() as ipr:
-            for route in ipr.get_default_routes(family=2):
-                via = route.get_attr("RTA_GATEWAY") or "an interface"
-                # pppd sys-linux.c sifdefaultroute
-                self.logger.error("not replacing existing default route via %s", via)
-                return False
             index = ipr.link_lookup(ifname=ifname)
             if not index:
                 return False
-            ipr.route("add", dst="0.0.0.0/0", oif=index[0], scope=253)
-            self._default_route = index[0]
+            old = None
+            for route in ipr.get_default_routes(family=2):
+                if route.get_attr("RTA_OIF") == index[0]:
+                    continue
+                if metric >= 0 and (route.get_attr("RTA_PRIORITY") or 0) != priority:
+                    continue
+                old = route
+                break
+            if old is not None:
+                device = _link_name(ipr, old.get_attr("RTA_OIF"))
+                gateway = old.get_attr("RTA_GATEWAY") or "0.0.0.0"
+                if not replace:
+                    # pppd sys-linux.c sifdefaultroute
+                    self.logger.error("not replacing default route to %s [%s]", device, gateway)
+                    return False
+                self.logger.log(NOTICE, "replacing old default route to %s [%s]", device, gateway)
+            ipr.route("add", dst="0.0.0.0/0", oif=index[0], scope=253, priority=priority)
+            self._default_route = (index[0], priority)
+            if old is not None:
+                saved = _route_spec(old)
+                try:
+                    ipr.route("del", **saved)
+                except Exception as exc:  # the new route stays; the old one could not go
+                    self.logger.error("del old default route: %s", exc)
+                else:
+                    self._replaced = {**saved, "_device": device, "_gateway": gateway}
         return True
 
-    def add_proxy_arp(self, remote: IPv4Address) -> bool:
-        """Publish ``remote`` on the Ethernet interface whose subnet holds it."""
+    def add_proxy_arp(self, remote: IPv4Address, *, ktune: bool = False) -> bool:
+        """Publish ``remote`` on the Ethernet interface whose subnet holds it.
+
+        Args:
+            remote: the peer's address.
+            ktune: pppd's ``ktune``: also turn IP forwarding on (pppd never turns it off).
+        """
         if IPRoute is None:
             self.logger.error("proxyarp needs pyroute2 (pip install pyppp[netlink])")
             return False
-        return _in_thread(lambda: self._add_proxy_arp(remote))
+        return _in_thread(lambda: self._add_proxy_arp(remote, ktune))
 
-    def _add_proxy_arp(self, remote: IPv4Address) -> bool:
+    def _add_proxy_arp(self, remote: IPv4Address, ktune: bool) -> bool:
         with IPRoute() as ipr:
             # pppd get_ether_addr: only an interface that is up and does ARP (not loopback,
             # not another point-to-point link) can answer for the peer.
@@ -110,6 +152,8 @@ class NetConfig:
                     index = address["index"]
                     ipr.neigh("add", dst=str(remote), ifindex=index, flags=_NTF_PROXY)
                     self._proxy = (index, str(remote))
+                    if ktune:
+                        _enable_ip_forwarding(self.logger)
                     return True
         # pppd: "Cannot determine ethernet address for proxy ARP"
         self.logger.warning("Cannot determine ethernet address for proxy ARP")
@@ -117,16 +161,29 @@ class NetConfig:
 
     def remove_all(self) -> None:
         """Undo everything added (at link down and on every exit path)."""
-        if IPRoute is None or (self._default_route is None and self._proxy is None):
+        if IPRoute is None or (
+            self._default_route is None and self._proxy is None and self._replaced is None
+        ):
             return
         _in_thread(self._remove_all)
 
     def _remove_all(self) -> None:
         with IPRoute() as ipr:
             if self._default_route is not None:
+                index, priority = self._default_route
                 with contextlib.suppress(Exception):
-                    ipr.route("del", dst="0.0.0.0/0", oif=self._default_route)
+                    ipr.route("del", dst="0.0.0.0/0", oif=index, priority=priority)
                 self._default_route = None
+            if self._replaced is not None:
+                saved = dict(self._replaced)
+                device, gateway = saved.pop("_device"), saved.pop("_gateway")
+                # pppd sys-linux.c cifdefaultroute
+                self.logger.log(NOTICE, "restoring old default route to %s [%s]", device, gateway)
+                try:
+                    ipr.route("add", **saved)
+                except Exception as exc:
+                    self.logger.error("restore default route: %s", exc)
+                self._replaced = None
             if self._proxy is not None:
                 index, remote = self._proxy
                 with contextlib.suppress(Exception):
@@ -277,3 +334,33 @@ def _index(ipr: Any, ifname: str) -> int:
     if not found:
         raise OSError(f"no interface {ifname}")
     return int(found[0])
+
+
+def _link_name(ipr: IPRoute, index: int | None) -> str:
+    if index is None:
+        return "?"
+    links = ipr.get_links(index)
+    return str(links[0].get_attr("IFLA_IFNAME")) if links else str(index)
+
+
+def _route_spec(route: object) -> dict[str, object]:
+    """What re-creates (or deletes) a route read from the kernel."""
+    get = route.get_attr  # type: ignore[attr-defined]
+    spec: dict[str, object] = {"dst": "0.0.0.0/0"}
+    for key, attr in (("gateway", "RTA_GATEWAY"), ("oif", "RTA_OIF"), ("priority", "RTA_PRIORITY")):
+        value = get(attr)
+        if value is not None:
+            spec[key] = value
+    table = get("RTA_TABLE")
+    if table is not None:
+        spec["table"] = table
+    return spec
+
+
+def _enable_ip_forwarding(logger: logging.Logger) -> None:
+    # pppd sys-linux.c sifproxyarp with tune_kernel
+    path = Path("/proc/sys/net/ipv4/ip_forward")
+    try:
+        path.write_text("1")
+    except OSError as exc:
+        logger.warning("Couldn't enable IP forwarding: %s", exc.strerror or exc)

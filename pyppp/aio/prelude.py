@@ -38,7 +38,7 @@ from pyppp.pppd.chat.script import ChatScript, ChatScriptError
 from pyppp.pppd.options import PppOptions
 from pyppp.pppd.windows import DccClient, DccServer
 
-__all__ = ["LinePort", "PreludeError", "run_prelude"]
+__all__ = ["LinePort", "PreludeError", "run_device_command", "run_disconnect", "run_prelude"]
 
 EXIT_CONNECT_FAILED: Final = ExitStatus.CONNECT_FAILED
 EXIT_INIT_FAILED: Final = ExitStatus.INIT_FAILED
@@ -98,6 +98,11 @@ async def run_prelude(
         status, leftover = await drive(handshake, port, leftover)
         if status != 0:
             raise PreludeError("Windows direct-cable handshake failed", EXIT_CONNECT_FAILED)
+    if options.welcome:
+        # pppd tty.c: the welcome script runs after the connect script; failing is a warning.
+        if await run_device_command(options.welcome, line, logger) != 0:
+            logger.warning("Welcome script failed")
+        leftover = b""
     return leftover
 
 
@@ -245,3 +250,36 @@ def _blocking_reads(fd: int) -> list[Any] | None:
     with contextlib.suppress(termios.error, OSError):
         termios.tcsetattr(fd, termios.TCSANOW, attrs)
     return saved
+
+
+# -- welcome and disconnect: the other programs pppd runs on the line ---------------------------
+
+
+async def run_device_command(
+    command: str, line: FdLine | ThreadLine, logger: logging.Logger
+) -> int:
+    """Run a ``welcome``/``disconnect`` command on the line, as ``connect`` is run.
+
+    A plain ``chat ...`` command runs on the built-in chat engine; anything else through
+    ``/bin/sh -c`` with the line on its standard input and output. Returns its exit status.
+    """
+    argv = parse_connect_command(command)
+    if argv is None:
+        return await _run_program(command, line, logger)
+    try:
+        script = ChatScript.parse_args(argv, read_file=read_file)
+    except ChatScriptError as exc:
+        logger.error("chat: %s", exc)
+        return 2
+    loop = asyncio.get_running_loop()
+    engine = ChatEngine(script, loop.time(), logger=_chat_log)
+    status, _ = await drive(engine, LinePort(line))
+    return status
+
+
+async def run_disconnect(command: str, line: FdLine | ThreadLine, logger: logging.Logger) -> None:
+    """Run the disconnect script and report as pppd's ``disconnect_tty`` does."""
+    if await run_device_command(command, line, logger) != 0:
+        logger.warning("disconnect script failed")
+    else:
+        logger.info("Serial link disconnected.")

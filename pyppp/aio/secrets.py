@@ -125,13 +125,22 @@ class SecretsReader:
     Args:
         config_dir: where ``pap-secrets`` and ``chap-secrets`` are (pppd's ``/etc/ppp``).
         logger: where pppd's lines about the files go.
+        pap: pppd 2.5's ``pap-secrets`` option: the file instead of the config dir's.
+        chap: pppd 2.5's ``chap-secrets`` option, likewise.
     """
 
-    def __init__(self, config_dir: Path, logger: logging.Logger | None = None) -> None:
+    def __init__(
+        self,
+        config_dir: Path,
+        logger: logging.Logger | None = None,
+        *,
+        pap: str | None = None,
+        chap: str | None = None,
+    ) -> None:
         self.logger = logger
         self.secrets = Secrets(
-            pap=LiveSecrets(str(config_dir / "pap-secrets"), kind="pap"),
-            chap=LiveSecrets(str(config_dir / "chap-secrets"), kind="chap"),
+            pap=LiveSecrets(pap or str(config_dir / "pap-secrets"), kind="pap"),
+            chap=LiveSecrets(chap or str(config_dir / "chap-secrets"), kind="chap"),
         )
         self._files = (self.secrets.pap, self.secrets.chap)
         for live in self._files:

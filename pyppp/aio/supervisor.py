@@ -1,10 +1,12 @@
-"""One pppd process's life: lock, open, connect script, link, interface, scripts, persist.
+"""One pppd process's life: signals, pid files, detaching, demand, the calls, persist, exit.
 
-pppd's main loop, in order: lock the device (``lock``), open it, run the ``connect`` script
-(here: the built-in chat engine or the Windows handshake, or an external program with the line
-on its stdin/stdout), create the interface, run the link until it dies, run ``disconnect``,
-release everything; with ``persist``, wait ``holdoff`` seconds and start again, at most
-``maxfail`` failed attempts in a row.
+pppd's main loop, in order: read the options (done by the CLI), detach (:mod:`pyppp.aio.daemon`;
+pyppp once the device is open, or with ``updetach`` once IP is up), write the linkname pid file,
+with ``demand`` configure the interface and wait for a packet, make the call
+(:class:`~pyppp.aio.connection.Connection`), and with ``persist`` (implied by ``demand``) wait
+``holdoff`` seconds and call again, at most ``maxfail`` failed attempts in a row; then wait up
+to ``child-timeout`` seconds for scripts still running, remove the pid files and exit with
+pppd's status. Signals are handled as pppd(8) NOTES says (:mod:`pyppp.aio.signals`).
 """
 
 from __future__ import annotations
@@ -13,89 +15,284 @@ import asyncio
 import contextlib
 import logging
 import os
+import pwd
 import signal
 import socket
-import time
-from collections.abc import Callable
+from collections.abc import Awaitable
+from dataclasses import replace
+from ipaddress import IPv4Address
 from pathlib import Path
+from typing import TypeVar
 
+from pyppp import __version__
+from pyppp.aio.connection import Connection
+from pyppp.aio.daemon import Detacher, PidFiles, sd_notify
+from pyppp.aio.demand import DemandInterface, made_up_addresses
 from pyppp.aio.driver import LinkRunner
-from pyppp.aio.ipv6 import Ipv6Side
-from pyppp.aio.line import FdLine, LineOpenError, ThreadLine, open_line_async
-from pyppp.aio.lockfile import UucpLock
-from pyppp.aio.login import check_login, crypt_check, login_option_problem
-from pyppp.aio.logs import setup_logging
-from pyppp.aio.masquerade import Masquerade, MasqueradeError, load_nftables
+from pyppp.aio.files import read_limited
+from pyppp.aio.login import crypt_check, login_option_problem
+from pyppp.aio.logs import DEFAULT_IDENT, LogSetup
+from pyppp.aio.masquerade import MasqueradeError, load_nftables
 from pyppp.aio.netconf import NetConfig, first_ether_address
-from pyppp.aio.prelude import PreludeError, run_prelude
-from pyppp.aio.scripts import ScriptRunner
+from pyppp.aio.prelude import PreludeError
+from pyppp.aio.scripts import ScriptPair, ScriptRunner
 from pyppp.aio.secrets import SecretsReader
+from pyppp.aio.signals import HANGUP, RENEGOTIATE_CCP, TERMINATE, TOGGLE_DEBUG
 from pyppp.aio.tun import Tun, TunError
 from pyppp.errors import ConfigError, ExitStatus
-from pyppp.events import (
-    Event,
-    Ipv6Down,
-    Ipv6Up,
-    LinkDown,
-    LinkTerminated,
-    NetworkDown,
-    NetworkUp,
-)
-from pyppp.link import Link, LinkConfig
-from pyppp.packet import PPPProtocol
-from pyppp.pppd.dns import resolv_conf_text
-from pyppp.pppd.lock import LockError
+from pyppp.link import LinkConfig
 from pyppp.pppd.options import PppOptions
-from pyppp.pppd.session import SessionAuth, build_link_config, chap_words
+from pyppp.pppd.session import build_link_config, chap_words
 from pyppp.util import NOTICE
 
-__all__ = ["Supervisor"]
+__all__ = ["FATAL_SIGNAL_STATUS", "Supervisor"]
+
+FATAL_SIGNAL_STATUS = 127
+"""pppd's ``bad_signal``: ``die(127)``."""
+
+_T = TypeVar("_T")
+_GIVE_UP = frozenset({ExitStatus.LOCK_FAILED, ExitStatus.OPTION_ERROR, ExitStatus.NOT_ROOT})
 
 
 class Supervisor:
-    """Runs connections until done; :meth:`run` returns pppd's exit status."""
+    """Runs connections until done; :meth:`run` returns pppd's exit status.
+
+    Args:
+        options: the options, checked.
+        config_dir: pppd's ``/etc/ppp`` (scripts, secrets, resolv.conf).
+        lock_dir: where UUCP locks go.
+        run_dir: where the pid files go (pppd on Debian: /run).
+        serving: ``pyppp serve`` (the Windows handshake's server side).
+        detacher: the child's end of the detach pipe, when pppd would detach.
+        syslog_ident: the syslog ident (``pppd`` by default).
+    """
 
     def __init__(
-        self, options: PppOptions, *, config_dir: Path, lock_dir: Path, serving: bool
+        self,
+        options: PppOptions,
+        *,
+        config_dir: Path,
+        lock_dir: Path,
+        run_dir: Path = Path("/run"),
+        serving: bool,
+        detacher: Detacher | None = None,
+        syslog_ident: str = DEFAULT_IDENT,
     ) -> None:
         self.options = options
         self.config_dir = config_dir
         self.lock_dir = lock_dir
         self.serving = serving
-        self.logger = setup_logging(debug=options.debug, logfile=options.logfile)
-        self.scripts = ScriptRunner(config_dir, self.logger)
-        self.secrets = SecretsReader(config_dir, self.logger)  # read off the loop, when pppd would
-        self._runner: LinkRunner | None = None
+        self.detacher = detacher
+        # pppd logs to standard output until it detaches, unless that is the line (notty).
+        self.logs = LogSetup(
+            debug=options.debug,
+            logfile=options.logfile,
+            logfd=options.logfd,
+            foreground=not options.notty,
+            ident=syslog_ident,
+        )
+        self.logger = self.logs.root
+        self.scripts = ScriptRunner(self.logger, options.script_env, config_dir=config_dir)
+        self.ip_scripts = ScriptPair(self.scripts, self.script("ip-up"), self.script("ip-down"))
+        self.auth_scripts = ScriptPair(
+            self.scripts, self.script("auth-up"), self.script("auth-down")
+        )
+        # read off the loop, when pppd would (pap-secrets/chap-secrets: pppd 2.5's own paths)
+        self.secrets = SecretsReader(
+            config_dir, self.logger, pap=options.pap_secrets, chap=options.chap_secrets
+        )
+        self.pid_files = PidFiles(run_dir, options.linkname, self.logger)
+        self.netconf = NetConfig(self.logger)  # demand mode's routes (for the whole process)
+        self.env: dict[str, str] = {}
+        self.runner: LinkRunner | None = None
+        self.fatal: int | None = None
+        self.user_name = _user_name()
+        self._config: LinkConfig | None = None
         self._stop: asyncio.Event | None = None
         self._signalled: int | None = None
+        self._notified = False
+        self._demand: DemandInterface | None = None
+
+    # -- paths and small services for the connection ---------------------------------------------
+    def script(self, name: str) -> Path:
+        """Where a hook script is (``ip-up-script`` and friends, or the config dir)."""
+        given = {
+            "ip-up": self.options.ip_up_script,
+            "ip-down": self.options.ip_down_script,
+            "ip-pre-up": self.options.ip_pre_up_script,
+            "auth-up": self.options.auth_up_script,
+            "auth-down": self.options.auth_down_script,
+        }.get(name)
+        return Path(given) if given else self.config_dir / name
+
+    def child_stderr(self) -> int | None:
+        """Where a pty command's errors go: our standard error while not detached."""
+        return 2 if self.detacher is None or self.detacher.pending else None
+
+    def device_open(self) -> None:
+        """The device is open: pppd (without ``updetach``) has detached by now."""
+        if not self.options.updetach:
+            self._detach()
+
+    def network_came_up(self) -> None:
+        """IP is up: ``updetach`` detaches now, ``up_sdnotify`` tells systemd."""
+        if self.options.updetach:
+            self._detach()
+        if self.options.up_sdnotify and not self._notified:
+            self._notified = True
+            self.logger.debug("up_sdnotify is set. Now notifying systemd: READY=1")
+            sd_notify("READY=1", self.logger)
+
+    def _detach(self) -> None:
+        if self.detacher is not None and self.detacher.pending:
+            self.logs.detached()
+            self.detacher.detach()
+
+    def interface_created(self, ifname: str) -> None:
+        """Set the scripts' IFNAME and UNIT and write the pid files (pppd ``set_ifunit``)."""
+        self.env["IFNAME"] = ifname
+        if ifname.startswith("ppp") and ifname[3:].isdigit():
+            self.env["UNIT"] = ifname[3:]
+        self.pid_files.interface_up(ifname)
+
+    def add_routes(self, netconf: NetConfig, ifname: str, remote: IPv4Address) -> None:
+        """``defaultroute`` and ``proxyarp`` once IPCP is up."""
+        options = self.options
+        try:
+            if options.defaultroute:
+                netconf.add_default_route(
+                    ifname,
+                    replace=options.replacedefaultroute,
+                    metric=options.defaultroute_metric,
+                )
+            if options.proxyarp:
+                netconf.add_proxy_arp(remote, ktune=options.ktune)
+        except Exception as exc:  # netlink refusing must not take the link down
+            self.logger.error("Couldn't set up routing for %s: %s", ifname, exc)
+
+    def write_resolv_conf(self, text: str) -> None:
+        """Write the peer's DNS servers to ``<config-dir>/resolv.conf`` (pppd ``create_resolv``)."""
+        path = self.config_dir / "resolv.conf"
+        try:
+            path.write_text(text)
+            path.chmod(0o644)
+        except OSError as exc:
+            self.logger.error("Failed to create %s: %s", path, exc.strerror or exc)
+
+    async def interruptible(self, work: Awaitable[_T]) -> _T | None:
+        """Run a script on the line unless a signal comes first (pppd kills its group).
+
+        Returns:
+            Its result, or None when SIGTERM/SIGINT (or a fatal signal) stopped it.
+
+        Raises:
+            PreludeError: SIGHUP stopped it (pppd: the connect script fails).
+        """
+        assert self._stop is not None
+        task = asyncio.ensure_future(work)
+        stopped = asyncio.ensure_future(self._stop.wait())
+        try:
+            await asyncio.wait({task, stopped}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopped.cancel()
+            if not task.done():
+                # A `serve --windows` waits for a caller for ever and chat scripts may wait an
+                # hour: a signal must not wait for them.
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        if task.cancelled():
+            if self._signalled is not None:
+                return None
+            raise PreludeError("Connect script failed (interrupted by SIGHUP)")
+        return task.result()
+
+    async def wait_scripts(self) -> None:
+        """Before the interface goes: let ip-down/auth-down run (at most ``child-timeout``)."""
+        timeout = float(self.options.child_timeout) or None
+        loop = asyncio.get_running_loop()
+        deadline = None if timeout is None else loop.time() + timeout
+        while self.ip_scripts.busy or self.auth_scripts.busy:
+            if deadline is not None and loop.time() >= deadline:
+                return
+            await asyncio.sleep(0.05)
 
     # -- signals -------------------------------------------------------------------------------
     def signal(self, signum: int) -> None:
-        """SIGTERM/SIGINT: terminate and exit 5; SIGHUP: terminate the link, exit 5 or redial.
-
-        As pppd: SIGHUP closes the link like SIGTERM (Terminate-Request) but does not ask the
-        loop to quit, so with ``persist`` the next call starts (at once if in holdoff).
-        """
-        if signum == signal.SIGHUP:
+        """React to a signal as pppd does (see :mod:`pyppp.aio.signals`)."""
+        if signum == TOGGLE_DEBUG:
+            self._toggle_debug()
+            return
+        if signum == RENEGOTIATE_CCP:
+            self.renegotiate_ccp()
+            return
+        if signum == HANGUP:
             self.logger.info("Hangup (SIGHUP)")
-        else:
+            if not (self.options.persist or self.options.demand):
+                self._signalled = signum
+        elif signum in TERMINATE:
             # pppd main.c: "Terminating on signal %d"
             self.logger.info("Terminating on signal %d", signum)
-        if signum != signal.SIGHUP or not self.options.persist:
             self._signalled = signum
+        else:
+            # pppd bad_signal: "Fatal signal %d", clean up, die(127).
+            self.logger.error("Fatal signal %d", signum)
+            self._signalled = signum
+            self.fatal = signum
         if self._stop is not None:
             self._stop.set()
-        runner = self._runner
+        runner = self.runner
         if runner is None:
             return
-        # pppd treats SIGHUP like SIGTERM on the link (kill_link: LCP Terminate-Request with
-        # "User request", so the peer learns at once); only the loop differs (persist redials).
-        runner.close("User request", ExitStatus.USER_REQUEST)
+        if self.fatal is not None:
+            runner.hangup("Fatal signal")
+        else:
+            # pppd kill_link: LCP Terminate-Request with "User request", for SIGHUP too.
+            runner.close("User request", ExitStatus.USER_REQUEST)
+
+    def _toggle_debug(self) -> None:
+        """SIGUSR1: pppd's ``debug = !debug``; the packet trace starts or stops at once."""
+        on = self.logs.toggle_debug()
+        # The level is now 0 or 1: LCP echoes are hidden again once the link is up.
+        if self._config is not None:
+            self._config = replace(self._config, trace_echo=False)
+        runner = self.runner
+        if runner is not None:
+            runner.link.config = replace(runner.link.config, trace_echo=False)
+        self.logger.debug("debug %s (SIGUSR1)", "on" if on else "off")
+
+    def renegotiate_ccp(self) -> None:
+        """SIGUSR2: make CCP renegotiate (pppd ``open_ccp``), while the network is up.
+
+        The link provides ``renegotiate_ccp(now)`` once CCP exists (issue L); until then
+        there is nothing to renegotiate and the signal changes nothing.
+        """
+        runner = self.runner
+        if runner is None or not runner.link.network_up:
+            return
+        renegotiate = getattr(runner.link, "renegotiate_ccp", None)
+        if renegotiate is None:
+            self.logger.debug("SIGUSR2: no compression to renegotiate")
+            return
+        runner.act(renegotiate)
 
     # -- the loop ------------------------------------------------------------------------------
     async def run(self) -> int:
-        """Connect, and with ``persist`` reconnect, until done."""
+        """Connect, and with ``persist`` reconnect, until done; return pppd's exit status."""
         self._stop = asyncio.Event()
+        self.logs.to_syslog_only(
+            NOTICE, "pyppp %s started by %s, uid %d", __version__, self.user_name, os.getuid()
+        )
+        status: int = ExitStatus.FATAL_ERROR
+        try:
+            status = await self._run()
+        finally:
+            await self._shutdown()
+        if self.fatal is not None:
+            status = FATAL_SIGNAL_STATUS
+        return status
+
+    async def _run(self) -> int:
         options = self.options
         chap = list(chap_words(options))  # require-chap, require-mschap-v2, require-mschap
         problem = login_option_problem(
@@ -104,7 +301,8 @@ class Supervisor:
             require_chap=bool(chap),
             chap_word=chap[0] if chap else "require-chap",
         )
-        if problem is not None:
+        if problem is not None and options.require_pap:
+            # (require-chap alone is refused below, with the same explanation, once.)
             self.logger.warning("%s", problem)
         if options.masquerade:
             try:
@@ -112,38 +310,71 @@ class Supervisor:
             except MasqueradeError as exc:
                 self.logger.error("%s", exc)
                 return exc.exit_status
+        # `set`/`unset` reach the programs run on the line too (pppd update_system_environment).
+        for name, value in options.script_env:
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
         await self.secrets.refresh()
         try:
-            config = build_link_config(
+            self._config = build_link_config(
                 options,
                 secrets=self.secrets.secrets,
                 rng=os.urandom,
                 hostname=socket.gethostname(),
+                read_file=read_limited,
+                hwaddr=first_ether_address() if options.ipv6cp_use_persistent else None,
                 crypt_check=crypt_check,
                 logger=self.logger,
-                hwaddr=first_ether_address() if options.ipv6cp_use_persistent else None,
             )
         except ConfigError as exc:
             for line in str(exc).split(". "):
                 self.logger.error("%s", line)
             return exc.exit_status
+        self._base_env()
+        self.pid_files.link_started()
+        if options.demand:
+            try:
+                self._demand = self._demand_interface(self._config)
+            except TunError as exc:
+                self.logger.error("%s", exc)
+                return exc.exit_status
+            self.device_open()  # nothing to wait for before the background
+        return await self._calls()
+
+    async def _calls(self) -> int:
+        assert self._stop is not None
+        assert self._config is not None
+        options = self.options
         failures = 0
+        demand = self._demand
         while True:
-            status, was_up = await self._connect_once(config)
+            self._stop.clear()
             if self._signalled is not None:
                 return ExitStatus.USER_REQUEST
-            if not options.persist or status in (
-                ExitStatus.LOCK_FAILED,
-                ExitStatus.OPTION_ERROR,
-                ExitStatus.NOT_ROOT,
-            ):
+            if demand is not None:
+                demand.dormant()
+                await self._wait_for(demand.triggered)
+                if self._signalled is not None:
+                    return ExitStatus.USER_REQUEST
+                if not demand.triggered.is_set():
+                    continue  # SIGHUP while dormant: nothing to hang up
+                self.logger.info("Starting link")
+            connection = Connection(self, self._config, demand)
+            status = await connection.run()
+            if self._signalled is not None:
+                return ExitStatus.USER_REQUEST
+            if not options.persist or status in _GIVE_UP:
                 return status
-            failures = 0 if was_up else failures + 1
+            failures = 0 if connection.was_up else failures + 1
             if options.maxfail and failures >= options.maxfail:
                 # pppd main.c
                 self.logger.info("Maximum connect attempts exceeded")
                 return status
-            holdoff = 0 if status == ExitStatus.IDLE_TIMEOUT else options.holdoff
+            if demand is not None:
+                demand.discarding()
+            holdoff = self._holdoff() if connection.need_holdoff else 0
             if holdoff:
                 self._stop.clear()
                 with contextlib.suppress(TimeoutError):
@@ -151,290 +382,93 @@ class Supervisor:
                 if self._signalled is not None:
                     return ExitStatus.USER_REQUEST
 
-    async def _connect_once(self, config: LinkConfig) -> tuple[int, bool]:
-        options = self.options
-        device = options.device
-        assert device is not None
-        lock: UucpLock | None = None
-        line: FdLine | ThreadLine | None = None
-        tun: Tun | None = None
-        netconf = NetConfig(self.logger)
-        state = _Connection(self.logger)
+    async def _wait_for(self, event: asyncio.Event) -> None:
         assert self._stop is not None
-        # A SIGHUP (persist) of the last call may have left it set; a SIGTERM is remembered
-        # in _signalled, so clearing here loses nothing.
-        self._stop.clear()
-        if self._signalled is not None:
-            return ExitStatus.USER_REQUEST, False
+        waits = {asyncio.ensure_future(event.wait()), asyncio.ensure_future(self._stop.wait())}
         try:
-            if options.lock and "://" not in device:
-                lock = UucpLock(device, lock_dir=self.lock_dir, logger=self.logger)
-                lock.acquire()
-            line = await open_line_async(
-                device,
-                speed=options.speed,
-                crtscts=bool(options.crtscts),
-                xonxoff=options.xonxoff,
-            )
-            leftover = await self._prelude(line)
-            if self._signalled is not None:
-                return ExitStatus.USER_REQUEST, False
-            await self.secrets.refresh()  # pppd's auth_reset: each call sees the files as they are
-            tun = Tun(options.ifname, unit=options.unit)
-            self.logger.info("Using interface %s", tun.name)
-            state.ipv6 = Ipv6Side(
-                tun, self.scripts, defaultroute=options.defaultroute6, logger=self.logger
-            )
-            if isinstance(config.auth, SessionAuth):
-                config.auth.ifname = tun.name  # for pppd's "user %s logged in ... intf %s"
-            self.logger.log(NOTICE, "Connect: %s <--> %s", tun.name, device)
-            link = Link(config, rng=os.urandom, logger=self.logger)
-            runner = LinkRunner(
-                link,
-                line,
-                on_ip=tun.write,
-                login_checker=check_login,
-                initial_data=leftover,
-                logger=self.logger,
-                on_event=lambda event: self._on_event(event, state, tun, netconf, device),
-                line_high_water=_line_high_water(device, options.speed),
-                on_backpressure=lambda paused: tun.pause() if paused else tun.resume(),
-            )
-            self._runner = runner
-            tun.start(runner.send_ips)
-            # pppd's connect-delay applies after a connect script (or the handshake).
-            delay = options.connect_delay / 1000 if (options.connect or options.windows) else 0
-            status = await runner.run(open_delay=delay)
-            await self._finish(state)
-            return status, state.up_at is not None or state.ipv6_since is not None
-        except (LockError, LineOpenError, PreludeError, TunError) as exc:
-            # Each carries pppd's status: 6 lock, 7 open, 8/18 connect/init script, 1/3 TUN.
-            self.logger.error("%s", exc)
-            return exc.exit_status, False
-        except OSError as exc:
-            # Anything else the system refuses: pppd's fatal error, after cleaning up.
-            self.logger.error("%s", exc)
-            return ExitStatus.FATAL_ERROR, False
+            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
         finally:
-            self._runner = None
-            self.secrets.stop()
-            # Each step on its own: a failure in one must not leave the lock or the TUN behind.
-            self._quietly("removing routes", netconf.remove_all)
-            self._quietly("removing the masquerade", state.masquerade.stop)
-            if tun is not None:
-                self._quietly("removing the interface", tun.close)
-            if line is not None:
-                # Give the last frames (the Terminate-Ack) a moment to leave.
-                await _drain(line)
-                self._quietly("closing the line", line.close)
-            if lock is not None:
-                self._quietly("releasing the lock", lock.release)
+            for wait in waits:
+                wait.cancel()
 
-    def _quietly(self, what: str, step: Callable[[], object]) -> None:
-        try:
-            step()
-        except Exception as exc:  # cleanup goes on whatever one step does
-            self.logger.error("error %s: %s", what, exc)
+    def _holdoff(self) -> int:
+        # pppd tty_check_options: "default holdoff to 0 if no connect script has been given"
+        options = self.options
+        if "holdoff" not in options.sources and not options.connect:
+            return 0
+        return options.holdoff
 
-    async def _prelude(self, line: FdLine | ThreadLine) -> bytes:
-        """Run the connect script/handshake, unless a signal comes first (pppd kills it)."""
-        assert self._stop is not None
-        prelude = asyncio.ensure_future(
-            run_prelude(self.options, line, serving=self.serving, logger=self.logger)
+    def _base_env(self) -> None:
+        options = self.options
+        env = self.env
+        env["PPPLOGNAME"] = self.user_name
+        env["PPPD_PID"] = str(os.getpid())
+        env["ORIG_UID"] = str(os.getuid())
+        if options.device:
+            env["DEVICE"] = options.device
+        if options.linkname:
+            env["LINKNAME"] = options.linkname
+        if options.ipparam:
+            env["IPPARAM"] = options.ipparam
+
+    def _demand_interface(self, config: LinkConfig) -> DemandInterface:
+        """Configure the interface before any call (pppd ``demand_conf``/``ip_demand_conf``)."""
+        options = self.options
+        unit = options.unit or 0
+        wanted = config.ipcp
+        local, remote = made_up_addresses(
+            wanted.local if wanted is not None else None,
+            wanted.remote if wanted is not None else None,
+            unit,
         )
-        stopped = asyncio.ensure_future(self._stop.wait())
-        try:
-            await asyncio.wait({prelude, stopped}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            stopped.cancel()
-            if not prelude.done():
-                # A `serve --windows` waits for a caller for ever and chat scripts may wait an
-                # hour: SIGTERM/SIGHUP must not wait for them.
-                prelude.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await prelude
-        if prelude.cancelled():
-            if self._signalled is not None:
-                return b""  # the caller sees _signalled and exits 5
-            raise PreludeError("Connect script failed (interrupted by SIGHUP)")
-        return prelude.result()
+        tun = Tun(options.ifname, unit=options.unit)
+        self.logger.info("Using interface %s", tun.name)
+        self.interface_created(tun.name)
+        demand = DemandInterface(tun, local, remote, self.logger)
+        mtu = min(options.mru or 1500, 1500)
+        tun.configure(local, remote, mtu, up=False)
+        args = [tun.name, options.device or "", str(options.speed or 115200)]
+        args += [str(local), str(remote), options.ipparam or ""]
+        self.env["IPLOCAL"], self.env["IPREMOTE"] = str(local), str(remote)
+        self.scripts.run_and_wait(self.script("ip-pre-up"), args, self.env)
+        tun.bring_up()
+        self.add_routes(self.netconf, tun.name, remote)
+        self.logger.log(NOTICE, "local  IP address %s", local)
+        self.logger.log(NOTICE, "remote IP address %s", remote)
+        demand.start()
+        return demand
 
-    # -- events --------------------------------------------------------------------------------
-    def _on_event(
-        self, event: Event, state: _Connection, tun: Tun, netconf: NetConfig, device: str
-    ) -> None:
-        options = self.options
-        self.secrets.on_event(event)
-        if isinstance(event, NetworkUp):
-            try:
-                tun.configure(event.local, event.remote, event.mtu)
-            except TunError as exc:
-                # pppd ipcp_up: "Interface configuration failed"; the link cannot be used.
-                self.logger.error("%s", exc)
-                if self._runner is not None:
-                    self._runner.close("Interface configuration failed", exc.exit_status)
-                return
-            state.down_done = False
-            state.connect_time = None
-            state.up_at = time.monotonic()
-            state.local, state.remote = str(event.local), str(event.remote)
-            env = self._script_env(tun.name, device, state)
-            if event.dns:
-                env.update(
-                    {"USEPEERDNS": "1", **{f"DNS{i}": str(a) for i, a in enumerate(event.dns, 1)}}
-                )
-                if options.usepeerdns:
-                    self._write_resolv_conf(resolv_conf_text(event.dns))
-            try:
-                if options.defaultroute:
-                    netconf.add_default_route(tun.name)
-                if options.proxyarp:
-                    netconf.add_proxy_arp(event.remote)
-            except Exception as exc:  # netlink refusing must not take the link down
-                self.logger.error("Couldn't set up routing for %s: %s", tun.name, exc)
-            if options.masquerade:
-                remote = event.remote
-                self._quietly("masquerading", lambda: state.masquerade.start(tun.name, remote))
-            state.tasks.append(
-                asyncio.ensure_future(
-                    self.scripts.run("ip-up", self._script_args(tun.name, device, state), env)
-                )
-            )
-        elif isinstance(event, Ipv6Up) and state.ipv6 is not None:
-            self._ipv6_up(event, state.ipv6, state, tun, device)
-        elif isinstance(event, Ipv6Down) and state.ipv6 is not None:
-            head = self._script_args(tun.name, device, state)[:3]
-            state.ipv6.down(head, *self._ipv6_env(tun.name, device, state))
-        elif isinstance(event, NetworkDown | LinkDown) and state.up_at is not None:
-            if not state.down_done:
-                state.down_done = True
-                # pppd prints the link statistics when the network goes down, before
-                # "Connection terminated." (which comes when LCP has finished).
-                state.connect_time = self._print_stats(state.up_at)
-                netconf.remove_all()
-                state.masquerade.stop()
-                env = self._script_env(tun.name, device, state)
-                env["CONNECT_TIME"] = str(int(state.connect_time))
-                runner = self._runner
-                if runner is not None:
-                    env["BYTES_SENT"] = str(runner.link.stats.bytes_sent)
-                    env["BYTES_RCVD"] = str(runner.link.stats.bytes_received)
-                state.tasks.append(
-                    asyncio.ensure_future(
-                        self.scripts.run(
-                            "ip-down", self._script_args(tun.name, device, state), env, wait=5.0
-                        )
-                    )
-                )
-                tun.down()
-        elif isinstance(event, LinkTerminated):
-            self.logger.log(NOTICE, "Connection terminated.")
-            if state.up_at is None and state.ipv6_since is not None:
-                # pppd: with IPCP never up, link_terminated prints them, after that line.
-                self._print_stats(state.ipv6_since)
-                state.ipv6_since = None
-
-    def _print_stats(self, since: float) -> float:
-        """Print the link statistics as pppd's print_link_stats; return the connect time (s)."""
-        connect_time = time.monotonic() - since
-        tenths = int(connect_time + 5) // 6  # pppd: (seconds + 5) / 6
-        self.logger.info("Connect time %d.%d minutes.", tenths // 10, tenths % 10)
-        if self._runner is not None:
-            stats = self._runner.link.stats
-            self.logger.info(
-                "Sent %d bytes, received %d bytes.", stats.bytes_sent, stats.bytes_received
-            )
-        return connect_time
-
-    def _ipv6_env(self, ifname: str, device: str, state: _Connection) -> tuple[str, dict[str, str]]:
-        """Return ipparam and the ipv6 scripts' environment (IPLOCAL/IPREMOTE only if set)."""
-        env = {k: v for k, v in self._script_env(ifname, device, state).items() if v}
-        return self.options.ipparam or "", env
-
-    def _ipv6_up(
-        self, event: Ipv6Up, ipv6: Ipv6Side, state: _Connection, tun: Tun, device: str
-    ) -> None:
-        head = self._script_args(tun.name, device, state)[:3]
-        error = ipv6.up(event, head, *self._ipv6_env(tun.name, device, state))
-        if error is not None:
-            # pppd ipv6cp_up: "Interface configuration failed" closes IPv6CP; IPv4 goes on.
-            self.logger.error("%s", error)
-            if self._runner is not None:
-                self._runner.close_network_protocol(
-                    PPPProtocol.IPV6CP, "Interface configuration failed"
-                )
-            return
-        if state.ipv6_since is None:
-            state.ipv6_since = time.monotonic()
-
-    def _script_args(self, ifname: str, device: str, state: _Connection) -> list[str]:
-        speed = str(self.options.speed or 115200)
-        return [ifname, device, speed, state.local, state.remote, self.options.ipparam or ""]
-
-    def _script_env(self, ifname: str, device: str, state: _Connection) -> dict[str, str]:
-        runner = self._runner
-        peer = runner.link.peer_authenticated_as if runner is not None else None
-        env = {
-            "IFNAME": ifname,
-            "DEVICE": device,
-            "SPEED": str(self.options.speed or 115200),
-            "IPLOCAL": state.local,
-            "IPREMOTE": state.remote,
-            "PPPD_PID": str(os.getpid()),
-            "PPPLOGNAME": os.environ.get("USER", "root"),
-            "ORIG_UID": str(os.getuid()),
-        }
-        if peer:
-            env["PEERNAME"] = peer
-        if self.options.ipparam:
-            env["IPPARAM"] = self.options.ipparam
-        if self.options.linkname:
-            env["LINKNAME"] = self.options.linkname
-        return env
-
-    def _write_resolv_conf(self, text: str) -> None:
-        path = self.config_dir / "resolv.conf"
-        try:
-            path.write_text(text)
-            path.chmod(0o644)
-        except OSError as exc:
-            self.logger.warning("Couldn't write %s: %s", path, exc)
-
-    async def _finish(self, state: _Connection) -> None:
-        tasks = [*state.tasks, *(state.ipv6.tasks if state.ipv6 is not None else [])]
-        if tasks:
-            await asyncio.wait(tasks, timeout=6.0)
-        await self.scripts.drain(timeout=1.0)
+    async def _shutdown(self) -> None:
+        self.secrets.stop()
+        demand = self._demand
+        if demand is not None:
+            with contextlib.suppress(Exception):
+                self.netconf.remove_all()
+            with contextlib.suppress(Exception):
+                demand.tun.close()
+        await self.scripts.finish(float(self.options.child_timeout))
+        self.pid_files.remove()
+        self.logs.to_syslog_only(logging.INFO, "Exit.")
 
 
-class _Connection:
-    """What one connection attempt learned, for scripts and the closing lines."""
-
-    def __init__(self, logger: logging.Logger | None = None) -> None:
-        self.up_at: float | None = None
-        self.connect_time: float | None = None
-        self.down_done = False
-        self.local = ""
-        self.remote = ""
-        self.tasks: list[asyncio.Future[int | None]] = []
-        self.ipv6: Ipv6Side | None = None  # once the interface exists
-        self.ipv6_since: float | None = None  # IPv6CP's first up (connect time, IPv6 only)
-        self.masquerade = Masquerade(logger)
+def _user_name() -> str:
+    """Return pppd's PPPLOGNAME: getlogin(), else the real uid's name, else "(unknown)"."""
+    with contextlib.suppress(OSError):
+        name = os.getlogin()
+        if name:
+            return name
+    try:
+        return pwd.getpwuid(os.getuid()).pw_name
+    except KeyError:
+        return "(unknown)"
 
 
-def _line_high_water(device: str, speed: int | None) -> int:
-    """Bytes the shell may queue for the line: about 0.1 s on a real serial port.
+def install_signal_handlers(loop: asyncio.AbstractEventLoop, supervisor: Supervisor) -> None:
+    """Every signal that would end the process goes to :meth:`Supervisor.signal`."""
+    from pyppp.aio.signals import handled_signals
 
-    A pty or a network URL takes data as fast as we give it, so a larger queue (a pty's
-    worth, as much as one write can take) costs nothing there and saves loop turns.
-    """
-    if "://" in device or os.path.realpath(device).startswith("/dev/pts/"):
-        return 65536
-    return max(1024, (speed or 115200) // 100)
-
-
-async def _drain(line: FdLine | ThreadLine, timeout: float = 0.5) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while line.write_buffer_size and loop.time() < deadline:
-        await asyncio.sleep(0.01)
+    for signum in handled_signals():
+        with contextlib.suppress(ValueError, RuntimeError, OSError):
+            loop.add_signal_handler(signum, supervisor.signal, signum)
+    # SIGPIPE stays ignored (Python's default, and pppd's).
+    signal.signal(signal.SIGPIPE, signal.SIG_IGN)

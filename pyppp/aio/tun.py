@@ -76,14 +76,20 @@ class Tun:
         with contextlib.suppress(OSError):  # no such file: IPv6 is disabled on this host
             (_IPV6_CONF / self.name / "addr_gen_mode").write_text(_ADDR_GEN_MODE_NONE)
 
-    def configure(self, local: IPv4Address, remote: IPv4Address, mtu: int) -> None:
-        """Set the point-to-point addresses and MTU, and bring the interface up."""
+    def configure(
+        self, local: IPv4Address, remote: IPv4Address, mtu: int, *, up: bool = True
+    ) -> None:
+        """Set the point-to-point addresses and MTU, and bring the interface up (unless not).
+
+        pppd sets 255.255.255.255 as the netmask on Linux whatever ``netmask`` says.
+        """
         try:
             self.device.addr = str(local)
             self.device.dstaddr = str(remote)
             self.device.netmask = "255.255.255.255"
             self.device.mtu = mtu
-            self.device.up()
+            if up:
+                self.device.up()
         except pytun.Error as exc:
             raise TunError(f"Couldn't configure {self.name}: {exc}") from exc
         self._families.add(4)
@@ -103,6 +109,13 @@ class Tun:
     def add_ipv6_default_route(self) -> bool:
         """Add pppd's ``defaultroute6``; it goes again with the addresses."""
         return self._ipv6.add_default_route(self.name)
+
+    def bring_up(self) -> None:
+        """Bring a configured interface up (after pppd's ip-pre-up script)."""
+        try:
+            self.device.up()
+        except pytun.Error as exc:
+            raise TunError(f"Couldn't bring {self.name} up: {exc}") from exc
 
     def down(self) -> None:
         """IPCP closed: take the interface down, or only its IPv4 address while IPv6 runs."""

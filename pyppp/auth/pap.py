@@ -62,6 +62,8 @@ AUTH_REQ, AUTH_ACK, AUTH_NAK = 1, 2, 3
 DEFAULT_RESTART, DEFAULT_MAX_AUTHREQ, DEFAULT_TIMEOUT = 3.0, 10, 30.0
 
 MSG_OK, MSG_INCORRECT = "Login ok", "Login incorrect"
+MSG_LOGIN_OK = "Success"
+"""The Ack message after a system (PAM) login check: pppd sends PAM's text for PAM_SUCCESS."""
 
 
 def encode_auth_request(identifier: int, user: bytes, password: bytes) -> ControlPacket:
@@ -405,7 +407,10 @@ class PapAuthenticator(AuthenticatorEngine):
 
     def _accept(self, identifier: int, user: str, match: SecretMatch) -> None:
         self.throttle.record_success()
-        self._send(encode_response(AUTH_ACK, identifier, MSG_OK.encode()))
+        # pppd session.c: a `login` check leaves pam_strerror(PAM_SUCCESS) as the message, so
+        # the HOWTO's client prints "Remote message: Success".
+        message = MSG_LOGIN_OK if self._used_login else MSG_OK
+        self._send(encode_response(AUTH_ACK, identifier, message.encode()))
         self.state = PapServerState.OPEN
         self.logger.log(NOTICE, "PAP peer authentication succeeded for %s", quoted(user))
         self.logger.log(NOTICE, "Peer %s authenticated with PAP", quoted(user))

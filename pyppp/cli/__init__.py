@@ -19,6 +19,7 @@ __all__ = ["main"]
 COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("serve", "pyppp.cli.pppd", "answer calls on a serial line (pppd's silent server)"),
     ("dial", "pyppp.cli.pppd", "call a PPP server over a serial line"),
+    ("stop", "pyppp.cli.stop", "end a running link by its pid file, as poff does"),
     ("share", "pyppp.cli.share", "share a serial modem over TCP (raw or RFC 2217)"),
     ("chat", "pyppp.cli.chat", "run a chat(8) script on standard input and output"),
     ("demo", "pyppp.cli.demo", "two linked PPP stacks on a virtual null-modem cable"),

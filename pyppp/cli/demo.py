@@ -553,6 +553,7 @@ def _full(args: argparse.Namespace) -> int:
             str(server_dir),
             f"{SERVER_IP}:{CLIENT_IP}",
             "debug",
+            "nodetach",
         ]
         client_argv = [
             *python,
@@ -564,6 +565,7 @@ def _full(args: argparse.Namespace) -> int:
             str(client_dir),
             "noauth",
             "debug",
+            "nodetach",
         ]
         print("$ " + " ".join(server_argv[1:]))
         print("$ " + " ".join(client_argv[1:]) + "\n", flush=True)

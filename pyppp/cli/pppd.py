@@ -4,21 +4,28 @@
 authentication as ``--auth`` says; ``dial`` calls, with its password from the secrets files
 unless given. Both take pppd's option words after the device, read pppd's files from
 ``--config-dir`` (default ``/etc/ppp``), print pppd's log lines and exit with pppd's statuses.
+As pppd, both go into the background once the device is open (``nodetach`` keeps them in the
+foreground, ``updetach`` waits until IP is up); option errors and failures before that point
+reach the caller with pppd's exit status.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
+import grp
 import os
-import signal
 import sys
 from pathlib import Path
 
-from pyppp.aio.supervisor import Supervisor
+from pyppp.aio.daemon import DEFAULT_RUN_DIR, Detacher
+from pyppp.aio.files import read_limited
+from pyppp.aio.logs import DEFAULT_IDENT
+from pyppp.aio.supervisor import Supervisor, install_signal_handlers
 from pyppp.errors import ConfigError
 from pyppp.pppd.dump import dump
-from pyppp.pppd.options import PppOptions, Word, load_options
+from pyppp.pppd.options import PppOptions, Word, check_options, load_options
 
 __all__ = ["add_dial_arguments", "add_serve_arguments", "run_dial", "run_serve"]
 
@@ -43,6 +50,17 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
         type=Path,
         default=Path("/var/lock"),
         help="where UUCP lock files go with `lock` (default /var/lock)",
+    )
+    parser.add_argument(
+        "--run-dir",
+        type=Path,
+        default=DEFAULT_RUN_DIR,
+        help="where the pid files go: <ifname>.pid, ppp-<linkname>.pid (default /run)",
+    )
+    parser.add_argument(
+        "--syslog-ident",
+        default=DEFAULT_IDENT,
+        help="the name syslog shows the lines under (default pppd, for pppd's log filters)",
     )
     parser.epilog = (
         "Any pppd option words may follow the device, e.g. "
@@ -93,11 +111,15 @@ def _run(args: argparse.Namespace, *, serving: bool) -> int:
         options = load_options(
             args.device,
             words,
+            read_file=read_limited,
             config_dir=args.config_dir,
             home=Path(os.environ["HOME"]) if "HOME" in os.environ else None,
             privileged=os.geteuid() == 0,
+            in_group=_in_group,
             extra=flags,
         )
+        check_options(options)
+        options, on_stdin = _default_device(options)
     except ConfigError as exc:
         # pppd prints one line and exits with status 2 for option errors.
         print(f"pyppp: {exc}", file=sys.stderr)
@@ -108,25 +130,68 @@ def _run(args: argparse.Namespace, *, serving: bool) -> int:
         print("\n".join(dump(options)))
         if options.dryrun:
             return 0
+    return _run_supervisor(options, args, serving=serving, on_stdin=on_stdin)
+
+
+def _in_group(name: str) -> bool:
+    """``privgroup``: is the invoking user in this group (pppd ``setprivgroup``)?"""
+    try:
+        gid = grp.getgrnam(name).gr_gid
+    except KeyError:
+        return False
+    return gid == os.getgid() or gid in os.getgroups()
+
+
+def _default_device(options: PppOptions) -> tuple[PppOptions, bool]:
+    """Use pppd's default device: the terminal on standard input (pppd then stays in front).
+
+    Raises:
+        ConfigError: no device, no ``pty``/``notty``/``socket``, and stdin is not a tty.
+    """
+    if options.pty or options.notty or options.socket:
+        return options, False
     if options.device is None:
-        print("pyppp: no device specified", file=sys.stderr)
-        return 2
-    return _run_supervisor(options, args, serving=serving)
+        if not os.isatty(0):
+            raise ConfigError("no device specified and stdin is not a tty")
+        return dataclasses.replace(options, device=os.ttyname(0)), True
+    if "://" in options.device or not os.isatty(0):
+        return options, False
+    try:
+        same = os.path.samefile(options.device, os.ttyname(0))
+    except OSError:
+        same = False
+    return options, same
 
 
-def _run_supervisor(options: PppOptions, args: argparse.Namespace, *, serving: bool) -> int:
+def _run_supervisor(
+    options: PppOptions, args: argparse.Namespace, *, serving: bool, on_stdin: bool
+) -> int:
+    config_dir = args.config_dir.absolute()  # pppd's detach() changes to /
+    # pppd: no fork with nodetach (-detach), up_sdnotify, notty, or the terminal as device.
+    foreground = options.nodetach or options.notty or on_stdin
+    detacher: Detacher | None = None
+    if not foreground:
+        try:
+            detacher = Detacher.fork()  # returns in the child only
+        except OSError as exc:
+            print(f"pyppp: Couldn't detach (fork failed: {exc.strerror})", file=sys.stderr)
+            return 1
     try:
         supervisor = Supervisor(
-            options, config_dir=args.config_dir, lock_dir=args.lock_dir, serving=serving
+            options,
+            config_dir=config_dir,
+            lock_dir=args.lock_dir.absolute(),
+            run_dir=args.run_dir.absolute(),
+            serving=serving,
+            detacher=detacher,
+            syslog_ident=args.syslog_ident,
         )
     except ConfigError as exc:
         print(f"pyppp: {exc}", file=sys.stderr)
         return exc.exit_status
 
     async def main() -> int:
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-            loop.add_signal_handler(signum, supervisor.signal, signum)
+        install_signal_handlers(asyncio.get_running_loop(), supervisor)
         return await supervisor.run()
 
     try:
@@ -134,6 +199,8 @@ def _run_supervisor(options: PppOptions, args: argparse.Namespace, *, serving: b
     except ConfigError as exc:
         print(f"pyppp: {exc}", file=sys.stderr)
         return exc.exit_status
+    finally:
+        supervisor.logs.close()
 
 
 def design_flag_words(

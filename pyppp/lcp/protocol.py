@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import struct
+from collections.abc import Callable
 from typing import Final
 
 from pyppp.control import ControlProtocol, LoopedBack, PeerDead, ProtocolRejected, Report
@@ -52,12 +53,16 @@ class LcpControlProtocol(ControlProtocol[LcpResult]):
         *,
         echo_interval: float = 0.0,
         echo_failure: int = 0,
+        traffic: Callable[[], int] | None = None,
         report: Report | None = None,
         logger: logging.Logger | None = None,
     ) -> None:
         super().__init__(negotiator, config, report=report, logger=logger)
         self.echo_interval = echo_interval
         self.echo_failure = echo_failure
+        # pppd lcp-echo-adaptive: a count of frames received, to skip echoes while traffic flows.
+        self._traffic = traffic
+        self._traffic_seen = 0
         self.echos_pending = 0
         self._echo_deadline: float | None = None
         self._echo_identifier = 0
@@ -112,6 +117,13 @@ class LcpControlProtocol(ControlProtocol[LcpResult]):
             self._echo_deadline = None
             self.report(PeerDead(unanswered))
             return
+        if self._traffic is not None:
+            # pppd: "only send the echo request if no traffic was received since the last one"
+            received = self._traffic()
+            if received != self._traffic_seen:
+                self._traffic_seen = received
+                self._echo_deadline = now + self.echo_interval
+                return
         self.send(
             ControlPacket(Code.ECHO_REQ, self._echo_identifier, _MAGIC.pack(self._our_magic()))
         )

@@ -7,24 +7,28 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from pyppp.errors import ConfigError
-from pyppp.pppd.options import MAX_FILE_SIZE
+from pyppp.pppd.options import MAX_FILE_SIZE, FileReader
 
 # ---------------------------------------------------------------------------------------------
 # /etc/hosts
 
 
-def parse_hosts_file(path: Path | str) -> dict[str, str]:
+def parse_hosts_file(path: Path | str, *, read_file: FileReader) -> dict[str, str]:
     """Read an ``/etc/hosts``-style file: host name (lower case) -> IPv4 address.
 
     The first line naming a host wins, as with the C library; IPv6 lines and malformed
-    lines are skipped; a missing file gives an empty mapping.
+    lines are skipped; a missing file gives an empty mapping. Only the first
+    :data:`~pyppp.pppd.options.MAX_FILE_SIZE` bytes are read.
+
+    Args:
+        path: the file.
+        read_file: reads it (the shell passes :func:`pyppp.aio.files.read_limited`).
 
     Raises:
         ConfigError: the file exists but cannot be read.
     """
     try:
-        with open(path, "rb") as stream:  # plain open(): architecture.md
-            text = stream.read(MAX_FILE_SIZE).decode("utf-8", "replace")
+        text = read_file(Path(path), MAX_FILE_SIZE).decode("utf-8", "replace")
     except (FileNotFoundError, NotADirectoryError):
         return {}
     except OSError as exc:

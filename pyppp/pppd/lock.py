@@ -19,6 +19,7 @@ with ``link(2)``, removal of stale locks, release) lives in :mod:`pyppp.aio.lock
 from __future__ import annotations
 
 import enum
+import re
 import sys
 from collections.abc import Callable
 from typing import Final
@@ -49,6 +50,7 @@ LOCK_EXIT_STATUS: Final = 6
 """pppd.8 EXIT STATUS 6: "The serial port could not be locked"."""
 
 _ASCII_PID: Final = frozenset(b" \t\n\r0123456789")
+_ATOI: Final = re.compile(rb"[ \t\n\v\f\r]*([+-]?[0-9]+)")
 _BINARY_PID_SIZE: Final = 4
 
 
@@ -144,10 +146,12 @@ def format_lock_content(pid: int) -> bytes:
 def parse_lock_content(data: bytes) -> int | None:
     """Return the pid a lock file holds, or ``None`` when none can be read.
 
-    Accepts the ASCII form (any whitespace around the digits, as ``atoi`` would) and the old
-    binary form: exactly four bytes holding a native-endian ``int``. The two cannot be
-    confused: a binary pid below Linux's ``pid_max`` limit (2**22) has a zero byte, which the
-    ASCII form never contains.
+    Accepts the ASCII form, read as pppd reads it (C ``atoi``: leading whitespace, digits,
+    anything after them ignored; no digits at all is pid 0, which pppd then removes as a stale
+    lock), and the old binary form: exactly four bytes holding a native-endian ``int``. The two
+    cannot be confused: a binary pid below Linux's ``pid_max`` limit (2**22) has a zero byte,
+    which the ASCII form never contains. An empty file gives ``None`` (pppd: "Can't read pid
+    from lock file"; its writer may be between creating the file and writing it).
 
     Args:
         data: the file's content (pppd reads at most 11 bytes; pass what was read).
@@ -156,10 +160,8 @@ def parse_lock_content(data: bytes) -> int | None:
         return None
     if len(data) == _BINARY_PID_SIZE and not _ASCII_PID.issuperset(data):
         return int.from_bytes(data, sys.byteorder, signed=True)
-    words = data.split()
-    if not words or not words[0].isdigit():
-        return None
-    return int(words[0])
+    match = _ATOI.match(data)
+    return int(match.group(1)) if match else 0
 
 
 def judge_lock(pid: int | None, *, own_pid: int, pid_alive: Callable[[int], bool]) -> Verdict:
@@ -174,10 +176,11 @@ def judge_lock(pid: int | None, *, own_pid: int, pid_alive: Callable[[int], bool
     Returns:
         The :class:`Verdict`.
     """
-    if pid is None or pid < 0:
+    if pid is None:
         return Verdict.UNREADABLE
     if pid == own_pid:
         return Verdict.OURS
-    if pid == 0 or not pid_alive(pid):
+    if pid <= 0 or not pid_alive(pid):
+        # pppd: "if (pid == 0 || kill(pid, 0) == -1 && errno == ESRCH)": stale (garbage is 0).
         return Verdict.STALE
     return Verdict.HELD

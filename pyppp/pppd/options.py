@@ -59,8 +59,9 @@ hex and, as in pppd, ``010`` is octal 8; ``asyncmap`` is always hex (``a0000`` a
 
 from __future__ import annotations
 
+import ipaddress
 import unicodedata
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from enum import Enum
 from pathlib import Path
@@ -95,6 +96,22 @@ MAX_FILE_SIZE: Final = 1 << 20
 
 MAX_NESTING: Final = 16
 """How deep ``file``/``call`` may nest (pppd has no limit and would run out of stack)."""
+
+MAX_UA_FILE_SIZE: Final = 4096
+"""``+ua`` reads a user name and a password (pppd reads two lines of at most 255 bytes)."""
+
+FileReader = Callable[[Path, int], bytes]
+"""Reads at most ``limit`` bytes of a file; raises :class:`OSError` as ``open()`` would.
+
+The core reads no files itself: the shell passes :func:`pyppp.aio.files.read_limited`.
+"""
+
+GroupCheck = Callable[[str], bool]
+"""Whether the invoking user is a member of the named group (for ``privgroup``)."""
+
+
+def _no_files(path: Path, limit: int) -> bytes:
+    raise FileNotFoundError(2, "no file reader was given", str(path))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -190,6 +207,8 @@ class PppOptions:
         sources: field name -> ``"path:line"`` or ``"command line"`` of the word that last
             set it; for ``ms_dns``/``ms_wins`` also ``"ms_dns[0]"``... per kept address.
         noops: canonical words of ``noop`` options given (``"novj"``, ``"noccp"``...).
+        noop_args: for the no-ops that take an argument (``ipx-network 10``): word -> the
+            last argument given.
         warnings: non-fatal remarks for the log (e.g. an unreadable options file).
     """
 
@@ -203,27 +222,50 @@ class PppOptions:
     connect: str | None = None
     disconnect: str | None = None
     init: str | None = None
+    welcome: str | None = None
+    pty: str | None = None  # the line is this command's stdin/stdout (a pty for it)
+    notty: bool = False  # the line is our own stdin/stdout
+    socket: str | None = None  # host:port to connect to, or :port to listen on
+    record: str | None = None  # pppdump(8) record of the line
+    stop_bits: int = 1
+    datarate: int = 0  # bytes/s the pty/notty/record shunt may pass (0: no limit)
     connect_delay: int = 1000  # milliseconds
     asyncmap: int = 0
     default_asyncmap: bool = False
     escape: tuple[int, ...] = ()
     # Process control
     debug: int = 0
-    kdebug: int = 0
     nodetach: bool = False
     updetach: bool = False
+    up_sdnotify: bool = False
+    demand: bool = False
     persist: bool = False
     holdoff: int = 30
     maxfail: int = 10
     idle: int = 0
     maxconnect: int = 0
     logfile: str | None = None
+    logfd: int | None = None  # None: standard output while in the foreground; -1: nolog
     linkname: str | None = None
     ifname: str | None = None
     unit: int | None = None
     dump: bool = False
     dryrun: bool = False
     ipparam: str | None = None
+    ip_up_script: str | None = None  # None: <config-dir>/ip-up
+    ip_down_script: str | None = None
+    ip_pre_up_script: str | None = None
+    auth_up_script: str | None = None  # None: <config-dir>/auth-up
+    auth_down_script: str | None = None
+    domain: str | None = None
+    ktune: bool = False
+    child_timeout: int = 5
+    script_env: tuple[tuple[str, str | None], ...] = ()  # set NAME=VALUE / unset NAME
+    defaultroute_metric: int = -1
+    maxoctets: int = 0
+    mo_direction: str = "inout"
+    mo_timeout: int = 1
+    privgroup: str | None = None
     # LCP (RFC 1661); counters are pppd's fsm.h defaults
     mru: int | None = None  # None: 1500, not negotiated
     default_mru: bool = False
@@ -239,6 +281,8 @@ class PppOptions:
     lcp_max_configure: int = 10
     lcp_max_terminate: int = 2
     lcp_max_failure: int = 5
+    lcp_echo_adaptive: bool = False
+    receive_all: bool = False
     # Authentication (RFC 1334 PAP, RFC 1994 CHAP, RFC 2433 MS-CHAP, RFC 2759 MS-CHAPv2)
     auth: bool | None = None  # None: pppd's default (require auth if there is a default route)
     require_pap: bool = False
@@ -263,6 +307,14 @@ class PppOptions:
     chap_interval: int = 0
     chap_timeout: int = 60
     chapms_strip_domain: bool = False
+    papcrypt: bool = False
+    usehostname: bool = False
+    allow_ip: tuple[str, ...] = ()
+    allow_number: tuple[str, ...] = ()
+    remotenumber: str | None = None
+    pap_secrets: str | None = None  # None: <config-dir>/pap-secrets
+    chap_secrets: str | None = None  # None: <config-dir>/chap-secrets
+    enable_session: bool = False
     # IPCP (RFC 1332, RFC 1877)
     local_ip: str | None = None  # address or host name, as written
     remote_ip: str | None = None
@@ -295,16 +347,24 @@ class PppOptions:
     ipv6cp_max_terminate: int = 2
     ipv6cp_max_failure: int = 5
     defaultroute6: bool = False
+    netmask: str | None = None
+    usepeerwins: bool = False
+    noresolvconf: bool = False
+    noremoteip: bool = False
+    nosendip: bool = False
+    ipcp_no_address: bool = False
+    ipcp_no_addresses: bool = False
     # pyppp extensions
     windows: bool = False
     masquerade: bool = False
     # Bookkeeping
     noops: tuple[str, ...] = ()
+    noop_args: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     sources: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     warnings: tuple[str, ...] = ()
 
 
-BOOKKEEPING: Final = frozenset({"noops", "sources", "warnings"})
+BOOKKEEPING: Final = frozenset({"noops", "noop_args", "sources", "warnings"})
 _FIELDS: Final = {f.name for f in fields(PppOptions)} - BOOKKEEPING
 _DEFAULTS: Final = PppOptions()
 
@@ -319,13 +379,29 @@ class _Op(Enum):
     INC = "inc"
     UNION = "union"
     LAST_TWO = "last two"
+    APPEND = "append"
+    ENV = "env"
     NOOP = "noop"
+
+
+class _EnvChange(NamedTuple):
+    name: str
+    value: str | None  # None: unset
+    privileged: bool
+
+
+class _NoopArgument(NamedTuple):
+    word: str
+    argument: str
+
+
+_EffectValue = FieldValue | tuple[int, ...] | _EnvChange | _NoopArgument
 
 
 class _Effect(NamedTuple):
     field: str
     op: _Op
-    value: FieldValue | tuple[int, ...]
+    value: _EffectValue
     source: str
 
 
@@ -335,6 +411,8 @@ class _Reader:
 
     config_dir: Path
     privileged_user: bool
+    read_bytes: FileReader = _no_files
+    in_group: GroupCheck | None = None
     device_fixed: bool = False
     warnings: list[str] = field(default_factory=list)
     stack: list[Path] = field(default_factory=list)
@@ -365,8 +443,7 @@ class _Reader:
 
     def _read_text(self, path: Path, *, must_exist: bool, where: str | None) -> str | None:
         try:
-            with open(path, "rb") as stream:  # plain open(): architecture.md
-                data = stream.read(MAX_FILE_SIZE + 1)
+            data = self.read_bytes(path, MAX_FILE_SIZE + 1)
         except (FileNotFoundError, NotADirectoryError) as exc:
             if must_exist:
                 raise ConfigError(
@@ -418,15 +495,20 @@ class _Reader:
     def _apply(
         self, spec: OptionSpec, word: Word, argument: Word | None, *, priv: bool
     ) -> list[_Effect]:
+        effects = self._main_effects(spec, word, argument, priv=priv)
+        # Side effects follow the main one (require-pap also sets auth; logfd clears logfile).
+        effects.extend(_Effect(f, _Op.SET, v, word.source) for f, v in spec.also)
+        return effects
+
+    def _main_effects(
+        self, spec: OptionSpec, word: Word, argument: Word | None, *, priv: bool
+    ) -> list[_Effect]:
         where = word.source
         arg = argument.text if argument is not None else ""
         target = spec.field or ""
         match spec.kind:
             case Kind.FLAG:
-                return [
-                    _Effect(target, _Op.SET, spec.value, where),
-                    *(_Effect(f, _Op.SET, v, where) for f, v in spec.also),
-                ]
+                return [_Effect(target, _Op.SET, spec.value, where)]
             case Kind.COUNT:
                 return [_Effect(target, _Op.INC, 1, where)]
             case Kind.INT:
@@ -452,6 +534,32 @@ class _Reader:
                     *([_Effect("ipv6_local", _Op.SET, local, where)] if local else []),
                     *([_Effect("ipv6_remote", _Op.SET, remote, where)] if remote else []),
                 ]
+            case Kind.APPEND:
+                if not arg:
+                    raise ConfigError(f"empty argument for option '{spec.name}'", source=where)
+                return [_Effect(target, _Op.APPEND, arg, where)]
+            case Kind.CHOICE:
+                if arg not in spec.choices:
+                    raise ConfigError(
+                        f"invalid {spec.name} value '{arg}' (one of {', '.join(spec.choices)})",
+                        source=where,
+                    )
+                return [_Effect(target, _Op.SET, arg, where)]
+            case Kind.NETMASK:
+                return [_Effect(target, _Op.SET, _netmask(arg, where), where)]
+            case Kind.ENV_SET | Kind.ENV_UNSET:
+                change = _environment_change(spec, arg, priv, where)
+                return [_Effect(target, _Op.ENV, change, where)]
+            case Kind.UA_FILE:
+                return self._user_file(Path(arg), where)
+            case Kind.PRIVGROUP:
+                # pppd setprivgroup: a member may use privileged options from now on.
+                if self.in_group is not None and self.in_group(arg):
+                    self.privileged_user = True
+                return [_Effect("privgroup", _Op.SET, arg, where)]
+            case Kind.NOOP_ARG:
+                _check_noop_argument(spec, arg, where)
+                return [_Effect("noops", _Op.NOOP, _NoopArgument(spec.name, arg), where)]
             case Kind.FILE:
                 # pppd: a file read with `file` has the privilege of whoever named it.
                 return self.read_file(Path(arg), priv=priv, must_exist=True, where=where)
@@ -470,6 +578,24 @@ class _Reader:
                     source=where,
                 )
         raise AssertionError(spec.kind)  # pragma: no cover (the match is exhaustive)
+
+    def _user_file(self, path: Path, where: str) -> list[_Effect]:
+        """Read pppd's ``+ua FILE``: the user name on line 1, the password on line 2."""
+        try:
+            data = self.read_bytes(path, MAX_UA_FILE_SIZE + 1)
+        except OSError:
+            raise ConfigError(f"unable to open user login data file {path}", source=where) from None
+        lines = data[:MAX_UA_FILE_SIZE].decode("utf-8", "surrogateescape").split("\n")
+        if len(lines) < 2 or len(data) > MAX_UA_FILE_SIZE:
+            raise ConfigError(f"unable to read user login data file {path}", source=where)
+        user, password = lines[0].rstrip("\r"), lines[1].rstrip("\r")
+        if "\0" in user + password or any("\udc80" <= ch <= "\udcfff" for ch in user + password):
+            # Not _check_word: its message would show the password.
+            raise ConfigError(f"unable to read user login data file {path}", source=where)
+        return [
+            _Effect("user", _Op.SET, user, where),
+            _Effect("password", _Op.SET, password, where),
+        ]
 
     def _wild(self, word: Word, previous: tuple[OptionSpec, str] | None) -> list[_Effect]:
         """Interpret pppd's ``o_wild`` options: device name, speed, ``local:remote``."""
@@ -497,6 +623,43 @@ class _Reader:
                 effects.append(_Effect("remote_ip", _Op.SET, remote, where))
             return effects
         raise ConfigError(_unrecognized(text, previous), source=where)
+
+
+def _netmask(text: str, where: str) -> str:
+    """Check a netmask as pppd's ``setnetmask``: a dotted quad; the last one given counts.
+
+    (pppd also refuses a mask that drops bits of an earlier one; on Linux it then forces
+    255.255.255.255 on the interface anyway, so pyppp records the value and keeps the last.)
+    """
+    try:
+        mask = ipaddress.IPv4Address(text)
+    except ValueError:
+        raise ConfigError(f"invalid netmask value '{text}'", source=where) from None
+    return str(mask)
+
+
+def _environment_change(spec: OptionSpec, arg: str, priv: bool, where: str) -> _EnvChange:
+    """Check ``set NAME=VALUE`` / ``unset NAME`` as pppd's user_setenv/user_unsetenv."""
+    if spec.kind is Kind.ENV_SET:
+        name, equals, value = arg.partition("=")
+        if not equals:
+            raise ConfigError(f"missing = in name=value: {arg}", source=where)
+        if not name:
+            raise ConfigError(f"missing variable name: {arg}", source=where)
+        return _EnvChange(name, value, priv)
+    if "=" in arg:
+        raise ConfigError(f"unexpected = in name: {arg}", source=where)
+    if not arg:
+        raise ConfigError("missing variable name for unset", source=where)
+    return _EnvChange(arg, None, priv)
+
+
+def _check_noop_argument(spec: OptionSpec, arg: str, where: str) -> None:
+    """Check the argument of a no-op as pppd would, so a typo is still an error."""
+    if spec.arg_kind is Kind.INT:
+        parse_int(arg, spec.name, where, base=0)
+    elif spec.arg_kind is Kind.HEX:
+        parse_int(arg, spec.name, where, base=16)
 
 
 def _unrecognized(text: str, previous: tuple[OptionSpec, str] | None) -> str:
@@ -535,9 +698,11 @@ def load_options(
     device: str | None,
     argv: Sequence[str],
     *,
+    read_file: FileReader,
     config_dir: Path = Path("/etc/ppp"),
     home: Path | None = None,
     privileged: bool = True,
+    in_group: GroupCheck | None = None,
     extra: Sequence[Word] = (),
 ) -> PppOptions:
     """Read the options as pppd would for ``pppd [device] argv...``.
@@ -550,7 +715,9 @@ def load_options(
         config_dir: where ``options``, ``options.<ttyname>`` and ``peers/`` live.
         home: the directory holding ``.ppprc``; None skips ``~/.ppprc`` (the shell passes
             the invoking user's home).
+        read_file: reads the files (the shell passes :func:`pyppp.aio.files.read_limited`).
         privileged: whether the invoking user may use privileged options (pppd: root).
+        in_group: for ``privgroup``: whether the invoking user is in a group.
         extra: further words applied after ``argv`` (e.g. from :func:`design_flag_words`).
 
     Returns:
@@ -559,14 +726,17 @@ def load_options(
     Raises:
         ConfigError: any option error (``exit_status`` 2), with the offending source.
     """
-    reader = _Reader(config_dir=config_dir, privileged_user=privileged)
+    reader = _Reader(
+        config_dir=config_dir, privileged_user=privileged, read_bytes=read_file, in_group=in_group
+    )
     system = reader.read_file(config_dir / "options", priv=True, must_exist=False)
+    # `privgroup` in the system file makes the user privileged for what follows.
     user: list[_Effect] = []
     if home is not None:
-        user = reader.read_file(home / ".ppprc", priv=privileged, must_exist=False)
+        user = reader.read_file(home / ".ppprc", priv=reader.privileged_user, must_exist=False)
     words = command_line_words(([device] if device is not None else []) + list(argv))
-    command_line = reader.interpret(words, priv=privileged)
-    command_line += reader.interpret(extra, priv=privileged)
+    command_line = reader.interpret(words, priv=reader.privileged_user)
+    command_line += reader.interpret(extra, priv=reader.privileged_user)
     # pppd: the command line is scanned for the device before options.<ttyname> is read,
     # and from then on the device name may not change (devnam_fixed).
     chosen = _last_value("device", [*system, *user, *command_line])
@@ -579,19 +749,29 @@ def load_options(
 
 
 def options_from_words(
-    words: Sequence[Word], *, config_dir: Path = Path("/etc/ppp"), privileged: bool = True
+    words: Sequence[Word],
+    *,
+    config_dir: Path = Path("/etc/ppp"),
+    privileged: bool = True,
+    read_file: FileReader = _no_files,
 ) -> PppOptions:
     """Interpret one stream of words (no system files), e.g. ``parse_words(text, "x")``.
+
+    Args:
+        words: the words.
+        config_dir: where ``call`` looks.
+        privileged: whether privileged options are allowed.
+        read_file: reads ``file``/``call``/``+ua`` targets (by default none can be read).
 
     Raises:
         ConfigError: any option error.
     """
-    reader = _Reader(config_dir=config_dir, privileged_user=privileged)
+    reader = _Reader(config_dir=config_dir, privileged_user=privileged, read_bytes=read_file)
     return _build(reader.interpret(words, priv=privileged), reader.warnings)
 
 
-def _last_value(name: str, effects: Iterable[_Effect]) -> FieldValue | tuple[int, ...]:
-    value: FieldValue | tuple[int, ...] = None
+def _last_value(name: str, effects: Iterable[_Effect]) -> _EffectValue:
+    value: _EffectValue = None
     for effect in effects:
         if effect.field == name:
             value = effect.value
@@ -602,6 +782,8 @@ def _build(effects: Iterable[_Effect], warnings: Sequence[str]) -> PppOptions:
     values: dict[str, object] = {}
     sources: dict[str, str] = {}
     noops: list[str] = []
+    noop_args: dict[str, str] = {}
+    environment: dict[str, tuple[str | None, bool]] = {}
     item_sources_of: dict[str, list[str]] = {}  # per kept address of the LAST_TWO fields
     for effect in effects:
         name = effect.field
@@ -630,11 +812,27 @@ def _build(effects: Iterable[_Effect], warnings: Sequence[str]) -> PppOptions:
                 item_sources_of[name] = item_sources
                 for index, item_source in enumerate(item_sources):
                     sources[f"{name}[{index}]"] = item_source
+            case _Op.APPEND:
+                assert isinstance(current, tuple)
+                values[name] = (*current, effect.value)
+            case _Op.ENV:
+                assert isinstance(effect.value, _EnvChange)
+                variable, setting, privileged = effect.value
+                earlier = environment.get(variable)
+                # pppd: an unprivileged source cannot override a privileged set/unset.
+                if earlier is not None and earlier[1] and not privileged:
+                    continue
+                environment[variable] = (setting, privileged)  # keeps its place
+                values[name] = tuple((k, v) for k, (v, _) in environment.items())
             case _Op.NOOP:
-                assert isinstance(effect.value, str)
-                if effect.value not in noops:
-                    noops.append(effect.value)
-                sources[f"noop:{effect.value}"] = effect.source
+                if isinstance(effect.value, _NoopArgument):
+                    word, argument = effect.value
+                    noop_args[word] = argument
+                else:
+                    word = str(effect.value)
+                if word not in noops:
+                    noops.append(word)
+                sources[f"noop:{word}"] = effect.source
                 continue
         sources[name] = effect.source
     unknown = set(values) - _FIELDS
@@ -643,6 +841,37 @@ def _build(effects: Iterable[_Effect], warnings: Sequence[str]) -> PppOptions:
     return PppOptions(
         **values,  # type: ignore[arg-type]  # values are typed by the table's kinds
         noops=tuple(noops),
+        noop_args=MappingProxyType(noop_args),
         sources=MappingProxyType(sources),
         warnings=tuple(warnings),
     )
+
+
+def check_options(options: PppOptions) -> None:
+    """Run pppd's consistency checks once every option is read (``tty_check_options``).
+
+    Raises:
+        ConfigError: pppd's message for the combination, with exit status 2.
+    """
+    channels = [name for name in ("socket", "notty", "pty") if getattr(options, name)]
+    if options.demand and options.notty:
+        raise ConfigError("demand-dialling is incompatible with notty")
+    if options.demand and not (options.connect or options.pty or options.socket):
+        raise ConfigError("connect script is required for demand-dialling")
+    if channels:
+        if options.device is not None:
+            raise ConfigError(
+                f"{channels[0]} option precludes specifying device name",
+                source=options.sources.get("device"),
+            )
+        if options.pty and options.notty:
+            raise ConfigError("pty option is incompatible with notty option")
+        if options.socket and (options.pty or options.notty):
+            raise ConfigError("socket option is incompatible with pty and notty")
+    if options.socket is not None:
+        _host, colon, port = options.socket.rpartition(":")
+        if not colon or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ConfigError(
+                f"Can't parse host:port for socket option: {options.socket}",
+                source=options.sources.get("socket"),
+            )

@@ -29,9 +29,17 @@ class Kind(Enum):
     ESCAPE = "escape"  # comma-separated hex bytes, unioned into `field`
     ADDRESS_LIST = "address list"  # one address; the last two given are kept (ms-dns)
     IDENTIFIERS = "interface identifiers"  # ipv6 <local>,<remote> (either may be empty)
+    APPEND = "append"  # one argument appended to a tuple `field` (allow-ip, allow-number)
+    CHOICE = "choice"  # one of `choices` (mo-direction)
+    NETMASK = "netmask"  # a dotted-quad netmask, checked as pppd's setnetmask
+    ENV_SET = "set"  # NAME=VALUE for the scripts' environment (pppd's `set`)
+    ENV_UNSET = "unset"  # NAME taken out of the scripts' environment (pppd's `unset`)
+    UA_FILE = "user/password file"  # `+ua FILE`: user name and password from a file
+    PRIVGROUP = "privgroup"  # members of a group may use privileged options
     FILE = "file"  # read options from a file
     CALL = "call"  # read options from <config-dir>/peers/NAME
     NOOP = "noop"  # disables something pyppp never does: accepted and recorded
+    NOOP_ARG = "noop with argument"  # the same with one argument (checked as `arg_kind`)
     UNSUPPORTED = "unsupported"  # a pppd option pyppp does not implement: an error
 
 
@@ -55,6 +63,9 @@ class OptionSpec:
         maximum: for ``INT``: the largest value accepted.
         privileged: pppd accepts it only from a privileged source (or from root).
         extension: a pyppp word that pppd does not have.
+        arg_kind: for ``NOOP_ARG``: how the ignored argument is checked (``INT``, ``HEX`` or
+            ``STRING``), so a typo is still an error as in pppd.
+        choices: for ``CHOICE``: the accepted words.
     """
 
     name: str
@@ -68,6 +79,8 @@ class OptionSpec:
     maximum: int | None = None
     privileged: bool = False
     extension: bool = False
+    arg_kind: Kind | None = None
+    choices: tuple[str, ...] = ()
 
     @property
     def takes_argument(self) -> bool:
@@ -141,6 +154,39 @@ def _noop(name: str, help_text: str, *, aliases: tuple[str, ...] = ()) -> Option
     return OptionSpec(name, Kind.NOOP, help_text, aliases=aliases)
 
 
+def _noop_arg(
+    name: str, help_text: str, arg_kind: Kind = Kind.STRING, *, aliases: tuple[str, ...] = ()
+) -> OptionSpec:
+    return OptionSpec(name, Kind.NOOP_ARG, help_text, aliases=aliases, arg_kind=arg_kind)
+
+
+def _spec(
+    name: str,
+    kind: Kind,
+    field_name: str,
+    help_text: str,
+    *,
+    also: tuple[tuple[str, FieldValue], ...] = (),
+    aliases: tuple[str, ...] = (),
+    minimum: int | None = None,
+    maximum: int | None = None,
+    privileged: bool = False,
+    choices: tuple[str, ...] = (),
+) -> OptionSpec:
+    return OptionSpec(
+        name,
+        kind,
+        help_text,
+        field_name,
+        also=also,
+        aliases=aliases,
+        minimum=minimum,
+        maximum=maximum,
+        privileged=privileged,
+        choices=choices,
+    )
+
+
 def _no(name: str, reason: str, *, aliases: tuple[str, ...] = ()) -> OptionSpec:
     return OptionSpec(name, Kind.UNSUPPORTED, reason, aliases=aliases)
 
@@ -150,8 +196,9 @@ _EAP: Final = "EAP authentication is not implemented"
 _MPPE: Final = "MPPE encryption is not implemented"
 _CCP: Final = "compression (CCP) is not implemented"
 _MULTILINK: Final = "multilink PPP is not implemented"
-_FILTER: Final = "packet filters are not implemented"
-_NOT_YET: Final = "not implemented yet"
+_FILTER: Final = "packet filters (tcpdump expressions compiled by libpcap) are not implemented"
+_ONLY_MULTILINK: Final = "only has an effect with multilink, which pyppp does not negotiate"
+_IPX: Final = "IPX: pyppp never negotiates IPXCP (Linux dropped IPX in 4.18)"
 
 OPTIONS: Final[tuple[OptionSpec, ...]] = (
     # -- files ----------------------------------------------------------------------------
@@ -160,32 +207,46 @@ OPTIONS: Final[tuple[OptionSpec, ...]] = (
     # -- serial line (tty.c) --------------------------------------------------------------
     _flag("lock", "lock", "Lock serial device with UUCP-style lock file"),
     _flag("nolock", "lock", "Don't lock serial device", False, privileged=True),
-    _flag("crtscts", "crtscts", "Set hardware (RTS/CTS) flow control"),
+    # pppd keeps crtscts, cdtrcts and xonxoff in one variable: the last of them wins.
+    _flag("crtscts", "crtscts", "Set hardware (RTS/CTS) flow control", also=(("xonxoff", False),)),
     _flag(
         "nocrtscts",
         "crtscts",
         "Disable hardware flow control",
         False,
         aliases=("-crtscts", "nocdtrcts"),
+        also=(("xonxoff", False),),
     ),
-    _flag("xonxoff", "xonxoff", "Set software (XON/XOFF) flow control"),
+    _flag(
+        "cdtrcts",
+        "crtscts",
+        "Set DTR/CTS flow control (Linux has none: as pppd there, the port is left as it is)",
+        None,
+        also=(("xonxoff", False),),
+    ),
+    _flag(
+        "xonxoff",
+        "xonxoff",
+        "Set software (XON/XOFF) flow control",
+        also=(("crtscts", None),),
+    ),
     _flag("modem", "modem", "Use modem control lines"),
     _flag("local", "modem", "Don't use modem control lines", False),
     _str("connect", "connect", "A program to set up a connection", kind=Kind.COMMAND),
     _str("disconnect", "disconnect", "Program to disconnect serial device", kind=Kind.COMMAND),
     _str("init", "init", "A program to initialize the device", kind=Kind.COMMAND),
+    _str("welcome", "welcome", "Script to welcome client", kind=Kind.COMMAND),
+    _str("pty", "pty", "Script to run on pseudo-tty master side", kind=Kind.COMMAND),
+    _flag("notty", "notty", "Input/output is not a tty"),
+    _str("socket", "socket", "Send and receive over socket, arg is host:port"),
+    _str("record", "record", "Record characters sent/received to file"),
+    _int("stop-bits", "stop_bits", "Number of stop bits in serial port", minimum=1, maximum=2),
+    _int("datarate", "datarate", "Maximum data rate in bytes/sec (with pty, notty or record)"),
     _int("connect-delay", "connect_delay", "Maximum time (in ms) to wait after connect script"),
     OptionSpec(
         "escape", Kind.ESCAPE, "List of character codes to escape on transmission", "escape"
     ),
-    _no("cdtrcts", "DTR/CTS flow control is not available through pyserial"),
-    _no("welcome", _NOT_YET),
-    _no("pty", "a pty command instead of a device is not implemented"),
-    _no("notty", "notty is not implemented (give a device or a pyserial URL)"),
-    _no("socket", "use a pyserial URL (socket://host:port) as the device instead"),
-    _no("record", "recording the raw line to a file is not implemented"),
-    _no("sync", "synchronous HDLC is not implemented (asynchronous only)"),
-    _no("stop-bits", _NOT_YET),
+    _no("sync", "synchronous HDLC needs a sync serial adapter and its kernel driver"),
     # -- LCP (lcp.c) ----------------------------------------------------------------------
     OptionSpec(
         "asyncmap",
@@ -245,20 +306,22 @@ OPTIONS: Final[tuple[OptionSpec, ...]] = (
         "Set maximum number of LCP configure-naks before configure-rejects",
         minimum=1,
     ),
-    _no("-all", "'-all' (request and allow no LCP options) is not implemented"),
-    _no("lcp-echo-adaptive", _NOT_YET),
-    _no("lcp-rtt-file", _NOT_YET),
-    _no("receive-all", _NOT_YET),
+    _flag(
+        "lcp-echo-adaptive",
+        "lcp_echo_adaptive",
+        "Suppress LCP echo-requests if traffic was received",
+    ),
+    _flag("receive-all", "receive_all", "Accept all received control characters"),
+    _no("-all", "'-all' (request and allow no LCP options: a debugging aid) is not implemented"),
+    _no("lcp-rtt-file", "pppd 2.5's echo round-trip log is not implemented"),
     _noop("noendpoint", "pyppp never sends or accepts an endpoint discriminator"),
-    _no("endpoint", _MULTILINK),
-    _no("mrru", _MULTILINK),
-    _no("mpshortseq", _MULTILINK),
+    _noop_arg("endpoint", _ONLY_MULTILINK),
+    _noop_arg("mrru", _ONLY_MULTILINK, Kind.INT),
+    _noop("mpshortseq", _ONLY_MULTILINK),
     _noop("nompshortseq", "pyppp never negotiates multilink"),
     # -- process control (options.c, main.c) ----------------------------------------------
     OptionSpec("debug", Kind.COUNT, "Increase debugging level", "debug", aliases=("-d",)),
-    _int(
-        "kdebug", "kdebug", "Set kernel driver debug level (pyppp: no kernel driver; kept for dump)"
-    ),
+    _noop_arg("kdebug", "sets the kernel PPP driver's debug flags; pyppp has none", Kind.INT),
     _flag("nodetach", "nodetach", "Don't detach from controlling tty", aliases=("-detach",)),
     _flag(
         "updetach",
@@ -266,41 +329,111 @@ OPTIONS: Final[tuple[OptionSpec, ...]] = (
         "Detach from controlling tty once link is up",
         also=(("nodetach", False),),
     ),
+    _flag(
+        "up_sdnotify",
+        "up_sdnotify",
+        "Notify systemd once link is up (implies nodetach)",
+        also=(("nodetach", True),),
+    ),
+    _noop("master_detach", _ONLY_MULTILINK),
+    _flag("demand", "demand", "Dial on demand", also=(("persist", True),)),
     _flag("persist", "persist", "Keep on reopening connection after close"),
     _flag("nopersist", "persist", "Turn off persist option", False),
     _int("holdoff", "holdoff", "Set time in seconds before retrying connection"),
     _int("maxfail", "maxfail", "Maximum number of unsuccessful connection attempts to allow"),
     _int("idle", "idle", "Set time in seconds before disconnecting idle link"),
     _int("maxconnect", "maxconnect", "Set connection time limit"),
-    _str("logfile", "logfile", "Append log messages to this file"),
+    # pppd has one log descriptor: logfile, logfd and nolog each replace what came before.
+    _spec(
+        "logfile",
+        Kind.STRING,
+        "logfile",
+        "Append log messages to this file",
+        also=(("logfd", None),),
+    ),
+    _spec(
+        "logfd",
+        Kind.INT,
+        "logfd",
+        "Send log messages to this file descriptor",
+        also=(("logfile", None),),
+        minimum=0,
+    ),
+    _flag(
+        "nolog",
+        "logfd",
+        "Don't send log messages to any file",
+        -1,
+        aliases=("nologfd",),
+        also=(("logfile", None),),
+    ),
     _str("linkname", "linkname", "Set logical name for link", privileged=True),
     _str("ifname", "ifname", "Set PPP interface name", privileged=True),
     _int("unit", "unit", "PPP interface unit number to use if possible"),
     _flag("dump", "dump", "Print out option values after parsing all options"),
     _flag("dryrun", "dryrun", "Stop after parsing, printing, and checking options"),
     _str("ipparam", "ipparam", "Set ip script parameter"),
-    _no("demand", "dial-on-demand is not implemented"),
-    _no("master_detach", _MULTILINK),
-    _no("up_sdnotify", _NOT_YET),
-    _no("domain", _NOT_YET),
-    _no("logfd", _NOT_YET),
-    _no("nolog", _NOT_YET, aliases=("nologfd",)),
-    _no("ktune", "pyppp does not change kernel settings"),
-    _noop("noktune", "pyppp never changes kernel settings"),
-    _no("child-timeout", _NOT_YET),
-    _no("set", _NOT_YET),
-    _no("unset", _NOT_YET),
-    _no("defaultroute-metric", _NOT_YET),
+    _str("ip-up-script", "ip_up_script", "Set pathname of ip-up script", privileged=True),
+    _str("ip-down-script", "ip_down_script", "Set pathname of ip-down script", privileged=True),
+    _str(
+        "ip-pre-up-script",
+        "ip_pre_up_script",
+        "Set pathname of ip-pre-up script",
+        privileged=True,
+    ),
+    _str("auth-up-script", "auth_up_script", "Set pathname of auth-up script", privileged=True),
+    _str(
+        "auth-down-script",
+        "auth_down_script",
+        "Set pathname of auth-down script",
+        privileged=True,
+    ),
+    _no("net-init-script", "pppd 2.5's net-init/net-pre-up/net-down scripts are not implemented"),
+    _no("net-pre-up-script", "pppd 2.5's net-init/net-pre-up/net-down scripts are not implemented"),
+    _no("net-down-script", "pppd 2.5's net-init/net-pre-up/net-down scripts are not implemented"),
+    _no("vrf", "binding the interface to a VRF (pppd 2.5) is not implemented"),
+    _no("show-options", "use 'pyppp serve --help' or 'pyppp dial --help'"),
+    _str("domain", "domain", "Add given domain name to hostname", privileged=True),
+    _flag("ktune", "ktune", "Alter kernel settings as necessary"),
+    _flag("noktune", "ktune", "Don't alter kernel settings", False),
+    _int(
+        "child-timeout",
+        "child_timeout",
+        "Number of seconds to wait for child processes at exit",
+    ),
+    OptionSpec("set", Kind.ENV_SET, "Set user environment variable", "script_env"),
+    OptionSpec("unset", Kind.ENV_UNSET, "Unset user environment variable", "script_env"),
+    _int(
+        "defaultroute-metric",
+        "defaultroute_metric",
+        "Metric to use for the default route (Linux only; -1 for default behavior)",
+        minimum=-1,
+    ),
     _no("multilink", _MULTILINK, aliases=("mp",)),
     _noop("nomultilink", "pyppp never negotiates multilink", aliases=("nomp",)),
-    _no("bundle", _MULTILINK),
-    _no("plugin", "pppd plugins are C shared objects; pyppp cannot load them"),
-    _no("privgroup", _NOT_YET),
+    _noop_arg("bundle", _ONLY_MULTILINK),
+    _no(
+        "plugin",
+        "pppd plugins are C shared objects that pyppp cannot load, and it has no built-in "
+        "replacement for any yet",
+    ),
+    OptionSpec(
+        "privgroup",
+        Kind.PRIVGROUP,
+        "Allow group members to use privileged options",
+        privileged=True,
+    ),
     _no("pass-filter", _FILTER),
     _no("active-filter", _FILTER),
-    _no("maxoctets", _NOT_YET, aliases=("mo",)),
-    _no("mo-direction", _NOT_YET),
-    _no("mo-timeout", _NOT_YET),
+    _int("maxoctets", "maxoctets", "Set connection traffic limit", aliases=("mo",)),
+    _spec(
+        "mo-direction",
+        Kind.CHOICE,
+        "mo_direction",
+        "Set direction for limit traffic (sum,in,out,max)",
+        choices=("in", "out", "max", "inout", "sum"),
+    ),
+    _int("mo-timeout", "mo_timeout", "Check for traffic limit every N seconds", minimum=1),
     _no("--version", "use 'pyppp --version'"),
     _no("--help", "use 'pyppp --help'", aliases=("-h",)),
     # -- authentication (auth.c, upap.c, chap-new.c) --------------------------------------
@@ -379,13 +512,27 @@ OPTIONS: Final[tuple[OptionSpec, ...]] = (
         "chapms_strip_domain",
         "Strip the domain prefix before the Username",
     ),
-    _no("papcrypt", _NOT_YET),
-    _no("usehostname", _NOT_YET),
-    _no("+ua", "removed from pppd; use 'user' and 'password'"),
-    _no("allow-ip", _NOT_YET),
-    _no("allow-number", _NOT_YET),
-    _no("remotenumber", _NOT_YET),
-    _no("enable-session", _NOT_YET),
+    _flag("papcrypt", "papcrypt", "PAP passwords are encrypted"),
+    _flag("usehostname", "usehostname", "Must use hostname for authentication"),
+    OptionSpec("+ua", Kind.UA_FILE, "Get PAP user and password from file"),
+    _spec(
+        "allow-ip",
+        Kind.APPEND,
+        "allow_ip",
+        "Set IP address(es) which can be used without authentication",
+        privileged=True,
+    ),
+    _spec(
+        "allow-number",
+        Kind.APPEND,
+        "allow_number",
+        "Set telephone number(s) which are allowed to connect",
+        privileged=True,
+    ),
+    _str("remotenumber", "remotenumber", "Set remote telephone number for authentication"),
+    _str("pap-secrets", "pap_secrets", "Set pathname of pap-secrets", privileged=True),
+    _str("chap-secrets", "chap_secrets", "Set pathname of chap-secrets", privileged=True),
+    _flag("enable-session", "enable_session", "Enable session accounting for remote peers"),
     _no("eap-interval", _EAP),
     _no("eap-max-rreq", _EAP),
     _no("eap-max-sreq", _EAP),
@@ -404,6 +551,7 @@ OPTIONS: Final[tuple[OptionSpec, ...]] = (
     _no("need-peer-eap", _EAP_TLS),
     _no("tls-verify-method", _EAP_TLS),
     _no("tls-verify-key-usage", _EAP_TLS),
+    _no("pkcs12", _EAP_TLS),
     # -- IPCP (ipcp.c) --------------------------------------------------------------------
     _flag("noipdefault", "noipdefault", "Don't use name for default IP adrs"),
     _flag("ipcp-accept-local", "ipcp_accept_local", "Accept peer's address for us"),
@@ -431,16 +579,13 @@ OPTIONS: Final[tuple[OptionSpec, ...]] = (
     _noop("novjccomp", "pyppp never negotiates Van Jacobson compression", aliases=("-vjccomp",)),
     _no("vj-max-slots", "Van Jacobson compression is not implemented"),
     _flag("noip", "ip", "Disable IP and IPCP", False, aliases=("-ip",)),
-    _no("netmask", _NOT_YET),
-    _no("usepeerwins", _NOT_YET),
-    _no("noresolvconf", _NOT_YET),
-    _no("noremoteip", _NOT_YET),
-    _no("nosendip", _NOT_YET),
-    _no("ipcp-no-address", _NOT_YET),
-    _no("ipcp-no-addresses", _NOT_YET),
-    _no("ip-up-script", _NOT_YET),
-    _no("ip-down-script", _NOT_YET),
-    _no("ip-pre-up-script", _NOT_YET),
+    OptionSpec("netmask", Kind.NETMASK, "set netmask", "netmask"),
+    _flag("usepeerwins", "usepeerwins", "Ask peer for WINS address(es)"),
+    _flag("noresolvconf", "noresolvconf", "Don't write the peer's DNS servers to resolv.conf"),
+    _flag("noremoteip", "noremoteip", "Allow peer to have no IP address"),
+    _flag("nosendip", "nosendip", "Don't send our IP address to peer"),
+    _flag("ipcp-no-address", "ipcp_no_address", "Disable IP-Address usage"),
+    _flag("ipcp-no-addresses", "ipcp_no_addresses", "Disable IP-Addresses usage"),
     # -- IPv6CP (ipv6cp.c) ----------------------------------------------------------------
     _flag("+ipv6", "ipv6", "Enable IPv6 and IPv6CP"),
     _flag("noipv6", "ipv6", "Disable IPv6 and IPv6CP", False, aliases=("-ipv6",)),
@@ -514,6 +659,21 @@ OPTIONS: Final[tuple[OptionSpec, ...]] = (
     _no("require-mppe-40", _MPPE, aliases=("+mppe-40",)),
     _no("require-mppe-128", _MPPE, aliases=("+mppe-128",)),
     _no("mppe-stateful", _MPPE),
+    # -- obsolete protocols: accepted and recorded, as they change nothing ----------------
+    _noop("noipx", "pyppp never negotiates IPXCP", aliases=("-ipx",)),
+    _no("ipx", _IPX, aliases=("+ipx",)),
+    _noop_arg("ipx-network", _IPX, Kind.HEX),
+    _noop_arg("ipx-node", _IPX),
+    _noop_arg("ipx-router-name", _IPX),
+    _noop_arg("ipx-routing", _IPX, Kind.INT),
+    _noop("ipxcp-accept-network", _IPX),
+    _noop("ipxcp-accept-local", _IPX),
+    _noop("ipxcp-accept-remote", _IPX),
+    _noop_arg("ipxcp-restart", _IPX, Kind.INT),
+    _noop_arg("ipxcp-max-terminate", _IPX, Kind.INT),
+    _noop_arg("ipxcp-max-configure", _IPX, Kind.INT),
+    _noop_arg("ipxcp-max-failure", _IPX, Kind.INT),
+    _noop("noecp", "pyppp never negotiates ECP (encryption control)", aliases=("-ecp",)),
     # -- pyppp extensions (not pppd words) ------------------------------------------------
     _flag(
         "windows",

@@ -19,16 +19,16 @@ from typing import Final
 from pyppp.auth.base import AuthEngine, LoginThrottle
 from pyppp.auth.chap import ChapAuthenticator, ChapPeer, mschap_available
 from pyppp.auth.pap import PapAuthenticator, PapPeer
-from pyppp.errors import ConfigError
+from pyppp.errors import ConfigError, ExitStatus
 from pyppp.fsm import FsmConfig
-from pyppp.ipcp.negotiator import IpcpConfig
+from pyppp.ipcp.negotiator import AddressPolicy, IpcpConfig
 from pyppp.ipv6cp.negotiator import Ipv6cpConfig
 from pyppp.lcp.negotiator import LcpConfig
 from pyppp.lcp.options import ChapAlgorithm
 from pyppp.link import LinkConfig
 from pyppp.packet import PPPProtocol
 from pyppp.pppd.hosts import parse_hosts_file, resolve_address
-from pyppp.pppd.options import PppOptions
+from pyppp.pppd.options import FileReader, PppOptions
 from pyppp.pppd.secrets import (
     LiveSecrets,
     can_authenticate_peer,
@@ -50,6 +50,31 @@ class Secrets:
 
     pap: LiveSecrets
     chap: LiveSecrets
+
+
+def local_name(options: PppOptions, hostname: str) -> str:
+    """Our name for authentication (pppd ``our_name``): ``name``, else the host name.
+
+    ``domain`` is appended to the host name (pppd ``setdomain``); ``usehostname`` insists on
+    the host name even when ``name`` is given.
+    """
+    if options.domain:
+        hostname = f"{hostname}.{options.domain.lstrip('.')}"
+    if options.name and not options.usehostname:
+        return options.name
+    return hostname
+
+
+def number_allowed(options: PppOptions) -> bool:
+    """Whether ``remotenumber`` is one of the ``allow-number`` entries (pppd ``auth_number``).
+
+    As in pppd each entry is a case-insensitive prefix (a trailing ``*`` is dropped first), and
+    with no ``allow-number`` every number is allowed.
+    """
+    if not options.allow_number:
+        return True
+    number = (options.remotenumber or "").lower()
+    return any(number.startswith(entry.removesuffix("*").lower()) for entry in options.allow_number)
 
 
 class SessionAuth:
@@ -89,6 +114,7 @@ class SessionAuth:
                 self.our_name,
                 self.secrets.pap,
                 login=options.login,
+                papcrypt=options.papcrypt,
                 crypt_check=self.crypt_check,
                 timeout=float(options.pap_timeout),
                 throttle=self.throttle,
@@ -213,6 +239,7 @@ def build_link_config(
     secrets: Secrets,
     rng: Rng,
     hostname: str,
+    read_file: FileReader,
     hosts_file: Path = Path("/etc/hosts"),
     throttle: LoginThrottle | None = None,
     crypt_check: Callable[[str, str], bool] | None = None,
@@ -226,6 +253,7 @@ def build_link_config(
         secrets: the secrets files.
         rng: random source for CHAP challenges.
         hostname: the system's host name (pppd's default ``name``).
+        read_file: reads the hosts file (the shell passes :func:`pyppp.aio.files.read_limited`).
         hosts_file: where ``local:remote`` names are looked up.
         throttle: the process-wide PAP failure counter (it survives reconnections).
         crypt_check: compares a password with a crypt(3) hash from pap-secrets (shell).
@@ -236,8 +264,14 @@ def build_link_config(
     Raises:
         ConfigError: pppd would refuse to start (status 1 or 2, as pppd).
     """
-    our_name = options.name or hostname
+    our_name = local_name(options, hostname)
     user = options.user or our_name
+    if not number_allowed(options):
+        # pppd auth_check_options: warn("calling number %q is not authorized"), exit 21.
+        raise ConfigError(
+            f"calling number {options.remotenumber or ''} is not authorized",
+            exit_status=ExitStatus.CNID_AUTH_FAILED,
+        )
     # pppd requires authentication by default only when the system has a default route; a
     # serial-line tool cannot see that reliably, so pyppp requires it only when asked (`auth`).
     auth = bool(options.auth)
@@ -305,7 +339,7 @@ def build_link_config(
     ):
         allow.append(PPPProtocol.PAP)
 
-    hosts = parse_hosts_file(hosts_file)
+    hosts = parse_hosts_file(hosts_file, read_file=read_file)
     local = _address(options.local_ip, hosts, "local")
     remote = _address(options.remote_ip, hosts, "remote")
     ms_dns = tuple(a for d in options.ms_dns if (a := _address(d, hosts, "ms-dns")) is not None)
@@ -335,6 +369,12 @@ def build_link_config(
         ms_dns=ms_dns,
         ms_wins=ms_wins,
         usepeerdns=options.usepeerdns,
+        # pppd link_established: without `auth`, `allow-ip` lists what the peer may use.
+        allowed_remote=(
+            AddressPolicy.from_words(options.allow_ip, unit=options.unit or 0, logger=logger)
+            if options.allow_ip and not auth
+            else AddressPolicy.any()
+        ),
         unit=options.unit or 0,
     )
     factory = SessionAuth(
@@ -374,6 +414,9 @@ def build_link_config(
         echo_interval=float(options.lcp_echo_interval),
         echo_failure=options.lcp_echo_failure,
         escape=frozenset(options.escape),
+        receive_all=options.receive_all,
+        echo_adaptive=options.lcp_echo_adaptive,
+        require_network=True,
         idle=float(options.idle),
         max_connect=float(options.maxconnect),
         show_password=not options.hide_password,

@@ -316,9 +316,16 @@ class Lab:
         self.processes.append(process)
         return process
 
-    def pyppp(self, label: str, ns: Netns, *args: str) -> LoggedProcess:
-        """Start ``python -m pyppp ARGS`` inside ``ns``."""
-        return self.start(label, ns, [sys.executable, "-m", "pyppp", *args])
+    def pyppp(self, label: str, ns: Netns, *args: str, detach: bool = False) -> LoggedProcess:
+        """Start ``python -m pyppp ARGS`` inside ``ns``.
+
+        ``serve`` and ``dial`` get pppd's ``nodetach`` (they would go into the background, as
+        pppd does, and the test would lose their log lines and exit status) unless ``detach``.
+        """
+        words = list(args)
+        if not detach and words and words[0] in ("serve", "dial"):
+            words.append("nodetach")
+        return self.start(label, ns, [sys.executable, "-m", "pyppp", *words])
 
     def config_dir(self, name: str, **files: str) -> Path:
         """A config dir for one side inside the lab's directory (see :func:`write_config_dir`)."""

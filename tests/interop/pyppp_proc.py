@@ -123,7 +123,8 @@ class PypppProcess:
             argv += ["--user", user]
         if password is not None:
             argv += ["--password", password]
-        argv += [*extra_args, device, *words]
+        # nodetach: pppd's (and pyppp's) default is to go into the background.
+        argv += [*extra_args, device, *words, "nodetach"]
         self.argv = argv
         self.started_at: float | None = None
         self._proc: subprocess.Popen[bytes] | None = None
