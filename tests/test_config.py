@@ -805,3 +805,19 @@ def test_hosts(tmp_path: Path) -> None:
     assert resolve_address("10.1.2.3", hosts) == "10.1.2.3"
     assert resolve_address("unknown", hosts) is None
     assert parse_hosts_file(tmp_path / "missing") == {}
+
+
+# -- Debian's own /etc/ppp/options -----------------------------------------------------------
+
+
+def test_debian_stock_options_file_works_unchanged(tmp_path: Path) -> None:
+    etc = tmp_path / "ppp"
+    etc.mkdir()
+    (etc / "options").write_bytes((VECTORS / "debian-12-options").read_bytes())
+    o = load_options("/dev/ttyS0", [], config_dir=etc)
+    # asyncmap 0, auth, crtscts, lock, hide-password, modem, lcp-echo-*, noipx
+    assert (o.asyncmap, o.auth, o.crtscts, o.lock, o.modem) == (0, True, True, True, True)
+    assert (o.lcp_echo_interval, o.lcp_echo_failure, o.hide_password) == (30, 4, True)
+    assert o.noops == ("noipx",)
+    assert o.sources["noop:noipx"] == f"{etc / 'options'}:300"  # Debian's line 297
+    assert any(line.startswith("noipx\t\t# (from ") for line in dump(o))

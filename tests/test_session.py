@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from ipaddress import IPv4Address
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from pyppp.lcp.options import ChapAlgorithm
 from pyppp.link import LinkConfig
 from pyppp.packet import PPPProtocol
 from pyppp.pppd.options import load_options
-from pyppp.pppd.session import build_link_config
+from pyppp.pppd.session import build_link_config, local_name
 from pyppp.util import seeded_rng
 
 
@@ -178,3 +179,53 @@ def test_ms_chap_engines_get_pppds_words(tmp_path: Path) -> None:
     assert isinstance(peer, ChapPeer)
     assert (auth.method, auth.strip_domain, auth.interval) == (AuthMethod.MSCHAP_V2, True, 9.0)
     assert (peer.method, peer.timeout) == (AuthMethod.MSCHAP_V2, 7.0)
+# -- pppd words that change start-up decisions --------------------------------------------------
+
+
+def test_name_domain_and_usehostname(tmp_path: Path) -> None:
+    def our(words: list[str]) -> str:
+        options = load_options("/dev/ttyS1", words, read_file=read_limited, config_dir=tmp_path)
+        return local_name(options, "griis")
+
+    assert our([]) == "griis"
+    assert our(["domain", "example.org"]) == "griis.example.org"  # pppd setdomain
+    assert our(["domain", ".example.org"]) == "griis.example.org"
+    assert our(["name", "box"]) == "box"
+    assert our(["name", "box", "usehostname", "domain", "lan"]) == "griis.lan"
+
+
+def test_allow_number_is_a_prefix_as_in_pppd(tmp_path: Path) -> None:
+    config = make(tmp_path, ["allow-number", "555*", "remotenumber", "5551234", "noauth"])
+    assert isinstance(config, LinkConfig)
+    make(tmp_path, ["allow-number", "555", "remotenumber", "5559", "noauth"])  # atoi-style prefix
+    with pytest.raises(ConfigError) as info:
+        make(tmp_path, ["allow-number", "555*", "remotenumber", "4441234", "noauth"])
+    assert info.value.exit_status == 21  # pppd EXIT_CNID_AUTH_FAILED
+    assert str(info.value) == "calling number 4441234 is not authorized"
+
+
+def test_allow_ip_limits_an_unauthenticated_peer(tmp_path: Path) -> None:
+    config = make(tmp_path, ["noauth", "allow-ip", "10.99.7.0/24"])
+    assert config.ipcp is not None
+    assert config.ipcp.allowed_remote.permits(IPv4Address("10.99.7.9"))
+    assert not config.ipcp.allowed_remote.permits(IPv4Address("10.99.8.9"))
+    anyone = make(tmp_path, ["noauth"])
+    assert anyone.ipcp is not None
+    assert anyone.ipcp.allowed_remote.permits(IPv4Address("10.99.8.9"))
+
+
+def test_noip_and_lcp_words_reach_the_link(tmp_path: Path) -> None:
+    config = make(tmp_path, ["noip", "receive-all", "lcp-echo-adaptive", "noauth"])
+    assert config.ipcp is None
+    assert config.require_network  # pppd closes the link: "No network protocols running"
+    assert (config.receive_all, config.echo_adaptive) == (True, True)
+
+
+def test_no_error_for_secrets_files_not_needed(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # pppd's start-up checks (have_pap_secret...) are silent about files that are not there.
+    caplog.set_level(logging.DEBUG)
+    make(tmp_path, ["noauth", "user", "zaphod", "password", "x"])
+    make(tmp_path, ["noauth", "user", "zaphod"])
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []

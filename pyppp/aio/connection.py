@@ -431,7 +431,10 @@ class Connection:
             # pppd disconnect_tty: "The disconnect script is not run if the modem has
             # already hung up."
             await _drain(line)
-            await self.sup.interruptible(run_disconnect(self.options.disconnect, line, self.logger))
+            with contextlib.suppress(PreludeError):  # a SIGHUP during it: it just ends
+                await self.sup.interruptible(
+                    run_disconnect(self.options.disconnect, line, self.logger), fresh=True
+                )
         await self.sup.wait_scripts()
         if self.ipv6 is not None and self.ipv6.tasks:
             await asyncio.wait(self.ipv6.tasks, timeout=6.0)

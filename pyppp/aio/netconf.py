@@ -106,16 +106,19 @@ class NetConfig:
                     self.logger.error("not replacing default route to %s [%s]", device, gateway)
                     return False
                 self.logger.log(NOTICE, "replacing old default route to %s [%s]", device, gateway)
-            ipr.route("add", dst="0.0.0.0/0", oif=index[0], scope=253, priority=priority)
+            # "replace": a default route with the same metric is swapped for ours in one step
+            # (no moment without a default route); one with another metric is deleted after.
+            command = "replace" if old is not None else "add"
+            ipr.route(command, dst="0.0.0.0/0", oif=index[0], scope=253, priority=priority)
             self._default_route = (index[0], priority)
             if old is not None:
                 saved = _route_spec(old)
-                try:
-                    ipr.route("del", **saved)
-                except Exception as exc:  # the new route stays; the old one could not go
-                    self.logger.error("del old default route: %s", exc)
-                else:
-                    self._replaced = {**saved, "_device": device, "_gateway": gateway}
+                self._replaced = {**saved, "_device": device, "_gateway": gateway}
+                if (old.get_attr("RTA_PRIORITY") or 0) != priority:
+                    try:
+                        ipr.route("del", **saved)
+                    except Exception as exc:  # ours is there; the old one could not go
+                        self.logger.error("del old default route: %s", exc)
         return True
 
     def add_proxy_arp(self, remote: IPv4Address, *, ktune: bool = False) -> bool:
@@ -180,7 +183,8 @@ class NetConfig:
                 # pppd sys-linux.c cifdefaultroute
                 self.logger.log(NOTICE, "restoring old default route to %s [%s]", device, gateway)
                 try:
-                    ipr.route("add", **saved)
+                    # "replace": if ours is still there (same metric), it gives way in one step.
+                    ipr.route("replace", **saved)
                 except Exception as exc:
                     self.logger.error("restore default route: %s", exc)
                 self._replaced = None
@@ -354,6 +358,9 @@ def _route_spec(route: object) -> dict[str, object]:
     table = get("RTA_TABLE")
     if table is not None:
         spec["table"] = table
+    for key in ("proto", "scope", "type"):  # so the restored route is the same one
+        with contextlib.suppress(KeyError, TypeError):
+            spec[key] = route[key]  # type: ignore[index]
     return spec
 
 

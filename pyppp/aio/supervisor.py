@@ -137,7 +137,9 @@ class Supervisor:
     def network_came_up(self) -> None:
         """IP is up: ``updetach`` detaches now, ``up_sdnotify`` tells systemd."""
         if self.options.updetach:
-            self._detach()
+            # After this turn of the loop, so that pppd's "local  IP address" lines (printed
+            # when the event has been handled) still reach the caller, as with pppd.
+            asyncio.get_running_loop().call_soon(self._detach)
         if self.options.up_sdnotify and not self._notified:
             self._notified = True
             self.logger.debug("up_sdnotify is set. Now notifying systemd: READY=1")
@@ -179,8 +181,13 @@ class Supervisor:
         except OSError as exc:
             self.logger.error("Failed to create %s: %s", path, exc.strerror or exc)
 
-    async def interruptible(self, work: Awaitable[_T]) -> _T | None:
+    async def interruptible(self, work: Awaitable[_T], *, fresh: bool = False) -> _T | None:
         """Run a script on the line unless a signal comes first (pppd kills its group).
+
+        Args:
+            work: the script.
+            fresh: only a signal from now on counts (the disconnect script runs after the
+                SIGTERM that ended the link, as in pppd; a second one stops it).
 
         Returns:
             Its result, or None when SIGTERM/SIGINT (or a fatal signal) stopped it.
@@ -189,6 +196,8 @@ class Supervisor:
             PreludeError: SIGHUP stopped it (pppd: the connect script fails).
         """
         assert self._stop is not None
+        if fresh:
+            self._stop.clear()
         task = asyncio.ensure_future(work)
         stopped = asyncio.ensure_future(self._stop.wait())
         try:

@@ -499,6 +499,8 @@ def test_howto_server_files_answer_a_login_call(
         wall = _up(server, client, 20)
         logs = _logs(server, client)
         assert server.find(rf"^PAP peer authentication succeeded for {user}$"), logs
+        # pppd's PAM message (session.c): the HOWTO's client line, exactly.
+        assert client.find(r"^Remote message: Success$"), logs
         assert server.find(rf"^local  IP address {SERVER_IP}$"), logs
         assert client.find(rf"^local  IP address {CLIENT_IP}$"), logs
         assert server.find(r"^sent \[LCP ConfReq id=0x\w+ <asyncmap 0x0> <auth pap>"), logs

@@ -1,0 +1,612 @@
+"""pyppp as pppd's daemon (issue J): detaching, pid files, signals, scripts, pty/notty, demand.
+
+Each test runs real ``pyppp serve``/``pyppp dial`` processes in two network namespaces on a
+virtual null-modem cable and checks what a pppd user scripts around: the parent's exit status
+(detach, ``updetach``), the pid files in ``/run`` (a directory of the test's), SIGUSR1/SIGUSR2
+on a link that is up, that no catchable signal leaves a lock, a pid file or an interface
+behind, the hook scripts' arguments and timing, PPP over a ``pty`` command reaching a
+``notty`` server in the other namespace, and dial-on-demand.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from pyppp.aio.cable import NullModemCable
+from pyppp.aio.signals import FATAL, handled_signals
+
+from .netns import (
+    CLIENT_IP,
+    PASSWORD,
+    REPO,
+    SERVER_IP,
+    USER,
+    Lab,
+    LoggedProcess,
+    Netns,
+    ping,
+)
+
+UP = r"^remote IP address "
+READY = r"^Connect: ppp\d+ <--> "
+FAST = ("lcp-restart", "1", "lcp-max-configure", "2", "lcp-max-terminate", "1")
+VECTORS = REPO / "tests" / "vectors" / "options"
+EXIT_OK, EXIT_OPTION_ERROR, EXIT_USER_REQUEST, EXIT_NEGOTIATION_FAILED = 0, 2, 5, 10
+EXIT_FATAL_SIGNAL = 127
+
+
+# -- helpers -------------------------------------------------------------------------------------
+
+
+def _logs(*processes: LoggedProcess) -> str:
+    return "\n".join(f"--- {p.label} (status {p.proc.poll()}):\n{p.text}" for p in processes)
+
+
+def _count(process: LoggedProcess, pattern: str) -> int:
+    regex = re.compile(pattern)
+    with process._cond:
+        return sum(1 for _, line in process.lines if regex.search(line))
+
+
+def _wait_count(process: LoggedProcess, pattern: str, count: int, timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while _count(process, pattern) < count:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"/{pattern}/ not seen {count} times:\n{_logs(process)}")
+        time.sleep(0.02)
+
+
+def _wait(predicate: object, timeout: float = 10.0, what: str = "condition") -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():  # type: ignore[operator]
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.02)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    with contextlib.suppress(OSError):
+        if Path(f"/proc/{pid}/stat").read_text().split(") ")[1].startswith("Z"):
+            return False
+    return True
+
+
+def _dirs(lab: Lab, *, chap: bool = False) -> tuple[Path, Path]:
+    name = "chap-secrets" if chap else "pap-secrets"
+    server = lab.config_dir("server", **{name.replace("-", "_"): f"{USER} * {PASSWORD} *\n"})
+    client = lab.config_dir("client", **{name.replace("-", "_"): f"{USER} * {PASSWORD}\n"})
+    return server, client
+
+
+def _serve(lab: Lab, device: str, *words: str, auth: str = "pap", **kw: object) -> LoggedProcess:
+    server_dir = lab.tmp / "server"
+    return lab.pyppp(
+        str(kw.pop("label", "server")),
+        lab.a,
+        "serve",
+        device,
+        "--auth",
+        auth,
+        "--config-dir",
+        str(server_dir),
+        f"{SERVER_IP}:{CLIENT_IP}",
+        *FAST,
+        *words,
+        **kw,  # type: ignore[arg-type]
+    )
+
+
+def _dial(lab: Lab, device: str, *words: str, **kw: object) -> LoggedProcess:
+    client_dir = lab.tmp / "client"
+    return lab.pyppp(
+        str(kw.pop("label", "client")),
+        lab.b,
+        "dial",
+        device,
+        "--user",
+        USER,
+        "--config-dir",
+        str(client_dir),
+        "noauth",
+        *FAST,
+        *words,
+        **kw,  # type: ignore[arg-type]
+    )
+
+
+def _ppp_links(ns: Netns) -> list[str]:
+    return [name for name in ns.links() if name.startswith("ppp")]
+
+
+def _pyppp_plain(*args: str) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    return subprocess.run(
+        [sys.executable, "-m", "pyppp", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
+
+
+def _read_pid_file(path: Path, lines: int) -> list[str]:
+    """The pid file's lines, once it has at least ``lines`` of them."""
+    found: list[str] = []
+
+    def ready() -> bool:
+        nonlocal found
+        with contextlib.suppress(OSError):
+            found = path.read_text().splitlines()
+        return len(found) >= lines
+
+    _wait(ready, 15.0, f"{path} with {lines} lines")
+    return found
+
+
+@contextlib.contextmanager
+def _daemons(*run_dirs: Path) -> Iterator[None]:
+    """Whatever happens, end the background processes the test started (their pid files)."""
+    try:
+        yield
+    finally:
+        for run_dir in run_dirs:
+            for path in run_dir.glob("*.pid") if run_dir.exists() else ():
+                with contextlib.suppress(OSError, ValueError):
+                    pid = int(path.read_text().split()[0])
+                    for signum in (signal.SIGTERM, signal.SIGKILL):
+                        if _alive(pid):
+                            os.kill(pid, signum)
+                            _wait_quietly(lambda p=pid: not _alive(p), 5.0)  # type: ignore[misc]
+
+
+def _wait_quietly(predicate: object, timeout: float) -> None:
+    with contextlib.suppress(AssertionError):
+        _wait(predicate, timeout)
+
+
+# -- 1. detaching, updetach, pid files, pyppp stop -------------------------------------------------
+
+
+def test_serve_detaches_dial_updetach_returns_when_up_and_stop_ends_it(lab: Lab) -> None:
+    _dirs(lab)
+    server_run, client_run = lab.tmp / "run-server", lab.tmp / "run-client"
+    lock_dir = lab.tmp / "lock"
+    for folder in (server_run, client_run, lock_dir):
+        folder.mkdir()
+    server_log = lab.tmp / "server.log"
+    with NullModemCable() as cable, _daemons(server_run, client_run):
+        server = _serve(
+            lab,
+            cable.ends[0],
+            *("linkname", "labserve", "--run-dir", str(server_run)),
+            *("lock", "--lock-dir", str(lock_dir), "logfile", str(server_log), "debug"),
+            detach=True,
+        )
+        # pppd detaches once the device is open: the caller gets 0 at once.
+        assert server.wait(15) == EXIT_OK, _logs(server)
+        pid_text, ifname = _read_pid_file(server_run / "ppp-labserve.pid", 2)
+        pid = int(pid_text)
+        assert pid != server.pid  # the daemon is the child that stayed
+        assert _alive(pid)
+        assert re.fullmatch(r"ppp\d+", ifname)
+        # pppd 2.4.9: /run/<ifname>.pid holds the pid; the linkname file the pid and the name.
+        assert (server_run / f"{ifname}.pid").read_text() == f"{pid}\n"
+        assert Path(f"/proc/{pid}/stat").read_text().split()[5] == str(pid)  # own session
+
+        client = _dial(
+            lab,
+            cable.ends[1],
+            *("updetach", "linkname", "labdial", "--run-dir", str(client_run)),
+            detach=True,
+        )
+        # updetach: the caller gets 0 once IP is up, and has seen pppd's lines until then.
+        assert client.wait(20) == EXIT_OK, _logs(client)
+        assert client.find(rf"^local  IP address {CLIENT_IP}$"), _logs(client)
+        assert client.find(rf"^remote IP address {SERVER_IP}$"), _logs(client)
+        addresses = subprocess.run(
+            ["ip", "-n", lab.b.name, "-o", "-4", "addr", "show", "up"],
+            capture_output=True,
+            text=True,
+        ).stdout
+        assert f"inet {CLIENT_IP} " in addresses  # no waiting: it was up before the exit
+        client_pid = int(_read_pid_file(client_run / "ppp-labdial.pid", 2)[0])
+        ping(lab.b, SERVER_IP, count=2)
+
+        # poff's job: stop the server by its linkname; it ends the call properly.
+        stopped = _pyppp_plain("stop", "labserve", "--run-dir", str(server_run))
+        assert stopped.returncode == 0, stopped
+        assert not _alive(pid)
+        assert list(server_run.iterdir()) == [], "pid files left behind"
+        assert list(lock_dir.iterdir()) == [], "lock left behind"
+        log = server_log.read_text()
+        assert "Terminating on signal 15" in log, log
+        assert "sent [LCP TermReq" in log, log
+        # The dialer (in the background now) sees the Terminate-Request and exits too.
+        _wait(lambda: not _alive(client_pid), 15, "the dialer to exit")
+        assert list(client_run.iterdir()) == []
+        assert _ppp_links(lab.a) == _ppp_links(lab.b) == []
+        assert "Traceback" not in log + client.text
+
+
+def test_updetach_failure_reaches_the_caller_with_pppds_status(lab: Lab) -> None:
+    _dirs(lab)
+    run = lab.tmp / "run"
+    run.mkdir()
+    with NullModemCable() as cable, _daemons(run):
+        # Nobody at the other end: LCP gives up; the caller gets 10 and the lines.
+        client = _dial(lab, cable.ends[1], "updetach", "--run-dir", str(run), detach=True)
+        assert client.wait(30) == EXIT_NEGOTIATION_FAILED, _logs(client)
+        assert client.find(r"^LCP: timeout sending Config-Requests$"), _logs(client)
+        assert list(run.iterdir()) == []
+        assert _ppp_links(lab.b) == []
+
+
+def test_option_error_before_detaching_gives_status_2_and_one_line(lab: Lab) -> None:
+    result = _pyppp_plain("dial", "/dev/null", "frobnicate")
+    assert result.returncode == EXIT_OPTION_ERROR, result
+    assert len(result.stderr.strip().splitlines()) == 1, result
+    # `login require-chap` cannot work: said once (it used to be said twice).
+    config = lab.config_dir("bad", chap_secrets="* * x *\n")
+    result = _pyppp_plain(
+        "serve", "/dev/null", "--config-dir", str(config), "auth", "login", "require-chap"
+    )
+    assert result.returncode != 0, result
+    text = result.stdout + result.stderr
+    assert text.count("CHAP never sends the password") == 1, text
+
+
+# -- 2. SIGUSR1 (trace on, off), SIGUSR2 with the link up --------------------------------------
+
+
+def test_sigusr1_toggles_the_trace_with_the_link_up_and_sigusr2_is_harmless(lab: Lab) -> None:
+    _dirs(lab, chap=True)
+    with NullModemCable() as cable:
+        # The server re-authenticates the dialer every second (CHAP rechallenge): traffic that
+        # the trace shows while the link is up.
+        server = _serve(lab, cable.ends[0], "chap-interval", "1", "debug", auth="chap")
+        server.wait_for(READY, 10)
+        client = _dial(lab, cable.ends[1])
+        server.wait_for(UP, 15)
+        client.wait_for(UP, 5)
+        assert not client.find(r"^(sent|rcvd) \["), _logs(client)  # no debug yet
+
+        client.signal(signal.SIGUSR1)  # debug on
+        client.wait_for(r"^rcvd \[CHAP Challenge id=0x\w+ ", 10)
+        client.wait_for(r"^sent \[CHAP Response id=0x\w+ ", 5)
+
+        client.signal(signal.SIGUSR1)  # debug off
+        challenges = _count(server, r"^sent \[CHAP Challenge")
+        _wait_count(server, r"^sent \[CHAP Challenge", challenges + 2)
+        traced = _count(client, r"^rcvd \[CHAP Challenge")  # a late one may have come in
+        _wait_count(server, r"^sent \[CHAP Challenge", challenges + 5)
+        assert _count(client, r"^rcvd \[CHAP Challenge") == traced, _logs(client)
+
+        client.signal(signal.SIGUSR2)  # renegotiate compression: nothing to do, nothing broken
+        ping(lab.b, SERVER_IP, count=2)
+        assert client.proc.poll() is None, _logs(client)
+        client.signal(signal.SIGTERM)
+        assert client.wait(10) == EXIT_USER_REQUEST, _logs(server, client)
+        assert server.wait(10) == EXIT_OK, _logs(server, client)
+        assert "Traceback" not in client.text + server.text
+
+
+# -- 3. no signal kills pyppp without cleaning up ----------------------------------------------
+
+
+def test_no_catchable_signal_leaves_anything_behind(lab: Lab) -> None:
+    _dirs(lab)
+    signals = handled_signals()
+    masters: list[int] = []
+    started: list[tuple[int, LoggedProcess, Path]] = []
+    try:
+        for batch_start in range(0, len(signals), 8):
+            batch = []
+            for signum in signals[batch_start : batch_start + 8]:
+                master, slave = os.openpty()
+                masters += [master, slave]
+                work = lab.tmp / f"sig{signum}"
+                (work / "lock").mkdir(parents=True)
+                (work / "run").mkdir()
+                process = _serve(
+                    lab,
+                    os.ttyname(slave),
+                    *("lock", "--lock-dir", str(work / "lock"), "linkname", f"s{signum}"),
+                    *("--run-dir", str(work / "run")),
+                    label=f"sig{signum}",
+                )
+                batch.append((signum, process, work))
+            started += batch
+            for signum, process, work in batch:
+                process.wait_for(READY, 20)
+                assert list((work / "lock").iterdir()), "the lock should be held now"
+                process.signal(signum)
+            for signum, process, work in batch:
+                if signum in (signal.SIGUSR1, signal.SIGUSR2):
+                    time.sleep(0.3)
+                    assert process.proc.poll() is None, _logs(process)  # still serving
+                    process.signal(signal.SIGTERM)
+                    expected = EXIT_USER_REQUEST
+                elif signum in FATAL:
+                    expected = EXIT_FATAL_SIGNAL
+                else:
+                    expected = EXIT_USER_REQUEST
+                assert process.wait(15) == expected, (signum, _logs(process))
+                if signum in FATAL:
+                    assert process.find(rf"^Fatal signal {signum}$"), _logs(process)
+                assert list((work / "lock").iterdir()) == [], (signum, "lock left")
+                assert list((work / "run").iterdir()) == [], (signum, "pid file left")
+                assert "Traceback" not in process.text, _logs(process)
+        assert _ppp_links(lab.a) == []
+    finally:
+        for fd in masters:
+            with contextlib.suppress(OSError):
+                os.close(fd)
+
+
+# -- 4. scripts: auth-up/down, ip-pre-up, ip-up/down, disconnect, child-timeout --------------------
+
+_RECORD = """#!/bin/sh
+out="{out}.$(basename "$0")"
+{{
+  for a in "$@"; do echo "ARG=$a"; done
+  env | grep -E '^(IFNAME|DEVICE|SPEED|IPLOCAL|IPREMOTE|PEERNAME|PPPLOGNAME|GREETING)=' | sort
+  echo "LINK=$(ip -o link show "$1" 2>&1)"
+}} > "$out.tmp"
+mv "$out.tmp" "$out"
+"""
+
+
+def _read(path: Path, timeout: float = 10.0) -> tuple[list[str], dict[str, str]]:
+    _wait(path.exists, timeout, str(path))
+    args: list[str] = []
+    env: dict[str, str] = {}
+    for line in path.read_text().splitlines():
+        key, _, value = line.partition("=")
+        if key == "ARG":
+            args.append(value)
+        else:
+            env[key] = value
+    return args, env
+
+
+def test_auth_up_ip_pre_up_and_disconnect_run_as_pppd_runs_them(lab: Lab) -> None:
+    server_dir, _ = _dirs(lab)
+    out = lab.tmp / "hook"
+    for name in ("auth-up", "auth-down", "ip-pre-up", "ip-up"):
+        script = server_dir / name
+        script.write_text(_RECORD.format(out=out))
+        script.chmod(0o755)
+    # An ip-down that never ends: child-timeout 1 lets the server exit all the same.
+    slow = server_dir / "ip-down"
+    slow.write_text(f"#!/bin/sh\necho started > {out}.ip-down\nexec sleep 60\n")
+    slow.chmod(0o755)
+    # The disconnect script has the line on standard input and output, as pppd's.
+    disconnect = lab.tmp / "disconnect.sh"
+    disconnect.write_text(f"#!/bin/sh\ntty > {out}.disconnect\nprintf 'ATH0\\r'\n")
+    disconnect.chmod(0o755)
+    with NullModemCable() as cable:
+        server = _serve(
+            lab, cable.ends[0], "115200", "child-timeout", "1", "set", "GREETING=hello", "debug"
+        )
+        server.wait_for(READY, 10)
+        client = _dial(lab, cable.ends[1], "disconnect", str(disconnect))
+        server.wait_for(UP, 15)
+        client.wait_for(UP, 5)
+
+        pre_args, pre_env = _read(Path(f"{out}.ip-pre-up"))
+        up_args, up_env = _read(Path(f"{out}.ip-up"))
+        ifname = pre_args[0]
+        # ip-pre-up: ip-up's arguments; the interface has its addresses but is still down.
+        assert pre_args == up_args == [ifname, cable.ends[0], "115200", SERVER_IP, CLIENT_IP, ""]
+        assert re.search(r"<[^>]*\bUP\b", pre_env["LINK"]) is None, pre_env["LINK"]
+        assert re.search(r"<[^>]*\bUP\b", up_env["LINK"]), up_env["LINK"]
+        assert pre_env["GREETING"] == up_env["GREETING"] == "hello"  # `set`
+        # auth-up: interface-name peer-name user-name tty-device speed
+        auth_args, auth_env = _read(Path(f"{out}.auth-up"))
+        assert auth_args == [ifname, USER, auth_env["PPPLOGNAME"], cable.ends[0], "115200"]
+        assert auth_env["PEERNAME"] == USER
+
+        client.signal(signal.SIGTERM)
+        assert client.wait(10) == EXIT_USER_REQUEST, _logs(server, client)
+        # disconnect: after the link, on the line.
+        _wait(Path(f"{out}.disconnect").exists, 5, "the disconnect script")
+        assert Path(f"{out}.disconnect").read_text().strip() == cable.ends[1]
+        assert client.find(r"^Serial link disconnected\.$"), _logs(client)
+        ended = time.monotonic()
+        assert server.wait(15) == EXIT_OK, _logs(server)
+        assert time.monotonic() - ended < 10  # child-timeout 1, not ip-down's 60 s
+        assert Path(f"{out}.ip-down").read_text() == "started\n"
+        down_args, _ = _read(Path(f"{out}.auth-down"))
+        assert down_args == auth_args
+        assert server.find(r"^sending SIGTERM to process \d+$"), _logs(server)
+        assert "Traceback" not in server.text + client.text
+
+
+# -- 5. pty and notty: the classic `pty "ssh host pppd notty"` shape ----------------------------
+
+
+def test_pty_command_reaches_a_notty_server_and_carries_a_ping(lab: Lab) -> None:
+    server_dir, _ = _dirs(lab)
+    # What ssh would run on the far host: a pyppp serve on its standard input and output (its
+    # log on standard error with `logfd 2`, which comes back to us through the pty command).
+    far_end = " ".join(
+        [
+            "ip netns exec",
+            lab.a.name,
+            sys.executable,
+            "-m pyppp serve notty logfd 2 --auth pap --config-dir",
+            str(server_dir),
+            f"{SERVER_IP}:{CLIENT_IP}",
+            *FAST,
+        ]
+    )
+    # `pty COMMAND` stands where the device would (the command is the word after `pty`).
+    client = lab.pyppp(
+        "client",
+        lab.b,
+        "dial",
+        "pty",
+        far_end,
+        *("--user", USER, "--config-dir", str(lab.tmp / "client"), "noauth", *FAST, "debug"),
+    )
+    try:
+        client.wait_for(UP, 20)
+        client.wait_for(r"^PAP peer authentication succeeded for zaphod$", 5)  # the far end
+        assert client.find(r"^Connect: ppp\d+ <--> /dev/pts/\d+$"), _logs(client)
+        lab.a.wait_address(SERVER_IP)
+        lab.b.wait_address(CLIENT_IP)
+        ping(lab.b, SERVER_IP, count=3, size=1000)
+        client.signal(signal.SIGTERM)
+        assert client.wait(15) == EXIT_USER_REQUEST, _logs(client)
+        # The far end saw the Terminate-Request and is gone, with its interface.
+        assert client.find(r"^LCP terminated by peer"), _logs(client)
+        _wait(lambda: _ppp_links(lab.a) == [], 10, "the notty server's interface to go")
+        _wait(lambda: _processes_with(str(server_dir)) == [], 10, "the far end to exit")
+        assert "Traceback" not in client.text
+    finally:
+        client.stop()
+
+
+def _processes_with(text: str) -> list[int]:
+    found = []
+    for path in Path("/proc").glob("[0-9]*/cmdline"):
+        with contextlib.suppress(OSError):
+            if text.encode() in path.read_bytes():
+                found.append(int(path.parent.name))
+    return [pid for pid in found if _alive(pid)]
+
+
+# -- 6. demand ----------------------------------------------------------------------------------
+
+
+def test_demand_dials_on_a_ping_hangs_up_when_idle_and_dials_again(lab: Lab) -> None:
+    _dirs(lab)
+    with NullModemCable() as cable:
+        server = _serve(lab, cable.ends[0], "persist", "holdoff", "0", "debug")
+        server.wait_for(READY, 10)
+        client = _dial(
+            lab,
+            cable.ends[1],
+            *(f"{CLIENT_IP}:{SERVER_IP}", "demand", "idle", "2", "connect", "/bin/true"),
+            "debug",
+        )
+        # The interface is there, with its addresses, before any call.
+        lab.b.wait_address(CLIENT_IP, timeout=15)
+        assert client.find(r"^Using interface ppp\d+$"), _logs(client)
+        assert not client.find(READY), _logs(client)
+        assert not client.find(r"^sent \[LCP"), _logs(client)
+
+        # The first packet dials; it waits and goes once IPCP is up.
+        ping(lab.b, SERVER_IP, count=3, wait=8)
+        assert _count(client, r"^Starting link$") == 1, _logs(client)
+        client.wait_for(UP, 1)
+        # idle 2: the link goes, the process and the interface stay.
+        client.wait_for(r"^Terminating connection due to lack of activity\.$", 15)
+        _wait_count(server, READY, 2)  # the server answers again (persist)
+        assert client.proc.poll() is None, _logs(client)
+        lab.b.wait_address(CLIENT_IP, timeout=1)
+
+        ping(lab.b, SERVER_IP, count=2, wait=8)
+        _wait_count(client, r"^Starting link$", 2)
+        _wait_count(client, READY, 2)
+        client.signal(signal.SIGTERM)
+        assert client.wait(15) == EXIT_USER_REQUEST, _logs(server, client)
+        assert _ppp_links(lab.b) == []
+        server.signal(signal.SIGTERM)
+        assert server.wait(10) == EXIT_USER_REQUEST, _logs(server)
+        assert "Traceback" not in client.text + server.text
+
+
+# -- 7. Debian's stock options file, for both roles ------------------------------------------------
+
+
+def test_debian_stock_options_file_works_unchanged_for_serve_and_dial(lab: Lab) -> None:
+    server_dir, client_dir = _dirs(lab)
+    for folder in (server_dir, client_dir):
+        shutil.copy(VECTORS / "debian-12-options", folder / "options")
+    lock_dir = lab.tmp / "lock"
+    lock_dir.mkdir()
+    with NullModemCable() as cable:
+        server = _serve(lab, cable.ends[0], "--lock-dir", str(lock_dir))
+        server.wait_for(READY, 10)
+        client = _dial(lab, cable.ends[1], "--lock-dir", str(lock_dir))
+        server.wait_for(UP, 15)
+        client.wait_for(UP, 5)
+        ping(lab.b, SERVER_IP, count=2)
+        client.signal(signal.SIGTERM)
+        assert client.wait(10) == EXIT_USER_REQUEST, _logs(server, client)
+        assert server.wait(10) == EXIT_OK, _logs(server, client)
+        for process in (server, client):
+            assert "noipx" not in process.text  # accepted quietly, as pppd
+            assert "Can't open" not in process.text
+        assert list(lock_dir.iterdir()) == []
+
+
+# -- 8. default routes -------------------------------------------------------------------------
+
+
+def _default_routes(ns: Netns) -> str:
+    return subprocess.run(
+        ["ip", "-n", ns.name, "-4", "route", "show", "default"], capture_output=True, text=True
+    ).stdout
+
+
+def test_replacedefaultroute_and_defaultroute_metric(lab: Lab) -> None:
+    _dirs(lab)
+    for command in (
+        ["ip", "link", "add", "eth9", "type", "veth", "peer", "name", "eth9p"],
+        ["ip", "addr", "add", "10.99.50.1/24", "dev", "eth9"],
+        ["ip", "link", "set", "eth9", "up"],
+        ["ip", "link", "set", "eth9p", "up"],
+        ["ip", "route", "add", "default", "via", "10.99.50.254"],
+    ):
+        lab.b.run(command, check=True)
+    before = _default_routes(lab.b)
+    with NullModemCable() as cable:
+        server = _serve(lab, cable.ends[0], "persist", "holdoff", "0")
+        server.wait_for(READY, 10)
+        # Without replacedefaultroute: pppd's line, and the old route stays.
+        client = _dial(lab, cable.ends[1], "defaultroute")
+        client.wait_for(UP, 15)
+        client.wait_for(r"^not replacing default route to eth9 \[10\.99\.50\.254\]$", 5)
+        assert _default_routes(lab.b) == before
+        client.signal(signal.SIGTERM)
+        assert client.wait(10) == EXIT_USER_REQUEST, _logs(client)
+        _wait_count(server, READY, 2)
+
+        # With it: ours replaces the old one, which comes back at the end.
+        client = _dial(lab, cable.ends[1], "defaultroute", "replacedefaultroute", label="c2")
+        client.wait_for(UP, 15)
+        client.wait_for(r"^replacing old default route to eth9 \[10\.99\.50\.254\]$", 5)
+        routes = _default_routes(lab.b)
+        assert re.search(r"default dev ppp\d+", routes), (routes, _logs(client))
+        assert "10.99.50.254" not in routes
+        client.signal(signal.SIGTERM)
+        assert client.wait(10) == EXIT_USER_REQUEST, _logs(client)
+        assert client.find(r"^restoring old default route to eth9 \[10\.99\.50\.254\]$")
+        assert _default_routes(lab.b) == before, _logs(client)
+        _wait_count(server, READY, 3)
+
+        # defaultroute-metric: only a default route with the same metric counts.
+        client = _dial(lab, cable.ends[1], "defaultroute", "defaultroute-metric", "50", label="c3")
+        client.wait_for(UP, 15)
+        _wait(lambda: "metric 50" in _default_routes(lab.b), 5, "the metric-50 route")
+        assert "10.99.50.254" in _default_routes(lab.b)
+        client.signal(signal.SIGTERM)
+        assert client.wait(10) == EXIT_USER_REQUEST, _logs(client)
+        assert _default_routes(lab.b) == before
+        server.signal(signal.SIGTERM)
+        assert server.wait(10) == EXIT_USER_REQUEST

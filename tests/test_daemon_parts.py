@@ -1,0 +1,204 @@
+"""The daemon's parts that need no namespace: record files, pid files, signals, scripts, demand."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+from ipaddress import IPv4Address
+from pathlib import Path
+
+import pytest
+
+from pyppp.aio.daemon import PidFiles, read_pid_file
+from pyppp.aio.demand import QUEUE_PACKETS, DemandInterface, DemandMode, made_up_addresses
+from pyppp.aio.scripts import ScriptPair, ScriptRunner
+from pyppp.aio.signals import FATAL, handled_signals
+from pyppp.pppd.record import RecordEncoder
+
+# -- record (pppdump's format, pppd tty.c record_write) ------------------------------------------
+
+
+def test_record_encoding() -> None:
+    encoder = RecordEncoder(1_700_000_000.0)
+    assert encoder.start() == b"\x07" + (1_700_000_000).to_bytes(4, "big")
+    assert encoder.sent(b"\x7e\xff", 1_700_000_000.05) == b"\x01\x00\x02\x7e\xff"  # < 0.1 s
+    assert encoder.received(b"ab", 1_700_000_000.35) == b"\x06\x03" + b"\x02\x00\x02ab"
+    long_pause = encoder.sent(b"x", 1_700_000_100.35)  # 100 s = 1000 tenths: 4-byte delay
+    assert long_pause == b"\x05" + (1000).to_bytes(4, "big") + b"\x01\x00\x01x"
+    big = encoder.received(b"z" * 70000, 1_700_000_100.35)
+    assert big[:3] == b"\x02\xff\xff"
+    assert len(big) == 70000 + 6  # split into two entries
+    assert encoder.end(1_700_000_100.35) == b"\x03\x04"
+
+
+# -- pid files ----------------------------------------------------------------------------------
+
+
+def test_pid_files_as_pppd_writes_them(tmp_path: Path) -> None:
+    files = PidFiles(tmp_path, "lab")
+    files.link_started()
+    assert (tmp_path / "ppp-lab.pid").read_text() == f"{os.getpid()}\n"
+    files.interface_up("ppp3")
+    # pppd 2.4.9: the interface's file holds the pid; the linkname's the pid and the name.
+    assert (tmp_path / "ppp3.pid").read_text() == f"{os.getpid()}\n"
+    assert (tmp_path / "ppp-lab.pid").read_text() == f"{os.getpid()}\nppp3\n"
+    assert read_pid_file(tmp_path / "ppp-lab.pid") == (os.getpid(), "ppp3")
+    files.remove()
+    assert list(tmp_path.iterdir()) == []
+    assert read_pid_file(tmp_path / "ppp3.pid") is None
+
+
+def test_pid_file_failure_is_one_line(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    PidFiles(tmp_path / "missing", None).interface_up("ppp0")
+    assert [r.getMessage().split(":")[0] for r in caplog.records] == [
+        f"Failed to create pid file {tmp_path / 'missing' / 'ppp0.pid'}"
+    ]
+
+
+# -- signals ------------------------------------------------------------------------------------
+
+
+def test_every_deadly_signal_is_handled() -> None:
+    handled = set(handled_signals())
+    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2):
+        assert signum in handled
+    for signum in (signal.SIGQUIT, signal.SIGALRM, signal.SIGXCPU, signal.SIGSEGV):
+        assert signum in FATAL
+    assert signal.SIGRTMIN + 3 in FATAL  # pppd leaves these deadly; pyppp cleans up
+    for signum in (signal.SIGCHLD, signal.SIGWINCH, signal.SIGCONT, signal.SIGPIPE):
+        assert signum not in handled
+    assert signal.SIGKILL not in handled
+
+
+# -- scripts ------------------------------------------------------------------------------------
+
+
+def _script(path: Path, body: str) -> Path:
+    path.write_text("#!/bin/sh\n" + body)
+    path.chmod(0o755)
+    return path
+
+
+def test_down_script_waits_for_its_up_script(tmp_path: Path) -> None:
+    log = tmp_path / "log"
+    up = _script(
+        tmp_path / "up", f'echo "up $1 $IFNAME $X" >> {log}; sleep 0.3; echo up-end >> {log}\n'
+    )
+    down = _script(tmp_path / "down", f'echo "down $1 ${{X-unset}}" >> {log}\n')
+
+    async def main() -> None:
+        runner = ScriptRunner(user_env=[("X", "1")])
+        pair = ScriptPair(runner, up, down)
+        pair.up(["ppp0"], {"IFNAME": "ppp0"})
+        await asyncio.sleep(0.05)
+        runner.user_env = (("X", None),)  # unset applies to the next script
+        pair.down(["ppp0"], {})
+        while pair.busy or runner.running:
+            await asyncio.sleep(0.02)
+        await asyncio.sleep(0.05)
+
+    asyncio.run(main())
+    assert log.read_text().splitlines() == ["up ppp0 ppp0 1", "up-end", "down ppp0 unset"]
+
+
+def test_missing_scripts_still_change_state(tmp_path: Path) -> None:
+    log = tmp_path / "log"
+    down = _script(tmp_path / "down", f"echo down >> {log}\n")
+
+    async def main() -> None:
+        pair = ScriptPair(ScriptRunner(), tmp_path / "no-up", down)
+        pair.up([], {})
+        await asyncio.sleep(0.05)
+        pair.down([], {})
+        await asyncio.sleep(0.3)
+
+    asyncio.run(main())
+    assert log.read_text() == "down\n"
+
+
+def test_child_timeout_ends_scripts_with_sigterm(tmp_path: Path) -> None:
+    marker = tmp_path / "got-term"
+    slow = _script(
+        tmp_path / "slow", f"trap 'echo term > {marker}; exit 3' TERM\nsleep 30 & wait\n"
+    )
+
+    async def main() -> float:
+        runner = ScriptRunner()
+        await runner.start(slow, [], {})
+        await asyncio.sleep(0.2)
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        await runner.finish(0.3)
+        return loop.time() - started
+
+    took = asyncio.run(main())
+    assert marker.read_text() == "term\n"
+    assert took < 5
+
+
+def test_ip_pre_up_is_waited_for(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    pre = _script(tmp_path / "pre", f'echo "$# $1 $6 $IPLOCAL $PATH" > {out}\nexit 4\n')
+    status = ScriptRunner().run_and_wait(
+        pre, ["ppp0", "", "115200", "a", "b", "x"], {"IPLOCAL": "a"}
+    )
+    assert status == 4
+    args, first, sixth, local, path = out.read_text().split()
+    assert (args, first, sixth, local) == ("6", "ppp0", "x", "a")
+    assert "/usr/sbin" in path
+
+
+# -- demand -------------------------------------------------------------------------------------
+
+
+class _FakeTun:
+    name = "ppp9"
+
+    def __init__(self) -> None:
+        self.configured: list[tuple[IPv4Address, IPv4Address, int]] = []
+
+    def configure(self, local: IPv4Address, remote: IPv4Address, mtu: int) -> None:
+        self.configured.append((local, remote, mtu))
+
+
+def _ip(n: int) -> bytes:
+    return bytes([0x45]) + n.to_bytes(3, "big") + bytes(16)
+
+
+def test_demand_queues_triggers_and_flushes() -> None:
+    async def main() -> None:
+        tun = _FakeTun()
+        demand = DemandInterface(tun, IPv4Address("10.99.0.1"), IPv4Address("10.99.0.2"))  # type: ignore[arg-type]
+        demand.dormant()
+        assert not demand.triggered.is_set()
+        demand.on_packets([b"\x60" + bytes(39)])  # IPv6 does not dial
+        assert not demand.triggered.is_set()
+        demand.on_packets([_ip(1), _ip(2)])
+        assert demand.triggered.is_set()
+        demand.connecting()
+        demand.on_packets([_ip(n) for n in range(3, QUEUE_PACKETS + 10)])
+        sent: list[bytes] = []
+        demand.passing(lambda packets: sent.extend(packets) or len(packets))
+        assert sent[:2] == [_ip(1), _ip(2)]
+        assert len(sent) == QUEUE_PACKETS  # bounded; the rest dropped and counted
+        assert demand.dropped == 1 + 9
+        demand.on_packets([_ip(999)])
+        assert sent[-1] == _ip(999)
+        assert demand.mode is DemandMode.PASSING
+        demand.discarding()
+        demand.on_packets([_ip(1000)])
+        assert sent[-1] == _ip(999)
+        demand.readdress(IPv4Address("10.99.0.5"), IPv4Address("10.99.0.2"), 1500)
+        assert tun.configured == [(IPv4Address("10.99.0.5"), IPv4Address("10.99.0.2"), 1500)]
+
+    asyncio.run(main())
+
+
+def test_made_up_addresses_are_pppds() -> None:
+    assert made_up_addresses(None, None, 2) == (
+        IPv4Address("10.64.64.66"),
+        IPv4Address("10.112.112.114"),
+    )
+    given = IPv4Address("10.99.0.1")
+    assert made_up_addresses(given, None, 0)[0] == given
