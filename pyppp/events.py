@@ -145,11 +145,12 @@ class NetworkUp(Event):
 
     Attributes:
         local: our address.
-        remote: the peer's address.
+        remote: the peer's address (0.0.0.0 with ``noremoteip`` when it has none).
         dns: name servers the peer gave us (``usepeerdns``), possibly empty.
         mtu: the largest IP packet we may send.
         messages: pppd's ``(level, line)`` log lines for this moment ("local  IP address
             ..."), for a shell that prints them itself (``LinkConfig.defer_network_log``).
+        wins: WINS servers the peer gave us (``usepeerwins``), possibly empty.
     """
 
     local: IPv4Address
@@ -157,6 +158,7 @@ class NetworkUp(Event):
     dns: tuple[IPv4Address, ...] = ()
     mtu: int = 1500
     messages: tuple[tuple[int, str], ...] = ()
+    wins: tuple[IPv4Address, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

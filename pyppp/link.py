@@ -1026,6 +1026,7 @@ class Link:
                 result.dns,
                 mtu=self._mtu,
                 messages=result.messages,
+                wins=result.wins,
             )
         )
 

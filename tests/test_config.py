@@ -821,3 +821,67 @@ def test_debian_stock_options_file_works_unchanged(tmp_path: Path) -> None:
     assert o.noops == ("noipx",)
     assert o.sources["noop:noipx"] == f"{etc / 'options'}:300"  # Debian's line 297
     assert any(line.startswith("noipx\t\t# (from ") for line in dump(o))
+
+
+# -- words that read files, change privilege or the scripts' environment --------------------------
+
+
+def test_plus_ua_reads_user_and_password(tmp_path: Path) -> None:
+    ua = write(tmp_path / "ua", "zaphod\ngargle Blaster\n")
+    o = load_options(None, ["+ua", str(ua)], config_dir=tmp_path)
+    assert (o.user, o.password) == ("zaphod", "gargle Blaster")
+    with pytest.raises(ConfigError, match="unable to open user login data file"):
+        load_options(None, ["+ua", str(tmp_path / "none")], config_dir=tmp_path)
+    one_line = write(tmp_path / "short", "zaphod")
+    with pytest.raises(ConfigError, match="unable to read user login data file") as info:
+        load_options(None, ["+ua", str(one_line)], config_dir=tmp_path)
+    assert "gargle" not in str(info.value)
+
+
+def test_privgroup_makes_a_member_privileged(etc: Path) -> None:
+    write(etc / "options", "privgroup dialout\n")
+    member = load_options(
+        None, ["noauth"], config_dir=etc, privileged=False, in_group="dialout".__eq__
+    )
+    assert member.auth is False
+    with pytest.raises(ConfigError, match="using the noauth option requires root privilege"):
+        load_options(None, ["noauth"], config_dir=etc, privileged=False, in_group=lambda g: False)
+
+
+def test_set_and_unset_as_pppd(etc: Path, tmp_path: Path) -> None:
+    write(etc / "options", "set LOCKED=admin unset HOME\n")
+    user_file = write(tmp_path / "mine", "set LOCKED=me set MINE=1 set HOME=/x\n")
+    o = load_options(None, ["file", str(user_file)], config_dir=etc, privileged=False)
+    # An unprivileged source cannot override a privileged set/unset (pppd user_setenv).
+    assert o.script_env == (("LOCKED", "admin"), ("HOME", None), ("MINE", "1"))
+    for text, message in (
+        ("set NOEQUALS", "missing = in name=value: NOEQUALS"),
+        ("set =x", "missing variable name: =x"),
+        ("unset A=1", "unexpected = in name: A=1"),
+    ):
+        assert message in error(text).message
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("pty cat /dev/ttyS1", "pty option precludes specifying device name"),
+        ("notty pty cat", "pty option is incompatible with notty option"),
+        ("socket h:1 notty", "socket option is incompatible with pty and notty"),
+        ("demand notty", "demand-dialling is incompatible with notty"),
+        ("demand", "connect script is required for demand-dialling"),
+    ],
+)
+def test_pppds_consistency_checks(text: str, message: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        options_module.check_options(opts(text))
+    assert message in info.value.message
+    assert info.value.exit_status == 2
+
+
+def test_demand_implies_persist_and_netmask_is_checked() -> None:
+    assert opts("demand").persist
+    assert not opts("demand nopersist").persist
+    assert opts("netmask 255.255.255.0").netmask == "255.255.255.0"
+    assert "invalid netmask value 'x'" in error("netmask x").message
+    assert "invalid mo-direction value 'up'" in error("mo-direction up").message

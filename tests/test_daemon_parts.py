@@ -202,3 +202,59 @@ def test_made_up_addresses_are_pppds() -> None:
     )
     given = IPv4Address("10.99.0.1")
     assert made_up_addresses(given, None, 0)[0] == given
+
+
+# -- logging: one log descriptor, as pppd ---------------------------------------------------------
+
+
+def test_one_log_descriptor(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from pyppp.aio.logs import LogSetup
+
+    logs = LogSetup(syslog=False)
+    logs.root.info("to stdout")
+    logs.close()
+    logs = LogSetup(syslog=False)
+    logs.detached()  # pppd: log_to_fd = -1 once detached (the default descriptor only)
+    logs.root.info("after detaching")
+    assert capsys.readouterr().out == "to stdout\n"
+    logs.close()
+    logfile = tmp_path / "log"
+    logs = LogSetup(logfile=str(logfile), syslog=False)
+    logs.root.info("to the file")
+    logs.detached()
+    logs.root.info("still to the file")
+    logs.close()
+    assert capsys.readouterr().out == ""  # logfile replaces stdout, as pppd's log_to_fd
+    assert logfile.read_text() == "to the file\nstill to the file\n"
+    logs = LogSetup(logfd=-1, syslog=False)  # nolog
+    logs.root.info("nowhere")
+    assert logs.stream is None
+    assert capsys.readouterr().out == ""
+    logs.close()
+    logs = LogSetup(syslog=False, foreground=False)
+    assert logs.toggle_debug()
+    assert not logs.toggle_debug()  # SIGUSR1: debug = !debug
+    logs.close()
+
+
+# -- the supervisor's decisions ---------------------------------------------------------------
+
+
+def _supervisor(text: str, tmp_path: Path) -> object:
+    from pyppp.aio.supervisor import Supervisor
+    from pyppp.pppd.options import options_from_words, parse_words
+
+    options = options_from_words(parse_words(text, "t"))
+    supervisor = Supervisor(options, config_dir=tmp_path, lock_dir=tmp_path, serving=False)
+    supervisor.logs.close()  # leave the pyppp logger as the other tests expect it
+    return supervisor
+
+
+def test_script_paths_and_holdoff(tmp_path: Path) -> None:
+    sup = _supervisor("ip-up-script /opt/up", tmp_path)
+    assert sup.script("ip-up") == Path("/opt/up")  # type: ignore[attr-defined]
+    assert sup.script("ip-down") == tmp_path / "ip-down"  # type: ignore[attr-defined]
+    # pppd: "default holdoff to 0 if no connect script has been given"
+    assert _supervisor("persist", tmp_path)._holdoff() == 0  # type: ignore[attr-defined]
+    assert _supervisor("persist holdoff 7", tmp_path)._holdoff() == 7  # type: ignore[attr-defined]
+    assert _supervisor("persist connect true", tmp_path)._holdoff() == 30  # type: ignore[attr-defined]

@@ -665,3 +665,61 @@ def test_unsolicited_address_naks_switch_the_form() -> None:
         [PrimaryDns(ZERO), IpAddresses(ZERO, ZERO), IpAddresses(ZERO, ZERO)], rejected=False
     )
     assert not n.on_nak([IpCompressionProtocol.vj(), IpCompressionProtocol.vj()], rejected=False)
+
+
+# -- pppd's IPCP address words: usepeerwins, nosendip, ipcp-no-address(es), noremoteip ----------
+
+
+def test_usepeerwins_gets_ms_wins() -> None:
+    server = neg(**SERVER, ms_wins=(A("10.99.0.60"), A("10.99.0.61")))
+    client = neg(usepeerwins=True)
+    talk = Talk(client, server)
+    assert talk.run(), talk.lines
+    assert (
+        talk.lines[0] == "a sent [IPCP ConfReq <addr 0.0.0.0> <ms-wins 0.0.0.0> <ms-wins 0.0.0.0>]"
+    )
+    assert client.up().wins == (A("10.99.0.60"), A("10.99.0.61"))
+
+
+def test_usepeerwins_against_a_server_without_wins_stops_asking() -> None:
+    client = neg(usepeerwins=True)
+    talk = Talk(client, neg(**SERVER))
+    assert talk.run(), talk.lines
+    assert "ConfRej <ms-wins 0.0.0.0> <ms-wins 0.0.0.0>" in talk.lines[1]
+    assert client.up().wins == ()
+
+
+def test_nosendip_sends_no_address() -> None:
+    # pppd nosendip: our address is not in our request (the peer must not need it).
+    client = neg(local=A("10.99.0.2"), remote=A("10.99.0.1"), send_address=False)
+    server = neg(**SERVER)
+    talk = Talk(client, server)
+    assert talk.run(), talk.lines
+    assert talk.lines[0] == "a sent [IPCP ConfReq ]"
+    assert client.failure is None
+    assert (client.local, client.remote) == (A("10.99.0.2"), A("10.99.0.1"))
+
+
+def test_ipcp_no_address_rejects_the_peers_ip_address_option() -> None:
+    server = neg(**SERVER, allow_address=False, send_address=False)
+    review = server.review(wire([IpAddress(A("10.99.0.2"))]), reject_if_disagree=False)
+    assert review.code is REJ
+    no_old = neg(**SERVER, old_addresses=False)
+    review = no_old.review(
+        wire([IpAddresses(A("10.99.0.2"), A("10.99.0.1"))]), reject_if_disagree=False
+    )
+    assert review.code is REJ
+    no_old.reset()
+    assert trace(wire(no_old.request())) == "<addr 10.99.0.1>"
+
+
+def test_noremoteip_makes_up_no_address() -> None:
+    # The peer sends no address of its own; pppd would make one up (10.64.64.64+unit) or,
+    # with noremoteip, leave the interface without a peer address.
+    server = neg(local=A("10.99.0.1"), noremoteip=True)
+    review = server.review([], reject_if_disagree=False)
+    assert review.code is ACK  # not Nak'd for an address it need not have
+    result = server.up()
+    assert result.failure is None
+    assert result.remote == A("0.0.0.0")
+    assert server.log_lines() == [(NOTICE, "local  IP address 10.99.0.1")]

@@ -515,6 +515,49 @@ def test_link_without_ipcp_stays_in_network_phase() -> None:
     assert not pair.of_type("a", NetworkUp)
 
 
+def test_require_network_closes_a_link_with_no_network_protocol() -> None:
+    # pppd continue_networks with `noip` and nothing else: "No network protocols running".
+    pair = make_pair(make_link("a", ipcp=None, require_network=True), make_link("b", ipcp=None))
+    pair.run(10)
+    ended = pair.of_type("a", LinkTerminated)
+    assert ended
+    assert ended[0].reason == "No network protocols running"
+    assert ended[0].exit_status == 10
+
+
+def test_receive_all_keeps_control_characters(caplog: pytest.LogCaptureFixture) -> None:
+    # pppd receive-all: the ACCM asked of the peer is not enforced on what it sends.
+    link = make_link("a", receive_all=True, lcp=LcpConfig(asyncmap=0xA0000))
+    assert link._deframer.accm == 0
+    pair = make_pair(link)
+    pair.run(10, stop=lambda p: bool(p.of_type("a", NetworkUp)))
+    assert link._deframer.accm == 0
+    other = make_link("a", lcp=LcpConfig(asyncmap=0xA0000))
+    assert other._deframer.accm == 0xA0000
+
+
+def test_lcp_echo_adaptive_skips_echoes_while_frames_arrive(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="pyppp.trace")
+    a = make_link("a", echo_interval=1.0, echo_adaptive=True, trace_echo=True)
+    pair = make_pair(a, make_link("b"))
+    pair.run(10, stop=lambda p: bool(p.of_type("a", NetworkUp)) and bool(p.of_type("b", NetworkUp)))
+    b: Link = pair.b  # type: ignore[assignment]
+    start = pair.now
+    caplog.clear()
+    # b keeps sending IP for 5 s: a sends no Echo-Request meanwhile.
+    while pair.now < start + 5:
+        b.send_ip(b"\x45" + bytes(19), pair.now)
+        pair.run(pair.now + 0.3)
+    busy = [m for m in caplog.messages if "EchoReq" in m and m.startswith("sent")]
+    caplog.clear()
+    pair.run(pair.now + 5)  # quiet: the keepalive comes back
+    quiet = [m for m in caplog.messages if "EchoReq" in m and m.startswith("sent")]
+    assert len(busy) <= 1, busy  # one may have gone just as the traffic started
+    assert len(quiet) >= 3, quiet
+
+
 # -- authentication (the phase composition; PAP itself is tested elsewhere) ----------------------
 class PapFactory:
     def __init__(self, password: str = "secret") -> None:

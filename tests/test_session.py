@@ -17,7 +17,7 @@ from pyppp.lcp.options import ChapAlgorithm
 from pyppp.link import LinkConfig
 from pyppp.packet import PPPProtocol
 from pyppp.pppd.options import load_options
-from pyppp.pppd.session import build_link_config, local_name
+from pyppp.pppd.session import SessionAuth, build_link_config, local_name
 from pyppp.util import seeded_rng
 
 
@@ -229,3 +229,18 @@ def test_no_error_for_secrets_files_not_needed(
     make(tmp_path, ["noauth", "user", "zaphod", "password", "x"])
     make(tmp_path, ["noauth", "user", "zaphod"])
     assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
+
+
+def test_chap_timeout_and_papcrypt_reach_the_engines(tmp_path: Path) -> None:
+    config = make(
+        tmp_path,
+        ["auth", "require-pap", "papcrypt", "chap-timeout", "7", "user", "zaphod", "password", "x"],
+        pap="* * x *\n",
+    )
+    assert isinstance(config.auth, SessionAuth)
+    peer = config.auth.peer(PPPProtocol.CHAP)
+    assert peer is not None
+    assert peer.timeout == 7.0  # type: ignore[attr-defined]
+    authenticator = config.auth.authenticator(PPPProtocol.PAP)
+    assert authenticator is not None
+    assert authenticator.papcrypt  # type: ignore[attr-defined]

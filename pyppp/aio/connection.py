@@ -18,6 +18,7 @@ import contextlib
 import os
 import time
 from collections.abc import Callable
+from ipaddress import IPv4Address
 from typing import TYPE_CHECKING
 
 from pyppp.aio.demand import DemandInterface
@@ -278,6 +279,15 @@ class Connection:
             env["USEPEERDNS"] = "1"
             if not options.noresolvconf:
                 self.sup.write_resolv_conf(resolv_conf_text(event.dns))
+        for index in (1, 2):
+            env.pop(f"WINS{index}", None)
+        for index, address in enumerate(event.wins, 1):
+            env[f"WINS{index}"] = str(address)  # pppd 2.5
+        if options.usepeerwins and event.wins:
+            env["USEPEERWINS"] = "1"
+        if event.remote == IPv4Address(0):  # noremoteip: the peer has no address
+            env.pop("IPREMOTE", None)
+            self.remote = ""
         try:
             if self.demand is not None:
                 self.demand.readdress(event.local, event.remote, event.mtu)

@@ -118,10 +118,12 @@ class LogSetup:
             self.syslog.handle(record)
 
     def close(self) -> None:
-        """Flush and detach every handler."""
+        """Flush and detach every handler; the ``pyppp`` logger is as it was before."""
         for handler in list(self.root.handlers):
             self.root.removeHandler(handler)
             handler.close()
+        self.root.propagate = True
+        self.root.setLevel(logging.NOTSET)
 
 
 def setup_logging(

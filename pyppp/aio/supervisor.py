@@ -142,8 +142,11 @@ class Supervisor:
             asyncio.get_running_loop().call_soon(self._detach)
         if self.options.up_sdnotify and not self._notified:
             self._notified = True
-            self.logger.debug("up_sdnotify is set. Now notifying systemd: READY=1")
-            sd_notify("READY=1", self.logger)
+            asyncio.get_running_loop().call_soon(self._notify_ready)
+
+    def _notify_ready(self) -> None:
+        self.logger.debug("up_sdnotify is set. Now notifying systemd: READY=1")
+        sd_notify("READY=1", self.logger)
 
     def _detach(self) -> None:
         if self.detacher is not None and self.detacher.pending:

@@ -85,7 +85,8 @@ class Tun:
         """
         try:
             self.device.addr = str(local)
-            self.device.dstaddr = str(remote)
+            if remote != IPv4Address(0):  # pppd noremoteip: no peer address on the interface
+                self.device.dstaddr = str(remote)
             self.device.netmask = "255.255.255.255"
             self.device.mtu = mtu
             if up:

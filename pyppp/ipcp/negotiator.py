@@ -265,6 +265,14 @@ class IpcpConfig:
             :meth:`IpcpNegotiator.set_allowed_remote`.
         vj: VJ header compression; not implemented, must stay ``False`` (pppd's ``novj``).
         unit: the interface unit number, for pppd's made-up remote address 10.64.64.64+unit.
+        usepeerwins: ask the peer for its WINS servers (options 130 and 132, pppd 2.5).
+        send_address: send our address in our request (pppd ``nosendip`` and
+            ``ipcp-no-address`` clear it).
+        allow_address: accept the IP-Address option (3) from the peer (``ipcp-no-address``).
+        old_addresses: send and accept the old IP-Addresses option (1)
+            (``ipcp-no-addresses`` clears it).
+        noremoteip: pppd ``noremoteip``: the peer may have no address at all; none is made
+            up and the interface gets no peer address (the result's ``remote`` is 0.0.0.0).
     """
 
     local: IPv4Address | None = None
@@ -277,6 +285,11 @@ class IpcpConfig:
     allowed_remote: AddressPolicy = field(default_factory=AddressPolicy.any)
     vj: bool = False
     unit: int = 0
+    usepeerwins: bool = False
+    send_address: bool = True
+    allow_address: bool = True
+    old_addresses: bool = True
+    noremoteip: bool = False
 
     def __post_init__(self) -> None:
         if self.vj:
@@ -311,6 +324,7 @@ class IpcpResult:
         dns: name servers the peer gave us (``usepeerdns``), primary first.
         failure: why IPCP must close at once, or ``None`` on success.
         messages: pppd's ``(level, line)`` log lines for this moment ("local  IP address ...").
+        wins: WINS servers the peer gave us (``usepeerwins``), primary first.
     """
 
     local: IPv4Address | None
@@ -318,6 +332,7 @@ class IpcpResult:
     dns: tuple[IPv4Address, ...]
     failure: IpcpFailure | None
     messages: tuple[tuple[int, str], ...]
+    wins: tuple[IPv4Address, ...] = ()
 
 
 # --------------------------------------------------------------------------------------------
@@ -335,7 +350,8 @@ class _Request:
     remote: IPv4Address = UNSPECIFIED  # only carried by IP-Addresses
     req_dns: tuple[bool, bool] = (False, False)
     dns: tuple[IPv4Address, IPv4Address] = (UNSPECIFIED, UNSPECIFIED)
-    # pppd requests NBNS only after a peer Naks it in unsolicited; 0.0.0.0 = do not request.
+    # Without usepeerwins pppd requests NBNS only after a peer Naks it in unsolicited.
+    req_wins: tuple[bool, bool] = (False, False)
     wins: tuple[IPv4Address, IPv4Address] = (UNSPECIFIED, UNSPECIFIED)
 
     @property
@@ -353,9 +369,9 @@ class _Request:
             options.append(PrimaryDns(self.dns[0]))
         if self.req_dns[1]:
             options.append(SecondaryDns(self.dns[1]))
-        if self.wins[0] != UNSPECIFIED:
+        if self.req_wins[0] or self.wins[0] != UNSPECIFIED:
             options.append(PrimaryNbns(self.wins[0]))
-        if self.wins[1] != UNSPECIFIED:
+        if self.req_wins[1] or self.wins[1] != UNSPECIFIED:
             options.append(SecondaryNbns(self.wins[1]))
         return options
 
@@ -417,6 +433,7 @@ class IpcpNegotiator:
         self.remote: IPv4Address | None = None
         self.dns1: IPv4Address | None = None
         self.dns2: IPv4Address | None = None
+        self.wins: tuple[IPv4Address, ...] = ()
         self.failure: IpcpFailure | None = None
         self._log: list[tuple[int, str]] = []
         self._apply_policy()
@@ -468,11 +485,15 @@ class IpcpNegotiator:
 
     def reset(self) -> None:
         """Start a new negotiation from the configuration (pppd ``ipcp_resetci``)."""
+        config = self.config
         self._req_addr = True
         self._got = _Request(
+            neg_addr=config.send_address,
+            old_addrs=config.send_address and config.old_addresses,
             local=self._want_local or UNSPECIFIED,
             remote=self._want_remote or UNSPECIFIED,
-            req_dns=(self.config.usepeerdns, self.config.usepeerdns),
+            req_dns=(config.usepeerdns, config.usepeerdns),
+            req_wins=(config.usepeerwins, config.usepeerwins),
         )
         self._his = _His()
 
@@ -540,6 +561,7 @@ class IpcpNegotiator:
             and not (his.neg_addr or his.old_addrs)
             and self._req_addr
             and not reject_if_disagree
+            and not self.config.noremoteip  # pppd: no asking for an address it need not have
         ):
             # The peer did not say which address it wants: tell it ours for it, once.
             if code is Code.CONF_ACK:
@@ -552,7 +574,9 @@ class IpcpNegotiator:
     def up(self) -> IpcpResult:
         """This-Layer-Up: fix the result, or the reason IPCP must close (pppd ``ipcp_up``)."""
         self._settle()
-        return IpcpResult(self.local, self.remote, self.dns, self.failure, tuple(self._log))
+        return IpcpResult(
+            self.local, self.remote, self.dns, self.failure, tuple(self._log), wins=self.wins
+        )
 
     def _settle(self) -> None:
         self._opened = True
@@ -565,8 +589,13 @@ class IpcpNegotiator:
             local = self._want_local  # learnt from the peer's IP-Addresses request
         self.dns1 = got.dns[0] if got.req_dns[0] and got.dns[0] != UNSPECIFIED else None
         self.dns2 = got.dns[1] if got.req_dns[1] and got.dns[1] != UNSPECIFIED else None
-
-        if not (got.neg_addr or got.old_addrs) and self._want_local is not None:
+        self.wins = tuple(
+            address
+            for address, asked in zip(got.wins, got.req_wins, strict=True)
+            if asked and address != UNSPECIFIED
+        )
+        wanted_to_send = self.config.send_address  # pppd: (wo->neg_addr || wo->old_addrs)
+        if not (got.neg_addr or got.old_addrs) and wanted_to_send and self._want_local is not None:
             self._fail("Peer refused to agree to our IP address", "Refused our IP address")
             return
         if local == UNSPECIFIED:
@@ -574,12 +603,14 @@ class IpcpNegotiator:
                 "Could not determine local IP address", "Could not determine local IP address"
             )
             return
-        if remote is None or remote == UNSPECIFIED:
+        if (remote is None or remote == UNSPECIFIED) and self.config.noremoteip:
+            remote = UNSPECIFIED  # pppd noremoteip: the interface gets no peer address
+        elif remote is None or remote == UNSPECIFIED:
             remote = DEFAULT_REMOTE_BASE + self.config.unit
             self._log.append(
                 (logging.WARNING, f"Could not determine remote IP address: defaulting to {remote}")
             )
-        if not self._policy.permits(remote):
+        if remote != UNSPECIFIED and not self._policy.permits(remote):
             self._fail(
                 f"Peer is not authorized to use remote address {remote}",
                 "Unauthorized remote IP address",
@@ -589,7 +620,8 @@ class IpcpNegotiator:
         # As pppd, remember the address we ended up with and ask for it next time.
         self._want_local = local
         self._log.append((NOTICE, f"local  IP address {local}"))
-        self._log.append((NOTICE, f"remote IP address {remote}"))
+        if remote != UNSPECIFIED:  # pppd: "if (ho->hisaddr != 0)"
+            self._log.append((NOTICE, f"remote IP address {remote}"))
         if self.dns1 is not None:
             self._log.append((NOTICE, f"primary   DNS address {self.dns1}"))
         if self.dns2 is not None:
@@ -637,7 +669,8 @@ class IpcpNegotiator:
         his = self._his
         match option:
             case IpAddress(address=address):
-                if his.old_addrs:  # both forms in one request: keep the first
+                if his.old_addrs or not self.config.allow_address:
+                    # both forms in one request: keep the first; ipcp-no-address: none
                     return Code.CONF_REJ, option
                 verdict, value = self._judge_remote(address)
                 if verdict is Code.CONF_REJ:
@@ -645,7 +678,7 @@ class IpcpNegotiator:
                 his.neg_addr, his.remote = True, address
                 return verdict, IpAddress(value)
             case IpAddresses(source=source, destination=destination):
-                if his.neg_addr:
+                if his.neg_addr or not self.config.old_addresses:
                     return Code.CONF_REJ, option
                 verdict, value = self._judge_remote(source)
                 if verdict is Code.CONF_REJ:
@@ -706,9 +739,17 @@ class IpcpNegotiator:
                 case SecondaryDns():
                     attempt = replace(attempt, req_dns=(attempt.req_dns[0], False))
                 case PrimaryNbns():
-                    attempt = replace(attempt, wins=(UNSPECIFIED, attempt.wins[1]))
+                    attempt = replace(
+                        attempt,
+                        wins=(UNSPECIFIED, attempt.wins[1]),
+                        req_wins=(False, attempt.req_wins[1]),
+                    )
                 case SecondaryNbns():
-                    attempt = replace(attempt, wins=(attempt.wins[0], UNSPECIFIED))
+                    attempt = replace(
+                        attempt,
+                        wins=(attempt.wins[0], UNSPECIFIED),
+                        req_wins=(attempt.req_wins[0], False),
+                    )
         if index != len(options):
             return None
         return attempt

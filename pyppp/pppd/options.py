@@ -314,7 +314,6 @@ class PppOptions:
     remotenumber: str | None = None
     pap_secrets: str | None = None  # None: <config-dir>/pap-secrets
     chap_secrets: str | None = None  # None: <config-dir>/chap-secrets
-    enable_session: bool = False
     # IPCP (RFC 1332, RFC 1877)
     local_ip: str | None = None  # address or host name, as written
     remote_ip: str | None = None
@@ -868,10 +867,3 @@ def check_options(options: PppOptions) -> None:
             raise ConfigError("pty option is incompatible with notty option")
         if options.socket and (options.pty or options.notty):
             raise ConfigError("socket option is incompatible with pty and notty")
-    if options.socket is not None:
-        _host, colon, port = options.socket.rpartition(":")
-        if not colon or not port.isdigit() or not 0 < int(port) < 65536:
-            raise ConfigError(
-                f"Can't parse host:port for socket option: {options.socket}",
-                source=options.sources.get("socket"),
-            )

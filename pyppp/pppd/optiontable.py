@@ -532,7 +532,11 @@ OPTIONS: Final[tuple[OptionSpec, ...]] = (
     _str("remotenumber", "remotenumber", "Set remote telephone number for authentication"),
     _str("pap-secrets", "pap_secrets", "Set pathname of pap-secrets", privileged=True),
     _str("chap-secrets", "chap_secrets", "Set pathname of chap-secrets", privileged=True),
-    _flag("enable-session", "enable_session", "Enable session accounting for remote peers"),
+    _no(
+        "enable-session",
+        "session accounting for every peer (PAM account and session, wtmp) is not implemented; "
+        "`login` does check PAM's account rules",
+    ),
     _no("eap-interval", _EAP),
     _no("eap-max-rreq", _EAP),
     _no("eap-max-sreq", _EAP),

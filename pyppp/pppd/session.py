@@ -369,6 +369,11 @@ def build_link_config(
         ms_dns=ms_dns,
         ms_wins=ms_wins,
         usepeerdns=options.usepeerdns,
+        usepeerwins=options.usepeerwins,
+        send_address=not (options.nosendip or options.ipcp_no_address),
+        allow_address=not options.ipcp_no_address,
+        old_addresses=not options.ipcp_no_addresses,
+        noremoteip=options.noremoteip,
         # pppd link_established: without `auth`, `allow-ip` lists what the peer may use.
         allowed_remote=(
             AddressPolicy.from_words(options.allow_ip, unit=options.unit or 0, logger=logger)

@@ -15,6 +15,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -402,7 +403,10 @@ def test_auth_up_ip_pre_up_and_disconnect_run_as_pppd_runs_them(lab: Lab) -> Non
             lab, cable.ends[0], "115200", "child-timeout", "1", "set", "GREETING=hello", "debug"
         )
         server.wait_for(READY, 10)
-        client = _dial(lab, cable.ends[1], "disconnect", str(disconnect))
+        welcome = lab.tmp / "welcome.sh"
+        welcome.write_text(f"#!/bin/sh\ntty > {out}.welcome\n")
+        welcome.chmod(0o755)
+        client = _dial(lab, cable.ends[1], "disconnect", str(disconnect), "welcome", str(welcome))
         server.wait_for(UP, 15)
         client.wait_for(UP, 5)
 
@@ -415,6 +419,8 @@ def test_auth_up_ip_pre_up_and_disconnect_run_as_pppd_runs_them(lab: Lab) -> Non
         assert re.search(r"<[^>]*\bUP\b", up_env["LINK"]), up_env["LINK"]
         assert pre_env["GREETING"] == up_env["GREETING"] == "hello"  # `set`
         # auth-up: interface-name peer-name user-name tty-device speed
+        # welcome: after the connect script (none here), on the line, before PPP.
+        assert Path(f"{out}.welcome").read_text().strip() == cable.ends[1]
         auth_args, auth_env = _read(Path(f"{out}.auth-up"))
         assert auth_args == [ifname, USER, auth_env["PPPLOGNAME"], cable.ends[0], "115200"]
         assert auth_env["PEERNAME"] == USER
@@ -461,6 +467,8 @@ def test_pty_command_reaches_a_notty_server_and_carries_a_ping(lab: Lab) -> None
         "pty",
         far_end,
         *("--user", USER, "--config-dir", str(lab.tmp / "client"), "noauth", *FAST, "debug"),
+        # pppd's record (pppdump's format) and datarate (the pty shunt's pacing), on the way
+        *("record", str(lab.tmp / "line.rec"), "datarate", "200000"),
     )
     try:
         client.wait_for(UP, 20)
@@ -475,9 +483,36 @@ def test_pty_command_reaches_a_notty_server_and_carries_a_ping(lab: Lab) -> None
         assert client.find(r"^LCP terminated by peer"), _logs(client)
         _wait(lambda: _ppp_links(lab.a) == [], 10, "the notty server's interface to go")
         _wait(lambda: _processes_with(str(server_dir)) == [], 10, "the far end to exit")
+        sent, received = _replay_record(lab.tmp / "line.rec")
+        # Both directions hold LCP (c0 21, its first byte escaped while the ACCM is all ones).
+        assert b"\xc0\x21" in sent.replace(b"\x7d\xe0", b"\xc0")
+        assert b"\xc0\x21" in received.replace(b"\x7d\xe0", b"\xc0")
+        assert len(sent) > 3000  # the 1000-byte pings
         assert "Traceback" not in client.text
     finally:
         client.stop()
+
+
+def _replay_record(path: Path) -> tuple[bytes, bytes]:
+    """Read a record file as pppdump(8) does: (bytes sent, bytes received)."""
+    data = path.read_bytes()
+    assert data[0] == 7, data[:8]  # the start marker and the time
+    sent, received = bytearray(), bytearray()
+    i = 5
+    while i < len(data):
+        code = data[i]
+        if code in (1, 2):
+            size = int.from_bytes(data[i + 1 : i + 3], "big")
+            (sent if code == 1 else received).extend(data[i + 3 : i + 3 + size])
+            i += 3 + size
+        elif code == 5:
+            i += 5
+        elif code == 6:
+            i += 2
+        else:
+            assert code in (3, 4), (i, code)
+            i += 1
+    return bytes(sent), bytes(received)
 
 
 def _processes_with(text: str) -> list[int]:
@@ -610,3 +645,94 @@ def test_replacedefaultroute_and_defaultroute_metric(lab: Lab) -> None:
         assert _default_routes(lab.b) == before
         server.signal(signal.SIGTERM)
         assert server.wait(10) == EXIT_USER_REQUEST
+
+
+# -- 9. socket HOST:PORT --------------------------------------------------------------------------
+
+# A pty whose master is joined to the first TCP connection on 127.0.0.1:PORT: the serving end
+# opens the pty's slave, the dialer's `socket` connects.
+_BRIDGE = r"""
+import os, selectors, socket, sys, tty
+master, slave = os.openpty()
+tty.setraw(slave)
+srv = socket.socket()
+srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+srv.bind(("127.0.0.1", int(sys.argv[1])))
+srv.listen(1)
+print("pty", os.ttyname(slave), flush=True)
+conn, _ = srv.accept()
+sel = selectors.DefaultSelector()
+sel.register(master, selectors.EVENT_READ)
+sel.register(conn, selectors.EVENT_READ)
+while True:
+    for key, _ in sel.select():
+        if key.fileobj is conn:
+            data = conn.recv(65536)
+            if not data:
+                sys.exit(0)
+            os.write(master, data)
+        else:
+            conn.sendall(os.read(master, 65536))
+"""
+
+
+def test_socket_option_connects_the_line(lab: Lab) -> None:
+    _dirs(lab)
+    bridge = lab.start("bridge", lab.b, [sys.executable, "-c", _BRIDGE, "2099"])
+    _, line = bridge.wait_for(r"^pty /dev/pts/\d+$", 10)
+    server = _serve(lab, line.split()[1])
+    server.wait_for(READY, 10)
+    client = lab.pyppp(
+        "client",
+        lab.b,
+        "dial",
+        "socket",
+        "127.0.0.1:2099",
+        *("--user", USER, "--config-dir", str(lab.tmp / "client"), "noauth", *FAST),
+    )
+    server.wait_for(UP, 15)
+    client.wait_for(UP, 5)
+    assert client.find(r"^Connect: ppp\d+ <--> 127\.0\.0\.1:2099$"), _logs(client)
+    ping(lab.b, SERVER_IP, count=2)
+    client.signal(signal.SIGTERM)
+    assert client.wait(10) == EXIT_USER_REQUEST, _logs(server, client)
+    bad = lab.pyppp("bad", lab.b, "dial", "socket", "127.0.0.1:1", "noauth")
+    assert bad.wait(10) == 9, _logs(bad)  # pppd: the pty/socket "command" failed
+    assert bad.find(r"^Can't connect to 127\.0\.0\.1:1: "), _logs(bad)
+
+
+# -- 10. up_sdnotify, maxoctets -------------------------------------------------------------------
+
+
+def test_up_sdnotify_tells_systemd_and_maxoctets_ends_the_call(lab: Lab) -> None:
+    _dirs(lab)
+    notify_path = lab.tmp / "notify"
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    listener.bind(str(notify_path))
+    listener.settimeout(20)
+    try:
+        with NullModemCable() as cable:
+            server = _serve(lab, cable.ends[0])
+            server.wait_for(READY, 10)
+            env = dict(lab.env(), NOTIFY_SOCKET=str(notify_path))
+            argv = lab.b.argv(
+                [
+                    *(sys.executable, "-m", "pyppp", "dial", cable.ends[1], "--user", USER),
+                    *("--config-dir", str(lab.tmp / "client"), "noauth", *FAST),
+                    *("up_sdnotify", "maxoctets", "3000", "mo-direction", "out"),
+                ]
+            )
+            client = LoggedProcess("client", argv, env=env)
+            lab.processes.append(client)
+            # systemd's Type=notify: READY=1 once IP is up (pppd sd_notify), not before.
+            assert listener.recv(64) == b"READY=1"
+            client.wait_for(UP, 5)
+            assert client.proc.poll() is None  # up_sdnotify implies nodetach
+            with contextlib.suppress(AssertionError):  # the limit may cut the pings short
+                ping(lab.b, SERVER_IP, count=4, size=1000)
+            assert client.wait(15) == 20, _logs(client)  # pppd EXIT_TRAFFIC_LIMIT
+            line = client.find(r"^Traffic limit reached\. Limit: 3000 Used: (\d+)$")
+            assert line is not None, _logs(client)
+            assert server.wait(10) == EXIT_OK, _logs(server)
+    finally:
+        listener.close()
