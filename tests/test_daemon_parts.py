@@ -129,7 +129,7 @@ def test_child_timeout_ends_scripts_with_sigterm(tmp_path: Path) -> None:
         await asyncio.sleep(0.2)
         loop = asyncio.get_running_loop()
         started = loop.time()
-        await runner.finish(0.3)
+        await runner.finish(0.3)  # child-timeout 0.3
         return loop.time() - started
 
     took = asyncio.run(main())

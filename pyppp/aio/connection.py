@@ -131,10 +131,13 @@ class Connection:
         await self._open_line()
         assert self.line is not None
         self.sup.device_open()
+        if self.sup.signalled:
+            return ExitStatus.USER_REQUEST  # it came while the line was being opened
         leftover = await self.sup.interruptible(
             run_prelude(options, self.line, serving=self.sup.serving, logger=self.logger)
         )
-        if leftover is None:
+        # (From here to the runner there is no await: a signal finds the runner in place.)
+        if leftover is None or self.sup.signalled:
             return ExitStatus.USER_REQUEST
         await self.sup.secrets.refresh()  # pppd's auth_reset: each call sees the files as they are
         self._script_env()

@@ -172,15 +172,18 @@ class ScriptRunner:
         """How many scripts are still running."""
         return len(self._running)
 
-    async def finish(self, timeout: float) -> None:
-        """At exit: wait for the scripts, at most ``timeout`` s (0: for ever), then SIGTERM them."""
+    async def finish(self, timeout: float | None) -> None:
+        """At exit: wait for the scripts (``timeout`` s at most, None: for ever), then SIGTERM."""
         if not self._running:
             return
         self.logger.debug("Waiting for %d child processes...", len(self._running))
         for pid, (path, _) in self._running.items():
             self.logger.debug("  script %s, pid %d", path, pid)
         waiters = [asyncio.ensure_future(p.wait()) for _, p in self._running.values()]
-        await asyncio.wait(waiters, timeout=timeout if timeout > 0 else None)
+        if timeout is None or timeout > 0:
+            await asyncio.wait(waiters, timeout=timeout)
+        for waiter in waiters:
+            waiter.cancel()
         for pid, (_, process) in list(self._running.items()):
             if process.returncode is None:
                 # pppd childwait_end

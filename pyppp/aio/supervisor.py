@@ -113,6 +113,11 @@ class Supervisor:
         self._notified = False
         self._demand: DemandInterface | None = None
 
+    @property
+    def signalled(self) -> bool:
+        """Whether a signal has asked us to end (SIGTERM, SIGINT, a fatal one; SIGHUP alone)."""
+        return self._signalled is not None
+
     # -- paths and small services for the connection ---------------------------------------------
     def script(self, name: str) -> Path:
         """Where a hook script is (``ip-up-script`` and friends, or the config dir)."""
@@ -221,6 +226,8 @@ class Supervisor:
 
     async def wait_scripts(self) -> None:
         """Before the interface goes: let ip-down/auth-down run (at most ``child-timeout``)."""
+        if self.fatal is not None:
+            return
         timeout = float(self.options.child_timeout) or None
         loop = asyncio.get_running_loop()
         deadline = None if timeout is None else loop.time() + timeout
@@ -458,7 +465,9 @@ class Supervisor:
                 self.netconf.remove_all()
             with contextlib.suppress(Exception):
                 demand.tun.close()
-        await self.scripts.finish(float(self.options.child_timeout))
+        # pppd: child-timeout 0 waits for ever; a fatal signal (die(127)) waits for nothing.
+        timeout = float(self.options.child_timeout) or None
+        await self.scripts.finish(0.0 if self.fatal is not None else timeout)
         self.pid_files.remove()
         self.logs.to_syslog_only(logging.INFO, "Exit.")
 
