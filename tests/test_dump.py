@@ -142,6 +142,8 @@ def _argument(spec: OptionSpec) -> st.SearchStrategy[list[str]]:
             return st.tuples(_NAME, _TEXT).map(lambda nv: [f"{nv[0]}={nv[1]}"])
         case Kind.ENV_UNSET:
             return _NAME.map(lambda n: [n])
+        case Kind.IDENTIFIERS:
+            return st.sampled_from(["::1,::2", "::dead:beef,", ",::2"]).map(lambda i: [i])
         case None:
             return st.just([""])
     return st.nothing()  # a kind this test does not know yet: not generated

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from pyppp.aio.files import read_limited
 from pyppp.aio.secrets import read_secrets
 from pyppp.errors import ConfigError
 from pyppp.ipv6cp.negotiator import Ipv6cpConfig
@@ -25,12 +26,15 @@ def opts(*words: str):  # type: ignore[no-untyped-def]
 
 def config(tmp_path: Path, *words: str, hwaddr: bytes | None = None) -> LinkConfig:
     (tmp_path / "hosts").write_text("")
-    options = load_options("/dev/ttyS1", list(words), config_dir=tmp_path, home=tmp_path)
+    options = load_options(
+        "/dev/ttyS1", list(words), read_file=read_limited, config_dir=tmp_path, home=tmp_path
+    )
     return build_link_config(
         options,
         secrets=read_secrets(tmp_path),
         rng=seeded_rng(1),
         hostname="griis",
+        read_file=read_limited,
         hosts_file=tmp_path / "hosts",
         hwaddr=hwaddr,
     )

@@ -44,6 +44,8 @@ _SPECIAL: Final = frozenset(
         "allow_ip",
         "allow_number",
         "privgroup",
+        "ipv6_local",
+        "ipv6_remote",
     }
 )
 _NOOP_SPECS: Final = {
@@ -78,6 +80,10 @@ def _lines(options: PppOptions) -> Iterator[tuple[str, str]]:
     for name in ("device", "speed"):
         if name in wanted:
             yield quote_word(str(getattr(options, name))), sources[name]
+    # `ipv6 A,B` also turns IPv6 on: before everything else, so `noipv6` can still follow.
+    for name in ("ipv6_local", "ipv6_remote"):
+        if name in wanted:
+            yield from _special(options, name)
     # Words with side effects first (see the module docstring), in an order that leaves the
     # right value in every field that no plain word can set afterwards.
     effects: dict[str, tuple[OptionSpec, dict[str, object]]] = {}
@@ -95,7 +101,7 @@ def _lines(options: PppOptions) -> Iterator[tuple[str, str]]:
     for name in _side_effect_order(options, effects, later):
         yield _render(effects[name][0], getattr(options, name)), sources[name]
     for name in wanted:
-        if name in effects or name in ("device", "speed"):
+        if name in effects or name in ("device", "speed", "ipv6_local", "ipv6_remote"):
             continue
         if name in _SPECIAL:
             yield from _special(options, name)
@@ -168,6 +174,14 @@ def _special(options: PppOptions, name: str) -> Iterator[tuple[str, str]]:
     elif name == "remote_ip":
         if options.sources.get("local_ip") != source and value:
             yield f":{value}", source
+    elif name == "ipv6_local":
+        # One `ipv6 A,B` word may set both (pppd prints them as fe80:: addresses, which would
+        # not read back: these do).
+        together = options.sources.get("ipv6_remote") == source
+        yield f"ipv6 {value},{options.ipv6_remote if together else ''}", source
+    elif name == "ipv6_remote":
+        if options.sources.get("ipv6_local") != source:
+            yield f"ipv6 ,{value}", source
     elif name == "ipv6_local":
         # One `ipv6 A,B` word may set both (pppd prints them as fe80:: addresses, which would
         # not read back: these do).
