@@ -211,6 +211,7 @@ def test_serve_detaches_dial_updetach_returns_when_up_and_stop_ends_it(lab: Lab)
             lab,
             cable.ends[1],
             *("updetach", "linkname", "labdial", "--run-dir", str(client_run)),
+            "noipv6",  # pppd detaches when the first network protocol is up: IPCP here
             detach=True,
         )
         # updetach: the caller gets 0 once IP is up, and has seen pppd's lines until then.
@@ -399,8 +400,11 @@ def test_auth_up_ip_pre_up_and_disconnect_run_as_pppd_runs_them(lab: Lab) -> Non
     disconnect.write_text(f"#!/bin/sh\ntty > {out}.disconnect\nprintf 'ATH0\\r'\n")
     disconnect.chmod(0o755)
     with NullModemCable() as cable:
+        # noipv6: with IPv6CP up first the interface would be up before ip-pre-up, as in pppd.
         server = _serve(
-            lab, cable.ends[0], "115200", "child-timeout", "1", "set", "GREETING=hello", "debug"
+            lab,
+            cable.ends[0],
+            *("115200", "child-timeout", "1", "set", "GREETING=hello", "noipv6", "debug"),
         )
         server.wait_for(READY, 10)
         welcome = lab.tmp / "welcome.sh"
