@@ -522,6 +522,8 @@ def test_s4_login_pam(
         good_peer.wait_log(rf"user {user} logged in on tty \S+ intf ppp\d+", 5)
         good_peer.wait_log(rf"Peer {user} authenticated with PAP", 1)
         good.wait_log(r"PAP authentication succeeded", 1)
+        # The real pppd prints the HOWTO's line: PAM's "Success" as pyppp's Ack message.
+        good.wait_log(r"Remote message: Success", 1)
         ping_guest_to_host(good, "10.99.14.1", 2)
 
         assert bad.wait(40) == EXIT_AUTH_TOPEER_FAILED
