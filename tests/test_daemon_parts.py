@@ -258,3 +258,34 @@ def test_script_paths_and_holdoff(tmp_path: Path) -> None:
     assert _supervisor("persist", tmp_path)._holdoff() == 0  # type: ignore[attr-defined]
     assert _supervisor("persist holdoff 7", tmp_path)._holdoff() == 7  # type: ignore[attr-defined]
     assert _supervisor("persist connect true", tmp_path)._holdoff() == 30  # type: ignore[attr-defined]
+
+
+def test_syslog_ident_is_pppds_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    import logging
+
+    from pyppp.aio import logs as logs_module
+
+    class FakeSyslog(logs_module._SysLogHandler):
+        def __init__(self, address: str, facility: int) -> None:
+            logging.Handler.__init__(self)
+            self.facility = facility
+            self.socket = None  # type: ignore[assignment]
+
+        def emit(self, record: logging.LogRecord) -> None:
+            sent.append((self.ident, self.format(record), self.mapPriority(record.levelname)))
+
+    sent: list[tuple[str, str, str]] = []
+    monkeypatch.setattr(logs_module, "_SysLogHandler", FakeSyslog)
+    monkeypatch.setattr(logs_module.os.path, "exists", lambda path: True)
+    for ident in ("pppd", "pyppp"):
+        logs = logs_module.LogSetup(ident=ident, foreground=False)
+        logs.root.log(25, "Connect: ppp0 <--> /dev/ttyS1")
+        logs.to_syslog_only(25, "pyppp %s started by %s, uid %d", "0.1", "root", 0)
+        logs.close()
+    pid = os.getpid()
+    assert sent == [
+        (f"pppd[{pid}]: ", "Connect: ppp0 <--> /dev/ttyS1", "notice"),
+        (f"pppd[{pid}]: ", "pyppp 0.1 started by root, uid 0", "notice"),
+        (f"pyppp[{pid}]: ", "Connect: ppp0 <--> /dev/ttyS1", "notice"),
+        (f"pyppp[{pid}]: ", "pyppp 0.1 started by root, uid 0", "notice"),
+    ]
