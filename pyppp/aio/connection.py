@@ -136,10 +136,12 @@ class Connection:
         leftover = await self.sup.interruptible(
             run_prelude(options, self.line, serving=self.sup.serving, logger=self.logger)
         )
-        # (From here to the runner there is no await: a signal finds the runner in place.)
         if leftover is None or self.sup.signalled:
             return ExitStatus.USER_REQUEST
         await self.sup.secrets.refresh()  # pppd's auth_reset: each call sees the files as they are
+        # (From here to the runner there is no await: a signal finds the runner in place.)
+        if self.sup.signalled:
+            return ExitStatus.USER_REQUEST
         self._script_env()
         if self.tun is None:
             self.tun = Tun(options.ifname, unit=options.unit)

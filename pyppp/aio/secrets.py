@@ -77,14 +77,30 @@ def read_file(path: str | Path, limit: int) -> FileRead:
 
 
 def read_secrets_file(
-    path: str | Path, *, kind: str = "chap", logger: logging.Logger | None = None
+    path: str | Path,
+    *,
+    kind: str = "chap",
+    logger: logging.Logger | None = None,
+    report_unreadable: bool = True,
 ) -> SecretsFile | None:
     """Read one secrets file and the ``@/path`` files it names (blocking).
+
+    Args:
+        path: the file.
+        kind: ``"pap"`` or ``"chap"``.
+        logger: where pppd's lines go.
+        report_unreadable: say "Can't open ..." if it cannot be read (see
+            `SecretsFile.from_read`: only a read for an authentication does).
 
     Returns:
         The snapshot, or ``None`` (after pppd's "Can't open ..." line) if it cannot be used.
     """
-    parsed = SecretsFile.from_read(read_file(path, MAX_SECRETS_FILE_SIZE), kind=kind, logger=logger)
+    parsed = SecretsFile.from_read(
+        read_file(path, MAX_SECRETS_FILE_SIZE),
+        kind=kind,
+        logger=logger,
+        report_unreadable=report_unreadable,
+    )
     if parsed is None:
         return None
     indirect = {p: read_file(p, MAX_INDIRECT_SECRET_SIZE) for p in parsed.indirect_paths()}
@@ -150,8 +166,13 @@ class SecretsReader:
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._again: set[str] = set()
 
-    def _read(self, live: LiveSecrets) -> SecretsFile | None:
-        return read_secrets_file(live.path, kind=live.kind, logger=self.logger)
+    def _read(self, live: LiveSecrets, report: bool = False) -> SecretsFile | None:
+        # pppd is silent about an unreadable file at start-up and at each call (its
+        # have_*_secret checks) and says "Can't open ..." only when an authentication looks a
+        # secret up: the engine's prefetch (moment 3) is that moment here.
+        return read_secrets_file(
+            live.path, kind=live.kind, logger=self.logger, report_unreadable=report
+        )
 
     def _install(self, live: LiveSecrets, snapshot: SecretsFile | None) -> None:
         live.replace(snapshot)
@@ -167,7 +188,7 @@ class SecretsReader:
         for live in self._files:
             self._install(live, await asyncio.to_thread(self._read, live))
 
-    def refresh_soon(self, live: LiveSecrets | None = None) -> None:
+    def refresh_soon(self, live: LiveSecrets | None = None, *, report: bool = True) -> None:
         """Re-read one file (or both) in the background.
 
         One read per file at a time: a request while one runs makes it run once more after,
@@ -183,13 +204,13 @@ class SecretsReader:
             if task is not None and not task.done():
                 self._again.add(one.kind)
             else:
-                self._tasks[one.kind] = loop.create_task(self._refresh_loop(one))
+                self._tasks[one.kind] = loop.create_task(self._refresh_loop(one, report))
 
-    async def _refresh_loop(self, live: LiveSecrets) -> None:
+    async def _refresh_loop(self, live: LiveSecrets, report: bool) -> None:
         while True:
             self._again.discard(live.kind)
             try:
-                self._install(live, await asyncio.to_thread(self._read, live))
+                self._install(live, await asyncio.to_thread(self._read, live, report))
             except Exception as exc:  # a reader bug must not take the link down
                 logging.getLogger("pyppp").error("reading %s failed: %s", live.path, exc)
             if live.kind not in self._again:
@@ -198,7 +219,7 @@ class SecretsReader:
     def on_event(self, event: Event) -> None:
         """Re-read both files in the background when LCP goes down (moment 4)."""
         if isinstance(event, LinkDown):
-            self.refresh_soon()
+            self.refresh_soon(report=False)
 
     def pending(self) -> list[asyncio.Task[None]]:
         """The background reads still running."""

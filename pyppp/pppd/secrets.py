@@ -352,7 +352,12 @@ class SecretsFile:
 
     @classmethod
     def from_read(
-        cls, read: FileRead, *, kind: str = "chap", logger: logging.Logger | None = None
+        cls,
+        read: FileRead,
+        *,
+        kind: str = "chap",
+        logger: logging.Logger | None = None,
+        report_unreadable: bool = True,
     ) -> SecretsFile | None:
         """Judge and parse what the shell read, logging as pppd does at each read.
 
@@ -360,6 +365,9 @@ class SecretsFile:
             read: the file as read (at most `MAX_SECRETS_FILE_SIZE` octets).
             kind: ``"pap"`` or ``"chap"``: selects pppd's "Can't open ..." wording.
             logger: where pppd's lines (and the content problems, with file and line) go.
+            report_unreadable: print pppd's "Can't open ..." line for a file that cannot be
+                read. pppd's start-up and per-call checks (``have_pap_secret``...) are silent
+                about it; only the lookup of an authentication (``get_secret``) says it.
 
         Returns:
             The parsed file, or ``None`` (after pppd's error line) when it cannot be used.
@@ -369,7 +377,8 @@ class SecretsFile:
             reason = read.error or "unreadable"
             if read.too_large:
                 reason = f"{os.strerror(errno.EFBIG)} (more than {MAX_SECRETS_FILE_SIZE} octets)"
-            log.error(_CANT_OPEN.get(kind, _CANT_OPEN["chap"]), read.path, reason)
+            if report_unreadable or read.too_large:
+                log.error(_CANT_OPEN.get(kind, _CANT_OPEN["chap"]), read.path, reason)
             return None
         _access_warning(read, log)
         parsed = cls.parse(_text(read.data), path=read.path, logger=log)
