@@ -179,6 +179,8 @@ def test_ms_chap_engines_get_pppds_words(tmp_path: Path) -> None:
     assert isinstance(peer, ChapPeer)
     assert (auth.method, auth.strip_domain, auth.interval) == (AuthMethod.MSCHAP_V2, True, 9.0)
     assert (peer.method, peer.timeout) == (AuthMethod.MSCHAP_V2, 7.0)
+
+
 # -- pppd words that change start-up decisions --------------------------------------------------
 
 
