@@ -48,6 +48,7 @@ class Observatory:
         self.server: ControlServer | None = None
         self.metrics: MetricsServer | None = None
         self._loop_time = _no_clock
+        self._naming: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         """Start the metrics server, if asked for (the socket waits for a name).
@@ -95,6 +96,11 @@ class Observatory:
             return
         self.server = server
 
+    def name_soon(self, name: str) -> None:
+        """:meth:`name`, from code that cannot wait (the socket is made on the next turns)."""
+        if self.control and self.server is None and self._naming is None:
+            self._naming = asyncio.get_running_loop().create_task(self.name(name))
+
     def links(self) -> Sequence[LinkStatus]:
         """Every link's status now."""
         now = self._loop_time()
@@ -102,6 +108,9 @@ class Observatory:
 
     async def close(self) -> None:
         """Remove the control socket and stop the metrics server."""
+        naming, self._naming = self._naming, None
+        if naming is not None:
+            await naming  # a socket still being made is removed with the others
         server, self.server = self.server, None
         if server is not None:
             await server.close()
