@@ -124,13 +124,12 @@ def test_status_metrics_pcap_and_record_of_a_running_link(lab: Lab, runtime_dir:
             grown = now[way]["bytes"] - before[way]["bytes"]  # type: ignore[index]
             packets = now[way]["packets"] - before[way]["packets"]  # type: ignore[index]
             # Only LCP echoes (8 octets + protocol) can have crossed besides the pings.
-            assert packets >= 3 and (grown - 3 * 1030) == 10 * (packets - 3), (before, now)
+            assert packets >= 3, (before, now)
+            assert grown - 3 * 1030 == 10 * (packets - 3), (before, now)
 
         # The keepalive measured the line (answers within a few intervals).
         deadline = time.monotonic() + 10
-        while (_links_by_pid(_status(lab, "ppp0")[1])[client_pid]["echo"] or {}).get(
-            "rtt"
-        ) is None:
+        while (_links_by_pid(_status(lab, "ppp0")[1])[client_pid]["echo"] or {}).get("rtt") is None:
             assert time.monotonic() < deadline, "no echo round trip measured"
             time.sleep(0.5)
 
@@ -286,9 +285,9 @@ def test_the_control_socket_answers_root_and_refuses_another_user(
             # And with both opened up, the peer-credentials check still refuses.
             sock.chmod(0o666)
             asked = _as_user(throwaway_user, [python, "-c", _ASK, str(sock)])
-            assert asked.stdout.strip() == (
-                'answer {"ok":false,"error":"permission denied"}'
-            ), asked
+            assert asked.stdout.strip() == ('answer {"ok":false,"error":"permission denied"}'), (
+                asked
+            )
             assert "refused a client with uid" in server.text
             # Root still gets its answer on the same socket.
             with socket.socket(socket.AF_UNIX) as probe:
