@@ -93,7 +93,9 @@ def ask(path: Path, request: Request) -> list[LinkStatus]:
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
         sock.settimeout(_TIMEOUT)
         sock.connect(str(path))
-        sock.sendall(encode_request(request))
+        with contextlib.suppress(BrokenPipeError):
+            # A refused client is answered and hung up on, maybe before it has asked.
+            sock.sendall(encode_request(request))
         answer = bytearray()
         while not answer.endswith(b"\n"):
             chunk = sock.recv(65536)

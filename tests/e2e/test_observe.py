@@ -222,7 +222,10 @@ try:
 except OSError as exc:
     print("refused", exc.errno)
     sys.exit(0)
-sock.sendall(b'{"request": "status"}\n')
+try:
+    sock.sendall(b'{"request": "status"}\n')
+except BrokenPipeError:
+    pass  # a refused client may be answered and hung up on before it asks
 print("answer", sock.recv(65536).decode().strip())
 """
 
