@@ -30,7 +30,7 @@ import pytest
 from pyppp.aio.cable import NullModemCable
 from pyppp.pppd.optiontable import OPTION_WORDS, Kind
 
-from .netns import CLIENT_IP, REPO, SERVER_IP, USER, Lab, ping, start_call
+from .netns import CLIENT_IP, REPO, SERVER_IP, USER, Lab, LoggedProcess, ping, start_call
 
 METRICS = "127.0.0.1:9100"  # inside namespace a: nothing else listens there
 RECORD_SUPPORTED = OPTION_WORDS["record"].kind is not Kind.UNSUPPORTED
@@ -303,3 +303,31 @@ def test_the_control_socket_answers_root_and_refuses_another_user(
     finally:
         with contextlib.suppress(OSError):
             shutil.rmtree(parent)
+
+
+def test_every_exit_path_removes_the_socket(lab: Lab, runtime_dir: Path) -> None:
+    config = lab.config_dir("server")
+    with NullModemCable() as first_cable, NullModemCable() as second_cable:
+
+        def serve(end: str, name: str) -> LoggedProcess:
+            return lab.pyppp(
+                name, lab.a, "serve", end, "--config-dir", str(config), "--auth", "none",
+                "linkname", name, "metrics", "9100",
+            )  # fmt: skip
+
+        first = serve(first_cable.ends[0], "first")
+        deadline = time.monotonic() + 15
+        while not (runtime_dir / "first.sock").exists():
+            assert time.monotonic() < deadline, first.text
+            time.sleep(0.1)
+        # A metrics port that cannot be had: one line, exit 1, before anything is created.
+        second = serve(second_cable.ends[0], "second")
+        assert second.wait(15) == 1, second.text
+        assert second.find(
+            r"^Couldn't serve metrics on 127\.0\.0\.1:9100: Address already in use$"
+        ), second.text
+        assert sorted(p.name for p in runtime_dir.iterdir()) == ["first.sock"]
+    # The cable is gone: the first server's line hangs up, and it cleans up as it exits.
+    assert first.wait(15) == 16, first.text  # pppd: EXIT_HANGUP
+    assert first.find(r"^Modem hangup$"), first.text
+    assert list(runtime_dir.iterdir()) == []
