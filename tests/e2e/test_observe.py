@@ -185,13 +185,36 @@ def _check_record(record: Path) -> None:
     out = subprocess.run(
         [pppdump, "-p", str(record)], capture_output=True, text=True, timeout=60, check=True
     ).stdout
-    # pppdump -p: "sent"/"rcvd" per packet, then the decoded protocol ("LCP", "IPCP" ...).
-    for direction in ("sent", "rcvd"):
-        for protocol in ("LCP", "IPCP"):
-            assert any(
-                line.lstrip().startswith(direction) and protocol in line
-                for line in out.splitlines()
-            ), out
+    packets = _pppdump_packets(out)
+    assert any(b"<hidden>" in data for _, data in packets)  # the PAP request, masked
+    seen = set()
+    for direction, data in packets:
+        if data[:2] == b"\xff\x03":
+            data = data[2:]  # Address and Control, unless ACFC left them out
+        if data[:1] and data[0] & 1:
+            data = b"\x00" + data  # a compressed (PFC) protocol field
+        seen.add((direction, data[:2].hex()))
+    assert seen >= {
+        ("sent", "c021"),  # LCP
+        ("rcvd", "c021"),
+        ("sent", "8021"),  # IPCP
+        ("rcvd", "8021"),
+        ("sent", "0021"),  # IP
+        ("rcvd", "0021"),
+    }
+
+
+def _pppdump_packets(out: str) -> list[tuple[str, bytes]]:
+    """Every packet ``pppdump -p`` rebuilt: it prints each as ``sent``/``rcvd`` and hex lines
+    of 16 octets (columns 6 to 54), the ASCII after them."""
+    packets: list[tuple[str, bytearray]] = []
+    for line in out.splitlines():
+        if line.startswith(("sent", "rcvd")):
+            packets.append((line[:4], bytearray()))
+        elif not line.startswith(" ") or not packets:
+            continue
+        packets[-1][1].extend(bytes.fromhex(line[6:54]))
+    return [(direction, bytes(data)) for direction, data in packets]
 
 
 # -- who may ask ----------------------------------------------------------------------------------
