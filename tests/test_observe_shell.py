@@ -388,3 +388,22 @@ def test_status_skips_stale_sockets_and_reports_unreadable_ones(tmp_path: Path) 
         liar.close()
     assert result.links == []
     assert [where for where, _ in result.problems] == [str(directory / "liar.sock")]
+
+
+# -- pppd's record file -------------------------------------------------------------------------
+def test_the_record_file_never_holds_a_pap_password(tmp_path: Path) -> None:
+    from pyppp.aio.line import RecordTap
+
+    body = b"\x06zaphod\x0dgargleBlaster"
+    request = b"\x01\x01" + (4 + len(body)).to_bytes(2, "big") + body
+    frame = hdlc.encode_frame(PPPProtocol.PAP, request)
+    path = tmp_path / "line.record"
+    tap = RecordTap(str(path), lambda: 1000.0)
+    tap.sent(frame[:9])  # cut inside the password: held, not written
+    assert b"gargle" not in path.read_bytes()
+    tap.sent(frame[9:])
+    tap.received(frame[:-6])  # the line ends inside a password: close masks what it held
+    tap.close()
+    data = path.read_bytes()
+    assert b"gargle" not in data
+    assert data.count(b"<hidden>") == 2
