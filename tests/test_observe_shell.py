@@ -198,6 +198,30 @@ def test_the_observatory_names_its_socket_once_and_cleans_up(tmp_path: Path) -> 
     _run(main())
 
 
+def test_a_socket_named_from_code_that_cannot_wait_is_still_removed(tmp_path: Path) -> None:
+    async def main() -> None:
+        os.environ["PYPPP_RUNTIME_DIR"] = str(tmp_path / "run")
+        try:
+            observatory = Observatory()
+            await observatory.start()
+            observatory.name_soon("ppp0")  # as the supervisor does when the TUN appears
+            observatory.name_soon("ppp1")
+            await observatory.close()  # before the socket was even made
+            assert list((tmp_path / "run").iterdir()) == []
+            again = Observatory()
+            await again.start()
+            again.name_soon("ppp0")
+            await asyncio.sleep(0.2)
+            assert again.server is not None
+            assert again.server.path == tmp_path / "run" / "ppp0.sock"
+            await again.close()
+            assert list((tmp_path / "run").iterdir()) == []
+        finally:
+            del os.environ["PYPPP_RUNTIME_DIR"]
+
+    _run(main())
+
+
 def test_without_a_usable_directory_the_link_goes_on_with_a_warning(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
