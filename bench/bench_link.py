@@ -163,6 +163,39 @@ def transfer_pyppp(size: int) -> tuple[float, float, float]:
         return size / seconds / 1e6, call.link_up * 1000, call.wall_up * 1000
 
 
+OBSERVE_MODES = {
+    "nothing (nocontrol)": ("nocontrol",),
+    "control socket (default)": (),
+    "control socket + pcap + metrics": ("pcap", "{tmp}/{side}.pcap", "metrics", "9100"),
+}
+
+
+def transfer_observed(size: int, words: tuple[str, ...]) -> float:
+    """MB/s of one TCP transfer through pyppp with extra words on both sides (``--observe``)."""
+    with Lab("bench") as lab, NullModemCable() as cable:
+        os.environ["PYPPP_RUNTIME_DIR"] = str(lab.tmp / "run")  # not /run/pyppp
+        sides = [tuple(w.format(tmp=lab.tmp, side=side) for w in words) for side in "ab"]
+        call = start_call(
+            lab, cable.ends, server_words=("debug", *sides[0]), client_words=("debug", *sides[1])
+        )
+        call.wait_up(lab=lab)
+        seconds, sent, got = tcp_transfer(lab, lab.a, SERVER_IP, lab.b, size=size)
+        assert sent == got
+        call.client.signal(signal.SIGTERM)
+        call.client.wait(10)
+        call.server.wait(10)
+        return size / seconds / 1e6
+
+
+def observe_costs(size: int, rounds: int) -> dict[str, float]:
+    """Best MB/s per observability mode, the modes alternated so that noise hits all alike."""
+    best = dict.fromkeys(OBSERVE_MODES, 0.0)
+    for _ in range(rounds):
+        for mode, words in OBSERVE_MODES.items():
+            best[mode] = max(best[mode], transfer_observed(size, words))
+    return best
+
+
 def link_up_processes() -> tuple[float, float]:
     """(trace link-up ms, wall link-up ms) of one call, no transfer."""
     with Lab("bench") as lab, NullModemCable() as cable:
@@ -239,6 +272,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--calls", type=int, default=3, help="link-up samples with processes")
     parser.add_argument("--json", action="store_true")
     parser.add_argument(
+        "--observe",
+        action="store_true",
+        help="only compare the throughput with no control socket, the default, and captures on",
+    )
+    parser.add_argument(
         "--relay", nargs=3, metavar=("DEV", "LOCAL", "REMOTE"), help=argparse.SUPPRESS
     )
     args = parser.parse_args(argv)
@@ -251,6 +289,13 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     os.chdir(REPO)  # the relay children run `-m bench.bench_link`
     size = int(args.megabytes * 1024 * 1024)
+    if args.observe:
+        best = observe_costs(size, rounds=3)
+        base = best["nothing (nocontrol)"]
+        print(f"pyppp observability cost: {size / 1e6:.1f} MB over TCP, unpaced (best of 3)")
+        for mode, rate in best.items():
+            print(f"{mode:40} {rate:>7.2f} MB/s {rate / base:>6.2f} x")
+        return 0
     protocol_ms = statistics.median(link_up_protocol(seed) for seed in range(200)) * 1000
     # Alternate the two transfers so that a noisy moment hurts both alike.
     bare, ppp, trace_ups, wall_ups = [], [], [], []

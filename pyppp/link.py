@@ -374,6 +374,21 @@ class Link:
         """Framed IP bytes queued and not yet taken by :meth:`data_to_send`."""
         return self._out_data_bytes
 
+    @property
+    def discards(self) -> Counter[str]:
+        """Everything dropped so far, by reason: the framer's (bad FCS, too long...) and ours.
+
+        For status displays; the data path only increments counters, this adds them up.
+        """
+        counts = Counter({why: n for why, n in self._deframer.discarded.items() if n})
+        counts.update(self.stats.discarded)
+        controls = [self.lcp, *(ncp.control for ncp in self._ncps.values())]
+        for control in controls:
+            malformed = getattr(control, "discarded", 0)
+            if malformed:
+                counts[f"{control.name}: malformed or unexpected"] += malformed
+        return counts
+
     # -- administrative ------------------------------------------------------------------------
     def open(self, now: float) -> None:
         """Start the link: administrative Open and lower-layer Up for LCP (RFC 1661 §3.2).

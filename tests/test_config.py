@@ -501,7 +501,16 @@ def test_table_covers_only_pppd_words_and_marked_extensions() -> None:
     listed = {w for w, _, _ in read_word_vector()}
     extra = {w for w, spec in OPTION_WORDS.items() if w not in listed}
     assert {w for w in extra if not OPTION_WORDS[w].extension} == set()
-    assert extra == {"windows", "nowindows", "masquerade", "nomasquerade"}
+    assert extra == {
+        "windows",
+        "nowindows",
+        "masquerade",
+        "nomasquerade",
+        "pcap",
+        "metrics",
+        "control",
+        "nocontrol",
+    }
 
 
 @pytest.mark.parametrize(

@@ -21,6 +21,7 @@ from collections.abc import Callable
 from ipaddress import IPv4Address
 from typing import TYPE_CHECKING
 
+from pyppp.aio.capture import PcapTap
 from pyppp.aio.demand import DemandInterface
 from pyppp.aio.driver import LinkRunner
 from pyppp.aio.ipv6 import Ipv6Side
@@ -107,10 +108,12 @@ class Connection:
         self.ipv6: Ipv6Side | None = None  # once the interface exists
         self.ipv6_since: float | None = None  # IPv6CP's first up (connect time, IPv6 only)
         self.masquerade = Masquerade(self.logger)
+        self.pcap: PcapTap | None = None
 
     # -- the call ------------------------------------------------------------------------------
     async def run(self) -> int:
         """Make the call and run it to the end; return pppd's exit status."""
+        self.sup.observed.shell_phase = "connecting"
         try:
             status = await self._run()
         except _OPEN_ERRORS as exc:
@@ -154,6 +157,7 @@ class Connection:
             self.config.auth.ifname = self.tun.name  # for "user %s logged in ... intf %s"
         self.logger.log(NOTICE, "Connect: %s <--> %s", self.tun.name, self.shown)
         link = Link(self.config, rng=os.urandom, logger=self.logger)
+        self._observe(link)
         tun = self.tun
         runner = LinkRunner(
             link,
@@ -165,6 +169,7 @@ class Connection:
             on_event=self._on_event,
             line_high_water=_line_high_water(self.shown, options.speed),
             on_backpressure=lambda paused: tun.pause() if paused else tun.resume(),
+            tap=self.pcap,
         )
         self.runner = runner
         self.sup.runner = runner
@@ -218,6 +223,21 @@ class Connection:
         elif options.record:
             self.logger.error("record needs a line with a descriptor, not %s", self.shown)
 
+    def _observe(self, link: Link) -> None:
+        """This call's link is the one ``pyppp status`` shows; ``pcap FILE`` taps its line."""
+        self.sup.observed.link = link
+        self.sup.observed.shell_phase = "dead"
+        path = self.options.pcap
+        if path:
+            try:
+                self.pcap = PcapTap(
+                    path,
+                    receive_accm=lambda: result.our_accm if (result := link.lcp_result) else 0,
+                    logger=self.logger,
+                )
+            except OSError as exc:
+                self.logger.error("Couldn't create pcap file %s", exc.strerror)
+
     def _script_env(self) -> None:
         env = self.sup.env
         speed = str(self.options.speed or 115200)
@@ -230,6 +250,7 @@ class Connection:
     # -- events --------------------------------------------------------------------------------
     def _on_event(self, event: Event) -> None:
         self.sup.secrets.on_event(event)
+        self.sup.observatory.observe(self.sup.observed, event)
         if isinstance(event, NetworkUp):
             self._network_up(event)
         elif isinstance(event, NetworkDown | LinkDown):
@@ -426,6 +447,9 @@ class Connection:
     # -- the end -------------------------------------------------------------------------------
     async def _release(self) -> None:
         self.sup.runner = None
+        self.sup.observed.shell_phase = "dead"
+        if self.pcap is not None:
+            self._quietly("closing the pcap file", self.pcap.close)
         if self._octets_task is not None:
             self._octets_task.cancel()
         self._network_down()

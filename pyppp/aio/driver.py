@@ -13,6 +13,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 
+from pyppp.aio.capture import LineTap
 from pyppp.aio.line import Line
 from pyppp.errors import ExitStatus
 from pyppp.events import (
@@ -55,6 +56,8 @@ class LinkRunner:
             Terminate-Ack never waits long behind bulk data.
         on_backpressure: called with ``True`` when the IP producer should pause, ``False``
             when it may resume.
+        tap: told every chunk written to and read from the line (``pcap FILE``); without
+            one, nothing on the data path changes.
     """
 
     def __init__(
@@ -69,6 +72,7 @@ class LinkRunner:
         logger: logging.Logger | None = None,
         line_high_water: int = _LINE_HIGH_WATER,
         on_backpressure: Callable[[bool], None] | None = None,
+        tap: LineTap | None = None,
     ) -> None:
         self.link = link
         self.line = line
@@ -88,6 +92,7 @@ class LinkRunner:
         self._pull_scheduled = False
         self.on_backpressure = on_backpressure
         self.line_high_water = line_high_water
+        self.tap = tap
 
     def now(self) -> float:
         """The clock the link runs on."""
@@ -121,6 +126,8 @@ class LinkRunner:
         self._opened = True
         self.link.open(self.now())
         if self.initial_data:
+            if self.tap is not None:
+                self.tap.received(self.initial_data)
             self.link.receive_data(self.initial_data, self.now())
         self._after()
 
@@ -181,6 +188,8 @@ class LinkRunner:
     def _on_data(self, data: bytes) -> None:
         if not self._opened:
             self._open()  # the peer has started: negotiate now (pppd's connect-delay ends)
+        if self.tap is not None:
+            self.tap.received(data)
         self.link.receive_data(data, self.now())
         self._after()
 
@@ -209,6 +218,8 @@ class LinkRunner:
         data = self.link.data_to_send(limit=max(room, 0))
         if data:
             self.line.write(data)
+            if self.tap is not None:
+                self.tap.sent(data)
         while (event := self.link.next_event()) is not None:
             self._deliver(event)
         self._rearm()

@@ -24,6 +24,7 @@ from typing import BinaryIO, Protocol
 import serial
 import serial.urlhandler.protocol_socket
 
+from pyppp.capture import LineMasker
 from pyppp.errors import ExitStatus, PyPPPError
 from pyppp.pppd.record import RecordEncoder
 
@@ -599,6 +600,8 @@ class RecordTap:
         self._logger = logger or logging.getLogger("pyppp")
         self._file: BinaryIO | None = open(path, "ab")  # noqa: SIM115 (open as long as the line)
         self._encoder = RecordEncoder(clock())
+        # No PAP password ever reaches the file (docs/observability.md): sent, received.
+        self._masks = (LineMasker(), LineMasker())
         self._put(self._encoder.start())
 
     def _put(self, data: bytes) -> None:
@@ -613,15 +616,20 @@ class RecordTap:
 
     def sent(self, data: bytes) -> None:
         """Bytes written to the line (pppdump's code 1)."""
-        self._put(self._encoder.sent(data, self._clock()))
+        self._put(self._encoder.sent(self._masks[0].feed(data), self._clock()))
 
     def received(self, data: bytes) -> None:
         """Bytes read from the line (pppdump's code 2)."""
-        self._put(self._encoder.received(data, self._clock()))
+        self._put(self._encoder.received(self._masks[1].feed(data), self._clock()))
 
     def close(self) -> None:
-        """Close the record file."""
+        """Close the record file (with what the masks still held: the line is done)."""
         if self._file is not None:
+            now = self._clock()
+            held = self._encoder.sent(self._masks[0].flush(), now)
+            held += self._encoder.received(self._masks[1].flush(), now)
+            with contextlib.suppress(OSError):
+                self._file.write(held)
             with contextlib.suppress(OSError):
                 self._file.close()
             self._file = None

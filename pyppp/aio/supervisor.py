@@ -34,6 +34,7 @@ from pyppp.aio.login import crypt_check, login_option_problem
 from pyppp.aio.logs import DEFAULT_IDENT, LogSetup
 from pyppp.aio.masquerade import MasqueradeError, load_nftables
 from pyppp.aio.netconf import NetConfig, first_ether_address
+from pyppp.aio.observe import Observatory
 from pyppp.aio.prelude import PreludeError
 from pyppp.aio.scripts import ScriptPair, ScriptRunner
 from pyppp.aio.secrets import SecretsReader
@@ -43,6 +44,7 @@ from pyppp.errors import ConfigError, ExitStatus
 from pyppp.link import LinkConfig
 from pyppp.pppd.options import PppOptions
 from pyppp.pppd.session import build_link_config, chap_words
+from pyppp.pppd.values import parse_listen_address
 from pyppp.util import NOTICE
 
 __all__ = ["FATAL_SIGNAL_STATUS", "Supervisor"]
@@ -112,6 +114,18 @@ class Supervisor:
         self._signalled: int | None = None
         self._notified = False
         self._demand: DemandInterface | None = None
+        # pyppp status, metrics (docs/observability.md): this process's one link.
+        self.observatory = Observatory(
+            control=options.control,
+            metrics=parse_listen_address(options.metrics, "metrics", "")
+            if options.metrics
+            else None,
+            logger=self.logger,
+        )
+        self.observed = self.observatory.add(
+            options.linkname or options.ifname or Path(options.device or "pyppp").name,
+            device=options.device,
+        )
 
     @property
     def signalled(self) -> bool:
@@ -164,6 +178,11 @@ class Supervisor:
         if ifname.startswith("ppp") and ifname[3:].isdigit():
             self.env["UNIT"] = ifname[3:]
         self.pid_files.interface_up(ifname)
+        # The interface names the link (unless linkname did) and its control socket.
+        self.observed.interface = ifname
+        if not self.options.linkname:
+            self.observed.name = ifname
+        self.observatory.name_soon(self.observed.name)
 
     def add_routes(self, netconf: NetConfig, ifname: str, remote: IPv4Address) -> None:
         """``defaultroute`` and ``proxyarp`` once IPCP is up."""
@@ -304,7 +323,7 @@ class Supervisor:
         )
         status: int = ExitStatus.FATAL_ERROR
         try:
-            status = await self._run()
+            status = await self._observe_start() or await self._run()
         finally:
             await self._shutdown()
         if self.fatal is not None:
@@ -395,11 +414,24 @@ class Supervisor:
                 demand.discarding()
             holdoff = self._holdoff() if connection.need_holdoff else 0
             if holdoff:
+                self.observed.shell_phase = "holdoff"
                 self._stop.clear()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._stop.wait(), holdoff)
                 if self._signalled is not None:
                     return ExitStatus.USER_REQUEST
+
+    async def _observe_start(self) -> int | None:
+        """Metrics from the start; the control socket too if ``linkname``/``ifname`` name it."""
+        try:
+            await self.observatory.start()
+        except OSError as exc:
+            host, port = self.observatory.metrics_address or ("", 0)
+            self.logger.error("Couldn't serve metrics on %s:%d: %s", host, port, exc.strerror)
+            return ExitStatus.FATAL_ERROR
+        if self.options.linkname or self.options.ifname:
+            self.observatory.name_soon(self.observed.name)
+        return None
 
     async def _wait_for(self, event: asyncio.Event) -> None:
         assert self._stop is not None
@@ -469,6 +501,7 @@ class Supervisor:
         timeout = float(self.options.child_timeout) or None
         await self.scripts.finish(0.0 if self.fatal is not None else timeout)
         self.pid_files.remove()
+        await self.observatory.close()
         self.logs.to_syslog_only(logging.INFO, "Exit.")
 
 

@@ -1,4 +1,4 @@
-"""Command line: ``pyppp serve|dial|share|chat|demo|selftest``.
+"""Command line: ``pyppp serve|dial|share|status|chat|demo|selftest``.
 
 Each subcommand lives in its own module, which provides ``add_arguments(parser)`` and
 ``run(args) -> int`` (the process exit status, pppd's where pppd has one). Only the module of
@@ -21,6 +21,7 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("dial", "pyppp.cli.pppd", "call a PPP server over a serial line"),
     ("stop", "pyppp.cli.stop", "end a running link by its pid file, as poff does"),
     ("share", "pyppp.cli.share", "share a serial modem over TCP (raw or RFC 2217)"),
+    ("status", "pyppp.cli.status", "show every running link: state, counters, rates"),
     ("chat", "pyppp.cli.chat", "run a chat(8) script on standard input and output"),
     ("demo", "pyppp.cli.demo", "two linked PPP stacks on a virtual null-modem cable"),
     ("selftest", "pyppp.cli.selftest", "frame and deframe, check the FCS, print the figures"),

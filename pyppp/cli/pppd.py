@@ -62,6 +62,11 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
         default=DEFAULT_IDENT,
         help="the name syslog shows the lines under (default pppd, for pppd's log filters)",
     )
+    parser.add_argument(
+        "--metrics",
+        metavar="[HOST:]PORT",
+        help="serve Prometheus metrics there (loopback unless HOST is given; the `metrics` word)",
+    )
     parser.epilog = (
         "Any pppd option words may follow the device, e.g. "
         "`115200 crtscts local 10.0.0.1:10.0.0.2 debug`."
@@ -102,6 +107,7 @@ def _run(args: argparse.Namespace, *, serving: bool) -> int:
         user=getattr(args, "user", None),
         password=getattr(args, "password", None),
         windows=args.windows,
+        metrics=args.metrics,
     )
     if serving:
         # `pyppp serve` waits for a caller, as pppd's `silent` does.
@@ -209,6 +215,7 @@ def design_flag_words(
     user: str | None = None,
     password: str | None = None,
     windows: bool = False,
+    metrics: str | None = None,
 ) -> list[Word]:
     """Turn ``pyppp serve|dial`` flags into pppd words (pass them as ``extra``).
 
@@ -216,7 +223,8 @@ def design_flag_words(
     ``auth require-pap login``; ``none`` -> ``noauth``; ``--user NAME`` -> ``user NAME``
     (the name we authenticate as; ``name``, our local name for secrets lookup, stays a
     separate pppd option); ``--password PW`` -> ``password PW``; ``--windows`` ->
-    ``windows``. Each word's source is the flag (``"--auth pap"``), so ``dump`` shows it.
+    ``windows``; ``--metrics A`` -> ``metrics A``. Each word's source is the flag
+    (``"--auth pap"``), so ``dump`` shows it.
 
     Raises:
         ConfigError: an unknown ``auth`` value.
@@ -238,4 +246,6 @@ def design_flag_words(
         words += [Word("password", "--password"), Word(password, "--password")]
     if windows:
         words.append(Word("windows", "--windows"))
+    if metrics is not None:
+        words += [Word("metrics", "--metrics"), Word(metrics, "--metrics")]
     return words

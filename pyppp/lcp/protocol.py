@@ -42,6 +42,14 @@ class LcpControlProtocol(ControlProtocol[LcpResult]):
         echo_failure: unanswered Echo-Requests after which the peer is dead (0: never).
         report: where events go (see :class:`~pyppp.control.ControlProtocol`).
         logger: where pppd's lines go.
+
+    Attributes:
+        echos_pending: keepalive Echo-Requests sent and not yet answered.
+        echo_rtt: the round trip of the last answered keepalive Echo-Request, in seconds on
+            the caller's clock (``None`` until one is answered; keepalives need
+            ``echo_interval``). It includes the time the request waited for the line.
+        echo_rtt_average: those round trips smoothed (RFC 6298's SRTT, gain 1/8).
+        echo_replies: keepalive Echo-Requests answered since LCP opened.
     """
 
     negotiator: LcpNegotiator
@@ -66,6 +74,12 @@ class LcpControlProtocol(ControlProtocol[LcpResult]):
         self.echos_pending = 0
         self._echo_deadline: float | None = None
         self._echo_identifier = 0
+        # Keepalive round trips: when each outstanding Echo-Request left, by Identifier (so
+        # at most 256 entries), and what the replies measured.
+        self._echo_sent: dict[int, float] = {}
+        self.echo_rtt: float | None = None
+        self.echo_rtt_average: float | None = None
+        self.echo_replies = 0
 
     # -- This-Layer-Up/Down: the peer's MRU and the keepalive -----------------------------------
     def this_layer_up(self, result: LcpResult, now: float) -> None:
@@ -81,6 +95,9 @@ class LcpControlProtocol(ControlProtocol[LcpResult]):
         """(Re)start sending Echo-Requests if ``lcp-echo-interval`` is set."""
         self.echos_pending = 0
         self._echo_identifier = 0
+        self._echo_sent.clear()
+        self.echo_rtt = self.echo_rtt_average = None
+        self.echo_replies = 0
         if self.echo_interval > 0:
             # pppd lcp_echo_lowerup -> LcpEchoCheck: the first Echo-Request goes out at once,
             # then one per interval (so 4 failures take 4 intervals, not 5).
@@ -89,6 +106,7 @@ class LcpControlProtocol(ControlProtocol[LcpResult]):
     def stop_keepalive(self) -> None:
         """Stop the keepalive."""
         self._echo_deadline = None
+        self._echo_sent.clear()
 
     def get_timer(self) -> float | None:
         """The earlier of the Restart timer and the next keepalive tick."""
@@ -127,6 +145,7 @@ class LcpControlProtocol(ControlProtocol[LcpResult]):
         self.send(
             ControlPacket(Code.ECHO_REQ, self._echo_identifier, _MAGIC.pack(self._our_magic()))
         )
+        self._echo_sent[self._echo_identifier] = now
         self._echo_identifier = (self._echo_identifier + 1) & 0xFF
         self.echos_pending += 1
         self._echo_deadline = now + self.echo_interval
@@ -185,13 +204,13 @@ class LcpControlProtocol(ControlProtocol[LcpResult]):
                 return FsmEvent.RXJ_PLUS
 
             case Code.ECHO_REP:
-                self._receive_echo_reply(packet)
+                self._receive_echo_reply(packet, now)
                 return FsmEvent.RXR
             case Code.ECHO_REQ | Code.DISC_REQ | Code.IDENTIFICATION | Code.TIME_REMAINING:
                 return FsmEvent.RXR
         return None
 
-    def _receive_echo_reply(self, packet: ControlPacket) -> None:
+    def _receive_echo_reply(self, packet: ControlPacket, now: float) -> None:
         if not self.is_opened or len(packet.data) < _MAGIC.size:
             return
         (magic,) = _MAGIC.unpack_from(packet.data)
@@ -201,6 +220,20 @@ class LcpControlProtocol(ControlProtocol[LcpResult]):
             self.logger.warning("appear to have received our own echo-reply!")
             return
         self.echos_pending = 0
+        # RFC 1661 §5.8: the Identifier of an Echo-Reply is copied from the Echo-Request.
+        sent = self._echo_sent.pop(packet.identifier, None)
+        if sent is not None:
+            # Older requests still outstanding were lost (or their replies are late): the
+            # line answers in order, so they can no longer say anything true about it.
+            self._echo_sent.clear()
+            self._measured(max(0.0, now - sent))
+
+    def _measured(self, rtt: float) -> None:
+        """Keep one round trip: the last, and a smoothed average (RFC 6298's SRTT, gain 1/8)."""
+        self.echo_rtt = rtt
+        average = self.echo_rtt_average
+        self.echo_rtt_average = rtt if average is None else average + (rtt - average) / 8
+        self.echo_replies += 1
 
     def send_echo_reply(self, request: ControlPacket, now: float) -> None:
         """The ``ser`` action: answer with our Magic-Number and the request's data.

@@ -81,6 +81,7 @@ from pyppp.pppd.values import (
     parse_escape,
     parse_identifiers,
     parse_int,
+    parse_listen_address,
     tty_options_name,
 )
 from pyppp.pppd.words import getwords
@@ -356,6 +357,10 @@ class PppOptions:
     # pyppp extensions
     windows: bool = False
     masquerade: bool = False
+    # Observability (pyppp extensions)
+    control: bool = True  # the control socket for `pyppp status`
+    metrics: str | None = None  # [HOST:]PORT for Prometheus, as written
+    pcap: str | None = None
     # Bookkeeping
     noops: tuple[str, ...] = ()
     noop_args: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
@@ -526,6 +531,9 @@ class _Reader:
             case Kind.ADDRESS_LIST:
                 check_host(arg, spec.name, where)
                 return [_Effect(target, _Op.LAST_TWO, arg, where)]
+            case Kind.LISTEN:
+                parse_listen_address(arg, spec.name, where)
+                return [_Effect(target, _Op.SET, arg, where)]
             case Kind.IDENTIFIERS:
                 local, remote = parse_identifiers(arg, where)
                 return [

@@ -36,6 +36,7 @@ class Kind(Enum):
     ENV_UNSET = "unset"  # NAME taken out of the scripts' environment (pppd's `unset`)
     UA_FILE = "user/password file"  # `+ua FILE`: user name and password from a file
     PRIVGROUP = "privgroup"  # members of a group may use privileged options
+    LISTEN = "listen address"  # [HOST:]PORT to listen on (metrics)
     FILE = "file"  # read options from a file
     CALL = "call"  # read options from <config-dir>/peers/NAME
     NOOP = "noop"  # disables something pyppp never does: accepted and recorded
@@ -694,6 +695,33 @@ OPTIONS: Final[tuple[OptionSpec, ...]] = (
         extension=True,
     ),
     _flag("nomasquerade", "masquerade", "Do not masquerade the peer", False, extension=True),
+    # -- observability (pyppp extensions; docs/observability.md) ---------------------------
+    OptionSpec(
+        "pcap",
+        Kind.STRING,
+        "Append every frame on the line to a pcap file (link type PPP_WITH_DIR, Wireshark)",
+        "pcap",
+        privileged=True,
+        extension=True,
+    ),
+    OptionSpec(
+        "metrics",
+        Kind.LISTEN,
+        "Serve Prometheus metrics on [HOST:]PORT (loopback unless a HOST is given)",
+        "metrics",
+        privileged=True,
+        extension=True,
+    ),
+    _flag(
+        "control", "control", "Answer pyppp status on a control socket (default)", extension=True
+    ),
+    _flag(
+        "nocontrol",
+        "control",
+        "No control socket: pyppp status does not see this link",
+        False,
+        extension=True,
+    ),
 )
 """Every option word pyppp knows, one entry per meaning (aliases inside the entry)."""
 

@@ -132,6 +132,39 @@ def check_host(text: str, what: str, where: str, *, check_bad: bool = False) -> 
         raise ConfigError(f"bad {what} {text}", source=where)
 
 
+def parse_listen_address(text: str, option: str, where: str) -> tuple[str, int]:
+    """``[HOST:]PORT`` to listen on (``[::1]:9100`` for IPv6); the host defaults to loopback.
+
+    A non-loopback address must be written out (``0.0.0.0:9100``); an empty host (``:9100``),
+    which some tools read as "every interface", is refused as ambiguous.
+
+    Raises:
+        ConfigError: not that form, or a port outside 1..65535.
+    """
+    host, colon, port_text = text.rpartition(":")
+    if not colon:
+        host = "127.0.0.1"
+    elif not host:
+        raise ConfigError(
+            f"{option} {text}: say which address to listen on "
+            f"(127.0.0.1:{port_text}, or 0.0.0.0:{port_text} for every interface)",
+            source=where,
+        )
+    elif host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+        try:
+            ipaddress.IPv6Address(host)
+        except ValueError:
+            raise ConfigError(f"{option} {text}: bad IPv6 address", source=where) from None
+    elif ":" in host:
+        raise ConfigError(f"{option} {text}: write an IPv6 address as [ADDRESS]:PORT", source=where)
+    else:
+        check_host(host, option, where)
+    if not port_text.isdigit() or not 0 < int(port_text) <= 65535:
+        raise ConfigError(f"{option} {text}: the port must be 1 to 65535", source=where)
+    return host, int(port_text)
+
+
 def parse_identifiers(text: str, where: str) -> tuple[str | None, str | None]:
     """Read pppd's ``ipv6 <local>,<remote>`` (pppd ``setifaceid``); either side may be empty.
 

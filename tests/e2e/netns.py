@@ -306,6 +306,8 @@ class Lab:
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH", "")) if p)
         env["HOME"] = str(self.tmp)  # keep ~/.ppprc of the real user out of the test
+        # Control sockets in the lab, not /run/pyppp (a test may choose another place).
+        env.setdefault("PYPPP_RUNTIME_DIR", str(self.tmp / "run"))
         env["PYTHONUNBUFFERED"] = "1"
         return env
 
