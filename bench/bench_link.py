@@ -51,7 +51,8 @@ from pyppp.auth.pap import PapAuthenticator, PapPeer  # noqa: E402
 from pyppp.events import NetworkUp  # noqa: E402
 from pyppp.ipcp.negotiator import IpcpConfig  # noqa: E402
 from pyppp.lcp.negotiator import LcpConfig  # noqa: E402
-from pyppp.link import Link, LinkConfig  # noqa: E402
+from pyppp.link import Link  # noqa: E402
+from pyppp.linkconfig import LinkConfig  # noqa: E402
 from pyppp.packet import PPPProtocol  # noqa: E402
 from pyppp.pppd.secrets import SecretsFile  # noqa: E402
 from pyppp.util import seeded_rng  # noqa: E402

@@ -35,7 +35,8 @@ from pyppp.events import (
     PhaseChanged,
 )
 from pyppp.hdlc import Deframer, Frame, FrameEncoder, encode_frame, fcs16
-from pyppp.link import Link, LinkConfig
+from pyppp.link import Link
+from pyppp.linkconfig import LinkConfig
 from pyppp.simple import simple_config
 
 if TYPE_CHECKING:

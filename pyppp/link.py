@@ -40,6 +40,11 @@ Adding a network protocol is one module (its negotiator and option codecs) and o
 its output in phase order, opens it with the Network phase, takes it down with LCP, and calls
 its Up/Down handlers, which open or close the data protocols it carries.
 
+The link's parts live beside it: :mod:`pyppp.linkconfig` (what a link is built from and
+counts), :mod:`pyppp.datapath` (the framer both ways, the output queues, which data protocol
+carries each IP version: where the compressors plug in) and :mod:`pyppp.auth.phase` (the
+authentication engines of the Authenticate phase).
+
 Peer faults never raise: they are counted and logged at debug level. The trace of control
 packets is pppd's (``sent [LCP ConfReq id=0x1 <asyncmap 0x0> ...]``) on the
 ``pyppp.trace`` logger at DEBUG level.
@@ -47,17 +52,14 @@ packets is pppd's (``sent [LCP ConfReq id=0x1 <asyncmap 0x0> ...]``) on the
 
 from __future__ import annotations
 
-import functools
 import logging
 from collections import Counter, deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from typing import Final, Protocol
+from dataclasses import dataclass
 
-from pyppp import hdlc
 from pyppp.auth.base import AuthEngine, AuthEvent, AuthFailure, AuthSuccess, LoginCheckNeeded
+from pyppp.auth.phase import AuthPhase, EngineFactory, FromEngine
 from pyppp.control import (
-    PPP_MRU,
     ControlLayer,
     ControlProtocol,
     LayerDown,
@@ -69,6 +71,7 @@ from pyppp.control import (
     PeerDead,
     ProtocolRejected,
 )
+from pyppp.datapath import DATA_PROTOCOLS, DataPath, idle_receive_accm
 from pyppp.errors import ExitStatus, MalformedPacket
 from pyppp.events import (
     AuthFailed,
@@ -88,144 +91,21 @@ from pyppp.events import (
     PhaseChanged,
     Role,
 )
-from pyppp.fsm import FsmConfig, State
-from pyppp.ipcp.negotiator import IpcpConfig, IpcpNegotiator, IpcpResult
-from pyppp.ipv6cp.negotiator import Ipv6cpConfig, Ipv6cpNegotiator, Ipv6cpResult
-from pyppp.lcp.negotiator import LcpConfig, LcpNegotiator, LcpResult
-from pyppp.lcp.options import AuthProtocol, ChapAlgorithm
+from pyppp.fsm import State
+from pyppp.ipcp.negotiator import IpcpNegotiator, IpcpResult
+from pyppp.ipv6cp.negotiator import Ipv6cpNegotiator, Ipv6cpResult
+from pyppp.lcp.negotiator import LcpNegotiator, LcpResult
+from pyppp.lcp.options import AuthProtocol
 from pyppp.lcp.protocol import LcpControlProtocol
+from pyppp.linkconfig import LinkConfig, LinkStats
 from pyppp.packet import Code, ControlPacket, PPPProtocol, protocol_long_name, protocol_name
 from pyppp.trace import format_packet
 from pyppp.util import NOTICE, Rng
 
-__all__ = ["CONTROL_QUEUE_LIMIT", "AuthFactory", "Link", "LinkConfig", "LinkStats"]
-
-_AUTH_METHODS: Final[dict[tuple[int, int | None], AuthMethod]] = {
-    (PPPProtocol.PAP, None): AuthMethod.PAP,
-    (PPPProtocol.CHAP, ChapAlgorithm.MD5): AuthMethod.CHAP,
-    (PPPProtocol.CHAP, ChapAlgorithm.MS): AuthMethod.MSCHAP,
-    (PPPProtocol.CHAP, ChapAlgorithm.MS_V2): AuthMethod.MSCHAP_V2,
-}
-# RFC 1661 §6.1: "an implementation MUST be able to receive the full 1500 octet Information
-# field in case link synchronization is lost", whatever MRU was negotiated.
-_MIN_RECEIVE: Final = PPP_MRU
-
-CONTROL_QUEUE_LIMIT: Final = 65536
-"""Framed control octets the link holds for an owner that does not drain :meth:`Link.data_to_send`.
-
-A peer can make us answer (Echo-Requests, Configure-Requests) as fast as it sends; past this
-bound new control frames are dropped and counted, as pppd drops what the line cannot take.
-"""
-
-# Network-layer datagrams are not traced (pppd's trace shows control packets only).
-_DATA_PROTOCOLS: Final = frozenset(
-    {
-        PPPProtocol.IP,
-        PPPProtocol.IPV6,
-        PPPProtocol.VJ_COMP,
-        PPPProtocol.VJ_UNCOMP,
-        PPPProtocol.COMP,
-    }
-)
+__all__ = ["Link"]
 
 
-def _by_protocol(packets: list[bytes], routes: dict[int, int]) -> list[tuple[int, list[bytes]]]:
-    """Split a burst of datagrams by the data protocol of their IP version (all in ``routes``)."""
-    if len(routes) == 1:
-        return [(next(iter(routes.values())), packets)]
-    batches: dict[int, list[bytes]] = {}
-    for packet in packets:
-        batches.setdefault(routes[packet[0] >> 4], []).append(packet)
-    return list(batches.items())
-
-
-@dataclass(frozen=True, slots=True)
-class _FromEngine:
-    """An authentication engine's event, with the engine that reported it."""
-
-    engine: AuthEngine
-    event: AuthEvent
-
-
-_Inbound = LayerEvent | _FromEngine
-
-
-class AuthFactory(Protocol):
-    """Builds the authentication engines once LCP has settled who authenticates how.
-
-    ``algorithm`` is the CHAP Algorithm octet LCP settled; the link passes it only when it is
-    not MD5 (MS-CHAP 0x80, MS-CHAPv2 0x81), so a factory for PAP and CHAP-MD5 alone need not
-    take it.
-    """
-
-    def authenticator(self, protocol: int, *, algorithm: int = ...) -> AuthEngine | None:
-        """Return the engine that checks the peer with ``protocol``, or ``None`` if we can't."""
-        ...
-
-    def peer(self, protocol: int, *, algorithm: int = ...) -> AuthEngine | None:
-        """Return the engine that authenticates us with ``protocol``, or ``None``."""
-        ...
-
-
-@dataclass(frozen=True, slots=True)
-class LinkConfig:
-    """Everything a link needs, already checked (the CLI builds it from pppd's options).
-
-    Attributes:
-        lcp: LCP option policy. lcp_fsm: LCP counters/flags (``passive``, ``silent``).
-        ipcp: IPCP policy, or ``None`` to run no network protocol.
-        ipcp_fsm: IPCP counters.
-        ipv6cp: IPv6CP policy, or ``None`` (the default) to Protocol-Reject IPv6CP and carry
-            no IPv6; pppd's option words turn it on unless ``noipv6``.
-        ipv6cp_fsm: IPv6CP counters.
-        auth: builds PAP/CHAP engines; required when LCP may negotiate authentication.
-        echo_interval, echo_failure: pppd's ``lcp-echo-interval`` / ``lcp-echo-failure``.
-        escape: extra bytes to escape on transmit (pppd's ``escape``).
-        idle: pppd's ``idle``: seconds without IP traffic before hanging up (0: never).
-        max_connect: pppd's ``maxconnect``: seconds of Network phase allowed (0: no limit).
-        show_password: print PAP passwords in the trace (pppd ``show-password``).
-        trace_echo: also trace LCP Echo packets once the link is up (pppd ``debug debug``).
-        defer_network_log: leave pppd's "local  IP address ..." (and "local  LL address
-            ...") lines to whoever handles :class:`~pyppp.events.NetworkUp` (and
-            :class:`~pyppp.events.Ipv6Up`), in ``messages``, so that a shell prints them
-            once the interface is really configured, as pppd does.
-        receive_all: pppd ``receive-all``: keep the control characters our ACCM asked the
-            peer to escape, instead of discarding them (RFC 1662 §7.1), for buggy peers.
-        echo_adaptive: pppd ``lcp-echo-adaptive``: skip a keepalive Echo-Request when frames
-            arrived since the last one.
-        require_network: close the link, as pppd does, when it reaches the Network phase
-            with no network protocol to run (``noip``); a library user may want it open.
-    """
-
-    lcp: LcpConfig = field(default_factory=LcpConfig)
-    lcp_fsm: FsmConfig = field(default_factory=FsmConfig)
-    ipcp: IpcpConfig | None = field(default_factory=IpcpConfig)
-    ipcp_fsm: FsmConfig = field(default_factory=FsmConfig)
-    ipv6cp: Ipv6cpConfig | None = None
-    ipv6cp_fsm: FsmConfig = field(default_factory=FsmConfig)
-    auth: AuthFactory | None = None
-    echo_interval: float = 0.0
-    echo_failure: int = 0
-    escape: frozenset[int] = frozenset()
-    idle: float = 0.0
-    max_connect: float = 0.0
-    show_password: bool = False
-    trace_echo: bool = False
-    defer_network_log: bool = False
-    receive_all: bool = False
-    echo_adaptive: bool = False
-    require_network: bool = False
-
-
-@dataclass(slots=True)
-class LinkStats:
-    """Counters pppd reports at the end ("Sent N bytes, received M bytes.") and more."""
-
-    bytes_sent: int = 0
-    bytes_received: int = 0
-    frames_sent: int = 0
-    frames_received: int = 0
-    discarded: Counter[str] = field(default_factory=Counter)
+_Inbound = LayerEvent | FromEngine
 
 
 @dataclass(slots=True)
@@ -270,14 +150,13 @@ class Link:
         self._events: deque[Event] = deque()
         # The one channel every layer below reports into (see the module docstring).
         self._inbox: deque[_Inbound] = deque()
-        # Control frames jump the queue of IP frames, so a burst of bulk data can never delay
-        # an Echo-Reply or a Terminate-Ack by more than what the shell has already written.
-        self._out_control: list[bytes] = []
-        self._out_control_bytes = 0
-        self._out_data: deque[bytes] = deque()
-        self._out_data_bytes = 0
-        self._deframer = hdlc.Deframer(accm=self._initial_receive_accm(), mru=_MIN_RECEIVE)
-        self._encoder = hdlc.FrameEncoder(accm=0xFFFFFFFF, escape=config.escape)
+        # The framer both ways, the output queues and IP-version routing.
+        self._path = DataPath(
+            self.stats,
+            escape=config.escape,
+            idle_accm=idle_receive_accm(config.lcp, receive_all=config.receive_all),
+            receive_all=config.receive_all,
+        )
         self.lcp = LcpControlProtocol(
             LcpNegotiator(config.lcp, rng, logger=self.logger),
             config.lcp_fsm,
@@ -292,8 +171,6 @@ class Link:
         self._ncps: dict[int, _Ncp] = {}
         # Receive handlers of the data protocols whose NCP is open (0x0021 while IPCP is).
         self._data_handlers: dict[int, Callable[[bytes, float], None]] = {}
-        # IP version -> the data protocol that carries it now (4: 0x0021 while IPCP is open).
-        self._send_protocols: dict[int, int] = {}
         self._ipcp_negotiator: IpcpNegotiator | None = None
         self.ipcp: ControlProtocol[IpcpResult] | None = None
         if config.ipcp is not None:
@@ -324,10 +201,7 @@ class Link:
                 on_down=self._ipv6cp_down,
                 data=(PPPProtocol.IPV6,),
             )
-        self._auth: list[AuthEngine] = []
-        self._auth_pending: set[Role] = set()
-        self._login_engines: dict[int, AuthEngine] = {}
-        self._mtu = PPP_MRU
+        self._auth = AuthPhase(self._inbox.append)
         self._network_up = False
         self._ever_up = False
         self._looped_back = False
@@ -362,7 +236,7 @@ class Link:
     @property
     def mtu(self) -> int:
         """The largest IP packet we may send (the peer's MRU, capped by ``mtu``)."""
-        return self._mtu
+        return self._path.mtu
 
     @property
     def lcp_result(self) -> LcpResult | None:
@@ -372,7 +246,7 @@ class Link:
     @property
     def pending_bytes(self) -> int:
         """Framed IP bytes queued and not yet taken by :meth:`data_to_send`."""
-        return self._out_data_bytes
+        return self._path.pending_bytes
 
     @property
     def discards(self) -> Counter[str]:
@@ -380,7 +254,7 @@ class Link:
 
         For status displays; the data path only increments counters, this adds them up.
         """
-        counts = Counter({why: n for why, n in self._deframer.discarded.items() if n})
+        counts = Counter({why: n for why, n in self._path.deframer.discarded.items() if n})
         counts.update(self.stats.discarded)
         controls = [self.lcp, *(ncp.control for ncp in self._ncps.values())]
         for control in controls:
@@ -484,9 +358,7 @@ class Link:
             ok: whether the system accepted the user name and password.
             now: the caller's clock.
         """
-        engine = self._login_engines.pop(request_id, None)
-        if engine is not None:
-            engine.login_result(request_id, ok, now)
+        self._auth.login_result(request_id, ok, now)
         self._process(now)
 
     # -- data ----------------------------------------------------------------------------------
@@ -503,7 +375,7 @@ class Link:
             # RFC 1661 §3.1 Link Dead: nothing is received until the link is opened again.
             self.stats.discarded["link dead"] += 1
             return
-        frames = self._deframer.feed(data)
+        frames = self._path.deframer.feed(data)
         if not frames:
             return
         stats = self.stats
@@ -533,21 +405,9 @@ class Link:
             open, it is larger than :attr:`mtu`, or its IP version's NCP is not open),
             counted in :attr:`stats`.
         """
-        routes = self._send_protocols
-        if not routes:
-            self.stats.discarded["ip before network up"] += 1
-            return False
-        if len(packet) > self._mtu:
-            self.stats.discarded["ip larger than mtu"] += 1
-            return False
-        protocol = routes.get(packet[0] >> 4) if packet else None
-        if protocol is None:
-            # Each IP version flows only while its NCP is open (the kernel routes both into
-            # a TUN: IPv6 router solicitations while only IPCP is up, say).
-            self.stats.discarded["ip version not open"] += 1
+        if not self._path.send_ip(packet):
             return False
         self._touch_idle(now)
-        self._emit(protocol, packet)
         return True
 
     def send_ips(self, packets: Sequence[bytes], now: float) -> int:
@@ -563,25 +423,10 @@ class Link:
         Returns:
             How many were queued (the rest were dropped and counted).
         """
-        routes = self._send_protocols
-        if not routes:
-            self.stats.discarded["ip before network up"] += len(packets)
-            return 0
-        mtu = self._mtu
-        # Each IP version flows only while its NCP is open (see send_ip).
-        fitting = [p for p in packets if len(p) <= mtu and p and p[0] >> 4 in routes]
-        if len(fitting) != len(packets):
-            self.stats.discarded["ip not sent (size or version)"] += len(packets) - len(fitting)
-        if not fitting:
-            return 0
-        self._touch_idle(now)
-        for protocol, batch in _by_protocol(fitting, routes):
-            frames = self._encoder.encode_many(protocol, batch)
-            self.stats.frames_sent += len(frames)
-            self.stats.bytes_sent += sum(map(len, batch)) + 2 * len(batch)
-            self._out_data.extend(frames)
-            self._out_data_bytes += sum(map(len, frames))
-        return len(fitting)
+        sent = self._path.send_ips(packets)
+        if sent:
+            self._touch_idle(now)
+        return sent
 
     def data_to_send(self, limit: int | None = None) -> bytes:
         """Return (and forget) framed bytes for the line: control frames first, then IP.
@@ -593,18 +438,7 @@ class Link:
         Returns:
             The bytes to write, possibly empty.
         """
-        if not self._out_control and not self._out_data:
-            return b""
-        out = self._out_control
-        size = self._out_control_bytes
-        self._out_control = []
-        self._out_control_bytes = 0
-        while self._out_data and (limit is None or size < limit):
-            frame = self._out_data.popleft()
-            self._out_data_bytes -= len(frame)
-            out.append(frame)
-            size += len(frame)
-        return b"".join(out)
+        return self._path.take(limit)
 
     def next_event(self) -> Event | None:
         """Return the next event for the owner, in the order they happened.
@@ -622,7 +456,7 @@ class Link:
         """
         candidates = [self.lcp.get_timer(), self._idle_deadline, self._connect_deadline]
         candidates.extend(ncp.control.get_timer() for ncp in self._ncps.values())
-        candidates.extend(engine.get_timer() for engine in self._auth)
+        candidates.extend(self._auth.timers())
         deadlines = [d for d in candidates if d is not None]
         return min(deadlines) if deadlines else None
 
@@ -637,10 +471,7 @@ class Link:
         self._process(now)
         for ncp in list(self._ncps.values()):
             ncp.control.handle_timer(now)
-        for engine in list(self._auth):
-            deadline = engine.get_timer()
-            if deadline is not None and now >= deadline:
-                engine.handle_timer(now)
+        self._auth.handle_timer(now)
         if self._idle_deadline is not None and now >= self._idle_deadline:
             self._idle_deadline = None
             # pppd auth.c check_idle
@@ -656,7 +487,7 @@ class Link:
     def _receive_frame(self, protocol: int, information: bytes, now: float) -> None:
         code = information[0] if information else 0
         if (
-            protocol not in _DATA_PROTOCOLS
+            protocol not in DATA_PROTOCOLS
             and self.trace_logger.isEnabledFor(logging.DEBUG)
             and self._trace_wanted(protocol, code)
         ):
@@ -669,8 +500,7 @@ class Link:
             self._drop(f"{protocol:#06x} before LCP opened")
             return
         if protocol in (PPPProtocol.PAP, PPPProtocol.CHAP):
-            engines = [e for e in self._auth if e.protocol == protocol]
-            if not engines:
+            if not self._auth.for_protocol(protocol):
                 self._reject_protocol(protocol, information)
                 return
             try:
@@ -678,8 +508,7 @@ class Link:
             except MalformedPacket:
                 self._drop("malformed authentication packet")
                 return
-            for engine in engines:
-                engine.receive(packet, now)
+            self._auth.receive(protocol, packet, now)
             return
         if self.phase is Phase.AUTHENTICATE:
             # RFC 1661 §3.5: "All other packets received during this phase MUST be silently
@@ -760,8 +589,8 @@ class Link:
                 ncp.on_down(reason or f"{ncp.control.name} down")
             case LayerFinished(protocol=protocol) if protocol in self._ncps:
                 self._ncp_finished(self._ncps[protocol], now)
-            case _FromEngine(engine=engine, event=auth_event):
-                if engine in self._auth:  # a stopped engine's last words are moot
+            case FromEngine(engine=engine, event=auth_event):
+                if self._auth.owns(engine):  # a stopped engine's last words are moot
                     self._on_auth(engine, auth_event, now)
             case _:  # pragma: no cover - every layer's events are handled above
                 self.logger.debug("unhandled layer event %r", event)
@@ -771,9 +600,8 @@ class Link:
         # the peer (still authenticating) would discard that request.
         for packet in self.lcp.packets_to_send():
             self._emit_control(PPPProtocol.LCP, packet)
-        for engine in self._auth:
-            for packet in engine.packets_to_send():
-                self._emit_control(engine.protocol, packet)
+        for protocol, packet in self._auth.packets():
+            self._emit_control(protocol, packet)
         for protocol, ncp in self._ncps.items():
             for packet in ncp.control.packets_to_send():
                 self._emit_control(protocol, packet)
@@ -799,19 +627,7 @@ class Link:
         return format_packet(protocol, information, show_password=self.config.show_password)
 
     def _emit(self, protocol: int, information: bytes) -> None:
-        frame = self._encoder.encode(protocol, information)
-        if protocol in _DATA_PROTOCOLS:
-            self._out_data.append(frame)
-            self._out_data_bytes += len(frame)
-        elif self._out_control_bytes + len(frame) > CONTROL_QUEUE_LIMIT:
-            # The owner is not draining us: drop rather than grow without bound.
-            self.stats.discarded["control queue full"] += 1
-            return
-        else:
-            self._out_control.append(frame)
-            self._out_control_bytes += len(frame)
-        self.stats.frames_sent += 1
-        self.stats.bytes_sent += len(information) + 2
+        self._path.emit(protocol, information)
 
     def _set_phase(self, phase: Phase) -> None:
         if phase is not self.phase:
@@ -822,7 +638,6 @@ class Link:
     def _lcp_up(self, result: LcpResult, now: float) -> None:
         self._lcp_result = result
         self._configure_framer(result)
-        self._mtu = result.mtu
         for ncp in self._ncps.values():
             ncp.control.set_peer_mru(result.peer_mru)
         self._events.append(LinkUp(mtu=result.mtu, mru=result.our_mru))
@@ -847,33 +662,7 @@ class Link:
             self._set_phase(Phase.ESTABLISH)
 
     def _configure_framer(self, result: LcpResult | None) -> None:
-        if result is None:
-            self._encoder = hdlc.FrameEncoder(accm=0xFFFFFFFF, escape=self.config.escape)
-            self._deframer.accm = self._initial_receive_accm()
-            self._deframer.mru = _MIN_RECEIVE
-            return
-        self._encoder = hdlc.FrameEncoder(
-            accm=result.peer_accm,
-            escape=self.config.escape,
-            acfc=result.tx_acfc,
-            pfc=result.tx_pfc,
-        )
-        self._deframer.accm = 0 if self.config.receive_all else result.our_accm
-        self._deframer.mru = max(result.our_mru, _MIN_RECEIVE)
-
-    def _initial_receive_accm(self) -> int:
-        """The receive ACCM before LCP opens: the one we ask the peer to use.
-
-        RFC 1662 §7.1 defaults it to all ones, but the peer may switch to our ACCM the moment
-        it receives our Configure-Ack, and its next frame (typically PAP's Authenticate-Request)
-        often arrives in the same read as the Ack that opens LCP here: filtering that read with
-        all ones would delete its unescaped control octets and cost a restart period. Dropping
-        only what we asked to have escaped is safe before and after opening.
-        """
-        lcp = self.config.lcp
-        if self.config.receive_all:
-            return 0
-        return 0xFFFFFFFF if lcp.default_asyncmap else lcp.asyncmap
+        self._path.configure(result)
 
     def _on_protocol_rejected(self, protocol: int, now: float) -> None:
         # RFC 1661 §5.7: "Upon reception of a Protocol-Reject, the implementation MUST stop
@@ -901,7 +690,7 @@ class Link:
                 carrier.control.down(f"Protocol-Reject for {name}", now)
                 carrier.control.up(now)
             return
-        engines = [engine for engine in self._auth if engine.protocol == protocol]
+        engines = self._auth.for_protocol(protocol)
         for engine in engines:
             engine.protocol_rejected(now)
         if not engines:
@@ -913,42 +702,20 @@ class Link:
         self, ours: AuthProtocol | None, theirs: AuthProtocol | None, now: float
     ) -> None:
         """Start the Authenticate phase for the directions LCP negotiated (pppd)."""
-        self._auth = []
-        self._auth_pending = set()
         factory = self.config.auth
-        wanted: Sequence[tuple[Role, AuthProtocol | None, Callable[..., AuthEngine | None] | None]]
-        wanted = (
+        wanted: Sequence[tuple[Role, AuthProtocol | None, EngineFactory | None]] = (
             (Role.AUTHENTICATOR, ours, factory.authenticator if factory else None),
             (Role.PEER, theirs, factory.peer if factory else None),
         )
-        for role, option, make in wanted:
-            if option is None:
-                continue
-            protocol = option.protocol
-            algorithm = option.algorithm
-            if make is None:
-                engine = None
-            elif algorithm is None or algorithm == ChapAlgorithm.MD5:
-                engine = make(protocol)
-            else:
-                engine = make(protocol, algorithm=algorithm)
-            if engine is None:
-                # Nothing can run this direction: pppd would not have agreed to it.
-                method = _AUTH_METHODS.get((protocol, algorithm), AuthMethod.CHAP)
-                self._fail_auth(role, method, f"no authentication engine for {method}", now)
-                return
-            engine.bind(functools.partial(self._report_auth, engine))
-            self._auth.append(engine)
-            self._auth_pending.add(role)
-        if not self._auth:
+        missing = self._auth.start(wanted)
+        if missing is not None:
+            reason = f"no authentication engine for {missing.method}"
+            self._fail_auth(missing.role, missing.method, reason, now)
+        elif self._auth.running:
+            self._set_phase(Phase.AUTHENTICATE)
+            self._auth.begin(now)
+        else:
             self._enter_network(now)
-            return
-        self._set_phase(Phase.AUTHENTICATE)
-        for engine in self._auth:
-            engine.start(now)
-
-    def _report_auth(self, engine: AuthEngine, event: AuthEvent) -> None:
-        self._inbox.append(_FromEngine(engine, event))
 
     def _on_auth(self, engine: AuthEngine, event: AuthEvent, now: float) -> None:
         match event:
@@ -958,8 +725,7 @@ class Link:
                     self.peer_authenticated_as = event.name
                     if event.addresses is not None and self._ipcp_negotiator is not None:
                         self._ipcp_negotiator.set_allowed_remote(event.addresses)
-                self._auth_pending.discard(event.role)
-                if not self._auth_pending and self.phase is Phase.AUTHENTICATE:
+                if self._auth.settle(event.role) and self.phase is Phase.AUTHENTICATE:
                     self._enter_network(now)
             case AuthFailure():
                 self._events.append(
@@ -969,7 +735,7 @@ class Link:
                     self.exit_status = event.exit_status
                 self.close(event.reason, exit_status=event.exit_status, now=now)
             case LoginCheckNeeded():
-                self._login_engines[event.request_id] = engine
+                self._auth.expect_login(event.request_id, engine)
                 self._events.append(
                     LoginCheckRequested(event.request_id, event.user, event.password)
                 )
@@ -985,15 +751,7 @@ class Link:
         self.close("Authentication failed", exit_status=status, now=now)
 
     def _stop_auth(self) -> None:
-        for engine in self._auth:
-            # pppd sends the final AuthNak/Failure before lcp_close's Terminate-Request: flush
-            # what the engine queued along with its failure before dropping it.
-            for packet in engine.packets_to_send():
-                self._emit_control(engine.protocol, packet)
-            engine.stop()
-        self._auth = []
-        self._auth_pending = set()
-        self._login_engines.clear()
+        self._auth.stop(flush=self._emit_control)
 
     # -- internals: the network phase ----------------------------------------------------------
     def _enter_network(self, now: float) -> None:
@@ -1039,7 +797,7 @@ class Link:
                 result.local,
                 result.remote,
                 result.dns,
-                mtu=self._mtu,
+                mtu=self._path.mtu,
                 messages=result.messages,
                 wins=result.wins,
             )
@@ -1065,7 +823,7 @@ class Link:
                 self.logger.log(level, "%s", line)
         self._open_data(PPPProtocol.IPV6, 6, self._receive_ipv6, now)
         self._events.append(
-            Ipv6Up(local, result.remote_address, mtu=self._mtu, messages=result.messages)
+            Ipv6Up(local, result.remote_address, mtu=self._path.mtu, messages=result.messages)
         )
 
     def _ipv6cp_down(self, reason: str) -> None:
@@ -1090,7 +848,7 @@ class Link:
     ) -> None:
         """An NCP is up: ``protocol`` carries IP ``version`` both ways now (pppd np_up)."""
         self._data_handlers[protocol] = handler
-        self._send_protocols[version] = protocol
+        self._path.open_route(version, protocol)
         self._ever_up = True
         if self.exit_status == ExitStatus.NEGOTIATION_FAILED:
             self.exit_status = None
@@ -1099,17 +857,12 @@ class Link:
     def _close_data(self, protocol: int) -> bool:
         """``protocol`` may no longer flow (pppd np_down); returns whether it was open."""
         was_open = self._data_handlers.pop(protocol, None) is not None
-        for version in [v for v, p in self._send_protocols.items() if p == protocol]:
-            del self._send_protocols[version]
-        if not self._send_protocols:
+        self._path.close_route(protocol)
+        if not self._path.carrying:
             self._idle_deadline = None
             self._connect_deadline = None
-        if was_open and self._out_data:
-            # A data protocol flows only while its NCP is open (RFC 1661 §3.2): frames still
-            # queued (the queue holds both IP versions) must not follow a Terminate-Ack.
-            self.stats.discarded["ip queued at network down"] += len(self._out_data)
-            self._out_data.clear()
-            self._out_data_bytes = 0
+        if was_open:
+            self._path.drop_queued_data()
         return was_open
 
     def _network_down(self, reason: str, now: float) -> None:
@@ -1121,7 +874,7 @@ class Link:
             ncp.on_down(reason)
 
     def _touch_idle(self, now: float) -> None:
-        if self.config.idle > 0 and self._send_protocols:
+        if self.config.idle > 0 and self._path.carrying:
             self._idle_deadline = now + self.config.idle
 
     def _dead(self, reason: str, now: float) -> None:

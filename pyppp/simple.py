@@ -1,6 +1,6 @@
 """Link configurations for library use, without pppd's files.
 
-``pyppp serve``/``dial`` build their :class:`~pyppp.link.LinkConfig` from pppd's option words
+``pyppp serve``/``dial`` build their :class:`~pyppp.linkconfig.LinkConfig` from pppd's option words
 and secrets files; a program that wants a PPP peer in its tests can use :func:`simple_config`
 instead::
 
@@ -22,7 +22,7 @@ from pyppp.ipcp.negotiator import IpcpConfig
 from pyppp.ipv6cp.negotiator import Ipv6cpConfig
 from pyppp.lcp.negotiator import LcpConfig
 from pyppp.lcp.options import ChapAlgorithm
-from pyppp.link import LinkConfig
+from pyppp.linkconfig import LinkConfig
 from pyppp.packet import PPPProtocol
 from pyppp.pppd.secrets import SecretsFile
 from pyppp.util import Rng

@@ -10,7 +10,7 @@ from pyppp.aio.files import read_limited
 from pyppp.aio.secrets import read_secrets
 from pyppp.errors import ConfigError
 from pyppp.ipv6cp.negotiator import Ipv6cpConfig
-from pyppp.link import LinkConfig
+from pyppp.linkconfig import LinkConfig
 from pyppp.pppd.dump import dump
 from pyppp.pppd.options import command_line_words, load_options, options_from_words
 from pyppp.pppd.optiontable import OPTION_WORDS

@@ -18,6 +18,7 @@ from pyppp import hdlc
 from pyppp.auth.base import AuthEngine
 from pyppp.auth.pap import PapAuthenticator, PapPeer
 from pyppp.control import ControlProtocol
+from pyppp.datapath import CONTROL_QUEUE_LIMIT
 from pyppp.events import (
     AuthFailed,
     AuthSucceeded,
@@ -34,7 +35,8 @@ from pyppp.events import (
 from pyppp.fsm import FsmConfig, State
 from pyppp.ipcp.negotiator import IpcpConfig
 from pyppp.lcp.negotiator import LcpConfig
-from pyppp.link import CONTROL_QUEUE_LIMIT, Link, LinkConfig
+from pyppp.link import Link
+from pyppp.linkconfig import LinkConfig
 from pyppp.options import UnknownOption
 from pyppp.packet import Code, ControlPacket, PPPProtocol
 from pyppp.pppd.secrets import SecretsFile
@@ -528,12 +530,12 @@ def test_require_network_closes_a_link_with_no_network_protocol() -> None:
 def test_receive_all_keeps_control_characters(caplog: pytest.LogCaptureFixture) -> None:
     # pppd receive-all: the ACCM asked of the peer is not enforced on what it sends.
     link = make_link("a", receive_all=True, lcp=LcpConfig(asyncmap=0xA0000))
-    assert link._deframer.accm == 0
+    assert link._path.deframer.accm == 0
     pair = make_pair(link)
     pair.run(10, stop=lambda p: bool(p.of_type("a", NetworkUp)))
-    assert link._deframer.accm == 0
+    assert link._path.deframer.accm == 0
     other = make_link("a", lcp=LcpConfig(asyncmap=0xA0000))
-    assert other._deframer.accm == 0xA0000
+    assert other._path.deframer.accm == 0xA0000
 
 
 def test_lcp_echo_adaptive_skips_echoes_while_frames_arrive(

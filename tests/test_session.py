@@ -14,7 +14,7 @@ from pyppp.auth.chap import ChapAuthenticator, ChapPeer
 from pyppp.errors import ConfigError
 from pyppp.events import AuthMethod
 from pyppp.lcp.options import ChapAlgorithm
-from pyppp.link import LinkConfig
+from pyppp.linkconfig import LinkConfig
 from pyppp.packet import PPPProtocol
 from pyppp.pppd.options import load_options
 from pyppp.pppd.session import SessionAuth, build_link_config, local_name

@@ -25,7 +25,8 @@ from types import TracebackType
 from pyppp.aio.driver import LinkRunner
 from pyppp.aio.line import Line, StreamLine
 from pyppp.events import Event, Ipv6Up, LinkTerminated, NetworkUp
-from pyppp.link import Link, LinkConfig
+from pyppp.link import Link
+from pyppp.linkconfig import LinkConfig
 from pyppp.util import Rng
 
 __all__ = ["PppConnection", "linked_pair"]

@@ -56,7 +56,8 @@ from pyppp.events import (
     PhaseChanged,
     Role,
 )
-from pyppp.link import Link, LinkConfig
+from pyppp.link import Link
+from pyppp.linkconfig import LinkConfig
 from pyppp.packet import PPPProtocol
 from pyppp.pppd.dns import resolv_conf_text
 from pyppp.pppd.lock import LockError

@@ -41,7 +41,7 @@ from pyppp.aio.secrets import SecretsReader
 from pyppp.aio.signals import HANGUP, RENEGOTIATE_CCP, TERMINATE, TOGGLE_DEBUG
 from pyppp.aio.tun import Tun, TunError
 from pyppp.errors import ConfigError, ExitStatus
-from pyppp.link import LinkConfig
+from pyppp.linkconfig import LinkConfig
 from pyppp.pppd.options import PppOptions
 from pyppp.pppd.session import build_link_config, chap_words
 from pyppp.pppd.values import parse_listen_address

@@ -42,7 +42,8 @@ from pyppp.auth.pap import PapAuthenticator, PapPeer
 from pyppp.events import AuthFailed, Event, IpReceived, LinkTerminated, LinkUp, NetworkUp
 from pyppp.ipcp.negotiator import IpcpConfig
 from pyppp.lcp.negotiator import LcpConfig
-from pyppp.link import Link, LinkConfig
+from pyppp.link import Link
+from pyppp.linkconfig import LinkConfig
 from pyppp.packet import PPPProtocol
 from pyppp.pppd.secrets import SecretsFile
 
@@ -117,7 +118,7 @@ class _SideFormatter(logging.Formatter):
 
 
 class _DemoAuth:
-    """The two PAP engines for one side (an :class:`~pyppp.link.AuthFactory`)."""
+    """The two PAP engines for one side (an :class:`~pyppp.linkconfig.AuthFactory`)."""
 
     def __init__(self, *, secrets: SecretsFile | None, user: str, password: str | None) -> None:
         self.secrets = secrets

@@ -1,4 +1,4 @@
-"""From pppd's options to a ready :class:`~pyppp.link.LinkConfig` (pppd ``auth_check_options``).
+"""From pppd's options to a ready :class:`~pyppp.linkconfig.LinkConfig` (``auth_check_options``).
 
 This is where pppd's option words become protocol policy: which authentication we require and
 can perform (and whether the secrets files make that possible), our name and user name,
@@ -25,7 +25,7 @@ from pyppp.ipcp.negotiator import AddressPolicy, IpcpConfig
 from pyppp.ipv6cp.negotiator import Ipv6cpConfig
 from pyppp.lcp.negotiator import LcpConfig
 from pyppp.lcp.options import ChapAlgorithm
-from pyppp.link import LinkConfig
+from pyppp.linkconfig import LinkConfig
 from pyppp.packet import PPPProtocol
 from pyppp.pppd.hosts import parse_hosts_file, resolve_address
 from pyppp.pppd.options import FileReader, PppOptions

@@ -1,0 +1,261 @@
+"""The link's data path: the framer both ways, the two output queues and IP-version routing.
+
+A :class:`~pyppp.link.Link` decides *whether* something may be sent (phases, which NCP is
+open); :class:`DataPath` decides *how*: which data protocol carries an IP datagram (0x0021
+for IPv4 while IPCP is open, 0x0057 for IPv6 while IPv6CP is), the framing LCP negotiated
+(ACCM, ACFC, PFC), and in which order frames leave. Control frames jump the queue of IP
+frames, so a burst of bulk data can never delay an Echo-Reply or a Terminate-Ack by more
+than what the shell has already written; the control queue is bounded
+(:data:`CONTROL_QUEUE_LIMIT`), the data queue is bounded by the shell, which stops reading
+its TUN while :attr:`DataPath.pending_bytes` is high.
+
+The per-packet cost of the data path is the link's hot path: a burst from one TUN read is
+framed in one :meth:`~pyppp.hdlc.FrameEncoder.encode_many` call.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Sequence
+from typing import Final
+
+from pyppp import hdlc
+from pyppp.control import PPP_MRU
+from pyppp.lcp.negotiator import LcpConfig, LcpResult
+from pyppp.linkconfig import LinkStats
+from pyppp.packet import PPPProtocol
+
+__all__ = ["CONTROL_QUEUE_LIMIT", "DATA_PROTOCOLS", "DataPath", "idle_receive_accm"]
+
+# RFC 1661 §6.1: "an implementation MUST be able to receive the full 1500 octet Information
+# field in case link synchronization is lost", whatever MRU was negotiated.
+_MIN_RECEIVE: Final = PPP_MRU
+
+CONTROL_QUEUE_LIMIT: Final = 65536
+"""Framed control octets the link holds for an owner that does not drain its output.
+
+A peer can make us answer (Echo-Requests, Configure-Requests) as fast as it sends; past this
+bound new control frames are dropped and counted, as pppd drops what the line cannot take.
+"""
+
+DATA_PROTOCOLS: Final = frozenset(
+    {
+        PPPProtocol.IP,
+        PPPProtocol.IPV6,
+        PPPProtocol.VJ_COMP,
+        PPPProtocol.VJ_UNCOMP,
+        PPPProtocol.COMP,
+    }
+)
+"""Network-layer datagram protocols: queued behind control frames, and never traced."""
+
+
+def idle_receive_accm(lcp: LcpConfig, *, receive_all: bool) -> int:
+    """The receive ACCM before LCP opens: the one we ask the peer to use.
+
+    RFC 1662 §7.1 defaults it to all ones, but the peer may switch to our ACCM the moment it
+    receives our Configure-Ack, and its next frame (typically PAP's Authenticate-Request) often
+    arrives in the same read as the Ack that opens LCP here: filtering that read with all ones
+    would delete its unescaped control octets and cost a restart period. Dropping only what we
+    asked to have escaped is safe before and after opening. ``receive-all`` keeps everything.
+    """
+    if receive_all:
+        return 0
+    return 0xFFFFFFFF if lcp.default_asyncmap else lcp.asyncmap
+
+
+def _by_protocol(packets: list[bytes], routes: dict[int, int]) -> list[tuple[int, list[bytes]]]:
+    """Split a burst of datagrams by the data protocol of their IP version (all in ``routes``)."""
+    if len(routes) == 1:
+        return [(next(iter(routes.values())), packets)]
+    batches: dict[int, list[bytes]] = {}
+    for packet in packets:
+        batches.setdefault(routes[packet[0] >> 4], []).append(packet)
+    return list(batches.items())
+
+
+class DataPath:
+    """Frames what the link sends and queues it for the line (see the module docstring).
+
+    Args:
+        stats: the link's counters; frames and octets sent and drops are counted there.
+        escape: extra octets to escape on transmit (pppd's ``escape``).
+        idle_accm: the receive ACCM while LCP is not Opened (:func:`idle_receive_accm`).
+        receive_all: pppd ``receive-all``: keep the control characters our ACCM asked the
+            peer to escape (RFC 1662 §7.1) instead of deleting them.
+    """
+
+    def __init__(
+        self,
+        stats: LinkStats,
+        *,
+        escape: frozenset[int] = frozenset(),
+        idle_accm: int = 0xFFFFFFFF,
+        receive_all: bool = False,
+    ) -> None:
+        self.stats = stats
+        self._escape = escape
+        self._idle_accm = idle_accm
+        self._receive_all = receive_all
+        self.deframer = hdlc.Deframer(accm=idle_accm, mru=_MIN_RECEIVE)
+        """The receive side: frames out of whatever the line delivered, counted discards."""
+        self._encoder = hdlc.FrameEncoder(accm=0xFFFFFFFF, escape=escape)
+        self._out_control: list[bytes] = []
+        self._out_control_bytes = 0
+        self._out_data: deque[bytes] = deque()
+        self._out_data_bytes = 0
+        # IP version -> the data protocol that carries it now (4: 0x0021 while IPCP is open).
+        self._routes: dict[int, int] = {}
+        self.mtu = PPP_MRU
+        """The largest IP datagram we may send (the peer's MRU, capped by pppd's ``mtu``)."""
+
+    @property
+    def pending_bytes(self) -> int:
+        """Framed IP octets queued and not yet taken by :meth:`take`."""
+        return self._out_data_bytes
+
+    @property
+    def carrying(self) -> bool:
+        """True while at least one IP version has a data protocol open."""
+        return bool(self._routes)
+
+    def configure(self, result: LcpResult | None) -> None:
+        """Frame as LCP negotiated (``result``), or with RFC 1662's defaults (``None``).
+
+        Args:
+            result: what LCP settled while it is Opened, ``None`` once it is not.
+        """
+        if result is None:
+            self._encoder = hdlc.FrameEncoder(accm=0xFFFFFFFF, escape=self._escape)
+            self.deframer.accm = self._idle_accm
+            self.deframer.mru = _MIN_RECEIVE
+            return
+        self._encoder = hdlc.FrameEncoder(
+            accm=result.peer_accm,
+            escape=self._escape,
+            acfc=result.tx_acfc,
+            pfc=result.tx_pfc,
+        )
+        self.deframer.accm = 0 if self._receive_all else result.our_accm
+        self.deframer.mru = max(result.our_mru, _MIN_RECEIVE)
+        self.mtu = result.mtu
+
+    def open_route(self, version: int, protocol: int) -> None:
+        """IP ``version`` datagrams go out as ``protocol`` from now on (its NCP is up)."""
+        self._routes[version] = protocol
+
+    def close_route(self, protocol: int) -> None:
+        """No IP version goes out as ``protocol`` any more (its NCP went down)."""
+        for version in [v for v, p in self._routes.items() if p == protocol]:
+            del self._routes[version]
+
+    def drop_queued_data(self) -> None:
+        """Forget the IP frames not yet written (counted): their NCP is no longer open.
+
+        A data protocol flows only while its NCP is open (RFC 1661 §3.2): frames still queued
+        must not follow a Terminate-Ack. The queue holds both IP versions.
+        """
+        if self._out_data:
+            self.stats.discarded["ip queued at network down"] += len(self._out_data)
+            self._out_data.clear()
+            self._out_data_bytes = 0
+
+    def emit(self, protocol: int, information: bytes) -> None:
+        """Frame one packet and queue it: datagrams behind control frames.
+
+        Args:
+            protocol: the PPP protocol number.
+            information: the Information field.
+        """
+        frame = self._encoder.encode(protocol, information)
+        if protocol in DATA_PROTOCOLS:
+            self._out_data.append(frame)
+            self._out_data_bytes += len(frame)
+        elif self._out_control_bytes + len(frame) > CONTROL_QUEUE_LIMIT:
+            # The owner is not draining us: drop rather than grow without bound.
+            self.stats.discarded["control queue full"] += 1
+            return
+        else:
+            self._out_control.append(frame)
+            self._out_control_bytes += len(frame)
+        self.stats.frames_sent += 1
+        self.stats.bytes_sent += len(information) + 2
+
+    def send_ip(self, packet: bytes) -> bool:
+        """Queue one IP datagram on its version's data protocol.
+
+        Args:
+            packet: the datagram, starting at the IP header.
+
+        Returns:
+            ``True`` if queued; ``False`` if dropped (counted in the stats): no IP version is
+            open, it exceeds :attr:`mtu`, or its own version is not open.
+        """
+        routes = self._routes
+        if not routes:
+            self.stats.discarded["ip before network up"] += 1
+            return False
+        if len(packet) > self.mtu:
+            self.stats.discarded["ip larger than mtu"] += 1
+            return False
+        protocol = routes.get(packet[0] >> 4) if packet else None
+        if protocol is None:
+            # Each IP version flows only while its NCP is open (the kernel routes both into
+            # a TUN: IPv6 router solicitations while only IPCP is up, say).
+            self.stats.discarded["ip version not open"] += 1
+            return False
+        self.emit(protocol, packet)
+        return True
+
+    def send_ips(self, packets: Sequence[bytes]) -> int:
+        """Queue a burst of IP datagrams, framed in one call per data protocol.
+
+        Args:
+            packets: the datagrams (what one read of the TUN device gave).
+
+        Returns:
+            How many were queued; the rest were dropped and counted (see :meth:`send_ip`).
+        """
+        routes = self._routes
+        if not routes:
+            self.stats.discarded["ip before network up"] += len(packets)
+            return 0
+        mtu = self.mtu
+        # Each IP version flows only while its NCP is open (see send_ip).
+        fitting = [p for p in packets if len(p) <= mtu and p and p[0] >> 4 in routes]
+        if len(fitting) != len(packets):
+            self.stats.discarded["ip not sent (size or version)"] += len(packets) - len(fitting)
+        if not fitting:
+            return 0
+        stats = self.stats
+        for protocol, batch in _by_protocol(fitting, routes):
+            frames = self._encoder.encode_many(protocol, batch)
+            stats.frames_sent += len(frames)
+            stats.bytes_sent += sum(map(len, batch)) + 2 * len(batch)
+            self._out_data.extend(frames)
+            self._out_data_bytes += sum(map(len, frames))
+        return len(fitting)
+
+    def take(self, limit: int | None = None) -> bytes:
+        """Return (and forget) framed octets for the line: every control frame, then IP.
+
+        Args:
+            limit: stop adding IP frames once this many octets are collected (control frames
+                are always all returned), so the shell can keep its write buffer short.
+
+        Returns:
+            The octets to write, possibly empty.
+        """
+        if not self._out_control and not self._out_data:
+            return b""
+        out = self._out_control
+        size = self._out_control_bytes
+        self._out_control = []
+        self._out_control_bytes = 0
+        data = self._out_data
+        while data and (limit is None or size < limit):
+            frame = data.popleft()
+            self._out_data_bytes -= len(frame)
+            out.append(frame)
+            size += len(frame)
+        return b"".join(out)
