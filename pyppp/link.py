@@ -450,9 +450,12 @@ class Link:
 
     # -- time ----------------------------------------------------------------------------------
     def get_timer(self) -> float | None:
-        """Return the earliest deadline of every protocol, or ``None`` when there is none.
+        """Return the earliest deadline of every protocol and timer the link runs.
 
         The owner calls :meth:`handle_timer` at (or after) that time on its clock.
+
+        Returns:
+            The deadline on the caller's clock, or ``None`` when nothing is pending.
         """
         candidates = [self.lcp.get_timer(), self._idle_deadline, self._connect_deadline]
         candidates.extend(ncp.control.get_timer() for ncp in self._ncps.values())
