@@ -5,15 +5,17 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-from ipaddress import IPv4Address
+from ipaddress import IPv4Address, IPv6Address
 from pathlib import Path
 
 import pytest
 
 from pyppp.aio.daemon import PidFiles, read_pid_file
 from pyppp.aio.demand import QUEUE_PACKETS, DemandInterface, DemandMode, made_up_addresses
+from pyppp.aio.ipv6 import Ipv6Side
 from pyppp.aio.scripts import ScriptPair, ScriptRunner
 from pyppp.aio.signals import FATAL, handled_signals
+from pyppp.events import Ipv6Up
 from pyppp.pppd.record import RecordEncoder
 
 # -- record (pppdump's format, pppd tty.c record_write) ------------------------------------------
@@ -237,6 +239,63 @@ def test_one_log_descriptor(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     logs.close()
 
 
+class _Ipv6Tun:
+    """What :class:`~pyppp.aio.ipv6.Ipv6Side` asks of the interface, recorded."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[object, ...]] = []
+
+    def configure_ipv6(self, local: IPv6Address, remote: IPv6Address | None, mtu: int) -> None:
+        self.calls.append(("configure", local, remote, mtu))
+
+    def add_ipv6_default_route(self, metric: int = 0) -> bool:
+        self.calls.append(("route", metric))
+        return True
+
+    def down_ipv6(self) -> None:
+        self.calls.append(("down",))
+
+
+def test_ipv6_scripts_run_from_the_paths_given(tmp_path: Path) -> None:
+    # ipv6-up-script/ipv6-down-script (pppd 2.5) choose the paths; the config dir's ipv6-up
+    # is there too, and must not run.
+    log = tmp_path / "log"
+    for name in ("ipv6-up", "ipv6-down"):
+        _script(tmp_path / name, f"echo 'config dir {name}' >> {log}\n")
+    up = _script(tmp_path / "my-up6", f'echo "up $* $LLLOCAL $LLREMOTE $IFNAME" >> {log}\n')
+    down = _script(tmp_path / "my-down6", f'echo "down $* $LLLOCAL" >> {log}\n')
+    tun = _Ipv6Tun()
+    event = Ipv6Up(IPv6Address("fe80::1"), IPv6Address("fe80::2"), 1400)
+
+    async def main() -> None:
+        runner = ScriptRunner()
+        side = Ipv6Side(
+            tun,  # type: ignore[arg-type]
+            runner,
+            up_script=up,
+            down_script=down,
+            defaultroute=True,
+            metric=300,
+        )
+        assert side.up(event, ["ppp0", "/dev/ttyS1", "115200"], "lab", {"IFNAME": "ppp0"}) is None
+        await asyncio.gather(*side.tasks)
+        await runner.finish(None)  # the up script has ended before the down one starts
+        side.down(["ppp0", "/dev/ttyS1", "115200"], "lab", {})
+        await asyncio.gather(*side.tasks)  # the down script is waited for
+
+    asyncio.run(main())
+    assert tun.calls == [
+        ("configure", IPv6Address("fe80::1"), IPv6Address("fe80::2"), 1400),
+        ("route", 300),
+        ("down",),
+    ]
+    one, two = "fe80::0000:0000:0000:0001", "fe80::0000:0000:0000:0002"
+    assert log.read_text().splitlines() == [
+        f"up ppp0 /dev/ttyS1 115200 {one} {two} lab {one} {two} ppp0",
+        f"down ppp0 /dev/ttyS1 115200 {one} {two} lab {one}",
+    ]
+
+
 # -- the supervisor's decisions ---------------------------------------------------------------
 
 
@@ -254,6 +313,10 @@ def test_script_paths_and_holdoff(tmp_path: Path) -> None:
     sup = _supervisor("ip-up-script /opt/up", tmp_path)
     assert sup.script("ip-up") == Path("/opt/up")  # type: ignore[attr-defined]
     assert sup.script("ip-down") == tmp_path / "ip-down"  # type: ignore[attr-defined]
+    sup = _supervisor("ipv6-up-script /opt/up6 ipv6-down-script /opt/down6", tmp_path)
+    assert sup.script("ipv6-up") == Path("/opt/up6")  # type: ignore[attr-defined]
+    assert sup.script("ipv6-down") == Path("/opt/down6")  # type: ignore[attr-defined]
+    assert _supervisor("", tmp_path).script("ipv6-up") == tmp_path / "ipv6-up"  # type: ignore[attr-defined]
     # pppd: "default holdoff to 0 if no connect script has been given"
     assert _supervisor("persist", tmp_path)._holdoff() == 0  # type: ignore[attr-defined]
     assert _supervisor("persist holdoff 7", tmp_path)._holdoff() == 7  # type: ignore[attr-defined]

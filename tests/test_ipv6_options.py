@@ -162,6 +162,36 @@ def test_use_remotenumber_is_refused_clearly() -> None:
     with pytest.raises(ConfigError, match="remotenumber") as info:
         opts("ipv6cp-use-remotenumber")
     assert info.value.exit_status == 2
+    # 'remotenumber' itself is implemented: the refusal must not say otherwise.
+    assert opts("remotenumber", "5551234").remotenumber == "5551234"
+    assert "not implement" not in str(info.value).split("remotenumber'")[0]
+    assert "ipv6 <local>,<remote>" in str(info.value)
+
+
+def test_script_paths_and_route_metric() -> None:
+    o = opts()
+    assert (o.ipv6_up_script, o.ipv6_down_script, o.defaultroute6_metric) == (None, None, 0)
+    o = opts(
+        "ipv6-up-script",
+        "/opt/up6",
+        "ipv6-down-script",
+        "/opt/down6",
+        "defaultroute6-metric",
+        "300",
+    )
+    assert (o.ipv6_up_script, o.ipv6_down_script, o.defaultroute6_metric) == (
+        "/opt/up6",
+        "/opt/down6",
+        300,
+    )
+    assert opts("defaultroute6-metric", "-1").defaultroute6_metric == -1  # as pppd's limit
+    with pytest.raises(ConfigError, match="defaultroute6-metric"):
+        opts("defaultroute6-metric", "-2")
+    for word in ("ipv6-up-script", "ipv6-down-script", "defaultroute6-metric"):
+        assert OPTION_WORDS[word].privileged
+        assert not OPTION_WORDS[word].extension
+        with pytest.raises(ConfigError, match="requires root privilege"):
+            options_from_words(command_line_words([word, "1"]), privileged=False)
 
 
 def test_dump_reads_back() -> None:
@@ -176,6 +206,12 @@ def test_dump_reads_back() -> None:
         "ipv6cp-restart",
         "5",
         "defaultroute6",
+        "defaultroute6-metric",
+        "300",
+        "ipv6-up-script",
+        "/opt/up6",
+        "ipv6-down-script",
+        "/opt/down6",
         "masquerade",
     )
     o = opts(*words)
@@ -196,9 +232,14 @@ def test_dump_reads_back() -> None:
         "ipv6cp_nosend",
         "ipv6cp_restart",
         "defaultroute6",
+        "defaultroute6_metric",
+        "ipv6_up_script",
+        "ipv6_down_script",
         "masquerade",
     ):
         assert getattr(again, name) == getattr(o, name), name
+    assert "defaultroute6-metric 300\t\t# (from command line)" in lines
+    assert "ipv6-up-script /opt/up6\t\t# (from command line)" in lines
     separate = dump(options_from_words([*command_line_words(["ipv6", ",::2"])]))
     assert "ipv6 ,::2\t\t# (from command line)" in separate
     assert "noipv6\t\t# (from command line)" in dump(opts("noipv6"))

@@ -152,7 +152,13 @@ class Connection:
             self.logger.info("Using interface %s", self.tun.name)
             self.sup.interface_created(self.tun.name)
         self.ipv6 = Ipv6Side(
-            self.tun, self.sup.scripts, defaultroute=options.defaultroute6, logger=self.logger
+            self.tun,
+            self.sup.scripts,
+            up_script=self.sup.script("ipv6-up"),
+            down_script=self.sup.script("ipv6-down"),
+            defaultroute=options.defaultroute6,
+            metric=options.defaultroute6_metric,
+            logger=self.logger,
         )
         if isinstance(self.config.auth, SessionAuth):
             self.config.auth.ifname = self.tun.name  # for "user %s logged in ... intf %s"

@@ -1,14 +1,16 @@
 """The IPv6 half of one connection in the shell: what pppd's ``ipv6cp_up``/``ipv6cp_down`` do.
 
 At :class:`~pyppp.events.Ipv6Up`: bring the interface up for IPv6 with the negotiated
-link-local pair (no DAD), add ``defaultroute6`` if asked, then run ``ipv6-up`` with pppd's
-arguments ``interface tty speed local-LL remote-LL ipparam`` and, on top of the ip-up
+link-local pair (no DAD), add ``defaultroute6`` if asked (with ``defaultroute6-metric``), then
+run ``ipv6-up`` (or pppd 2.5's ``ipv6-up-script``) with pppd's arguments ``interface tty speed
+local-LL remote-LL ipparam`` and, on top of the ip-up
 environment, ``LLLOCAL``/``LLREMOTE`` (pppd sets ``LLREMOTE`` only when the peer has an
 identifier). The link-local addresses are written as pppd writes them
 (``fe80::0000:0000:0000:0001``). At :class:`~pyppp.events.Ipv6Down`: remove the addresses and the
-route, take the interface down unless IPv4 still uses it, then run ``ipv6-down`` with the same
-arguments. If the interface refuses the addresses, pppd closes IPv6CP ("Interface
-configuration failed") and IPv4 carries on; :meth:`Ipv6Side.up` says so to its caller.
+route, take the interface down unless IPv4 still uses it, then run ``ipv6-down`` (or
+``ipv6-down-script``) with the same arguments. If the interface refuses the addresses, pppd
+closes IPv6CP ("Interface configuration failed") and IPv4 carries on; :meth:`Ipv6Side.up` says
+so to its caller.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import asyncio
 import logging
 from collections.abc import Mapping, Sequence
 from ipaddress import IPv6Address
+from pathlib import Path
 
 from pyppp.aio.scripts import ScriptRunner
 from pyppp.aio.tun import Tun, TunError
@@ -25,9 +28,6 @@ from pyppp.ipv6cp.negotiator import ZERO_IDENTIFIER
 from pyppp.ipv6cp.options import format_link_local
 
 __all__ = ["Ipv6Side", "link_local_text"]
-
-IPV6_UP: str = "ipv6-up"
-IPV6_DOWN: str = "ipv6-down"
 
 
 def link_local_text(address: IPv6Address | None) -> str:
@@ -40,8 +40,12 @@ class Ipv6Side:
 
     Args:
         tun: the interface.
-        scripts: runs ``ipv6-up``/``ipv6-down`` from the config dir.
+        scripts: runs the two scripts.
+        up_script: the ``ipv6-up`` script (``<config-dir>/ipv6-up`` or ``ipv6-up-script``).
+        down_script: the ``ipv6-down`` script (``<config-dir>/ipv6-down`` or
+            ``ipv6-down-script``).
         defaultroute: pppd's ``defaultroute6``.
+        metric: pppd's ``defaultroute6-metric`` (0: the kernel's default).
         logger: where pppd's lines go.
     """
 
@@ -50,12 +54,18 @@ class Ipv6Side:
         tun: Tun,
         scripts: ScriptRunner,
         *,
+        up_script: Path,
+        down_script: Path,
         defaultroute: bool = False,
+        metric: int = 0,
         logger: logging.Logger | None = None,
     ) -> None:
         self.tun = tun
         self.scripts = scripts
+        self.up_script = up_script
+        self.down_script = down_script
         self.defaultroute = defaultroute
+        self.metric = metric
         self.logger = logger or logging.getLogger("pyppp")
         self.up_event: Ipv6Up | None = None
         self.tasks: list[asyncio.Future[int | None]] = []
@@ -91,10 +101,12 @@ class Ipv6Side:
             return exc
         self.up_event = event
         if self.defaultroute:
-            self.tun.add_ipv6_default_route()
+            self.tun.add_ipv6_default_route(self.metric)
         self.tasks.append(
             asyncio.ensure_future(
-                self.scripts.run(IPV6_UP, self.arguments(head, ipparam), self.environment(env))
+                self.scripts.run(
+                    self.up_script, self.arguments(head, ipparam), self.environment(env)
+                )
             )
         )
         return None
@@ -107,5 +119,7 @@ class Ipv6Side:
         self.up_event = None
         self.tun.down_ipv6()
         self.tasks.append(
-            asyncio.ensure_future(self.scripts.run(IPV6_DOWN, arguments, environment, wait=5.0))
+            asyncio.ensure_future(
+                self.scripts.run(self.down_script, arguments, environment, wait=5.0)
+            )
         )

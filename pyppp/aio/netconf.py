@@ -214,7 +214,7 @@ class Ipv6Addresses:
     def __init__(self, logger: logging.Logger | None = None) -> None:
         self.logger = logger or logging.getLogger("pyppp")
         self._address: tuple[int, str, str] | None = None
-        self._default_route: int | None = None
+        self._default_route: tuple[int, int] | None = None  # (interface index, priority)
 
     def add(self, ifname: str, local: IPv6Address, remote: IPv6Address | None) -> None:
         """Put the address pair on ``ifname``.
@@ -243,22 +243,33 @@ class Ipv6Addresses:
             )
             self._address = (index, str(local), peer)
 
-    def add_default_route(self, ifname: str) -> bool:
-        """Add pppd's ``defaultroute6``: ``::/0`` through ``ifname`` (other routes stay)."""
+    def add_default_route(self, ifname: str, metric: int = 0) -> bool:
+        """Add pppd's ``defaultroute6``: ``::/0`` through ``ifname`` (other routes stay).
+
+        Args:
+            ifname: the PPP interface.
+            metric: ``defaultroute6-metric``, which pppd 2.5.3 gives the kernel as the route's
+                priority, an unsigned number (so -1 is the largest); 0 lets the kernel choose
+                (1024 for IPv6).
+
+        Returns:
+            Whether the route is in place.
+        """
         if IPRoute is None:
             self.logger.error("defaultroute6 needs pyroute2 (pip install pyroute2)")
             return False
-        return _in_thread(lambda: self._add_default_route(ifname))
+        priority = metric & 0xFFFFFFFF  # pppd: unsigned dfl_route6_metric
+        return _in_thread(lambda: self._add_default_route(ifname, priority))
 
-    def _add_default_route(self, ifname: str) -> bool:
+    def _add_default_route(self, ifname: str, priority: int) -> bool:
         with IPRoute() as ipr:
             index = _index(ipr, ifname)
             try:
-                ipr.route("add", family=_AF_INET6, dst="::/0", oif=index)
+                ipr.route("add", family=_AF_INET6, dst="::/0", oif=index, priority=priority)
             except Exception as exc:  # pyroute2's NetlinkError: EEXIST and the like
                 self.logger.error("Couldn't add IPv6 default route through %s: %s", ifname, exc)
                 return False
-            self._default_route = index
+            self._default_route = (index, priority)
         return True
 
     def remove_all(self) -> None:
@@ -271,7 +282,8 @@ class Ipv6Addresses:
         with IPRoute() as ipr:
             if self._default_route is not None:
                 with contextlib.suppress(Exception):  # gone with the interface, perhaps
-                    ipr.route("del", family=_AF_INET6, dst="::/0", oif=self._default_route)
+                    index, priority = self._default_route
+                    ipr.route("del", family=_AF_INET6, dst="::/0", oif=index, priority=priority)
                 self._default_route = None
             if self._address is not None:
                 index, local, peer = self._address

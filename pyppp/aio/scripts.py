@@ -50,19 +50,15 @@ class ScriptRunner:
     Args:
         logger: where pppd's lines go ("Script %s started (pid %d)" at debug level).
         user_env: the ``set``/``unset`` options, applied last (value None: unset).
-        config_dir: where :meth:`run` finds a script given by name (``ipv6-up``).
     """
 
     def __init__(
         self,
         logger: logging.Logger | None = None,
         user_env: Sequence[tuple[str, str | None]] = (),
-        *,
-        config_dir: Path | None = None,
     ) -> None:
         self.logger = logger or logging.getLogger("pyppp")
         self.user_env = tuple(user_env)
-        self.config_dir = config_dir
         self._running: dict[int, tuple[Path, asyncio.subprocess.Process]] = {}
         self._reapers: set[asyncio.Task[int]] = set()
 
@@ -109,18 +105,23 @@ class ScriptRunner:
 
     async def run(
         self,
-        name: str,
+        path: Path,
         args: Sequence[str],
         env: Mapping[str, str],
         *,
         wait: float | None = None,
     ) -> int | None:
-        """Start ``<config_dir>/<name>``; with ``wait``, wait that long for it to end.
+        """Start ``path``; with ``wait``, wait that long for it to end.
+
+        Args:
+            path: the script.
+            args: its arguments.
+            env: pppd's variables (``set``/``unset`` go on top).
+            wait: seconds to wait for its end (``None``: do not wait).
 
         Returns:
             Its exit status if it ended while waited for, else ``None``.
         """
-        path = Path(name) if self.config_dir is None else self.config_dir / name
         task = await self.start(path, args, env)
         if task is None or wait is None:
             return None

@@ -94,7 +94,7 @@ class Supervisor:
             ident=syslog_ident,
         )
         self.logger = self.logs.root
-        self.scripts = ScriptRunner(self.logger, options.script_env, config_dir=config_dir)
+        self.scripts = ScriptRunner(self.logger, options.script_env)
         self.ip_scripts = ScriptPair(self.scripts, self.script("ip-up"), self.script("ip-down"))
         self.auth_scripts = ScriptPair(
             self.scripts, self.script("auth-up"), self.script("auth-down")
@@ -141,6 +141,8 @@ class Supervisor:
             "ip-pre-up": self.options.ip_pre_up_script,
             "auth-up": self.options.auth_up_script,
             "auth-down": self.options.auth_down_script,
+            "ipv6-up": self.options.ipv6_up_script,
+            "ipv6-down": self.options.ipv6_down_script,
         }.get(name)
         return Path(given) if given else self.config_dir / name
 

@@ -107,9 +107,9 @@ class Tun:
             raise TunError(f"Couldn't configure {self.name} for IPv6: {exc}{hint}") from exc
         self._families.add(6)
 
-    def add_ipv6_default_route(self) -> bool:
-        """Add pppd's ``defaultroute6``; it goes again with the addresses."""
-        return self._ipv6.add_default_route(self.name)
+    def add_ipv6_default_route(self, metric: int = 0) -> bool:
+        """Add ``defaultroute6`` with ``defaultroute6-metric``; it goes with the addresses."""
+        return self._ipv6.add_default_route(self.name, metric)
 
     def bring_up(self) -> None:
         """Bring a configured interface up (after pppd's ip-pre-up script)."""

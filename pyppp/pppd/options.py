@@ -256,6 +256,8 @@ class PppOptions:
     ip_up_script: str | None = None  # None: <config-dir>/ip-up
     ip_down_script: str | None = None
     ip_pre_up_script: str | None = None
+    ipv6_up_script: str | None = None  # None: <config-dir>/ipv6-up
+    ipv6_down_script: str | None = None
     auth_up_script: str | None = None  # None: <config-dir>/auth-up
     auth_down_script: str | None = None
     domain: str | None = None
@@ -347,6 +349,7 @@ class PppOptions:
     ipv6cp_max_terminate: int = 2
     ipv6cp_max_failure: int = 5
     defaultroute6: bool = False
+    defaultroute6_metric: int = 0  # pppd 2.5.3: the route's RTA_PRIORITY, unsigned (-1: 2**32-1)
     netmask: str | None = None
     usepeerwins: bool = False
     noresolvconf: bool = False

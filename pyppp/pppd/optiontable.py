@@ -382,6 +382,19 @@ OPTIONS: Final[tuple[OptionSpec, ...]] = (
         "Set pathname of ip-pre-up script",
         privileged=True,
     ),
+    # pppd 2.5 (options.c, under PPP_WITH_IPV6CP): where ipv6-up/ipv6-down are.
+    _str(
+        "ipv6-up-script",
+        "ipv6_up_script",
+        "Set pathname of ipv6-up script",
+        privileged=True,
+    ),
+    _str(
+        "ipv6-down-script",
+        "ipv6_down_script",
+        "Set pathname of ipv6-down script",
+        privileged=True,
+    ),
     _str("auth-up-script", "auth_up_script", "Set pathname of auth-up script", privileged=True),
     _str(
         "auth-down-script",
@@ -621,7 +634,9 @@ OPTIONS: Final[tuple[OptionSpec, ...]] = (
     ),
     _no(
         "ipv6cp-use-remotenumber",
-        "it takes the remote identifier from 'remotenumber', which pyppp does not implement",
+        "pppd 2.5's peer interface identifier derived from 'remotenumber' (a MAC, IPv4 or "
+        "IPv6 address, or a telephone number) is not implemented; give it with "
+        "'ipv6 <local>,<remote>'",
     ),
     _flag(
         "ipv6cp-noremote",
@@ -640,6 +655,14 @@ OPTIONS: Final[tuple[OptionSpec, ...]] = (
     _int("ipv6cp-max-terminate", "ipv6cp_max_terminate", "Set max #xmits for term-reqs", minimum=1),
     _int("ipv6cp-max-failure", "ipv6cp_max_failure", "Set max #conf-naks for IPv6CP", minimum=1),
     _flag("defaultroute6", "defaultroute6", "Add default IPv6 route", privileged=True),
+    # pppd 2.5.3 (ipv6cp.c): the defaultroute6's metric; pppd 2.4.9 has no such word.
+    _int(
+        "defaultroute6-metric",
+        "defaultroute6_metric",
+        "Metric to use for the default route (Linux only; default 0)",
+        minimum=-1,
+        privileged=True,
+    ),
     _flag(
         "nodefaultroute6",
         "defaultroute6",

@@ -77,12 +77,28 @@ def ppp_links(ns: Netns) -> list[str]:
 
 
 def test_dual_stack_ping6_transfer_and_scripts(lab: Lab) -> None:
+    # The dialer names its IPv6 scripts (pppd 2.5's ipv6-up-script/ipv6-down-script): those run,
+    # not the config dir's; and its defaultroute6 gets defaultroute6-metric.
+    hooks = lab.tmp / "hooks"
+    hooks.mkdir()
+    for name in ("up6", "down6"):
+        (hooks / name).write_text(HOOK)
+        (hooks / name).chmod(0o755)
     with NullModemCable() as cable:
         call = start_call(
             lab,
             cable.ends,
             server_words=("debug", "ipv6", "::1,::2", "ipparam", "lab6"),
-            client_words=("debug",),
+            client_words=(
+                "debug",
+                "ipv6-up-script",
+                str(hooks / "up6"),
+                "ipv6-down-script",
+                str(hooks / "down6"),
+                "defaultroute6",
+                "defaultroute6-metric",
+                "300",
+            ),
         )
         install_hooks(lab.tmp / "server")
         install_hooks(lab.tmp / "client")
@@ -96,9 +112,13 @@ def test_dual_stack_ping6_transfer_and_scripts(lab: Lab) -> None:
             assert process.find(r"^sent \[IPV6CP ConfReq id=0x1 <addr fe80::"), process.text
         # pppd's link-locals, and nothing the kernel made up itself.
         server_up = wait_file(lab.tmp / "server" / "ipv6-up.out")
-        client_up = wait_file(lab.tmp / "client" / "ipv6-up.out")
+        client_up = wait_file(hooks / "up6.out")
         assert inet6(lab.a) == [f"{SERVER_LL} peer {CLIENT_LL}/128 scope link nodad"]
         assert inet6(lab.b) == [f"{CLIENT_LL} peer {SERVER_LL}/128 scope link nodad"]
+
+        routes = lab.b.run(["ip", "-6", "-o", "route", "show", "default"]).stdout
+        assert re.search(r"^default dev ppp0 .*metric 300 ", routes, re.M), routes
+        assert "default" not in lab.a.run(["ip", "-6", "route", "show", "default"]).stdout
 
         ping6(lab.a, CLIENT_LL)
         ping6(lab.b, SERVER_LL)
@@ -126,18 +146,21 @@ def test_dual_stack_ping6_transfer_and_scripts(lab: Lab) -> None:
         call.client.signal(signal.SIGTERM)
         assert call.client.wait(15) == 5, call.client.text
         assert call.server.wait(15) == 0, call.server.text
-    for side, local, remote in (
-        ("server", SERVER_LL_PPPD, CLIENT_LL_PPPD),
-        ("client", CLIENT_LL_PPPD, SERVER_LL_PPPD),
+    for down_hook, local, remote in (
+        (lab.tmp / "server" / "ipv6-down", SERVER_LL_PPPD, CLIENT_LL_PPPD),
+        (hooks / "down6", CLIENT_LL_PPPD, SERVER_LL_PPPD),
     ):
-        down = wait_file(lab.tmp / side / "ipv6-down.out")
+        down = wait_file(down_hook.with_name(down_hook.name + ".out"))
         assert down.splitlines()[0].startswith("args: ppp0 /dev/pts/"), down
         assert f" 115200 {local} {remote}" in down.splitlines()[0], down
         assert f"LLLOCAL={local}" in down, down
+    # The config dir's own ipv6 scripts did not run on the dialer.
+    assert not [p.name for p in (lab.tmp / "client").glob("ipv6-*.out")]
     for process in (call.server, call.client):
         assert "Traceback" not in process.text, process.text
         assert process.find(r"^Connection terminated\.$"), process.text
     assert ppp_links(lab.a) == ppp_links(lab.b) == []
+    assert lab.b.run(["ip", "-6", "route", "show", "default"]).stdout == ""
 
 
 def test_ipv6_only_link(lab: Lab) -> None:
