@@ -43,7 +43,7 @@ C_REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "tools" / "hdlc-b
 
 
 def _checksum(header: bytes) -> int:
-    total = sum(struct.unpack(f"!{len(header) // 2}H", header))
+    total: int = sum(struct.unpack(f"!{len(header) // 2}H", header))
     while total > 0xFFFF:
         total = (total & 0xFFFF) + (total >> 16)
     return ~total & 0xFFFF

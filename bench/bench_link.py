@@ -213,12 +213,12 @@ class _Auth:
     def __init__(self, secrets: SecretsFile | None, password: str | None) -> None:
         self.secrets, self.password = secrets, password
 
-    def authenticator(self, protocol: int) -> AuthEngine | None:
+    def authenticator(self, protocol: int, *, algorithm: int = 5) -> AuthEngine | None:
         if protocol == PPPProtocol.PAP and self.secrets is not None:
             return PapAuthenticator("server", self.secrets)
         return None
 
-    def peer(self, protocol: int) -> AuthEngine | None:
+    def peer(self, protocol: int, *, algorithm: int = 5) -> AuthEngine | None:
         if protocol == PPPProtocol.PAP and self.password is not None:
             return PapPeer(USER, self.password)
         return None

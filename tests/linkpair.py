@@ -16,7 +16,7 @@ import itertools
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from pyppp import hdlc
 from pyppp.control import ControlProtocol, LayerEvent
@@ -198,7 +198,7 @@ class ScriptedPeer:
     Address/Control present, which a Link must always accept.
     """
 
-    def __init__(self, protocol: ControlProtocol) -> None:
+    def __init__(self, protocol: ControlProtocol[Any]) -> None:
         self.cp = protocol
         self._deframer = hdlc.Deframer(accm=0xFFFFFFFF, mru=65535)
         self.received: list[hdlc.Frame] = []

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import struct
+from collections.abc import Coroutine
+from typing import Any, TypeVar
 
 import pytest
 
 import pyppp
 from pyppp.events import AuthFailed, LinkTerminated
 from pyppp.util import seeded_rng
+
+T = TypeVar("T")
 
 
 def icmp_echo(src: str, dst: str, payload: bytes = b"pyppp") -> bytes:
@@ -22,8 +26,8 @@ def icmp_echo(src: str, dst: str, payload: bytes = b"pyppp") -> bytes:
     return header + body
 
 
-def run(coro: object) -> object:
-    return asyncio.run(asyncio.wait_for(coro, 30))  # type: ignore[arg-type]
+def run(coro: Coroutine[Any, Any, T]) -> T:
+    return asyncio.run(asyncio.wait_for(coro, 30))
 
 
 def test_readme_example_pap() -> None:
@@ -43,7 +47,7 @@ def test_readme_example_pap() -> None:
             back = await asyncio.wait_for(b.receive(), 5)
             return str(up.local), str(up.remote), received, back
 
-    local, remote, received, back = run(main())  # type: ignore[misc]
+    local, remote, received, back = run(main())
     assert (local, remote) == ("10.99.0.2", "10.99.0.1")
     assert received == icmp_echo("10.99.0.2", "10.99.0.1")
     assert back == icmp_echo("10.99.0.1", "10.99.0.2", b"back" * 300)
@@ -62,7 +66,7 @@ def test_chap_and_close_statuses() -> None:
             closed = await asyncio.wait_for(a.wait_closed(), 10)
             return closing, closed
 
-    closing, closed = run(main())  # type: ignore[misc]
+    closing, closed = run(main())
     assert closing == 5  # pppd: terminated on request
     # The peer's TermReq, then its end of the socket closes while we wait out the restart
     # period: pppd counts that as a modem hang-up (16), not as a plain end (0).
@@ -82,7 +86,7 @@ def test_wrong_password_fails_with_pppd_statuses() -> None:
                 await a.wait_network_up(10)
             return [e for e in _drain(a.events)], [e for e in _drain(b.events)]
 
-    a_events, b_events = run(main())  # type: ignore[misc]
+    a_events, b_events = run(main())
     assert any(isinstance(e, AuthFailed) and e.exit_status == 11 for e in a_events)
     assert any(isinstance(e, AuthFailed) and e.exit_status == 19 for e in b_events)
     assert any(isinstance(e, LinkTerminated) and e.exit_status == 19 for e in b_events)
@@ -152,7 +156,7 @@ def test_ipv6_datagrams_through_the_library_api() -> None:
             second = await asyncio.wait_for(a.receive(), 5)
             return up_a, up_b, first, second
 
-    up_a, up_b, first, second = run(main())  # type: ignore[misc]
+    up_a, up_b, first, second = run(main())
     assert (up_a.local, up_a.remote) == (up_b.remote, up_b.local)
     assert up_a.local.is_link_local
     assert up_a.local != up_a.remote

@@ -47,7 +47,7 @@ def words(text: str, source: str = "f") -> list[str]:
 
 
 def opts(text: str, **kwargs: object) -> PppOptions:
-    return options_from_words(parse_words(text, "test"), **kwargs)  # type: ignore[arg-type]
+    return options_from_words(parse_words(text, "test"), **kwargs)
 
 
 def error(text: str, **kwargs: object) -> ConfigError:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from ipaddress import IPv4Address
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import pytest
 
@@ -101,24 +101,26 @@ def make_lcp(seed: int = 1, config: LcpConfig | None = None, **fsm: object) -> L
     return LcpControlProtocol(negotiator, FsmConfig(**fsm))  # type: ignore[arg-type]
 
 
-def start(cp: ControlProtocol, now: float = 0.0) -> list[ControlPacket]:
+def start(cp: ControlProtocol[Any], now: float = 0.0) -> list[ControlPacket]:
     cp.open(now)
     cp.up(now)
     return cp.packets_to_send()
 
 
-def recv(cp: ControlProtocol, code: int, ident: int, data: bytes = b"", now: float = 0.0) -> None:
+def recv(
+    cp: ControlProtocol[Any], code: int, ident: int, data: bytes = b"", now: float = 0.0
+) -> None:
     cp.receive(ControlPacket(code, ident, data).encode(), now)
 
 
-def drain(cp: ControlProtocol) -> list[LayerEvent]:
+def drain(cp: ControlProtocol[Any]) -> list[LayerEvent]:
     out = []
     while (event := cp.next_event()) is not None:
         out.append(event)
     return out
 
 
-def kinds(cp: ControlProtocol) -> list[type]:
+def kinds(cp: ControlProtocol[Any]) -> list[type]:
     return [type(event) for event in drain(cp)]
 
 
@@ -138,7 +140,7 @@ def open_lcp(cp: LcpControlProtocol, now: float = 0.0) -> ControlPacket:
     return request
 
 
-def state_of(cp: ControlProtocol) -> State:
+def state_of(cp: ControlProtocol[Any]) -> State:
     """The state, read through a call so that mypy does not narrow it across events."""
     return cp.state
 

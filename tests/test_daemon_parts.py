@@ -181,7 +181,12 @@ def test_demand_queues_triggers_and_flushes() -> None:
         demand.connecting()
         demand.on_packets([_ip(n) for n in range(3, QUEUE_PACKETS + 10)])
         sent: list[bytes] = []
-        demand.passing(lambda packets: sent.extend(packets) or len(packets))
+
+        def send(packets: list[bytes]) -> int:
+            sent.extend(packets)
+            return len(packets)
+
+        demand.passing(send)
         assert sent[:2] == [_ip(1), _ip(2)]
         assert len(sent) == QUEUE_PACKETS  # bounded; the rest dropped and counted
         assert demand.dropped == 1 + 9
@@ -332,14 +337,14 @@ def test_syslog_ident_is_pppds_by_default(monkeypatch: pytest.MonkeyPatch) -> No
         def __init__(self, address: str, facility: int) -> None:
             logging.Handler.__init__(self)
             self.facility = facility
-            self.socket = None  # type: ignore[assignment]
+            self.socket = None
 
         def emit(self, record: logging.LogRecord) -> None:
             sent.append((self.ident, self.format(record), self.mapPriority(record.levelname)))
 
     sent: list[tuple[str, str, str]] = []
     monkeypatch.setattr(logs_module, "_SysLogHandler", FakeSyslog)
-    monkeypatch.setattr(logs_module.os.path, "exists", lambda path: True)
+    monkeypatch.setattr(os.path, "exists", lambda path: True)  # the module's os.path
     for ident in ("pppd", "pyppp"):
         logs = logs_module.LogSetup(ident=ident, foreground=False)
         logs.root.log(25, "Connect: ppp0 <--> /dev/ttyS1")

@@ -261,8 +261,10 @@ def test_invalid_protocol_is_a_caller_error() -> None:
 # --- receive edge cases ---------------------------------------------------------------------
 
 
-def good(protocol: int = 0x21, information: bytes = b"hello", **kwargs: bool) -> bytes:
-    return encode_frame(protocol, information, accm=0, **kwargs)
+def good(
+    protocol: int = 0x21, information: bytes = b"hello", *, acfc: bool = False, pfc: bool = False
+) -> bytes:
+    return encode_frame(protocol, information, accm=0, acfc=acfc, pfc=pfc)
 
 
 def test_shared_and_repeated_flags(backend: str) -> None:

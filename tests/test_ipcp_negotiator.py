@@ -6,7 +6,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Network
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import pytest
 from hypothesis import given, settings
@@ -62,8 +62,8 @@ def trace(options: Sequence[Option]) -> str:
 class Talk:
     """Two negotiators exchanging requests until both are Acked (no automaton, no timers)."""
 
-    a: Negotiator
-    b: Negotiator
+    a: Negotiator[Any]
+    b: Negotiator[Any]
     lines: list[str] = field(default_factory=list)
     max_rounds: int = 12
     max_failure: int = 5
@@ -100,7 +100,7 @@ SERVER = {"local": A("10.99.0.1"), "remote": A("10.99.0.2")}
 
 
 def test_is_a_negotiator() -> None:
-    n: Negotiator = neg()
+    n: Negotiator[Any] = neg()
     assert (n.protocol, n.name, n.codecs) == (0x8021, "IPCP", CODECS)
 
 

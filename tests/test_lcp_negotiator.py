@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -70,7 +71,7 @@ def ack_all(lcp: LcpNegotiator, peer: Sequence[Option] = ()) -> LcpResult:
 
 
 def test_satisfies_negotiator_protocol() -> None:
-    negotiator: Negotiator = make()
+    negotiator: Negotiator[Any] = make()
     assert negotiator.protocol == PPPProtocol.LCP
     assert negotiator.name == "LCP"
     assert negotiator.codecs is CODECS

@@ -21,6 +21,7 @@ from pyppp.control import ControlProtocol
 from pyppp.datapath import CONTROL_QUEUE_LIMIT
 from pyppp.events import (
     AuthFailed,
+    AuthMethod,
     AuthSucceeded,
     IpReceived,
     LinkDown,
@@ -31,6 +32,7 @@ from pyppp.events import (
     NetworkUp,
     Phase,
     PhaseChanged,
+    Role,
 )
 from pyppp.fsm import FsmConfig, State
 from pyppp.ipcp.negotiator import IpcpConfig
@@ -583,7 +585,9 @@ def test_pap_authentication_phase_then_network() -> None:
         Phase.AUTHENTICATE,
         Phase.NETWORK,
     ]
-    assert pair.of_type("a", AuthSucceeded) == [AuthSucceeded("PAP", "authenticator", "zaphod")]
+    assert pair.of_type("a", AuthSucceeded) == [
+        AuthSucceeded(AuthMethod.PAP, Role.AUTHENTICATOR, "zaphod")
+    ]
     assert pair.of_type("b", AuthSucceeded)[0].role == "peer"
 
 
@@ -929,8 +933,8 @@ def test_a_dead_link_can_be_opened_again() -> None:
     assert end.exit_status == 10
     pair.a.open(pair.now)  # type: ignore[attr-defined]
     assert pair.a.phase is Phase.ESTABLISH  # type: ignore[attr-defined]
-    assert pair.a.get_timer() is not None  # type: ignore[attr-defined]
-    sent = pair.a.data_to_send()  # type: ignore[attr-defined]
+    assert pair.a.get_timer() is not None
+    sent = pair.a.data_to_send()
     frames = hdlc.Deframer().feed(sent)
     assert [f.information[0] for f in frames if f.protocol == PPPProtocol.LCP] == [Code.CONF_REQ]
 
@@ -940,10 +944,10 @@ def test_queued_ip_does_not_follow_the_terminate_ack() -> None:
     packet = bytes.fromhex("45000014000000004001000a0a630001") + bytes(4)
     assert pair.a.send_ips([packet] * 50, pair.now) == 50  # type: ignore[attr-defined]
     pair.b.close(now=pair.now)  # type: ignore[attr-defined]
-    pair.b_to_a.send(pair.b.data_to_send(), pair.now)  # type: ignore[attr-defined]
+    pair.b_to_a.send(pair.b.data_to_send(), pair.now)
     for chunk in pair.b_to_a.pop_due(pair.now + 1):
-        pair.a.receive_data(chunk, pair.now + 1)  # type: ignore[attr-defined]
-    frames = hdlc.Deframer().feed(pair.a.data_to_send())  # type: ignore[attr-defined]
+        pair.a.receive_data(chunk, pair.now + 1)
+    frames = hdlc.Deframer().feed(pair.a.data_to_send())
     assert [f.protocol for f in frames] == [PPPProtocol.LCP]  # the Terminate-Ack alone
     assert pair.a.stats.discarded["ip queued at network down"] == 50  # type: ignore[attr-defined]
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 from ipaddress import IPv4Address
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, Phase, example, given, settings
@@ -91,13 +92,13 @@ cp_action = st.one_of(
 )
 
 
-def check_timer(cp: ControlProtocol) -> None:
+def check_timer(cp: ControlProtocol[Any]) -> None:
     # RFC 1661 §4.6: the Restart timer runs only while a request is outstanding.
     if cp.state not in TIMER_STATES:
         assert cp.automaton.deadline is None
 
 
-def make_protocol(kind: str, fsm: FsmConfig) -> ControlProtocol:
+def make_protocol(kind: str, fsm: FsmConfig) -> ControlProtocol[Any]:
     if kind == "lcp":
         lcp = LcpControlProtocol(
             LcpNegotiator(LcpConfig(), seeded_rng(7)), fsm, echo_interval=1.0, echo_failure=3

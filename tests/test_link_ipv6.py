@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 from ipaddress import IPv6Address
+from typing import Any
 
 import pytest
 
@@ -34,7 +35,7 @@ IPV6 = bytes.fromhex("60000000 0000 3b40".replace(" ", "")) + bytes(32)
 IPV4 = b"\x45" + bytes(19)
 
 
-def v6_link(name: str, **kwargs: object) -> Link:
+def v6_link(name: str, **kwargs: Any) -> Link:
     ipv6cp = kwargs.pop("ipv6cp", Ipv6cpConfig())
     return make_link(name, ipv6cp=ipv6cp, **kwargs)
 

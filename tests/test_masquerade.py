@@ -8,7 +8,9 @@ the binding is missing.
 
 from __future__ import annotations
 
+import importlib
 import sys
+from collections.abc import Mapping
 from ipaddress import IPv4Address
 from pathlib import Path
 from typing import Any
@@ -32,13 +34,13 @@ class FakeNft:
     def set_json_output(self, value: bool) -> bool:
         return True
 
-    def json_cmd(self, root: dict[str, Any]) -> tuple[int, Any, str]:
+    def json_cmd(self, json_root: Mapping[str, Any]) -> tuple[int, Any, str]:
         if self.fail_next is not None:
             error, self.fail_next = self.fail_next, None
             return 1, "", error
         items: list[dict[str, Any]] = [{"metainfo": {"version": "1.0.6"}}]
         staged = {k: list(v) for k, v in self.tables.items()}
-        for command in root["nftables"]:
+        for command in json_root["nftables"]:
             self.commands.append(command)
             ((verb, what),) = command.items()
             if verb == "list" and "tables" in what:
@@ -168,7 +170,7 @@ def test_debian_binding_is_found_from_any_python(
     (package / "nftables.py").write_text("class Nftables:\n    pass\n")
     monkeypatch.setitem(sys.modules, "nftables", None)
     monkeypatch.setattr(masq_module, "DEBIAN_BINDING", package)
-    monkeypatch.setattr(masq_module.importlib, "import_module", _refuse)
+    monkeypatch.setattr(importlib, "import_module", _refuse)  # the module's importlib
     module = load_nftables()
     assert module.Nftables.__name__ == "Nftables"
     monkeypatch.delitem(sys.modules, "nftables.nftables", raising=False)

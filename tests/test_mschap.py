@@ -43,7 +43,7 @@ from pyppp.events import AuthFailed, AuthMethod, AuthSucceeded, LinkTerminated, 
 from pyppp.lcp.negotiator import LcpConfig, LcpNegotiator
 from pyppp.lcp.options import AuthProtocol, ChapAlgorithm
 from pyppp.link import Link
-from pyppp.options import Review
+from pyppp.options import Option, Review
 from pyppp.packet import Code, ControlPacket, PPPProtocol
 from pyppp.pppd.secrets import SecretsFile
 from pyppp.simple import simple_config
@@ -478,7 +478,7 @@ def auth_of(lcp: LcpNegotiator) -> AuthProtocol | None:
     ],
 )
 def test_peer_side_accepts_or_naks_with_our_best_algorithm(
-    allow: tuple[int, ...], refuse: dict[str, bool], asked: AuthProtocol, answer: object
+    allow: tuple[int, ...], refuse: dict[str, bool], asked: AuthProtocol, answer: Option | None
 ) -> None:
     lcp = negotiator(allow_chap_algorithms=allow, **refuse)
     review = lcp.review([asked], reject_if_disagree=False)

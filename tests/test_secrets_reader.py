@@ -14,6 +14,7 @@ from pyppp.auth.base import AuthEngine, AuthFailure, AuthSuccess
 from pyppp.auth.chap import ChapAuthenticator, ChapPeer
 from pyppp.events import AuthMethod, AuthSucceeded, LinkDown, LinkUp, Role
 from pyppp.packet import PPPProtocol
+from pyppp.pppd.secrets import FileRead, SecretsFile
 from pyppp.util import seeded_rng
 
 
@@ -37,7 +38,7 @@ def test_refresh_reads_in_a_worker_thread(tmp_path: Path, monkeypatch: pytest.Mo
     threads: list[int] = []
     real = aio_secrets.read_file
 
-    def spy(path: str | Path, limit: int) -> aio_secrets.FileRead:
+    def spy(path: str | Path, limit: int) -> FileRead:
         threads.append(threading.get_ident())
         return real(path, limit)
 
@@ -66,7 +67,7 @@ def test_lcp_going_down_rereads_both_one_read_per_file_at_a_time(
     entered, release = threading.Event(), threading.Event()
     real = aio_secrets.read_secrets_file
 
-    def slow(path: str | Path, **kwargs: object) -> aio_secrets.SecretsFile | None:
+    def slow(path: str | Path, **kwargs: object) -> SecretsFile | None:
         if str(path).endswith("chap-secrets"):
             entered.set()
             release.wait()

@@ -170,7 +170,7 @@ def _daemons(*run_dirs: Path) -> Iterator[None]:
                     for signum in (signal.SIGTERM, signal.SIGKILL):
                         if _alive(pid):
                             os.kill(pid, signum)
-                            _wait_quietly(lambda p=pid: not _alive(p), 5.0)  # type: ignore[misc]
+                            _wait_quietly(lambda p=pid: not _alive(p), 5.0)
 
 
 def _wait_quietly(predicate: object, timeout: float) -> None:

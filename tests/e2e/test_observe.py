@@ -24,6 +24,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -36,7 +37,7 @@ METRICS = "127.0.0.1:9100"  # inside namespace a: nothing else listens there
 RECORD_SUPPORTED = OPTION_WORDS["record"].kind is not Kind.UNSUPPORTED
 
 
-def _status(lab: Lab, *args: str) -> tuple[int, dict[str, object]]:
+def _status(lab: Lab, *args: str) -> tuple[int, dict[str, Any]]:
     result = subprocess.run(
         [sys.executable, "-m", "pyppp", "status", "--json", *args],
         capture_output=True,
@@ -47,13 +48,13 @@ def _status(lab: Lab, *args: str) -> tuple[int, dict[str, object]]:
     return result.returncode, json.loads(result.stdout)
 
 
-def _links_by_pid(document: dict[str, object]) -> dict[int, dict[str, object]]:
+def _links_by_pid(document: dict[str, Any]) -> dict[int, dict[str, Any]]:
     links = document["links"]
     assert isinstance(links, list)
     return {link["pid"]: link for link in links}
 
 
-def _wait_links(lab: Lab, pids: set[int], timeout: float = 10.0) -> dict[int, dict[str, object]]:
+def _wait_links(lab: Lab, pids: set[int], timeout: float = 10.0) -> dict[int, dict[str, Any]]:
     """Status, once every pid answers with its network up (the sockets appear as links start)."""
     deadline = time.monotonic() + timeout
     while True:
@@ -112,7 +113,7 @@ def test_status_metrics_pcap_and_record_of_a_running_link(lab: Lab, runtime_dir:
         assert (server["peer"], server["peer_auth"]) == (USER, "PAP")
         assert (client["user"], client["device"]) == (USER, cable.ends[1])
         assert server["interface"] == client["interface"] == server["name"] == "ppp0"
-        assert server["lcp"]["mru"] == 1500  # type: ignore[index]
+        assert server["lcp"]["mru"] == 1500
 
         # A ping of 3 x 1000 octets of ICMP: 3 x (1028 IP + 2 protocol) octets each way.
         ping(lab.b, SERVER_IP, count=3, size=1000)
@@ -121,8 +122,8 @@ def test_status_metrics_pcap_and_record_of_a_running_link(lab: Lab, runtime_dir:
             (client, after[client_pid], "sent"),
             (server, after[server_pid], "received"),
         ):
-            grown = now[way]["bytes"] - before[way]["bytes"]  # type: ignore[index]
-            packets = now[way]["packets"] - before[way]["packets"]  # type: ignore[index]
+            grown = now[way]["bytes"] - before[way]["bytes"]
+            packets = now[way]["packets"] - before[way]["packets"]
             # Only LCP echoes (8 octets + protocol) can have crossed besides the pings.
             assert packets >= 3, (before, now)
             assert grown - 3 * 1030 == 10 * (packets - 3), (before, now)
@@ -136,7 +137,7 @@ def test_status_metrics_pcap_and_record_of_a_running_link(lab: Lab, runtime_dir:
         # /metrics (inside the server's namespace) shows the same counters.
         samples = _scrape(lab)
         status = _links_by_pid(_status(lab)[1])[server_pid]
-        received = status["received"]["bytes"]  # type: ignore[index]
+        received = status["received"]["bytes"]
         scraped = samples['pyppp_link_received_bytes_total{link="ppp0"}']
         assert received - 100 <= scraped <= received  # only echoes may have come in between
         assert samples['pyppp_link_network_up{link="ppp0",protocol="ipv4"}'] == 1
@@ -297,7 +298,7 @@ def test_the_control_socket_answers_root_and_refuses_another_user(
             assert (sock.stat().st_uid, stat_mode(sock)) == (0, 0o600)
             code, document = _status(lab, name)
             assert code == 0
-            assert [link["name"] for link in document["links"]] == [name]  # type: ignore[union-attr]
+            assert [link["name"] for link in document["links"]] == [name]
 
             # The directory keeps the user out: pyppp status says so and shows nothing.
             user_status = _as_user(throwaway_user, [python, "-m", "pyppp", "status"])

@@ -71,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
         print("ok")
         return 0
     if args.atheris:
-        import atheris  # type: ignore[import-not-found]
+        import atheris
 
         target = targets[args.atheris]
         atheris.instrument_all()

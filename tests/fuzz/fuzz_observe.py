@@ -147,7 +147,7 @@ def _frames(data: bytes) -> list[tuple[int, bytes]]:
     return frames
 
 
-def _masked(frames: list[tuple[int, bytes]]) -> list[tuple[int, bytes]]:
+def _masked(frames: Sequence[tuple[int, bytes]]) -> list[tuple[int, bytes]]:
     return [(p, mask_pap_request(i) if p == PPPProtocol.PAP else i) for p, i in frames]
 
 

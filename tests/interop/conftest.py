@@ -63,10 +63,10 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if not outcomes():
         return
     manifest = _images[0].manifest if _images else {}
-    header = {"pppd_version": manifest.get("ppp", ""), "kernel": manifest.get("kernel-release", "")}
-    write_markdown(LAST_RUN_MD, merge=False, **header)
+    version, kernel = manifest.get("ppp", ""), manifest.get("kernel-release", "")
+    write_markdown(LAST_RUN_MD, merge=False, pppd_version=version, kernel=kernel)
     if os.environ.get("PYPPP_INTEROP_UPDATE_RESULTS") == "1":
-        write_markdown(RESULTS_MD, **header)
+        write_markdown(RESULTS_MD, pppd_version=version, kernel=kernel)
 
 
 def _unavailable_now(reason: str) -> NoReturn:
