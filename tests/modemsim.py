@@ -23,7 +23,8 @@ API (kept small on purpose; other helpers' tests use it):
   to the DTE), ``close()`` (same as leaving the ``with`` block), ``wait_offline(timeout)``,
   ``calls_ended`` (how many calls ended, for any reason), ``dte_hangups`` (how many ended
   because the DTE closed the device), ``far_hangups`` (how many times the far end's tty was
-  hung up).
+  hung up), ``settle()`` (wait until the emulator has handled everything that happened before
+  the call: a test asserts "nothing happened" after it, with no sleep).
 
 Behaviour: result codes are ``CR LF text CR LF`` (``ATV0`` numeric, ``ATQ1`` silent); command
 echo follows ``ATE0``/``ATE1`` (default on, as a real modem); ``ATZ``, ``AT&F`` reset;
@@ -131,6 +132,7 @@ class ModemSim:
         for fd in (self._dte_master, self._line_master):
             os.set_blocking(fd, False)
         self._wake_r, self._wake_w = os.pipe()
+        self._settlers: list[threading.Event] = []
         self._to_dte = bytearray()
         self._to_line = bytearray()
         self._line_buf = bytearray()
@@ -177,6 +179,22 @@ class ModemSim:
         """Wait until no call is up (none was, or it has ended); return whether so."""
         return self._offline_event.wait(timeout)
 
+    def settle(self, timeout: float = 5.0) -> None:
+        """Return once the thread has polled and handled all that was pending at the call.
+
+        A close of ``device`` before the call, or bytes written to it, are seen by that poll
+        (the kernel reports them at once), so what the emulator does about them is done.
+
+        Raises:
+            TimeoutError: the thread did not get round to it within ``timeout`` seconds.
+        """
+        settled = threading.Event()
+        with self._lock:
+            self._settlers.append(settled)
+        self._poke()
+        if not settled.wait(timeout):
+            raise TimeoutError("the modem emulator did not settle")
+
     def hangup(self) -> None:
         """Drop the carrier: go offline and send ``NO CARRIER`` to the DTE."""
         self._hangup_request = True
@@ -203,7 +221,10 @@ class ModemSim:
             timeout = None
             if self._escape_at is not None:
                 timeout = max(0, int((self._escape_at - time.monotonic()) * 1000) + 1)
-            events = poller.poll(timeout)
+            # Whoever asked to settle before this poll is answered after it has been handled.
+            with self._lock:
+                settlers, self._settlers = self._settlers, []
+            events = poller.poll(0 if settlers else timeout)
             for fd, event in events:
                 if fd == self._wake_r:
                     with contextlib.suppress(OSError):
@@ -224,6 +245,8 @@ class ModemSim:
                 self._online_event.clear()
                 self._result("OK")
             self._flush()
+            for settled in settlers:
+                settled.set()
 
     def _register(self, poller: select.poll) -> None:
         dte = select.POLLIN | (select.POLLOUT if self._to_dte else 0)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import os
 import subprocess
@@ -583,12 +584,52 @@ def test_modemsim_failures_through_runner(result: str, status: int) -> None:
         assert _run_on(modem.device, ChatEngine(s, time.monotonic())) == status
 
 
-def test_runner_timeout_on_silent_line() -> None:
+def test_runner_timeout_on_silent_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The runner's part of a timeout: it arms the loop for exactly the engine's deadline (again
+    # at each turn: the same deadline), and hands the engine the loop's time when it fires,
+    # never before the deadline. (How long the timeout is, is the engine's: see the sans-IO
+    # tests above.) No wall-clock bound.
+    armed: list[float] = []
+    fired: list[tuple[float, float | None]] = []
+
+    async def run(fd: int) -> int:
+        loop = asyncio.get_running_loop()
+        engine = ChatEngine(script("", "ATX9", "NEVER", timeout=1), loop.time())
+        call_at = loop.call_at
+
+        def spy_call_at(
+            when: float,
+            callback: Callable[..., object],
+            *args: object,
+            context: contextvars.Context | None = None,
+        ) -> asyncio.TimerHandle:
+            if getattr(callback, "__name__", "") == "_on_timer":
+                armed.append(when)
+            return call_at(when, callback, *args, context=context)
+
+        handle_timer = engine.handle_timer
+
+        def spy_handle_timer(now: float) -> None:
+            fired.append((now, engine.get_timer()))
+            handle_timer(now)
+
+        monkeypatch.setattr(loop, "call_at", spy_call_at)
+        monkeypatch.setattr(engine, "handle_timer", spy_handle_timer)
+        status, _ = await drive(engine, FdPort(fd))
+        assert engine.get_timer() is None
+        return status
+
     with ModemSim(echo=False) as modem:
-        engine = ChatEngine(script("", "ATX9", "NEVER", timeout=1), time.monotonic())
-        start = time.monotonic()
-        assert _run_on(modem.device, engine) == 3
-        assert 0.9 < time.monotonic() - start < 3
+        fd = os.open(modem.device, os.O_RDWR | os.O_NOCTTY)
+        try:
+            assert asyncio.run(asyncio.wait_for(run(fd), 10)) == 3
+        finally:
+            os.close(fd)
+    ((now, deadline),) = fired
+    assert deadline is not None
+    assert armed
+    assert set(armed) == {deadline}
+    assert now >= deadline
 
 
 def test_cli_chat_on_modem() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+from collections.abc import Callable
 from ipaddress import IPv4Address, IPv6Address
 from pathlib import Path
 
@@ -82,10 +83,20 @@ def _script(path: Path, body: str) -> Path:
     return path
 
 
+async def _until(condition: Callable[[], object]) -> None:
+    """Let the loop (and the scripts) run until ``condition`` holds (callers bound the wait)."""
+    while not condition():
+        await asyncio.sleep(0.005)
+
+
 def test_down_script_waits_for_its_up_script(tmp_path: Path) -> None:
     log = tmp_path / "log"
+    gate = tmp_path / "gate"
     up = _script(
-        tmp_path / "up", f'echo "up $1 $IFNAME $X" >> {log}; sleep 0.3; echo up-end >> {log}\n'
+        tmp_path / "up",
+        f'echo "up $1 $IFNAME $X" >> {log}\n'
+        f"while [ ! -e {gate} ]; do sleep 0.01; done\n"  # runs until the test lets it end
+        f"echo up-end >> {log}\n",
     )
     down = _script(tmp_path / "down", f'echo "down $1 ${{X-unset}}" >> {log}\n')
 
@@ -93,14 +104,17 @@ def test_down_script_waits_for_its_up_script(tmp_path: Path) -> None:
         runner = ScriptRunner(user_env=[("X", "1")])
         pair = ScriptPair(runner, up, down)
         pair.up(["ppp0"], {"IFNAME": "ppp0"})
-        await asyncio.sleep(0.05)
+        await _until(lambda: runner.running == 1)  # the up script's environment is made
         runner.user_env = (("X", None),)  # unset applies to the next script
         pair.down(["ppp0"], {})
-        while pair.busy or runner.running:
-            await asyncio.sleep(0.02)
-        await asyncio.sleep(0.05)
+        for _ in range(10):
+            await asyncio.sleep(0)  # the pair looks at its state (a few loop turns)
+        assert pair.state  # the down script waits for the up one
+        assert runner.running == 1
+        gate.touch()
+        await _until(lambda: not pair.state and not pair.busy and not runner.running)
 
-    asyncio.run(main())
+    asyncio.run(asyncio.wait_for(main(), 30))
     assert log.read_text().splitlines() == ["up ppp0 ppp0 1", "up-end", "down ppp0 unset"]
 
 
@@ -109,34 +123,35 @@ def test_missing_scripts_still_change_state(tmp_path: Path) -> None:
     down = _script(tmp_path / "down", f"echo down >> {log}\n")
 
     async def main() -> None:
-        pair = ScriptPair(ScriptRunner(), tmp_path / "no-up", down)
+        runner = ScriptRunner()
+        pair = ScriptPair(runner, tmp_path / "no-up", down)
         pair.up([], {})
-        await asyncio.sleep(0.05)
+        await _until(lambda: pair.state and not pair.busy)  # up, with no script to run
         pair.down([], {})
-        await asyncio.sleep(0.3)
+        await _until(lambda: not pair.state and not pair.busy and not runner.running)
 
-    asyncio.run(main())
+    asyncio.run(asyncio.wait_for(main(), 30))
     assert log.read_text() == "down\n"
 
 
 def test_child_timeout_ends_scripts_with_sigterm(tmp_path: Path) -> None:
-    marker = tmp_path / "got-term"
+    marker, ready = tmp_path / "got-term", tmp_path / "ready"
+    # It would run for ten minutes; only the SIGTERM that ends the wait ends it sooner.
     slow = _script(
-        tmp_path / "slow", f"trap 'echo term > {marker}; exit 3' TERM\nsleep 30 & wait\n"
+        tmp_path / "slow",
+        f"trap 'echo term > {marker}; kill $!; exit 3' TERM\ntouch {ready}\nsleep 600 & wait\n",
     )
 
-    async def main() -> float:
+    async def main() -> int:
         runner = ScriptRunner()
-        await runner.start(slow, [], {})
-        await asyncio.sleep(0.2)
-        loop = asyncio.get_running_loop()
-        started = loop.time()
+        task = await runner.start(slow, [], {})
+        assert task is not None
+        await _until(ready.exists)  # the trap is set
         await runner.finish(0.3)  # child-timeout 0.3
-        return loop.time() - started
+        return await task
 
-    took = asyncio.run(main())
+    assert asyncio.run(asyncio.wait_for(main(), 60)) == 3
     assert marker.read_text() == "term\n"
-    assert took < 5
 
 
 def test_ip_pre_up_is_waited_for(tmp_path: Path) -> None:

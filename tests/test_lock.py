@@ -6,7 +6,6 @@ import struct
 import subprocess
 import sys
 import textwrap
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -257,18 +256,24 @@ def test_release_leaves_a_lock_that_is_no_longer_ours(
     assert any("no longer ours" in m for m in caplog.messages)
 
 
+# Each contender says "ready" at the gate, then "won" or "lost <status>"; a winner holds the
+# lock until the test has heard from everybody (the release file), so that no late starter can
+# find the lock free again: the race is real however slow the machine.
 _CONTENDER = textwrap.dedent(
     """
     import os, sys, time
     from pyppp.aio.lockfile import UucpLock
     from pyppp.pppd.lock import LockError
-    lock_dir, gate = sys.argv[1], sys.argv[2]
+    lock_dir, gate, release = sys.argv[1], sys.argv[2], sys.argv[3]
+    print("ready", flush=True)
     while not os.path.exists(gate):
         time.sleep(0.001)
     try:
         with UucpLock("/dev/ttyS9", lock_dir=lock_dir, resolve_symlinks=False):
             print("won", flush=True)
-            time.sleep(1.0)
+            deadline = time.monotonic() + 60  # not for ever if the test is gone
+            while not os.path.exists(release) and time.monotonic() < deadline:
+                time.sleep(0.001)
     except LockError as e:
         print("lost", e.exit_status, flush=True)
     """
@@ -281,19 +286,30 @@ def test_contention_only_one_process_wins(tmp_path: Path, dead_pid: int, stale_f
     locks.mkdir()
     if stale_first:  # everybody races to remove the same stale lock, then to create
         (locks / "LCK..ttyS9").write_bytes(format_lock_content(dead_pid))
-    gate = tmp_path / "gate"
+    gate, release = tmp_path / "gate", tmp_path / "release"
     procs = [
         subprocess.Popen(
-            [sys.executable, "-c", _CONTENDER, str(locks), str(gate)],
+            [sys.executable, "-c", _CONTENDER, str(locks), str(gate), str(release)],
             stdout=subprocess.PIPE,
             text=True,
             cwd=Path(__file__).resolve().parent.parent,
         )
         for _ in range(6)
     ]
-    time.sleep(0.5)  # let them all reach the gate
-    gate.touch()
-    outputs = [p.communicate(timeout=30)[0].split() for p in procs]
+    try:
+        for p in procs:  # all at the gate
+            assert p.stdout is not None
+            assert p.stdout.readline() == "ready\n"
+        gate.touch()
+        # Everybody's verdict while any winner still holds the lock (a second winner would
+        # wait for the release too: it shows here).
+        verdicts = [p.stdout.readline().split() for p in procs if p.stdout is not None]
+    finally:
+        gate.touch()  # (already, unless something failed: then nobody waits for ever)
+        release.touch()
+    outputs = [
+        [*v, *p.communicate(timeout=30)[0].split()] for v, p in zip(verdicts, procs, strict=True)
+    ]
     assert sorted(o[0] for o in outputs) == ["lost"] * 5 + ["won"]
     assert all(o[1] == "6" for o in outputs if o[0] == "lost")
     assert list(locks.iterdir()) == []

@@ -234,7 +234,8 @@ def test_dte_close_in_command_mode_ends_the_call() -> None:
         time.sleep(0.1)
         os.write(fd, b"+++")
         read_until(fd, b"OK\r\n")  # command mode, the call still up
-        assert not modem.wait_offline(0.1)
+        modem.settle()
+        assert not modem.wait_offline(0)
         os.close(fd)
         assert modem.wait_offline(3)
         assert modem.dte_hangups == 1
@@ -246,7 +247,7 @@ def test_idle_dte_close_is_not_a_hangup() -> None:
             fd = os.open(modem.device, os.O_RDWR | os.O_NOCTTY)
             read_until(fd_write(fd, b"AT\r"), b"OK\r\n")
             os.close(fd)
-        time.sleep(0.1)
+        modem.settle()  # it has seen the closes
         assert (modem.calls_ended, modem.dte_hangups) == (0, 0)
         assert modem.wait_offline(0)
 
@@ -256,7 +257,7 @@ def test_at_d_chooses_what_a_dte_close_does() -> None:
         fd = os.open(modem.device, os.O_RDWR | os.O_NOCTTY)
         read_until(fd_write(fd, b"ATD1\r"), b"CONNECT")
         os.close(fd)
-        time.sleep(0.2)
+        modem.settle()  # it has seen the close
         assert modem.online
         assert modem.dte_hangups == 0
         modem.hangup()
@@ -277,6 +278,6 @@ def test_at_d_chooses_what_a_dte_close_does() -> None:
             read_until(fd_write(fd, b"ATD3\r"), b"CONNECT")
         finally:
             os.close(fd)
-        time.sleep(0.2)
+        modem.settle()  # it has seen the close
         assert modem.online
         assert modem.dte_hangups == 1
