@@ -38,10 +38,24 @@ _SEND_LOW_WATER = 64 * 1024
 class PppConnection:
     """A running PPP link whose IP packets go to and come from the caller.
 
+    Made inside a running event loop; nothing happens on the line until :meth:`start` (or
+    ``async with``, which starts it and closes it on the way out).
+
     Args:
         line: the byte stream (``pyppp.aio.line.StreamLine``, ``FdLine`` or ``ThreadLine``).
         config: the link configuration (see :func:`pyppp.simple.simple_config`).
         rng: random source (magic numbers, CHAP challenges); ``os.urandom`` by default.
+
+    Attributes:
+        link: the sans-IO :class:`~pyppp.link.Link` (its ``stats``, ``phase``...).
+        line: the byte stream it runs on.
+        events: every :class:`~pyppp.events.Event` the link reports, in order (unbounded:
+            a caller that does not want them may ignore the queue; it holds small objects,
+            a few per negotiation, not one per packet).
+        runner: the :class:`~pyppp.aio.driver.LinkRunner` that drives the link.
+
+    Raises:
+        RuntimeError: made outside a running event loop.
     """
 
     def __init__(self, line: Line, config: LinkConfig, *, rng: Rng = os.urandom) -> None:
@@ -64,7 +78,17 @@ class PppConnection:
         *,
         rng: Rng = os.urandom,
     ) -> PppConnection:
-        """A connection over asyncio streams (a socket, a pipe...)."""
+        """Make a connection over asyncio streams (a socket, a pipe...), not yet started.
+
+        Args:
+            reader: the stream the peer's bytes come from.
+            writer: the stream our bytes go to (closed by :meth:`close`).
+            config: the link configuration.
+            rng: random source; ``os.urandom`` by default.
+
+        Returns:
+            The connection; call :meth:`start` or use it with ``async with``.
+        """
         return cls(StreamLine(reader, writer), config, rng=rng)
 
     async def __aenter__(self) -> PppConnection:
@@ -80,7 +104,11 @@ class PppConnection:
         await self.close()
 
     def start(self) -> None:
-        """Start LCP (the link runs in a background task)."""
+        """Start LCP: the link runs in a background task from now on (a second call does nothing).
+
+        Raises:
+            RuntimeError: called outside a running event loop.
+        """
         if self._task is None:
             self._task = asyncio.get_running_loop().create_task(self.runner.run())
             self._task.add_done_callback(self._on_done)
@@ -94,26 +122,59 @@ class PppConnection:
                 future.exception()
 
     async def wait_network_up(self, timeout: float | None = None) -> NetworkUp:
-        """Wait until IPCP is up; raises ``ConnectionError`` if the link dies first."""
+        """Wait until IPCP is up (at once if it has been up already).
+
+        Args:
+            timeout: seconds to wait at most (``None``: until it is up or the link ends).
+                A timeout leaves the connection as it is (it may still come up).
+
+        Returns:
+            The first :class:`~pyppp.events.NetworkUp`: the negotiated addresses, DNS, MTU.
+
+        Raises:
+            ConnectionError: the link terminated (or its runner stopped) before IPCP was up.
+            TimeoutError: ``timeout`` passed first.
+        """
         return await asyncio.wait_for(asyncio.shield(self._network), timeout)
 
     async def wait_ipv6_up(self, timeout: float | None = None) -> Ipv6Up:
-        """Wait until IPv6CP is up (``LinkConfig.ipv6cp`` set); ``ConnectionError`` if not."""
+        """Wait until IPv6CP is up (it runs only with ``LinkConfig.ipv6cp`` set).
+
+        Args:
+            timeout: seconds to wait at most (``None``: until it is up or the link ends).
+
+        Returns:
+            The first :class:`~pyppp.events.Ipv6Up`: both link-local addresses, the MTU.
+
+        Raises:
+            ConnectionError: the link terminated (or its runner stopped) before IPv6CP was
+                up; without ``LinkConfig.ipv6cp`` that is the only way this ends.
+            TimeoutError: ``timeout`` passed first.
+        """
         return await asyncio.wait_for(asyncio.shield(self._ipv6), timeout)
 
     def send(self, packet: bytes) -> bool:
-        """Send an IPv4 or IPv6 packet; ``False`` if it was dropped.
+        """Send an IPv4 or IPv6 packet (the version is read from its first octet).
 
-        It is dropped when its IP version's control protocol is not up, and when more than a
-        bounded amount of data is already queued for the line (back-pressure: IP may lose
-        packets, a sender that cares waits for :meth:`drain`).
+        Args:
+            packet: the datagram, from its IP header on.
+
+        Returns:
+            ``True`` if it was queued for the line; ``False`` if it was dropped: its IP
+            version's control protocol is not up, it is larger than the MTU, or more than a
+            bounded amount of data is already queued for the line (back-pressure: IP may lose
+            packets, a sender that cares waits for :meth:`drain`). Drops are counted in
+            ``link.stats``.
         """
         if self.link.pending_bytes > _SEND_HIGH_WATER:
             return False
         return self.runner.send_ip(packet)
 
     async def drain(self) -> None:
-        """Wait until the queue towards the line is short again."""
+        """Wait until the queue towards the line is short again (or the link has ended).
+
+        After it returns, :meth:`send` takes packets again unless the link is gone.
+        """
         while self.link.pending_bytes > _SEND_LOW_WATER and not self._closed():
             await asyncio.sleep(0.005)
 
@@ -121,11 +182,32 @@ class PppConnection:
         return self._task is not None and self._task.done()
 
     async def receive(self) -> bytes:
-        """The next IP packet from the peer (IPv4, or IPv6 while IPv6CP is up)."""
+        """Wait for the next IP packet from the peer (IPv4, or IPv6 while IPv6CP is up).
+
+        Packets wait in a bounded queue (1024); when it is full newer ones are dropped, as IP
+        may. The link ending does not end the wait: combine it with :meth:`wait_closed`.
+
+        Returns:
+            The datagram, from its IP header on.
+        """
         return await self._packets.get()
 
     async def close(self, reason: str = "User request", timeout: float = 7.0) -> int:
-        """Terminate gracefully (LCP Terminate-Request); return pppd's exit status."""
+        """Terminate gracefully (LCP Terminate-Request) and close the line.
+
+        Args:
+            reason: the Terminate-Request's text (pppd: "User request").
+            timeout: seconds to wait for the peer's Terminate-Ack and the link's end; then
+                the line is dropped as by a hang-up.
+
+        Returns:
+            pppd's exit status for the link (5, user request, when it was never started or
+            ended here; the status it ended with if it had ended already).
+
+        Raises:
+            Exception: whatever stopped the link's runner, if it failed (a bug, not the
+                peer: the runner counts and drops what the line brings).
+        """
         if self._task is None:
             self.line.close()
             return 5
@@ -140,7 +222,15 @@ class PppConnection:
         return status
 
     async def wait_closed(self) -> int:
-        """Wait until the link is dead (by the peer, keepalive...); return the exit status."""
+        """Wait until the link is dead (by the peer, keepalive, :meth:`close`...).
+
+        Returns:
+            pppd's exit status for the link (``pyppp.errors.ExitStatus``).
+
+        Raises:
+            AssertionError: the connection was never started.
+            Exception: whatever stopped the link's runner, if it failed.
+        """
         assert self._task is not None
         return await asyncio.shield(self._task)
 
@@ -170,7 +260,16 @@ class PppConnection:
 async def linked_pair(
     config_a: LinkConfig, config_b: LinkConfig, *, rng: Rng = os.urandom
 ) -> AsyncIterator[tuple[PppConnection, PppConnection]]:
-    """Two PPP stacks joined back to back by a socketpair, both started."""
+    """Two PPP stacks joined back to back by a socketpair, both started.
+
+    Args:
+        config_a: the first stack's configuration (say, the answering side).
+        config_b: the second's.
+        rng: random source for both; ``os.urandom`` by default.
+
+    Yields:
+        The two started connections; on the way out both are closed (their errors ignored).
+    """
     sock_a, sock_b = socket.socketpair()
     reader_a, writer_a = await asyncio.open_connection(sock=sock_a)
     reader_b, writer_b = await asyncio.open_connection(sock=sock_b)

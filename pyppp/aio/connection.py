@@ -113,7 +113,22 @@ class Connection:
 
     # -- the call ------------------------------------------------------------------------------
     async def run(self) -> int:
-        """Make the call and run it to the end; return pppd's exit status."""
+        """Make the call and run it to the end, then release everything it took.
+
+        The lock, the line, a pty command, the interface (unless ``demand`` owns it), routes,
+        the masquerade, the pid files and the pcap file are released on every way out, each
+        step on its own; what the system refuses on the way in is logged as pppd logs it and
+        becomes pppd's exit status.
+
+        Returns:
+            pppd's exit status (:class:`~pyppp.errors.ExitStatus`): 0 after a normal end, 5
+            on a signal, 6 lock, 7 open, 8 connect script, 9 pty command, 16 modem hang-up,
+            and so on.
+
+        Raises:
+            Exception: only what is neither a refusal from the system (``OSError``) nor one of
+                pppd's failures: a bug, after the cleanup has run.
+        """
         self.sup.observed.shell_phase = "connecting"
         try:
             status = await self._run()
