@@ -166,6 +166,21 @@ def test_ip_pre_up_is_waited_for(tmp_path: Path) -> None:
     assert "/usr/sbin" in path
 
 
+def test_a_script_that_cannot_run_is_warned_about(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # pppd run_program: silence for a missing script, a warning for one that cannot run;
+    # waited for (ip-pre-up) or not.
+    plain = tmp_path / "ip-pre-up"
+    plain.write_text("#!/bin/sh\n")  # no execute bit
+    runner = ScriptRunner()
+    assert runner.run_and_wait(tmp_path / "missing", [], {}) is None
+    assert caplog.messages == []
+    assert runner.run_and_wait(plain, [], {}) is None
+    assert asyncio.run(runner.start(plain, [], {})) is None
+    assert caplog.messages == [f"Can't execute {plain}: not an executable file"] * 2
+
+
 # -- demand -------------------------------------------------------------------------------------
 
 

@@ -28,11 +28,32 @@ import signal
 import subprocess
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Final
+from typing import Final, TypedDict
 
 __all__ = ["ScriptPair", "ScriptRunner"]
 
 SCRIPT_PATH: Final = "/usr/local/sbin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+
+class _Detached(TypedDict):
+    stdin: int
+    stdout: int
+    stderr: int
+    start_new_session: bool
+    cwd: str
+    umask: int
+
+
+# How pppd starts a script (safe_fork, run_program): standard input, output and error on
+# /dev/null, a session of its own, from /, umask 077.
+_DETACHED: Final[_Detached] = {
+    "stdin": subprocess.DEVNULL,
+    "stdout": subprocess.DEVNULL,
+    "stderr": subprocess.DEVNULL,
+    "start_new_session": True,
+    "cwd": "/",
+    "umask": 0o077,
+}
 
 
 def _executable(path: Path) -> bool:
@@ -72,25 +93,24 @@ class ScriptRunner:
                 full[name] = value
         return full
 
+    def _runnable(self, path: Path) -> bool:
+        # pppd run_program: a missing script is normal; one that is there but cannot run is
+        # worth a warning.
+        if _executable(path):
+            return True
+        if path.exists():
+            self.logger.warning("Can't execute %s: not an executable file", path)
+        return False
+
     async def start(
         self, path: Path, args: Sequence[str], env: Mapping[str, str]
     ) -> asyncio.Task[int] | None:
         """Start ``path`` without waiting; return a task giving its status, None if not run."""
-        if not _executable(path):
-            if path.exists():
-                self.logger.warning("Can't execute %s: not an executable file", path)
+        if not self._runnable(path):
             return None
         try:
             process = await asyncio.create_subprocess_exec(
-                str(path),
-                *args,
-                env=self.environment(env),
-                stdin=asyncio.subprocess.DEVNULL,
-                stdout=asyncio.subprocess.DEVNULL,
-                stderr=asyncio.subprocess.DEVNULL,
-                start_new_session=True,
-                cwd="/",
-                umask=0o077,
+                str(path), *args, env=self.environment(env), **_DETACHED
             )
         except OSError as exc:
             self.logger.warning("Can't execute %s: %s", path, exc.strerror or exc)
@@ -132,19 +152,10 @@ class ScriptRunner:
 
     def run_and_wait(self, path: Path, args: Sequence[str], env: Mapping[str, str]) -> int | None:
         """Run ``path`` and block until it ends (pppd waits for ``ip-pre-up`` just so)."""
-        if not _executable(path):
+        if not self._runnable(path):
             return None
         try:
-            process = subprocess.Popen(
-                [str(path), *args],
-                env=self.environment(env),
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-                start_new_session=True,
-                cwd="/",
-                umask=0o077,
-            )
+            process = subprocess.Popen([str(path), *args], env=self.environment(env), **_DETACHED)
         except OSError as exc:
             self.logger.warning("Can't execute %s: %s", path, exc.strerror or exc)
             return None

@@ -182,14 +182,6 @@ def _special(options: PppOptions, name: str) -> Iterator[tuple[str, str]]:
     elif name == "ipv6_remote":
         if options.sources.get("ipv6_local") != source:
             yield f"ipv6 ,{value}", source
-    elif name == "ipv6_local":
-        # One `ipv6 A,B` word may set both (pppd prints them as fe80:: addresses, which would
-        # not read back: these do).
-        together = options.sources.get("ipv6_remote") == source
-        yield f"ipv6 {value},{options.ipv6_remote if together else ''}", source
-    elif name == "ipv6_remote":
-        if options.sources.get("ipv6_local") != source:
-            yield f"ipv6 ,{value}", source
     elif name in ("ms_dns", "ms_wins"):
         for index, address in enumerate(value):
             yield (
