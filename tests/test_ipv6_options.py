@@ -14,7 +14,7 @@ from pyppp.linkconfig import LinkConfig
 from pyppp.pppd.dump import dump
 from pyppp.pppd.options import command_line_words, load_options, options_from_words
 from pyppp.pppd.optiontable import OPTION_WORDS
-from pyppp.pppd.session import build_link_config
+from pyppp.pppd.session import build_link_config, remotenumber_identifier
 from pyppp.util import seeded_rng
 
 ONE = bytes.fromhex("0000000000000001")
@@ -158,14 +158,51 @@ def test_defaultroute6_and_masquerade_are_privileged() -> None:
     assert not OPTION_WORDS["ipv6"].extension
 
 
-def test_use_remotenumber_is_refused_clearly() -> None:
-    with pytest.raises(ConfigError, match="remotenumber") as info:
-        opts("ipv6cp-use-remotenumber")
-    assert info.value.exit_status == 2
-    # 'remotenumber' itself is implemented: the refusal must not say otherwise.
-    assert opts("remotenumber", "5551234").remotenumber == "5551234"
-    assert "not implement" not in str(info.value).split("remotenumber'")[0]
-    assert "ipv6 <local>,<remote>" in str(info.value)
+@pytest.mark.parametrize(
+    ("number", "identifier"),
+    [
+        # pppd 2.5.3 ipv6_check_options: a MAC (EUI-48 to EUI-64, 0x02 ORed in) ...
+        ("00:11:22:33:44:55", "021122fffe334455"),
+        ("0:1:2:a:b:c", "020102fffe0a0b0c"),
+        ("1:2:3:4:5:6:7:8", "030203fffe040506"),  # sscanf takes six numbers first, as pppd
+        # ... an IPv4 address in the low 32 bits, an IPv6 address's low 64 bits ...
+        ("10.99.0.2", "000000000a630002"),
+        ("2001:db8::1:2", "0000000000010002"),
+        # ... a telephone number, '+' skipped, as a 64-bit number.
+        ("+4930123456", f"{4930123456:016x}"),
+        ("5551234", f"{5551234:016x}"),
+        # Nothing usable, or zero: negotiated instead.
+        ("0", None),
+        ("0.0.0.0", None),
+        ("555-1234", None),
+        ("", None),
+        ("18446744073709551616", None),  # strtoull's ERANGE
+        ("fe80::1%eth0", None),
+    ],
+)
+def test_remotenumber_identifier(number: str, identifier: str | None) -> None:
+    expected = bytes.fromhex(identifier) if identifier is not None else None
+    assert remotenumber_identifier(number) == expected
+
+
+def test_use_remotenumber_sets_the_peer_identifier(tmp_path: Path) -> None:
+    words = ("remotenumber", "10.99.0.2", "ipv6cp-use-remotenumber")
+    c = config(tmp_path, *words)
+    assert c.ipv6cp is not None
+    assert (c.ipv6cp.local, c.ipv6cp.remote) == (None, bytes.fromhex("000000000a630002"))
+    # Only with the word, only when remotenumber is given, and `ipv6 ,B` wins (pppd's order),
+    # ahead of ipv6cp-use-ipaddr.
+    assert config(tmp_path, "remotenumber", "10.99.0.2").ipv6cp == Ipv6cpConfig()
+    assert config(tmp_path, "ipv6cp-use-remotenumber").ipv6cp == Ipv6cpConfig()
+    c = config(tmp_path, *words, "ipv6", ",::9")
+    assert c.ipv6cp is not None
+    assert c.ipv6cp.remote == bytes.fromhex("0000000000000009")
+    c = config(tmp_path, *words, "10.99.0.1:10.99.0.7", "ipv6cp-use-ipaddr")
+    assert c.ipv6cp is not None
+    assert (c.ipv6cp.local, c.ipv6cp.remote) == (
+        bytes.fromhex("000000000a630001"),
+        bytes.fromhex("000000000a630002"),
+    )
 
 
 def test_script_paths_and_route_metric() -> None:
@@ -201,6 +238,7 @@ def test_dump_reads_back() -> None:
         "::1,::dead:beef",
         "ipv6cp-accept-local",
         "ipv6cp-use-ipaddr",
+        "ipv6cp-use-remotenumber",
         "ipv6cp-noremote",
         "ipv6cp-nosendip",
         "ipv6cp-restart",
@@ -228,6 +266,7 @@ def test_dump_reads_back() -> None:
         "ipv6_remote",
         "ipv6cp_accept_local",
         "ipv6cp_use_ipaddr",
+        "ipv6cp_use_remotenumber",
         "ipv6cp_noremote",
         "ipv6cp_nosend",
         "ipv6cp_restart",

@@ -342,6 +342,7 @@ class PppOptions:
     ipv6cp_accept_remote: bool = False
     ipv6cp_use_ipaddr: bool = False
     ipv6cp_use_persistent: bool = False
+    ipv6cp_use_remotenumber: bool = False  # pppd 2.5
     ipv6cp_noremote: bool = False
     ipv6cp_nosend: bool = False
     ipv6cp_restart: int = 3

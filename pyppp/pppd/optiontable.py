@@ -632,11 +632,10 @@ OPTIONS: Final[tuple[OptionSpec, ...]] = (
         "ipv6cp_use_persistent",
         "Use uniquely-available persistent value for local interface identifier",
     ),
-    _no(
+    _flag(
         "ipv6cp-use-remotenumber",
-        "pppd 2.5's peer interface identifier derived from 'remotenumber' (a MAC, IPv4 or "
-        "IPv6 address, or a telephone number) is not implemented; give it with "
-        "'ipv6 <local>,<remote>'",
+        "ipv6cp_use_remotenumber",
+        "Use remotenumber value for remote interface identifier",
     ),
     _flag(
         "ipv6cp-noremote",

@@ -10,6 +10,7 @@ hosts file is read here.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from ipaddress import AddressValueError, IPv4Address, IPv6Address
@@ -38,7 +39,7 @@ from pyppp.pppd.secrets import (
 )
 from pyppp.util import Rng
 
-__all__ = ["Secrets", "SessionAuth", "build_link_config", "chap_words"]
+__all__ = ["Secrets", "SessionAuth", "build_link_config", "chap_words", "remotenumber_identifier"]
 
 _ALL_CHAP: Final = (ChapAlgorithm.MD5, ChapAlgorithm.MS_V2, ChapAlgorithm.MS)
 """pppd's CHAP algorithms in its order of preference (``CHAP_DIGEST``: MD5 first)."""
@@ -192,6 +193,47 @@ def _address(text: str | None, hosts: dict[str, str], what: str) -> IPv4Address 
         raise ConfigError(f"bad {what} IP address {text!r}", exit_status=2) from exc
 
 
+def _eui48_to_eui64(mac: bytes) -> bytes:
+    # RFC 2472 §4.1 as pppd's eui48_to_eui64: the universal/local bit ORed in (not flipped).
+    return bytes((mac[0] | 0x02, *mac[1:3], 0xFF, 0xFE, *mac[3:]))
+
+
+_MAC_PREFIX: Final = re.compile(r"\s*([0-9A-Fa-f]+)" + r":\s*([0-9A-Fa-f]+)" * 5)
+
+
+def remotenumber_identifier(number: str) -> bytes | None:
+    """Return the peer's identifier as pppd 2.5's ``ipv6cp-use-remotenumber`` reads ``number``.
+
+    In pppd's order: a MAC address (six colon-separated hex numbers at the start, as its
+    ``sscanf`` reads them: each octet the low 8 bits of its number) as RFC 2472's EUI-64; an
+    IPv4 address in the low 32 bits; an IPv6 address's low 64 bits; a telephone number (an
+    optional ``+``, then decimal digits) as a 64-bit number.
+
+    Args:
+        number: the ``remotenumber`` option's text.
+
+    Returns:
+        The identifier, or ``None`` when ``number`` is none of these or gives zero (the
+        identifier is then negotiated, as pppd does).
+    """
+    found: bytes | None = None
+    if (mac := _MAC_PREFIX.match(number)) is not None:
+        found = _eui48_to_eui64(bytes(int(group, 16) & 0xFF for group in mac.groups()))
+    else:
+        try:
+            found = bytes(4) + IPv4Address(number).packed
+        except ValueError:
+            try:
+                if "%" in number:  # a scope: Python reads it, inet_pton does not
+                    raise ValueError(number)
+                found = IPv6Address(number).packed[8:]
+            except ValueError:
+                digits = number.removeprefix("+")
+                if digits.isascii() and digits.isdigit() and int(digits) < 1 << 64:
+                    found = int(digits).to_bytes(8, "big")
+    return found if found is not None and any(found) else None
+
+
 def _ipv6cp_config(
     options: PppOptions,
     local: IPv4Address | None,
@@ -202,9 +244,11 @@ def _ipv6cp_config(
     """The identifiers pppd's ``ipv6_check_options`` picks, in its order of preference.
 
     ``ipv6 <local>,<remote>`` first; then ``ipv6cp-use-persistent`` (our identifier from the
-    Ethernet MAC address, RFC 2472 §4.1's EUI-48 to EUI-64 as pppd does it); then
-    ``ipv6cp-use-ipaddr`` (each identifier from the IPv4 address given for that end, in its
-    low 32 bits); whatever is still unknown is negotiated (ours made up at random).
+    Ethernet MAC address, RFC 2472 §4.1's EUI-48 to EUI-64 as pppd does it); then pppd 2.5's
+    ``ipv6cp-use-remotenumber`` (the peer's from ``remotenumber``, see
+    :func:`remotenumber_identifier`); then ``ipv6cp-use-ipaddr`` (each identifier from the
+    IPv4 address given for that end, in its low 32 bits); whatever is still unknown is
+    negotiated (ours made up at random).
     """
 
     def identifier(text: str | None) -> bytes | None:
@@ -214,10 +258,12 @@ def _ipv6cp_config(
     theirs = identifier(options.ipv6_remote)
     if ours is None and options.ipv6cp_use_persistent:
         if hwaddr is not None and len(hwaddr) == 6:
-            ours = bytes((hwaddr[0] | 0x02, *hwaddr[1:3], 0xFF, 0xFE, *hwaddr[3:]))
+            ours = _eui48_to_eui64(hwaddr)
         else:
             # pppd ipv6cp.c ether_to_eui64 (and it falls back to a random identifier)
             (logger or logging.getLogger("pyppp")).error("ipv6cp: no persistent id can be found")
+    if theirs is None and options.ipv6cp_use_remotenumber and options.remotenumber:
+        theirs = remotenumber_identifier(options.remotenumber)
     if options.ipv6cp_use_ipaddr:
         if ours is None and local is not None and int(local):
             ours = bytes(4) + local.packed
