@@ -173,7 +173,6 @@ class Connection:
             down_script=self.sup.script("ipv6-down"),
             defaultroute=options.defaultroute6,
             metric=options.defaultroute6_metric,
-            logger=self.logger,
         )
         if isinstance(self.config.auth, SessionAuth):
             self.config.auth.ifname = self.tun.name  # for "user %s logged in ... intf %s"

@@ -16,8 +16,8 @@ so to its caller.
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Mapping, Sequence
+from dataclasses import KW_ONLY, dataclass, field
 from ipaddress import IPv6Address
 from pathlib import Path
 
@@ -35,10 +35,11 @@ def link_local_text(address: IPv6Address | None) -> str:
     return format_link_local(address.packed[8:] if address is not None else ZERO_IDENTIFIER)
 
 
+@dataclass(eq=False)
 class Ipv6Side:
     """IPv6 on one connection's interface (see the module docstring).
 
-    Args:
+    Attributes:
         tun: the interface.
         scripts: runs the two scripts.
         up_script: the ``ipv6-up`` script (``<config-dir>/ipv6-up`` or ``ipv6-up-script``).
@@ -46,29 +47,19 @@ class Ipv6Side:
             ``ipv6-down-script``).
         defaultroute: pppd's ``defaultroute6``.
         metric: pppd's ``defaultroute6-metric`` (0: the kernel's default).
-        logger: where pppd's lines go.
+        up_event: the IPv6CP up being served (``None`` while IPv6 is down).
+        tasks: the scripts started, for the connection to wait for at its end.
     """
 
-    def __init__(
-        self,
-        tun: Tun,
-        scripts: ScriptRunner,
-        *,
-        up_script: Path,
-        down_script: Path,
-        defaultroute: bool = False,
-        metric: int = 0,
-        logger: logging.Logger | None = None,
-    ) -> None:
-        self.tun = tun
-        self.scripts = scripts
-        self.up_script = up_script
-        self.down_script = down_script
-        self.defaultroute = defaultroute
-        self.metric = metric
-        self.logger = logger or logging.getLogger("pyppp")
-        self.up_event: Ipv6Up | None = None
-        self.tasks: list[asyncio.Future[int | None]] = []
+    tun: Tun
+    scripts: ScriptRunner
+    _: KW_ONLY
+    up_script: Path
+    down_script: Path
+    defaultroute: bool = False
+    metric: int = 0
+    up_event: Ipv6Up | None = field(default=None, init=False)
+    tasks: list[asyncio.Future[int | None]] = field(default_factory=list, init=False)
 
     def environment(self, base: Mapping[str, str]) -> dict[str, str]:
         """The scripts' environment: ``base`` (as for ip-up) plus LLLOCAL/LLREMOTE."""
