@@ -583,7 +583,9 @@ def _unescape_run(body: bytes) -> list[bytes] | None:
     size = len(body)
     marks = int.from_bytes(body.translate(_MARK_ESCAPES), "big")
     specials = int.from_bytes(body.translate(_MARK_SPECIALS), "big")
-    if marks & (specials >> 8) or body[-1] == 0x7D:
+    # ``marks >> 8`` moves each escape's mark onto the octet after it (big-endian: one octet
+    # to the right); a special there is 7D 7E (the abort) or 7D 7D.
+    if (marks >> 8) & specials or body[-1] == 0x7D:
         return None  # an escape before a Flag (abort) or before 0x7D: the exact path
     kept = body.translate(None, ESCAPE)
     mask = (marks | marks >> 3).to_bytes(size, "big").translate(None, b"\x01")

@@ -485,3 +485,21 @@ def test_large_runs_take_the_dense_path_correctly(backend: str) -> None:
     assert Deframer().feed(broken) == ref_decode(broken)
     doubled = b"\x7e" + b"\x7d\x7d" * 300 + stream
     assert Deframer().feed(doubled) == ref_decode(doubled)
+
+
+def test_abort_inside_a_dense_read_is_discarded_whatever_the_chunking(backend: str) -> None:
+    # Issue P.2: a frame closed by 7D 7E (RFC 1662 §4.2: the abort sequence) inside a read
+    # of 256+ octets dense with escapes (ACCM 0xFFFFFFFF, before LCP sets ACCM 0) was
+    # delivered, because the run unescaper tested "special before escape" instead of
+    # "escape before special". Small reads take the per-frame path and discarded it.
+    packets = [bytes((i * 7 + j) % 40 for j in range(64)) for i in range(20)]
+    frames = [encode_frame(0x21, p) for p in packets]
+    aborted = frames[2][:-1] + b"\x7d\x7e"  # its closing Flag turned into an abort
+    stream = b"".join([*frames[:2], aborted, *frames[3:]])
+    expected = [Frame(0x21, p) for i, p in enumerate(packets) if i != 2]
+    assert ref_decode(stream) == expected
+    for size in (len(stream), 4096, 1024, 256, 50, 1):
+        deframer = Deframer()
+        got = feed_chunks(deframer, stream, list(range(size, len(stream), size)))
+        assert got == expected, size
+        assert deframer.discarded["aborted"] == 1, size
