@@ -617,6 +617,8 @@ class Deframer:
 
     def __init__(self, *, accm: int = DEFAULT_ACCM, mru: int = 1500) -> None:
         self._partial = bytearray()
+        self._held = 0  # what ``_partial`` unescapes to, in octets
+        self._pending = False  # ``_partial`` ends in an escape that takes the next octet
         self._hunting = False  # dropping an oversized frame until the next Flag
         self.discarded: dict[str, int] = dict.fromkeys(DISCARD_REASONS, 0)
         self.frames = 0
@@ -654,7 +656,7 @@ class Deframer:
 
     @property
     def buffered(self) -> int:
-        """Octets held while waiting for the closing Flag (bounded by about 2 x MRU)."""
+        """Octets held while waiting for the closing Flag (at most 2 x (MRU + 7))."""
         return len(self._partial)
 
     def _discard(self, reason: str, size: int) -> None:
@@ -662,14 +664,36 @@ class Deframer:
         logger.debug("HDLC: discarded %d-octet frame: %s", size, reason)
 
     def _hold(self, tail: bytes) -> None:
-        # Keep the unfinished frame, unless it already must be too long: its unescaped size
-        # is at least its length minus its escapes, so no flagless garbage grows memory.
-        partial = self._partial
-        partial += tail
-        if len(partial) > self._limit and len(partial) - partial.count(0x7D) > self._limit:
-            self._discard("too_long", len(partial))
-            partial.clear()
+        # Keep the unfinished frame unless what it unescapes to is already too long, so no
+        # flagless garbage grows memory (at most 2 x (limit + 1) octets are held). The
+        # unescaped size is counted from ``tail`` alone, so a read costs time in proportion to
+        # its own length, never to the frame's: RFC 1662 §4.2 read left to right, an escape
+        # takes the next octet whatever it is, so in each run of k escapes k // 2 pairs
+        # unescape to one 0x5D each and an odd last one escapes the octet after the run.
+        # ``count(b"\x7d\x7d")`` (non-overlapping, left to right) is exactly the pairs.
+        if not tail:
+            return  # nothing read (or all of it deleted by the ACCM): the state is unchanged
+        rest = tail
+        held = self._held
+        if self._pending:  # the held frame ends in an escape: tail[0] is the octet it escapes
+            held += 1
+            rest = tail[1:]
+        escapes = rest.count(0x7D)
+        if escapes:
+            held += len(rest) - escapes + rest.count(b"\x7d\x7d")
+            self._pending = (len(rest) - len(rest.rstrip(ESCAPE))) & 1 == 1
+        else:
+            held += len(rest)
+            self._pending = False
+        if held > self._limit:
+            self._discard("too_long", len(self._partial) + len(tail))
+            self._partial.clear()
+            self._held = 0
+            self._pending = False
             self._hunting = True
+            return
+        self._held = held
+        self._partial += tail
 
     def feed(self, data: bytes | bytearray | memoryview) -> list[Frame]:
         """Take received octets, in chunks of any size; return the frames they completed.
@@ -694,6 +718,8 @@ class Deframer:
         elif self._partial:
             body = bytes(self._partial) + data[:last]
             self._partial.clear()
+            self._held = 0
+            self._pending = False
         else:
             body = data[:last]
         frames = self._deframe(body) if body else []

@@ -503,3 +503,42 @@ def test_abort_inside_a_dense_read_is_discarded_whatever_the_chunking(backend: s
         got = feed_chunks(deframer, stream, list(range(size, len(stream), size)))
         assert got == expected, size
         assert deframer.discarded["aborted"] == 1, size
+
+
+def test_flagless_escapes_are_bounded_by_what_they_unescape_to() -> None:
+    # Issue P.3: ``7D 7D`` unescapes to one 0x5D (RFC 1662 §4.2), so a flagless run of 0x7D
+    # is a frame growing by one octet per two, and must end as "too long" like any other.
+    # The old bound (octets minus escapes) saw 0 and held the stream forever.
+    deframer = Deframer(accm=0, mru=1500)
+    chunk = b"\x7d" * 4095  # odd: the pairing crosses every read boundary
+    for _ in range(256):  # 1 MiB
+        assert deframer.feed(chunk) == []
+        assert deframer.buffered <= 2 * (1500 + 6) + 2
+    assert deframer.discarded["too_long"] == 1
+    assert deframer.feed(b"\x7e" + good(information=b"ok")) == [Frame(0x21, b"ok")]
+
+
+@pytest.mark.parametrize("read", [1, 2, 3, 7, 4096])
+def test_held_size_is_exact_across_reads(read: int) -> None:
+    # The limit counts exactly what the frame unescapes to, across read boundaries: a frame of
+    # exactly MRU octets, every one escaped (some as ``7D 7D``), is received; one more is not.
+    for mru, expect in ((1500, 1), (1499, 0)):
+        information = bytes([0x7D, 0x7E, 0x5D] * 500)
+        wire = encode_frame(0x21, information, accm=0, escape=(0x5D,))
+        assert wire.count(b"\x7d\x7d") >= 500
+        deframer = Deframer(accm=0, mru=mru)
+        cuts = list(range(read, len(wire), read)) * 2  # an empty read at every cut
+        frames = feed_chunks(deframer, wire, cuts)
+        assert len(frames) == expect
+        assert deframer.discarded["too_long"] == 1 - expect
+        assert deframer.buffered == 0
+
+
+def test_a_link_fed_flagless_escapes_holds_a_bounded_partial_frame() -> None:
+    from tests.test_link import make_link
+
+    link = make_link("a")
+    link.open(0.0)
+    for _ in range(64):
+        link.receive_data(b"\x7d" * 16384, 0.0)
+    assert link.discards["too_long"] == 1
