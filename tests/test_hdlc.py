@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from pyppp import hdlc
 from pyppp.errors import ConfigError, LocalProtocolError
 from pyppp.hdlc import Deframer, Frame, FrameEncoder, encode_frame, fcs16
+from tests.hdlc_reference import ref_decode, ref_fcs
 
 BACKENDS = hdlc.available_crc_backends()
 
@@ -36,66 +37,6 @@ def backend(request: pytest.FixtureRequest) -> Iterator[str]:
     hdlc.set_crc_backend(request.param)
     yield request.param
     hdlc.set_crc_backend(previous)
-
-
-# --- a deliberately simple reference decoder (RFC 1662 §4 read literally, octet by octet) ---
-
-_TABLE = []
-for _octet in range(256):
-    _v = _octet
-    for _ in range(8):
-        _v = (_v >> 1) ^ 0x8408 if _v & 1 else _v >> 1
-    _TABLE.append(_v)
-
-
-def ref_fcs(data: bytes) -> int:
-    fcs = 0xFFFF
-    for octet in data:
-        fcs = (fcs >> 8) ^ _TABLE[(fcs ^ octet) & 0xFF]
-    return fcs
-
-
-def ref_decode(stream: bytes, accm: int = 0xFFFFFFFF, mru: int = 1500) -> list[Frame]:
-    frames: list[Frame] = []
-    buffer = bytearray()
-    escaped = False
-    for octet in stream:
-        if octet < 0x20 and accm >> octet & 1:
-            continue
-        if octet == 0x7E:
-            if not escaped and buffer:
-                frame = ref_check(bytes(buffer), mru)
-                if frame is not None:
-                    frames.append(frame)
-            buffer.clear()
-            escaped = False
-        elif escaped:
-            buffer.append(octet ^ 0x20)
-            escaped = False
-        elif octet == 0x7D:
-            escaped = True
-        else:
-            buffer.append(octet)
-    return frames
-
-
-def ref_check(frame: bytes, mru: int) -> Frame | None:
-    if len(frame) < 4 or ref_fcs(frame) != 0xF0B8:
-        return None
-    body = frame[:-2]
-    if body[0] == 0xFF:
-        if body[1] != 0x03:
-            return None
-        body = body[2:]
-    if not body:
-        return None
-    if body[0] & 1:
-        protocol, information = body[0], body[1:]
-    elif len(body) < 2:
-        return None
-    else:
-        protocol, information = body[0] << 8 | body[1], body[2:]
-    return None if len(information) > mru else Frame(protocol, information)
 
 
 def feed_chunks(deframer: Deframer, stream: bytes, cuts: list[int]) -> list[Frame]:
