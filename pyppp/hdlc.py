@@ -599,6 +599,25 @@ def _unescape_run(body: bytes) -> list[bytes] | None:
     return frames
 
 
+def _unescaped_size(raw: bytes, size: int, *, pending: bool) -> tuple[int, bool]:
+    """Add to ``size`` what ``raw`` unescapes to; also return whether it ends in an escape.
+
+    RFC 1662 §4.2 read left to right: an escape takes the next octet whatever it is, so in a
+    run of k escapes k // 2 pairs unescape to one 0x5D each, and an odd last one escapes the
+    octet after the run. Counting ``7D 7D`` (non-overlapping, left to right, as
+    ``bytes.count`` does) gives exactly the pairs. ``pending``: the octets before ``raw``
+    ended in an escape, so ``raw[0]`` is the octet it escapes.
+    """
+    if pending:
+        size += 1
+        raw = raw[1:]
+    escapes = raw.count(0x7D)
+    if not escapes:
+        return size + len(raw), False
+    size += len(raw) - escapes + raw.count(b"\x7d\x7d")
+    return size, (len(raw) - len(raw.rstrip(ESCAPE))) & 1 == 1
+
+
 class Deframer:
     """Receive side of the framer: bytes from the line in, good frames out. Never raises.
 
@@ -617,8 +636,10 @@ class Deframer:
 
     def __init__(self, *, accm: int = DEFAULT_ACCM, mru: int = 1500) -> None:
         self._partial = bytearray()
-        self._held = 0  # what ``_partial`` unescapes to, in octets
-        self._pending = False  # ``_partial`` ends in an escape that takes the next octet
+        # What ``_partial`` unescapes to, counted only once it is longer than the limit (-1
+        # until then), and whether it ends in an escape that takes the next octet.
+        self._held = -1
+        self._pending = False
         self._hunting = False  # dropping an oversized frame until the next Flag
         self.discarded: dict[str, int] = dict.fromkeys(DISCARD_REASONS, 0)
         self.frames = 0
@@ -665,31 +686,25 @@ class Deframer:
 
     def _hold(self, tail: bytes) -> None:
         # Keep the unfinished frame unless what it unescapes to is already too long, so no
-        # flagless garbage grows memory (at most 2 x (limit + 1) octets are held). The
-        # unescaped size is counted from ``tail`` alone, so a read costs time in proportion to
-        # its own length, never to the frame's: RFC 1662 §4.2 read left to right, an escape
-        # takes the next octet whatever it is, so in each run of k escapes k // 2 pairs
-        # unescape to one 0x5D each and an odd last one escapes the octet after the run.
-        # ``count(b"\x7d\x7d")`` (non-overlapping, left to right) is exactly the pairs.
+        # flagless garbage grows memory (at most 2 x (limit + 1) octets are held). While the
+        # held octets number no more than the limit, so does what they unescape to, and
+        # nothing is counted (the usual case: this runs once per read on the hot path). Past
+        # that, the unescaped size is counted once for what is held, then from each ``tail``
+        # alone: a read costs time in proportion to its own length, never to the frame's.
         if not tail:
             return  # nothing read (or all of it deleted by the ACCM): the state is unchanged
-        rest = tail
         held = self._held
-        if self._pending:  # the held frame ends in an escape: tail[0] is the octet it escapes
-            held += 1
-            rest = tail[1:]
-        escapes = rest.count(0x7D)
-        if escapes:
-            held += len(rest) - escapes + rest.count(b"\x7d\x7d")
-            self._pending = (len(rest) - len(rest.rstrip(ESCAPE))) & 1 == 1
+        if held < 0:
+            if len(self._partial) + len(tail) <= self._limit:
+                self._partial += tail
+                return
+            held, self._pending = _unescaped_size(bytes(self._partial) + tail, 0, pending=False)
         else:
-            held += len(rest)
-            self._pending = False
+            held, self._pending = _unescaped_size(tail, held, pending=self._pending)
         if held > self._limit:
             self._discard("too_long", len(self._partial) + len(tail))
             self._partial.clear()
-            self._held = 0
-            self._pending = False
+            self._held = -1
             self._hunting = True
             return
         self._held = held
@@ -718,8 +733,7 @@ class Deframer:
         elif self._partial:
             body = bytes(self._partial) + data[:last]
             self._partial.clear()
-            self._held = 0
-            self._pending = False
+            self._held = -1
         else:
             body = data[:last]
         frames = self._deframe(body) if body else []
