@@ -1,0 +1,327 @@
+"""Two Links back to back, one attacked with well-framed hostile packets in every phase.
+
+The input picks the configuration (no authentication, PAP or CHAP with either side as the
+authenticator, IPv6CP on or off), the victim, and the phase the attack starts in: LCP
+negotiation (just opened), Authenticate, Network before IPCP is up, or the network up. The
+attack is a sequence the input chooses of: forged control packets for LCP, PAP, CHAP, IPCP,
+IPv6CP and CCP (codes, identifiers -- often the victim's own outstanding one -- and options
+known and unknown), data-protocol frames (IP, IPv6, VJ, compressed) of garbage, unframed line
+garbage, Echo-Request floods the owner does not drain, packets to the other side, and the
+real peer's traffic and timers in between.
+
+Oracles:
+
+* nothing raises out of the Link;
+* memory, with their documented bounds: the framer holds at most ``2 x (MRU + 7)`` octets of
+  an unfinished frame (:attr:`pyppp.hdlc.Deframer.buffered`); an owner that never drains gets
+  at most :data:`pyppp.datapath.CONTROL_QUEUE_LIMIT` octets of control frames; one hostile
+  packet raises at most :data:`_MAX_EVENTS` events;
+* liveness: after the attack stops, within :data:`_SETTLE` simulated seconds, the link
+  carries IPv4 both ways again, or one side ends with an exit status (``LinkTerminated``) --
+  it never stalls with no timer armed.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from ipaddress import IPv4Address
+
+from pyppp import hdlc
+from pyppp.datapath import CONTROL_QUEUE_LIMIT
+from pyppp.events import IpReceived, LinkTerminated
+from pyppp.link import Link
+from pyppp.packet import ControlPacket, PPPProtocol
+from pyppp.simple import simple_config
+from pyppp.util import seeded_rng
+from tests.fuzz.harness import FuzzTarget, Input
+from tests.linkpair import LinkPair, Wire
+
+_LOG = logging.getLogger("pyppp.fuzz.link")
+_LOG.addHandler(logging.NullHandler())
+_LOG.propagate = False
+
+_SETTLE = 400.0
+"""Simulated seconds the pair gets after the attack (LCP gives up after 10 x 3 s)."""
+_MAX_EVENTS = 64
+_MAX_OPS = 48
+_MAX_STEPS = 20000
+_CONTROL = [
+    PPPProtocol.LCP,
+    PPPProtocol.LCP,
+    PPPProtocol.LCP,
+    PPPProtocol.PAP,
+    PPPProtocol.CHAP,
+    PPPProtocol.IPCP,
+    PPPProtocol.IPCP,
+    PPPProtocol.IPV6CP,
+    PPPProtocol.CCP,
+    0x8023,  # OSINLCP: an NCP nobody runs (Protocol-Reject)
+]
+_DATA = [
+    PPPProtocol.IP,
+    PPPProtocol.IPV6,
+    PPPProtocol.VJ_COMP,
+    PPPProtocol.VJ_UNCOMP,
+    PPPProtocol.COMP,
+    0x0023,
+]
+_CODES = [1, 1, 2, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 0, 0xFF]
+_OPTIONS = [
+    bytes.fromhex("010405dc"),  # MRU 1500 / IPCP: IP-Addresses
+    bytes.fromhex("01040040"),  # MRU 64
+    bytes.fromhex("010400ff"),
+    bytes.fromhex("020600000000"),  # ACCM 0
+    bytes.fromhex("0206ffffffff"),
+    bytes.fromhex("0304c023"),  # auth PAP
+    bytes.fromhex("0305c22305"),  # auth CHAP-MD5
+    bytes.fromhex("0305c22381"),
+    bytes.fromhex("050600000000"),  # magic 0
+    bytes.fromhex("05065bb51eb9"),
+    bytes.fromhex("0702"),
+    bytes.fromhex("0802"),
+    bytes.fromhex("03060a630002"),  # IPCP: IP-Address
+    bytes.fromhex("030600000000"),
+    bytes.fromhex("8106 0a630001"),  # IPCP: primary DNS
+    bytes.fromhex("0206002d0f01"),  # IPCP: VJ
+    bytes.fromhex("010a 0011223344556677"),  # IPv6CP: Interface-Identifier
+    bytes.fromhex("1a0400a0"),  # CCP: Deflate
+    bytes.fromhex("1206 00000040"),  # CCP: MPPE
+]
+_A, _B = IPv4Address("10.99.0.1"), IPv4Address("10.99.0.2")
+_IP_A_TO_B = bytes.fromhex("4500001c0001000040110000") + _A.packed + _B.packed + bytes(8)
+_IP_B_TO_A = bytes.fromhex("4500001c0002000040110000") + _B.packed + _A.packed + bytes(8)
+_PHASES = ("lcp", "authenticate", "network", "up")
+
+
+def _links(source: Input) -> tuple[Link, Link, bool]:
+    flags = source.uint()
+    auth = flags % 5  # none; a checks b (PAP, CHAP); b checks a (PAP, CHAP)
+    ipv6 = bool(flags & 0x08)
+    users = {"zaphod": "gargleBlaster"}
+    pap = users if auth in (1, 3) else None
+    chap = users if auth in (2, 4) else None
+    a_checks = auth in (1, 2)
+    b_checks = auth in (3, 4)
+    rng = seeded_rng(source.uint(2))
+    a = simple_config(
+        local=str(_A),
+        remote=str(_B),
+        require_pap=pap if a_checks else None,
+        require_chap=chap if a_checks else None,
+        user="zaphod" if b_checks else None,
+        password="gargleBlaster" if b_checks else None,
+        rng=rng,
+        ipv6=ipv6,
+    )
+    b = simple_config(
+        require_pap=pap if b_checks else None,
+        require_chap=chap if b_checks else None,
+        user="zaphod" if a_checks else None,
+        password="gargleBlaster" if a_checks else None,
+        rng=rng,
+        ipv6=ipv6,
+    )
+    victim_is_a = not flags & 0x10
+    return (
+        Link(a, rng=seeded_rng(source.uint(2)), logger=_LOG),
+        Link(b, rng=seeded_rng(source.uint(2) + 1), logger=_LOG),
+        victim_is_a,
+    )
+
+
+class _TappedWire(Wire):
+    """The victim's direction of the line: remembers the identifiers the victim sent."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tap = hdlc.Deframer(accm=0, mru=65535)
+        self.last_id: dict[int, int] = {}
+
+    def send(self, data: bytes, now: float) -> None:
+        for frame in self.tap.feed(data):
+            if frame.protocol >= 0x8000 and len(frame.information) >= 2:
+                self.last_id[frame.protocol] = frame.information[1]
+        super().send(data, now)
+
+
+class _Attack:
+    """The victim, the pair around it and what the victim last asked for, per protocol."""
+
+    def __init__(self, pair: LinkPair, victim_is_a: bool) -> None:
+        self.pair = pair
+        self.victim: Link = pair.a if victim_is_a else pair.b  # type: ignore[assignment]
+        self.other: Link = pair.b if victim_is_a else pair.a  # type: ignore[assignment]
+        wire = pair.a_to_b if victim_is_a else pair.b_to_a
+        assert isinstance(wire, _TappedWire)
+        self.wire = wire
+
+    def check_memory(self, link: Link) -> None:
+        deframer = link._path.deframer  # the buffer the oracle bounds
+        bound = 2 * (deframer.mru + 7)
+        assert deframer.buffered <= bound, f"the framer holds {deframer.buffered} > {bound}"
+
+    def inject(self, data: bytes, *, to_other: bool = False) -> None:
+        target = self.other if to_other else self.victim
+        target.receive_data(data, self.pair.now)
+        self.check_memory(target)
+        self.drain()
+
+    def drain(self) -> None:
+        pair = self.pair
+        for link, wire in ((pair.a, pair.a_to_b), (pair.b, pair.b_to_a)):
+            wire.send(link.data_to_send(), pair.now)
+        events = 0
+        for name, link in (("a", pair.a), ("b", pair.b)):
+            while (event := link.next_event()) is not None:
+                pair.events[name].append(event)
+                events += 1
+        assert events <= _MAX_EVENTS, f"{events} events from one input"
+
+    def control(self, source: Input) -> bytes:
+        protocol = source.pick(_CONTROL)
+        assert isinstance(protocol, int)
+        code = source.pick(_CODES)
+        assert isinstance(code, int)
+        flags = source.uint()
+        identifier = self.wire.last_id.get(protocol, 1) if flags & 1 else source.uint()
+        if flags & 2:
+            data = source.chunk(24)
+        else:
+            data = b"".join(
+                source.pick(_OPTIONS)  # type: ignore[misc]
+                for _ in range(source.below(4))
+            )
+        packet = ControlPacket(code, identifier, data).encode()
+        if flags & 4:
+            packet = packet[: source.below(len(packet) + 1)]  # truncated
+        elif flags & 8:
+            packet += source.chunk(8)  # padded
+        return hdlc.encode_frame(protocol, packet)
+
+    def flood(self, source: Input) -> None:
+        # Echo-Requests the owner does not drain: the control queue must stay bounded.
+        victim = self.victim
+        size = 4 + source.below(1400)
+        request = ControlPacket(9, 0, bytes(4) + bytes(size)).encode()
+        frame = hdlc.encode_frame(PPPProtocol.LCP, request)
+        for _ in range(20 + source.below(200)):
+            victim.receive_data(frame, self.pair.now)
+        pending = victim.pending_bytes
+        out = victim.data_to_send()
+        assert len(out) <= CONTROL_QUEUE_LIMIT + pending, f"{len(out)} octets queued"
+        self.wire.send(out, self.pair.now)
+        self.drain()
+
+
+def _run(pair: LinkPair, until: float, stop: Callable[[LinkPair], bool] | None = None) -> None:
+    """``pair.run`` with a step budget: a timer that fires without moving on is a failure."""
+    for _ in range(_MAX_STEPS):
+        if pair.now > until or (stop is not None and stop(pair)) or not pair.step():
+            return
+    raise AssertionError(f"{_MAX_STEPS} steps before {until} s (now {pair.now}): a busy timer")
+
+
+def _reach(pair: LinkPair, attack: _Attack, phase: str) -> None:
+    victim = attack.victim
+    if phase == "lcp":
+        return
+    if phase == "up":
+        _run(pair, 60.0, stop=lambda p: victim.network_up and attack.other.network_up)
+        return
+    wanted = "Authentication" if phase == "authenticate" else "Network-Layer Protocol"
+    _run(pair, 60.0, stop=lambda p: victim.phase.value == wanted or victim.network_up)
+
+
+def _carries_ip(pair: LinkPair) -> bool:
+    a, b = pair.a, pair.b
+    assert isinstance(a, Link)
+    assert isinstance(b, Link)
+    before = (len(pair.of_type("a", IpReceived)), len(pair.of_type("b", IpReceived)))
+    a.send_ip(_IP_A_TO_B, pair.now)
+    b.send_ip(_IP_B_TO_A, pair.now)
+    _run(pair, pair.now + 5.0)
+    after = (len(pair.of_type("a", IpReceived)), len(pair.of_type("b", IpReceived)))
+    return after[0] > before[0] and after[1] > before[1]
+
+
+def run(data: bytes) -> None:
+    source = Input(data)
+    a, b, victim_is_a = _links(source)
+    phase = _PHASES[source.below(len(_PHASES))]
+    tapped = _TappedWire()
+    pair = LinkPair(a, b, a_to_b=tapped) if victim_is_a else LinkPair(a, b, b_to_a=tapped)
+    a.open(0.0)
+    b.open(0.0)
+    attack = _Attack(pair, victim_is_a)
+    _reach(pair, attack, phase)
+    for _ in range(_MAX_OPS):
+        if not source.remaining:
+            break
+        op = source.below(16)
+        if op <= 7:
+            attack.inject(attack.control(source))
+        elif op == 8:
+            protocol = source.pick(_DATA)
+            assert isinstance(protocol, int)
+            attack.inject(hdlc.encode_frame(protocol, source.chunk(64)))
+        elif op == 9:
+            attack.inject(source.chunk(48))  # raw line garbage, flags and escapes included
+        elif op in (10, 11):
+            for _ in range(1 + source.below(8)):
+                pair.step()
+            attack.drain()
+        elif op == 12:
+            attack.flood(source)
+        elif op == 13:
+            attack.inject(attack.control(source), to_other=True)
+        else:
+            pair.step()
+            attack.drain()
+        attack.check_memory(a)
+        attack.check_memory(b)
+    # The attack is over: the link must recover or end, never hang.
+    settle = pair.now + _SETTLE
+
+    def settled(p: LinkPair) -> bool:
+        return bool(p.of_type("a", LinkTerminated) or p.of_type("b", LinkTerminated)) or (
+            a.network_up and b.network_up
+        )
+
+    _run(pair, settle, stop=settled)
+    if pair.of_type("a", LinkTerminated) or pair.of_type("b", LinkTerminated):
+        return
+    stalled = (
+        f"stalled after the attack: a {a.phase.name} timer {a.get_timer()}, "
+        f"b {b.phase.name} timer {b.get_timer()}, now {pair.now}"
+    )
+    assert a.network_up, stalled
+    assert b.network_up, stalled
+    if not _carries_ip(pair):
+        # Carrying IP may itself end the link (a renegotiation the attack left pending).
+        assert pair.of_type("a", LinkTerminated) or pair.of_type("b", LinkTerminated), (
+            "IPCP is up on both sides but IPv4 does not get through"
+        )
+
+
+def _seed(*parts: str) -> bytes:
+    return bytes.fromhex("".join(parts).replace(" ", ""))
+
+
+TARGETS = [
+    FuzzTarget(
+        "link.attacked",
+        run,
+        seeds=[
+            # no auth, victim a, phase up: a forged LCP Configure-Request, then time passes
+            _seed("00 0001 0002 0003 0003", "0000 0000 0002 00 0001 0000", "000a 0003"),
+            # a checks b with PAP, victim b, in Authenticate: a forged PAP Auth-Nak with b's id
+            _seed("11 0001 0002 0003 0001", "0000 0003 0000 01 ", "000a 0005"),
+            # CHAP, b checks a, IPv6: IPCP Protocol-Reject and a Terminate-Request while up
+            _seed("0c 0001 0002 0003 0003", "0000 0000 0007 00 0000", "0000 0000 0005 01"),
+            # an Echo-Request flood while up, then IPCP Configure-Request with garbage
+            _seed("00 0001 0002 0003 0003", "000c 0100", "0000 0005 0000 02 0008 0102030405060708"),
+        ],
+        max_len=600,
+    )
+]
