@@ -15,12 +15,15 @@ framed in one :meth:`~pyppp.hdlc.FrameEncoder.encode_many` call.
 
 from __future__ import annotations
 
+import logging
 from collections import deque
 from collections.abc import Sequence
 from typing import Final
 
 from pyppp import hdlc
 from pyppp.control import PPP_MRU
+from pyppp.events import MtuChanged
+from pyppp.framesize import FrameSizer
 from pyppp.lcp.negotiator import LcpConfig, LcpResult
 from pyppp.linkconfig import LinkStats
 from pyppp.packet import PPPProtocol
@@ -83,6 +86,9 @@ class DataPath:
         idle_accm: the receive ACCM while LCP is not Opened (:func:`idle_receive_accm`).
         receive_all: pppd ``receive-all``: keep the control characters our ACCM asked the
             peer to escape (RFC 1662 §7.1) instead of deleting them.
+        adaptive_mtu: choose a smaller send size while the line damages frames
+            (:mod:`pyppp.framesize`; :meth:`adapt_size`, :attr:`send_mtu`).
+        logger: where the send size changes are logged.
     """
 
     def __init__(
@@ -92,6 +98,8 @@ class DataPath:
         escape: frozenset[int] = frozenset(),
         idle_accm: int = 0xFFFFFFFF,
         receive_all: bool = False,
+        adaptive_mtu: bool = False,
+        logger: logging.Logger | None = None,
     ) -> None:
         self.stats = stats
         self._escape = escape
@@ -108,6 +116,22 @@ class DataPath:
         self._routes: dict[int, int] = {}
         self.mtu = PPP_MRU
         """The largest IP datagram we may send (the peer's MRU, capped by pppd's ``mtu``)."""
+        self._sizer = FrameSizer(PPP_MRU, logger, enabled=adaptive_mtu)
+
+    @property
+    def send_mtu(self) -> int:
+        """The send size now: :attr:`mtu`, or less while the line is noisy (adaptive_mtu)."""
+        return self._sizer.current
+
+    def adapt_size(self) -> list[MtuChanged]:
+        """After each read: a new send size for the line's error rate, if it is time for one.
+
+        Only while IP flows; :attr:`mtu` stays the limit of what may be sent, so datagrams
+        already sized for the old MTU still go out.
+        """
+        if not self._sizer.due(self.deframer) or not self._routes:
+            return []
+        return self._sizer.poll(self.deframer)
 
     @property
     def pending_bytes(self) -> int:
@@ -139,6 +163,7 @@ class DataPath:
         self.deframer.accm = 0 if self._receive_all else result.our_accm
         self.deframer.mru = max(result.our_mru, _MIN_RECEIVE)
         self.mtu = result.mtu
+        self._sizer.reset(result.mtu)
 
     def open_route(self, version: int, protocol: int) -> None:
         """IP ``version`` datagrams go out as ``protocol`` from now on (its NCP is up)."""

@@ -22,6 +22,7 @@ __all__ = [
     "LinkTerminated",
     "LinkUp",
     "LoginCheckRequested",
+    "MtuChanged",
     "NetworkDown",
     "NetworkUp",
     "Phase",
@@ -84,6 +85,23 @@ class LinkUp(Event):
 
     mtu: int
     mru: int
+
+
+@dataclass(frozen=True, slots=True)
+class MtuChanged(Event):
+    """The send size changed to suit the line's error rate (a pyppp extension).
+
+    The link sends datagrams of at most ``mtu`` octets from now on; the shell sets the
+    interface MTU to it, so the kernel's TCP segments for it. Never above the negotiated size
+    (the peer's MRU): LCP is not renegotiated. See :mod:`pyppp.framesize`.
+
+    Attributes:
+        mtu: the new send size.
+        damage: the estimated chance that one line octet is damaged.
+    """
+
+    mtu: int
+    damage: float
 
 
 @dataclass(frozen=True, slots=True)

@@ -59,6 +59,7 @@ from pyppp.errors import ConfigError, LocalProtocolError
 __all__ = [
     "DISCARD_REASONS",
     "GOOD_FCS_RESIDUE",
+    "LINE_ERRORS",
     "Deframer",
     "Frame",
     "FrameEncoder",
@@ -86,6 +87,8 @@ _LCP_DEFAULT_CODES: Final = frozenset(bytes([code]) for code in range(1, 8))
 
 DISCARD_REASONS: Final = ("too_short", "bad_fcs", "too_long", "aborted", "bad_header")
 """Keys of ``Deframer.discarded``."""
+LINE_ERRORS: Final = ("too_short", "bad_fcs", "too_long", "aborted")
+"""The discard reasons a damaged line causes (a bad header comes with a good FCS: the peer)."""
 
 # ---------------------------------------------------------------------------------------------
 # FCS-16 (RFC 1662 §C.1) and its interchangeable backends
@@ -632,6 +635,7 @@ class Deframer:
         discarded: frames dropped, by reason (``DISCARD_REASONS``).
         frames: good frames delivered.
         octets: Information octets delivered.
+        received: line octets taken, good frames or not (the error rate's denominator).
     """
 
     def __init__(self, *, accm: int = DEFAULT_ACCM, mru: int = 1500) -> None:
@@ -644,6 +648,7 @@ class Deframer:
         self.discarded: dict[str, int] = dict.fromkeys(DISCARD_REASONS, 0)
         self.frames = 0
         self.octets = 0
+        self.received = 0
         self._delete = b""
         self._accm = 0
         self._mru = 0
@@ -718,6 +723,7 @@ class Deframer:
         """
         if type(data) is not bytes:
             data = bytes(data)
+        self.received += len(data)
         if self._delete:
             # RFC 1662 §7.1: flagged control octets are removed before anything else, even
             # between a Control-Escape and the octet it escapes.

@@ -156,6 +156,8 @@ class Link:
             escape=config.escape,
             idle_accm=idle_receive_accm(config.lcp, receive_all=config.receive_all),
             receive_all=config.receive_all,
+            adaptive_mtu=config.adaptive_mtu,
+            logger=self.logger,
         )
         self.lcp = LcpControlProtocol(
             LcpNegotiator(config.lcp, rng, logger=self.logger),
@@ -376,6 +378,7 @@ class Link:
             self.stats.discarded["link dead"] += 1
             return
         frames = self._path.deframer.feed(data)
+        self._events.extend(self._path.adapt_size())  # noisy lines: pyppp.framesize
         if not frames:
             return
         stats = self.stats
@@ -800,7 +803,7 @@ class Link:
                 result.local,
                 result.remote,
                 result.dns,
-                mtu=self._path.mtu,
+                mtu=self._path.send_mtu,
                 messages=result.messages,
                 wins=result.wins,
             )

@@ -66,6 +66,9 @@ class LinkConfig:
             arrived since the last one.
         require_network: close the link, as pppd does, when it reaches the Network phase
             with no network protocol to run (``noip``); a library user may want it open.
+        adaptive_mtu: send smaller datagrams while the line damages frames, and larger
+            again as it cleans up (:mod:`pyppp.framesize`, :class:`~pyppp.events.MtuChanged`;
+            a pyppp extension, on by default for pppd's words, ``noadaptive-mtu``).
     """
 
     lcp: LcpConfig = field(default_factory=LcpConfig)
@@ -86,6 +89,7 @@ class LinkConfig:
     receive_all: bool = False
     echo_adaptive: bool = False
     require_network: bool = False
+    adaptive_mtu: bool = False
 
 
 @dataclass(slots=True)

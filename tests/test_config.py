@@ -510,6 +510,8 @@ def test_table_covers_only_pppd_words_and_marked_extensions() -> None:
         "metrics",
         "control",
         "nocontrol",
+        "adaptive-mtu",
+        "noadaptive-mtu",
     }
 
 

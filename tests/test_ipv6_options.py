@@ -256,7 +256,7 @@ def test_dump_reads_back() -> None:
     lines = dump(o)
     assert "ipv6 ::1,::dead:beef\t\t# (from command line)" in lines
     assert "ipv6cp-nosend\t\t# (from command line)" in lines
-    assert "masquerade\t\t# (from command line)" in lines
+    assert "masquerade\t\t# (from command line) pyppp extension" in lines
     assert "noip\t\t# (from command line)" in lines
     again = opts(*(w for line in lines[1:] for w in line.split("\t")[0].split()))
     for name in (

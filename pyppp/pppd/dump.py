@@ -21,7 +21,7 @@ from dataclasses import fields
 from typing import Final
 
 from pyppp.pppd.options import BOOKKEEPING, PppOptions
-from pyppp.pppd.optiontable import OPTIONS, Kind, OptionSpec
+from pyppp.pppd.optiontable import OPTION_WORDS, OPTIONS, Kind, OptionSpec
 
 __all__ = ["dump", "quote_word"]
 
@@ -59,12 +59,15 @@ def dump(options: PppOptions) -> list[str]:
     The first line is pppd's header ``pppd options in effect:``; then
     ``word value\t\t# (from source)`` per set option (pppd's layout: the word, its value, two
     tabs, the source). Passwords print as ``??????``, as in pppd. No-ops say so after the
-    source.
+    source, and so do pyppp's own words (``pyppp extension``), which pppd would reject.
     """
     lines = ["pppd options in effect:"]
     sources = options.sources
     for text, source in _lines(options):
-        lines.append(f"{text}\t\t# (from {source})")
+        spec = OPTION_WORDS.get(text.split(" ", 1)[0])
+        # pppd would reject these words: say so, for whoever feeds the file to pppd.
+        note = " pyppp extension" if spec is not None and spec.extension else ""
+        lines.append(f"{text}\t\t# (from {source}){note}")
     for word in options.noops:
         spec = _NOOP_SPECS.get(word)
         argument = options.noop_args.get(word)

@@ -361,6 +361,7 @@ class PppOptions:
     # pyppp extensions
     windows: bool = False
     masquerade: bool = False
+    adaptive_mtu: bool = True  # pyppp.framesize: the send size follows the line's errors
     # Observability (pyppp extensions)
     control: bool = True  # the control socket for `pyppp status`
     metrics: str | None = None  # [HOST:]PORT for Prometheus, as written

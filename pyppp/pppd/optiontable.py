@@ -717,6 +717,19 @@ OPTIONS: Final[tuple[OptionSpec, ...]] = (
         extension=True,
     ),
     _flag("nomasquerade", "masquerade", "Do not masquerade the peer", False, extension=True),
+    _flag(
+        "adaptive-mtu",
+        "adaptive_mtu",
+        "Send smaller packets while the line damages frames, larger as it cleans (default)",
+        extension=True,
+    ),
+    _flag(
+        "noadaptive-mtu",
+        "adaptive_mtu",
+        "Always send packets of the negotiated size, however noisy the line",
+        False,
+        extension=True,
+    ),
     # -- observability (pyppp extensions; docs/observability.md) ---------------------------
     OptionSpec(
         "pcap",

@@ -468,6 +468,7 @@ def build_link_config(
         receive_all=options.receive_all,
         echo_adaptive=options.lcp_echo_adaptive,
         require_network=True,
+        adaptive_mtu=options.adaptive_mtu,
         idle=float(options.idle),
         max_connect=float(options.maxconnect),
         show_password=not options.hide_password,
