@@ -17,8 +17,9 @@ Oracles:
   at most :data:`pyppp.datapath.CONTROL_QUEUE_LIMIT` octets of control frames; one hostile
   packet raises at most :data:`_MAX_EVENTS` events;
 * liveness: after the attack stops, within :data:`_SETTLE` simulated seconds, the link
-  carries IPv4 both ways again, or one side ends with an exit status (``LinkTerminated``) --
-  it never stalls with no timer armed.
+  carries IP both ways again (IPv4, or IPv6 alone when the attack finished IPCP and IPv6CP
+  runs on, as pppd does), or one side ends with an exit status (``LinkTerminated``) -- it
+  never stalls with no timer armed.
 """
 
 from __future__ import annotations
@@ -91,6 +92,7 @@ _OPTIONS = [
 _A, _B = IPv4Address("10.99.0.1"), IPv4Address("10.99.0.2")
 _IP_A_TO_B = bytes.fromhex("4500001c0001000040110000") + _A.packed + _B.packed + bytes(8)
 _IP_B_TO_A = bytes.fromhex("4500001c0002000040110000") + _B.packed + _A.packed + bytes(8)
+_IP6 = bytes.fromhex("6000000000081140") + bytes(32) + bytes(8)
 _PHASES = ("lcp", "authenticate", "network", "up")
 
 
@@ -233,13 +235,24 @@ def _reach(pair: LinkPair, attack: _Attack, phase: str) -> None:
     _run(pair, 60.0, stop=lambda p: victim.phase.value == wanted or victim.network_up)
 
 
-def _carries_ip(pair: LinkPair) -> bool:
+def _up(pair: LinkPair) -> tuple[bool, bool]:
+    """Whether IPv4, and IPv6, are up on both sides."""
     a, b = pair.a, pair.b
     assert isinstance(a, Link)
     assert isinstance(b, Link)
+    return a.network_up and b.network_up, a.ipv6_up and b.ipv6_up
+
+
+def _carries_ip(pair: LinkPair) -> bool:
+    """An IP datagram crosses both ways (IPv4 if it is up, else IPv6: IPCP may have finished
+    while IPv6CP runs on, as in pppd, where only the last network protocol closes the link)."""
+    a, b = pair.a, pair.b
+    assert isinstance(a, Link)
+    assert isinstance(b, Link)
+    ipv4, _ = _up(pair)
     before = (len(pair.of_type("a", IpReceived)), len(pair.of_type("b", IpReceived)))
-    a.send_ip(_IP_A_TO_B, pair.now)
-    b.send_ip(_IP_B_TO_A, pair.now)
+    a.send_ip(_IP_A_TO_B if ipv4 else _IP6, pair.now)
+    b.send_ip(_IP_B_TO_A if ipv4 else _IP6, pair.now)
     _run(pair, pair.now + 5.0)
     after = (len(pair.of_type("a", IpReceived)), len(pair.of_type("b", IpReceived)))
     return after[0] > before[0] and after[1] > before[1]
@@ -284,9 +297,7 @@ def run(data: bytes) -> None:
     settle = pair.now + _SETTLE
 
     def settled(p: LinkPair) -> bool:
-        return bool(p.of_type("a", LinkTerminated) or p.of_type("b", LinkTerminated)) or (
-            a.network_up and b.network_up
-        )
+        return bool(p.of_type("a", LinkTerminated) or p.of_type("b", LinkTerminated)) or any(_up(p))
 
     _run(pair, settle, stop=settled)
     if pair.of_type("a", LinkTerminated) or pair.of_type("b", LinkTerminated):
@@ -295,12 +306,11 @@ def run(data: bytes) -> None:
         f"stalled after the attack: a {a.phase.name} timer {a.get_timer()}, "
         f"b {b.phase.name} timer {b.get_timer()}, now {pair.now}"
     )
-    assert a.network_up, stalled
-    assert b.network_up, stalled
+    assert any(_up(pair)), stalled
     if not _carries_ip(pair):
         # Carrying IP may itself end the link (a renegotiation the attack left pending).
         assert pair.of_type("a", LinkTerminated) or pair.of_type("b", LinkTerminated), (
-            "IPCP is up on both sides but IPv4 does not get through"
+            "IPCP or IPv6CP is up on both sides but no datagram gets through"
         )
 
 
