@@ -26,7 +26,7 @@ from pyppp.events import MtuChanged
 from pyppp.framesize import FrameSizer
 from pyppp.lcp.negotiator import LcpConfig, LcpResult
 from pyppp.linkconfig import LinkStats
-from pyppp.packet import PPPProtocol
+from pyppp.packet import Code, ControlPacket, PPPProtocol
 
 __all__ = ["CONTROL_QUEUE_LIMIT", "DATA_PROTOCOLS", "DataPath", "idle_receive_accm"]
 
@@ -117,19 +117,32 @@ class DataPath:
         self.mtu = PPP_MRU
         """The largest IP datagram we may send (the peer's MRU, capped by pppd's ``mtu``)."""
         self._sizer = FrameSizer(PPP_MRU, logger, enabled=adaptive_mtu)
+        self._magic = bytes(4)  # our LCP Magic-Number, for the sizer's Echo-Request probes
+        self._probe_id = 0
 
     @property
     def send_mtu(self) -> int:
         """The send size now: :attr:`mtu`, or less while the line is noisy (adaptive_mtu)."""
         return self._sizer.current
 
-    def adapt_size(self) -> list[MtuChanged]:
+    def adapt_size(self, now: float) -> list[MtuChanged]:
         """After each read: a new send size for the line's error rate, if it is time for one.
 
         Only while IP flows; :attr:`mtu` stays the limit of what may be sent, so datagrams
-        already sized for the old MTU still go out.
+        already sized for the old MTU still go out. While we send, an LCP Echo-Request of the
+        send size goes out now and then (:meth:`FrameSizer.probe`): the peer's Echo-Reply
+        carries the same data back (RFC 1661 §5.8), so frames of that size reach us even
+        when the peer only acknowledges, and the ones the line damaged are counted.
         """
-        if not self._sizer.due(self.deframer) or not self._routes:
+        if not self._routes:
+            return []
+        size = self._sizer.probe(now, self.stats.frames_sent)
+        if size is not None:
+            self._probe_id = (self._probe_id - 1) & 0xFF  # down from 255, keepalives count up
+            padding = bytes(max(size - 8, 0))
+            echo = ControlPacket(Code.ECHO_REQ, self._probe_id, self._magic + padding)
+            self.emit(PPPProtocol.LCP, echo.encode())
+        if not self._sizer.due(self.deframer):
             return []
         return self._sizer.poll(self.deframer)
 
@@ -164,6 +177,7 @@ class DataPath:
         self.deframer.mru = max(result.our_mru, _MIN_RECEIVE)
         self.mtu = result.mtu
         self._sizer.reset(result.mtu)
+        self._magic = result.our_magic.to_bytes(4, "big")
 
     def open_route(self, version: int, protocol: int) -> None:
         """IP ``version`` datagrams go out as ``protocol`` from now on (its NCP is up)."""

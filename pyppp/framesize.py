@@ -24,6 +24,11 @@ nothing it did not agree to. The model:
   it beats the current one by :data:`MARGIN` (hysteresis, so the size does not flap), and only
   with :data:`MIN_LOST` damaged frames in the window before going down.
 
+What we receive is what is counted; a TCP sender receives only small acknowledgements, so
+while it sends, the link sends an LCP Echo-Request of the current send size once a second
+(RFC 1661 §5.8: the peer, pppd included, echoes the data back), and the replies put frames of
+that size on the way back to us.
+
 The shell applies each change to the interface (the kernel's TCP then segments for the new
 MTU); the link reports it as :class:`~pyppp.events.MtuChanged` and logs it. pppd's word
 ``noadaptive-mtu`` turns it off.
@@ -37,7 +42,7 @@ from typing import Final
 from pyppp.events import MtuChanged
 from pyppp.hdlc import LINE_ERRORS, Deframer
 
-__all__ = ["MARGIN", "MIN_LOST", "SIZES", "WINDOW", "FrameSizer", "goodput"]
+__all__ = ["MARGIN", "MIN_LOST", "PROBE_INTERVAL", "SIZES", "WINDOW", "FrameSizer", "goodput"]
 
 SIZES: Final = (1500, 1280, 1006, 576, 296, 128)
 """The send sizes tried below the negotiated one (pppd's minimum MRU, 128, is the floor)."""
@@ -47,6 +52,8 @@ MARGIN: Final = 1.05
 """A size must promise this much more goodput than the current one to replace it."""
 MIN_LOST: Final = 3.0
 """Damaged frames (halved with the window) needed before the size goes down."""
+PROBE_INTERVAL: Final = 1.0
+"""Seconds between two Echo-Request probes while we send (see :meth:`FrameSizer.probe`)."""
 _CHECK_EVERY: Final = 2048
 """Line octets between two estimates (the framer's counters are cheap to read, not free)."""
 _FRAMING: Final = 8
@@ -88,11 +95,31 @@ class FrameSizer:
         self._frames = 0.0
         self._lost = 0.0
         self._seen = (0, 0, 0)  # the framer's counters at the last look
+        self._probe_at = 0.0
+        self._probe_sent = 0
 
     def reset(self, ceiling: int) -> None:
         """LCP (re)opened with ``ceiling`` as the negotiated size: start from it again."""
         self.ceiling = ceiling
         self.current = ceiling
+
+    def probe(self, now: float, frames_sent: int) -> int | None:
+        """The size of an LCP Echo-Request probe to send now, if one is due.
+
+        The damage we can count is on what we *receive*, and a TCP sender receives little
+        (acknowledgements, fewer still when the line is bad). So while we send, at most one
+        probe of the current send size goes out every :data:`PROBE_INTERVAL` seconds; its
+        Echo-Reply comes back as large. On a clean fast line that costs one frame a second.
+
+        Args:
+            now: the caller's clock.
+            frames_sent: the link's running count of frames sent (probes only while sending).
+        """
+        if not self.enabled or now < self._probe_at or frames_sent == self._probe_sent:
+            return None
+        self._probe_at = now + PROBE_INTERVAL
+        self._probe_sent = frames_sent + 1  # the probe itself is not "sending"
+        return self.current
 
     def due(self, deframer: Deframer) -> bool:
         """Whether the framer has taken enough line octets since the last look (if enabled)."""

@@ -378,7 +378,7 @@ class Link:
             self.stats.discarded["link dead"] += 1
             return
         frames = self._path.deframer.feed(data)
-        self._events.extend(self._path.adapt_size())  # noisy lines: pyppp.framesize
+        self._events.extend(self._path.adapt_size(now))  # noisy lines: pyppp.framesize
         if not frames:
             return
         stats = self.stats

@@ -147,3 +147,13 @@ def test_links_on_a_noisy_line_lower_the_send_size_and_raise_it_when_it_cleans(
     raised = [e.mtu for e in pair.of_type("a", MtuChanged)][1:]
     assert raised == sorted(raised)
     assert raised[-1] == 1500
+
+
+def test_probes_go_out_only_while_sending_at_most_once_a_second() -> None:
+    sizer = FrameSizer(1500)
+    assert sizer.probe(0.0, 0) is None  # nothing sent yet
+    assert sizer.probe(0.5, 10) == 1500
+    assert sizer.probe(1.0, 20) is None  # within the interval
+    assert sizer.probe(1.6, 11) is None  # only the probe itself was sent since
+    assert sizer.probe(1.7, 30) == 1500
+    assert FrameSizer(1500, enabled=False).probe(5.0, 30) is None

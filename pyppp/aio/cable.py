@@ -5,12 +5,15 @@ The relay copies bytes master-to-master in both directions, optionally paced to 
 (10 bits a byte: start, 8 data, stop), which makes a pty behave like a real 115200-baud line.
 Both slaves are put in raw mode and kept open by the relay, so nothing is echoed back and a
 program can close and reopen its end (``persist``) without the other end seeing a hang-up.
+With ``ber`` the relay flips bits as it copies them (a noisy line: pyppp.framesize's tests and
+bench/bench_noisy.py), each bit independently with that probability, from a seeded generator.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import random
 import selectors
 import threading
 import time
@@ -48,12 +51,25 @@ class NullModemCable:
     Args:
         baud: pace each direction to this many bits per second (None: as fast as possible).
         link_dir: also make symlinks ``link_dir/ttyA`` and ``link_dir/ttyB`` to the ends.
+        ber: the probability that each bit relayed is flipped (both directions).
+        seed: seeds the bit errors, so a run can be repeated.
 
     Use as a context manager; :attr:`ends` are the two device paths.
     """
 
-    def __init__(self, *, baud: int | None = None, link_dir: Path | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        baud: int | None = None,
+        link_dir: Path | None = None,
+        ber: float = 0.0,
+        seed: int = 1,
+    ) -> None:
         self.baud = baud
+        self.ber = ber
+        self._rng = random.Random(seed)
+        self._next_error = self._gap()  # bits to relay before the next flipped one
+        self.flipped_bits = 0
         self._a, self._b = _End(), _End()
         self.ends = (self._a.path, self._b.path)
         self._links: list[Path] = []
@@ -68,6 +84,26 @@ class NullModemCable:
         self._stop_r, self._stop_w = os.pipe()
         self._thread = threading.Thread(target=self._relay, name="null-modem", daemon=True)
         self.bytes_relayed = 0
+
+    def _gap(self) -> int:
+        # Bits between two errors are geometric: one draw per error, not one per bit.
+        return int(self._rng.expovariate(self.ber)) if self.ber > 0 else -1
+
+    def _damage(self, data: bytes) -> bytes:
+        if self.ber <= 0:
+            return data
+        bits = len(data) * 8
+        if self._next_error >= bits:
+            self._next_error -= bits
+            return data
+        buffer = bytearray(data)
+        position = self._next_error
+        while position < bits:
+            buffer[position >> 3] ^= 1 << (position & 7)
+            self.flipped_bits += 1
+            position += 1 + self._gap()
+        self._next_error = position - bits
+        return bytes(buffer)
 
     def __enter__(self) -> NullModemCable:
         self.start()
@@ -142,7 +178,7 @@ class NullModemCable:
                         data = os.read(source.master, _CHUNK)
                     except (BlockingIOError, OSError):
                         continue
-                    source.pending += data
+                    source.pending += self._damage(data)
                 now = time.monotonic()
                 for index, (source, target) in enumerate(pairs):
                     if rate is not None:

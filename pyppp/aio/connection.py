@@ -50,6 +50,7 @@ from pyppp.events import (
     Ipv6Up,
     LinkDown,
     LinkTerminated,
+    MtuChanged,
     NetworkDown,
     NetworkUp,
     Phase,
@@ -280,6 +281,8 @@ class Connection:
             self._network_down()
         elif isinstance(event, Ipv6Up) and self.ipv6 is not None:
             self._ipv6_up(event, self.ipv6)
+        elif isinstance(event, MtuChanged) and self.tun is not None:
+            self.tun.set_send_mtu(event.mtu)  # a noisy line (pyppp.framesize)
         elif isinstance(event, Ipv6Down) and self.ipv6 is not None:
             self.ipv6.down(self._args()[:3], *self._ipv6_env())
         elif isinstance(event, AuthSucceeded) and event.role is Role.AUTHENTICATOR:

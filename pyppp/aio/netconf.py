@@ -24,7 +24,13 @@ from typing import Any, TypeVar
 
 from pyppp.util import NOTICE
 
-__all__ = ["Ipv6Addresses", "NetConfig", "first_ether_address", "remove_ipv4_addresses"]
+__all__ = [
+    "Ipv6Addresses",
+    "NetConfig",
+    "first_ether_address",
+    "remove_ipv4_addresses",
+    "set_ipv4_route_mtu",
+]
 
 try:
     from pyroute2 import IPRoute
@@ -297,6 +303,51 @@ class Ipv6Addresses:
                         prefixlen=128,
                     )
                 self._address = None
+
+
+def set_ipv4_route_mtu(ifname: str, mtu: int | None) -> int:
+    """Give every IPv4 route through ``ifname`` the MTU ``mtu`` (``None``: take it off again).
+
+    The adaptive send size (pyppp.framesize) lowers the interface MTU; while IPv6 runs on the
+    interface it cannot go below 1280 (Linux takes IPv6 off an interface below RFC 8200's
+    minimum), so a smaller IPv4 size is set on the routes instead: the kernel's TCP segments
+    for a route's MTU as it does for the interface's.
+
+    Returns:
+        How many routes were changed.
+
+    Raises:
+        OSError: the kernel refused (or pyroute2 is missing).
+    """
+    if IPRoute is None:
+        raise OSError("pyroute2 is needed to set a route's MTU")
+
+    def change() -> int:
+        changed = 0
+        with IPRoute() as ipr:
+            index = _index(ipr, ifname)
+            for route in ipr.get_routes(family=_AF_INET, oif=index, table=254):
+                spec: dict[str, Any] = {"dst_len": route["dst_len"], "table": 254}
+                for key in ("proto", "scope", "type", "tos"):
+                    spec[key] = route[key]
+                for key, attr in (
+                    ("dst", "RTA_DST"),
+                    ("oif", "RTA_OIF"),
+                    ("gateway", "RTA_GATEWAY"),
+                    ("prefsrc", "RTA_PREFSRC"),
+                    ("priority", "RTA_PRIORITY"),
+                ):
+                    value = route.get_attr(attr)
+                    if value is not None:
+                        spec[key] = value
+                spec.setdefault("dst", "0.0.0.0")
+                if mtu is not None:
+                    spec["metrics"] = {"mtu": mtu}
+                ipr.route("replace", **spec)
+                changed += 1
+        return changed
+
+    return _in_thread(change)
 
 
 def remove_ipv4_addresses(ifname: str) -> None:

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytun
 
-from pyppp.aio.netconf import Ipv6Addresses, remove_ipv4_addresses
+from pyppp.aio.netconf import Ipv6Addresses, remove_ipv4_addresses, set_ipv4_route_mtu
 from pyppp.errors import PyPPPError
 
 __all__ = ["Tun", "TunError"]
@@ -64,6 +64,8 @@ class Tun:
         os.set_blocking(self.fd, False)
         self._no_autoconf()
         self._families: set[int] = set()  # IP versions configured and up
+        self._send_mtu: int | None = None  # the link's adaptive send size (MtuChanged)
+        self._route_mtu = False  # IPv4 routes carry an MTU of their own (below IPv6's floor)
         self._ipv6 = Ipv6Addresses()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._reading = False
@@ -88,18 +90,45 @@ class Tun:
             if remote != IPv4Address(0):  # pppd noremoteip: no peer address on the interface
                 self.device.dstaddr = str(remote)
             self.device.netmask = "255.255.255.255"
-            self.device.mtu = mtu
+            self._send_mtu = mtu
+            if 6 not in self._families or mtu >= _IPV6_MIN_MTU:
+                self.device.mtu = mtu
             if up:
                 self.device.up()
         except pytun.Error as exc:
             raise TunError(f"Couldn't configure {self.name}: {exc}") from exc
         self._families.add(4)
+        if 6 in self._families and mtu < _IPV6_MIN_MTU:
+            self.set_send_mtu(mtu)  # IPv6 holds the interface at 1280: the routes get it
+
+    def set_send_mtu(self, mtu: int) -> None:
+        """The link sends datagrams of at most ``mtu`` octets now (:class:`MtuChanged`).
+
+        The interface MTU follows, so the kernel's TCP segments for it. While IPv6 runs the
+        interface stays at 1280 or more (Linux takes IPv6 off an interface below RFC 8200's
+        minimum) and a smaller size goes on the IPv4 routes instead. Failures are logged:
+        the link works on, only less well on a noisy line.
+        """
+        self._send_mtu = mtu
+        floor = _IPV6_MIN_MTU if 6 in self._families else 0
+        try:
+            self.device.mtu = max(mtu, floor)
+            if 4 in self._families and (mtu < floor or self._route_mtu):
+                self._route_mtu = mtu < floor
+                set_ipv4_route_mtu(self.name, mtu if self._route_mtu else None)
+        except (pytun.Error, OSError) as exc:
+            logging.getLogger("pyppp").warning("%s: couldn't set MTU %d: %s", self.name, mtu, exc)
 
     def configure_ipv6(self, local: IPv6Address, remote: IPv6Address | None, mtu: int) -> None:
         """Bring the interface up for IPv6 with the link-local pair (pppd sif6up, sif6addr)."""
         try:
             if 4 not in self._families:
                 self.device.mtu = mtu
+            elif self._send_mtu is not None and self._send_mtu < _IPV6_MIN_MTU:
+                # The adaptive send size took the interface below IPv6's minimum: lift it
+                # first, and keep the small size for IPv4 on its routes.
+                self._families.add(6)
+                self.set_send_mtu(self._send_mtu)
             self.device.up()
             self._ipv6.add(self.name, local, remote)
         except (pytun.Error, OSError) as exc:
