@@ -23,7 +23,11 @@ _ports = iter(range(5101, 5200))
 
 
 def transfer(lab: Lab, ber: float, *words: str, size: int = MIB) -> tuple[float, str, str]:
-    """1 MiB by TCP from the dialer to the server on a cable with ``ber``: (seconds, logs)."""
+    """``size`` bytes by TCP from the dialer to the server on a cable with ``ber``.
+
+    Returns:
+        (seconds, the dialer's log, its interface's IPv4 routes and IPv6 addresses after).
+    """
     with NullModemCable(ber=ber, seed=7) as cable:
         call = start_call(lab, cable.ends, server_words=words, client_words=words)
         call.wait_up(timeout=60, lab=lab)
@@ -31,7 +35,9 @@ def transfer(lab: Lab, ber: float, *words: str, size: int = MIB) -> tuple[float,
             lab, lab.a, SERVER_IP, lab.b, size=size, port=next(_ports), timeout=120
         )
         assert sent_hash == got_hash
-        logs = (call.server.text, call.client.text)
+        routes = lab.b.run(["ip", "route", "show", "dev", "ppp0"]).stdout
+        addresses = lab.b.run(["ip", "-6", "addr", "show", "dev", "ppp0"]).stdout
+        logs = (call.client.text, routes + addresses)
         for process in (call.server, call.client):
             assert process.find(r"^Connection terminated") is None, process.text
             process.stop()
@@ -41,10 +47,14 @@ def transfer(lab: Lab, ber: float, *words: str, size: int = MIB) -> tuple[float,
 def test_one_mib_crosses_a_1e4_line_with_the_defaults(
     lab: Lab, report_figure: Callable[[str, str], None]
 ) -> None:
-    seconds, server, client = transfer(lab, 1e-4)
+    seconds, client, interface = transfer(lab, 1e-4)
     assert seconds < 120
     assert "Line errors: about" in client, client  # the sender adapted, and said so
     sizes = [line for line in client.splitlines() if "Line errors" in line]
+    size = sizes[-1].split("sending at most ")[1].split()[0]
+    # IPv6 is up too: the interface stays at IPv6's 1280 and the IPv4 routes carry the size.
+    assert f"mtu {size}" in interface, interface
+    assert "inet6 fe80::" in interface, interface
     report_figure(
         "1 MiB by TCP at BER 1e-4, defaults (adaptive send size)",
         f"{seconds:.1f} s, {MIB / seconds / 1e3:.0f} kB/s; dialer: {sizes[-1]}",
@@ -55,7 +65,7 @@ def test_clean_and_slightly_noisy_lines_are_no_slower(
     lab: Lab, report_figure: Callable[[str, str], None]
 ) -> None:
     for ber in (0.0, 1e-6):
-        adaptive, _, client = transfer(lab, ber, size=4 * MIB)
+        adaptive, client, _ = transfer(lab, ber, size=4 * MIB)
         fixed, _, _ = transfer(lab, ber, "noadaptive-mtu", size=4 * MIB)
         report_figure(
             f"4 MiB by TCP at BER {ber:g}: adaptive / noadaptive-mtu",
@@ -63,4 +73,5 @@ def test_clean_and_slightly_noisy_lines_are_no_slower(
         )
         # One run each on a shared machine: allow its noise, not a real loss.
         assert adaptive < fixed * 1.5, (ber, adaptive, fixed)
-        assert "Line errors" not in client if ber == 0 else True
+        if ber == 0:
+            assert "Line errors" not in client, client
