@@ -1,8 +1,9 @@
 """Two Links back to back, one attacked with well-framed hostile packets in every phase.
 
 The input picks the configuration (no authentication, PAP or CHAP with either side as the
-authenticator, IPv6CP on or off), the victim, and the phase the attack starts in: LCP
-negotiation (just opened), Authenticate, Network before IPCP is up, or the network up. The
+authenticator, IPv6CP on or off, the adaptive send size on or off), the victim, and the phase
+the attack starts in: LCP negotiation (just opened), Authenticate, Network before IPCP is up,
+or the network up. The
 attack is a sequence the input chooses of: forged control packets for LCP, PAP, CHAP, IPCP,
 IPv6CP and CCP (codes, identifiers -- often the victim's own outstanding one -- and options
 known and unknown), data-protocol frames (IP, IPv6, VJ, compressed) of garbage, unframed line
@@ -24,6 +25,7 @@ Oracles:
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable
 from ipaddress import IPv4Address
@@ -125,6 +127,9 @@ def _links(source: Input) -> tuple[Link, Link, bool]:
         ipv6=ipv6,
     )
     victim_is_a = not flags & 0x10
+    if flags & 0x20:  # the adaptive send size, with its Echo-Request probes
+        a = dataclasses.replace(a, adaptive_mtu=True)
+        b = dataclasses.replace(b, adaptive_mtu=True)
     return (
         Link(a, rng=seeded_rng(source.uint(2)), logger=_LOG),
         Link(b, rng=seeded_rng(source.uint(2) + 1), logger=_LOG),
