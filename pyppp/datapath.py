@@ -119,6 +119,7 @@ class DataPath:
         self._sizer = FrameSizer(PPP_MRU, logger, enabled=adaptive_mtu)
         self._magic = bytes(4)  # our LCP Magic-Number, for the sizer's Echo-Request probes
         self._probe_id = 0
+        self._data_frames = 0  # datagrams framed so far: the sizer probes only while we send
 
     @property
     def send_mtu(self) -> int:
@@ -136,7 +137,7 @@ class DataPath:
         """
         if not self._routes:
             return []
-        size = self._sizer.probe(now, self.stats.frames_sent)
+        size = self._sizer.probe(now, self._data_frames)
         if size is not None:
             self._probe_id = (self._probe_id - 1) & 0xFF  # down from 255, keepalives count up
             padding = bytes(max(size - 8, 0))
@@ -210,6 +211,7 @@ class DataPath:
         if protocol in DATA_PROTOCOLS:
             self._out_data.append(frame)
             self._out_data_bytes += len(frame)
+            self._data_frames += 1
         elif self._out_control_bytes + len(frame) > CONTROL_QUEUE_LIMIT:
             # The owner is not draining us: drop rather than grow without bound.
             self.stats.discarded["control queue full"] += 1
@@ -273,6 +275,7 @@ class DataPath:
             stats.bytes_sent += sum(map(len, batch)) + 2 * len(batch)
             self._out_data.extend(frames)
             self._out_data_bytes += sum(map(len, frames))
+            self._data_frames += len(frames)
         return len(fitting)
 
     def take(self, limit: int | None = None) -> bytes:

@@ -103,7 +103,7 @@ class FrameSizer:
         self.ceiling = ceiling
         self.current = ceiling
 
-    def probe(self, now: float, frames_sent: int) -> int | None:
+    def probe(self, now: float, datagrams_sent: int) -> int | None:
         """The size of an LCP Echo-Request probe to send now, if one is due.
 
         The damage we can count is on what we *receive*, and a TCP sender receives little
@@ -113,12 +113,13 @@ class FrameSizer:
 
         Args:
             now: the caller's clock.
-            frames_sent: the link's running count of frames sent (probes only while sending).
+            datagrams_sent: the link's running count of IP datagrams sent (probes go out only
+                while IP does: an idle link, its keepalives included, sends none).
         """
-        if not self.enabled or now < self._probe_at or frames_sent == self._probe_sent:
+        if not self.enabled or now < self._probe_at or datagrams_sent == self._probe_sent:
             return None
         self._probe_at = now + PROBE_INTERVAL
-        self._probe_sent = frames_sent + 1  # the probe itself is not "sending"
+        self._probe_sent = datagrams_sent
         return self.current
 
     def due(self, deframer: Deframer) -> bool:

@@ -154,6 +154,6 @@ def test_probes_go_out_only_while_sending_at_most_once_a_second() -> None:
     assert sizer.probe(0.0, 0) is None  # nothing sent yet
     assert sizer.probe(0.5, 10) == 1500
     assert sizer.probe(1.0, 20) is None  # within the interval
-    assert sizer.probe(1.6, 11) is None  # only the probe itself was sent since
+    assert sizer.probe(1.6, 10) is None  # no datagram sent since
     assert sizer.probe(1.7, 30) == 1500
     assert FrameSizer(1500, enabled=False).probe(5.0, 30) is None
