@@ -28,7 +28,9 @@ from pyppp.aio.cable import NullModemCable  # noqa: E402
 from tests.e2e.netns import SERVER_IP, Lab, start_call, tcp_transfer  # noqa: E402
 
 
-def run_one(ber: float, megabytes: float, words: list[str], timeout: float, port: int) -> dict:
+def run_one(
+    ber: float, megabytes: float, words: list[str], timeout: float, port: int
+) -> dict[str, object]:
     """One call and one transfer; the figures as a dict (``error`` if it did not complete)."""
     size = int(megabytes * 1024 * 1024)
     row: dict[str, object] = {"ber": ber, "words": " ".join(words) or "(defaults)", "bytes": size}
