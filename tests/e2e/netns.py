@@ -36,6 +36,7 @@ __all__ = [
     "netns_unavailable_reason",
     "ping",
     "rtt_ms",
+    "signal_pending",
     "start_call",
     "tcp_transfer",
     "write_config_dir",
@@ -59,6 +60,25 @@ def netns_unavailable_reason() -> str | None:
     if not Path("/dev/net/tun").exists():
         return "/dev/net/tun missing"
     return None
+
+
+def signal_pending(pid: int, signum: int) -> bool:
+    """Whether ``signum`` sent to ``pid`` still waits for the kernel to deliver it.
+
+    Once it is no longer pending, the process's handler has taken it (a blocked signal stays
+    pending): Python's C-level handler has then queued it for the event loop, in order, so
+    anything the process does for a signal sent *after* this shows that it handled this one.
+    """
+    bit = 1 << (signum - 1)
+    statuses = [Path(f"/proc/{pid}/status")]
+    statuses += sorted(Path(f"/proc/{pid}/task").glob("*/status"))
+    for status in statuses:
+        with contextlib.suppress(OSError):
+            for line in status.read_text().splitlines():
+                key, _, value = line.partition(":")
+                if key in ("SigPnd", "ShdPnd") and int(value.strip(), 16) & bit:
+                    return True
+    return False
 
 
 class ProcessTimeoutError(AssertionError):

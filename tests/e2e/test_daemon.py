@@ -35,6 +35,7 @@ from .netns import (
     LoggedProcess,
     Netns,
     ping,
+    signal_pending,
 )
 
 UP = r"^remote IP address "
@@ -337,7 +338,13 @@ def test_no_catchable_signal_leaves_anything_behind(lab: Lab) -> None:
                 process.signal(signum)
             for signum, process, work in batch:
                 if signum in (signal.SIGUSR1, signal.SIGUSR2):
-                    time.sleep(0.3)
+                    # Handled, not just sent: SIGUSR1 turns debug on, which the daemon logs;
+                    # SIGUSR2 logs nothing here (no network up), so once the kernel has
+                    # delivered it a SIGUSR1 follows it through the same ordered queue.
+                    if signum == signal.SIGUSR2:
+                        _wait(lambda: not signal_pending(process.pid, signum), 10, "SIGUSR2")
+                        process.signal(signal.SIGUSR1)
+                    process.wait_for(r"^debug on \(SIGUSR1\)$", 10)
                     assert process.proc.poll() is None, _logs(process)  # still serving
                     process.signal(signal.SIGTERM)
                     expected = EXIT_USER_REQUEST
