@@ -33,6 +33,8 @@ __all__ = [
     "LoggedProcess",
     "Netns",
     "ProcessTimeoutError",
+    "blocked_reading",
+    "descendants",
     "netns_unavailable_reason",
     "ping",
     "rtt_ms",
@@ -79,6 +81,44 @@ def signal_pending(pid: int, signum: int) -> bool:
                 if key in ("SigPnd", "ShdPnd") and int(value.strip(), 16) & bit:
                     return True
     return False
+
+
+def descendants(pid: int) -> list[int]:
+    """The pids of every living process below ``pid`` (children, their children...)."""
+    parents: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            # "pid (comm) state ppid ...": comm may hold spaces and parentheses.
+            fields = stat.read_text().rpartition(")")[2].split()
+            parents.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found: list[int] = []
+    todo = [pid]
+    while todo:
+        children = parents.get(todo.pop(), [])
+        found += children
+        todo += children
+    return found
+
+
+# read(2)'s number, for /proc/PID/syscall.
+_READ_SYSCALL = {"x86_64": 0, "aarch64": 63, "riscv64": 63, "i686": 3, "armv7l": 3}
+
+
+def blocked_reading(pid: int, device: str) -> bool:
+    """Whether ``pid`` sleeps in ``read(2)`` on its standard input, and that is ``device``.
+
+    Raises:
+        AssertionError: this machine's read(2) number is unknown here.
+    """
+    number = _READ_SYSCALL.get(os.uname().machine)
+    assert number is not None, f"read(2) number unknown on {os.uname().machine}"
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+        call = Path(f"/proc/{pid}/syscall").read_text().split()
+        stdin = os.readlink(f"/proc/{pid}/fd/0")
+    except (OSError, IndexError):
+        return False
+    return state == "S" and call[:2] == [str(number), "0x0"] and stdin == device
 
 
 class ProcessTimeoutError(AssertionError):

@@ -37,6 +37,8 @@ from .netns import (
     LoggedProcess,
     Netns,
     ProcessTimeoutError,
+    blocked_reading,
+    descendants,
     ping,
 )
 
@@ -131,6 +133,17 @@ def _wait_count(process: LoggedProcess, pattern: str, count: int, timeout: float
             if _count(process, pattern) >= count:
                 return
             raise AssertionError(f"/{pattern}/ not seen {count} times:\n{_logs(process)}")
+        time.sleep(0.02)
+
+
+def _wait_for(
+    predicate: Callable[[], bool], what: str, process: LoggedProcess, timeout: float = 10.0
+) -> None:
+    """Wait until ``predicate()`` while ``process`` runs (its log in the failure)."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline or process.proc.poll() is not None:
+            raise AssertionError(f"never saw {what}:\n{_logs(process)}")
         time.sleep(0.02)
 
 
@@ -537,7 +550,15 @@ def test_connect_program_talks_on_the_line_and_its_status_counts(lab: Lab) -> No
         assert not failed.find(READY), _logs(failed)
 
         client = _dial(lab, cable.ends[1], "connect", str(ok), "debug")
-        time.sleep(1.0)
+        # The script's dd sleeps in read(2) on the line: with VMIN 0 (or O_NONBLOCK) that read
+        # would have returned at once and the script exited 3.
+        _wait_for(
+            lambda: any(
+                blocked_reading(pid, cable.ends[1]) for pid in descendants(client.pid)
+            ),
+            "the connect program blocked reading the line",
+            client,
+        )
         assert client.proc.poll() is None, _logs(client)  # still waiting for the greeting
         # The server greets with the built-in chat and starts PPP only once it got OK back.
         server = _serve(lab, cable.ends[0], "connect", "chat -v '' HELLO OK", "debug")
