@@ -136,6 +136,16 @@ def _wait_count(process: LoggedProcess, pattern: str, count: int, timeout: float
         time.sleep(0.02)
 
 
+ECHO = r"^sent \[LCP EchoReq "
+
+
+def _count_after(process: LoggedProcess, first: str, pattern: str) -> int:
+    """How many lines match ``pattern`` after the first line matching ``first``."""
+    lines = [line for _, line in list(process.lines)]
+    start = next((i for i, line in enumerate(lines) if re.search(first, line)), len(lines))
+    return sum(1 for line in lines[start + 1 :] if re.search(pattern, line))
+
+
 def _wait_for(
     predicate: Callable[[], bool], what: str, process: LoggedProcess, timeout: float = 10.0
 ) -> None:
@@ -711,9 +721,11 @@ def test_ip_up_and_ip_down_get_pppds_arguments_and_environment(lab: Lab) -> None
             script.write_text(_HOOK.format(out=outs[side]))
             script.chmod(0o755)
     with NullModemCable() as cable:
-        server = _serve(lab, cable.ends[0], "115200", "ipparam", "laplink", "debug")
+        # "debug debug" traces the LCP echoes: their 1 s timer is the processes' own clock.
+        echo = ("debug", "debug", "lcp-echo-interval", "1")
+        server = _serve(lab, cable.ends[0], "115200", "ipparam", "laplink", *echo)
         server.wait_for(READY, 10)
-        client = _dial(lab, cable.ends[1], "57600", "debug")
+        client = _dial(lab, cable.ends[1], "57600", *echo)
         _up(server, client)
         up: dict[str, tuple[list[str], dict[str, str]]] = {}
         for side in ("server", "client"):
@@ -740,7 +752,15 @@ def test_ip_up_and_ip_down_get_pppds_arguments_and_environment(lab: Lab) -> None
         assert "PEERNAME" not in up["client"][1]
         assert up["server"][1]["IPPARAM"] == "laplink"
         ping(lab.b, SERVER_IP, count=2, size=1000)
-        time.sleep(1.1)
+        # CONNECT_TIME counts from before ip-up starts ("Script .../ip-up started" is logged
+        # after): two echo requests logged after that line are a whole echo interval apart,
+        # so each side has been connected for more than a second by its own timer.
+        for process in (server, client):
+            _wait_for(
+                lambda p=process: _count_after(p, r"^Script \S+/ip-up started", ECHO) >= 2,
+                "two LCP echo requests after ip-up",
+                process,
+            )
         client.signal(signal.SIGTERM)
         assert client.wait(10) == EXIT_USER_REQUEST, _logs(server, client)
         assert server.wait(10) == EXIT_OK, _logs(server, client)
