@@ -188,6 +188,32 @@ class LoggedProcess:
                     return stamp, line
         return None
 
+    def count_after(self, first: str, pattern: str) -> int:
+        """How many lines match ``pattern`` after the first line matching ``first`` (0 if none).
+
+        The lines of one process come in the order it logged them, so this counts what the
+        process did after ``first``, whatever the pipe's delays.
+        """
+        with self._cond:
+            lines = [line for _, line in self.lines]
+        start = next((i for i, line in enumerate(lines) if re.search(first, line)), len(lines))
+        return sum(1 for line in lines[start + 1 :] if re.search(pattern, line))
+
+    def wait_count_after(self, first: str, pattern: str, count: int, timeout: float = 15.0) -> None:
+        """Wait until ``count`` lines match ``pattern`` after the first matching ``first``.
+
+        Raises:
+            ProcessTimeoutError: not in time, or the process ended first (with its log).
+        """
+        deadline = time.monotonic() + timeout
+        while self.count_after(first, pattern) < count:
+            if time.monotonic() > deadline or self.proc.poll() is not None:
+                raise ProcessTimeoutError(
+                    f"{self.label}: /{pattern}/ not seen {count} times after /{first}/ "
+                    f"(status {self.proc.poll()}); its log:\n{self.text}"
+                )
+            time.sleep(0.02)
+
     def wait_for(self, pattern: str, timeout: float = 10.0) -> tuple[float, str]:
         """Wait until a line matches ``pattern``; return (arrival time, line).
 

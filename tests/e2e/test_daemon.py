@@ -11,6 +11,7 @@ behind, the hook scripts' arguments and timing, PPP over a ``pty`` command reach
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import re
 import shutil
@@ -342,7 +343,8 @@ def test_no_catchable_signal_leaves_anything_behind(lab: Lab) -> None:
                     # SIGUSR2 logs nothing here (no network up), so once the kernel has
                     # delivered it a SIGUSR1 follows it through the same ordered queue.
                     if signum == signal.SIGUSR2:
-                        _wait(lambda: not signal_pending(process.pid, signum), 10, "SIGUSR2")
+                        usr2 = functools.partial(signal_pending, process.pid, signal.SIGUSR2)
+                        _wait(lambda p=usr2: not p(), 10, "SIGUSR2 delivered")
                         process.signal(signal.SIGUSR1)
                     process.wait_for(r"^debug on \(SIGUSR1\)$", 10)
                     assert process.proc.poll() is None, _logs(process)  # still serving

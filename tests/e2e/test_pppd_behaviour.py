@@ -139,13 +139,6 @@ def _wait_count(process: LoggedProcess, pattern: str, count: int, timeout: float
 ECHO = r"^sent \[LCP EchoReq "
 
 
-def _count_after(process: LoggedProcess, first: str, pattern: str) -> int:
-    """How many lines match ``pattern`` after the first line matching ``first``."""
-    lines = [line for _, line in list(process.lines)]
-    start = next((i for i, line in enumerate(lines) if re.search(first, line)), len(lines))
-    return sum(1 for line in lines[start + 1 :] if re.search(pattern, line))
-
-
 def _wait_for(
     predicate: Callable[[], bool], what: str, process: LoggedProcess, timeout: float = 10.0
 ) -> None:
@@ -563,9 +556,7 @@ def test_connect_program_talks_on_the_line_and_its_status_counts(lab: Lab) -> No
         # The script's dd sleeps in read(2) on the line: with VMIN 0 (or O_NONBLOCK) that read
         # would have returned at once and the script exited 3.
         _wait_for(
-            lambda: any(
-                blocked_reading(pid, cable.ends[1]) for pid in descendants(client.pid)
-            ),
+            lambda: any(blocked_reading(pid, cable.ends[1]) for pid in descendants(client.pid)),
             "the connect program blocked reading the line",
             client,
         )
@@ -756,11 +747,7 @@ def test_ip_up_and_ip_down_get_pppds_arguments_and_environment(lab: Lab) -> None
         # after): two echo requests logged after that line are a whole echo interval apart,
         # so each side has been connected for more than a second by its own timer.
         for process in (server, client):
-            _wait_for(
-                lambda p=process: _count_after(p, r"^Script \S+/ip-up started", ECHO) >= 2,
-                "two LCP echo requests after ip-up",
-                process,
-            )
+            process.wait_count_after(r"^Script \S+/ip-up started", ECHO, 2)
         client.signal(signal.SIGTERM)
         assert client.wait(10) == EXIT_USER_REQUEST, _logs(server, client)
         assert server.wait(10) == EXIT_OK, _logs(server, client)
