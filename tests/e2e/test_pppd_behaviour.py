@@ -585,6 +585,26 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def _polls_device(pid: int, device: str) -> bool:
+    """Whether ``pid`` has ``device`` open and one of its epoll sets watches that descriptor."""
+    fds: set[int] = set()
+    epolls: list[str] = []
+    with contextlib.suppress(OSError):
+        for fd in os.listdir(f"/proc/{pid}/fd"):
+            with contextlib.suppress(OSError):
+                target = os.readlink(f"/proc/{pid}/fd/{fd}")
+                if target == device:
+                    fds.add(int(fd))
+                elif target == "anon_inode:[eventpoll]":
+                    epolls.append(fd)
+    for fd in epolls:
+        with contextlib.suppress(OSError):
+            info = Path(f"/proc/{pid}/fdinfo/{fd}").read_text()
+            if fds & {int(m) for m in re.findall(r"^tfd:\s*(\d+)", info, re.MULTILINE)}:
+                return True
+    return False
+
+
 @pytest.mark.parametrize(
     "words",
     [
@@ -607,10 +627,13 @@ def test_sigterm_while_waiting_in_the_connect_phase(lab: Lab, words: tuple[str, 
         server = _serve(lab, cable.ends[0], "lock", "--lock-dir", str(lock_dir), *words)
         deadline = time.monotonic() + 10
         runs_script = words == ("connect", str(script))
-        while not list(lock_dir.iterdir()) or (runs_script and not pidfile.exists()):
+        # In the connect phase: the script runs, or the handshake or chat waits for the line
+        # (the server's event loop polls the device it opened after taking the lock).
+        while not list(lock_dir.iterdir()) or not (
+            pidfile.exists() if runs_script else _polls_device(server.pid, cable.ends[0])
+        ):
             assert time.monotonic() < deadline, _logs(server)
             time.sleep(0.02)
-        time.sleep(0.5)  # well inside the handshake or script now
         server.signal(signal.SIGTERM)
         # "At once": the script would run 60 s, chat's TIMEOUT is an hour and the handshake
         # has no peer, so an end within the wait is the signal's doing (no timing measured).
