@@ -33,9 +33,12 @@ __all__ = [
     "LoggedProcess",
     "Netns",
     "ProcessTimeoutError",
+    "blocked_reading",
+    "descendants",
     "netns_unavailable_reason",
     "ping",
     "rtt_ms",
+    "signal_pending",
     "start_call",
     "tcp_transfer",
     "write_config_dir",
@@ -59,6 +62,63 @@ def netns_unavailable_reason() -> str | None:
     if not Path("/dev/net/tun").exists():
         return "/dev/net/tun missing"
     return None
+
+
+def signal_pending(pid: int, signum: int) -> bool:
+    """Whether ``signum`` sent to ``pid`` still waits for the kernel to deliver it.
+
+    Once it is no longer pending, the process's handler has taken it (a blocked signal stays
+    pending): Python's C-level handler has then queued it for the event loop, in order, so
+    anything the process does for a signal sent *after* this shows that it handled this one.
+    """
+    bit = 1 << (signum - 1)
+    statuses = [Path(f"/proc/{pid}/status")]
+    statuses += sorted(Path(f"/proc/{pid}/task").glob("*/status"))
+    for status in statuses:
+        with contextlib.suppress(OSError):
+            for line in status.read_text().splitlines():
+                key, _, value = line.partition(":")
+                if key in ("SigPnd", "ShdPnd") and int(value.strip(), 16) & bit:
+                    return True
+    return False
+
+
+def descendants(pid: int) -> list[int]:
+    """The pids of every living process below ``pid`` (children, their children...)."""
+    parents: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            # "pid (comm) state ppid ...": comm may hold spaces and parentheses.
+            fields = stat.read_text().rpartition(")")[2].split()
+            parents.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found: list[int] = []
+    todo = [pid]
+    while todo:
+        children = parents.get(todo.pop(), [])
+        found += children
+        todo += children
+    return found
+
+
+# read(2)'s number, for /proc/PID/syscall.
+_READ_SYSCALL = {"x86_64": 0, "aarch64": 63, "riscv64": 63, "i686": 3, "armv7l": 3}
+
+
+def blocked_reading(pid: int, device: str) -> bool:
+    """Whether ``pid`` sleeps in ``read(2)`` on its standard input, and that is ``device``.
+
+    Raises:
+        AssertionError: this machine's read(2) number is unknown here.
+    """
+    number = _READ_SYSCALL.get(os.uname().machine)
+    assert number is not None, f"read(2) number unknown on {os.uname().machine}"
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+        call = Path(f"/proc/{pid}/syscall").read_text().split()
+        stdin = os.readlink(f"/proc/{pid}/fd/0")
+    except (OSError, IndexError):
+        return False
+    return state == "S" and call[:2] == [str(number), "0x0"] and stdin == device
 
 
 class ProcessTimeoutError(AssertionError):
@@ -127,6 +187,32 @@ class LoggedProcess:
                 if regex.search(line):
                     return stamp, line
         return None
+
+    def count_after(self, first: str, pattern: str) -> int:
+        """How many lines match ``pattern`` after the first line matching ``first`` (0 if none).
+
+        The lines of one process come in the order it logged them, so this counts what the
+        process did after ``first``, whatever the pipe's delays.
+        """
+        with self._cond:
+            lines = [line for _, line in self.lines]
+        start = next((i for i, line in enumerate(lines) if re.search(first, line)), len(lines))
+        return sum(1 for line in lines[start + 1 :] if re.search(pattern, line))
+
+    def wait_count_after(self, first: str, pattern: str, count: int, timeout: float = 15.0) -> None:
+        """Wait until ``count`` lines match ``pattern`` after the first matching ``first``.
+
+        Raises:
+            ProcessTimeoutError: not in time, or the process ended first (with its log).
+        """
+        deadline = time.monotonic() + timeout
+        while self.count_after(first, pattern) < count:
+            if time.monotonic() > deadline or self.proc.poll() is not None:
+                raise ProcessTimeoutError(
+                    f"{self.label}: /{pattern}/ not seen {count} times after /{first}/ "
+                    f"(status {self.proc.poll()}); its log:\n{self.text}"
+                )
+            time.sleep(0.02)
 
     def wait_for(self, pattern: str, timeout: float = 10.0) -> tuple[float, str]:
         """Wait until a line matches ``pattern``; return (arrival time, line).

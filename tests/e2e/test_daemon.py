@@ -11,6 +11,7 @@ behind, the hook scripts' arguments and timing, PPP over a ``pty`` command reach
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import re
 import shutil
@@ -35,6 +36,7 @@ from .netns import (
     LoggedProcess,
     Netns,
     ping,
+    signal_pending,
 )
 
 UP = r"^remote IP address "
@@ -337,7 +339,14 @@ def test_no_catchable_signal_leaves_anything_behind(lab: Lab) -> None:
                 process.signal(signum)
             for signum, process, work in batch:
                 if signum in (signal.SIGUSR1, signal.SIGUSR2):
-                    time.sleep(0.3)
+                    # Handled, not just sent: SIGUSR1 turns debug on, which the daemon logs;
+                    # SIGUSR2 logs nothing here (no network up), so once the kernel has
+                    # delivered it a SIGUSR1 follows it through the same ordered queue.
+                    if signum == signal.SIGUSR2:
+                        usr2 = functools.partial(signal_pending, process.pid, signal.SIGUSR2)
+                        _wait(lambda p=usr2: not p(), 10, "SIGUSR2 delivered")
+                        process.signal(signal.SIGUSR1)
+                    process.wait_for(r"^debug on \(SIGUSR1\)$", 10)
                     assert process.proc.poll() is None, _logs(process)  # still serving
                     process.signal(signal.SIGTERM)
                     expected = EXIT_USER_REQUEST

@@ -72,6 +72,18 @@ def inet6(ns: Netns, ifname: str = "ppp0") -> list[str]:
     return [m.group(1) for m in re.finditer(r"inet6 (.*?)\s+\\", out)]
 
 
+def wait_link_running(ns: Netns, ifname: str = "ppp0", timeout: float = 10.0) -> None:
+    """Wait until ``ifname`` is administratively up and has carrier (``UP``, ``LOWER_UP``)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        out = ns.run(["ip", "-o", "link", "show", "dev", ifname]).stdout
+        flags = re.search(r"<([^>]*)>", out)
+        if flags is not None and {"UP", "LOWER_UP"} <= set(flags.group(1).split(",")):
+            return
+        assert time.monotonic() < deadline, f"{ifname} not up in {ns.name}: {out}"
+        time.sleep(0.05)
+
+
 def ppp_links(ns: Netns) -> list[str]:
     return [n for n in ns.links() if n.startswith("ppp")]
 
@@ -169,8 +181,9 @@ def test_ipv6_only_link(lab: Lab) -> None:
         call = start_call(
             lab,
             cable.ends,
-            server_words=("debug", "ipv6", "::1,::2"),
-            client_words=("debug", "noip"),
+            # "debug debug" traces the LCP echoes, whose 1 s timer serves as a clock below.
+            server_words=("debug", "debug", "lcp-echo-interval", "1", "ipv6", "::1,::2"),
+            client_words=("debug", "debug", "lcp-echo-interval", "1", "noip"),
         )
         call.client.wait_for(rf"^remote LL address {SERVER_LL_PPPD}$", 20)
         call.server.wait_for(rf"^remote LL address {CLIENT_LL_PPPD}$", 10)
@@ -180,8 +193,15 @@ def test_ipv6_only_link(lab: Lab) -> None:
         )
         ping6(lab.b, SERVER_LL)
         ping6(lab.a, CLIENT_LL)
-        # Several seconds on IPv6 alone: nobody says "No network protocols running".
-        time.sleep(3)
+        # Several seconds on IPv6 alone: nobody says "No network protocols running". The
+        # server's IPCP restart timer (3 s), had the Protocol-Reject left it running, would
+        # have retransmitted or given up before the 4th echo request after the reject (the
+        # same loop runs the timers in deadline order); the dialer likewise after its reject.
+        reject = r"^Protocol-Reject for 'Internet Protocol Control Protocol'"
+        call.server.wait_count_after(reject, r"^sent \[LCP EchoReq ", 4)
+        call.client.wait_count_after(r"^sent \[LCP ProtRej ", r"^sent \[LCP EchoReq ", 4)
+        assert call.server.find(r"^sent \[IPCP ConfReq "), call.server.text  # before it
+        assert call.server.count_after(reject, r"^sent \[IPCP ") == 0, call.server.text
         ping6(lab.b, SERVER_LL)
         assert "No network protocols running" not in call.client.text + call.server.text
         assert not call.client.find(r"IP address"), call.client.text
@@ -201,7 +221,11 @@ def test_noipv6_interface_carries_no_ipv6_address(lab: Lab) -> None:
     with NullModemCable() as cable:
         call = start_call(lab, cable.ends, server_words=("noipv6",), client_words=("noipv6",))
         call.wait_up(lab=lab)
-        time.sleep(0.5)  # time enough for the kernel's own autoconfiguration, were it on
+        # The kernel makes its link-local address in the same netlink event that marks the
+        # device up with carrier (addrconf's NETDEV_UP/CHANGE), were autoconfiguration on: once
+        # "ip link" shows both flags, that address would be there.
+        for ns in (lab.a, lab.b):
+            wait_link_running(ns)
         assert inet6(lab.a) == []
         assert inet6(lab.b) == []
         assert lab.a.run(["cat", "/proc/sys/net/ipv6/conf/ppp0/addr_gen_mode"]).stdout == "1\n"

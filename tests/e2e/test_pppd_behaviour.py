@@ -37,6 +37,8 @@ from .netns import (
     LoggedProcess,
     Netns,
     ProcessTimeoutError,
+    blocked_reading,
+    descendants,
     ping,
 )
 
@@ -131,6 +133,20 @@ def _wait_count(process: LoggedProcess, pattern: str, count: int, timeout: float
             if _count(process, pattern) >= count:
                 return
             raise AssertionError(f"/{pattern}/ not seen {count} times:\n{_logs(process)}")
+        time.sleep(0.02)
+
+
+ECHO = r"^sent \[LCP EchoReq "
+
+
+def _wait_for(
+    predicate: Callable[[], bool], what: str, process: LoggedProcess, timeout: float = 10.0
+) -> None:
+    """Wait until ``predicate()`` while ``process`` runs (its log in the failure)."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline or process.proc.poll() is not None:
+            raise AssertionError(f"never saw {what}:\n{_logs(process)}")
         time.sleep(0.02)
 
 
@@ -537,7 +553,13 @@ def test_connect_program_talks_on_the_line_and_its_status_counts(lab: Lab) -> No
         assert not failed.find(READY), _logs(failed)
 
         client = _dial(lab, cable.ends[1], "connect", str(ok), "debug")
-        time.sleep(1.0)
+        # The script's dd sleeps in read(2) on the line: with VMIN 0 (or O_NONBLOCK) that read
+        # would have returned at once and the script exited 3.
+        _wait_for(
+            lambda: any(blocked_reading(pid, cable.ends[1]) for pid in descendants(client.pid)),
+            "the connect program blocked reading the line",
+            client,
+        )
         assert client.proc.poll() is None, _logs(client)  # still waiting for the greeting
         # The server greets with the built-in chat and starts PPP only once it got OK back.
         server = _serve(lab, cable.ends[0], "connect", "chat -v '' HELLO OK", "debug")
@@ -563,6 +585,26 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def _polls_device(pid: int, device: str) -> bool:
+    """Whether ``pid`` has ``device`` open and one of its epoll sets watches that descriptor."""
+    fds: set[int] = set()
+    epolls: list[str] = []
+    with contextlib.suppress(OSError):
+        for fd in os.listdir(f"/proc/{pid}/fd"):
+            with contextlib.suppress(OSError):
+                target = os.readlink(f"/proc/{pid}/fd/{fd}")
+                if target == device:
+                    fds.add(int(fd))
+                elif target == "anon_inode:[eventpoll]":
+                    epolls.append(fd)
+    for fd in epolls:
+        with contextlib.suppress(OSError):
+            info = Path(f"/proc/{pid}/fdinfo/{fd}").read_text()
+            if fds & {int(m) for m in re.findall(r"^tfd:\s*(\d+)", info, re.MULTILINE)}:
+                return True
+    return False
+
+
 @pytest.mark.parametrize(
     "words",
     [
@@ -585,10 +627,13 @@ def test_sigterm_while_waiting_in_the_connect_phase(lab: Lab, words: tuple[str, 
         server = _serve(lab, cable.ends[0], "lock", "--lock-dir", str(lock_dir), *words)
         deadline = time.monotonic() + 10
         runs_script = words == ("connect", str(script))
-        while not list(lock_dir.iterdir()) or (runs_script and not pidfile.exists()):
+        # In the connect phase: the script runs, or the handshake or chat waits for the line
+        # (the server's event loop polls the device it opened after taking the lock).
+        while not list(lock_dir.iterdir()) or not (
+            pidfile.exists() if runs_script else _polls_device(server.pid, cable.ends[0])
+        ):
             assert time.monotonic() < deadline, _logs(server)
             time.sleep(0.02)
-        time.sleep(0.5)  # well inside the handshake or script now
         server.signal(signal.SIGTERM)
         # "At once": the script would run 60 s, chat's TIMEOUT is an hour and the handshake
         # has no peer, so an end within the wait is the signal's doing (no timing measured).
@@ -690,9 +735,11 @@ def test_ip_up_and_ip_down_get_pppds_arguments_and_environment(lab: Lab) -> None
             script.write_text(_HOOK.format(out=outs[side]))
             script.chmod(0o755)
     with NullModemCable() as cable:
-        server = _serve(lab, cable.ends[0], "115200", "ipparam", "laplink", "debug")
+        # "debug debug" traces the LCP echoes: their 1 s timer is the processes' own clock.
+        echo = ("debug", "debug", "lcp-echo-interval", "1")
+        server = _serve(lab, cable.ends[0], "115200", "ipparam", "laplink", *echo)
         server.wait_for(READY, 10)
-        client = _dial(lab, cable.ends[1], "57600", "debug")
+        client = _dial(lab, cable.ends[1], "57600", *echo)
         _up(server, client)
         up: dict[str, tuple[list[str], dict[str, str]]] = {}
         for side in ("server", "client"):
@@ -719,7 +766,11 @@ def test_ip_up_and_ip_down_get_pppds_arguments_and_environment(lab: Lab) -> None
         assert "PEERNAME" not in up["client"][1]
         assert up["server"][1]["IPPARAM"] == "laplink"
         ping(lab.b, SERVER_IP, count=2, size=1000)
-        time.sleep(1.1)
+        # CONNECT_TIME counts from before ip-up starts ("Script .../ip-up started" is logged
+        # after): two echo requests logged after that line are a whole echo interval apart,
+        # so each side has been connected for more than a second by its own timer.
+        for process in (server, client):
+            process.wait_count_after(r"^Script \S+/ip-up started", ECHO, 2)
         client.signal(signal.SIGTERM)
         assert client.wait(10) == EXIT_USER_REQUEST, _logs(server, client)
         assert server.wait(10) == EXIT_OK, _logs(server, client)

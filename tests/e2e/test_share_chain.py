@@ -341,7 +341,10 @@ def test_socket_url_line_keeps_early_bytes_and_reads_in_bulk() -> None:
     callback (50 kB/s), and without TCP_NODELAY back-to-back frames waited 40 ms for an ACK.
     """
     import asyncio
+    import fcntl
     import socket as socketlib
+    import struct
+    import termios
 
     from pyppp.aio.line import FdLine, open_line
 
@@ -363,12 +366,19 @@ def test_socket_url_line_keeps_early_bytes_and_reads_in_bulk() -> None:
             got.extend(data)
             chunks.append(len(data))
 
-        await asyncio.sleep(0.05)
         line = open_line(f"socket://127.0.0.1:{port}")
-        await asyncio.sleep(0.2)  # the server has sent everything before we start reading
+        assert isinstance(line, FdLine)
+        # The server's first bytes wait in our socket before we start reading (FIONREAD).
+        greeting = len(b"pyppp-share: modem busy\r\n")
+        for _ in range(500):
+            waiting = fcntl.ioctl(line.fd, termios.FIONREAD, struct.pack("i", 0))
+            if struct.unpack("i", waiting)[0] >= greeting:
+                break
+            await asyncio.sleep(0.02)
+        else:
+            raise AssertionError("the server's greeting never arrived")
         line.start(on_data, lambda why: done.set())
         await asyncio.wait_for(done.wait(), 10)
-        assert isinstance(line, FdLine)
         nodelay = socketlib.socket(fileno=os.dup(line.fd))
         try:
             flag = nodelay.getsockopt(socketlib.IPPROTO_TCP, socketlib.TCP_NODELAY)
