@@ -245,13 +245,29 @@ def test_the_least_recently_used_slot_is_reused() -> None:
 def test_ip_and_tcp_options_are_carried_and_rebuilt() -> None:
     pair = Pair()
     segment = Segment(
-        data=b"abc", ip_options=b"\x94\x04\x00\x00", tcp_options=b"\x01\x01\x08\x0a" + bytes(8)
+        data=b"abc", ip_options=b"\x94\x04\x00\x00", tcp_options=b"\x01\x01\x05\x0a" + bytes(8)
     )
     assert pair.send(segment)[0] == UNCOMP
     segment = segment.but(seq=4, ip_id=0x101)
     protocol, data = pair.send(segment)
     assert protocol == COMP
     assert data[1:3] == bytes(segment)[24 + 16 : 24 + 18]
+
+
+def test_timestamped_segments_go_as_plain_ip_or_as_linux_sends_them() -> None:
+    options = b"\x01\x01\x08\x0a" + (1000).to_bytes(4, "big") + (77).to_bytes(4, "big")
+    segment = Segment(data=b"x", tcp_options=options)
+    later = segment.but(seq=2, ip_id=0x101, tcp_options=options[:7] + b"\x01" + options[8:])
+    pair = Pair()
+    assert pair.send(segment) == (IP, bytes(segment))
+    assert pair.send(later)[0] == IP
+    assert pair.compressor.stats.misses == 0  # no slot was taken
+    # As Linux: Uncompressed-TCP each time the option changes, compressed when it does not.
+    linux = Pair()
+    linux.compressor = VjCompressor(timestamps_as_ip=False)
+    assert linux.send(segment)[0] == UNCOMP
+    assert linux.send(later)[0] == UNCOMP
+    assert linux.send(later.but(seq=3, ip_id=0x102))[0] == COMP
 
 
 # --- the decompressor on its own ---------------------------------------------------------

@@ -39,6 +39,11 @@ Where this follows Linux rather than the RFC's sample code, or neither, and why:
   that names its slot is taken even while tossing). A wrong rebuild is counted, dropped and
   sets TOSS again. Without a loss a rebuild is exact by construction and goes unchecked: the
   check costs about 2 us per 1500 octets, the receiving TCP checks anyway.
+* Segments with a TCP timestamp option go as plain IP, untouched by the slot table (Linux sends
+  them as Uncompressed-TCP, reloading the slot each time: RFC 7323's timestamps change with
+  nearly every segment, so VJ compresses nothing of such a connection on a slow line either
+  way, and plain IP costs neither end any work; ``timestamps_as_ip=False`` does as Linux).
+  Linux turns timestamps on by default: ``net.ipv4.tcp_timestamps=0`` lets VJ work.
 * The compressor also sends uncompressed when TCP flags other than PSH/URG (ECE, CWR, NS and
   the reserved bits) or the IP flags word change, and plain IP when the IP total length is not
   the datagram's length: Linux's compressor does not look, and its peer would rebuild the old
@@ -100,14 +105,18 @@ _ACK: Final = 0x10
 _URG: Final = 0x20
 _NOT_COMPRESSIBLE: Final = _FIN | _SYN | _RST
 _CARRIED: Final = _PSH | _URG  # the flags the change mask carries; the rest must not change
+_NOT_CARRIED: Final = 0xFF & ~_CARRIED
 
 _TCP_PROTOCOL: Final = 6
+_TIMESTAMPS: Final = b"\x01\x01\x08\x0a"  # NOP, NOP, Timestamps (RFC 7323 Appendix A)
 _IP: Final = int(PPPProtocol.IP)
 _COMP: Final = int(PPPProtocol.VJ_COMP)
 _UNCOMP: Final = int(PPPProtocol.VJ_UNCOMP)
 
 # IPv4: total length, identification, flags + fragment offset (RFC 791 §3.1).
 _IP_LEN_ID_FRAG: Final = struct.Struct("!HHH")
+# IPv4 up to the TTL: version/IHL, TOS, total length, identification, flags/fragment, TTL.
+_IPV4: Final = struct.Struct("!BBHHHB")
 # TCP after the ports: sequence, ack, offset octet, flags octet, window, checksum, urgent.
 _TCP_FIELDS: Final = struct.Struct("!IIBBHHH")
 _SHORT: Final = struct.Struct("!H")
@@ -182,7 +191,7 @@ class _SendSlot:
         # What must not change for a packet to be compressed: version/IHL, TOS, the IP flags
         # word, TTL, the IP options, the TCP offset octet, the flags we do not carry, the
         # TCP options.
-        self.fixed: tuple[bytes, int, int, bytes, int, int, bytes] | None = None
+        self.fixed: tuple[int, int, bytes, int, bytes] | None = None
         self.hlen = 0
         self.length = 0
         self.ip_id = 0
@@ -199,19 +208,31 @@ class VjCompressor:
     Args:
         max_slot_id: the highest slot id the peer's decompressor takes (its Max-Slot-Id).
         compress_slot_id: whether the peer accepts an omitted slot id (its Comp-Slot-Id).
+        timestamps_as_ip: send segments that carry a TCP timestamp (``NOP NOP TS`` first,
+            the layout Linux and the BSDs use) as plain IP without touching their slot.
+            ``False`` sends them as Uncompressed-TCP, as Linux does (same size on the wire).
         stats: counters to update (shared with a decompressor), or a new :class:`VjStats`.
 
     Raises:
         ValueError: ``max_slot_id`` outside 0..255.
     """
 
-    __slots__ = ("_by_key", "_compress_slot_id", "_current", "_order", "_slots", "stats")
+    __slots__ = (
+        "_by_key",
+        "_compress_slot_id",
+        "_current",
+        "_order",
+        "_slots",
+        "_timestamps_as_ip",
+        "stats",
+    )
 
     def __init__(
         self,
         max_slot_id: int = 15,
         *,
         compress_slot_id: bool = True,
+        timestamps_as_ip: bool = True,
         stats: VjStats | None = None,
     ) -> None:
         if not 0 <= max_slot_id < MAX_SLOTS:
@@ -222,6 +243,7 @@ class VjCompressor:
         self._order = list(range(max_slot_id, -1, -1))
         self._by_key: dict[bytes, int] = {}
         self._compress_slot_id = compress_slot_id
+        self._timestamps_as_ip = timestamps_as_ip
         self._current = -1  # the slot id the peer's decompressor last saw (Linux: 255)
         self.stats = stats if stats is not None else VjStats()
 
@@ -236,14 +258,14 @@ class VjCompressor:
             Uncompressed-TCP) and the information field (``packet`` itself for plain IP).
         """
         size = len(packet)
-        if size < 40 or packet[0] >> 4 != 4 or packet[9] != _TCP_PROTOCOL:
+        if size < 40 or packet[9] != _TCP_PROTOCOL:
             self.stats.sent_ip += 1
             return _IP, packet
-        ihl = (packet[0] & 0x0F) * 4
-        length, ip_id, frag = _IP_LEN_ID_FRAG.unpack_from(packet, 2)
+        vhl, tos, length, ip_id, frag, ttl = _IPV4.unpack_from(packet)
+        ihl = (vhl & 0x0F) * 4
         # Fragments (MF or an offset) carry no TCP header to compress; a datagram whose total
         # length is not its size would be rebuilt with a different one.
-        if ihl < 20 or frag & 0x3FFF or length != size or size < ihl + 20:
+        if vhl >> 4 != 4 or ihl < 20 or frag & 0x3FFF or length != size or size < ihl + 20:
             self.stats.sent_ip += 1
             return _IP, packet
         seq, ack, offset, flags, window, _, urp = _TCP_FIELDS.unpack_from(packet, ihl + 4)
@@ -252,15 +274,18 @@ class VjCompressor:
             # RFC 1144 §3.2.3: connection set-up and tear-down go as plain IP.
             self.stats.sent_ip += 1
             return _IP, packet
+        if self._timestamps_as_ip and packet[ihl + 20 : ihl + 24] == _TIMESTAMPS:
+            # A timestamp option changes with every segment on a line slow enough for VJ to
+            # matter: Uncompressed-TCP every time, as large as plain IP and dearer both ways.
+            self.stats.sent_ip += 1
+            return _IP, packet
         key = packet[12:20] + packet[ihl : ihl + 4]  # addresses and ports
         fixed = (
-            packet[0:2],
-            frag,
-            packet[8],
-            packet[20:ihl],
-            offset,
-            flags & ~_CARRIED & 0xFF,
-            packet[ihl + 20 : hlen],
+            vhl << 8 | tos,
+            frag << 8 | ttl,
+            packet[20:ihl] if ihl > 20 else b"",
+            offset << 8 | (flags & _NOT_CARRIED),
+            packet[ihl + 20 : hlen] if hlen > ihl + 20 else b"",
         )
         order = self._order
         number = self._by_key.get(key)
@@ -346,14 +371,14 @@ class VjCompressor:
         self.stats.sent_compressed += 1
         header = head + checksum + deltas
         self.stats.header_octets_saved += hlen - len(header)
-        return _COMP, header + packet[hlen:]
+        return _COMP, b"".join((header, memoryview(packet)[hlen:]))
 
     def _uncompressed(
         self,
         packet: bytes,
         slot: _SendSlot,
         number: int,
-        fixed: tuple[bytes, int, int, bytes, int, int, bytes],
+        fixed: tuple[int, int, bytes, int, bytes],
         hlen: int,
     ) -> tuple[int, bytes]:
         """Load ``slot`` with this header and send the datagram as Uncompressed-TCP."""

@@ -23,7 +23,8 @@ _COMP, _UNCOMP = 0x002D, 0x002F
 _SEGMENTS = [
     Segment(data=b"hello"),
     Segment(sport=7, seq=99, ack=5, data=b"x" * 40, flags=ACK | PSH),
-    Segment(sport=8, tcp_options=b"\x01\x01\x08\x0a" + bytes(8), data=b"ts"),
+    Segment(sport=8, tcp_options=b"\x01\x01\x05\x0a" + bytes(8), data=b"sack"),
+    Segment(sport=9, tcp_options=b"\x01\x01\x08\x0a" + bytes(8), data=b"ts"),
 ]
 _BASE = [bytes(segment) for segment in _SEGMENTS]
 
@@ -103,7 +104,10 @@ def _datagram(source: Input, conns: list[Segment]) -> bytes:
 def run_roundtrip(data: bytes) -> None:
     source = Input(data)
     slots = 1 + source.below(16)
-    compressor = VjCompressor(slots - 1, compress_slot_id=bool(source.uint() & 1))
+    flags = source.uint()
+    compressor = VjCompressor(
+        slots - 1, compress_slot_id=bool(flags & 1), timestamps_as_ip=bool(flags & 2)
+    )
     decompressor = VjDecompressor(slots - 1)
     conns = [Segment(sport=n, seq=n * 1000) for n in range(3)]
     while source.remaining:
@@ -122,7 +126,7 @@ def run_decompressor(data: bytes) -> None:
     decompressor = VjDecompressor(source.below(20))
     slots = len(decompressor._slots)
     compressor = VjCompressor()
-    for packet in _BASE[: source.below(4)]:
+    for packet in _BASE[: source.below(5)]:
         decompressor.uncompressed(compressor.compress(packet)[1])
     while source.remaining:
         kind = source.below(4)
@@ -156,7 +160,7 @@ def _compressed_seed() -> bytes:
     for packet in _BASE:
         compressor.compress(packet)
     out = bytearray(b"\x00\x05\x00\x03")
-    for base in _SEGMENTS:
+    for base in _SEGMENTS[:3]:
         segment = base.but(seq=base.seq + len(base.data), ip_id=0x101, data=b"more")
         protocol, data = compressor.compress(bytes(segment))
         assert protocol == _COMP
