@@ -2,6 +2,7 @@
 
     python -m bench.bench_vj                 # the codec, and two Links in-process (no root)
     python -m bench.bench_vj --link          # + unpaced pty TCP through pyppp: VJ on vs novj
+    python -m bench.bench_vj --echo          # + 1-byte TCP echo on a 115200-baud line
     python -m bench.bench_vj --json
 
 Codec: microseconds per packet for compress and decompress of the kinds of segment a link
@@ -13,6 +14,11 @@ In-process: two :class:`~pyppp.link.Link` stacks with IPCP up, one-way bursts of
 segments through ``send_ips`` / ``data_to_send`` / ``receive_data``, packets per second with
 ``vj`` on and off in the same run (the CPU the data path costs, no line).
 
+``--echo`` (root): the issue's latency goal, a 1-byte TCP echo (TCP_NODELAY, median of 20
+keystrokes 50 ms apart) between the namespaces through pyppp on a line paced to 115200 baud
+(:class:`bench.pacedline.PacedLine`: every octet takes its 10 bit times), VJ on and off, TCP
+timestamps off and on.
+
 ``--link`` (root, namespaces): the TCP transfer of ``bench.bench_link`` through ``pyppp
 serve``/``pyppp dial`` on an unpaced pty pair, with pppd's default (VJ on) and ``novj``,
 alternated, best of 3, both with the namespaces' TCP timestamps on (Linux's default: VJ
@@ -23,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 import time
 from collections.abc import Callable
@@ -164,7 +171,6 @@ def in_process(rounds: int = 60) -> dict[str, float]:
 def _transfer(size: int, words: tuple[str, ...], timestamps: int) -> float:
     """MB/s of one TCP transfer through pyppp serve/dial with ``words`` on both sides."""
     import os
-    import signal
     import subprocess
 
     from pyppp.aio.cable import NullModemCable
@@ -191,21 +197,93 @@ def link_transfers(megabytes: float, rounds: int = 3) -> dict[str, float]:
     best: dict[str, float] = {}
     for _ in range(rounds):
         for timestamps in (1, 0):
-            for label, words in (("vj", ()), ("novj", ("novj",))):
+            for label, words in (("vj", ("debug",)), ("novj", ("debug", "novj"))):
                 key = f"{label}, timestamps {'on' if timestamps else 'off'}"
                 best[key] = max(best.get(key, 0.0), _transfer(size, words, timestamps))
     return best
+
+
+_ECHO_SERVER = r"""
+import socket, sys
+srv = socket.socket()
+srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+srv.bind((sys.argv[1], 7001))
+srv.listen(1)
+print("listening", flush=True)
+conn, _ = srv.accept()
+conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+while data := conn.recv(16):
+    conn.sendall(data)
+"""
+
+_ECHO_CLIENT = r"""
+import socket, statistics, sys, time
+sock = socket.create_connection((sys.argv[1], 7001), timeout=10)
+sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+times = []
+for i in range(int(sys.argv[2]) + 3):
+    start = time.perf_counter()
+    sock.sendall(b"k")
+    assert sock.recv(16) == b"k"
+    times.append(time.perf_counter() - start)
+    time.sleep(0.05)  # a typist: each keystroke on a quiet line
+times = times[3:]  # the first ones load the VJ slots (and wake everything up)
+print("median_ms", f"{statistics.median(times) * 1000:.3f}", flush=True)
+print("all_ms", " ".join(f"{t * 1000:.2f}" for t in times), flush=True)
+"""
+
+
+def _echo(words: tuple[str, ...], timestamps: int, baud: int, count: int) -> float:
+    """Median ms of a 1-byte TCP echo (TCP_NODELAY) over pyppp on a line paced to ``baud``."""
+    import subprocess
+
+    from bench.pacedline import PacedLine
+    from tests.e2e.netns import SERVER_IP, Lab, start_call
+
+    with Lab("bench") as lab, PacedLine(baud) as cable:
+        for ns in (lab.a, lab.b):
+            sysctl = ["sysctl", "-qw", f"net.ipv4.tcp_timestamps={timestamps}"]
+            subprocess.run(ns.argv(sysctl), check=True)
+        call = start_call(lab, cable.ends, server_words=words, client_words=words)
+        call.wait_up(lab=lab)
+        server = lab.start("echo-server", lab.a, [sys.executable, "-c", _ECHO_SERVER, SERVER_IP])
+        server.wait_for("listening", 10)
+        client = lab.start(
+            "echo-client", lab.b, [sys.executable, "-c", _ECHO_CLIENT, SERVER_IP, str(count)]
+        )
+        assert client.wait(60) == 0
+        found = client.find(r"^median_ms ")
+        assert found is not None
+        call.client.signal(signal.SIGTERM)
+        call.client.wait(10)
+        call.server.wait(10)
+        return float(found[1].split()[1])
+
+
+def echo_round_trips(baud: int = 115200, count: int = 20) -> dict[str, float]:
+    """Median 1-byte echo round trips, VJ on and off, TCP timestamps off and on."""
+    out: dict[str, float] = {}
+    for timestamps in (0, 1):
+        for label, words in (("vj", ("debug",)), ("novj", ("debug", "novj"))):
+            key = f"{label}, timestamps {'on' if timestamps else 'off'}"
+            out[key] = _echo(words, timestamps, baud, count)
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--link", action="store_true", help="also the pty transfer (root)")
     parser.add_argument("--megabytes", type=float, default=10.0)
+    parser.add_argument(
+        "--echo", action="store_true", help="1-byte TCP echo on a 115200-baud line (root)"
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     results: dict[str, object] = {"codec": codec(), "in_process": in_process()}
     if args.link:
         results["link"] = link_transfers(args.megabytes)
+    if args.echo:
+        results["echo"] = echo_round_trips()
     if args.json:
         print(json.dumps(results, indent=2))
         return 0
@@ -222,6 +300,12 @@ def main(argv: list[str] | None = None) -> int:
         f"two Links in-process, bursts of 32 x 1500: novj {rates['novj']:,.0f} pkt/s, "
         f"vj {rates['vj']:,.0f} pkt/s ({rates['vj'] / rates['novj']:.2f} x)"
     )
+    if args.echo:
+        echo = results["echo"]
+        assert isinstance(echo, dict)
+        print("1-byte TCP echo, TCP_NODELAY, median of 20, line paced to 115200 baud:")
+        for key, ms in echo.items():
+            print(f"  {key:28} {ms:>7.2f} ms")
     if args.link:
         link = results["link"]
         assert isinstance(link, dict)
