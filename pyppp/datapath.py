@@ -213,15 +213,19 @@ class DataPath:
 
         RFC 1144 §4.2: after a line error the VJ decompressor must drop compressed packets
         with an implicit slot id until one names its slot. The deframer does not say where in
-        ``data`` the bad frame was, so TOSS is set before any frame of this read is handled:
-        at worst a few good implicit packets before the damage are dropped too.
+        ``data`` the bad frame was, so TOSS is set before any frame of this read is handled
+        and none of them may clear it (one before the damage could): at worst a few good
+        packets of this read are dropped too, and TCP sends them again.
         """
+        unvj = self._unvj
+        if unvj is None:
+            return self.deframer.feed(data)
+        unvj.next_read()
         frames = self.deframer.feed(data)
-        if self._unvj is not None:
-            lost = sum(self.deframer.discarded.values())
-            if lost != self._lost:
-                self._lost = lost
-                self._unvj.toss()
+        lost = sum(self.deframer.discarded.values())
+        if lost != self._lost:
+            self._lost = lost
+            unvj.toss(somewhere_in_read=True)
         return frames
 
     def open_route(self, version: int, protocol: int) -> None:

@@ -314,6 +314,26 @@ def test_after_a_toss_implicit_packets_are_dropped_until_an_explicit_one() -> No
     assert decompressor.tossing
 
 
+def test_a_loss_somewhere_in_a_read_lets_nothing_of_that_read_clear_toss() -> None:
+    # The deframer counts a bad frame per read, not where it was: an Uncompressed-TCP packet
+    # of the same read may have come before it, so it reloads its slot but clears nothing.
+    compressor, decompressor, segment = _loaded()
+    retransmitted = segment.but(ip_id=0x101)
+    reload = compressor.compress(bytes(retransmitted))[1]
+    following = segment.but(seq=2, ip_id=0x102)
+    protocol, implicit = compressor.compress(bytes(following))
+    assert (protocol, implicit[0] & NEW_C) == (COMP, 0)
+    decompressor.toss(somewhere_in_read=True)
+    assert decompressor.uncompressed(reload) == bytes(retransmitted)
+    assert decompressor.tossing
+    assert decompressor.decompress(implicit) is None
+    # The next read: the same kind of packet clears TOSS as usual.
+    decompressor.next_read()
+    assert decompressor.uncompressed(reload) == bytes(retransmitted)
+    assert not decompressor.tossing
+    assert decompressor.decompress(implicit) == bytes(following)
+
+
 def test_a_lost_segment_is_recovered_by_the_retransmission() -> None:
     compressor, decompressor, segment = _loaded()
     lost = segment.but(seq=2, ip_id=0x101)

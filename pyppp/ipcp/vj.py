@@ -475,7 +475,7 @@ class VjDecompressor:
         ValueError: ``max_slot_id`` outside 0..255.
     """
 
-    __slots__ = ("_current", "_slots", "_toss", "stats")
+    __slots__ = ("_current", "_held", "_slots", "_toss", "stats")
 
     def __init__(self, max_slot_id: int = 15, *, stats: VjStats | None = None) -> None:
         if not 0 <= max_slot_id < MAX_SLOTS:
@@ -484,6 +484,7 @@ class VjDecompressor:
         self._current = -1
         # Nothing with an implicit slot id may be taken before one with an explicit one.
         self._toss = True
+        self._held = False
         self.stats = stats if stats is not None else VjStats()
 
     @property
@@ -491,13 +492,26 @@ class VjDecompressor:
         """Whether compressed packets without a slot id are being dropped (TOSS is set)."""
         return self._toss
 
-    def toss(self) -> None:
-        """Note that a frame was lost (a bad FCS, an aborted or oversized frame): set TOSS."""
+    def toss(self, *, somewhere_in_read: bool = False) -> None:
+        """Note that a frame was lost (a bad FCS, an aborted or oversized frame): set TOSS.
+
+        Args:
+            somewhere_in_read: the frame was lost somewhere among those about to be handled
+                (the deframer counts losses per read, not where they were): until
+                :meth:`next_read`, no packet of this read clears TOSS or a slot's suspicion,
+                since it may come before the loss. Dropping a few good implicit packets is
+                the price of never rebuilding past a loss.
+        """
         self.stats.tosses += 1
         self._toss = True
+        self._held = somewhere_in_read
         for slot in self._slots:
             if slot is not None:
                 slot.suspect = True
+
+    def next_read(self) -> None:
+        """The frames of the last read are handled: TOSS clears as usual again."""
+        self._held = False
 
     def _error(self) -> None:
         self.stats.errors += 1
@@ -532,9 +546,12 @@ class VjDecompressor:
             # A bad IP header checksum: this is not the datagram the peer sent.
             self._error()
             return None
-        self._slots[number] = _ReceiveSlot(packet[:hlen], ihl, hlen)
+        slot = self._slots[number] = _ReceiveSlot(packet[:hlen], ihl, hlen)
         self._current = number
-        self._toss = False
+        if self._held:
+            slot.suspect = True  # a frame after this one may have been lost
+        else:
+            self._toss = False
         self.stats.received_uncompressed += 1
         return packet
 
@@ -562,7 +579,8 @@ class VjDecompressor:
             if slot is None:
                 self._error()
                 return None
-            self._toss = False
+            if not self._held:
+                self._toss = False
             self._current = number
         elif self._toss:
             self.stats.tossed += 1
