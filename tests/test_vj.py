@@ -11,7 +11,7 @@ import struct
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from pyppp.ipcp.vj import (
@@ -570,6 +570,12 @@ def _stream(steps: list[tuple[int, str, int, str]]) -> list[tuple[int, bytes, st
 
 @settings(max_examples=300)
 @given(st.lists(_STEP, max_size=60), st.integers(1, 16), st.booleans(), st.booleans())
+@example(
+    steps=[(0, "data", 0, "ok"), (0, "data", 32, "lost"), (0, "data", 2, "corrupt")],
+    slots=1,
+    compress_slot_id=False,
+    unseen=True,
+)  # a collision: the lost delta (-32) and the flipped bit (+0x20) cancel in the checksum
 def test_random_streams_with_loss_recover_and_never_deliver_a_detectably_wrong_segment(
     steps: list[tuple[int, str, int, str]], slots: int, compress_slot_id: bool, unseen: bool
 ) -> None:
@@ -582,6 +588,7 @@ def test_random_streams_with_loss_recover_and_never_deliver_a_detectably_wrong_s
         if not unseen and fate in ("lost-silently", "corrupt"):
             fate = "lost"  # every loss announced by a bad FCS, as on a real line
         protocol, data = compressor.compress(packet)
+        was_synced = synced[index]
         if fate.startswith("lost") or (fate == "corrupt" and protocol != IP):
             synced = [False] * 6
         if fate == "lost":
@@ -600,7 +607,10 @@ def test_random_streams_with_loss_recover_and_never_deliver_a_detectably_wrong_s
             assert data == packet
             continue
         if fate == "corrupt":
-            assert result is None or not tcp_ok(result)
+            if was_synced:
+                # Damage past the FCS on a slot in step: one flipped bit, which the receiving
+                # TCP's checksum catches (after a loss the wrong deltas may cancel it out).
+                assert result is None or not tcp_ok(result)
             continue
         if synced[index]:
             # In step: exactly the segment sent, never dropped.
