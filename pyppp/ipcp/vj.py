@@ -73,6 +73,17 @@ from pyppp.packet import PPPProtocol
 
 __all__ = [
     "MAX_SLOTS",
+    "NEW_A",
+    "NEW_C",
+    "NEW_I",
+    "NEW_S",
+    "NEW_U",
+    "NEW_W",
+    "RECEIVE_SLOTS",
+    "SPECIALS_MASK",
+    "SPECIAL_D",
+    "SPECIAL_I",
+    "TCP_PUSH",
     "VjCompressor",
     "VjDecompressor",
     "VjStats",
@@ -184,7 +195,7 @@ class VjStats:
 class _SendSlot:
     """The compressor's copy of the last header it sent on one connection."""
 
-    __slots__ = ("ack", "fixed", "hlen", "ip_id", "key", "length", "seq", "urg", "urp", "window")
+    __slots__ = ("ack", "fixed", "ip_id", "key", "length", "seq", "urg", "urp", "window")
 
     def __init__(self) -> None:
         self.key: bytes | None = None
@@ -192,7 +203,6 @@ class _SendSlot:
         # word, TTL, the IP options, the TCP offset octet, the flags we do not carry, the
         # TCP options.
         self.fixed: tuple[int, int, bytes, int, bytes] | None = None
-        self.hlen = 0
         self.length = 0
         self.ip_id = 0
         self.seq = 0
@@ -298,13 +308,13 @@ class VjCompressor:
                 del self._by_key[slot.key]
             slot.key = key
             self._by_key[key] = number
-            return self._uncompressed(packet, slot, number, fixed, hlen)
+            return self._uncompressed(packet, slot, number, fixed)
         if order[0] != number:
             order.remove(number)
             order.insert(0, number)
         slot = self._slots[number]
         if fixed != slot.fixed:
-            return self._uncompressed(packet, slot, number, fixed, hlen)
+            return self._uncompressed(packet, slot, number, fixed)
 
         deltas = bytearray()
         changes = 0
@@ -314,7 +324,7 @@ class VjCompressor:
             changes |= NEW_U
         elif urp != slot.urp:
             # URG clear but the pointer changed: nothing in the change mask says so.
-            return self._uncompressed(packet, slot, number, fixed, hlen)
+            return self._uncompressed(packet, slot, number, fixed)
         delta = (window - slot.window) & 0xFFFF
         if delta:
             _encode(deltas, delta)
@@ -322,13 +332,13 @@ class VjCompressor:
         delta_ack = (ack - slot.ack) & 0xFFFFFFFF
         if delta_ack:
             if delta_ack > 0xFFFF:
-                return self._uncompressed(packet, slot, number, fixed, hlen)
+                return self._uncompressed(packet, slot, number, fixed)
             _encode(deltas, delta_ack)
             changes |= NEW_A
         delta_seq = (seq - slot.seq) & 0xFFFFFFFF
         if delta_seq:
             if delta_seq > 0xFFFF:
-                return self._uncompressed(packet, slot, number, fixed, hlen)
+                return self._uncompressed(packet, slot, number, fixed)
             _encode(deltas, delta_seq)
             changes |= NEW_S
 
@@ -338,9 +348,9 @@ class VjCompressor:
             # exchange; anything else is a retransmission or a window probe, sent whole in
             # case the peer lost the compressed original (RFC 1144 §3.2.3).
             if length == slot.length or last_data != 0:
-                return self._uncompressed(packet, slot, number, fixed, hlen)
+                return self._uncompressed(packet, slot, number, fixed)
         elif changes in (SPECIAL_I, SPECIAL_D):
-            return self._uncompressed(packet, slot, number, fixed, hlen)
+            return self._uncompressed(packet, slot, number, fixed)
         elif not slot.urg:
             if changes == NEW_S | NEW_A and delta_seq == delta_ack == last_data:
                 changes = SPECIAL_I
@@ -379,14 +389,12 @@ class VjCompressor:
         slot: _SendSlot,
         number: int,
         fixed: tuple[int, int, bytes, int, bytes],
-        hlen: int,
     ) -> tuple[int, bytes]:
         """Load ``slot`` with this header and send the datagram as Uncompressed-TCP."""
         ihl = (packet[0] & 0x0F) * 4
         length, ip_id, _ = _IP_LEN_ID_FRAG.unpack_from(packet, 2)
         seq, ack, _, flags, window, _, urp = _TCP_FIELDS.unpack_from(packet, ihl + 4)
         slot.fixed = fixed
-        slot.hlen = hlen
         slot.length = length
         slot.ip_id = ip_id
         slot.seq = seq
