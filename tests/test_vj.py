@@ -424,6 +424,14 @@ def test_shared_stats() -> None:
     assert (stats.sent_uncompressed, stats.received_uncompressed) == (1, 1)
 
 
+def test_any_buffer_compresses() -> None:
+    compressor = VjCompressor()
+    packet = bytes(Segment(data=b"x"))
+    assert compressor.compress(bytearray(packet))[0] == UNCOMP
+    later = bytes(Segment(seq=2, ip_id=0x101, data=b"x"))
+    assert compressor.compress(memoryview(later))[0] == COMP
+
+
 def test_slot_limits() -> None:
     with pytest.raises(ValueError, match="max_slot_id"):
         VjCompressor(256)

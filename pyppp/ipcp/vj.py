@@ -257,16 +257,18 @@ class VjCompressor:
         self._current = -1  # the slot id the peer's decompressor last saw (Linux: 255)
         self.stats = stats if stats is not None else VjStats()
 
-    def compress(self, packet: bytes) -> tuple[int, bytes]:
+    def compress(self, packet: bytes | bytearray | memoryview) -> tuple[int, bytes]:
         """Compress one IPv4 datagram.
 
         Args:
-            packet: the whole datagram, as read from the network interface.
+            packet: the whole datagram, as read from the network interface (any buffer).
 
         Returns:
             The PPP protocol to send it as (0x0021 IP, 0x002d Compressed-TCP or 0x002f
             Uncompressed-TCP) and the information field (``packet`` itself for plain IP).
         """
+        if type(packet) is not bytes:  # a bytearray key would not hash
+            packet = bytes(packet)
         size = len(packet)
         if size < 40 or packet[9] != _TCP_PROTOCOL:
             self.stats.sent_ip += 1
