@@ -291,7 +291,8 @@ class VjCompressor:
             # matter: Uncompressed-TCP every time, as large as plain IP and dearer both ways.
             self.stats.sent_ip += 1
             return _IP, packet
-        key = packet[12:20] + packet[ihl : ihl + 4]  # addresses and ports
+        # Addresses and ports: contiguous when there are no IP options.
+        key = packet[12:24] if ihl == 20 else packet[12:20] + packet[ihl : ihl + 4]
         fixed = (
             vhl << 8 | tos,
             frag << 8 | ttl,
