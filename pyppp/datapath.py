@@ -11,19 +11,29 @@ its TUN while :attr:`DataPath.pending_bytes` is high.
 
 The per-packet cost of the data path is the link's hot path: a burst from one TUN read is
 framed in one :meth:`~pyppp.hdlc.FrameEncoder.encode_many` call.
+
+Van Jacobson TCP/IP header compression (RFC 1144, negotiated by IPCP, RFC 1332 §4) is the
+first step on the way out: while IPCP agreed it (:meth:`DataPath.attach_vj`) each IPv4
+datagram leaves as plain IP (0x0021), Uncompressed-TCP (0x002f) or Compressed-TCP (0x002d),
+in order (a burst is framed in runs of one protocol), before any CCP compression. On the way
+in, 0x002d/0x002f get their own data handlers, which run after CCP's decompression; every
+frame the deframer had to drop sets the VJ decompressor's TOSS before the frames of that read
+are handled (:meth:`DataPath.deframe`), as Linux's ``ppp_receive_error`` calls ``slhc_toss``.
 """
 
 from __future__ import annotations
 
 import logging
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, MutableMapping, Sequence
 from typing import Final
 
 from pyppp import hdlc
 from pyppp.control import PPP_MRU
 from pyppp.events import MtuChanged
 from pyppp.framesize import FrameSizer
+from pyppp.ipcp.negotiator import IpcpResult
+from pyppp.ipcp.vj import VjCompressor, VjDecompressor, VjStats
 from pyppp.lcp.negotiator import LcpConfig, LcpResult
 from pyppp.linkconfig import LinkStats
 from pyppp.packet import Code, ControlPacket, PPPProtocol
@@ -120,6 +130,11 @@ class DataPath:
         self._magic = bytes(4)  # our LCP Magic-Number, for the sizer's Echo-Request probes
         self._probe_id = 0
         self._data_frames = 0  # datagrams framed so far: the sizer probes only while we send
+        self._vj: VjCompressor | None = None
+        self._unvj: VjDecompressor | None = None
+        self._lost = 0  # frames the deframer dropped, as last seen
+        self.vj_stats: VjStats | None = None
+        """What VJ compression did while IPCP had it on (kept after IPCP goes down)."""
 
     @property
     def send_mtu(self) -> int:
@@ -179,6 +194,79 @@ class DataPath:
         self.mtu = result.mtu
         self._sizer.reset(result.mtu)
         self._magic = result.our_magic.to_bytes(4, "big")
+
+    def attach_vj(
+        self,
+        agreed: IpcpResult,
+        handlers: MutableMapping[int, Callable[[bytes, float], None]],
+        deliver: Callable[[bytes, float], None],
+    ) -> None:
+        """IPCP opened: VJ as it agreed (RFC 1332 §4), compressing and decompressing.
+
+        Args:
+            agreed: IPCP's result: ``vj_send`` is the peer's Max-Slot-Id and Comp-Slot-Id
+                (``None``: send plain IP), ``vj_receive`` ours as the peer Acked them
+                (``None``: the peer sends no VJ).
+            handlers: the link's data handlers, which get 0x002d and 0x002f.
+            deliver: where rebuilt IPv4 datagrams go (the link's IP receive handler).
+        """
+        self.detach_vj(handlers)
+        send, receive = agreed.vj_send, agreed.vj_receive
+        if send is None and receive is None:
+            return
+        stats = self.vj_stats = VjStats()
+        if send is not None:
+            self._vj = VjCompressor(
+                send.max_slot_id, compress_slot_id=send.compress_slot_id, stats=stats
+            )
+        if receive is None:
+            return
+        decompressor = self._unvj = VjDecompressor(receive.max_slot_id, stats=stats)
+        self._lost = sum(self.deframer.discarded.values())
+        discarded = self.stats.discarded
+
+        def compressed(information: bytes, now: float) -> None:
+            packet = decompressor.decompress(information)
+            if packet is None:
+                discarded["VJ compressed TCP dropped"] += 1  # Linux: VJ decompression error
+            else:
+                deliver(packet, now)
+
+        def uncompressed(information: bytes, now: float) -> None:
+            packet = decompressor.uncompressed(information)
+            if packet is None:
+                discarded["VJ uncompressed TCP dropped"] += 1
+            else:
+                deliver(packet, now)
+
+        handlers[PPPProtocol.VJ_COMP] = compressed
+        handlers[PPPProtocol.VJ_UNCOMP] = uncompressed
+
+    def detach_vj(self, handlers: MutableMapping[int, Callable[[bytes, float], None]]) -> None:
+        """IPCP went down: no VJ either way (the next IPCP starts with empty slots)."""
+        self._vj = self._unvj = None
+        handlers.pop(PPPProtocol.VJ_COMP, None)
+        handlers.pop(PPPProtocol.VJ_UNCOMP, None)
+
+    def deframe(self, data: bytes | bytearray | memoryview) -> list[hdlc.Frame]:
+        """The frames in ``data`` (see :meth:`hdlc.Deframer.feed`), TOSS set if one was lost.
+
+        RFC 1144 §4.2: after a line error the VJ decompressor must drop compressed packets
+        with an implicit slot id until one names its slot. The deframer does not say where in
+        ``data`` the bad frame was, so TOSS is set before any frame of this read is handled
+        and none of them may clear it (one before the damage could): at worst a few good
+        packets of this read are dropped too, and TCP sends them again.
+        """
+        unvj = self._unvj
+        if unvj is None:
+            return self.deframer.feed(data)
+        unvj.next_read()
+        frames = self.deframer.feed(data)
+        lost = sum(self.deframer.discarded.values())
+        if lost != self._lost:
+            self._lost = lost
+            unvj.toss(somewhere_in_read=True)
+        return frames
 
     def open_route(self, version: int, protocol: int) -> None:
         """IP ``version`` datagrams go out as ``protocol`` from now on (its NCP is up)."""
@@ -245,6 +333,8 @@ class DataPath:
             # a TUN: IPv6 router solicitations while only IPCP is up, say).
             self.stats.discarded["ip version not open"] += 1
             return False
+        if self._vj is not None and protocol == PPPProtocol.IP:
+            protocol, packet = self._vj.compress(packet)
         self.emit(protocol, packet)
         return True
 
@@ -268,15 +358,38 @@ class DataPath:
             self.stats.discarded["ip not sent (size or version)"] += len(packets) - len(fitting)
         if not fitting:
             return 0
+        if self._vj is not None:
+            self._send_vj(fitting, routes)
+            return len(fitting)
+        self._queue(_by_protocol(fitting, routes))
+        return len(fitting)
+
+    def _send_vj(self, packets: list[bytes], routes: dict[int, int]) -> None:
+        """Queue a burst through the VJ compressor, in order, framed in runs of one protocol."""
+        assert self._vj is not None
+        compress = self._vj.compress
+        ip = PPPProtocol.IP
+        runs: list[tuple[int, list[bytes]]] = []
+        for packet in packets:
+            protocol = routes[packet[0] >> 4]
+            if protocol == ip:
+                protocol, packet = compress(packet)
+            if runs and runs[-1][0] == protocol:
+                runs[-1][1].append(packet)
+            else:
+                runs.append((protocol, [packet]))
+        self._queue(runs)
+
+    def _queue(self, runs: list[tuple[int, list[bytes]]]) -> None:
+        """Frame each run of datagrams of one protocol in one call and queue the frames."""
         stats = self.stats
-        for protocol, batch in _by_protocol(fitting, routes):
+        for protocol, batch in runs:
             frames = self._encoder.encode_many(protocol, batch)
             stats.frames_sent += len(frames)
             stats.bytes_sent += sum(map(len, batch)) + 2 * len(batch)
             self._out_data.extend(frames)
             self._out_data_bytes += sum(map(len, frames))
             self._data_frames += len(frames)
-        return len(fitting)
 
     def take(self, limit: int | None = None) -> bytes:
         """Return (and forget) framed octets for the line: every control frame, then IP.

@@ -377,7 +377,7 @@ class Link:
             # RFC 1661 §3.1 Link Dead: nothing is received until the link is opened again.
             self.stats.discarded["link dead"] += 1
             return
-        frames = self._path.deframer.feed(data)
+        frames = self._path.deframe(data)
         self._events.extend(self._path.adapt_size(now))  # noisy lines: pyppp.framesize
         if not frames:
             return
@@ -798,6 +798,7 @@ class Link:
                 self.logger.log(level, "%s", line)
         self._network_up = True
         self._open_data(PPPProtocol.IP, 4, self._receive_ip, now)
+        self._path.attach_vj(result, self._data_handlers, self._receive_ip)
         self._events.append(
             NetworkUp(
                 result.local,
@@ -812,6 +813,7 @@ class Link:
     def _ipcp_down(self, reason: str) -> None:
         """IPv4 can no longer flow: report it (pppd ipcp_down)."""
         self._close_data(PPPProtocol.IP)
+        self._path.detach_vj(self._data_handlers)
         if self._network_up:
             self._network_up = False
             self._events.append(NetworkDown(reason))

@@ -643,7 +643,11 @@ def test_unsupported_options_fail_clearly(word: str) -> None:
         ("noauth require-pap", "auth", True),
         ("local modem", "modem", True),
         ("windows", "windows", True),
-        ("novj -vj noccp", "noops", ("novj", "noccp")),
+        ("novj -vj noccp", "vj", False),
+        ("novjccomp", "vjccomp", False),
+        ("-vjccomp", "vjccomp", False),
+        ("vj-max-slots 4", "vj_max_slots", 4),
+        ("", "vj", True),
     ],
 )
 def test_values(text: str, field: str, value: object) -> None:
@@ -660,6 +664,8 @@ def test_values(text: str, field: str, value: object) -> None:
         ("asyncmap 123456789", "numeric parameter '123456789' for asyncmap option is too large"),
         ("mru 64", "mru value must be between 128 and 16384"),
         ("mtu 20000", "mtu value must be between 128 and 16384"),
+        ("vj-max-slots 1", "vj-max-slots value must be between 2 and 16"),
+        ("vj-max-slots 17", "vj-max-slots value must be between 2 and 16"),
         ("holdoff -1", "holdoff value must be >= 0"),
         ("lcp-restart 0", "lcp-restart value must be >= 1"),
         ("mru", "too few parameters for option 'mru'"),

@@ -66,6 +66,8 @@ def differences(a: PppOptions, b: PppOptions) -> dict[str, tuple[object, object]
         "set A=1 set B=2 unset A set A=3",
         "allow-ip 10.0.0.1 allow-ip 10.0.0.0/24 allow-number 555*",
         "kdebug 7 ipx-network 1a noipx mrru 1500",
+        "novj novjccomp vj-max-slots 4",
+        "-vjccomp vj-max-slots 2",
         "ms-dns 10.0.0.1 ms-dns 10.0.0.2 ms-dns 10.0.0.3",
         "10.0.0.1: :10.0.0.2",
         'name \'a b\' remotename "x#y" ipparam \'\' user "q\\"uote"',

@@ -445,8 +445,8 @@ def test_up_without_local_fails() -> None:
 
 
 def test_config_errors() -> None:
-    with pytest.raises(ConfigError, match="novj"):
-        IpcpConfig(vj=True)
+    with pytest.raises(ConfigError, match="Max-Slot-Id 256"):
+        IpcpConfig(vj=True, vj_max_slot_id=256)
     with pytest.raises(ConfigError, match=r"bad remote IP address 127\.0\.0\.1"):
         IpcpConfig(remote=A("127.0.0.1"))
     assert neg(local=ZERO).request() == [IpAddress(ZERO)]

@@ -30,7 +30,10 @@ DNS/NBNS (RFC 1877). With ``usepeerdns`` we request 129/131 as 0.0.0.0 and take 
 a Reject stops the request. We serve ``ms_dns``/``ms_wins`` to a peer asking for them (Nak with
 ours, or Reject when we have none).
 
-VJ compression (RFC 1332 §4) is not implemented: we never request it and Configure-Reject it.
+VJ compression (RFC 1332 §3.2, RFC 1144): with ``vj`` we request ``compress VJ 0f 01`` (or
+``vj_max_slot_id``/``vj_compress_slot_id``) and judge the peer's as pppd does
+(:mod:`pyppp.ipcp.vjpolicy`); the result says what each direction agreed (``vj_send``,
+``vj_receive``). Without ``vj`` we never request it and Configure-Reject it.
 
 Nothing here raises on peer input: the automaton hands us decoded options, malformed ones as
 :class:`UnknownOption`, and every path ends in a verdict.
@@ -57,6 +60,7 @@ from pyppp.ipcp.options import (
     SecondaryDns,
     SecondaryNbns,
 )
+from pyppp.ipcp.vjpolicy import VjParameters, VjRequest, judge_vj, valid_vj_nak
 from pyppp.options import Option, Review, encode_options
 from pyppp.packet import Code, PPPProtocol
 from pyppp.util import NOTICE
@@ -263,7 +267,8 @@ class IpcpConfig:
         usepeerdns: ask the peer for its DNS servers (options 129 and 131 with 0.0.0.0).
         allowed_remote: addresses the peer may use; replaced after authentication through
             :meth:`IpcpNegotiator.set_allowed_remote`.
-        vj: VJ header compression; not implemented, must stay ``False`` (pppd's ``novj``).
+        vj: Van Jacobson TCP/IP header compression both ways (pppd's default; ``novj``
+            clears it): requested from the peer, and granted when the peer requests it.
         unit: the interface unit number, for pppd's made-up remote address 10.64.64.64+unit.
         usepeerwins: ask the peer for its WINS servers (options 130 and 132, pppd 2.5).
         send_address: send our address in our request (pppd ``nosendip`` and
@@ -273,6 +278,9 @@ class IpcpConfig:
             (``ipcp-no-addresses`` clears it).
         noremoteip: pppd ``noremoteip``: the peer may have no address at all; none is made
             up and the interface gets no peer address (the result's ``remote`` is 0.0.0.0).
+        vj_max_slot_id: the highest VJ slot id, ours to ask for and the most we grant
+            (pppd ``vj-max-slots N`` sets N-1).
+        vj_compress_slot_id: ask for and grant slot-id omission (``novjccomp`` clears it).
     """
 
     local: IPv4Address | None = None
@@ -290,10 +298,12 @@ class IpcpConfig:
     allow_address: bool = True
     old_addresses: bool = True
     noremoteip: bool = False
+    vj_max_slot_id: int = 15
+    vj_compress_slot_id: bool = True
 
     def __post_init__(self) -> None:
-        if self.vj:
-            raise ConfigError("VJ TCP/IP header compression is not supported (use novj)")
+        if not 0 <= self.vj_max_slot_id <= 255:
+            raise ConfigError(f"bad VJ Max-Slot-Id {self.vj_max_slot_id}")
         for name, address in (("local", self.local), ("remote", self.remote)):
             if address is not None and address != UNSPECIFIED and _bad_address(address):
                 raise ConfigError(f"bad {name} IP address {address}")
@@ -325,6 +335,10 @@ class IpcpResult:
         failure: why IPCP must close at once, or ``None`` on success.
         messages: pppd's ``(level, line)`` log lines for this moment ("local  IP address ...").
         wins: WINS servers the peer gave us (``usepeerwins``), primary first.
+        vj_send: how we may VJ-compress what we send (the peer's request we Acked), or
+            ``None``: send plain IP.
+        vj_receive: what our VJ decompressor takes (our request the peer Acked), or
+            ``None``: the peer must not send VJ.
     """
 
     local: IPv4Address | None
@@ -333,6 +347,8 @@ class IpcpResult:
     failure: IpcpFailure | None
     messages: tuple[tuple[int, str], ...]
     wins: tuple[IPv4Address, ...] = ()
+    vj_send: VjParameters | None = None
+    vj_receive: VjParameters | None = None
 
 
 # --------------------------------------------------------------------------------------------
@@ -353,16 +369,19 @@ class _Request:
     # Without usepeerwins pppd requests NBNS only after a peer Naks it in unsolicited.
     req_wins: tuple[bool, bool] = (False, False)
     wins: tuple[IPv4Address, IPv4Address] = (UNSPECIFIED, UNSPECIFIED)
+    vj: VjRequest | None = None  # IP-Compression-Protocol (2), pppd's neg_vj
 
     @property
     def sends_addrs(self) -> bool:
         return not self.neg_addr and self.old_addrs
 
     def options(self) -> list[Option]:
-        """The request in pppd's order: IP-Addresses, IP-Address, DNS, NBNS."""
+        """The request in pppd's order: IP-Addresses, VJ, IP-Address, DNS, NBNS."""
         options: list[Option] = []
         if self.sends_addrs:
             options.append(IpAddresses(self.local, self.remote))
+        if self.vj is not None:
+            options.append(self.vj.option())
         if self.neg_addr:
             options.append(IpAddress(self.local))
         if self.req_dns[0]:
@@ -384,6 +403,7 @@ class _His:
     old_addrs: bool = False
     remote: IPv4Address = UNSPECIFIED  # the peer's own address
     local: IPv4Address = UNSPECIFIED  # its idea of ours (IP-Addresses only)
+    vj: VjParameters | None = None  # the VJ compression it asked us to send
 
 
 def _last_two(values: Sequence[IPv4Address]) -> tuple[IPv4Address | None, IPv4Address | None]:
@@ -494,6 +514,7 @@ class IpcpNegotiator:
             remote=self._want_remote or UNSPECIFIED,
             req_dns=(config.usepeerdns, config.usepeerdns),
             req_wins=(config.usepeerwins, config.usepeerwins),
+            vj=VjRequest(config.vj_max_slot_id, config.vj_compress_slot_id) if config.vj else None,
         )
         self._his = _His()
 
@@ -574,8 +595,16 @@ class IpcpNegotiator:
     def up(self) -> IpcpResult:
         """This-Layer-Up: fix the result, or the reason IPCP must close (pppd ``ipcp_up``)."""
         self._settle()
+        ok = self.failure is None
         return IpcpResult(
-            self.local, self.remote, self.dns, self.failure, tuple(self._log), wins=self.wins
+            self.local,
+            self.remote,
+            self.dns,
+            self.failure,
+            tuple(self._log),
+            wins=self.wins,
+            vj_send=self._his.vj if ok else None,
+            vj_receive=self._got.vj.parameters if ok and self._got.vj is not None else None,
         )
 
     def _settle(self) -> None:
@@ -695,8 +724,10 @@ class IpcpNegotiator:
             case PrimaryDns() | SecondaryDns() | PrimaryNbns() | SecondaryNbns():
                 return self._judge_server(option)
             case IpCompressionProtocol():
-                self._logger.debug("IPCP: rejecting %s (VJ not supported)", option.trace())
-                return Code.CONF_REJ, option
+                config = self.config
+                allow = VjParameters(config.vj_max_slot_id, config.vj_compress_slot_id)
+                verdict, answer, his.vj = judge_vj(option, allow if config.vj else None)
+                return verdict, answer
             case _:
                 return Code.CONF_REJ, option
 
@@ -734,6 +765,8 @@ class IpcpNegotiator:
                     attempt = replace(attempt, old_addrs=False)
                 case IpAddress():
                     attempt = replace(attempt, neg_addr=False)
+                case IpCompressionProtocol():
+                    attempt = replace(attempt, vj=None)
                 case PrimaryDns():
                     attempt = replace(attempt, req_dns=(False, attempt.req_dns[1]))
                 case SecondaryDns():
@@ -770,15 +803,17 @@ class IpcpNegotiator:
             nak = options[index]
             index += 1
             seen.add(nak.option_type)
+            if isinstance(nak, IpCompressionProtocol) and not valid_vj_nak(nak):
+                return None
             attempt = self._take_nak(attempt, nak)
 
         for nak in options[index:]:
             kind = nak.option_type
             match nak:
                 case IpCompressionProtocol():
-                    if kind in seen:
+                    if got.vj is not None or kind in seen or not valid_vj_nak(nak):
                         return None
-                    # The peer wants us to ask for VJ: we cannot, so we do not.
+                    # The peer wants us to ask for VJ: pppd does not start asking either.
                 case IpAddresses():
                     if got.sends_addrs or kind in seen:
                         return None
@@ -813,6 +848,8 @@ class IpcpNegotiator:
     def _take_nak(self, attempt: _Request, nak: Option) -> _Request:
         """Take the value of one Nak'd option, as far as our accept flags allow."""
         match nak:
+            case IpCompressionProtocol() if attempt.vj is not None:
+                attempt = replace(attempt, vj=attempt.vj.after_nak(nak))
             case IpAddresses(source=source, destination=destination):
                 if self.accept_local and source != UNSPECIFIED:
                     attempt = replace(attempt, local=source)

@@ -358,6 +358,9 @@ class PppOptions:
     nosendip: bool = False
     ipcp_no_address: bool = False
     ipcp_no_addresses: bool = False
+    vj: bool = True  # pppd negotiates VJ both ways unless novj
+    vjccomp: bool = True
+    vj_max_slots: int = 16
     # pyppp extensions
     windows: bool = False
     masquerade: bool = False

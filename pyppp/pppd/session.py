@@ -420,6 +420,9 @@ def build_link_config(
         allow_address=not options.ipcp_no_address,
         old_addresses=not options.ipcp_no_addresses,
         noremoteip=options.noremoteip,
+        vj=options.vj,
+        vj_max_slot_id=options.vj_max_slots - 1,
+        vj_compress_slot_id=options.vjccomp,
         # pppd link_established: without `auth`, `allow-ip` lists what the peer may use.
         allowed_remote=(
             AddressPolicy.from_words(options.allow_ip, unit=options.unit or 0, logger=logger)
