@@ -18,6 +18,7 @@ import contextlib
 import os
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from ipaddress import IPv4Address
 from typing import TYPE_CHECKING
 
@@ -57,6 +58,7 @@ from pyppp.events import (
     PhaseChanged,
     Role,
 )
+from pyppp.ipcp.negotiator import IpcpNegotiator
 from pyppp.link import Link
 from pyppp.linkconfig import LinkConfig
 from pyppp.packet import PPPProtocol
@@ -111,6 +113,8 @@ class Connection:
         self.ipv6_since: float | None = None  # IPv6CP's first up (connect time, IPv6 only)
         self.masquerade = Masquerade(self.logger)
         self.pcap: PcapTap | None = None
+        self.pool_address: IPv4Address | None = None  # ip-pool's, held for this call
+        self.pool_exhausted = False
 
     # -- the call ------------------------------------------------------------------------------
     async def run(self) -> int:
@@ -177,8 +181,11 @@ class Connection:
         )
         if isinstance(self.config.auth, SessionAuth):
             self.config.auth.ifname = self.tun.name  # for "user %s logged in ... intf %s"
+        self._take_pool_address()
         self.logger.log(NOTICE, "Connect: %s <--> %s", self.tun.name, self.shown)
         link = Link(self.config, rng=os.urandom, logger=self.logger)
+        if self.sup.trace_logger is not None:
+            link.trace_logger = self.sup.trace_logger  # (one line of a multi-line server)
         self._observe(link)
         tun = self.tun
         runner = LinkRunner(
@@ -245,6 +252,43 @@ class Connection:
         elif options.record:
             self.logger.error("record needs a line with a descriptor, not %s", self.shown)
 
+    def _take_pool_address(self) -> None:
+        """``ip-pool``: this call's remote address, unless the options already give one."""
+        pool = self.sup.pool
+        ipcp = self.config.ipcp
+        if pool is None or ipcp is None or ipcp.remote is not None or ipcp.noremoteip:
+            return
+        address = pool.take(self.shown)
+        if address is None:
+            # Refused once the peer has authenticated, unless its secrets (or RADIUS) give
+            # it an address of its own: see _check_pool.
+            self.pool_exhausted = True
+            return
+        self.pool_address = address
+        self.config = replace(self.config, ipcp=replace(ipcp, remote=address))
+
+    def _check_pool(self) -> None:
+        """The network phase: a caller the exhausted pool has no address for is refused."""
+        runner = self.runner
+        if not self.pool_exhausted or runner is None or runner.link.ipcp is None:
+            return
+        negotiator = runner.link.ipcp.negotiator
+        if isinstance(negotiator, IpcpNegotiator) and negotiator.allowed_remote.suggested:
+            return  # the secrets line (or RADIUS) names its address: no pool address needed
+        pool = self.sup.pool
+        self.logger.error(
+            "ip-pool %s exhausted (all %d addresses in use): refusing the call on %s",
+            pool,
+            pool.size if pool is not None else 0,
+            self.shown,
+        )
+        runner.close("No IP address available", ExitStatus.NEGOTIATION_FAILED)
+
+    def _release_pool_address(self) -> None:
+        if self.pool_address is not None and self.sup.pool is not None:
+            self.sup.pool.release(self.pool_address)
+        self.pool_address = None
+
     def _observe(self, link: Link) -> None:
         """This call's link is the one ``pyppp status`` shows; ``pcap FILE`` taps its line."""
         self.sup.observed.link = link
@@ -288,6 +332,7 @@ class Connection:
         elif isinstance(event, AuthSucceeded) and event.role is Role.AUTHENTICATOR:
             self._auth_up(event.name)
         elif isinstance(event, PhaseChanged) and event.phase is Phase.NETWORK:
+            self._check_pool()
             if self.options.remotenumber:
                 # pppd auth.c network_phase
                 self.logger.log(
@@ -320,6 +365,8 @@ class Connection:
         assert tun is not None
         env = self.sup.env
         self.local, self.remote = str(event.local), str(event.remote)
+        if self.pool_address is not None and event.remote != self.pool_address:
+            self._release_pool_address()  # the secrets line (or RADIUS) gave another one
         env["IPLOCAL"], env["IPREMOTE"] = self.local, self.remote
         for index in (1, 2):
             env.pop(f"DNS{index}", None)
@@ -512,6 +559,7 @@ class Connection:
         await self._end_pty_command()
         if self.lock is not None:
             self._quietly("releasing the lock", self.lock.release)
+        self._release_pool_address()
 
     async def _end_pty_command(self) -> None:
         process = self.pty_process

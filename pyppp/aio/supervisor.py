@@ -22,7 +22,7 @@ from collections.abc import Awaitable
 from dataclasses import replace
 from ipaddress import IPv4Address
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from pyppp import __version__
 from pyppp.aio.connection import Connection
@@ -43,11 +43,15 @@ from pyppp.aio.tun import Tun, TunError
 from pyppp.errors import ConfigError, ExitStatus
 from pyppp.linkconfig import LinkConfig
 from pyppp.pppd.options import PppOptions
+from pyppp.pppd.pool import AddressPool
 from pyppp.pppd.session import build_link_config, chap_words
 from pyppp.pppd.values import parse_listen_address
 from pyppp.util import NOTICE
 
-__all__ = ["FATAL_SIGNAL_STATUS", "Supervisor"]
+if TYPE_CHECKING:
+    from pyppp.aio.multiline import LineGate, SharedProcess
+
+__all__ = ["FATAL_SIGNAL_STATUS", "SignalTarget", "Supervisor"]
 
 FATAL_SIGNAL_STATUS = 127
 """pppd's ``bad_signal``: ``die(127)``."""
@@ -67,6 +71,10 @@ class Supervisor:
         serving: ``pyppp serve`` (the Windows handshake's server side).
         detacher: the child's end of the detach pipe, when pppd would detach.
         syslog_ident: the syslog ident (``pppd`` by default).
+        shared: given when this is one line of a multi-line ``pyppp serve``
+            (:mod:`pyppp.aio.multiline`): the process's logging, observatory and address
+            pool, and this line's loggers. The owner then starts and ends the process-wide
+            parts (metrics, the "started by"/"Exit." lines); this object only its line.
     """
 
     def __init__(
@@ -77,23 +85,38 @@ class Supervisor:
         lock_dir: Path,
         run_dir: Path = Path("/run"),
         serving: bool,
-        detacher: Detacher | None = None,
+        detacher: Detacher | LineGate | None = None,
         syslog_ident: str = DEFAULT_IDENT,
+        shared: SharedProcess | None = None,
     ) -> None:
         self.options = options
         self.config_dir = config_dir
         self.lock_dir = lock_dir
         self.serving = serving
         self.detacher = detacher
-        # pppd logs to standard output until it detaches, unless that is the line (notty).
-        self.logs = LogSetup(
-            debug=options.debug,
-            logfile=options.logfile,
-            logfd=options.logfd,
-            foreground=not options.notty,
-            ident=syslog_ident,
+        self.shared = shared
+        self.pool = (
+            shared.pool
+            if shared is not None
+            else AddressPool.from_text(options.ip_pool)
+            if options.ip_pool
+            else None
         )
-        self.logger = self.logs.root
+        self.trace_logger: logging.Logger | None = None
+        if shared is not None:
+            self.logs = shared.logs
+            self.logger = shared.logger
+            self.trace_logger = shared.trace_logger
+        else:
+            # pppd logs to standard output until it detaches, unless that is the line (notty).
+            self.logs = LogSetup(
+                debug=options.debug,
+                logfile=options.logfile,
+                logfd=options.logfd,
+                foreground=not options.notty,
+                ident=syslog_ident,
+            )
+            self.logger = self.logs.root
         self.scripts = ScriptRunner(self.logger, options.script_env)
         self.ip_scripts = ScriptPair(self.scripts, self.script("ip-up"), self.script("ip-down"))
         self.auth_scripts = ScriptPair(
@@ -114,13 +137,18 @@ class Supervisor:
         self._signalled: int | None = None
         self._notified = False
         self._demand: DemandInterface | None = None
-        # pyppp status, metrics (docs/observability.md): this process's one link.
-        self.observatory = Observatory(
-            control=options.control,
-            metrics=parse_listen_address(options.metrics, "metrics", "")
-            if options.metrics
-            else None,
-            logger=self.logger,
+        # pyppp status, metrics (docs/observability.md): this process's one link, or one of
+        # the lines of a multi-line server (whose observatory answers for all of them).
+        self.observatory = (
+            shared.observatory
+            if shared is not None
+            else Observatory(
+                control=options.control,
+                metrics=parse_listen_address(options.metrics, "metrics", "")
+                if options.metrics
+                else None,
+                logger=self.logger,
+            )
         )
         self.observed = self.observatory.add(
             options.linkname or options.ifname or Path(options.device or "pyppp").name,
@@ -170,9 +198,11 @@ class Supervisor:
         sd_notify("READY=1", self.logger)
 
     def _detach(self) -> None:
-        if self.detacher is not None and self.detacher.pending:
-            self.logs.detached()
-            self.detacher.detach()
+        detacher = self.detacher
+        if detacher is not None and detacher.pending:
+            if self.shared is None:
+                self.logs.detached()  # (a multi-line gate does it once, for every line)
+            detacher.detach()
 
     def interface_created(self, ifname: str) -> None:
         """Set the scripts' IFNAME and UNIT and write the pid files (pppd ``set_ifunit``)."""
@@ -293,13 +323,17 @@ class Supervisor:
     def _toggle_debug(self) -> None:
         """SIGUSR1: pppd's ``debug = !debug``; the packet trace starts or stops at once."""
         on = self.logs.toggle_debug()
+        self.debug_toggled()
+        self.logger.debug("debug %s (SIGUSR1)", "on" if on else "off")
+
+    def debug_toggled(self) -> None:
+        """The process's debug level changed (SIGUSR1): echoes stay out of the trace."""
         # The level is now 0 or 1: LCP echoes are hidden again once the link is up.
         if self._config is not None:
             self._config = replace(self._config, trace_echo=False)
         runner = self.runner
         if runner is not None:
             runner.link.config = replace(runner.link.config, trace_echo=False)
-        self.logger.debug("debug %s (SIGUSR1)", "on" if on else "off")
 
     def renegotiate_ccp(self) -> None:
         """SIGUSR2: make CCP renegotiate (pppd ``open_ccp``), while the network is up.
@@ -320,12 +354,13 @@ class Supervisor:
     async def run(self) -> int:
         """Connect, and with ``persist`` reconnect, until done; return pppd's exit status."""
         self._stop = asyncio.Event()
-        self.logs.to_syslog_only(
-            NOTICE, "pyppp %s started by %s, uid %d", __version__, self.user_name, os.getuid()
-        )
+        if self.shared is None:
+            self.logs.to_syslog_only(
+                NOTICE, "pyppp %s started by %s, uid %d", __version__, self.user_name, os.getuid()
+            )
         status: int = ExitStatus.FATAL_ERROR
         try:
-            status = await self._observe_start() or await self._run()
+            status = (None if self.shared else await self._observe_start()) or await self._run()
         finally:
             await self._shutdown()
         if self.fatal is not None:
@@ -503,8 +538,9 @@ class Supervisor:
         timeout = float(self.options.child_timeout) or None
         await self.scripts.finish(0.0 if self.fatal is not None else timeout)
         self.pid_files.remove()
-        await self.observatory.close()
-        self.logs.to_syslog_only(logging.INFO, "Exit.")
+        if self.shared is None:
+            await self.observatory.close()
+            self.logs.to_syslog_only(logging.INFO, "Exit.")
 
 
 def _user_name() -> str:
@@ -519,8 +555,15 @@ def _user_name() -> str:
         return "(unknown)"
 
 
-def install_signal_handlers(loop: asyncio.AbstractEventLoop, supervisor: Supervisor) -> None:
-    """Every signal that would end the process goes to :meth:`Supervisor.signal`."""
+class SignalTarget(Protocol):
+    """What signals go to: a :class:`Supervisor`, or a multi-line server's lines."""
+
+    def signal(self, signum: int) -> None:
+        """React to one signal."""
+
+
+def install_signal_handlers(loop: asyncio.AbstractEventLoop, supervisor: SignalTarget) -> None:
+    """Every signal that would end the process goes to ``supervisor.signal``."""
     from pyppp.aio.signals import handled_signals
 
     for signum in handled_signals():

@@ -22,10 +22,13 @@ from pathlib import Path
 from pyppp.aio.daemon import DEFAULT_RUN_DIR, Detacher
 from pyppp.aio.files import read_limited
 from pyppp.aio.logs import DEFAULT_IDENT
+from pyppp.aio.multiline import MultiServer
 from pyppp.aio.supervisor import Supervisor, install_signal_handlers
 from pyppp.errors import ConfigError
 from pyppp.pppd.dump import dump
 from pyppp.pppd.options import PppOptions, Word, check_options, load_options
+from pyppp.pppd.pool import AddressPool
+from pyppp.pppd.values import is_device_word
 
 __all__ = ["add_dial_arguments", "add_serve_arguments", "run_dial", "run_serve"]
 
@@ -113,6 +116,9 @@ def _run(args: argparse.Namespace, *, serving: bool) -> int:
         # `pyppp serve` waits for a caller, as pppd's `silent` does.
         flags.insert(0, Word("silent", "pyppp serve"))
     words = list(args.extra)
+    devices, rest = split_devices(args.device, words) if serving else ([], words)
+    if len(devices) > 1:
+        return _run_lines(devices, rest, flags, args)
     try:
         options = load_options(
             args.device,
@@ -137,6 +143,118 @@ def _run(args: argparse.Namespace, *, serving: bool) -> int:
         if options.dryrun:
             return 0
     return _run_supervisor(options, args, serving=serving, on_stdin=on_stdin)
+
+
+def split_devices(device: str | None, words: list[str]) -> tuple[list[str], list[str]]:
+    """``serve DEV1 DEV2 ... words``: the devices (the leading device words) and the rest."""
+    devices = [device] if device is not None else []
+    index = 0
+    if devices:
+        while index < len(words) and is_device_word(words[index]):
+            index += 1
+    return devices + words[:index], words[index:]
+
+
+def _line_options(
+    device: str, words: list[str], flags: list[Word], args: argparse.Namespace
+) -> PppOptions:
+    return load_options(
+        device,
+        words,
+        read_file=read_limited,
+        config_dir=args.config_dir,
+        home=Path(os.environ["HOME"]) if "HOME" in os.environ else None,
+        privileged=os.geteuid() == 0,
+        in_group=_in_group,
+        extra=flags,
+    )
+
+
+def _run_lines(
+    devices: list[str], words: list[str], flags: list[Word], args: argparse.Namespace
+) -> int:
+    """``pyppp serve DEV1 DEV2 ...``: every line in one process (:mod:`pyppp.aio.multiline`)."""
+    lines: list[PppOptions] = []
+    try:
+        for device in devices:
+            options = _line_options(device, words, flags, args)
+            check_options(options)
+            lines.append(options)
+        check_lines(lines)
+        pool = AddressPool.from_text(lines[0].ip_pool) if lines[0].ip_pool else None
+    except ConfigError as exc:
+        print(f"pyppp: {exc}", file=sys.stderr)
+        return exc.exit_status
+    for options in lines:
+        for warning in options.warnings:
+            print(f"pyppp: warning: {options.device}: {warning}", file=sys.stderr)
+    if any(options.dump or options.dryrun for options in lines):
+        for options in lines:
+            print(f"# {options.device}")
+            print("\n".join(dump(options)))
+        if any(options.dryrun for options in lines):
+            return 0
+    config_dir = args.config_dir.absolute()
+    detacher: Detacher | None = None
+    if not lines[0].nodetach:
+        try:
+            detacher = Detacher.fork()
+        except OSError as exc:
+            print(f"pyppp: Couldn't detach (fork failed: {exc.strerror})", file=sys.stderr)
+            return 1
+    try:
+        server = MultiServer(
+            lines,
+            config_dir=config_dir,
+            lock_dir=args.lock_dir.absolute(),
+            run_dir=args.run_dir.absolute(),
+            detacher=detacher,
+            syslog_ident=args.syslog_ident,
+            pool=pool,
+        )
+    except ConfigError as exc:
+        print(f"pyppp: {exc}", file=sys.stderr)
+        return exc.exit_status
+
+    async def main() -> int:
+        install_signal_handlers(asyncio.get_running_loop(), server)
+        return await server.run()
+
+    try:
+        return asyncio.run(main())
+    finally:
+        server.logs.close()
+
+
+def check_lines(lines: list[PppOptions]) -> None:
+    """What several lines in one process may not share.
+
+    Raises:
+        ConfigError: a device given twice, a line using ``pty``/``notty``/``socket`` (which
+            replace the device), ``demand``, two lines with the same ``ifname`` (without a
+            ``%d`` pattern) or ``linkname``, or lines with different ``ip-pool`` ranges.
+    """
+    seen: dict[str, str] = {}
+    for options in lines:
+        device = options.device or ""
+        for word in ("pty", "notty", "socket", "demand", "updetach"):
+            if getattr(options, word):
+                raise ConfigError(f"{device}: {word} cannot be used with several lines")
+        real = os.path.realpath(device) if device.startswith("/") else device
+        if real in seen:
+            raise ConfigError(f"{device}: the same line as {seen[real]}")
+        seen[real] = device
+    for name in ("ifname", "linkname"):
+        values = [getattr(options, name) for options in lines if getattr(options, name)]
+        if name == "ifname":
+            values = [v for v in values if "%d" not in v]
+        if len(values) != len(set(values)):
+            hint = " or a %d pattern" if name == "ifname" else ""
+            raise ConfigError(
+                f"{name} names two lines alike: give each line its own (options.<ttyname>){hint}"
+            )
+    if len({options.ip_pool for options in lines}) > 1:
+        raise ConfigError("ip-pool: every line of one process shares one pool (one range)")
 
 
 def _in_group(name: str) -> bool:

@@ -70,6 +70,7 @@ from typing import Final, NamedTuple
 
 from pyppp.errors import ConfigError
 from pyppp.pppd.optiontable import OPTION_WORDS, FieldValue, Kind, OptionSpec
+from pyppp.pppd.pool import parse_pool
 from pyppp.pppd.values import (
     TYPOGRAPHIC,
     asciify,
@@ -365,6 +366,7 @@ class PppOptions:
     windows: bool = False
     masquerade: bool = False
     adaptive_mtu: bool = True  # pyppp.framesize: the send size follows the line's errors
+    ip_pool: str | None = None  # A-B, as written (pyppp.pppd.pool)
     # Observability (pyppp extensions)
     control: bool = True  # the control socket for `pyppp status`
     metrics: str | None = None  # [HOST:]PORT for Prometheus, as written
@@ -883,3 +885,8 @@ def check_options(options: PppOptions) -> None:
             raise ConfigError("pty option is incompatible with notty option")
         if options.socket and (options.pty or options.notty):
             raise ConfigError("socket option is incompatible with pty and notty")
+    if options.ip_pool is not None:
+        try:
+            parse_pool(options.ip_pool)
+        except ConfigError as exc:
+            raise ConfigError(exc.message, source=options.sources.get("ip_pool")) from exc

@@ -736,6 +736,15 @@ OPTIONS: Final[tuple[OptionSpec, ...]] = (
         False,
         extension=True,
     ),
+    # -- a dial-in server (pyppp extensions; docs/dialin.md) -------------------------------
+    OptionSpec(
+        "ip-pool",
+        Kind.STRING,
+        "Hand each caller a free remote address from A-B (given back at hang-up)",
+        "ip_pool",
+        privileged=True,
+        extension=True,
+    ),
     # -- observability (pyppp extensions; docs/observability.md) ---------------------------
     OptionSpec(
         "pcap",
