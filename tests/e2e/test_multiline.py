@@ -99,9 +99,7 @@ def test_sixteen_lines_pool_isolation_persist(lab: Lab, cables: list[NullModemCa
         ns = Netns(f"{lab.a.name[:-2]}-c{index}")
         lab.namespaces.append(ns)
         namespaces.append(ns)
-    clients = [
-        _dial(lab, namespaces[i], cables[i].ends[1], client_dir, i) for i in range(LINES)
-    ]
+    clients = [_dial(lab, namespaces[i], cables[i].ends[1], client_dir, i) for i in range(LINES)]
     for client in clients:
         client.wait_for(UP, timeout=60)
     addresses = [_local_address(client) for client in clients]
@@ -118,9 +116,7 @@ def test_sixteen_lines_pool_isolation_persist(lab: Lab, cables: list[NullModemCa
     sinks, sources = [], []
     for index, ns in enumerate(namespaces):
         port = str(5100 + index)
-        sink = lab.start(
-            f"sink{index}", lab.a, [sys.executable, "-c", _SINK, SERVER, port, "60"]
-        )
+        sink = lab.start(f"sink{index}", lab.a, [sys.executable, "-c", _SINK, SERVER, port, "60"])
         sink.wait_for("listening", timeout=10)
         sinks.append(sink)
         size = 50 * TRANSFER if index == VICTIM else TRANSFER
@@ -139,7 +135,10 @@ def test_sixteen_lines_pool_isolation_persist(lab: Lab, cables: list[NullModemCa
         status = sources[index].wait(90)
         sent = sources[index].find(r"^sent ")
         answer = sources[index].find(r"^answer ")
-        assert status == 0 and sent and answer, sources[index].text + sinks[index].text
+        text = sources[index].text + sinks[index].text
+        assert status == 0, text
+        assert sent is not None, text
+        assert answer is not None, text
         sent_hash, sent_size = sent[1].split()[1:3]
         got_hash, got_size = answer[1].split()[1:3]
         assert (sent_hash, int(sent_size)) == (got_hash, int(got_size)), (sent, answer)
@@ -163,9 +162,10 @@ def test_sixteen_lines_pool_isolation_persist(lab: Lab, cables: list[NullModemCa
     # SIGTERM ends every line; the callers see the Terminate-Request and exit 0.
     server.signal(signal.SIGTERM)
     assert server.wait(30) == 5, server.text
-    for index, client in enumerate(clients + [again]):
+    for index, client in enumerate([*clients, again]):
         if index == VICTIM:
             continue
         assert client.wait(20) == 0, client.text
     assert [n for n in lab.a.links() if n.startswith("ppp")] == [], lab.a.links()
-    assert "Traceback" not in server.text and PASSWORD not in server.text, server.text
+    assert "Traceback" not in server.text, server.text
+    assert PASSWORD not in server.text, server.text
