@@ -512,6 +512,7 @@ def test_table_covers_only_pppd_words_and_marked_extensions() -> None:
         "nocontrol",
         "adaptive-mtu",
         "noadaptive-mtu",
+        "ip-pool",
     }
 
 

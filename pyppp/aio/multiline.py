@@ -91,10 +91,11 @@ class _Prefix(logging.Filter):
 
     def __init__(self, label: str) -> None:
         super().__init__()
-        self.prefix = label.replace("%", "%%") + ": "
+        self.prefix = label + ": "
+        self.escaped = label.replace("%", "%%") + ": "  # for a message still to be formatted
 
     def filter(self, record: logging.LogRecord) -> bool:
-        record.msg = f"{self.prefix}{record.msg}"
+        record.msg = f"{self.escaped if record.args else self.prefix}{record.msg}"
         return True
 
 

@@ -31,10 +31,10 @@ def parse_pool(text: str) -> tuple[IPv4Address, IPv4Address]:
     Raises:
         ConfigError: not two IPv4 addresses, the second before the first, or too large.
     """
-    first_text, _, last_text = text.partition("-")
+    first_text, dash, last_text = text.partition("-")
     try:
         first = IPv4Address(first_text.strip())
-        last = IPv4Address(last_text.strip()) if last_text else first
+        last = IPv4Address(last_text.strip()) if dash else first
     except AddressValueError as exc:
         raise ConfigError(f"ip-pool: bad address range {text!r} (give A-B)") from exc
     if int(last) < int(first):
