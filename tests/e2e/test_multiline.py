@@ -169,3 +169,74 @@ def test_sixteen_lines_pool_isolation_persist(lab: Lab, cables: list[NullModemCa
     assert [n for n in lab.a.links() if n.startswith("ppp")] == [], lab.a.links()
     assert "Traceback" not in server.text, server.text
     assert PASSWORD not in server.text, server.text
+
+
+def test_pool_precedence_and_exhaustion(lab: Lab, cables: list[NullModemCable]) -> None:
+    """A one-address pool: the secrets' address wins, a third caller is refused clearly."""
+    three = cables[:3]
+    server_dir = lab.config_dir(
+        "server",
+        pap_secrets=(
+            "# client server secret addresses\n"
+            f"{USER} * {PASSWORD} *\n"
+            f"trillian * {PASSWORD} 10.99.16.50\n"
+        ),
+    )
+    devices = [cable.ends[0] for cable in three]
+    server = lab.pyppp(
+        "server",
+        lab.a,
+        "serve",
+        *devices,
+        "--auth",
+        "pap",
+        "--config-dir",
+        str(server_dir),
+        f"{SERVER}:",
+        "ip-pool",
+        "10.99.16.100-10.99.16.100",
+    )
+    for device in devices:
+        server.wait_for(rf"^{_label(device)}: Connect: ppp\d+ <--> {device}$", timeout=20)
+    namespaces = []
+    for index in range(3):
+        ns = Netns(f"{lab.a.name[:-2]}-c{index}")
+        lab.namespaces.append(ns)
+        namespaces.append(ns)
+    users = (USER, "trillian", USER)
+    clients = []
+    for index, user in enumerate(users):
+        client_dir = lab.config_dir(f"client{index}", pap_secrets=f"{user} * {PASSWORD}\n")
+        clients.append(
+            lab.pyppp(
+                f"client{index}",
+                namespaces[index],
+                "dial",
+                three[index].ends[1],
+                "--user",
+                user,
+                "--config-dir",
+                str(client_dir),
+                "noauth",
+            )
+        )
+        if index < 2:
+            clients[index].wait_for(UP, timeout=30)  # in order: the pool's one address first
+    assert _local_address(clients[0]) == "10.99.16.100", clients[0].text
+    assert _local_address(clients[1]) == "10.99.16.50", clients[1].text  # the secrets' own
+    third = _label(devices[2])
+    server.wait_for(
+        rf"^{third}: ip-pool 10.99.16.100-10.99.16.100 exhausted \(all 1 addresses in use\): "
+        rf"refusing the call on {devices[2]}$",
+        timeout=30,
+    )
+    assert clients[2].wait(20) != 0, clients[2].text
+    assert not clients[2].find(UP), clients[2].text
+    # Refused as the network phase begins (pppd's status 10), not through an IPCP Nak loop.
+    server.wait_for(rf"^{third}: line done, status 10$", timeout=20)
+    # The first two lines are untouched.
+    for index in (0, 1):
+        assert clients[index].proc.poll() is None, clients[index].text
+    server.signal(signal.SIGTERM)
+    assert server.wait(30) == 5, server.text  # line 0's status (the first non-zero in order)
+    assert "Traceback" not in server.text, server.text
