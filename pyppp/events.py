@@ -9,12 +9,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import Enum, StrEnum
 from ipaddress import IPv4Address, IPv6Address
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pyppp.auth.base import ExternalCheckNeeded
 
 __all__ = [
     "AuthFailed",
     "AuthMethod",
     "AuthSucceeded",
     "Event",
+    "ExternalCheckRequested",
     "IpReceived",
     "Ipv6Down",
     "Ipv6Up",
@@ -142,6 +147,18 @@ class AuthFailed(Event):
     role: Role
     reason: str
     exit_status: int
+
+
+@dataclass(frozen=True, slots=True)
+class ExternalCheckRequested(Event):
+    """The authenticator leaves the verdict to an outside server (RADIUS).
+
+    ``request`` is the engine's :class:`~pyppp.auth.base.ExternalCheckNeeded` (PAP's password
+    or CHAP's challenge and response; hidden from ``repr()``). The shell asks the server
+    without blocking and answers with ``link.external_result(request_id, verdict, now)``.
+    """
+
+    request: ExternalCheckNeeded
 
 
 @dataclass(frozen=True, slots=True)

@@ -57,7 +57,7 @@ from collections import Counter, deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from pyppp.auth.base import AuthEngine, AuthEvent, AuthFailure, AuthSuccess, LoginCheckNeeded
+from pyppp.auth.base import AuthEngine, AuthEvent, AuthFailure, AuthSuccess, ExternalVerdict
 from pyppp.auth.phase import AuthPhase, EngineFactory, FromEngine
 from pyppp.control import (
     ControlLayer,
@@ -84,7 +84,6 @@ from pyppp.events import (
     LinkDown,
     LinkTerminated,
     LinkUp,
-    LoginCheckRequested,
     NetworkDown,
     NetworkUp,
     Phase,
@@ -361,6 +360,11 @@ class Link:
             now: the caller's clock.
         """
         self._auth.login_result(request_id, ok, now)
+        self._process(now)
+
+    def external_result(self, request_id: int, verdict: ExternalVerdict, now: float) -> None:
+        """Answer an :class:`~pyppp.events.ExternalCheckRequested` (RADIUS's verdict)."""
+        self._auth.external_result(request_id, verdict, now)
         self._process(now)
 
     # -- data ----------------------------------------------------------------------------------
@@ -740,11 +744,8 @@ class Link:
                 if self.exit_status is None:
                     self.exit_status = event.exit_status
                 self.close(event.reason, exit_status=event.exit_status, now=now)
-            case LoginCheckNeeded():
-                self._auth.expect_login(event.request_id, engine)
-                self._events.append(
-                    LoginCheckRequested(event.request_id, event.user, event.password)
-                )
+            case _:  # LoginCheckNeeded, ExternalCheckNeeded: the shell answers
+                self._events.append(self._auth.expect(event, engine))
 
     def _fail_auth(self, role: Role, method: AuthMethod, reason: str, now: float) -> None:
         status = (

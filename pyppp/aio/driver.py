@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from pyppp.aio.capture import LineTap
 from pyppp.aio.line import Line
+from pyppp.auth.base import ExternalCheckNeeded, ExternalVerdict
 from pyppp.errors import ExitStatus
 from pyppp.events import (
     Event,
+    ExternalCheckRequested,
     IpReceived,
     Ipv6Up,
     LinkTerminated,
@@ -27,9 +29,11 @@ from pyppp.events import (
 from pyppp.link import Link
 from pyppp.util import NOTICE
 
-__all__ = ["LinkRunner", "LoginChecker"]
+__all__ = ["ExternalChecker", "LinkRunner", "LoginChecker"]
 
 LoginChecker = Callable[[str, str], bool]
+ExternalChecker = Callable[[ExternalCheckNeeded], Awaitable[ExternalVerdict]]
+"""Asks an outside server (RADIUS) for a verdict, without blocking the loop."""
 """Blocking system password check (``pyppp.aio.login.check_login``), run in a thread."""
 
 # Framed data the shell may hold for the line beyond what it took (the supervisor sizes this to
@@ -49,6 +53,7 @@ class LinkRunner:
         on_event: called with every event except the IP packets (which go to ``on_ip``).
         on_ip: called with every received IP packet.
         login_checker: system password check for ``login``.
+        external_checker: the outside server's verdicts (RADIUS), if the engines ask.
         initial_data: bytes already read from the line (after a chat script or handshake).
         logger: where the shell's lines go.
         line_high_water: framed bytes the shell may hold for the line beyond what it accepted;
@@ -68,6 +73,7 @@ class LinkRunner:
         on_event: Callable[[Event], None] | None = None,
         on_ip: Callable[[bytes], None] | None = None,
         login_checker: LoginChecker | None = None,
+        external_checker: ExternalChecker | None = None,
         initial_data: bytes = b"",
         logger: logging.Logger | None = None,
         line_high_water: int = _LINE_HIGH_WATER,
@@ -79,6 +85,7 @@ class LinkRunner:
         self.on_event = on_event
         self.on_ip = on_ip
         self.login_checker = login_checker
+        self.external_checker = external_checker
         self.initial_data = initial_data
         self.logger = logger or logging.getLogger("pyppp")
         self._loop = asyncio.get_running_loop()
@@ -232,6 +239,8 @@ class LinkRunner:
             return
         if isinstance(event, LoginCheckRequested):
             self._check_login(event)
+        elif isinstance(event, ExternalCheckRequested):
+            self._check_external(event.request)
         if self.on_event is not None:
             try:
                 self.on_event(event)
@@ -244,6 +253,25 @@ class LinkRunner:
         if isinstance(event, LinkTerminated) and not self._done.done():
             # Let the last Terminate-Ack reach the line before the caller closes it.
             self._done.set_result(event.exit_status)
+
+    def _check_external(self, request: ExternalCheckNeeded) -> None:
+        checker = self.external_checker
+
+        async def check() -> None:
+            verdict = ExternalVerdict(False)
+            if checker is not None:
+                try:
+                    verdict = await checker(request)
+                except Exception:  # a client bug refuses this caller, never the daemon
+                    self.logger.exception("RADIUS check failed")
+            if self._done.done():
+                return  # the link ended while the server was thinking
+            self.link.external_result(request.request_id, verdict, self.now())
+            self._after()
+
+        task = self._loop.create_task(check())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     def _check_login(self, event: LoginCheckRequested) -> None:
         checker = self.login_checker

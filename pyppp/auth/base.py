@@ -50,7 +50,7 @@ from pyppp.errors import ExitStatus
 from pyppp.events import AuthMethod, Role
 from pyppp.ipcp.negotiator import AddressPolicy
 from pyppp.packet import ControlPacket, PPPProtocol
-from pyppp.pppd.secrets import SecretMatch, SecretsSource
+from pyppp.pppd.secrets import SecretEntry, SecretMatch, SecretsSource
 from pyppp.util import print_string, visible  # the one %v / print_string, shared
 
 if TYPE_CHECKING:
@@ -67,6 +67,8 @@ __all__ = [
     "AuthMethod",
     "AuthSuccess",
     "AuthenticatorEngine",
+    "ExternalCheckNeeded",
+    "ExternalVerdict",
     "LoginCheckNeeded",
     "LoginThrottle",
     "MppeKeys",
@@ -174,7 +176,52 @@ class LoginCheckNeeded:
     password: str = field(repr=False)
 
 
-AuthEvent = AuthSuccess | AuthFailure | LoginCheckNeeded
+@dataclass(frozen=True, slots=True)
+class ExternalCheckNeeded:
+    """The authenticator leaves the verdict to an outside server (RADIUS, pppd's radius.so).
+
+    The shell asks the server without blocking and answers with
+    ``link.external_result(request_id, verdict, now)`` (:class:`ExternalVerdict`).
+
+    Attributes:
+        request_id: echo this back.
+        method: PAP, CHAP (MD5) or MS-CHAPv2.
+        user: the name the peer gave.
+        password: PAP's password (hidden from ``repr``).
+        identifier: CHAP: the Challenge's Identifier.
+        challenge: CHAP: the challenge value we sent.
+        response: CHAP: the peer's Response value (MS-CHAPv2: the 49 bytes).
+    """
+
+    request_id: int
+    method: AuthMethod
+    user: str
+    password: str = field(default="", repr=False)
+    identifier: int = 0
+    challenge: bytes = b""
+    response: bytes = field(default=b"", repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class ExternalVerdict:
+    """An outside server's answer to an :class:`ExternalCheckNeeded`.
+
+    Attributes:
+        ok: accepted.
+        addresses: the peer's address words, as a secrets line's (``("10.0.0.5",)`` from
+            Framed-IP-Address; ``("*",)``: any).
+        message: CHAP: the Success/Failure message to send (MS-CHAPv2: the ``S=...``
+            authenticator response); ``None``: the usual one.
+        mppe_keys: MS-CHAPv2: the MPPE keys the server sent, if any.
+    """
+
+    ok: bool
+    addresses: tuple[str, ...] = ("*",)
+    message: bytes | None = None
+    mppe_keys: MppeKeys | None = None
+
+
+AuthEvent = AuthSuccess | AuthFailure | LoginCheckNeeded | ExternalCheckNeeded
 """Everything an authentication engine reports to the link."""
 
 
@@ -266,6 +313,9 @@ class AuthEngine:
     def login_result(self, request_id: int, ok: bool, now: float) -> None:
         """Answer a :class:`LoginCheckNeeded` (only engines that ask for one override this)."""
 
+    def external_result(self, request_id: int, verdict: ExternalVerdict, now: float) -> None:
+        """Answer an :class:`ExternalCheckNeeded` (only engines that ask override this)."""
+
     def get_timer(self) -> float | None:
         """Return the next deadline on the caller's clock, or ``None``."""
         return self._deadline
@@ -332,6 +382,23 @@ class AuthenticatorEngine(AuthEngine):
         self._secrets = secrets
         self.unit = unit
         self._resolve_host = resolve_host
+        #: Leave every verdict to an outside server (RADIUS): no secrets lookup at all.
+        self.external = False
+        self._next_external = 1
+
+    def _ask_external(self, check: ExternalCheckNeeded) -> None:
+        self._emit(check)
+
+    def _new_external_id(self) -> int:
+        request_id = self._next_external
+        self._next_external += 1
+        return request_id
+
+    @staticmethod
+    def _external_match(name: str, verdict: ExternalVerdict) -> SecretMatch:
+        """What a secrets line would say for the server's verdict (its address words)."""
+        entry = SecretEntry(name, "*", "", verdict.addresses, (), "RADIUS")
+        return SecretMatch(entry, "", 2)
 
     def _lookup(self, client: str) -> SecretMatch | None:
         """The best secrets line for the peer ``client`` on our name (pppd ``get_secret``)."""

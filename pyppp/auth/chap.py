@@ -43,6 +43,8 @@ from typing import ClassVar, Final
 from pyppp.auth.base import (
     AuthenticatorEngine,
     AuthMethod,
+    ExternalCheckNeeded,
+    ExternalVerdict,
     MppeKeys,
     PeerEngine,
     encode_name,
@@ -321,6 +323,7 @@ class ChapServerState(Enum):
     OPEN = "open"  # Success sent (AUTH_DONE); a re-challenge may follow
     RECHALLENGED = "rechallenged"  # re-challenge outstanding (AUTH_DONE | CHALLENGE_VALID)
     BADAUTH = "badauth"  # Failure sent, or no Response came (AUTH_DONE | AUTH_FAILED)
+    CHECKING = "checking"  # an outside server (RADIUS) is judging the Response
 
 
 class ChapAuthenticator(_ChapEngine, AuthenticatorEngine):
@@ -379,6 +382,8 @@ class ChapAuthenticator(_ChapEngine, AuthenticatorEngine):
         self._challenge_value = b""
         self._message = b""
         self.peer_name: str | None = None
+        # While RADIUS judges: (request id, Identifier, name, the state before, re-challenge).
+        self._external: tuple[int, int, str, ChapServerState] | None = None
 
     def __repr__(self) -> str:
         return f"ChapAuthenticator(our_name={self.our_name!r}, state={self.state.value})"
@@ -432,6 +437,8 @@ class ChapAuthenticator(_ChapEngine, AuthenticatorEngine):
         if packet.identifier != self._challenge.identifier or len(packet.data) < 2:
             self._discard("stale or short Response", packet)
             return
+        if self.state is ChapServerState.CHECKING:
+            return  # a retransmitted Response while the server thinks: the verdict will come
         if self.state in (ChapServerState.OPEN, ChapServerState.BADAUTH):
             # RFC 1994 §4.2: a repeated Response after the verdict gets the verdict again.
             code = SUCCESS if self.state is ChapServerState.OPEN else FAILURE
@@ -444,13 +451,59 @@ class ChapAuthenticator(_ChapEngine, AuthenticatorEngine):
         self._deadline = None
         name = self._peer_name(name_bytes)
         self.peer_name = name
+        if self.external:
+            # RADIUS (pppd radius.so's chap_verify_hook): the server judges the Response.
+            request_id = self._new_external_id()
+            self._external = (request_id, packet.identifier, name, self.state)
+            self.state = ChapServerState.CHECKING
+            self._ask_external(
+                ExternalCheckNeeded(
+                    request_id,
+                    self.method,
+                    visible(name_bytes),
+                    identifier=packet.identifier,
+                    challenge=self._challenge_value,
+                    response=response,
+                )
+            )
+            return
         match, verdict = self._verify(name, name_bytes, response)
+        self._verdict(packet.identifier, name, match, verdict, now)
+
+    def external_result(self, request_id: int, verdict: ExternalVerdict, now: float) -> None:
+        """The outside server's answer to an `ExternalCheckNeeded` (stale ids are ignored)."""
+        pending = self._external
+        if (
+            pending is None
+            or pending[0] != request_id
+            or self.state is not ChapServerState.CHECKING
+        ):
+            self.logger.debug("CHAP: ignoring stale external result %d", request_id)
+            return
+        _, identifier, name, before = pending
+        self._external = None
+        self.state = before
+        if verdict.ok:
+            message = verdict.message if verdict.message is not None else MSG_GRANTED.encode()
+            if self.method is AuthMethod.MSCHAP_V2 and verdict.message is not None:
+                message += b" M=Access granted"
+            judged = ChapVerdict(True, message, verdict.mppe_keys)
+        else:
+            judged = ChapVerdict(False, self.digest.denial(self._challenge_value))
+        self._verdict(identifier, name, self._external_match(name, verdict), judged, now)
+
+    def _verdict(
+        self,
+        identifier: int,
+        name: str,
+        match: SecretMatch | None,
+        verdict: ChapVerdict,
+        now: float,
+    ) -> None:
         self._message = verdict.message
         if not verdict.ok:
             self.logger.warning("Peer %s failed CHAP authentication", quoted(name))
-        self._send(
-            ControlPacket(SUCCESS if verdict.ok else FAILURE, packet.identifier, verdict.message)
-        )
+        self._send(ControlPacket(SUCCESS if verdict.ok else FAILURE, identifier, verdict.message))
         if not verdict.ok:
             self.state = ChapServerState.BADAUTH
             self._peer_failed()
@@ -495,6 +548,7 @@ class ChapAuthenticator(_ChapEngine, AuthenticatorEngine):
     def stop(self) -> None:
         """Cancel timers; a later `start` begins afresh."""
         self._deadline = None
+        self._external = None
         self.state = ChapServerState.INITIAL
 
 

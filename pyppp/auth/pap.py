@@ -28,6 +28,9 @@ from pyppp.auth.base import (
     AUTH_FAILED,
     FAILED_TO_PEER,
     AuthenticatorEngine,
+    AuthMethod,
+    ExternalCheckNeeded,
+    ExternalVerdict,
     LoginCheckNeeded,
     LoginThrottle,
     PeerEngine,
@@ -298,7 +301,8 @@ class PapAuthenticator(AuthenticatorEngine):
         self.state = PapServerState.INITIAL
         self._next_request_id = 1
         # The request being decided: (request id, Identifier, user, matched line).
-        self._pending: tuple[int, int, str, SecretMatch] | None = None
+        # (None for the line while an outside server decides.)
+        self._pending: tuple[int, int, str, SecretMatch | None] | None = None
         self._pending_nak: tuple[int, str, bool] | None = None  # (Identifier, user, too_many)
         self._used_login = False
 
@@ -354,6 +358,13 @@ class PapAuthenticator(AuthenticatorEngine):
         self._check(packet.identifier, user, password, now)
 
     def _check(self, identifier: int, user: str, password: str, now: float) -> None:
+        if self.external:
+            # RADIUS (pppd radius.so's pap_auth_hook): the server decides, not pap-secrets.
+            request_id = self._new_external_id()
+            self._pending = (request_id, identifier, user, None)
+            self.state = PapServerState.CHECKING
+            self._ask_external(ExternalCheckNeeded(request_id, AuthMethod.PAP, user, password))
+            return
         match = self._lookup(user)
         if match is None:
             self.logger.warning("no PAP secret found for %s", user)
@@ -382,6 +393,21 @@ class PapAuthenticator(AuthenticatorEngine):
         except Exception:  # a broken hash in the file is a non-match, never a crash
             return False
 
+    def external_result(self, request_id: int, verdict: ExternalVerdict, now: float) -> None:
+        """The outside server's answer to an `ExternalCheckNeeded` (stale ids are ignored)."""
+        pending = self._pending
+        if pending is None or pending[0] != request_id or pending[3] is not None:
+            self.logger.debug("PAP: ignoring stale external result %d", request_id)
+            return
+        if self.state is not PapServerState.CHECKING:
+            return
+        _, identifier, user, _ = pending
+        self._pending = None
+        if not verdict.ok:
+            self._reject(identifier, user, now)
+            return
+        self._accept(identifier, user, self._external_match(user, verdict))
+
     def login_result(self, request_id: int, ok: bool, now: float) -> None:
         """The shell's answer to a `LoginCheckNeeded`.
 
@@ -396,6 +422,8 @@ class PapAuthenticator(AuthenticatorEngine):
         if self.state is not PapServerState.CHECKING:
             return
         _, identifier, user, match = self._pending
+        if match is None:  # (an outside server's request: not the system's to answer)
+            return
         self._pending = None
         if not ok:
             self._reject(identifier, user, now)

@@ -15,8 +15,14 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Final
 
-from pyppp.auth.base import AuthEngine, AuthEvent
-from pyppp.events import AuthMethod, Role
+from pyppp.auth.base import (
+    AuthEngine,
+    AuthEvent,
+    ExternalCheckNeeded,
+    ExternalVerdict,
+    LoginCheckNeeded,
+)
+from pyppp.events import AuthMethod, ExternalCheckRequested, LoginCheckRequested, Role
 from pyppp.lcp.options import AuthProtocol, ChapAlgorithm
 from pyppp.packet import ControlPacket, PPPProtocol
 
@@ -62,6 +68,7 @@ class AuthPhase:
         self.engines: list[AuthEngine] = []
         self._pending: set[Role] = set()
         self._login_engines: dict[int, AuthEngine] = {}
+        self._external_engines: dict[int, AuthEngine] = {}
 
     def start(
         self, wanted: Sequence[tuple[Role, AuthProtocol | None, EngineFactory | None]]
@@ -138,6 +145,22 @@ class AuthPhase:
         if engine is not None:
             engine.login_result(request_id, ok, now)
 
+    def expect(
+        self, event: LoginCheckNeeded | ExternalCheckNeeded, engine: AuthEngine
+    ) -> LoginCheckRequested | ExternalCheckRequested:
+        """Remember the engine that waits for the shell's answer; return the link's event."""
+        if isinstance(event, LoginCheckNeeded):
+            self._login_engines[event.request_id] = engine
+            return LoginCheckRequested(event.request_id, event.user, event.password)
+        self._external_engines[event.request_id] = engine
+        return ExternalCheckRequested(event)
+
+    def external_result(self, request_id: int, verdict: ExternalVerdict, now: float) -> None:
+        """Pass the outside server's answer to the engine that asked (ignored if stopped)."""
+        engine = self._external_engines.pop(request_id, None)
+        if engine is not None:
+            engine.external_result(request_id, verdict, now)
+
     def timers(self) -> Iterator[float | None]:
         """Every engine's next deadline."""
         return (engine.get_timer() for engine in self.engines)
@@ -169,3 +192,4 @@ class AuthPhase:
         self.engines = []
         self._pending = set()
         self._login_engines.clear()
+        self._external_engines.clear()
