@@ -513,6 +513,10 @@ def test_table_covers_only_pppd_words_and_marked_extensions() -> None:
         "adaptive-mtu",
         "noadaptive-mtu",
         "ip-pool",
+        "radius-config-file",
+        "avpair",
+        "map-to-ttyname",
+        "map-to-ifname",
     }
 
 

@@ -42,7 +42,9 @@ from pyppp.aio.login import check_login
 from pyppp.aio.masquerade import Masquerade
 from pyppp.aio.netconf import NetConfig
 from pyppp.aio.prelude import PreludeError, run_disconnect, run_prelude
+from pyppp.aio.radius import RadiusSession
 from pyppp.aio.tun import Tun, TunError
+from pyppp.auth.base import ExternalCheckNeeded, ExternalVerdict
 from pyppp.errors import ExitStatus
 from pyppp.events import (
     AuthSucceeded,
@@ -114,6 +116,7 @@ class Connection:
         self.masquerade = Masquerade(self.logger)
         self.pcap: PcapTap | None = None
         self.pool_address: IPv4Address | None = None  # ip-pool's, held for this call
+        self.radius: RadiusSession | None = None  # plugin radius.so
         self.pool_exhausted = False
 
     # -- the call ------------------------------------------------------------------------------
@@ -188,11 +191,19 @@ class Connection:
             link.trace_logger = self.sup.trace_logger  # (one line of a multi-line server)
         self._observe(link)
         tun = self.tun
+        if self.sup.radius is not None:
+            self.radius = RadiusSession(
+                self.sup.radius,
+                self.sup.radius_nas(_unit(tun.name)),
+                f"{os.getpid():x}{int(time.time() * 1000) & 0xFFFFFFFF:08X}",
+                self.logger,
+            )
         runner = LinkRunner(
             link,
             self.line,
             on_ip=tun.write,
             login_checker=check_login,
+            external_checker=self._radius_check if self.radius is not None else None,
             initial_data=leftover,
             logger=self.logger,
             on_event=self._on_event,
@@ -251,6 +262,22 @@ class Connection:
                 self.line.max_rate = options.datarate
         elif options.record:
             self.logger.error("record needs a line with a descriptor, not %s", self.shown)
+
+    async def _radius_check(self, request: ExternalCheckNeeded) -> ExternalVerdict:
+        """Ask RADIUS; an Accept's Session-Timeout and Idle-Timeout apply to this call.
+
+        They become pppd's ``maxconnect`` and ``idle``, as pppd's radius plugin sets them.
+        """
+        assert self.radius is not None
+        verdict = await self.radius.check(request)
+        grant = self.radius.grant
+        if verdict.ok and grant is not None and self.runner is not None:
+            link = self.runner.link
+            if grant.session_timeout:
+                link.config = replace(link.config, max_connect=float(grant.session_timeout))
+            if grant.idle_timeout:
+                link.config = replace(link.config, idle=float(grant.idle_timeout))
+        return verdict
 
     def _take_pool_address(self) -> None:
         """``ip-pool``: this call's remote address, unless the options already give one."""
@@ -385,11 +412,15 @@ class Connection:
         if event.remote == IPv4Address(0):  # noremoteip: the peer has no address
             env.pop("IPREMOTE", None)
             self.remote = ""
+        mtu = event.mtu
+        grant = self.radius.grant if self.radius is not None else None
+        if grant is not None and grant.framed_mtu:
+            mtu = min(mtu, grant.framed_mtu)  # RADIUS's Framed-MTU
         try:
             if self.demand is not None:
-                self.demand.readdress(event.local, event.remote, event.mtu)
+                self.demand.readdress(event.local, event.remote, mtu)
             else:
-                tun.configure(event.local, event.remote, event.mtu, up=False)
+                tun.configure(event.local, event.remote, mtu, up=False)
                 # pppd ipcp_up: "run the pre-up script, if any, and wait for it to finish"
                 self.sup.scripts.run_and_wait(self.sup.script("ip-pre-up"), self._args(), env)
                 tun.bring_up()
@@ -412,6 +443,8 @@ class Connection:
             assert runner is not None
             self.demand.passing(runner.send_ips)
         self.sup.network_came_up()
+        if self.radius is not None and self.runner is not None:
+            self.radius.started(event.remote, self.runner.link.stats)
         if options.maxoctets > 0:
             self._octets_task = asyncio.ensure_future(self._watch_octets())
         self.sup.ip_scripts.up(self._args(), env)
@@ -545,6 +578,9 @@ class Connection:
                 await self.sup.interruptible(
                     run_disconnect(self.options.disconnect, line, self.logger), fresh=True
                 )
+        if self.radius is not None:
+            exit_status = self.runner.link.exit_status if self.runner is not None else None
+            await self.radius.stopped(exit_status)  # Accounting Stop, counts final
         await self.sup.wait_scripts()
         if self.ipv6 is not None and self.ipv6.tasks:
             await asyncio.wait(self.ipv6.tasks, timeout=6.0)
@@ -581,6 +617,12 @@ class Connection:
             step()
         except Exception as exc:  # cleanup goes on whatever one step does
             self.logger.error("error %s: %s", what, exc)
+
+
+def _unit(ifname: str) -> int:
+    """The unit number of ``pppN`` (0 for another name)."""
+    digits = ifname.removeprefix("ppp")
+    return int(digits) if digits.isdigit() else 0
 
 
 def _line_high_water(device: str, speed: int | None) -> int:

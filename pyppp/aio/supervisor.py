@@ -36,6 +36,7 @@ from pyppp.aio.masquerade import MasqueradeError, load_nftables
 from pyppp.aio.netconf import NetConfig, first_ether_address
 from pyppp.aio.observe import Observatory
 from pyppp.aio.prelude import PreludeError
+from pyppp.aio.radius import RadiusClient
 from pyppp.aio.scripts import ScriptPair, ScriptRunner
 from pyppp.aio.secrets import SecretsReader
 from pyppp.aio.signals import HANGUP, RENEGOTIATE_CCP, TERMINATE, TOGGLE_DEBUG
@@ -44,6 +45,8 @@ from pyppp.errors import ConfigError, ExitStatus
 from pyppp.linkconfig import LinkConfig
 from pyppp.pppd.options import PppOptions
 from pyppp.pppd.pool import AddressPool
+from pyppp.pppd.radius import DEFAULT_CONFIG as DEFAULT_RADIUS_CONFIG
+from pyppp.pppd.radius import NasInfo, parse_avpair, parse_radiusclient_conf
 from pyppp.pppd.session import build_link_config, chap_words
 from pyppp.pppd.values import parse_listen_address
 from pyppp.util import NOTICE
@@ -137,6 +140,7 @@ class Supervisor:
         self._signalled: int | None = None
         self._notified = False
         self._demand: DemandInterface | None = None
+        self.radius: RadiusClient | None = None  # plugin radius.so
         # pyppp status, metrics (docs/observability.md): this process's one link, or one of
         # the lines of a multi-line server (whose observatory answers for all of them).
         self.observatory = (
@@ -407,6 +411,12 @@ class Supervisor:
             for line in str(exc).split(". "):
                 self.logger.error("%s", line)
             return exc.exit_status
+        if options.plugin is not None:
+            try:
+                self.radius = self._radius_client()
+            except ConfigError as exc:
+                self.logger.error("%s", exc)
+                return exc.exit_status
         self._base_env()
         self.pid_files.link_started()
         if options.demand:
@@ -417,6 +427,37 @@ class Supervisor:
                 return exc.exit_status
             self.device_open()  # nothing to wait for before the background
         return await self._calls()
+
+    def _radius_client(self) -> RadiusClient:
+        """``plugin radius.so``: read radiusclient.conf (and its servers file) now, once."""
+        path = Path(self.options.radius_config_file or DEFAULT_RADIUS_CONFIG)
+        try:
+            text = read_limited(path, 1 << 20).decode()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"radius: can't read {path}: {exc}") from exc
+        config = parse_radiusclient_conf(
+            text,
+            str(path),
+            read_file=lambda name: read_limited(name, 1 << 20).decode(),
+            logger=self.logger,
+        )
+        return RadiusClient(config, self.logger)
+
+    def radius_nas(self, unit: int) -> NasInfo:
+        """What this line's RADIUS requests say about it (pppd radius.c's attributes)."""
+        options = self.options
+        assert self.radius is not None
+        port = unit
+        if options.map_to_ttyname and options.device:
+            digits = "".join(c for c in Path(options.device).name if c.isdigit())
+            port = int(digits) if digits else unit
+        return NasInfo(
+            identifier=self.radius.config.nas_identifier or socket.gethostname(),
+            port=port,
+            ip=self.radius.config.nas_ip,
+            calling_station=options.remotenumber,
+            avpairs=tuple(parse_avpair(word) for word in options.avpair),
+        )
 
     async def _calls(self) -> int:
         assert self._stop is not None

@@ -367,6 +367,10 @@ class PppOptions:
     masquerade: bool = False
     adaptive_mtu: bool = True  # pyppp.framesize: the send size follows the line's errors
     ip_pool: str | None = None  # A-B, as written (pyppp.pppd.pool)
+    plugin: str | None = None  # only radius.so
+    radius_config_file: str | None = None
+    avpair: tuple[str, ...] = ()
+    map_to_ttyname: bool = False
     # Observability (pyppp extensions)
     control: bool = True  # the control socket for `pyppp status`
     metrics: str | None = None  # [HOST:]PORT for Prometheus, as written
@@ -885,6 +889,14 @@ def check_options(options: PppOptions) -> None:
             raise ConfigError("pty option is incompatible with notty option")
         if options.socket and (options.pty or options.notty):
             raise ConfigError("socket option is incompatible with pty and notty")
+    if options.plugin is not None and options.plugin.rsplit("/", 1)[-1] != "radius.so":
+        raise ConfigError(
+            f"plugin {options.plugin}: pyppp cannot load pppd's C plugins; only radius.so "
+            "(its built-in RADIUS) is known",
+            source=options.sources.get("plugin"),
+        )
+    if options.plugin is None and (options.radius_config_file or options.avpair):
+        raise ConfigError("radius-config-file and avpair need plugin radius.so")
     if options.ip_pool is not None:
         try:
             parse_pool(options.ip_pool)

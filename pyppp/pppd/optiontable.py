@@ -426,10 +426,12 @@ OPTIONS: Final[tuple[OptionSpec, ...]] = (
     _no("multilink", _MULTILINK, aliases=("mp",)),
     _noop("nomultilink", "pyppp never negotiates multilink", aliases=("nomp",)),
     _noop_arg("bundle", _ONLY_MULTILINK),
-    _no(
+    OptionSpec(
         "plugin",
-        "pppd plugins are C shared objects that pyppp cannot load, and it has no built-in "
-        "replacement for any yet",
+        Kind.STRING,
+        "Load a plugin: only radius.so, which is pyppp's built-in RADIUS (docs/dialin.md)",
+        "plugin",
+        privileged=True,
     ),
     OptionSpec(
         "privgroup",
@@ -743,6 +745,36 @@ OPTIONS: Final[tuple[OptionSpec, ...]] = (
         "Hand each caller a free remote address from A-B (given back at hang-up)",
         "ip_pool",
         privileged=True,
+        extension=True,
+    ),
+    # -- pppd's radius.so plugin's words (pyppp's built-in RADIUS; docs/dialin.md) ----------
+    OptionSpec(
+        "radius-config-file",
+        Kind.STRING,
+        "radiusclient.conf to use (default /etc/radiusclient/radiusclient.conf)",
+        "radius_config_file",
+        privileged=True,
+        extension=True,
+    ),
+    OptionSpec(
+        "avpair",
+        Kind.APPEND,
+        "Add the RADIUS attribute Name=Value to every request",
+        "avpair",
+        privileged=True,
+        extension=True,
+    ),
+    _flag(
+        "map-to-ttyname",
+        "map_to_ttyname",
+        "NAS-Port from the tty's number (ttyS3: 3) instead of the ppp unit",
+        extension=True,
+    ),
+    _flag(
+        "map-to-ifname",
+        "map_to_ttyname",
+        "NAS-Port from the ppp unit (the default)",
+        False,
         extension=True,
     ),
     # -- observability (pyppp extensions; docs/observability.md) ---------------------------

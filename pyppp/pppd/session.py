@@ -17,7 +17,7 @@ from ipaddress import AddressValueError, IPv4Address, IPv6Address
 from pathlib import Path
 from typing import Final
 
-from pyppp.auth.base import AuthEngine, LoginThrottle
+from pyppp.auth.base import AuthEngine, AuthenticatorEngine, LoginThrottle
 from pyppp.auth.chap import ChapAuthenticator, ChapPeer, mschap_available
 from pyppp.auth.pap import PapAuthenticator, PapPeer
 from pyppp.errors import ConfigError, ExitStatus
@@ -109,6 +109,13 @@ class SessionAuth:
         self, protocol: int, *, algorithm: int = ChapAlgorithm.MD5
     ) -> AuthEngine | None:
         """The engine that checks the peer (we required ``protocol`` and the peer agreed)."""
+        options = self.options
+        engine = self._authenticator(protocol, algorithm)
+        if engine is not None and options.plugin is not None:
+            engine.external = True  # radius.so decides (pppd's pap_auth_hook/chap_verify_hook)
+        return engine
+
+    def _authenticator(self, protocol: int, algorithm: int) -> AuthenticatorEngine | None:
         options = self.options
         if protocol == PPPProtocol.PAP:
             return PapAuthenticator(
@@ -330,7 +337,13 @@ def build_link_config(
     algorithms = _ALL_CHAP if mschap_available() else (ChapAlgorithm.MD5,)
     chap_algorithms = tuple(a for a in _ALL_CHAP if a in chap_given.values()) or algorithms
     require: list[int] = []
-    if auth:
+    if auth and options.plugin is not None:
+        # radius.so: the server knows the users; no secrets file needs to (pppd's
+        # pap_check_hook/chap_check_hook answer "yes").
+        want_chap = bool(chap_given) or not explicit
+        want_pap = options.require_pap or not explicit
+        require = [p for p, w in ((PPPProtocol.CHAP, want_chap), (PPPProtocol.PAP, want_pap)) if w]
+    elif auth:
         want_chap = bool(chap_given) or not explicit
         want_pap = options.require_pap or not explicit
         if options.login and chap_given and not options.require_pap:
