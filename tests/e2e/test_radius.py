@@ -194,3 +194,35 @@ def test_unreachable_server_refuses_the_call(lab: Lab) -> None:
         assert server.find(r"RADIUS server 127\.0\.0\.1:1998 did not answer \(2 tries\)$")
         assert server.find(r"RADIUS: no server answered for arthur: refusing the call$")
         assert "Traceback" not in server.text, server.text
+
+
+def test_mschapv2_user_checked_by_radius(lab: Lab, radius: Path) -> None:
+    conf = _radius_conf(lab)
+    with NullModemCable() as cable:
+        server_dir = lab.config_dir("server")
+        server = lab.pyppp(
+            "server",
+            lab.a,
+            "serve",
+            cable.ends[0],
+            "--config-dir",
+            str(server_dir),
+            "auth",
+            "require-mschap-v2",
+            "plugin",
+            "radius.so",
+            "radius-config-file",
+            str(conf),
+            f"{SERVER}:",
+        )
+        server.wait_for(r"Connect: ppp\d+ <--> ", timeout=20)
+        client = _dial(lab, lab.b, cable.ends[1], "ford", "prefectPW42")
+        client.wait_for(UP, timeout=40)
+        # The client checked FreeRADIUS's authenticator response (RFC 2759 mutual auth).
+        assert client.find(r"^CHAP authentication succeeded"), client.text
+        assert not client.find(r"mutual authentication failed"), client.text
+        assert client.find(r"^local  IP address 10\.99\.16\.78$"), client.text
+        assert server.find(r"RADIUS: ford accepted by 127\.0\.0\.1$"), server.text
+        server.signal(signal.SIGTERM)
+        assert server.wait(30) == 5, server.text
+        assert "prefectPW42" not in server.text
