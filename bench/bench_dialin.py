@@ -180,7 +180,17 @@ def run(lines: int, seconds: float) -> dict[str, float]:
             cpu0 = _cpu_seconds(server.proc.pid)
             dialer0 = _cpu_seconds(clients[0].proc.pid)
             wall0 = time.monotonic()
+            strace = None
+            if os.environ.get("BENCH_STRACE"):
+                strace = subprocess.Popen(
+                    ["strace", "-c", "-f", "-p", str(server.proc.pid)],
+                    stderr=subprocess.PIPE,
+                    text=True,
+                )
             time.sleep(max(1.0, seconds - 3.0))
+            if strace is not None:
+                strace.send_signal(signal.SIGINT)
+                print(strace.communicate()[1][:1500], file=sys.stderr)
             cpu1 = _cpu_seconds(server.proc.pid)
             dialer1 = _cpu_seconds(clients[0].proc.pid)
             wall1 = time.monotonic()

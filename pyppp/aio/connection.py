@@ -250,6 +250,8 @@ class Connection:
                 stop_bits=options.stop_bits,
             )
         if isinstance(self.line, FdLine):
+            # Coalesce a slow line's small reads (FdLine.start): a character is 10 bits.
+            self.line.char_time = 10.0 / (options.speed or 115200)
             if options.record:
                 try:
                     self.line.tap = RecordTap(options.record, time.time, self.logger)

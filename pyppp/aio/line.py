@@ -41,6 +41,9 @@ __all__ = [
 DataCallback = Callable[[bytes], None]
 LostCallback = Callable[[str], None]
 _READ_SIZE = 65536
+# Coalescing slow lines' reads (FdLine.start): below this a read is a slow line's.
+_COALESCE_BELOW = 512
+_FIRST_WAIT, _LONG_WAIT = 16, 64  # character times
 
 
 class LineOpenError(PyPPPError):
@@ -90,11 +93,27 @@ class FdLine:
         #: pppd's ``datarate``: at most this many bytes a second are written (0: no limit).
         self.max_rate = 0
         self._paced: asyncio.TimerHandle | None = None
+        #: Seconds one character takes on the line (10 bits / speed): with it set, a small
+        #: read that ends inside a frame waits a few character times for the rest (see
+        #: :meth:`start`). 0: every byte is handed on as soon as it arrives.
+        self.char_time = 0.0
+        self._resume: asyncio.TimerHandle | None = None
+        self._waits = 0  # mid-frame waits in a row
         os.set_blocking(fd, False)
 
     def start(self, on_data: DataCallback, on_lost: LostCallback) -> None:
-        """Begin delivering bytes (again: replace the callbacks)."""
+        """Begin delivering bytes (again: replace the callbacks).
+
+        Coalescing (with :attr:`char_time`): on a slow line each read returns a UART FIFO's
+        worth, and each read is a wake-up of the whole process; most of a busy line's CPU is
+        that, not the framing. The RFC 1662 Flag says when a frame is complete, so a small
+        read that does not end with one stops watching the descriptor for a moment: 16
+        character times the first time (a short frame is complete by then), 64 when the
+        frame goes on (bulk data, where a few milliseconds more cost no one anything). A
+        read that ends a frame, or a large read (a fast line), goes on at once.
+        """
         self._on_lost = on_lost
+        self._cancel_resume()
 
         def readable() -> None:
             try:
@@ -111,6 +130,25 @@ class FdLine:
             if self.tap is not None:
                 self.tap.received(data)
             on_data(data)
+            if (
+                self.char_time
+                and len(data) < _COALESCE_BELOW
+                and data[-1] != 0x7E
+                and not self._closed
+                and self._on_lost is not None
+            ):
+                self._waits += 1
+                chars = _FIRST_WAIT if self._waits == 1 else _LONG_WAIT
+                with contextlib.suppress(ValueError, OSError):
+                    self._loop.remove_reader(self.fd)
+                self._resume = self._loop.call_later(chars * self.char_time, resume)
+            else:
+                self._waits = 0
+
+        def resume() -> None:
+            self._resume = None
+            if not self._closed and self._on_lost is not None:
+                self._loop.add_reader(self.fd, readable)
 
         self._loop.add_reader(self.fd, readable)
 
@@ -188,7 +226,14 @@ class FdLine:
         """Stop watching the fd while an external program (``connect``) uses the line."""
         self._stop_watching()
 
+    def _cancel_resume(self) -> None:
+        if self._resume is not None:
+            self._resume.cancel()
+            self._resume = None
+        self._waits = 0
+
     def _stop_watching(self) -> None:
+        self._cancel_resume()
         with contextlib.suppress(ValueError, OSError):
             self._loop.remove_reader(self.fd)
         if self._writing:
