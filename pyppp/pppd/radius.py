@@ -190,6 +190,8 @@ def parse_radiusclient_conf(
     if "authserver" not in values:
         raise ConfigError("no authserver", source=source)
     auth = _servers(values["authserver"][0], AUTH_PORT, secrets, values["authserver"][1])
+    if not auth:
+        raise ConfigError("authserver names no server", source=values["authserver"][1])
     acct: tuple[RadiusServer, ...] = ()
     if "acctserver" in values:
         acct = _servers(values["acctserver"][0], ACCT_PORT, secrets, values["acctserver"][1])
