@@ -60,7 +60,7 @@ from pyppp.events import (
     PhaseChanged,
     Role,
 )
-from pyppp.ipcp.negotiator import IpcpNegotiator
+from pyppp.ipcp.negotiator import AddressPolicy, IpcpNegotiator
 from pyppp.link import Link
 from pyppp.linkconfig import LinkConfig
 from pyppp.packet import PPPProtocol
@@ -117,7 +117,6 @@ class Connection:
         self.pcap: PcapTap | None = None
         self.pool_address: IPv4Address | None = None  # ip-pool's, held for this call
         self.radius: RadiusSession | None = None  # plugin radius.so
-        self.pool_exhausted = False
 
     # -- the call ------------------------------------------------------------------------------
     async def run(self) -> int:
@@ -184,7 +183,6 @@ class Connection:
         )
         if isinstance(self.config.auth, SessionAuth):
             self.config.auth.ifname = self.tun.name  # for "user %s logged in ... intf %s"
-        self._take_pool_address()
         self.logger.log(NOTICE, "Connect: %s <--> %s", self.tun.name, self.shown)
         link = Link(self.config, rng=os.urandom, logger=self.logger)
         if self.sup.trace_logger is not None:
@@ -281,37 +279,40 @@ class Connection:
                 link.config = replace(link.config, idle=float(grant.idle_timeout))
         return verdict
 
-    def _take_pool_address(self) -> None:
-        """``ip-pool``: this call's remote address, unless the options already give one."""
-        pool = self.sup.pool
-        ipcp = self.config.ipcp
-        if pool is None or ipcp is None or ipcp.remote is not None or ipcp.noremoteip:
-            return
-        address = pool.take(self.shown)
-        if address is None:
-            # Refused once the peer has authenticated, unless its secrets (or RADIUS) give
-            # it an address of its own: see _check_pool.
-            self.pool_exhausted = True
-            return
-        self.pool_address = address
-        self.config = replace(self.config, ipcp=replace(ipcp, remote=address))
+    def _assign_pool_address(self) -> None:
+        """``ip-pool``, as the network phase begins: the caller's address, unless it has one.
 
-    def _check_pool(self) -> None:
-        """The network phase: a caller the exhausted pool has no address for is refused."""
+        Taken only now, when a caller has authenticated, so that lines waiting for a call
+        hold no address; and only when nothing else gives one (a ``local:remote`` option,
+        the caller's secrets line or RADIUS's Framed-IP-Address). The peer's first IPCP
+        Configure-Request is still a round trip away, so IPCP asks for this address.
+        """
+        pool = self.sup.pool
         runner = self.runner
-        if not self.pool_exhausted or runner is None or runner.link.ipcp is None:
+        ipcp = self.config.ipcp
+        if pool is None or runner is None or ipcp is None or runner.link.ipcp is None:
+            return
+        if ipcp.remote is not None or ipcp.noremoteip:
             return
         negotiator = runner.link.ipcp.negotiator
-        if isinstance(negotiator, IpcpNegotiator) and negotiator.allowed_remote.suggested:
+        if not isinstance(negotiator, IpcpNegotiator) or negotiator.allowed_remote.suggested:
             return  # the secrets line (or RADIUS) names its address: no pool address needed
-        pool = self.sup.pool
-        self.logger.error(
-            "ip-pool %s exhausted (all %d addresses in use): refusing the call on %s",
-            pool,
-            pool.size if pool is not None else 0,
-            self.shown,
-        )
-        runner.close("No IP address available", ExitStatus.NEGOTIATION_FAILED)
+        address = pool.take(self.shown)
+        if address is None:
+            self.logger.error(
+                "ip-pool %s exhausted (all %d addresses in use): refusing the call on %s",
+                pool,
+                pool.size,
+                self.shown,
+            )
+            runner.close("No IP address available", ExitStatus.NEGOTIATION_FAILED)
+            return
+        if not negotiator.allowed_remote.permits(address):
+            pool.release(address)
+            self.logger.warning("ip-pool address %s is not one this caller may use", address)
+            return
+        self.pool_address = address
+        negotiator.set_allowed_remote(AddressPolicy.from_words([str(address)]))
 
     def _release_pool_address(self) -> None:
         if self.pool_address is not None and self.sup.pool is not None:
@@ -361,7 +362,7 @@ class Connection:
         elif isinstance(event, AuthSucceeded) and event.role is Role.AUTHENTICATOR:
             self._auth_up(event.name)
         elif isinstance(event, PhaseChanged) and event.phase is Phase.NETWORK:
-            self._check_pool()
+            self._assign_pool_address()
             if self.options.remotenumber:
                 # pppd auth.c network_phase
                 self.logger.log(

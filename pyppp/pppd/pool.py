@@ -2,10 +2,10 @@
 
 pppd has no pool: each line gets its remote address from the command line, ``options.ttyXX``
 or the secrets files. A server answering many lines (:mod:`pyppp.aio.multiline`) needs one
-address per caller, taken when the call starts and given back when it ends; ``ip-pool`` is
-that. It applies only where nothing else gives the caller an address: a ``local:remote``
-option, a secrets line's single address, or RADIUS's Framed-IP-Address take precedence (the
-call's pool address is then given back as soon as IPCP is up with the other one).
+address per caller, taken when the caller has authenticated and given back when the call
+ends; ``ip-pool`` is that. It applies only where nothing else gives the caller an address: a
+``local:remote`` option, a secrets line's single address, or RADIUS's Framed-IP-Address take
+precedence.
 
 The pool is plain bookkeeping: which address each owner (a line) holds. It never blocks and
 never grows: its size is fixed by the range.
