@@ -120,19 +120,27 @@ def run(lines: int, seconds: float) -> dict[str, float]:
                 ends.append(process.stdout.readline().split())
             server_dir = lab.config_dir("server", pap_secrets=f"{USER} * {PASSWORD} *\n")
             client_dir = lab.config_dir("client", pap_secrets=f"{USER} * {PASSWORD}\n")
-            server = lab.pyppp(
+            profile = os.environ.get("BENCH_PROFILE")  # a cProfile output path
+            server = lab.start(
                 "server",
                 lab.a,
-                "serve",
-                *(a for a, _ in ends),
-                "--auth",
-                "pap",
-                "--config-dir",
-                str(server_dir),
-                f"{SERVER}:",
-                "ip-pool",
-                "10.99.16.100-10.99.16.199",
-                "nocontrol",
+                [
+                    sys.executable,
+                    *(["-m", "cProfile", "-o", profile] if profile else []),
+                    "-m",
+                    "pyppp",
+                    "serve",
+                    *(a for a, _ in ends),
+                    "--auth",
+                    "pap",
+                    "--config-dir",
+                    str(server_dir),
+                    f"{SERVER}:",
+                    "ip-pool",
+                    "10.99.16.100-10.99.16.199",
+                    "nocontrol",
+                    "nodetach",
+                ],
             )
             for a, _ in ends:
                 server.wait_for(rf"Connect: ppp\d+ <--> {a}$", timeout=30)
@@ -159,6 +167,9 @@ def run(lines: int, seconds: float) -> dict[str, float]:
             for client in clients:
                 client.wait_for(r"^remote IP address ", timeout=60)
             time.sleep(1.0)  # addresses configured, LCP quiet
+            idle0, idle_wall0 = _cpu_seconds(server.proc.pid), time.monotonic()
+            time.sleep(3.0)
+            idle = (_cpu_seconds(server.proc.pid) - idle0) / (time.monotonic() - idle_wall0)
             sinks = []
             for index in range(lines):
                 sink = lab.start(
@@ -218,6 +229,7 @@ def run(lines: int, seconds: float) -> dict[str, float]:
         "server_cpu_pct_per_line": (cpu1 - cpu0) / wall / lines * 100,
         "server_cpu_pct": (cpu1 - cpu0) / wall * 100,
         "dialer_cpu_pct": (dialer1 - dialer0) / wall * 100,
+        "server_idle_cpu_pct_per_line": idle / lines * 100,
     }
 
 
@@ -236,13 +248,13 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     print(
         f"{'lines':>5} {'min/line':>9} {'mean/line':>9} {'server %/line':>13} "
-        f"{'server %':>9} {'1 dialer %':>10}"
+        f"{'server %':>9} {'1 dialer %':>10} {'idle %/line':>11}"
     )
     for r in results:
         print(
             f"{r['lines']:>5} {r['min_line_ratio']:>8.3f}x {r['mean_line_ratio']:>8.3f}x "
             f"{r['server_cpu_pct_per_line']:>12.2f}% {r['server_cpu_pct']:>8.2f}% "
-            f"{r['dialer_cpu_pct']:>9.2f}%"
+            f"{r['dialer_cpu_pct']:>9.2f}% {r['server_idle_cpu_pct_per_line']:>10.2f}%"
         )
     load = os.getloadavg()[0]
     print(

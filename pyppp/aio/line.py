@@ -106,23 +106,33 @@ class FdLine:
 
         Coalescing (with :attr:`char_time`): on a slow line each read returns a UART FIFO's
         worth, and each read is a wake-up of the whole process; most of a busy line's CPU is
-        that, not the framing. The RFC 1662 Flag says when a frame is complete, so a small
-        read that does not end with one stops watching the descriptor for a moment: 16
-        character times the first time (a short frame is complete by then), 64 when the
-        frame goes on (bulk data, where a few milliseconds more cost no one anything). A
-        read that ends a frame, or a large read (a fast line), goes on at once.
+        that, not the framing. So after a small read the descriptor is not watched; the next
+        read comes from a timer: 64 character times later while a frame is under way (the
+        RFC 1662 Flag says when one is complete: bulk data, where a few milliseconds cost no
+        one anything), 16 after a read that ended a frame or began one (a short frame is
+        complete by then). A read that finds nothing hands the descriptor back to the loop;
+        a large read (a fast line) changes nothing.
         """
         self._on_lost = on_lost
         self._cancel_resume()
 
-        def readable() -> None:
+        def take(registered: bool) -> None:
+            # registered: called by the loop (the fd is watched); else by a coalescing timer.
             try:
                 data = os.read(self.fd, _READ_SIZE)
             except BlockingIOError:
+                if not registered and not self._closed and self._on_lost is not None:
+                    self._loop.add_reader(self.fd, readable)  # quiet: wait on the fd again
                 return
             except OSError as exc:
                 # A pty whose other side closed reads EIO: the "modem" hung up.
                 self._lost(f"read error: {os.strerror(exc.errno or errno.EIO)}")
+                return
+            if not data and not registered:
+                # A tty set for VMIN 0 reads nothing rather than EAGAIN: quiet, as above; a
+                # real end of file shows when the loop says the fd is readable.
+                if not self._closed and self._on_lost is not None:
+                    self._loop.add_reader(self.fd, readable)
                 return
             if not data:
                 self._lost("end of file")
@@ -130,25 +140,30 @@ class FdLine:
             if self.tap is not None:
                 self.tap.received(data)
             on_data(data)
-            if (
-                self.char_time
-                and len(data) < _COALESCE_BELOW
-                and data[-1] != 0x7E
-                and not self._closed
-                and self._on_lost is not None
-            ):
-                self._waits += 1
-                chars = _FIRST_WAIT if self._waits == 1 else _LONG_WAIT
-                with contextlib.suppress(ValueError, OSError):
-                    self._loop.remove_reader(self.fd)
+            if self._closed or self._on_lost is None:
+                return
+            if self.char_time and len(data) < _COALESCE_BELOW:
+                # A slow line: read again after a few character times, from a timer, for as
+                # long as data keeps coming (no epoll_ctl per read: on some kernels that
+                # costs more than the read).
+                self._waits = self._waits + 1 if data[-1] != 0x7E else 0
+                chars = _LONG_WAIT if self._waits > 1 else _FIRST_WAIT
+                if registered:
+                    with contextlib.suppress(ValueError, OSError):
+                        self._loop.remove_reader(self.fd)
                 self._resume = self._loop.call_later(chars * self.char_time, resume)
-            else:
+            elif not registered:
                 self._waits = 0
+                self._loop.add_reader(self.fd, readable)
+
+        def readable() -> None:
+            take(True)
 
         def resume() -> None:
             self._resume = None
-            if not self._closed and self._on_lost is not None:
-                self._loop.add_reader(self.fd, readable)
+            take(False)
+
+        self._loop.add_reader(self.fd, readable)
 
         self._loop.add_reader(self.fd, readable)
 
