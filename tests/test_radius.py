@@ -279,3 +279,34 @@ def test_chap_authenticator_asks_outside_and_sends_the_servers_answer() -> None:
     chap2.external_result(check.request_id, ExternalVerdict(False), 0.2)
     (failure,) = chap2.packets_to_send()
     assert failure.code == FAILURE
+
+
+@pytest.mark.parametrize(
+    ("words", "message"),
+    [
+        ("plugin rp-pppoe.so", "cannot load pppd's C plugins"),
+        ("avpair Class=x", "need plugin radius.so"),
+        ("radius-config-file /x", "need plugin radius.so"),
+    ],
+)
+def test_plugin_words_checked(words: str, message: str) -> None:
+    from pyppp.pppd.options import check_options, options_from_words, parse_words
+
+    with pytest.raises(ConfigError, match=message):
+        check_options(options_from_words(parse_words(words, "cmd")))
+
+
+def test_radius_plugin_words_accepted() -> None:
+    from pyppp.pppd.options import check_options, options_from_words, parse_words
+
+    options = options_from_words(
+        parse_words(
+            "plugin /usr/lib/pppd/2.4.9/radius.so avpair A=1 avpair B=2 map-to-ttyname", "c"
+        )
+    )
+    check_options(options)
+    assert (options.plugin, options.avpair, options.map_to_ttyname) == (
+        "/usr/lib/pppd/2.4.9/radius.so",
+        ("A=1", "B=2"),
+        True,
+    )

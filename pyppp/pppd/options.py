@@ -70,7 +70,7 @@ from typing import Final, NamedTuple
 
 from pyppp.errors import ConfigError
 from pyppp.pppd.optiontable import OPTION_WORDS, FieldValue, Kind, OptionSpec
-from pyppp.pppd.pool import parse_pool
+from pyppp.pppd.pool import check_server_words
 from pyppp.pppd.values import (
     TYPOGRAPHIC,
     asciify,
@@ -889,16 +889,4 @@ def check_options(options: PppOptions) -> None:
             raise ConfigError("pty option is incompatible with notty option")
         if options.socket and (options.pty or options.notty):
             raise ConfigError("socket option is incompatible with pty and notty")
-    if options.plugin is not None and options.plugin.rsplit("/", 1)[-1] != "radius.so":
-        raise ConfigError(
-            f"plugin {options.plugin}: pyppp cannot load pppd's C plugins; only radius.so "
-            "(its built-in RADIUS) is known",
-            source=options.sources.get("plugin"),
-        )
-    if options.plugin is None and (options.radius_config_file or options.avpair):
-        raise ConfigError("radius-config-file and avpair need plugin radius.so")
-    if options.ip_pool is not None:
-        try:
-            parse_pool(options.ip_pool)
-        except ConfigError as exc:
-            raise ConfigError(exc.message, source=options.sources.get("ip_pool")) from exc
+    check_server_words(options)  # plugin radius.so, its words, ip-pool

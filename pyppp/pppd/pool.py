@@ -15,11 +15,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from ipaddress import AddressValueError, IPv4Address
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from pyppp.errors import ConfigError
 
-__all__ = ["MAX_POOL", "AddressPool", "parse_pool"]
+if TYPE_CHECKING:
+    from pyppp.pppd.options import PppOptions
+
+__all__ = ["MAX_POOL", "AddressPool", "check_server_words", "parse_pool"]
 
 MAX_POOL: Final = 65536
 """The largest range accepted (a /16): a typo must not build a four-billion-entry table."""
@@ -96,3 +99,24 @@ class AddressPool:
     def holder(self, address: IPv4Address) -> str | None:
         """Who holds ``address``, if anyone."""
         return self.held.get(address)
+
+
+def check_server_words(options: PppOptions) -> None:
+    """The dial-in server's words, once every option is read (from ``check_options``).
+
+    Raises:
+        ConfigError: a plugin other than radius.so, radius words without it, a bad pool.
+    """
+    if options.plugin is not None and options.plugin.rsplit("/", 1)[-1] != "radius.so":
+        raise ConfigError(
+            f"plugin {options.plugin}: pyppp cannot load pppd's C plugins; only radius.so "
+            "(its built-in RADIUS) is known",
+            source=options.sources.get("plugin"),
+        )
+    if options.plugin is None and (options.radius_config_file or options.avpair):
+        raise ConfigError("radius-config-file and avpair need plugin radius.so")
+    if options.ip_pool is not None:
+        try:
+            parse_pool(options.ip_pool)
+        except ConfigError as exc:
+            raise ConfigError(exc.message, source=options.sources.get("ip_pool")) from exc
