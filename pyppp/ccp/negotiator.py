@@ -29,20 +29,41 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar, Final
 
+from pyppp.ccp.deflate import DeflateConfig, DeflatePolicy
 from pyppp.ccp.method import CcpMethod, MethodPolicy
 from pyppp.ccp.options import CODECS, DEFLATE
 from pyppp.options import Option, Review, encode_options
 from pyppp.packet import Code, PPPProtocol
 from pyppp.util import NOTICE
 
-__all__ = ["CcpNegotiator", "CcpResult"]
+__all__ = ["CcpConfig", "CcpNegotiator", "CcpResult", "method_policies"]
 
 _ACK, _NAK, _REJ = Code.CONF_ACK, Code.CONF_NAK, Code.CONF_REJ
 # pppd's seenci[]: duplicates of Types up to Deflate's are skipped.
 _LAST_CHECKED_TYPE: Final = DEFLATE
+
+
+@dataclass(frozen=True, slots=True)
+class CcpConfig:
+    """The CCP part of pppd's options: which methods run, each with its own configuration.
+
+    Attributes:
+        deflate: Deflate's words (``deflate N[,M]``, ``nodeflatedraft``), or ``None`` for
+            ``nodeflate``.
+    """
+
+    deflate: DeflateConfig | None = field(default_factory=DeflateConfig)
+
+
+def method_policies(config: CcpConfig) -> list[MethodPolicy]:
+    """The policies ``config`` runs, in the order of our request (pppd's preference)."""
+    policies: list[MethodPolicy] = []
+    if config.deflate is not None:
+        policies.append(DeflatePolicy(config.deflate))
+    return policies
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,15 +23,19 @@ path, and reads the counters for its status.
 from __future__ import annotations
 
 import logging
-from typing import Final
+from dataclasses import replace
+from typing import TYPE_CHECKING, Final
 
 from pyppp.ccp.method import Compressor, DecompressError, Decompressor
-from pyppp.ccp.negotiator import CcpNegotiator, CcpResult
+from pyppp.ccp.negotiator import CcpConfig, CcpNegotiator, CcpResult, method_policies
 from pyppp.control import PPP_MRU, ControlProtocol, Report
 from pyppp.fsm import FsmConfig, FsmEvent
-from pyppp.packet import ControlPacket
+from pyppp.packet import ControlPacket, PPPProtocol
 
-__all__ = ["RESET_ACK", "RESET_ACK_TIMEOUT", "RESET_REQ", "CcpControlProtocol"]
+if TYPE_CHECKING:
+    from pyppp.status import CompressionStatus
+
+__all__ = ["RESET_ACK", "RESET_ACK_TIMEOUT", "RESET_REQ", "CcpControlProtocol", "build_ccp"]
 
 RESET_REQ: Final = 14
 """Reset-Request (RFC 1962 §5.1)."""
@@ -39,6 +43,8 @@ RESET_ACK: Final = 15
 """Reset-Ack (RFC 1962 §5.2)."""
 RESET_ACK_TIMEOUT: Final = 1.0
 """pppd's RACKTIMEOUT: seconds to wait for a Reset-Ack before a repeat."""
+# Linux hands every uncompressed frame below this to the decompressor (ppp_decompress_frame).
+_COMPRESSIBLE_BELOW: Final = 0x4000
 
 
 class CcpControlProtocol(ControlProtocol[CcpResult]):
@@ -149,6 +155,46 @@ class CcpControlProtocol(ControlProtocol[CcpResult]):
         self.received_uncompressed += len(payload) + 2
         return protocol, payload
 
+    def expand(self, protocol: int, information: bytes, now: float) -> tuple[int, bytes] | None:
+        """One received frame through the decompressor (the data path's receive stage).
+
+        Returns:
+            A compressed datagram's protocol and payload; any other frame unchanged (a
+            protocol below 0x4000 advances the history); ``None`` when it is dropped.
+        """
+        if protocol == PPPProtocol.COMP:
+            return self.decompress(information, now)
+        if protocol < _COMPRESSIBLE_BELOW:
+            self.incompressible(protocol, information)
+        return protocol, information
+
+    def status(self) -> CompressionStatus | None:
+        """What compression does now (``Link.compression_stats``), or ``None`` without a method."""
+        # Imported here: pyppp.status imports the link, which imports this module.
+        from pyppp.status import CompressionStatus
+
+        result = self.result
+        if result is None or (result.transmit is None and result.receive is None):
+            return None
+        return CompressionStatus(
+            transmit=result.transmit.name() if result.transmit else None,
+            receive=result.receive.name() if result.receive else None,
+            sent_uncompressed=self.sent_uncompressed,
+            sent_compressed=self.sent_compressed,
+            received_compressed=self.received_compressed,
+            received_uncompressed=self.received_uncompressed,
+        )
+
+    def reopen(self, now: float) -> None:
+        """SIGUSR2 (pppd ``open_ccp``): open CCP again, asking for our methods this time.
+
+        In Opened nothing changes (pppd's ``fsm_open`` without the restart option); after
+        "Lost compression sync" closed it, CCP negotiates afresh.
+        """
+        wants = self.negotiator.wants_compression
+        self.automaton.config = replace(self.automaton.config, silent=not wants)
+        self.open(now)
+
     def incompressible(self, protocol: int, payload: bytes) -> None:
         """A frame arrived uncompressed: the decompressor's history follows the sender's."""
         decompressor = self.decompressor
@@ -204,3 +250,18 @@ class CcpControlProtocol(ControlProtocol[CcpResult]):
         else:
             self._ack_pending = False
             self._ack_deadline = None
+
+
+def build_ccp(
+    config: CcpConfig,
+    fsm: FsmConfig | None = None,
+    *,
+    report: Report | None = None,
+    logger: logging.Logger | None = None,
+) -> CcpControlProtocol:
+    """CCP running ``config``'s methods; silent when it asks for none (pppd ``ccp_open``)."""
+    negotiator = CcpNegotiator(method_policies(config), logger=logger)
+    fsm = fsm or FsmConfig()
+    if not negotiator.wants_compression:
+        fsm = replace(fsm, silent=True)
+    return CcpControlProtocol(negotiator, fsm, report=report, logger=logger)
