@@ -298,7 +298,12 @@ class DeflatePolicy:
         ):
             if reject_if_disagree:
                 return Verdict(Code.CONF_REJ, option)
-            return Verdict(Code.CONF_NAK, type(option)(config.allow_size))
+            # A window too small for zlib (8) gets the nearest that works (9), as pppd raises
+            # its own 8 to 9; anything else our largest (pppd ccp_reqci).
+            size = config.allow_size
+            if option.method == DEFLATE_METHOD and option.check == DEFLATE_CHK_SEQUENCE:
+                size = max(DEFLATE_MIN_WORKS, min(option.size, size))
+            return Verdict(Code.CONF_NAK, type(option)(size))
         return Verdict(Code.CONF_ACK, option)
 
     def describe(self, ours: Option, other: Option | None) -> str:
