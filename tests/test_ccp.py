@@ -224,9 +224,7 @@ def test_opened_ccp_runs_both_engines_and_counts_octets() -> None:
     assert b.received_uncompressed == len(payload) + 2
     status = b.status()
     assert status is not None
-    assert status.received_ratio == pytest.approx(
-        (len(payload) + 2) / (len(info) + 2)
-    )
+    assert status.received_ratio == pytest.approx((len(payload) + 2) / (len(info) + 2))
     assert status.transmit == status.receive == "Deflate (15)"
 
 

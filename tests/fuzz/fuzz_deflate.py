@@ -67,7 +67,8 @@ def run_decompressor(data: bytes) -> None:
             decompressor.reset()
             compressor.reset()
             continue
-        assert protocol & 1 and not (protocol >> 8) & 1, f"bad protocol {protocol:#x}"
+        assert protocol & 1, f"bad protocol {protocol:#x}"
+        assert not (protocol >> 8) & 1, f"bad protocol {protocol:#x}"
         assert len(payload) <= _MRU + 1, f"{len(payload)} octets past the MRU"
         z = decompressor._z
         assert len(z.unconsumed_tail) <= 2000
