@@ -31,6 +31,7 @@ from pyppp.ccp.negotiator import CcpConfig, CcpNegotiator, CcpResult, method_pol
 from pyppp.control import PPP_MRU, ControlProtocol, Report
 from pyppp.fsm import FsmConfig, FsmEvent
 from pyppp.packet import ControlPacket, PPPProtocol
+from pyppp.util import NOTICE
 
 if TYPE_CHECKING:
     from pyppp.status import CompressionStatus
@@ -115,6 +116,14 @@ class CcpControlProtocol(ControlProtocol[CcpResult]):
         self.compressor = self.decompressor = None
         self._error = self._ack_pending = self._repeat = False
         self._ack_deadline = None
+
+    def receive(self, information: bytes, now: float) -> None:
+        """One CCP packet; a Terminate-Request that ends Opened gets pppd's notice."""
+        was_opened = self.is_opened
+        super().receive(information, now)
+        if was_opened and not self.is_opened and information[:1] == b"\x05":
+            # pppd ccp.c ccp_input
+            self.logger.log(NOTICE, "Compression disabled by peer.")
 
     # -- the data path -----------------------------------------------------------------------
     def compress(self, protocol: int, payload: bytes) -> bytes | None:
