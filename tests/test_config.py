@@ -512,6 +512,10 @@ def test_table_covers_only_pppd_words_and_marked_extensions() -> None:
         "nocontrol",
         "adaptive-mtu",
         "noadaptive-mtu",
+        "ccp-restart",
+        "ccp-max-configure",
+        "ccp-max-terminate",
+        "ccp-max-failure",
     }
 
 
@@ -648,6 +652,8 @@ def test_unsupported_options_fail_clearly(word: str) -> None:
         ("-vjccomp", "vjccomp", False),
         ("vj-max-slots 4", "vj_max_slots", 4),
         ("", "vj", True),
+        ("noccp", "ccp", False),
+        ("-ccp", "ccp", False),
     ],
 )
 def test_values(text: str, field: str, value: object) -> None:
