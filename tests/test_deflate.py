@@ -15,7 +15,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pyppp.ccp.deflate import DeflateCompressor, DeflateDecompressor, compressible
+from pyppp.ccp.deflate import (
+    PROBE_EVERY,
+    SKIP_AFTER,
+    DeflateCompressor,
+    DeflateDecompressor,
+    compressible,
+)
 from pyppp.ccp.method import DecompressError
 
 TEXT = (
@@ -177,3 +183,27 @@ def test_hostile_datagrams_never_raise_anything_else(data: bytes) -> None:
         assert protocol & 1
         assert len(payload) <= 1500
     d.incompressible(0x21, data)
+
+
+def test_after_a_run_of_incompressible_data_deflate_is_only_probed() -> None:
+    """Random data stops costing a deflate per datagram; text afterwards still round-trips,
+    and the probe's stream refers back to octets that were sent uncompressed."""
+    c, d = DeflateCompressor(15), DeflateDecompressor(15, 1500)
+    rng = random.Random(3)
+    noise = [rng.randbytes(1200) for _ in range(SKIP_AFTER + PROBE_EVERY + 3)]
+    frames = [*noise, TEXT, noise[-1], TEXT, *[TEXT] * PROBE_EVERY]
+    sent = []
+    for payload in frames:
+        info = c.compress(0x21, payload)
+        sent.append(info)
+        if info is None:
+            d.incompressible(0x21, payload)
+        else:
+            assert d.decompress(info) == (0x21, payload)
+    assert c.skipped >= PROBE_EVERY
+    # The first datagram compressed after the run is TEXT in a handful of octets: the primed
+    # stream found it in the window, where only the skipped (uncompressed) frames had put it.
+    first = next(i for i, info in enumerate(sent) if info is not None)
+    assert first > len(noise) + 1
+    assert len(sent[first] or b"") < 20
+    assert c.sequence == len(frames) == d.sequence

@@ -27,6 +27,10 @@ to inflate, and its window ends up as the sender's. Measured on 1500-octet frame
 decompressor with the last ``2**w`` octets as ``zdict`` (also correct, twice the cost, and it
 needs the window kept on the side for every frame).
 
+The sender departs from Linux in one way the peer cannot see: a run of datagrams that do not
+shrink stops it running deflate over each (see :class:`DeflateCompressor`), since compressing
+random data costs as much as text and the link would be slower with compression than without.
+
 Errors, as Linux reports them to pppd: a short datagram, a wrong sequence number, or one that
 does not start with a protocol field is DECOMP_ERROR (a Reset-Request resets the peer's
 compressor; until its Reset-Ack, compressed frames are dropped); an inflate that fails or that
@@ -60,6 +64,8 @@ __all__ = [
     "DEFLATE_MAX_SIZE",
     "DEFLATE_MIN_SIZE",
     "DEFLATE_MIN_WORKS",
+    "PROBE_EVERY",
+    "SKIP_AFTER",
     "DeflateCompressor",
     "DeflateConfig",
     "DeflateDecompressor",
@@ -76,6 +82,10 @@ _SYNC_TAIL: Final = b"\x00\x00\xff\xff"
 _COMP_PROTOCOLS_BELOW: Final = 0x4000
 _NEVER: Final = frozenset({0x00FD, 0x00FB})
 _MEM_LEVEL: Final = 8
+SKIP_AFTER: Final = 4
+"""Datagrams in a row that would not shrink before the compressor stops trying each one."""
+PROBE_EVERY: Final = 8
+"""While it does not try, it tries again on every this many datagrams."""
 
 
 def _protocol_field(protocol: int) -> bytes:
@@ -91,6 +101,15 @@ def compressible(protocol: int) -> bool:
 class DeflateCompressor:
     """Our side of one direction: compresses what we send (Linux ``z_compress``).
 
+    One difference from Linux, invisible on the wire: after :data:`SKIP_AFTER` datagrams in a
+    row that would not shrink (random or already compressed data), the compressor stops
+    running deflate over each one, which costs as much as compressing text and buys nothing.
+    It sends them as they are (they still count, as Linux's do) and only keeps the last
+    ``2**size`` octets it was given; every :data:`PROBE_EVERY` datagrams it tries again with a
+    deflate stream primed with those octets as ``zdict``. The peer's decompressor holds the same
+    octets in its window (it adds every uncompressed frame to it), so whatever the primed
+    stream refers back to is there: the datagram decompresses exactly as Linux's would.
+
     Args:
         size: the window as a power of two (9..15), as the peer asked for it.
         level: zlib's level (Linux: ``Z_DEFAULT_COMPRESSION``).
@@ -99,16 +118,25 @@ class DeflateCompressor:
     def __init__(self, size: int, level: int = zlib.Z_DEFAULT_COMPRESSION) -> None:
         self.size = size
         self.level = level
-        self.sequence = 0
-        self._z = self._new()
+        self._window_size = 1 << size
+        self.reset()
 
-    def _new(self) -> zlib._Compress:
-        return zlib.compressobj(self.level, zlib.DEFLATED, -self.size, _MEM_LEVEL)
+    def _new(self, history: bytes = b"") -> zlib._Compress:
+        wbits = -self.size
+        if history:
+            return zlib.compressobj(self.level, zlib.DEFLATED, wbits, _MEM_LEVEL, zdict=history)
+        return zlib.compressobj(self.level, zlib.DEFLATED, wbits, _MEM_LEVEL)
 
     def reset(self) -> None:
         """Sequence 0, empty history (``deflateReset``)."""
         self.sequence = 0
         self._z = self._new()
+        self._window = bytearray()  # the last 2**size octets given to the compressor
+        self._refused = 0  # datagrams in a row that did not shrink
+        self._skipping = False
+        self._skipped = 0
+        self.skipped = 0
+        """Datagrams sent as they were without running deflate (for the benchmark)."""
 
     def compress(self, protocol: int, payload: bytes) -> bytes | None:
         """The compressed datagram's Information, or ``None`` to send the frame unchanged."""
@@ -116,15 +144,34 @@ class DeflateCompressor:
             return None
         sequence = self.sequence
         self.sequence = (sequence + 1) & 0xFFFF
+        data = _protocol_field(protocol) + payload
+        window = self._window
+        if self._skipping:
+            self._skipped += 1
+            if self._skipped < PROBE_EVERY:
+                self.skipped += 1
+                window += data
+                del window[: -self._window_size]
+                return None
+            # A probe: a stream that knows exactly the window the peer's decompressor has.
+            self._skipped = 0
+            self._z = self._new(bytes(window))
+        window += data
+        del window[: -self._window_size]
         z = self._z
-        data = z.compress(_protocol_field(protocol) + payload) + z.flush(zlib.Z_SYNC_FLUSH)
+        out = z.compress(data) + z.flush(zlib.Z_SYNC_FLUSH)
         # A sync flush always ends with the empty stored block; Linux's peer wants it gone.
-        if data.endswith(_SYNC_TAIL):
-            data = data[:-4]
-        if 2 + len(data) >= len(payload):
+        if out.endswith(_SYNC_TAIL):
+            out = out[:-4]
+        if 2 + len(out) >= len(payload):
             # Linux: not shorter than the uncompressed frame; history and sequence moved on.
+            self._refused += 1
+            if self._refused >= SKIP_AFTER:
+                self._skipping = True
             return None
-        return sequence.to_bytes(2, "big") + data
+        self._refused = 0
+        self._skipping = False
+        return sequence.to_bytes(2, "big") + out
 
 
 class DeflateDecompressor:

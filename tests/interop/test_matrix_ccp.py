@@ -6,7 +6,7 @@ these rows check pyppp's Deflate against Linux's, byte for byte, both ways:
 
 11a. pppd answers, ``pyppp dial``: pyppp Configure-Rejects BSD-Compress, both logs say pppd's
      "Deflate (15) compression enabled"; 256 KiB of English text by TCP host -> guest and back,
-     SHA-256 checked; pyppp's status shows the compression ratio each way.
+     then 256 KiB of random data followed by text into the guest, SHA-256 checked.
 11b. pppd calls ``pyppp serve``: the same from the other role.
 11c. pppd ``deflate 12``: pppd Naks pyppp's window 15 with 12 and asks for 12 itself; both
      say "Deflate (12) compression enabled"; text both ways.
@@ -17,6 +17,7 @@ VJ (IPCP's option) is another row's business; these rows leave it as pppd offers
 from __future__ import annotations
 
 import hashlib
+import random
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -82,6 +83,10 @@ def test_11a_pppd_default_offers_pyppp_dials(
         )
         in_order(peer.log(), r"^sent \[CCP ConfReq id=0x1 <deflate 15> <deflate\(old#\) 15>\]")
         size = text_both_ways(guest, peer, "10.99.11.1", "10.99.11.2")
+        # Random data, then text again: pyppp stops running deflate over what does not shrink
+        # and later primes a new stream with its window; the kernel must decompress it all.
+        noise = random.Random(1979).randbytes(256 * 1024)
+        tcp_host_to_guest(guest, peer, "10.99.11.1", noise + english_text(64 * 1024), 7103)
         # Compression stayed on: no reset, no "Lost compression sync" either side.
         for log in (guest.pppd_log(), peer.log()):
             assert not any("Lost compression sync" in x for x in log)
