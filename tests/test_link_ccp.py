@@ -10,13 +10,14 @@ import random
 
 import pytest
 
-from pyppp.ccp.deflate import DeflateConfig
+from pyppp.ccp.deflate import DeflateConfig, DeflateDecompressor
 from pyppp.ccp.negotiator import CcpConfig
 from pyppp.ccp.protocol import RESET_ACK, RESET_REQ
 from pyppp.events import IpReceived
 from pyppp.fsm import State
 from pyppp.link import Link
 from pyppp.packet import PPPProtocol
+from pyppp.status import LinkObserver
 from tests.linkpair import Impairment, LinkPair, Wire
 from tests.test_link import both_up, lines, make_link, make_pair
 
@@ -28,8 +29,8 @@ TEXT = (
 HEADER = b"\x45" + bytes(19)
 
 
-def ccp_link(name: str, ccp: CcpConfig | None = None, **kwargs: object) -> Link:
-    return make_link(name, ccp=ccp or CcpConfig(), **kwargs)
+def ccp_link(name: str, ccp: CcpConfig | None = None) -> Link:
+    return make_link(name, ccp=ccp or CcpConfig())
 
 
 def ccp_up(pair: LinkPair) -> bool:
@@ -147,7 +148,7 @@ def test_lost_sync_disables_compression_and_sigusr2_brings_it_back(
     assert isinstance(a, Link)
     assert isinstance(b, Link)
     assert b.ccp is not None
-    assert b.ccp.decompressor is not None
+    assert isinstance(b.ccp.decompressor, DeflateDecompressor)
     b.ccp.decompressor.mru = 50  # a datagram inflating past the MRU: fatal
     with caplog.at_level(logging.INFO):
         a.send_ip(packet(1), pair.now)
@@ -188,3 +189,19 @@ def test_incompressible_packets_go_out_as_they_are() -> None:
     assert received(pair, "b") == mixed
     protocols = [f.protocol for _, f in pair.a_to_b.frames() if f.protocol < 0x4000]
     assert protocols == [0x21, 0xFD, 0x21, 0xFD, 0x21, 0xFD]
+
+
+def test_the_status_record_shows_what_deflate_does() -> None:
+    pair = up(ccp_link("a"), ccp_link("b"))
+    a = pair.a
+    assert isinstance(a, Link)
+    for i in range(10):
+        a.send_ip(packet(i), pair.now)
+    pair.run(pair.now + 2)
+    observer = LinkObserver("a")
+    observer.link = a
+    compression = observer.status(pair.now).compression
+    assert compression is not None
+    assert compression.transmit == "Deflate (15)"
+    assert compression.sent_ratio is not None
+    assert compression.sent_ratio > 3
