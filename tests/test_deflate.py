@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 
 from pyppp.ccp.deflate import (
     PROBE_EVERY,
+    PROBE_MAX,
     SKIP_AFTER,
     DeflateCompressor,
     DeflateDecompressor,
@@ -193,7 +194,7 @@ def test_after_a_run_of_incompressible_data_deflate_is_only_probed() -> None:
     c, d = DeflateCompressor(15), DeflateDecompressor(15, 1500)
     rng = random.Random(3)
     noise = [rng.randbytes(1200) for _ in range(SKIP_AFTER + PROBE_EVERY + 3)]
-    frames = [*noise, TEXT, noise[-1], TEXT, *[TEXT] * PROBE_EVERY]
+    frames = [*noise, TEXT, noise[-1], TEXT, *[TEXT] * PROBE_MAX]
     sent = []
     for payload in frames:
         info = c.compress(0x21, payload)

@@ -65,6 +65,7 @@ __all__ = [
     "DEFLATE_MIN_SIZE",
     "DEFLATE_MIN_WORKS",
     "PROBE_EVERY",
+    "PROBE_MAX",
     "SKIP_AFTER",
     "DeflateCompressor",
     "DeflateConfig",
@@ -85,7 +86,9 @@ _MEM_LEVEL: Final = 8
 SKIP_AFTER: Final = 4
 """Datagrams in a row that would not shrink before the compressor stops trying each one."""
 PROBE_EVERY: Final = 8
-"""While it does not try, it tries again on every this many datagrams."""
+"""While it does not try, it tries again after this many datagrams ..."""
+PROBE_MAX: Final = 64
+"""... twice as many after each try that fails, up to this many."""
 
 
 def _protocol_field(protocol: int) -> bytes:
@@ -105,8 +108,9 @@ class DeflateCompressor:
     row that would not shrink (random or already compressed data), the compressor stops
     running deflate over each one, which costs as much as compressing text and buys nothing.
     It sends them as they are (they still count, as Linux's do) and only keeps the last
-    ``2**size`` octets it was given; every :data:`PROBE_EVERY` datagrams it tries again with a
-    deflate stream primed with those octets as ``zdict``. The peer's decompressor holds the same
+    ``2**size`` octets it was given; after :data:`PROBE_EVERY` datagrams it tries again with a
+    deflate stream primed with those octets as ``zdict`` (and waits twice as long after each
+    try that fails, up to :data:`PROBE_MAX`). The peer's decompressor holds the same
     octets in its window (it adds every uncompressed frame to it), so whatever the primed
     stream refers back to is there: the datagram decompresses exactly as Linux's would.
 
@@ -135,6 +139,7 @@ class DeflateCompressor:
         self._refused = 0  # datagrams in a row that did not shrink
         self._skipping = False
         self._skipped = 0
+        self._interval = PROBE_EVERY
         self.skipped = 0
         """Datagrams sent as they were without running deflate (for the benchmark)."""
 
@@ -148,7 +153,7 @@ class DeflateCompressor:
         window = self._window
         if self._skipping:
             self._skipped += 1
-            if self._skipped < PROBE_EVERY:
+            if self._skipped < self._interval:
                 self.skipped += 1
                 window += data
                 del window[: -self._window_size]
@@ -166,11 +171,14 @@ class DeflateCompressor:
         if 2 + len(out) >= len(payload):
             # Linux: not shorter than the uncompressed frame; history and sequence moved on.
             self._refused += 1
-            if self._refused >= SKIP_AFTER:
+            if self._skipping:
+                self._interval = min(2 * self._interval, PROBE_MAX)
+            elif self._refused >= SKIP_AFTER:
                 self._skipping = True
             return None
         self._refused = 0
         self._skipping = False
+        self._interval = PROBE_EVERY
         return sequence.to_bytes(2, "big") + out
 
 
