@@ -74,12 +74,33 @@ def test_trace_reads_as_pppd_ccp_printpkt() -> None:
 
 
 # -- the negotiator ----------------------------------------------------------------------------
-def test_our_request_is_pppds_deflate_pair_and_bsd_is_rejected() -> None:
+def test_our_request_is_pppds_deflate_pair_and_pppds_offer_is_acked() -> None:
     n = negotiator()
     assert encode_options(n.request()).hex() == "1a04780018047800"
-    # pppd's default offer: BSD-Compress is not implemented, so it alone is rejected.
-    assert review(n, PPPD_DEFAULT) == (Code.CONF_REJ, bytes.fromhex("15032f"))
-    assert review(n, PPPD_DEFAULT[:8]) == (Code.CONF_ACK, PPPD_DEFAULT[:8])
+    # pppd's default offer: BSD-Compress comes after Deflate, which is what we compress with,
+    # so it is never used and acknowledging it spares a round trip.
+    assert review(n, PPPD_DEFAULT) == (Code.CONF_ACK, PPPD_DEFAULT)
+    result = n.up()
+    assert result.transmit is not None
+    assert result.transmit.option == Deflate(15)
+
+
+def test_methods_we_do_not_run_are_rejected_when_they_would_be_used() -> None:
+    n = negotiator()
+    bsd_first = bytes.fromhex("15032f 1a047800".replace(" ", ""))
+    assert review(n, bsd_first) == (Code.CONF_REJ, bytes.fromhex("15032f"))
+    assert review(n, bytes.fromhex("0102"))[0] is Code.CONF_REJ
+    # With nodeflate nothing we run comes first: everything is rejected.
+    assert review(negotiator(allow_size=0), PPPD_DEFAULT) == (Code.CONF_REJ, PPPD_DEFAULT)
+
+
+def test_after_deflate_predictor_is_acked_but_unknown_types_are_not() -> None:
+    n = negotiator()
+    assert review(n, bytes.fromhex("1a047800 0102".replace(" ", "")))[0] is Code.CONF_ACK
+    assert review(n, bytes.fromhex("1a047800 6303ff".replace(" ", ""))) == (
+        Code.CONF_REJ,
+        bytes.fromhex("6303ff"),
+    )
 
 
 def test_predictor_and_unknown_methods_are_rejected() -> None:

@@ -16,9 +16,12 @@ Deflate, BSD-Compress, Predictor) and hands each option to the policy owning its
   takes an Ack of its first option alone, its "first/fast ack");
 * a Nak's options go to the policies of the Types we asked for (others are ignored, as pppd
   does); a Reject must name options exactly as we sent them (else the packet is bogus);
-* in the peer's request, an option of a Type no policy owns is Rejected: BSD-Compress (21),
-  Predictor-1/2 (1, 2), and anything unknown. A duplicate of a Type up to Deflate's is
-  skipped with pppd's warning.
+* in the peer's request, an option of a Type no policy owns is Rejected: anything unknown,
+  and BSD-Compress (21) or Predictor-1/2 (1, 2) when no method we run comes before them (they
+  would be the method used). After one, they are acknowledged: only the first acknowledged
+  option is ever used, and a Reject would cost Linux's peer the packets it compresses in the
+  extra round trip (see :meth:`CcpNegotiator.review`). A duplicate of a Type up to
+  Deflate's is skipped with pppd's warning.
 
 At This-Layer-Up the result names the method of each direction and pppd's log line
 ("Deflate (15) compression enabled"; "Deflate (15/9)" when the windows differ, ours first; "X
@@ -34,7 +37,7 @@ from typing import ClassVar, Final
 
 from pyppp.ccp.deflate import DeflateConfig, DeflatePolicy
 from pyppp.ccp.method import CcpMethod, MethodPolicy
-from pyppp.ccp.options import CODECS, DEFLATE
+from pyppp.ccp.options import CODECS, DEFLATE, BsdCompress, Predictor1
 from pyppp.options import Option, Review, encode_options
 from pyppp.packet import Code, PPPProtocol
 from pyppp.util import NOTICE
@@ -42,6 +45,8 @@ from pyppp.util import NOTICE
 __all__ = ["CcpConfig", "CcpNegotiator", "CcpResult", "method_policies"]
 
 _ACK, _NAK, _REJ = Code.CONF_ACK, Code.CONF_NAK, Code.CONF_REJ
+# Methods pppd offers that pyppp does not implement (Predictor2 is a Predictor1).
+_NEVER_USED: Final = (BsdCompress, Predictor1)
 # pppd's seenci[]: duplicates of Types up to Deflate's are skipped.
 _LAST_CHECKED_TYPE: Final = DEFLATE
 
@@ -172,7 +177,16 @@ class CcpNegotiator:
                     continue
                 seen.add(kind)
             policy = self._by_type.get(kind)
-            if policy is None:
+            verdict: Code
+            answer: Option
+            if policy is None and accepted and isinstance(option, _NEVER_USED):
+                # A method we do not run, after one we do: the first acknowledged option is
+                # the one we compress with (pppd's ho->method, Linux's ppp_ccp_peek), so this
+                # one is never used and acknowledging it costs nothing, where a Reject costs
+                # a round trip during which Linux drops what it compresses (its CCP is not
+                # up yet: "compressor dropped pkt"): pppd acknowledges such options too.
+                verdict, answer = _ACK, option
+            elif policy is None:
                 verdict, answer = _REJ, option
             else:
                 judged = policy.review(

@@ -4,7 +4,8 @@ pppd's default offers (``deflate 15`` as RFC 1979's Type 26 and the draft 24, ``
 meet pyppp's defaults; the guest's kernel compresses and decompresses with ``ppp_deflate``, so
 these rows check pyppp's Deflate against Linux's, byte for byte, both ways:
 
-11a. pppd answers, ``pyppp dial``: pyppp Configure-Rejects BSD-Compress, both logs say pppd's
+11a. pppd answers, ``pyppp dial``: pyppp acknowledges pppd's offer (BSD-Compress after Deflate
+     is never used), both logs say pppd's
      "Deflate (15) compression enabled"; 256 KiB of English text by TCP host -> guest and back,
      then 256 KiB of random data followed by text into the guest, SHA-256 checked.
 11b. pppd calls ``pyppp serve``: the same from the other role.
@@ -79,7 +80,8 @@ def test_11a_pppd_default_offers_pyppp_dials(
         in_order(
             peer.log(),
             r"^rcvd \[CCP ConfReq id=0x\w+ <deflate 15> <deflate\(old#\) 15> <bsd v1 15>\]",
-            r"^sent \[CCP ConfRej id=0x\w+ <bsd v1 15>\]",
+            # BSD-Compress comes after Deflate: acknowledged, never used (see CcpNegotiator).
+            r"^sent \[CCP ConfAck id=0x\w+ " + offer,
         )
         in_order(peer.log(), r"^sent \[CCP ConfReq id=0x1 <deflate 15> <deflate\(old#\) 15>\]")
         size = text_both_ways(guest, peer, "10.99.11.1", "10.99.11.2")
@@ -92,7 +94,7 @@ def test_11a_pppd_default_offers_pyppp_dials(
             assert not any("Lost compression sync" in x for x in log)
         peer.stop()
         assert peer.wait(30) == EXIT_USER_REQUEST
-        row.note(f"BSD-Compress ConfRej'd; Deflate 15 both ways; {size} B text each way hashed")
+        row.note(f"pppd's offer acked; Deflate 15 both ways; {size} B text each way hashed")
 
 
 def test_11b_pppd_calls_pyppp_serve(pppd_guest: StartGuest, pyppp_process: StartPyppp) -> None:
@@ -103,7 +105,7 @@ def test_11b_pppd_calls_pyppp_serve(pppd_guest: StartGuest, pyppp_process: Start
         )
         row.link_up = pppd_link_up(guest)
         both_say(guest, peer, "Deflate (15) compression enabled")
-        in_order(peer.log(), r"^sent \[CCP ConfRej id=0x\w+ <bsd v1 15>\]")
+        in_order(peer.log(), r"^sent \[CCP ConfAck id=0x1 <deflate 15> <deflate\(old#\) 15> <bsd")
         size = text_both_ways(guest, peer, "10.99.11.12", "10.99.11.11")
         guest.signal_pppd("TERM")
         assert guest.wait(30) == EXIT_USER_REQUEST

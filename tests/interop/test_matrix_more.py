@@ -7,7 +7,7 @@
    finds out through its own echoes (exit 15), or with ``persist`` redials a new pppd.
 8. Terminate from either side: SIGTERM to pppd, then SIGTERM to pyppp; both logs, both exit
    statuses, and the TUN interface gone.
-9. What pppd offers and pyppp does not do (CCP Deflate/BSD-Compress, VJ compression): LCP
+9. What pppd offers and pyppp does not run (CCP with pyppp's `noccp`, VJ compression): LCP
    Protocol-Reject and IPCP Configure-Reject, seen in both traces; IP still flows. IPv6CP,
    which pppd offers too, opens (scenario 10 tests it).
 
