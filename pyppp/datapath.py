@@ -147,6 +147,9 @@ class DataPath:
         self.expand: Callable[[int, bytes, float], tuple[int, bytes] | None] | None = None
         """CCP's receive stage while it runs a decompressor: every received frame goes
         through it first (a 0x00FD datagram comes out decompressed, ``None`` if dropped)."""
+        self._ccp_expand: Callable[[int, bytes, float], tuple[int, bytes] | None] = (
+            lambda protocol, information, now: (protocol, information)
+        )
 
     @property
     def send_mtu(self) -> int:
@@ -177,7 +180,16 @@ class DataPath:
     def attach_ccp(self, ccp: CcpControlProtocol) -> None:
         """CCP opened: its engines join the path both ways."""
         self.compress = ccp.compress if ccp.compressor is not None else None
-        self.expand = ccp.expand if ccp.decompressor is not None else None
+        self._ccp_expand = ccp.expand
+        self.expand = self._expand if ccp.decompressor is not None else None
+
+    def _expand(self, protocol: int, information: bytes, now: float) -> tuple[int, bytes] | None:
+        unpacked = self._ccp_expand(protocol, information, now)
+        if unpacked is None and self._unvj is not None:
+            # Linux's ppp_receive_error: a datagram CCP could not decompress is a lost frame,
+            # so VJ's TOSS is set (RFC 1144 §4.2) as for a bad FCS.
+            self._unvj.toss()
+        return unpacked
 
     def detach_ccp(self, reason: str) -> None:
         """CCP went down: nothing is compressed or decompressed any more."""

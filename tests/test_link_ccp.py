@@ -10,16 +10,18 @@ import random
 
 import pytest
 
+from pyppp import hdlc
 from pyppp.ccp.deflate import DeflateConfig, DeflateDecompressor
 from pyppp.ccp.negotiator import CcpConfig
 from pyppp.ccp.protocol import RESET_ACK, RESET_REQ
 from pyppp.events import IpReceived
 from pyppp.fsm import State
+from pyppp.ipcp.negotiator import IpcpConfig
 from pyppp.link import Link
 from pyppp.packet import PPPProtocol
 from pyppp.status import LinkObserver
 from tests.linkpair import Impairment, LinkPair, Wire
-from tests.test_link import both_up, lines, make_link, make_pair
+from tests.test_link import A_ADDR, B_ADDR, both_up, lines, make_link, make_pair
 
 TEXT = (
     b"Call me Ishmael. Some years ago - never mind how long precisely - having little or no "
@@ -205,3 +207,16 @@ def test_the_status_record_shows_what_deflate_does() -> None:
     assert compression.transmit == "Deflate (15)"
     assert compression.sent_ratio is not None
     assert compression.sent_ratio > 3
+
+
+def test_a_datagram_ccp_cannot_decompress_sets_vjs_toss() -> None:
+    """Linux's ppp_receive_error: a lost compressed datagram is a lost frame to VJ too."""
+    vj = {"a": IpcpConfig(local=A_ADDR, remote=B_ADDR, vj=True), "b": IpcpConfig(vj=True)}
+    pair = up(*(make_link(side, ccp=CcpConfig(), ipcp=vj[side]) for side in "ab"))
+    b = pair.b
+    assert isinstance(b, Link)
+    unvj = b._path._unvj
+    assert unvj is not None
+    before = unvj.stats.tosses
+    b.receive_data(hdlc.encode_frame(PPPProtocol.COMP, b"\x00\x07garbage"), pair.now)
+    assert unvj.stats.tosses == before + 1
