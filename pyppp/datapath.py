@@ -19,6 +19,11 @@ in order (a burst is framed in runs of one protocol), before any CCP compression
 in, 0x002d/0x002f get their own data handlers, which run after CCP's decompression; every
 frame the deframer had to drop sets the VJ decompressor's TOSS before the frames of that read
 are handled (:meth:`DataPath.deframe`), as Linux's ``ppp_receive_error`` calls ``slhc_toss``.
+
+CCP compression comes after VJ on the way out: CCP's
+compressor (:attr:`DataPath.compress`, set while CCP runs a transmit method) turns each frame
+into a compressed datagram (0x00FD) or leaves it as it is. Frames then go out one by one in
+order, since the compressor numbers every frame it sees.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from collections.abc import Callable, MutableMapping, Sequence
 from typing import Final
 
 from pyppp import hdlc
+from pyppp.ccp.protocol import CcpControlProtocol
 from pyppp.control import PPP_MRU
 from pyppp.events import MtuChanged
 from pyppp.framesize import FrameSizer
@@ -135,6 +141,15 @@ class DataPath:
         self._lost = 0  # frames the deframer dropped, as last seen
         self.vj_stats: VjStats | None = None
         """What VJ compression did while IPCP had it on (kept after IPCP goes down)."""
+        self.compress: Callable[[int, bytes], bytes | None] | None = None
+        """CCP's compressor while it runs one: the Information of the 0x00FD datagram for a
+        frame, or ``None`` to send the frame as it is."""
+        self.expand: Callable[[int, bytes, float], tuple[int, bytes] | None] | None = None
+        """CCP's receive stage while it runs a decompressor: every received frame goes
+        through it first (a 0x00FD datagram comes out decompressed, ``None`` if dropped)."""
+        self._ccp_expand: Callable[[int, bytes, float], tuple[int, bytes] | None] = (
+            lambda protocol, information, now: (protocol, information)
+        )
 
     @property
     def send_mtu(self) -> int:
@@ -161,6 +176,24 @@ class DataPath:
         if not self._sizer.due(self.deframer):
             return []
         return self._sizer.poll(self.deframer)
+
+    def attach_ccp(self, ccp: CcpControlProtocol) -> None:
+        """CCP opened: its engines join the path both ways."""
+        self.compress = ccp.compress if ccp.compressor is not None else None
+        self._ccp_expand = ccp.expand
+        self.expand = self._expand if ccp.decompressor is not None else None
+
+    def _expand(self, protocol: int, information: bytes, now: float) -> tuple[int, bytes] | None:
+        unpacked = self._ccp_expand(protocol, information, now)
+        if unpacked is None and self._unvj is not None:
+            # Linux's ppp_receive_error: a datagram CCP could not decompress is a lost frame,
+            # so VJ's TOSS is set (RFC 1144 §4.2) as for a bad FCS.
+            self._unvj.toss()
+        return unpacked
+
+    def detach_ccp(self, reason: str) -> None:
+        """CCP went down: nothing is compressed or decompressed any more."""
+        self.compress = self.expand = None
 
     @property
     def pending_bytes(self) -> int:
@@ -335,8 +368,26 @@ class DataPath:
             return False
         if self._vj is not None and protocol == PPPProtocol.IP:
             protocol, packet = self._vj.compress(packet)
-        self.emit(protocol, packet)
+        if self.compress is not None:
+            self._emit_compressed(protocol, packet)
+        else:
+            self.emit(protocol, packet)
         return True
+
+    def _emit_compressed(self, protocol: int, packet: bytes) -> None:
+        """Queue one datagram through CCP's compressor, counted uncompressed (as Linux)."""
+        assert self.compress is not None
+        compressed = self.compress(protocol, packet)
+        frame = (
+            self._encoder.encode(protocol, packet)
+            if compressed is None
+            else self._encoder.encode(PPPProtocol.COMP, compressed)
+        )
+        self._out_data.append(frame)
+        self._out_data_bytes += len(frame)
+        self._data_frames += 1
+        self.stats.frames_sent += 1
+        self.stats.bytes_sent += len(packet) + 2
 
     def send_ips(self, packets: Sequence[bytes]) -> int:
         """Queue a burst of IP datagrams, framed in one call per data protocol.
@@ -358,6 +409,15 @@ class DataPath:
             self.stats.discarded["ip not sent (size or version)"] += len(packets) - len(fitting)
         if not fitting:
             return 0
+        if self.compress is not None:
+            # CCP numbers every frame: one at a time, in order, each after VJ.
+            vj = self._vj.compress if self._vj is not None else None
+            for packet in fitting:
+                protocol = routes[packet[0] >> 4]
+                if vj is not None and protocol == PPPProtocol.IP:
+                    protocol, packet = vj(packet)
+                self._emit_compressed(protocol, packet)
+            return len(fitting)
         if self._vj is not None:
             self._send_vj(fitting, routes)
             return len(fitting)

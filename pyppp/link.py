@@ -56,10 +56,13 @@ import logging
 from collections import Counter, deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from pyppp.auth.base import AuthEngine, AuthEvent, AuthFailure, AuthSuccess, ExternalVerdict
 from pyppp.auth.phase import AuthPhase, EngineFactory, FromEngine
+from pyppp.ccp.protocol import CcpControlProtocol, build_ccp
 from pyppp.control import (
+    PPP_MRU,
     ControlLayer,
     ControlProtocol,
     LayerDown,
@@ -100,6 +103,9 @@ from pyppp.linkconfig import LinkConfig, LinkStats
 from pyppp.packet import Code, ControlPacket, PPPProtocol, protocol_long_name, protocol_name
 from pyppp.trace import format_packet
 from pyppp.util import NOTICE, Rng
+
+if TYPE_CHECKING:
+    from pyppp.status import CompressionStatus
 
 __all__ = ["Link"]
 
@@ -202,6 +208,19 @@ class Link:
                 on_down=self._ipv6cp_down,
                 data=(PPPProtocol.IPV6,),
             )
+        self.ccp: CcpControlProtocol | None = None
+        if config.ccp is not None:
+            ccp = self.ccp = build_ccp(
+                config.ccp, config.ccp_fsm, report=self._inbox.append, logger=self.logger
+            )
+            # Not a network protocol: its end does not end the link (pppd).
+            self._register_ncp(
+                ccp,
+                on_up=lambda _result, _now: self._path.attach_ccp(ccp),
+                on_down=self._path.detach_ccp,
+                data=(PPPProtocol.COMP,),
+                network=False,
+            )
         self._auth = AuthPhase(self._inbox.append)
         self._network_up = False
         self._ever_up = False
@@ -264,7 +283,18 @@ class Link:
                 counts[f"{control.name}: malformed or unexpected"] += malformed
         return counts
 
+    @property
+    def compression_stats(self) -> CompressionStatus | None:
+        """What CCP's compression does (RFC 1962), or ``None`` while no method runs."""
+        return self.ccp.status() if self.ccp is not None else None
+
     # -- administrative ------------------------------------------------------------------------
+    def renegotiate_ccp(self, now: float) -> None:
+        """SIGUSR2 (pppd ``open_ccp``): reopen a closed CCP ("Lost compression sync")."""
+        if self.ccp is not None and self.phase is Phase.NETWORK:
+            self.ccp.reopen(now)
+            self._process(now)
+
     def open(self, now: float) -> None:
         """Start the link: administrative Open and lower-layer Up for LCP (RFC 1661 §3.2).
 
@@ -387,8 +417,16 @@ class Link:
             return
         stats = self.stats
         handlers = self._data_handlers
+        expand = self._path.expand
         for protocol, information in frames:
             stats.frames_received += 1
+            if expand is not None:
+                # Decompression first: the octets received are counted as they expand (pppd).
+                unpacked = expand(protocol, information, now)
+                if unpacked is None:
+                    self._process(now)  # dropped; a Reset-Request may be waiting
+                    continue
+                protocol, information = unpacked
             stats.bytes_received += len(information) + 2
             handler = handlers.get(protocol)
             if handler is not None:
@@ -650,6 +688,8 @@ class Link:
         self._configure_framer(result)
         for ncp in self._ncps.values():
             ncp.control.set_peer_mru(result.peer_mru)
+        if self.ccp is not None:
+            self.ccp.mru = max(result.our_mru, PPP_MRU)
         self._events.append(LinkUp(mtu=result.mtu, mru=result.our_mru))
         if result.auth_refused:
             # pppd auth.c link_established

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from pyppp.auth.base import AuthEngine
+from pyppp.ccp.negotiator import CcpConfig
 from pyppp.fsm import FsmConfig
 from pyppp.ipcp.negotiator import IpcpConfig
 from pyppp.ipv6cp.negotiator import Ipv6cpConfig
@@ -49,6 +50,9 @@ class LinkConfig:
         ipv6cp: IPv6CP policy, or ``None`` (the default) to Protocol-Reject IPv6CP and carry
             no IPv6; pppd's option words turn it on unless ``noipv6``.
         ipv6cp_fsm: IPv6CP counters.
+        ccp: CCP's methods (RFC 1962), or ``None`` (the default) to Protocol-Reject CCP and
+            compress nothing; pppd's option words turn it on (Deflate 15) unless ``noccp``.
+        ccp_fsm: CCP counters (``ccp-max-configure`` ...).
         auth: builds PAP/CHAP engines; required when LCP may negotiate authentication.
         echo_interval, echo_failure: pppd's ``lcp-echo-interval`` / ``lcp-echo-failure``.
         escape: extra bytes to escape on transmit (pppd's ``escape``).
@@ -77,6 +81,8 @@ class LinkConfig:
     ipcp_fsm: FsmConfig = field(default_factory=FsmConfig)
     ipv6cp: Ipv6cpConfig | None = None
     ipv6cp_fsm: FsmConfig = field(default_factory=FsmConfig)
+    ccp: CcpConfig | None = None
+    ccp_fsm: FsmConfig = field(default_factory=FsmConfig)
     auth: AuthFactory | None = None
     echo_interval: float = 0.0
     echo_failure: int = 0

@@ -67,7 +67,9 @@ def _load_builtin() -> None:
     from pyppp.ipv6cp.options import CODECS as IPV6CP_CODECS
 
     _codecs[PPPProtocol.IPV6CP] = IPV6CP_CODECS
-    _codecs[PPPProtocol.CCP] = {}
+    from pyppp.ccp.options import CODECS as CCP_CODECS
+
+    _codecs[PPPProtocol.CCP] = CCP_CODECS
     from pyppp.auth.base import trace_body
 
     for protocol, auth_name in ((PPPProtocol.PAP, "PAP"), (PPPProtocol.CHAP, "CHAP")):

@@ -517,6 +517,10 @@ def test_table_covers_only_pppd_words_and_marked_extensions() -> None:
         "avpair",
         "map-to-ttyname",
         "map-to-ifname",
+        "ccp-restart",
+        "ccp-max-configure",
+        "ccp-max-terminate",
+        "ccp-max-failure",
     }
 
 
@@ -653,6 +657,8 @@ def test_unsupported_options_fail_clearly(word: str) -> None:
         ("-vjccomp", "vjccomp", False),
         ("vj-max-slots 4", "vj_max_slots", 4),
         ("", "vj", True),
+        ("noccp", "ccp", False),
+        ("-ccp", "ccp", False),
     ],
 )
 def test_values(text: str, field: str, value: object) -> None:

@@ -71,6 +71,11 @@ def differences(a: PppOptions, b: PppOptions) -> dict[str, tuple[object, object]
         "ms-dns 10.0.0.1 ms-dns 10.0.0.2 ms-dns 10.0.0.3",
         "10.0.0.1: :10.0.0.2",
         'name \'a b\' remotename "x#y" ipparam \'\' user "q\\"uote"',
+        # CCP: deflate sizes, nodeflate after them, the not-implemented methods
+        "deflate 12",
+        "deflate 15,9 nodeflatedraft",
+        "deflate 12 nodeflate",
+        "nodeflate deflate 10,0 noccp bsdcomp 15,12 predictor1 ccp-max-configure 4",
     ],
 )
 def test_dump_reads_back_the_same(text: str) -> None:
@@ -146,6 +151,11 @@ def _argument(spec: OptionSpec) -> st.SearchStrategy[list[str]]:
             return _NAME.map(lambda n: [n])
         case Kind.IDENTIFIERS:
             return st.sampled_from(["::1,::2", "::dead:beef,", ",::2"]).map(lambda i: [i])
+        case Kind.DEFLATE:
+            sizes = st.sampled_from(["0", "8", "9", "12", "15"])
+            return st.tuples(sizes, sizes, st.booleans()).map(
+                lambda w: [f"{w[0]},{w[1]}" if w[2] else w[0]]
+            )
         case None:
             return st.just([""])
     return st.nothing()  # a kind this test does not know yet: not generated
@@ -180,3 +190,17 @@ def test_any_options_read_back_the_same(groups: list[list[str]]) -> None:
 @given(_TEXT)
 def test_quote_word_reads_back(text: str) -> None:
     assert [w.text for w in parse_words(quote_word(text), "q")] == [text]
+
+
+def test_ccp_words_dump_as_pppd_and_say_what_is_not_implemented() -> None:
+    options = read("deflate 15,12\nbsdcomp 15\npredictor1\nnodeflatedraft")
+    lines = dump(options)[1:]
+    assert lines[0].startswith("deflate 15,12\t\t# (from test:1)")
+    assert any(
+        line.startswith("bsdcomp 15\t") and "BSD-Compress is not implemented" in line
+        for line in lines
+    )
+    assert any(
+        line.startswith("predictor1\t") and "Predictor-1 is not implemented" in line
+        for line in lines
+    )

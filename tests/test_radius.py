@@ -276,6 +276,7 @@ def test_chap_authenticator_asks_outside_and_sends_the_servers_answer() -> None:
     (challenge,) = chap2.packets_to_send()
     chap2.receive(encode_value_name(RESPONSE, challenge.identifier, b"x" * 16, b"ford"), 0.1)
     (check,) = _events(chap2)
+    assert isinstance(check, ExternalCheckNeeded)
     chap2.external_result(check.request_id, ExternalVerdict(False), 0.2)
     (failure,) = chap2.packets_to_send()
     assert failure.code == FAILURE

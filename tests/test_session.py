@@ -11,6 +11,8 @@ import pytest
 from pyppp.aio.files import read_limited
 from pyppp.aio.secrets import read_secrets
 from pyppp.auth.chap import ChapAuthenticator, ChapPeer
+from pyppp.ccp.deflate import DeflateConfig
+from pyppp.ccp.negotiator import CcpConfig
 from pyppp.errors import ConfigError
 from pyppp.events import AuthMethod
 from pyppp.lcp.options import ChapAlgorithm
@@ -246,3 +248,46 @@ def test_chap_timeout_and_papcrypt_reach_the_engines(tmp_path: Path) -> None:
     authenticator = config.auth.authenticator(PPPProtocol.PAP)
     assert authenticator is not None
     assert authenticator.papcrypt  # type: ignore[attr-defined]
+
+
+def test_ccp_with_deflate_15_is_pppds_default(tmp_path: Path) -> None:
+    config = make(tmp_path, ["noauth"])
+    assert config.ccp == CcpConfig(deflate=DeflateConfig(15, 15, rfc=True, draft=True))
+    assert make(tmp_path, ["noauth", "noccp"]).ccp is None
+
+
+@pytest.mark.parametrize(
+    ("words", "deflate"),
+    [
+        (["deflate", "12"], DeflateConfig(12, 12)),
+        (["deflate", "15,9", "nodeflatedraft"], DeflateConfig(15, 9, draft=False)),
+        (["deflate", "8"], DeflateConfig(9, 9)),  # pppd: "changed to 9 to avoid zlib bug"
+        (["deflate", "0,15"], DeflateConfig(0, 15)),
+        (["nodeflate"], None),
+        (["-deflate"], None),
+        (["deflate", "0"], None),
+    ],
+)
+def test_deflate_words_reach_ccp(
+    tmp_path: Path, words: list[str], deflate: DeflateConfig | None
+) -> None:
+    config = make(tmp_path, ["noauth", *words])
+    assert config.ccp == CcpConfig(deflate=deflate)
+
+
+def test_ccp_counters_reach_its_automaton(tmp_path: Path) -> None:
+    words = ["noauth", "ccp-restart", "2", "ccp-max-configure", "4"]
+    words += ["ccp-max-terminate", "3", "ccp-max-failure", "6"]
+    fsm = make(tmp_path, words).ccp_fsm
+    assert (fsm.restart_interval, fsm.max_configure, fsm.max_terminate, fsm.max_failure) == (
+        2.0,
+        4,
+        3,
+        6,
+    )
+
+
+@pytest.mark.parametrize("text", ["16", "7", "x", "15,", "15,16"])
+def test_bad_deflate_values_are_pppds_errors(tmp_path: Path, text: str) -> None:
+    with pytest.raises(ConfigError, match="deflate option"):
+        make(tmp_path, ["noauth", "deflate", text])

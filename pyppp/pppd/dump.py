@@ -46,6 +46,8 @@ _SPECIAL: Final = frozenset(
         "privgroup",
         "ipv6_local",
         "ipv6_remote",
+        "deflate_want",
+        "deflate_allow",
     }
 )
 _NOOP_SPECS: Final = {
@@ -169,7 +171,8 @@ def _render(spec: OptionSpec, value: object) -> str:
 
 def _special(options: PppOptions, name: str) -> Iterator[tuple[str, str]]:
     value = getattr(options, name)
-    source = options.sources[name]
+    sources = options.sources
+    source = sources[name]
     if name == "local_ip":
         # One `local:remote` word sets both: print them together, as they were written.
         together = options.sources.get("remote_ip") == source
@@ -185,6 +188,10 @@ def _special(options: PppOptions, name: str) -> Iterator[tuple[str, str]]:
     elif name == "ipv6_remote":
         if options.sources.get("ipv6_local") != source:
             yield f"ipv6 ,{value}", source
+    elif name == "deflate_want" or (name == "deflate_allow" and "deflate_want" not in sources):
+        # `deflate N,M` sets both (and `nodeflate` sets both to 0, which `deflate 0` reads as).
+        want, allow = options.deflate_want, options.deflate_allow
+        yield f"deflate {want}" if want == allow else f"deflate {want},{allow}", source
     elif name in ("ms_dns", "ms_wins"):
         for index, address in enumerate(value):
             yield (

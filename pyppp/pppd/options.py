@@ -79,6 +79,7 @@ from pyppp.pppd.values import (
     check_range,
     device_path,
     is_device_word,
+    parse_deflate,
     parse_escape,
     parse_identifiers,
     parse_int,
@@ -352,6 +353,15 @@ class PppOptions:
     ipv6cp_max_failure: int = 5
     defaultroute6: bool = False
     defaultroute6_metric: int = 0  # pppd 2.5.3: the route's RTA_PRIORITY, unsigned (-1: 2**32-1)
+    # CCP (RFC 1962) with Deflate (RFC 1979): on with window 15 both ways, as in pppd
+    ccp: bool = True
+    deflate_want: int = 15  # `deflate N[,M]`: N, the window we ask for (0: none)
+    deflate_allow: int = 15  # M, the largest the peer may ask for (0: refuse Deflate)
+    deflate_draft: bool = True
+    ccp_restart: int = 3
+    ccp_max_configure: int = 10
+    ccp_max_terminate: int = 2
+    ccp_max_failure: int = 5
     netmask: str | None = None
     usepeerwins: bool = False
     noresolvconf: bool = False
@@ -542,6 +552,14 @@ class _Reader:
                 return [_Effect(target, _Op.SET, arg, where)]
             case Kind.ESCAPE:
                 return [_Effect(target, _Op.UNION, parse_escape(arg, where), where)]
+            case Kind.DEFLATE:
+                want, allow, warning = parse_deflate(arg, where)
+                if warning:
+                    self.warnings.append(warning)
+                return [
+                    _Effect("deflate_want", _Op.SET, want, where),
+                    _Effect("deflate_allow", _Op.SET, allow, where),
+                ]
             case Kind.ADDRESS_LIST:
                 check_host(arg, spec.name, where)
                 return [_Effect(target, _Op.LAST_TWO, arg, where)]

@@ -39,6 +39,7 @@ class Kind(Enum):
     LISTEN = "listen address"  # [HOST:]PORT to listen on (metrics)
     FILE = "file"  # read options from a file
     CALL = "call"  # read options from <config-dir>/peers/NAME
+    DEFLATE = "deflate sizes"  # pppd's `deflate N[,M]`: the window we ask for, the one we allow
     NOOP = "noop"  # disables something pyppp never does: accepted and recorded
     NOOP_ARG = "noop with argument"  # the same with one argument (checked as `arg_kind`)
     UNSUPPORTED = "unsupported"  # a pppd option pyppp does not implement: an error
@@ -188,6 +189,11 @@ def _spec(
     )
 
 
+def _fsm_int(name: str, field_name: str, help_text: str) -> OptionSpec:
+    """A pyppp word for one of CCP's RFC 1661 counters (pppd has none for CCP)."""
+    return OptionSpec(name, Kind.INT, help_text, field_name, minimum=1, extension=True)
+
+
 def _no(name: str, reason: str, *, aliases: tuple[str, ...] = ()) -> OptionSpec:
     return OptionSpec(name, Kind.UNSUPPORTED, reason, aliases=aliases)
 
@@ -195,7 +201,8 @@ def _no(name: str, reason: str, *, aliases: tuple[str, ...] = ()) -> OptionSpec:
 _EAP_TLS: Final = "EAP-TLS/PEAP authentication is not implemented"
 _EAP: Final = "EAP authentication is not implemented"
 _MPPE: Final = "MPPE encryption is not implemented"
-_CCP: Final = "compression (CCP) is not implemented"
+_BSD: Final = "BSD-Compress is not implemented: pyppp never asks for it nor uses it"
+_PREDICTOR: Final = "Predictor-1 is not implemented: pyppp never asks for it nor uses it"
 _MULTILINK: Final = "multilink PPP is not implemented"
 _FILTER: Final = "packet filters (tcpdump expressions compiled by libpcap) are not implemented"
 _ONLY_MULTILINK: Final = "only has an effect with multilink, which pyppp does not negotiate"
@@ -678,18 +685,36 @@ OPTIONS: Final[tuple[OptionSpec, ...]] = (
         aliases=("-defaultroute6",),
     ),
     # -- CCP (ccp.c) ----------------------------------------------------------------------
-    _noop("noccp", "pyppp never negotiates CCP", aliases=("-ccp",)),
+    _flag("noccp", "ccp", "Disable CCP negotiation", False, aliases=("-ccp",)),
+    _spec("deflate", Kind.DEFLATE, "deflate_want", "request Deflate compression"),
+    _flag(
+        "nodeflate",
+        "deflate_want",
+        "don't allow Deflate compression",
+        0,
+        aliases=("-deflate",),
+        also=(("deflate_allow", 0),),
+    ),
+    _flag(
+        "nodeflatedraft",
+        "deflate_draft",
+        "don't use draft deflate #",
+        False,
+        aliases=("-deflatedraft",),
+    ),
+    _noop_arg("bsdcomp", _BSD),
     _noop("nobsdcomp", "pyppp never negotiates BSD-Compress", aliases=("-bsdcomp",)),
-    _noop("nodeflate", "pyppp never negotiates Deflate", aliases=("-deflate",)),
-    _noop("nodeflatedraft", "pyppp never negotiates Deflate", aliases=("-deflatedraft",)),
+    _noop("predictor1", _PREDICTOR),
     _noop("nopredictor1", "pyppp never negotiates Predictor-1", aliases=("-predictor1",)),
+    # pyppp's words for CCP's counters (pppd has them for LCP, IPCP and IPv6CP only).
+    _fsm_int("ccp-restart", "ccp_restart", "Set timeout for CCP"),
+    _fsm_int("ccp-max-configure", "ccp_max_configure", "Set max #xmits for conf-reqs"),
+    _fsm_int("ccp-max-terminate", "ccp_max_terminate", "Set max #xmits for term-reqs"),
+    _fsm_int("ccp-max-failure", "ccp_max_failure", "Set max #conf-naks for CCP"),
     _noop("nomppe", "pyppp never negotiates MPPE", aliases=("-mppe",)),
     _noop("nomppe-40", "pyppp never negotiates MPPE", aliases=("-mppe-40",)),
     _noop("nomppe-128", "pyppp never negotiates MPPE", aliases=("-mppe-128",)),
     _noop("nomppe-stateful", "pyppp never negotiates MPPE"),
-    _no("bsdcomp", _CCP),
-    _no("deflate", _CCP),
-    _no("predictor1", _CCP),
     _no("require-mppe", _MPPE, aliases=("+mppe",)),
     _no("require-mppe-40", _MPPE, aliases=("+mppe-40",)),
     _no("require-mppe-128", _MPPE, aliases=("+mppe-128",)),

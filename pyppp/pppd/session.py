@@ -20,6 +20,8 @@ from typing import Final
 from pyppp.auth.base import AuthEngine, AuthenticatorEngine, LoginThrottle
 from pyppp.auth.chap import ChapAuthenticator, ChapPeer, mschap_available
 from pyppp.auth.pap import PapAuthenticator, PapPeer
+from pyppp.ccp.deflate import DeflateConfig
+from pyppp.ccp.negotiator import CcpConfig
 from pyppp.errors import ConfigError, ExitStatus
 from pyppp.fsm import FsmConfig
 from pyppp.ipcp.negotiator import AddressPolicy, IpcpConfig
@@ -239,6 +241,16 @@ def remotenumber_identifier(number: str) -> bytes | None:
                 if digits.isascii() and digits.isdigit() and int(digits) < 1 << 64:
                     found = int(digits).to_bytes(8, "big")
     return found if found is not None and any(found) else None
+
+
+def _ccp_config(options: PppOptions) -> CcpConfig:
+    """CCP's methods from pppd's words: Deflate unless ``nodeflate`` (or ``deflate 0``)."""
+    want, allow = options.deflate_want, options.deflate_allow
+    if not want and not allow:
+        return CcpConfig(deflate=None)
+    return CcpConfig(
+        deflate=DeflateConfig(want_size=want, allow_size=allow, draft=options.deflate_draft)
+    )
 
 
 def _ipv6cp_config(
@@ -476,6 +488,13 @@ def build_link_config(
             max_configure=options.ipv6cp_max_configure,
             max_terminate=options.ipv6cp_max_terminate,
             max_failure=options.ipv6cp_max_failure,
+        ),
+        ccp=_ccp_config(options) if options.ccp else None,
+        ccp_fsm=FsmConfig(
+            restart_interval=float(options.ccp_restart),
+            max_configure=options.ccp_max_configure,
+            max_terminate=options.ccp_max_terminate,
+            max_failure=options.ccp_max_failure,
         ),
         auth=factory,
         echo_interval=float(options.lcp_echo_interval),

@@ -242,3 +242,31 @@ def tty_options_name(device: str | None) -> str | None:
     if not name or name == "tty":
         return None
     return "options." + name.replace("/", ".")
+
+
+_DEFLATE_SIZES: Final = re.compile(r"([0-9]+)(?:,([0-9]+))?")
+
+
+def parse_deflate(text: str, where: str) -> tuple[int, int, str | None]:
+    """Read ``deflate N[,M]`` as pppd's ccp.c ``setdeflate``: the windows to ask for, to allow.
+
+    Each is 0 (none) or 8..15; 8 is raised to 9, which zlib can do, with pppd's warning.
+
+    Returns:
+        ``(want, allow, warning)``; ``warning`` is pppd's line when 8 was raised, else ``None``.
+
+    Raises:
+        ConfigError: pppd's "invalid parameter" or "values must be 0 or 8 .. 15".
+    """
+    match = _DEFLATE_SIZES.fullmatch(text)
+    if match is None:
+        raise ConfigError(f"invalid parameter '{text}' for deflate option", source=where)
+    want = int(match[1])
+    allow = int(match[2]) if match[2] is not None else want
+    if any(size != 0 and not 8 <= size <= 15 for size in (want, allow)):
+        raise ConfigError("deflate option values must be 0 or 8 .. 15", source=where)
+    warning = None
+    if 8 in (want, allow):
+        want, allow = (9 if size == 8 else size for size in (want, allow))
+        warning = "deflate option value of 8 changed to 9 to avoid zlib bug"
+    return want, allow, warning

@@ -7,7 +7,7 @@
    finds out through its own echoes (exit 15), or with ``persist`` redials a new pppd.
 8. Terminate from either side: SIGTERM to pppd, then SIGTERM to pyppp; both logs, both exit
    statuses, and the TUN interface gone.
-9. What pppd offers and pyppp does not do (CCP Deflate/BSD-Compress, VJ compression): LCP
+9. What pppd offers and pyppp does not run (CCP with pyppp's `noccp`, VJ compression): LCP
    Protocol-Reject and IPCP Configure-Reject, seen in both traces; IP still flows. IPv6CP,
    which pppd offers too, opens (scenario 10 tests it).
 
@@ -448,15 +448,20 @@ def test_8b_sigterm_to_pyppp(pppd_guest: StartGuest, pyppp_process: StartPyppp) 
 def test_9_unsupported_protocols_rejected(
     pppd_guest: StartGuest, pyppp_process: StartPyppp
 ) -> None:
-    """pppd offers CCP (Deflate, BSD-Compress), VJ and IPv6CP: CCP and (pyppp ``novj``, scenario
-    12 negotiates it) VJ rejected, IPv6CP opens, IP flows."""
+    """pppd offers CCP (Deflate, BSD-Compress), VJ and IPv6CP; pyppp with ``noccp`` and
+    ``novj`` (scenarios 11 and 12 negotiate them) Protocol-Rejects CCP and Configure-Rejects VJ,
+    IPv6CP opens, IP flows."""
     with scenario("9 CCP Protocol-Reject, VJ ConfRej, IPv6CP up (pppd client, pyppp serve)") as row:
         guest = pppd_guest(
             ["noauth", "local", "noipdefault", "debug", "+ipv6", *COMPRESSION_WORDS],
             timeout=120,
         )
         peer = start_on_line(
-            pyppp_process, guest, "serve", ["10.99.9.1:10.99.9.2", "debug", "novj"], auth="none"
+            pyppp_process,
+            guest,
+            "serve",
+            ["10.99.9.1:10.99.9.2", "debug", "novj", "noccp"],
+            auth="none",
         )
         row.link_up = pppd_link_up(guest)
         up = guest.wait_event("IP-UP", 1)

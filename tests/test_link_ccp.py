@@ -1,0 +1,222 @@
+"""CCP inside the Link: registration beside the NCPs, the data path both ways, resets, SIGUSR2.
+
+Two links back to back on the simulated clock (tests/linkpair.py), as in test_link.py.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+
+import pytest
+
+from pyppp import hdlc
+from pyppp.ccp.deflate import DeflateConfig, DeflateDecompressor
+from pyppp.ccp.negotiator import CcpConfig
+from pyppp.ccp.protocol import RESET_ACK, RESET_REQ
+from pyppp.events import IpReceived
+from pyppp.fsm import State
+from pyppp.ipcp.negotiator import IpcpConfig
+from pyppp.link import Link
+from pyppp.packet import PPPProtocol
+from pyppp.status import LinkObserver
+from tests.linkpair import Impairment, LinkPair, Wire
+from tests.test_link import A_ADDR, B_ADDR, both_up, lines, make_link, make_pair
+
+TEXT = (
+    b"Call me Ishmael. Some years ago - never mind how long precisely - having little or no "
+    b"money in my purse, and nothing particular to interest me on shore, I thought I would "
+    b"sail about a little and see the watery part of the world. "
+) * 12
+HEADER = b"\x45" + bytes(19)
+
+
+def ccp_link(name: str, ccp: CcpConfig | None = None) -> Link:
+    return make_link(name, ccp=ccp or CcpConfig())
+
+
+def ccp_up(pair: LinkPair) -> bool:
+    a, b = pair.a, pair.b
+    assert isinstance(a, Link)
+    assert isinstance(b, Link)
+    return both_up(pair) and a.ccp is not None and a.ccp.is_opened and b.ccp.is_opened  # type: ignore[union-attr]
+
+
+def up(a: Link, b: Link, **wires: Wire) -> LinkPair:
+    pair = make_pair(a, b, **wires)  # type: ignore[arg-type]
+    pair.run(20, stop=ccp_up)
+    assert ccp_up(pair), pair.events
+    return pair
+
+
+def packet(i: int) -> bytes:
+    start = (i * 37) % 400
+    return HEADER + i.to_bytes(4, "big") + TEXT[start : start + 1000]
+
+
+def received(pair: LinkPair, side: str) -> list[bytes]:
+    return [e.packet for e in pair.of_type(side, IpReceived)]
+
+
+def test_both_ends_log_pppds_line_and_compress_ip(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.INFO):
+        pair = up(ccp_link("a"), ccp_link("b"))
+    assert "Deflate (15) compression enabled" in lines(caplog, "a")
+    assert "Deflate (15) compression enabled" in lines(caplog, "b")
+    a, b = pair.a, pair.b
+    assert isinstance(a, Link)
+    assert isinstance(b, Link)
+    sent = [packet(i) for i in range(30)]
+    for p in sent:
+        a.send_ip(p, pair.now)
+    pair.run(pair.now + 5)
+    assert received(pair, "b") == sent
+    frames = [f for _, f in pair.a_to_b.frames() if f.protocol in (0x21, PPPProtocol.COMP)]
+    assert {f.protocol for f in frames} == {PPPProtocol.COMP}
+    on_the_wire = sum(len(f.information) + 2 for f in frames)
+    raw = sum(len(p) + 2 for p in sent)
+    assert on_the_wire * 3 < raw
+    status = a.compression_stats
+    assert status is not None
+    assert (status.transmit, status.receive) == ("Deflate (15)", "Deflate (15)")
+    assert (status.sent_uncompressed, status.sent_compressed) == (raw, on_the_wire)
+    other = b.compression_stats
+    assert other is not None
+    assert (other.received_compressed, other.received_uncompressed) == (on_the_wire, raw)
+    # pppd's "received N bytes" counts what the datagrams decompressed to.
+    assert b.stats.bytes_received >= raw
+
+
+def test_windows_differ_per_direction() -> None:
+    config = CcpConfig(deflate=DeflateConfig(want_size=12, allow_size=15))
+    pair = up(ccp_link("a", config), ccp_link("b"))
+    a = pair.a
+    assert isinstance(a, Link)
+    status = a.compression_stats
+    assert status is not None
+    # a asks the peer to compress with 12; b asks a for 15.
+    assert (status.receive, status.transmit) == ("Deflate (12)", "Deflate (15)")
+
+
+def test_a_peer_without_ccp_protocol_rejects_it_and_ip_flows_uncompressed() -> None:
+    pair = make_pair(ccp_link("a"), make_link("b"))
+    pair.run(20, stop=both_up)
+    assert both_up(pair)
+    a = pair.a
+    assert isinstance(a, Link)
+    pair.run(pair.now + 5)
+    assert a.ccp is not None
+    assert a.ccp.state in (State.CLOSED, State.STOPPED)
+    assert a.phase.name == "NETWORK"  # CCP is not a network protocol: the link stays
+    assert a.compression_stats is None
+    a.send_ip(packet(1), pair.now)
+    pair.run(pair.now + 1)
+    assert received(pair, "b") == [packet(1)]
+
+
+def test_lost_frames_are_resynchronised_by_reset_request_and_ack() -> None:
+    """A lossy line (FCS errors drop whole frames): every datagram that arrives is intact."""
+    lossy = Wire(impair=Impairment(seed=5, loss=0.05))
+    pair = up(ccp_link("a"), ccp_link("b"), a_to_b=lossy)
+    a, b = pair.a, pair.b
+    assert isinstance(a, Link)
+    assert isinstance(b, Link)
+    sent = [packet(i) for i in range(300)]
+    for i, p in enumerate(sent):
+        a.send_ip(p, pair.now)
+        if i % 5 == 0:
+            pair.run(pair.now + 0.05)
+    pair.run(pair.now + 10)
+    got = received(pair, "b")
+    assert got, "nothing arrived"
+    assert all(g in sent for g in got)
+    assert got == sorted(got, key=sent.index)  # in order, nothing made up
+    assert b.ccp is not None
+    assert a.ccp is not None
+    assert b.ccp.resets_sent >= 1
+    assert a.ccp.resets_received >= 1
+    assert b.ccp.is_opened  # compression stays on
+    codes = [p.code for _, p in pair.b_to_a.packets(PPPProtocol.CCP)]
+    assert RESET_REQ in codes
+    assert RESET_ACK in [p.code for _, p in pair.a_to_b.packets(PPPProtocol.CCP)]
+    assert len(got) > 200
+
+
+def test_lost_sync_disables_compression_and_sigusr2_brings_it_back(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    pair = up(ccp_link("a"), ccp_link("b"))
+    a, b = pair.a, pair.b
+    assert isinstance(a, Link)
+    assert isinstance(b, Link)
+    assert b.ccp is not None
+    assert isinstance(b.ccp.decompressor, DeflateDecompressor)
+    b.ccp.decompressor.mru = 50  # a datagram inflating past the MRU: fatal
+    with caplog.at_level(logging.INFO):
+        a.send_ip(packet(1), pair.now)
+        pair.run(pair.now + 5)
+    assert "Lost compression sync: disabling compression" in lines(caplog, "b")
+    assert "Compression disabled by peer." in lines(caplog, "a")
+    assert b.compression_stats is None
+    # Without compression IP still flows.
+    a.send_ip(packet(2), pair.now)
+    pair.run(pair.now + 1)
+    assert received(pair, "b")[-1] == packet(2)
+    b.renegotiate_ccp(pair.now)
+    pair.run(pair.now + 5, stop=ccp_up)
+    assert ccp_up(pair)
+    a.send_ip(packet(3), pair.now)
+    pair.run(pair.now + 1)
+    assert received(pair, "b")[-1] == packet(3)
+
+
+def test_renegotiate_leaves_an_opened_ccp_alone() -> None:
+    pair = up(ccp_link("a"), ccp_link("b"))
+    a = pair.a
+    assert isinstance(a, Link)
+    before = len(pair.a_to_b.packets(PPPProtocol.CCP))
+    a.renegotiate_ccp(pair.now)
+    pair.run(pair.now + 2)
+    assert len(pair.a_to_b.packets(PPPProtocol.CCP)) == before
+
+
+def test_incompressible_packets_go_out_as_they_are() -> None:
+    pair = up(ccp_link("a"), ccp_link("b"))
+    a = pair.a
+    assert isinstance(a, Link)
+    noise = [HEADER + random.Random(i).randbytes(1200) for i in range(5)]
+    mixed = [noise[0], packet(1), noise[1], packet(2), noise[2], packet(3)]
+    assert a.send_ips(mixed, pair.now) == len(mixed)
+    pair.run(pair.now + 2)
+    assert received(pair, "b") == mixed
+    protocols = [f.protocol for _, f in pair.a_to_b.frames() if f.protocol < 0x4000]
+    assert protocols == [0x21, 0xFD, 0x21, 0xFD, 0x21, 0xFD]
+
+
+def test_the_status_record_shows_what_deflate_does() -> None:
+    pair = up(ccp_link("a"), ccp_link("b"))
+    a = pair.a
+    assert isinstance(a, Link)
+    for i in range(10):
+        a.send_ip(packet(i), pair.now)
+    pair.run(pair.now + 2)
+    observer = LinkObserver("a")
+    observer.link = a
+    compression = observer.status(pair.now).compression
+    assert compression is not None
+    assert compression.transmit == "Deflate (15)"
+    assert compression.sent_ratio is not None
+    assert compression.sent_ratio > 3
+
+
+def test_a_datagram_ccp_cannot_decompress_sets_vjs_toss() -> None:
+    """Linux's ppp_receive_error: a lost compressed datagram is a lost frame to VJ too."""
+    vj = {"a": IpcpConfig(local=A_ADDR, remote=B_ADDR, vj=True), "b": IpcpConfig(vj=True)}
+    pair = up(*(make_link(side, ccp=CcpConfig(), ipcp=vj[side]) for side in "ab"))
+    b = pair.b
+    assert isinstance(b, Link)
+    unvj = b._path._unvj
+    assert unvj is not None
+    before = unvj.stats.tosses
+    b.receive_data(hdlc.encode_frame(PPPProtocol.COMP, b"\x00\x07garbage"), pair.now)
+    assert unvj.stats.tosses == before + 1
