@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -12,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pyppp.auth.base import AuthEngine, AuthEvent, AuthFailure, AuthSuccess, Role, trace_body
+from pyppp.auth.base import AuthEngine, AuthFailure, AuthSuccess, Role, trace_body
 from pyppp.auth.chap import (
     CHALLENGE,
     FAILURE,
@@ -27,6 +26,7 @@ from pyppp.auth.chap import (
 from pyppp.packet import ControlPacket, PPPProtocol
 from pyppp.pppd.secrets import SecretsFile
 from pyppp.util import seeded_rng
+from tests.authpair import assert_never_logged, drain, pump
 
 SERVER_SECRETS = SecretsFile.parse(
     "zaphod server gargleBlaster 10.0.0.2\n"
@@ -39,30 +39,7 @@ SECRETS_TEXT = ("gargleBlaster", "towel", "sharedSecret", "wrongSecret", "hunter
 
 @pytest.fixture(autouse=True)
 def _no_secret_in_logs(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
-    caplog.set_level(logging.DEBUG, logger="pyppp")
-    yield
-    for secret in SECRETS_TEXT:
-        assert secret not in caplog.text
-
-
-def drain(engine: AuthEngine) -> list[AuthEvent]:
-    out = []
-    while (event := engine.next_event()) is not None:
-        out.append(event)
-    return out
-
-
-def pump(a: AuthEngine, b: AuthEngine, now: float) -> list[ControlPacket]:
-    seen = []
-    while True:
-        moved = False
-        for src, dst in ((a, b), (b, a)):
-            for packet in src.packets_to_send():
-                seen.append(packet)
-                dst.receive(packet, now)
-                moved = True
-        if not moved:
-            return seen
+    yield from assert_never_logged(caplog, SECRETS_TEXT)
 
 
 def pair(

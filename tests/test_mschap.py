@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from ipaddress import IPv4Address
 from pathlib import Path
 
@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pyppp.auth.base import AuthEngine, AuthEvent, AuthFailure, AuthSuccess, Role, trace_body
+from pyppp.auth.base import AuthFailure, AuthSuccess, Role, trace_body
 from pyppp.auth.chap import (
     CHALLENGE,
     FAILURE,
@@ -48,6 +48,7 @@ from pyppp.packet import Code, ControlPacket, PPPProtocol
 from pyppp.pppd.secrets import SecretsFile
 from pyppp.simple import simple_config
 from pyppp.util import seeded_rng
+from tests.authpair import assert_never_logged, drain, pump
 from tests.linkpair import LinkPair
 
 V1, V2 = ChapAlgorithm.MS, ChapAlgorithm.MS_V2
@@ -56,10 +57,7 @@ SECRETS = SecretsFile.parse("zaphod server gargleBlaster 10.0.0.2\nUser server c
 
 @pytest.fixture(autouse=True)
 def _no_secret_in_logs(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
-    caplog.set_level(logging.DEBUG, logger="pyppp")
-    yield
-    for secret in ("gargleBlaster", "clientPass", "hunter2"):
-        assert secret not in caplog.text
+    yield from assert_never_logged(caplog, ("gargleBlaster", "clientPass", "hunter2"))
 
 
 def h(text: str) -> bytes:
@@ -125,28 +123,6 @@ def test_v1_key_is_pppds_start_key() -> None:
 
 
 # --- both engines back to back ---------------------------------------------------------------
-
-
-def drain(engine: AuthEngine) -> list[AuthEvent]:
-    out = []
-    while (event := engine.next_event()) is not None:
-        out.append(event)
-    return out
-
-
-def pump(a: AuthEngine, b: AuthEngine, now: float, tamper: object = None) -> list[ControlPacket]:
-    seen = []
-    moved = True
-    while moved:
-        moved = False
-        for src, dst in ((a, b), (b, a)):
-            for packet in src.packets_to_send():
-                if callable(tamper):
-                    packet = tamper(packet)
-                seen.append(packet)
-                dst.receive(packet, now)
-                moved = True
-    return seen
 
 
 def engines(
@@ -258,7 +234,7 @@ def test_unknown_user_gets_the_ms_failure_message(caplog: pytest.LogCaptureFixtu
     assert "No CHAP secret found for authenticating mallory" in caplog.messages
 
 
-def forge_success(text: bytes) -> object:
+def forge_success(text: bytes) -> Callable[[ControlPacket], ControlPacket]:
     def tamper(packet: ControlPacket) -> ControlPacket:
         if packet.code == SUCCESS:
             return ControlPacket(SUCCESS, packet.identifier, text)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterator
 from ipaddress import IPv4Address
 
@@ -11,8 +10,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pyppp.auth.base import (
-    AuthEngine,
-    AuthEvent,
     AuthFailure,
     AuthSuccess,
     LoginCheckNeeded,
@@ -35,6 +32,7 @@ from pyppp.auth.pap import (
 )
 from pyppp.packet import ControlPacket, PPPProtocol
 from pyppp.pppd.secrets import SecretsFile
+from tests.authpair import assert_never_logged, drain, pump
 
 SECRETS = SecretsFile.parse(
     "zaphod server gargleBlaster 10.0.0.2\n"
@@ -47,31 +45,7 @@ PASSWORDS = ("gargleBlaster", "wrongPassword", "sekrit-login", "hunter2")
 
 @pytest.fixture(autouse=True)
 def _no_password_in_logs(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
-    caplog.set_level(logging.DEBUG, logger="pyppp")
-    yield
-    for password in PASSWORDS:
-        assert password not in caplog.text
-
-
-def drain(engine: AuthEngine) -> list[AuthEvent]:
-    out = []
-    while (event := engine.next_event()) is not None:
-        out.append(event)
-    return out
-
-
-def pump(a: AuthEngine, b: AuthEngine, now: float) -> list[ControlPacket]:
-    """Deliver packets both ways until both are quiet; return everything that crossed."""
-    seen = []
-    while True:
-        moved = False
-        for src, dst in ((a, b), (b, a)):
-            for packet in src.packets_to_send():
-                seen.append(packet)
-                dst.receive(packet, now)
-                moved = True
-        if not moved:
-            return seen
+    yield from assert_never_logged(caplog, PASSWORDS)
 
 
 def pair(

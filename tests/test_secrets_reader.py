@@ -10,27 +10,18 @@ import pytest
 
 import pyppp.aio.secrets as aio_secrets
 from pyppp.aio.secrets import SecretsReader
-from pyppp.auth.base import AuthEngine, AuthFailure, AuthSuccess
+from pyppp.auth.base import AuthFailure, AuthSuccess
 from pyppp.auth.chap import ChapAuthenticator, ChapPeer
 from pyppp.events import AuthMethod, AuthSucceeded, LinkDown, LinkUp, Role
 from pyppp.packet import PPPProtocol
 from pyppp.pppd.secrets import FileRead, SecretsFile
 from pyppp.util import seeded_rng
+from tests.authpair import pump
 
 
 def write(path: Path, text: str) -> None:
     path.write_text(text)
     path.chmod(0o600)
-
-
-def pump(a: AuthEngine, b: AuthEngine, now: float) -> None:
-    moved = True
-    while moved:
-        moved = False
-        for src, dst in ((a, b), (b, a)):
-            for packet in src.packets_to_send():
-                dst.receive(packet, now)
-                moved = True
 
 
 def test_refresh_reads_in_a_worker_thread(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

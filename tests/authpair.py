@@ -1,0 +1,52 @@
+"""Two authentication engines back to back: drain their events, pump their packets, keep secrets
+out of the logs. Shared by the PAP, CHAP, MS-CHAP and secrets-reader tests."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Iterator
+
+import pytest
+
+from pyppp.auth.base import AuthEngine, AuthEvent
+from pyppp.packet import ControlPacket
+
+
+def drain(engine: AuthEngine) -> list[AuthEvent]:
+    """Every event the engine has queued, oldest first."""
+    out = []
+    while (event := engine.next_event()) is not None:
+        out.append(event)
+    return out
+
+
+def pump(
+    a: AuthEngine,
+    b: AuthEngine,
+    now: float,
+    tamper: Callable[[ControlPacket], ControlPacket] | None = None,
+) -> list[ControlPacket]:
+    """Deliver packets both ways until both are quiet; return everything that crossed.
+
+    ``tamper`` (if given) rewrites each packet on its way, after it left its sender."""
+    seen = []
+    moved = True
+    while moved:
+        moved = False
+        for src, dst in ((a, b), (b, a)):
+            for packet in src.packets_to_send():
+                if tamper is not None:
+                    packet = tamper(packet)
+                seen.append(packet)
+                dst.receive(packet, now)
+                moved = True
+    return seen
+
+
+def assert_never_logged(caplog: pytest.LogCaptureFixture, secrets: Iterable[str]) -> Iterator[None]:
+    """Body of an autouse fixture: log pyppp at debug during the test, then check that none of
+    ``secrets`` reached the log (the quality bar: never log a password)."""
+    caplog.set_level(logging.DEBUG, logger="pyppp")
+    yield
+    for secret in secrets:
+        assert secret not in caplog.text
