@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import itertools
 import struct
+import sys
 from collections.abc import Sequence
 
 from pyppp import hdlc
@@ -39,6 +40,7 @@ from pyppp.status import (
     parse_request,
 )
 from tests.fuzz.harness import FuzzTarget, Input
+from tests.hdlc_reference import ref_decode
 
 _SECRET = b"gargleBlaster"
 
@@ -112,39 +114,10 @@ def _chunks(data: bytes, cuts: list[int]) -> list[bytes]:
 
 
 def _frames(data: bytes) -> list[tuple[int, bytes]]:
-    """A plain reference deframer (RFC 1662 §4), independent of the one under test.
-
-    Every piece between Flags is a frame candidate (the last one, unclosed, is not); an
-    abort sequence, a short frame, a bad FCS or a bad header drops it.
-    """
-    frames = []
-    for raw in data.split(b"\x7e")[:-1]:
-        if not raw or raw.endswith(b"\x7d"):
-            continue
-        plain = bytearray()
-        escaped = False
-        for octet in raw:
-            if escaped:
-                plain.append(octet ^ 0x20)
-                escaped = False
-            elif octet == 0x7D:
-                escaped = True
-            else:
-                plain.append(octet)
-        if len(plain) < 4 or not hdlc.fcs16_ok(bytes(plain)):
-            continue
-        body = bytes(plain[:-2])
-        if body[:1] == b"\xff":
-            if body[1:2] != b"\x03":
-                continue
-            body = body[2:]
-        if not body:
-            continue
-        width = 1 if body[0] & 1 else 2
-        if len(body) < width:
-            continue
-        frames.append((int.from_bytes(body[:width], "big"), body[width:]))
-    return frames
+    """The good frames of ``data`` by the tests' octet-at-a-time reference deframer (RFC 1662
+    §4), independent of the one under test: every octet is data (no ACCM) and any length is
+    kept (the capture has no MRU); the last piece, unclosed, is not a frame."""
+    return [(f.protocol, f.information) for f in ref_decode(data, accm=0, mru=sys.maxsize)]
 
 
 def _masked(frames: Sequence[tuple[int, bytes]]) -> list[tuple[int, bytes]]:
