@@ -15,9 +15,10 @@ The generic control protocol in :mod:`pyppp.control` knows nothing about any opt
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import ClassVar, Protocol, Self, TypeVar
+from typing import ClassVar, Generic, Protocol, Self, TypeVar
 
 from pyppp.errors import MalformedPacket
 from pyppp.packet import Code
@@ -206,3 +207,65 @@ class Negotiator(Protocol[R_co]):
 
     def down(self) -> None:
         """This-Layer-Down."""
+
+
+class Attempt(Protocol):
+    """What an NCP's request in progress offers :class:`EchoedRequest`: the options it sends."""
+
+    def options(self) -> list[Option]:
+        """The Configure-Request options of this attempt, in order."""
+
+
+A = TypeVar("A", bound=Attempt)
+
+
+class EchoedRequest(Generic[A]):
+    """The request half that IPCP and IPv6CP share (pppd ``addci``, ``ackci``, half of ``nakci``).
+
+    pppd's ``rejci`` is the other half of ``on_nak``.
+
+    The request in progress is ``_got`` (an :class:`Attempt`); a subclass says how a Nak or a
+    Reject edits it (``_naked``/``_rejected``, ``None`` for a bogus packet) and keeps
+    ``_opened`` and ``_logger``.
+    """
+
+    name: ClassVar[str]
+    _got: A
+    _opened: bool
+    _logger: logging.Logger
+
+    def request(self) -> list[Option]:
+        """Return our Configure-Request options (pppd ``addci``)."""
+        return self._got.options()
+
+    def on_ack(self, options: Sequence[Option]) -> bool:
+        """Accept a Configure-Ack only if it echoes our request exactly (RFC 1661 §5.2)."""
+        if encode_options(options) == encode_options(self._got.options()):
+            return True
+        self._logger.debug("%s: received bad Ack", self.name)
+        return False
+
+    def on_nak(self, options: Sequence[Option], *, rejected: bool) -> bool:
+        """Adapt our request to a Configure-Nak or Configure-Reject (pppd ``nakci``/``rejci``).
+
+        Returns:
+            ``False`` for a bogus packet (options out of order, values we did not send in a
+            Reject, an unsolicited Nak for something already Nak'd): it is discarded.
+        """
+        result = self._rejected(options) if rejected else self._naked(options)
+        if result is None:
+            self._logger.debug("%s: received bad %s", self.name, "Reject" if rejected else "Nak")
+            return False
+        # RFC 1661: a Nak/Reject in Opened restarts negotiation from scratch; the automaton
+        # calls reset() for that, so the edit is discarded here as pppd discards it.
+        if not self._opened:
+            self._got = result
+        return True
+
+    def _naked(self, options: Sequence[Option]) -> A | None:
+        """Our request edited by a Configure-Nak, or ``None`` if the Nak is bogus."""
+        raise NotImplementedError
+
+    def _rejected(self, options: Sequence[Option]) -> A | None:
+        """Our request less what a Configure-Reject names, or ``None`` if it is bogus."""
+        raise NotImplementedError

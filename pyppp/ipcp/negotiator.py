@@ -61,7 +61,7 @@ from pyppp.ipcp.options import (
     SecondaryNbns,
 )
 from pyppp.ipcp.vjpolicy import VjParameters, VjRequest, judge_vj, valid_vj_nak
-from pyppp.options import Option, Review, encode_options
+from pyppp.options import EchoedRequest, Option, Review
 from pyppp.packet import Code, PPPProtocol
 from pyppp.util import NOTICE
 
@@ -415,12 +415,14 @@ def _last_two(values: Sequence[IPv4Address]) -> tuple[IPv4Address | None, IPv4Ad
     return values[-2], values[-1]
 
 
-class IpcpNegotiator:
+class IpcpNegotiator(EchoedRequest[_Request]):
     """The IPCP plug-in of the generic automaton (implements :class:`pyppp.options.Negotiator`).
 
     After :meth:`up`, :attr:`failure` is ``None`` on success and :attr:`local`, :attr:`remote`,
     :attr:`dns` (with :attr:`dns1`/:attr:`dns2`) hold the result; :meth:`log_lines` gives the
-    lines pppd prints at that moment.
+    lines pppd prints at that moment. ``request``, ``on_ack`` and ``on_nak`` (pppd
+    ``ipcp_addci``, ``ipcp_ackci``, ``ipcp_nakci``/``ipcp_rejci``) come from
+    :class:`~pyppp.options.EchoedRequest`.
 
     Args:
         config: the IPCP options.
@@ -517,34 +519,6 @@ class IpcpNegotiator:
             vj=VjRequest(config.vj_max_slot_id, config.vj_compress_slot_id) if config.vj else None,
         )
         self._his = _His()
-
-    def request(self) -> list[Option]:
-        """Return our Configure-Request options (pppd ``ipcp_addci``)."""
-        return self._got.options()
-
-    def on_ack(self, options: Sequence[Option]) -> bool:
-        """Accept a Configure-Ack only if it echoes our request exactly (RFC 1661 §5.2)."""
-        if encode_options(options) == encode_options(self._got.options()):
-            return True
-        self._logger.debug("IPCP: received bad Ack")
-        return False
-
-    def on_nak(self, options: Sequence[Option], *, rejected: bool) -> bool:
-        """Adapt our request to a Configure-Nak or Configure-Reject (pppd ``nakci``/``rejci``).
-
-        Returns:
-            ``False`` for a bogus packet (options out of order, values we did not send in a
-            Reject, an unsolicited Nak for something already Nak'd): it is discarded.
-        """
-        result = self._rejected(options) if rejected else self._naked(options)
-        if result is None:
-            self._logger.debug("IPCP: received bad %s", "Reject" if rejected else "Nak")
-            return False
-        # RFC 1661: a Nak/Reject in Opened restarts negotiation from scratch; the automaton
-        # calls reset() for that, so the edit is discarded here as pppd discards it.
-        if not self._opened:
-            self._got = result
-        return True
 
     def review(self, options: Sequence[Option], *, reject_if_disagree: bool) -> Review:
         """Judge the peer's Configure-Request (pppd ``ipcp_reqci``).

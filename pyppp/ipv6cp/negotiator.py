@@ -51,7 +51,7 @@ from pyppp.ipv6cp.options import (
     format_link_local,
     link_local,
 )
-from pyppp.options import Option, Review, UnknownOption, encode_options
+from pyppp.options import EchoedRequest, Option, Review, UnknownOption
 from pyppp.packet import Code, PPPProtocol
 from pyppp.util import NOTICE, Rng
 
@@ -203,8 +203,11 @@ class _His:
     remote: bytes = ZERO_IDENTIFIER
 
 
-class Ipv6cpNegotiator:
+class Ipv6cpNegotiator(EchoedRequest[_Request]):
     """The IPv6CP plug-in of the generic automaton (implements :class:`pyppp.options.Negotiator`).
+
+    ``request``, ``on_ack`` and ``on_nak`` (pppd ``ipv6cp_addci``, ``ipv6cp_ackci``,
+    ``ipv6cp_nakci``/``ipv6cp_rejci``) come from :class:`~pyppp.options.EchoedRequest`.
 
     Args:
         config: the IPv6CP options.
@@ -244,32 +247,6 @@ class Ipv6cpNegotiator:
             self._want_local = random_identifier(self._rng)
         self._got = _Request(send=self.config.send_identifier, local=self._want_local)
         self._his = _His()
-
-    def request(self) -> list[Option]:
-        """Return our Configure-Request options (pppd ``ipv6cp_addci``)."""
-        return self._got.options()
-
-    def on_ack(self, options: Sequence[Option]) -> bool:
-        """Accept a Configure-Ack only if it echoes our request exactly (RFC 1661 §5.2)."""
-        if encode_options(options) == encode_options(self._got.options()):
-            return True
-        self._logger.debug("IPV6CP: received bad Ack")
-        return False
-
-    def on_nak(self, options: Sequence[Option], *, rejected: bool) -> bool:
-        """Adapt our request to a Configure-Nak or -Reject (pppd ``nakci``/``rejci``).
-
-        Returns:
-            ``False`` for a bogus packet (it is discarded).
-        """
-        attempt = self._rejected(options) if rejected else self._naked(options)
-        if attempt is None:
-            self._logger.debug("IPV6CP: received bad %s", "Reject" if rejected else "Nak")
-            return False
-        # A Nak/Reject in Opened restarts negotiation; the automaton resets us for that.
-        if not self._opened:
-            self._got = attempt
-        return True
 
     def review(self, options: Sequence[Option], *, reject_if_disagree: bool) -> Review:
         """Judge the peer's Configure-Request (pppd ``ipv6cp_reqci``).
