@@ -598,29 +598,32 @@ def start_call(
     server_words: Sequence[str] = ("debug",),
     client_words: Sequence[str] = ("debug",),
     server_ready: str = r"^Connect: ppp\d+ <--> ",
+    mschap_v2: bool = False,
 ) -> Call:
     """Start the server (PAP, addresses from 10.99.1.0/24) and then the dialer.
 
     Args:
         lab: the lab (namespaces a and b).
         ends: the cable's two device paths (server on the first).
-        password: the dialer's password (the server's pap-secrets has the right one).
+        password: the dialer's password (the server's secrets file has the right one).
         server_words, client_words: extra pppd words for each side.
         server_ready: the server line after which it reads the line (then the dialer starts).
+        mschap_v2: the server requires MS-CHAPv2 (``require-mschap-v2``, both sides'
+            chap-secrets) instead of PAP (``--auth pap``, pap-secrets).
     """
+    secrets = "chap_secrets" if mschap_v2 else "pap_secrets"
     server_dir = lab.config_dir(
-        "server", pap_secrets=f"# client server secret addresses\n{USER} * {PASSWORD} *\n"
+        "server", **{secrets: f"# client server secret addresses\n{USER} * {PASSWORD} *\n"}
     )
-    client_dir = lab.config_dir("client", pap_secrets=f"{USER} * {password}\n")
+    client_dir = lab.config_dir("client", **{secrets: f"{USER} * {password}\n"})
     server = lab.pyppp(
         "server",
         lab.a,
         "serve",
         ends[0],
-        "--auth",
-        "pap",
         "--config-dir",
         str(server_dir),
+        *(("require-mschap-v2",) if mschap_v2 else ("--auth", "pap")),
         f"{SERVER_IP}:{CLIENT_IP}",
         *server_words,
     )

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 from pyppp.aio.cable import NullModemCable
 
-from .netns import CLIENT_IP, PASSWORD, SERVER_IP, USER, Call, Lab, ping, tcp_transfer
+from .netns import CLIENT_IP, PASSWORD, SERVER_IP, USER, Call, Lab, ping, start_call, tcp_transfer
 
 TRANSFER_BYTES = 2 * 1024 * 1024
 EXIT_OK = 0
@@ -23,34 +23,9 @@ EXIT_PEER_AUTH_FAILED = 11
 def start_mschap_call(
     lab: Lab, ends: tuple[str, str], *, server_words: Sequence[str] = ()
 ) -> tuple[Call, str]:
-    server_dir = lab.config_dir("server", chap_secrets=f"{USER} * {PASSWORD} *\n")
-    client_dir = lab.config_dir("client", chap_secrets=f"{USER} * {PASSWORD}\n")
-    server = lab.pyppp(
-        "server",
-        lab.a,
-        "serve",
-        ends[0],
-        "--config-dir",
-        str(server_dir),
-        "require-mschap-v2",
-        f"{SERVER_IP}:{CLIENT_IP}",
-        "debug",
-        *server_words,
-    )
-    server.wait_for(r"^Connect: ppp\d+ <--> ", timeout=15)
-    client = lab.pyppp(
-        "client",
-        lab.b,
-        "dial",
-        ends[1],
-        "--user",
-        USER,
-        "--config-dir",
-        str(client_dir),
-        "noauth",
-        "debug",
-    )
-    return Call(server, client), str(server_dir / "chap-secrets")
+    """A call whose server requires MS-CHAPv2; also the path of the server's chap-secrets."""
+    call = start_call(lab, ends, mschap_v2=True, server_words=("debug", *server_words))
+    return call, str(lab.tmp / "server" / "chap-secrets")
 
 
 def test_mschap_v2_call_ping_and_transfer(lab: Lab) -> None:
