@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Network
 from typing import Any, ClassVar
 
@@ -31,9 +30,9 @@ from pyppp.ipcp.options import (
     SecondaryNbns,
 )
 from pyppp.options import Negotiator, Option, Review, UnknownOption, decode_options, encode_options
-from pyppp.packet import Code
 from pyppp.pppd.dns import RESOLV_CONF_PATH, ip_script_env, resolv_conf_text
 from pyppp.util import NOTICE
+from tests.talk import ACK, NAK, REJ, Talk, trace
 
 # Hypothesis's own choice cache can compare bytes with int keys on a hash collision, which
 # `python -bb` turns into an error inside hypothesis; our code is not involved.
@@ -41,8 +40,6 @@ pytestmark = pytest.mark.filterwarnings("ignore::BytesWarning:hypothesis.interna
 
 A = IPv4Address
 ZERO = A("0.0.0.0")
-ACK, NAK, REJ = Code.CONF_ACK, Code.CONF_NAK, Code.CONF_REJ
-NAMES = {ACK: "ConfAck", NAK: "ConfNak", REJ: "ConfRej"}
 
 
 def neg(**kwargs: object) -> IpcpNegotiator:
@@ -52,48 +49,6 @@ def neg(**kwargs: object) -> IpcpNegotiator:
 def wire(options: Sequence[Option]) -> list[Option]:
     """What the peer decodes: every exchange goes through the byte codec."""
     return decode_options(encode_options(options), CODECS)
-
-
-def trace(options: Sequence[Option]) -> str:
-    return " ".join(f"<{o.trace()}>" for o in options)
-
-
-@dataclass
-class Talk:
-    """Two negotiators exchanging requests until both are Acked (no automaton, no timers)."""
-
-    a: Negotiator[Any]
-    b: Negotiator[Any]
-    lines: list[str] = field(default_factory=list)
-    max_rounds: int = 12
-    max_failure: int = 5
-
-    def run(self) -> bool:
-        acked = {id(self.a): False, id(self.b): False}
-        naks = {id(self.a): 0, id(self.b): 0}
-        self.a.reset()
-        self.b.reset()
-        for _ in range(self.max_rounds):
-            for me, peer, tag in ((self.a, self.b, "a"), (self.b, self.a, "b")):
-                if acked[id(me)]:
-                    continue
-                request = wire(me.request())
-                self.lines.append(f"{tag} sent [IPCP ConfReq {trace(request)}]")
-                review = peer.review(request, reject_if_disagree=naks[id(peer)] >= self.max_failure)
-                reply = wire(review.options)
-                self.lines.append(f"{tag} rcvd [IPCP {NAMES[review.code]} {trace(reply)}]")
-                if review.code is ACK:
-                    assert me.on_ack(reply)
-                    acked[id(me)] = True
-                else:
-                    if review.code is NAK:
-                        naks[id(peer)] += 1
-                    assert me.on_nak(reply, rejected=review.code is REJ)
-            if all(acked.values()):
-                self.a.up()
-                self.b.up()
-                return True
-        return False
 
 
 SERVER = {"local": A("10.99.0.1"), "remote": A("10.99.0.2")}

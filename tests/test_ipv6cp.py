@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from ipaddress import IPv6Address
 
 import pytest
@@ -32,14 +31,13 @@ from pyppp.ipv6cp.options import (
     link_local,
 )
 from pyppp.options import Negotiator, Option, UnknownOption, decode_options, encode_options
-from pyppp.packet import Code, PPPProtocol
+from pyppp.packet import PPPProtocol
 from pyppp.trace import format_packet
 from pyppp.util import NOTICE, seeded_rng
+from tests.talk import ACK, NAK, REJ, Talk
 
 pytestmark = pytest.mark.filterwarnings("ignore::BytesWarning:hypothesis.internal.cache")
 
-ACK, NAK, REJ = Code.CONF_ACK, Code.CONF_NAK, Code.CONF_REJ
-NAMES = {ACK: "ConfAck", NAK: "ConfNak", REJ: "ConfRej"}
 ONE = bytes.fromhex("0000000000000001")
 TWO = bytes.fromhex("0000000000000002")
 
@@ -54,45 +52,6 @@ def wire(options: Sequence[Option]) -> list[Option]:
 
 def iid(identifier: bytes) -> list[Option]:
     return [InterfaceIdentifier(identifier)]
-
-
-def trace(options: Sequence[Option]) -> str:
-    return " ".join(f"<{o.trace()}>" for o in options)
-
-
-@dataclass
-class Talk:
-    """Two negotiators exchanging requests until both are Acked (no automaton, no timers)."""
-
-    a: Negotiator[object]
-    b: Negotiator[object]
-    lines: list[str] = field(default_factory=list)
-    max_rounds: int = 12
-    max_failure: int = 10
-
-    def run(self) -> bool:
-        acked = {"a": False, "b": False}
-        naks = {"a": 0, "b": 0}
-        self.a.reset()
-        self.b.reset()
-        for _ in range(self.max_rounds):
-            for me, peer, tag, other in ((self.a, self.b, "a", "b"), (self.b, self.a, "b", "a")):
-                if acked[tag]:
-                    continue
-                request = wire(me.request())
-                self.lines.append(f"{tag} sent [IPV6CP ConfReq {trace(request)}]")
-                review = peer.review(request, reject_if_disagree=naks[other] >= self.max_failure)
-                reply = wire(review.options)
-                self.lines.append(f"{tag} rcvd [IPV6CP {NAMES[review.code]} {trace(reply)}]")
-                if review.code is ACK:
-                    assert me.on_ack(reply)
-                    acked[tag] = True
-                else:
-                    naks[other] += review.code is NAK
-                    assert me.on_nak(reply, rejected=review.code is REJ)
-            if all(acked.values()):
-                return True
-        return False
 
 
 # -- codecs, pppd's address format --------------------------------------------------------------
@@ -163,7 +122,7 @@ def test_is_a_negotiator() -> None:
 
 def test_two_random_sides_converge_on_distinct_identifiers() -> None:
     a, b = neg(1), neg(2)
-    talk = Talk(a, b)
+    talk = Talk(a, b, max_failure=10, up=False)
     assert talk.run(), talk.lines
     # No Nak needed: each side offers its own random identifier, the other Acks it.
     assert [line.split(" <")[0] for line in talk.lines] == [
@@ -194,7 +153,7 @@ def test_new_negotiation_picks_a_new_random_identifier() -> None:
 def test_fixed_identifiers_win_over_a_random_peer() -> None:
     """pppd ``ipv6 ::1,::2`` against a peer with no idea: the peer is told to use ::2."""
     server, client = neg(1, local=ONE, remote=TWO), neg(2)
-    talk = Talk(client, server)
+    talk = Talk(client, server, max_failure=10, up=False)
     assert talk.run(), talk.lines
     assert talk.lines[1] == "a rcvd [IPV6CP ConfNak <addr fe80::0000:0000:0000:0002>]"
     assert "a sent [IPV6CP ConfReq <addr fe80::0000:0000:0000:0002>]" in talk.lines[2:]
@@ -376,7 +335,7 @@ def test_max_failure_turns_naks_into_rejects() -> None:
 
 def test_nak_in_opened_does_not_edit_the_request() -> None:
     a, b = neg(17), neg(18)
-    assert Talk(a, b).run()
+    assert Talk(a, b, max_failure=10, up=False).run()
     a.up()
     before = a.request()
     assert a.on_nak(iid(ZERO_IDENTIFIER), rejected=False)
@@ -404,7 +363,7 @@ def test_any_two_configurations_end_in_an_agreement_or_a_failure(
     a: dict[str, object], b: dict[str, object], seed: int
 ) -> None:
     left, right = neg(seed, **a), neg(seed + 1, **b)
-    talk = Talk(left, right, max_rounds=30, max_failure=5)
+    talk = Talk(left, right, max_rounds=30, max_failure=5, up=False)
     if not talk.run():
         return  # two stubborn configurations: the automaton's counters end this
     ra, rb = left.up(), right.up()
