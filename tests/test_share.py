@@ -556,16 +556,26 @@ def test_cli_rejects_bad_values(capsys: pytest.CaptureFixture[str]) -> None:
         cli.main(["share", "/dev/ttyS1", "--allow", "not-a-net"])
 
 
+@contextlib.contextmanager
+def _child(*argv: str, pass_fds: tuple[int, ...] = ()) -> Iterator[subprocess.Popen[str]]:
+    """A child process (``argv``, stderr piped as text); killed, reaped and closed on every exit."""
+    proc = subprocess.Popen(argv, pass_fds=pass_fds, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    try:
+        yield proc
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            proc.kill()
+        proc.wait()
+        if proc.stderr:
+            proc.stderr.close()
+
+
 def test_cli_server_runs_and_stops_on_sigterm(modem: FakeModem, lock_dir: Path) -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "pyppp", "share", modem.device, "--port", str(port),
-         "--lock-dir", str(lock_dir)],
-        stderr=subprocess.PIPE, text=True, cwd=ROOT,
-    )  # fmt: skip
-    try:
+    argv = [sys.executable, "-m", "pyppp", "share", modem.device, "--port", str(port)]
+    with _child(*argv, "--lock-dir", str(lock_dir)) as proc:
         assert proc.stderr is not None
         first = proc.stderr.readline()
         assert first.startswith(f"Sharing {modem.device} on 127.0.0.1:{port}")
@@ -578,12 +588,6 @@ def test_cli_server_runs_and_stops_on_sigterm(modem: FakeModem, lock_dir: Path) 
         assert "Terminating on signal 15" in rest
         assert "(shutdown)" in rest
         assert list(lock_dir.iterdir()) == []
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            proc.kill()
-        proc.wait()
-        if proc.stderr:
-            proc.stderr.close()
 
 
 _SYSTEMD_CHILD = """
@@ -601,13 +605,10 @@ def test_systemd_listening_socket(modem: FakeModem, lock_dir: Path) -> None:
     listener.bind(("127.0.0.1", 0))
     listener.listen()
     port = listener.getsockname()[1]
-    proc = subprocess.Popen(
-        [sys.executable, "-c", _SYSTEMD_CHILD, str(listener.fileno()),
-         "share", modem.device, "--port", "1", "--lock-dir", str(lock_dir)],
-        pass_fds=(listener.fileno(),), stderr=subprocess.PIPE, text=True, cwd=ROOT,
-    )  # fmt: skip
-    listener.close()
-    try:
+    child = (sys.executable, "-c", _SYSTEMD_CHILD, str(listener.fileno()))
+    argv = (*child, "share", modem.device, "--port", "1", "--lock-dir", str(lock_dir))
+    with _child(*argv, pass_fds=(listener.fileno(),)) as proc:
+        listener.close()
         assert proc.stderr is not None
         assert proc.stderr.readline().startswith(f"Sharing {modem.device} on 127.0.0.1:{port}")
         with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
@@ -615,9 +616,3 @@ def test_systemd_listening_socket(modem: FakeModem, lock_dir: Path) -> None:
             read_until(sock, b"OK")
         proc.terminate()
         assert proc.wait(10) == 0
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            proc.kill()
-        proc.wait()
-        if proc.stderr:
-            proc.stderr.close()
