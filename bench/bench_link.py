@@ -154,14 +154,9 @@ def transfer_pyppp(size: int) -> tuple[float, float, float]:
     """(MB/s, link-up ms from the trace, wall link-up ms) of one call through pyppp."""
     with Lab("bench") as lab, NullModemCable() as cable:
         call = start_call(lab, cable.ends)
-        call.wait_up(lab=lab)
-        seconds, sent, got = tcp_transfer(lab, lab.a, SERVER_IP, lab.b, size=size)
-        assert sent == got
+        rate = call.measure(lab, size)
         assert call.link_up is not None
-        call.client.signal(signal.SIGTERM)
-        call.client.wait(10)
-        call.server.wait(10)
-        return size / seconds / 1e6, call.link_up * 1000, call.wall_up * 1000
+        return rate, call.link_up * 1000, call.wall_up * 1000
 
 
 OBSERVE_MODES = {
@@ -179,13 +174,7 @@ def transfer_observed(size: int, words: tuple[str, ...]) -> float:
         call = start_call(
             lab, cable.ends, server_words=("debug", *sides[0]), client_words=("debug", *sides[1])
         )
-        call.wait_up(lab=lab)
-        seconds, sent, got = tcp_transfer(lab, lab.a, SERVER_IP, lab.b, size=size)
-        assert sent == got
-        call.client.signal(signal.SIGTERM)
-        call.client.wait(10)
-        call.server.wait(10)
-        return size / seconds / 1e6
+        return call.measure(lab, size)
 
 
 def observe_costs(size: int, rounds: int) -> dict[str, float]:

@@ -174,7 +174,7 @@ def _transfer(size: int, words: tuple[str, ...], timestamps: int) -> float:
     import subprocess
 
     from pyppp.aio.cable import NullModemCable
-    from tests.e2e.netns import SERVER_IP, Lab, start_call, tcp_transfer
+    from tests.e2e.netns import Lab, start_call
 
     with Lab("bench") as lab, NullModemCable() as cable:
         os.environ["PYPPP_RUNTIME_DIR"] = str(lab.tmp / "run")  # not /run/pyppp
@@ -182,13 +182,7 @@ def _transfer(size: int, words: tuple[str, ...], timestamps: int) -> float:
             sysctl = ["sysctl", "-qw", f"net.ipv4.tcp_timestamps={timestamps}"]
             subprocess.run(ns.argv(sysctl), check=True)
         call = start_call(lab, cable.ends, server_words=words, client_words=words)
-        call.wait_up(lab=lab)
-        seconds, sent, got = tcp_transfer(lab, lab.a, SERVER_IP, lab.b, size=size)
-        assert sent == got
-        call.client.signal(signal.SIGTERM)
-        call.client.wait(10)
-        call.server.wait(10)
-        return size / seconds / 1e6
+        return call.measure(lab, size)
 
 
 def link_transfers(megabytes: float, rounds: int = 3) -> dict[str, float]:

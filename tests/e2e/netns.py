@@ -589,6 +589,17 @@ class Call:
         if first is not None:
             self.link_up = done - first[0]
 
+    def measure(self, lab: Lab, size: int) -> float:
+        """Once up, the MB/s of one TCP transfer of ``size`` bytes from the dialer's namespace
+        to the server (digests compared); then the dialer hangs up on SIGTERM and both end."""
+        self.wait_up(lab=lab)
+        seconds, sent, got = tcp_transfer(lab, lab.a, SERVER_IP, lab.b, size=size)
+        assert sent == got
+        self.client.signal(signal.SIGTERM)
+        self.client.wait(10)
+        self.server.wait(10)
+        return size / seconds / 1e6
+
 
 def start_call(
     lab: Lab,
