@@ -92,6 +92,7 @@ def test_request_round_trip(link: str | None) -> None:
 
 # -- records of two real links ------------------------------------------------------------------
 def _pair(*, echo: float = 0.0, delay: float = 0.001) -> tuple[LinkPair, Link, Link]:
+    """A PAP server and its client on simulated wires, opened at 0 and run until both are up."""
     server = Link(
         simple_config(
             local="10.99.0.1",
@@ -106,6 +107,9 @@ def _pair(*, echo: float = 0.0, delay: float = 0.001) -> tuple[LinkPair, Link, L
         rng=seeded_rng(2),
     )
     pair = LinkPair(server, client, a_to_b=Wire(delay=delay), b_to_a=Wire(delay=delay))
+    server.open(0.0)
+    client.open(0.0)
+    pair.run(10.0, stop=_up)
     return pair, server, client
 
 
@@ -123,9 +127,6 @@ def _up(pair: LinkPair) -> bool:
 
 def test_both_ends_report_what_was_negotiated_and_what_crossed_the_wire() -> None:
     pair, server, client = _pair()
-    server.open(0.0)
-    client.open(0.0)
-    pair.run(10.0, stop=_up)
     up_at = pair.now
     pair.run(up_at + 5.0)  # nothing more happens; the clock stops where traffic ended
     server_view = _observed(pair, server, "a", "server")
@@ -159,9 +160,6 @@ def test_both_ends_report_what_was_negotiated_and_what_crossed_the_wire() -> Non
 
 def test_ip_traffic_grows_the_counters_by_what_was_carried() -> None:
     pair, server, client = _pair()
-    server.open(0.0)
-    client.open(0.0)
-    pair.run(10.0, stop=_up)
     before = _observed(pair, client, "b", "client").status(pair.now)
     packet = bytes([0x45]) + bytes(99)
     for _ in range(3):
@@ -175,10 +173,7 @@ def test_ip_traffic_grows_the_counters_by_what_was_carried() -> None:
 
 
 def test_drops_are_reported_by_reason() -> None:
-    pair, server, client = _pair()
-    server.open(0.0)
-    client.open(0.0)
-    pair.run(10.0, stop=_up)
+    pair, server, _client = _pair()
     good = hdlc.encode_frame(PPPProtocol.IP, bytes([0x45]) + bytes(19), accm=0)
     bad = good[:-3] + bytes([good[-3] ^ 1]) + good[-2:]
     server.receive_data(bad + bad, pair.now)
@@ -189,10 +184,7 @@ def test_drops_are_reported_by_reason() -> None:
 
 
 def test_keepalive_round_trip_is_the_wires_round_trip() -> None:
-    pair, server, client = _pair(echo=5.0, delay=0.120)
-    server.open(0.0)
-    client.open(0.0)
-    pair.run(10.0, stop=_up)
+    pair, _server, client = _pair(echo=5.0, delay=0.120)
     pair.run(pair.now + 21.0)
     status = _observed(pair, client, "b", "client").status(pair.now)
     assert status.echo is not None
@@ -205,10 +197,7 @@ def test_keepalive_round_trip_is_the_wires_round_trip() -> None:
 
 
 def test_an_unanswered_echo_is_pending_and_measures_nothing() -> None:
-    pair, server, client = _pair(echo=5.0)
-    server.open(0.0)
-    client.open(0.0)
-    pair.run(10.0, stop=_up)
+    pair, _server, client = _pair(echo=5.0)
     pair.run(pair.now + 6.0)
     replies = client.lcp.echo_replies
     pair.b_to_a.cut()
@@ -221,10 +210,7 @@ def test_an_unanswered_echo_is_pending_and_measures_nothing() -> None:
 
 
 def test_between_calls_the_shell_phase_shows_and_the_addresses_are_gone() -> None:
-    pair, server, client = _pair()
-    server.open(0.0)
-    client.open(0.0)
-    pair.run(10.0, stop=_up)
+    pair, _server, client = _pair()
     client.close(now=pair.now)
     pair.run(pair.now + 10.0)
     observer = _observed(pair, client, "b", "client")
@@ -255,9 +241,6 @@ def test_a_link_with_compression_stats_shows_them() -> None:
 # -- the records as JSON ------------------------------------------------------------------------
 def test_records_survive_the_json_round_trip() -> None:
     pair, server, client = _pair(echo=2.0)
-    server.open(0.0)
-    client.open(0.0)
-    pair.run(10.0, stop=_up)
     pair.run(pair.now + 5.0)
     server.receive_data(b"\x7e\x01\x02\x03\x04\x05\x7e", pair.now)
     statuses = [
