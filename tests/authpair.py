@@ -8,8 +8,8 @@ from collections.abc import Callable, Iterable, Iterator
 
 import pytest
 
-from pyppp.auth.base import AuthEngine, AuthEvent
-from pyppp.packet import ControlPacket
+from pyppp.auth.base import AuthEngine, AuthEvent, AuthFailure, Role
+from pyppp.packet import ControlPacket, PPPProtocol
 
 
 def drain(engine: AuthEngine) -> list[AuthEvent]:
@@ -50,3 +50,13 @@ def assert_never_logged(caplog: pytest.LogCaptureFixture, secrets: Iterable[str]
     yield
     for secret in secrets:
         assert secret not in caplog.text
+
+
+def peer_failed(protocol: PPPProtocol) -> AuthFailure:
+    """The peer's event when the authenticator refused us (pppd exit status 19)."""
+    return AuthFailure(Role.PEER, protocol, "Failed to authenticate ourselves to peer", 19)
+
+
+def authenticator_failed(protocol: PPPProtocol) -> AuthFailure:
+    """The authenticator's event when it refused the peer (pppd exit status 11)."""
+    return AuthFailure(Role.AUTHENTICATOR, protocol, "Authentication failed", 11)

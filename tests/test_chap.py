@@ -26,7 +26,7 @@ from pyppp.auth.chap import (
 from pyppp.packet import ControlPacket, PPPProtocol
 from pyppp.pppd.secrets import SecretsFile
 from pyppp.util import seeded_rng
-from tests.authpair import assert_never_logged, drain, pump
+from tests.authpair import assert_never_logged, authenticator_failed, drain, peer_failed, pump
 
 SERVER_SECRETS = SecretsFile.parse(
     "zaphod server gargleBlaster 10.0.0.2\n"
@@ -148,12 +148,8 @@ def test_wrong_secret(caplog: pytest.LogCaptureFixture) -> None:
     crossed = pump(peer, auth, 0.0)
     assert crossed[-1].code == FAILURE
     assert crossed[-1].data == b"Access denied"
-    assert drain(peer) == [
-        AuthFailure(Role.PEER, PPPProtocol.CHAP, "Failed to authenticate ourselves to peer", 19)
-    ]
-    assert drain(auth) == [
-        AuthFailure(Role.AUTHENTICATOR, PPPProtocol.CHAP, "Authentication failed", 11)
-    ]
+    assert drain(peer) == [peer_failed(PPPProtocol.CHAP)]
+    assert drain(auth) == [authenticator_failed(PPPProtocol.CHAP)]
     assert "Peer zaphod failed CHAP authentication" in caplog.messages
     assert "CHAP authentication failed: Access denied" in caplog.messages
     assert "CHAP authentication failed" in caplog.messages
@@ -233,9 +229,7 @@ def test_peer_that_never_answers() -> None:
     assert len(sent) == 10  # chap-max-challenge
     assert len(set(sent)) == 1  # the same Challenge, same Identifier, every time
     assert times == [50.0 + 3 * i for i in range(10)]  # chap-restart 3 s
-    assert drain(auth) == [
-        AuthFailure(Role.AUTHENTICATOR, PPPProtocol.CHAP, "Authentication failed", 11)
-    ]
+    assert drain(auth) == [authenticator_failed(PPPProtocol.CHAP)]
 
 
 def test_client_timeout(caplog: pytest.LogCaptureFixture) -> None:
@@ -245,9 +239,7 @@ def test_client_timeout(caplog: pytest.LogCaptureFixture) -> None:
     peer.receive(encode_value_name(CHALLENGE, 1, b"c" * 16, b"server"), 1.0)
     assert peer.get_timer() == 60.0  # answering does not restart the clock
     peer.handle_timer(60.0)
-    assert drain(peer) == [
-        AuthFailure(Role.PEER, PPPProtocol.CHAP, "Failed to authenticate ourselves to peer", 19)
-    ]
+    assert drain(peer) == [peer_failed(PPPProtocol.CHAP)]
     assert "CHAP authentication timed out" in caplog.messages
     forever = ChapPeer("zaphod", "x", timeout=0)
     forever.start(0.0)
@@ -309,9 +301,7 @@ def test_rechallenge_with_chap_interval() -> None:
     auth.handle_timer(120.0)
     third = pump(peer, auth, 120.0)
     assert third[-1].code == FAILURE
-    assert drain(auth) == [
-        AuthFailure(Role.AUTHENTICATOR, PPPProtocol.CHAP, "Authentication failed", 11)
-    ]
+    assert drain(auth) == [authenticator_failed(PPPProtocol.CHAP)]
     assert auth.get_timer() is None
 
 

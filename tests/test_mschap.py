@@ -48,7 +48,7 @@ from pyppp.packet import Code, ControlPacket, PPPProtocol
 from pyppp.pppd.secrets import SecretsFile
 from pyppp.simple import simple_config
 from pyppp.util import seeded_rng
-from tests.authpair import assert_never_logged, drain, pump
+from tests.authpair import assert_never_logged, authenticator_failed, drain, peer_failed, pump
 from tests.linkpair import LinkPair
 
 V1, V2 = ChapAlgorithm.MS, ChapAlgorithm.MS_V2
@@ -214,12 +214,8 @@ def test_wrong_secret(algorithm: int, caplog: pytest.LogCaptureFixture) -> None:
     if algorithm == V2:
         message += " M=Access denied"
     assert crossed[-1] == ControlPacket(FAILURE, crossed[0].identifier, message.encode())
-    assert drain(peer) == [
-        AuthFailure(Role.PEER, PPPProtocol.CHAP, "Failed to authenticate ourselves to peer", 19)
-    ]
-    assert drain(auth) == [
-        AuthFailure(Role.AUTHENTICATOR, PPPProtocol.CHAP, "Authentication failed", 11)
-    ]
+    assert drain(peer) == [peer_failed(PPPProtocol.CHAP)]
+    assert drain(auth) == [authenticator_failed(PPPProtocol.CHAP)]
     assert "Peer zaphod failed CHAP authentication" in caplog.messages
     shown = "Access denied" if algorithm == V2 else "E=691 Authentication failure"
     assert f"MS-CHAP authentication failed: {shown}" in caplog.messages
@@ -257,9 +253,7 @@ def test_v2_peer_checks_the_authenticator_response(
 ) -> None:
     peer, auth = engines(V2)
     pump(peer, auth, 0.0, tamper=forge_success(message))
-    assert drain(peer) == [
-        AuthFailure(Role.PEER, PPPProtocol.CHAP, "Failed to authenticate ourselves to peer", 19)
-    ]
+    assert drain(peer) == [peer_failed(PPPProtocol.CHAP)]
     assert f"MS-CHAPv2 {line}" in caplog.messages
     assert "CHAP authentication failed" in caplog.messages
 

@@ -32,7 +32,7 @@ from pyppp.auth.pap import (
 )
 from pyppp.packet import ControlPacket, PPPProtocol
 from pyppp.pppd.secrets import SecretsFile
-from tests.authpair import assert_never_logged, drain, pump
+from tests.authpair import assert_never_logged, authenticator_failed, drain, peer_failed, pump
 
 SECRETS = SecretsFile.parse(
     "zaphod server gargleBlaster 10.0.0.2\n"
@@ -129,12 +129,8 @@ def test_wrong_password(caplog: pytest.LogCaptureFixture) -> None:
     peer.start(0.0)
     crossed = pump(peer, auth, 0.0)
     assert crossed[1] == encode_response(AUTH_NAK, 1, b"Login incorrect")
-    assert drain(peer) == [
-        AuthFailure(Role.PEER, PPPProtocol.PAP, "Failed to authenticate ourselves to peer", 19)
-    ]
-    assert drain(auth) == [
-        AuthFailure(Role.AUTHENTICATOR, PPPProtocol.PAP, "Authentication failed", 11)
-    ]
+    assert drain(peer) == [peer_failed(PPPProtocol.PAP)]
+    assert drain(auth) == [authenticator_failed(PPPProtocol.PAP)]
     assert "PAP peer authentication failed for zaphod" in caplog.messages
     assert "PAP authentication failed" in caplog.messages
     assert "Remote message: Login incorrect" in caplog.messages
@@ -232,9 +228,7 @@ def test_authenticator_pap_timeout() -> None:
     auth.handle_timer(39.9)
     assert drain(auth) == []
     auth.handle_timer(40.0)
-    assert drain(auth) == [
-        AuthFailure(Role.AUTHENTICATOR, PPPProtocol.PAP, "Authentication failed", 11)
-    ]
+    assert drain(auth) == [authenticator_failed(PPPProtocol.PAP)]
     forever = PapAuthenticator("server", SECRETS, timeout=0)
     forever.start(0.0)
     assert forever.get_timer() is None
@@ -275,9 +269,7 @@ def test_protocol_reject(caplog: pytest.LogCaptureFixture) -> None:
     peer = PapPeer("zaphod", "x")
     peer.start(0.0)
     peer.protocol_rejected(1.0)
-    assert drain(peer)[0] == AuthFailure(
-        Role.PEER, PPPProtocol.PAP, "Failed to authenticate ourselves to peer", 19
-    )
+    assert drain(peer)[0] == peer_failed(PPPProtocol.PAP)
     assert peer.get_timer() is None
     auth = PapAuthenticator("server", SECRETS)
     auth.start(0.0)
