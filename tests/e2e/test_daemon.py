@@ -26,10 +26,11 @@ from pathlib import Path
 from pyppp.aio.cable import NullModemCable
 from pyppp.aio.signals import FATAL, handled_signals
 
+from .calls import FAST, READY, UP, VECTORS, alive, config_dirs, dial, pyppp_plain, serve
+from .calls import count as _count
+from .calls import logs as _logs
 from .netns import (
     CLIENT_IP,
-    PASSWORD,
-    REPO,
     SERVER_IP,
     USER,
     Lab,
@@ -39,25 +40,11 @@ from .netns import (
     signal_pending,
 )
 
-UP = r"^remote IP address "
-READY = r"^Connect: ppp\d+ <--> "
-FAST = ("lcp-restart", "1", "lcp-max-configure", "2", "lcp-max-terminate", "1")
-VECTORS = REPO / "tests" / "vectors" / "options"
 EXIT_OK, EXIT_OPTION_ERROR, EXIT_USER_REQUEST, EXIT_NEGOTIATION_FAILED = 0, 2, 5, 10
 EXIT_FATAL_SIGNAL = 127
 
 
 # -- helpers -------------------------------------------------------------------------------------
-
-
-def _logs(*processes: LoggedProcess) -> str:
-    return "\n".join(f"--- {p.label} (status {p.proc.poll()}):\n{p.text}" for p in processes)
-
-
-def _count(process: LoggedProcess, pattern: str) -> int:
-    regex = re.compile(pattern)
-    with process._cond:
-        return sum(1 for _, line in process.lines if regex.search(line))
 
 
 def _wait_count(process: LoggedProcess, pattern: str, count: int, timeout: float = 15.0) -> None:
@@ -76,73 +63,8 @@ def _wait(predicate: object, timeout: float = 10.0, what: str = "condition") -> 
         time.sleep(0.02)
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    with contextlib.suppress(OSError):
-        if Path(f"/proc/{pid}/stat").read_text().split(") ")[1].startswith("Z"):
-            return False
-    return True
-
-
-def _dirs(lab: Lab, *, chap: bool = False) -> tuple[Path, Path]:
-    name = "chap-secrets" if chap else "pap-secrets"
-    server = lab.config_dir("server", **{name.replace("-", "_"): f"{USER} * {PASSWORD} *\n"})
-    client = lab.config_dir("client", **{name.replace("-", "_"): f"{USER} * {PASSWORD}\n"})
-    return server, client
-
-
-def _serve(lab: Lab, device: str, *words: str, auth: str = "pap", **kw: object) -> LoggedProcess:
-    server_dir = lab.tmp / "server"
-    return lab.pyppp(
-        str(kw.pop("label", "server")),
-        lab.a,
-        "serve",
-        device,
-        "--auth",
-        auth,
-        "--config-dir",
-        str(server_dir),
-        f"{SERVER_IP}:{CLIENT_IP}",
-        *FAST,
-        *words,
-        **kw,  # type: ignore[arg-type]
-    )
-
-
-def _dial(lab: Lab, device: str, *words: str, **kw: object) -> LoggedProcess:
-    client_dir = lab.tmp / "client"
-    return lab.pyppp(
-        str(kw.pop("label", "client")),
-        lab.b,
-        "dial",
-        device,
-        "--user",
-        USER,
-        "--config-dir",
-        str(client_dir),
-        "noauth",
-        *FAST,
-        *words,
-        **kw,  # type: ignore[arg-type]
-    )
-
-
 def _ppp_links(ns: Netns) -> list[str]:
     return [name for name in ns.links() if name.startswith("ppp")]
-
-
-def _pyppp_plain(*args: str) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, PYTHONPATH=str(REPO))
-    return subprocess.run(
-        [sys.executable, "-m", "pyppp", *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=env,
-    )
 
 
 def _read_pid_file(path: Path, lines: int) -> list[str]:
@@ -170,9 +92,9 @@ def _daemons(*run_dirs: Path) -> Iterator[None]:
                 with contextlib.suppress(OSError, ValueError):
                     pid = int(path.read_text().split()[0])
                     for signum in (signal.SIGTERM, signal.SIGKILL):
-                        if _alive(pid):
+                        if alive(pid):
                             os.kill(pid, signum)
-                            _wait_quietly(lambda p=pid: not _alive(p), 5.0)
+                            _wait_quietly(lambda p=pid: not alive(p), 5.0)
 
 
 def _wait_quietly(predicate: object, timeout: float) -> None:
@@ -184,14 +106,14 @@ def _wait_quietly(predicate: object, timeout: float) -> None:
 
 
 def test_serve_detaches_dial_updetach_returns_when_up_and_stop_ends_it(lab: Lab) -> None:
-    _dirs(lab)
+    config_dirs(lab)
     server_run, client_run = lab.tmp / "run-server", lab.tmp / "run-client"
     lock_dir = lab.tmp / "lock"
     for folder in (server_run, client_run, lock_dir):
         folder.mkdir()
     server_log = lab.tmp / "server.log"
     with NullModemCable() as cable, _daemons(server_run, client_run):
-        server = _serve(
+        server = serve(
             lab,
             cable.ends[0],
             *("linkname", "labserve", "--run-dir", str(server_run)),
@@ -203,13 +125,13 @@ def test_serve_detaches_dial_updetach_returns_when_up_and_stop_ends_it(lab: Lab)
         pid_text, ifname = _read_pid_file(server_run / "ppp-labserve.pid", 2)
         pid = int(pid_text)
         assert pid != server.pid  # the daemon is the child that stayed
-        assert _alive(pid)
+        assert alive(pid)
         assert re.fullmatch(r"ppp\d+", ifname)
         # pppd 2.4.9: /run/<ifname>.pid holds the pid; the linkname file the pid and the name.
         assert (server_run / f"{ifname}.pid").read_text() == f"{pid}\n"
         assert Path(f"/proc/{pid}/stat").read_text().split()[5] == str(pid)  # own session
 
-        client = _dial(
+        client = dial(
             lab,
             cable.ends[1],
             *("updetach", "linkname", "labdial", "--run-dir", str(client_run)),
@@ -230,28 +152,28 @@ def test_serve_detaches_dial_updetach_returns_when_up_and_stop_ends_it(lab: Lab)
         ping(lab.b, SERVER_IP, count=2)
 
         # poff's job: stop the server by its linkname; it ends the call properly.
-        stopped = _pyppp_plain("stop", "labserve", "--run-dir", str(server_run))
+        stopped = pyppp_plain("stop", "labserve", "--run-dir", str(server_run))
         assert stopped.returncode == 0, stopped
-        assert not _alive(pid)
+        assert not alive(pid)
         assert list(server_run.iterdir()) == [], "pid files left behind"
         assert list(lock_dir.iterdir()) == [], "lock left behind"
         log = server_log.read_text()
         assert "Terminating on signal 15" in log, log
         assert "sent [LCP TermReq" in log, log
         # The dialer (in the background now) sees the Terminate-Request and exits too.
-        _wait(lambda: not _alive(client_pid), 15, "the dialer to exit")
+        _wait(lambda: not alive(client_pid), 15, "the dialer to exit")
         assert list(client_run.iterdir()) == []
         assert _ppp_links(lab.a) == _ppp_links(lab.b) == []
         assert "Traceback" not in log + client.text
 
 
 def test_updetach_failure_reaches_the_caller_with_pppds_status(lab: Lab) -> None:
-    _dirs(lab)
+    config_dirs(lab)
     run = lab.tmp / "run"
     run.mkdir()
     with NullModemCable() as cable, _daemons(run):
         # Nobody at the other end: LCP gives up; the caller gets 10 and the lines.
-        client = _dial(lab, cable.ends[1], "updetach", "--run-dir", str(run), detach=True)
+        client = dial(lab, cable.ends[1], "updetach", "--run-dir", str(run), detach=True)
         assert client.wait(30) == EXIT_NEGOTIATION_FAILED, _logs(client)
         assert client.find(r"^LCP: timeout sending Config-Requests$"), _logs(client)
         assert list(run.iterdir()) == []
@@ -259,12 +181,12 @@ def test_updetach_failure_reaches_the_caller_with_pppds_status(lab: Lab) -> None
 
 
 def test_option_error_before_detaching_gives_status_2_and_one_line(lab: Lab) -> None:
-    result = _pyppp_plain("dial", "/dev/null", "frobnicate")
+    result = pyppp_plain("dial", "/dev/null", "frobnicate")
     assert result.returncode == EXIT_OPTION_ERROR, result
     assert len(result.stderr.strip().splitlines()) == 1, result
     # `login require-chap` cannot work: said once (it used to be said twice).
     config = lab.config_dir("bad", chap_secrets="* * x *\n")
-    result = _pyppp_plain(
+    result = pyppp_plain(
         "serve", "/dev/null", "--config-dir", str(config), "auth", "login", "require-chap"
     )
     assert result.returncode != 0, result
@@ -276,13 +198,13 @@ def test_option_error_before_detaching_gives_status_2_and_one_line(lab: Lab) -> 
 
 
 def test_sigusr1_toggles_the_trace_with_the_link_up_and_sigusr2_is_harmless(lab: Lab) -> None:
-    _dirs(lab, chap=True)
+    config_dirs(lab, chap=True)
     with NullModemCable() as cable:
         # The server re-authenticates the dialer every second (CHAP rechallenge): traffic that
         # the trace shows while the link is up.
-        server = _serve(lab, cable.ends[0], "chap-interval", "1", "debug", auth="chap")
+        server = serve(lab, cable.ends[0], "chap-interval", "1", "debug", auth="chap")
         server.wait_for(READY, 10)
-        client = _dial(lab, cable.ends[1])
+        client = dial(lab, cable.ends[1])
         server.wait_for(UP, 15)
         client.wait_for(UP, 5)
         assert not client.find(r"^(sent|rcvd) \["), _logs(client)  # no debug yet
@@ -311,7 +233,7 @@ def test_sigusr1_toggles_the_trace_with_the_link_up_and_sigusr2_is_harmless(lab:
 
 
 def test_no_catchable_signal_leaves_anything_behind(lab: Lab) -> None:
-    _dirs(lab)
+    config_dirs(lab)
     signals = handled_signals()
     masters: list[int] = []
     started: list[tuple[int, LoggedProcess, Path]] = []
@@ -324,7 +246,7 @@ def test_no_catchable_signal_leaves_anything_behind(lab: Lab) -> None:
                 work = lab.tmp / f"sig{signum}"
                 (work / "lock").mkdir(parents=True)
                 (work / "run").mkdir()
-                process = _serve(
+                process = serve(
                     lab,
                     os.ttyname(slave),
                     *("lock", "--lock-dir", str(work / "lock"), "linkname", f"s{signum}"),
@@ -394,7 +316,7 @@ def _read(path: Path, timeout: float = 10.0) -> tuple[list[str], dict[str, str]]
 
 
 def test_auth_up_ip_pre_up_and_disconnect_run_as_pppd_runs_them(lab: Lab) -> None:
-    server_dir, _ = _dirs(lab)
+    server_dir, _ = config_dirs(lab)
     out = lab.tmp / "hook"
     for name in ("auth-up", "auth-down", "ip-pre-up", "ip-up"):
         script = server_dir / name
@@ -410,7 +332,7 @@ def test_auth_up_ip_pre_up_and_disconnect_run_as_pppd_runs_them(lab: Lab) -> Non
     disconnect.chmod(0o755)
     with NullModemCable() as cable:
         # noipv6: with IPv6CP up first the interface would be up before ip-pre-up, as in pppd.
-        server = _serve(
+        server = serve(
             lab,
             cable.ends[0],
             *("115200", "child-timeout", "1", "set", "GREETING=hello", "noipv6", "debug"),
@@ -419,7 +341,7 @@ def test_auth_up_ip_pre_up_and_disconnect_run_as_pppd_runs_them(lab: Lab) -> Non
         welcome = lab.tmp / "welcome.sh"
         welcome.write_text(f"#!/bin/sh\ntty > {out}.welcome\n")
         welcome.chmod(0o755)
-        client = _dial(lab, cable.ends[1], "disconnect", str(disconnect), "welcome", str(welcome))
+        client = dial(lab, cable.ends[1], "disconnect", str(disconnect), "welcome", str(welcome))
         server.wait_for(UP, 15)
         client.wait_for(UP, 5)
 
@@ -458,7 +380,7 @@ def test_auth_up_ip_pre_up_and_disconnect_run_as_pppd_runs_them(lab: Lab) -> Non
 
 
 def test_pty_command_reaches_a_notty_server_and_carries_a_ping(lab: Lab) -> None:
-    server_dir, _ = _dirs(lab)
+    server_dir, _ = config_dirs(lab)
     # What ssh would run on the far host: a pyppp serve on its standard input and output (its
     # log on standard error with `logfd 2`, which comes back to us through the pty command).
     far_end = " ".join(
@@ -534,18 +456,18 @@ def _processes_with(text: str) -> list[int]:
         with contextlib.suppress(OSError):
             if text.encode() in path.read_bytes():
                 found.append(int(path.parent.name))
-    return [pid for pid in found if _alive(pid)]
+    return [pid for pid in found if alive(pid)]
 
 
 # -- 6. demand ----------------------------------------------------------------------------------
 
 
 def test_demand_dials_on_a_ping_hangs_up_when_idle_and_dials_again(lab: Lab) -> None:
-    _dirs(lab)
+    config_dirs(lab)
     with NullModemCable() as cable:
-        server = _serve(lab, cable.ends[0], "persist", "holdoff", "0", "debug")
+        server = serve(lab, cable.ends[0], "persist", "holdoff", "0", "debug")
         server.wait_for(READY, 10)
-        client = _dial(
+        client = dial(
             lab,
             cable.ends[1],
             *(f"{CLIENT_IP}:{SERVER_IP}", "demand", "idle", "2", "connect", "/bin/true"),
@@ -582,15 +504,15 @@ def test_demand_dials_on_a_ping_hangs_up_when_idle_and_dials_again(lab: Lab) -> 
 
 
 def test_debian_stock_options_file_works_unchanged_for_serve_and_dial(lab: Lab) -> None:
-    server_dir, client_dir = _dirs(lab)
+    server_dir, client_dir = config_dirs(lab)
     for folder in (server_dir, client_dir):
         shutil.copy(VECTORS / "debian-12-options", folder / "options")
     lock_dir = lab.tmp / "lock"
     lock_dir.mkdir()
     with NullModemCable() as cable:
-        server = _serve(lab, cable.ends[0], "--lock-dir", str(lock_dir))
+        server = serve(lab, cable.ends[0], "--lock-dir", str(lock_dir))
         server.wait_for(READY, 10)
-        client = _dial(lab, cable.ends[1], "--lock-dir", str(lock_dir))
+        client = dial(lab, cable.ends[1], "--lock-dir", str(lock_dir))
         server.wait_for(UP, 15)
         client.wait_for(UP, 5)
         ping(lab.b, SERVER_IP, count=2)
@@ -613,7 +535,7 @@ def _default_routes(ns: Netns) -> str:
 
 
 def test_replacedefaultroute_and_defaultroute_metric(lab: Lab) -> None:
-    _dirs(lab)
+    config_dirs(lab)
     for command in (
         ["ip", "link", "add", "eth9", "type", "veth", "peer", "name", "eth9p"],
         ["ip", "addr", "add", "10.99.50.1/24", "dev", "eth9"],
@@ -624,10 +546,10 @@ def test_replacedefaultroute_and_defaultroute_metric(lab: Lab) -> None:
         lab.b.run(command, check=True)
     before = _default_routes(lab.b)
     with NullModemCable() as cable:
-        server = _serve(lab, cable.ends[0], "persist", "holdoff", "0")
+        server = serve(lab, cable.ends[0], "persist", "holdoff", "0")
         server.wait_for(READY, 10)
         # Without replacedefaultroute: pppd's line, and the old route stays.
-        client = _dial(lab, cable.ends[1], "defaultroute")
+        client = dial(lab, cable.ends[1], "defaultroute")
         client.wait_for(UP, 15)
         client.wait_for(r"^not replacing default route to eth9 \[10\.99\.50\.254\]$", 5)
         assert _default_routes(lab.b) == before
@@ -636,7 +558,7 @@ def test_replacedefaultroute_and_defaultroute_metric(lab: Lab) -> None:
         _wait_count(server, READY, 2)
 
         # With it: ours replaces the old one, which comes back at the end.
-        client = _dial(lab, cable.ends[1], "defaultroute", "replacedefaultroute", label="c2")
+        client = dial(lab, cable.ends[1], "defaultroute", "replacedefaultroute", label="c2")
         client.wait_for(UP, 15)
         client.wait_for(r"^replacing old default route to eth9 \[10\.99\.50\.254\]$", 5)
         routes = _default_routes(lab.b)
@@ -649,7 +571,7 @@ def test_replacedefaultroute_and_defaultroute_metric(lab: Lab) -> None:
         _wait_count(server, READY, 3)
 
         # defaultroute-metric: only a default route with the same metric counts.
-        client = _dial(lab, cable.ends[1], "defaultroute", "defaultroute-metric", "50", label="c3")
+        client = dial(lab, cable.ends[1], "defaultroute", "defaultroute-metric", "50", label="c3")
         client.wait_for(UP, 15)
         _wait(lambda: "metric 50" in _default_routes(lab.b), 5, "the metric-50 route")
         assert "10.99.50.254" in _default_routes(lab.b)
@@ -690,10 +612,10 @@ while True:
 
 
 def test_socket_option_connects_the_line(lab: Lab) -> None:
-    _dirs(lab)
+    config_dirs(lab)
     bridge = lab.start("bridge", lab.b, [sys.executable, "-c", _BRIDGE, "2099"])
     _, line = bridge.wait_for(r"^pty /dev/pts/\d+$", 10)
-    server = _serve(lab, line.split()[1])
+    server = serve(lab, line.split()[1])
     server.wait_for(READY, 10)
     client = lab.pyppp(
         "client",
@@ -718,14 +640,14 @@ def test_socket_option_connects_the_line(lab: Lab) -> None:
 
 
 def test_up_sdnotify_tells_systemd_and_maxoctets_ends_the_call(lab: Lab) -> None:
-    _dirs(lab)
+    config_dirs(lab)
     notify_path = lab.tmp / "notify"
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     listener.bind(str(notify_path))
     listener.settimeout(20)
     try:
         with NullModemCable() as cable:
-            server = _serve(lab, cable.ends[0])
+            server = serve(lab, cable.ends[0])
             server.wait_for(READY, 10)
             env = dict(lab.env(), NOTIFY_SOCKET=str(notify_path))
             argv = lab.b.argv(

@@ -17,7 +17,6 @@ import re
 import shutil
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -27,10 +26,11 @@ import pytest
 from pyppp.aio.cable import NullModemCable
 from pyppp.pppd.lock import format_lock_content
 
+from .calls import READY, UP, VECTORS, alive, config_dirs, dial, pyppp_plain, serve
+from .calls import count as _count
+from .calls import logs as _logs
 from .netns import (
     CLIENT_IP,
-    PASSWORD,
-    REPO,
     SERVER_IP,
     USER,
     Lab,
@@ -53,71 +53,8 @@ EXIT_NEGOTIATION_FAILED = 10
 EXIT_IDLE_TIMEOUT = 12
 EXIT_CONNECT_TIME = 13
 
-UP = r"^remote IP address "
-READY = r"^Connect: ppp\d+ <--> "
-# One retransmission a second and few of them: a dead peer is noticed in 2 s, not 30.
-FAST = ("lcp-restart", "1", "lcp-max-configure", "2", "lcp-max-terminate", "1")
-VECTORS = REPO / "tests" / "vectors" / "options"
-
 
 # -- helpers -------------------------------------------------------------------------------------
-
-
-def _dirs(lab: Lab) -> tuple[Path, Path]:
-    server = lab.tmp / "server"
-    client = lab.tmp / "client"
-    if not server.exists():
-        lab.config_dir("server", pap_secrets=f"{USER} * {PASSWORD} *\n")
-        lab.config_dir("client", pap_secrets=f"{USER} * {PASSWORD}\n")
-    return server, client
-
-
-def _serve(lab: Lab, device: str, *words: str, label: str = "server") -> LoggedProcess:
-    server_dir, _ = _dirs(lab)
-    return lab.pyppp(
-        label,
-        lab.a,
-        "serve",
-        device,
-        "--auth",
-        "pap",
-        "--config-dir",
-        str(server_dir),
-        f"{SERVER_IP}:{CLIENT_IP}",
-        *FAST,
-        *words,
-    )
-
-
-def _dial(lab: Lab, device: str, *words: str, label: str = "client") -> LoggedProcess:
-    _, client_dir = _dirs(lab)
-    return lab.pyppp(
-        label,
-        lab.b,
-        "dial",
-        device,
-        "--user",
-        USER,
-        "--config-dir",
-        str(client_dir),
-        "noauth",
-        *FAST,
-        *words,
-    )
-
-
-def _logs(*processes: LoggedProcess) -> str:
-    parts = []
-    for process in processes:
-        status = process.proc.poll()
-        parts.append(f"--- {process.label} (status {status}):\n{process.text}")
-    return "\n".join(parts)
-
-
-def _count(process: LoggedProcess, pattern: str) -> int:
-    regex = re.compile(pattern)
-    with process._cond:  # the lines list is appended to by the reader thread
-        return sum(1 for _, line in process.lines if regex.search(line))
 
 
 def _times(process: LoggedProcess, pattern: str) -> list[float]:
@@ -171,18 +108,8 @@ def _dead_pid() -> int:
 
 
 def _pyppp_plain(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    """Run ``python -m pyppp ARGS`` outside any namespace (option handling only)."""
-    env = dict(os.environ)
-    env["PYTHONPATH"] = str(REPO)
-    env.pop("HOME", None)
-    return subprocess.run(
-        [sys.executable, "-m", "pyppp", *args],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        env=env,
-        cwd=cwd,
-    )
+    """Run ``python -m pyppp ARGS`` outside any namespace, without HOME (no ~/.ppprc)."""
+    return pyppp_plain(*args, cwd=cwd, timeout=30, keep_home=False)
 
 
 # -- 1. lock -------------------------------------------------------------------------------------
@@ -195,7 +122,7 @@ def test_lock_busy_stale_and_released(lab: Lab) -> None:
         device = cable.ends[0]  # <tmp>/ttyA -> /dev/pts/N: locks LCK..N and LCK..ttyA
         stale = _dead_pid()
         (lock_dir / "LCK..ttyA").write_bytes(format_lock_content(stale))
-        first = _serve(lab, device, "lock", "--lock-dir", str(lock_dir))
+        first = serve(lab, device, "lock", "--lock-dir", str(lock_dir))
         first.wait_for(READY, 10)
         assert first.find(rf"^Removed stale lock on ttyA \(pid {stale}\)$"), _logs(first)
         names = sorted(p.name for p in lock_dir.iterdir())
@@ -204,7 +131,7 @@ def test_lock_busy_stale_and_released(lab: Lab) -> None:
         for name in names:
             assert (lock_dir / name).read_bytes() == format_lock_content(first.pid)
 
-        second = _serve(lab, device, "lock", "--lock-dir", str(lock_dir), label="second")
+        second = serve(lab, device, "lock", "--lock-dir", str(lock_dir), label="second")
         status = second.wait(15)
         assert status == EXIT_LOCK_FAILED, _logs(second)
         assert second.find(rf"^Device \S+ is locked by pid {first.pid}$"), _logs(second)
@@ -220,14 +147,14 @@ def test_lock_busy_stale_and_released(lab: Lab) -> None:
         fail = lab.tmp / "fail.sh"
         fail.write_text("#!/bin/sh\nexit 1\n")
         fail.chmod(0o755)
-        third = _dial(
+        third = dial(
             lab, device, "lock", "--lock-dir", str(lock_dir), "connect", str(fail), label="third"
         )
         assert third.wait(15) == EXIT_CONNECT_FAILED, _logs(third)
         assert list(lock_dir.iterdir()) == [], "lock left behind after a failed connect"
     # ... and a device that cannot be opened (7).
     missing = str(lab.tmp / "dev" / "ttyNope")
-    fourth = _dial(lab, missing, "lock", "--lock-dir", str(lock_dir), label="fourth")
+    fourth = dial(lab, missing, "lock", "--lock-dir", str(lock_dir), label="fourth")
     assert fourth.wait(15) == EXIT_OPEN_FAILED, _logs(fourth)
     assert list(lock_dir.iterdir()) == [], "lock left behind after an open failure"
     _no_traceback(first, second, third, fourth)
@@ -240,9 +167,9 @@ def test_dialer_persist_redials_after_holdoff_and_stops_at_maxfail(
     lab: Lab, report_figure: Callable[[str, str], None]
 ) -> None:
     with NullModemCable() as cable:
-        server = _serve(lab, cable.ends[0])
+        server = serve(lab, cable.ends[0])
         server.wait_for(READY, 10)
-        client = _dial(
+        client = dial(
             lab,
             cable.ends[1],
             "persist",
@@ -262,7 +189,7 @@ def test_dialer_persist_redials_after_holdoff_and_stops_at_maxfail(
         assert server.wait(10) == -signal.SIGKILL
         client.wait_for(r"^No response to 2 echo-requests$", 10)
         client.wait_for(r"^Serial link appears to be disconnected\.$", 1)
-        server2 = _serve(lab, cable.ends[0], label="server2")
+        server2 = serve(lab, cable.ends[0], label="server2")
         server2.wait_for(READY, 10)
         _wait_count(client, UP, 2, 15)
         server2.wait_for(UP, 5)
@@ -296,15 +223,15 @@ def test_dialer_persist_redials_after_holdoff_and_stops_at_maxfail(
 
 def test_persistent_server_answers_a_second_call(lab: Lab) -> None:
     with NullModemCable() as cable:
-        server = _serve(lab, cable.ends[0], "persist", "holdoff", "1")
+        server = serve(lab, cable.ends[0], "persist", "holdoff", "1")
         server.wait_for(READY, 10)
-        first = _dial(lab, cable.ends[1])
+        first = dial(lab, cable.ends[1])
         _up(server, first)
         first.signal(signal.SIGTERM)
         assert first.wait(10) == EXIT_USER_REQUEST, _logs(server, first)
         # The server hangs up, waits its holdoff and answers again on the same line.
         _wait_count(server, READY, 2, 10)
-        second = _dial(lab, cable.ends[1], label="second")
+        second = dial(lab, cable.ends[1], label="second")
         _wait_count(server, UP, 2, 15)
         second.wait_for(UP, 5)
         ping(lab.b, SERVER_IP, count=1)
@@ -331,9 +258,9 @@ def test_persistent_server_answers_a_second_call(lab: Lab) -> None:
 )
 def test_session_limits(lab: Lab, words: tuple[str, str], line: str, expected: int) -> None:
     with NullModemCable() as cable:
-        server = _serve(lab, cable.ends[0])
+        server = serve(lab, cable.ends[0])
         server.wait_for(READY, 10)
-        client = _dial(lab, cable.ends[1], *words)
+        client = dial(lab, cable.ends[1], *words)
         _up(server, client)
         up_at = client.wait_for(UP, 1)[0]
         status = client.wait(15)
@@ -547,12 +474,12 @@ def test_connect_program_talks_on_the_line_and_its_status_counts(lab: Lab) -> No
     fail.write_text("#!/bin/sh\necho ATZ\nexit 1\n")
     fail.chmod(0o755)
     with NullModemCable() as cable:
-        failed = _dial(lab, cable.ends[1], "connect", str(fail), label="failed")
+        failed = dial(lab, cable.ends[1], "connect", str(fail), label="failed")
         assert failed.wait(15) == EXIT_CONNECT_FAILED, _logs(failed)
         assert failed.find(r"^Connect script failed"), _logs(failed)
         assert not failed.find(READY), _logs(failed)
 
-        client = _dial(lab, cable.ends[1], "connect", str(ok), "debug")
+        client = dial(lab, cable.ends[1], "connect", str(ok), "debug")
         # The script's dd sleeps in read(2) on the line: with VMIN 0 (or O_NONBLOCK) that read
         # would have returned at once and the script exited 3.
         _wait_for(
@@ -562,7 +489,7 @@ def test_connect_program_talks_on_the_line_and_its_status_counts(lab: Lab) -> No
         )
         assert client.proc.poll() is None, _logs(client)  # still waiting for the greeting
         # The server greets with the built-in chat and starts PPP only once it got OK back.
-        server = _serve(lab, cable.ends[0], "connect", "chat -v '' HELLO OK", "debug")
+        server = serve(lab, cable.ends[0], "connect", "chat -v '' HELLO OK", "debug")
         _up(server, client)
         logs = _logs(server, client)
         assert client.find(r"^Serial connection established\.$"), logs
@@ -571,18 +498,6 @@ def test_connect_program_talks_on_the_line_and_its_status_counts(lab: Lab) -> No
         assert client.wait(10) == EXIT_USER_REQUEST, _logs(server, client)
         assert server.wait(10) == EXIT_OK, _logs(server, client)
         _no_traceback(server, client, failed)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    # A zombie is dead too (its parent just has not reaped it yet).
-    with contextlib.suppress(OSError):
-        if Path(f"/proc/{pid}/stat").read_text().split(") ")[1].startswith("Z"):
-            return False
-    return True
 
 
 def _polls_device(pid: int, device: str) -> bool:
@@ -624,7 +539,7 @@ def test_sigterm_while_waiting_in_the_connect_phase(lab: Lab, words: tuple[str, 
     lock_dir.mkdir()
     words = tuple(w.format(script=script) for w in words)
     with NullModemCable() as cable:
-        server = _serve(lab, cable.ends[0], "lock", "--lock-dir", str(lock_dir), *words)
+        server = serve(lab, cable.ends[0], "lock", "--lock-dir", str(lock_dir), *words)
         deadline = time.monotonic() + 10
         runs_script = words == ("connect", str(script))
         # In the connect phase: the script runs, or the handshake or chat waits for the line
@@ -644,9 +559,9 @@ def test_sigterm_while_waiting_in_the_connect_phase(lab: Lab, words: tuple[str, 
         if pidfile.exists():
             script_pid = int(pidfile.read_text())
             deadline = time.monotonic() + 3
-            while _alive(script_pid) and time.monotonic() < deadline:
+            while alive(script_pid) and time.monotonic() < deadline:
                 time.sleep(0.05)
-            assert not _alive(script_pid), "the connect program outlived pyppp"
+            assert not alive(script_pid), "the connect program outlived pyppp"
         _no_traceback(server)
 
 
@@ -655,9 +570,9 @@ def test_sigterm_while_waiting_in_the_connect_phase(lab: Lab, words: tuple[str, 
 
 def test_sighup_hangs_up_and_exits_without_persist(lab: Lab) -> None:
     with NullModemCable() as cable:
-        server = _serve(lab, cable.ends[0])
+        server = serve(lab, cable.ends[0])
         server.wait_for(READY, 10)
-        client = _dial(lab, cable.ends[1])
+        client = dial(lab, cable.ends[1])
         _up(server, client)
         client.signal(signal.SIGHUP)
         status = client.wait(10)
@@ -674,9 +589,9 @@ def test_sighup_hangs_up_and_exits_without_persist(lab: Lab) -> None:
 
 def test_sighup_with_persist_reconnects(lab: Lab) -> None:
     with NullModemCable() as cable:
-        server = _serve(lab, cable.ends[0], "persist", "holdoff", "1")
+        server = serve(lab, cable.ends[0], "persist", "holdoff", "1")
         server.wait_for(READY, 10)
-        client = _dial(lab, cable.ends[1], "persist", "holdoff", "1")
+        client = dial(lab, cable.ends[1], "persist", "holdoff", "1")
         _up(server, client)
         client.signal(signal.SIGHUP)
         _wait_count(client, UP, 2, 20)
@@ -726,7 +641,7 @@ def _read_hook(path: Path, timeout: float = 10.0) -> tuple[list[str], dict[str, 
 
 
 def test_ip_up_and_ip_down_get_pppds_arguments_and_environment(lab: Lab) -> None:
-    server_dir, client_dir = _dirs(lab)
+    server_dir, client_dir = config_dirs(lab)
     outs = {}
     for side, folder in (("server", server_dir), ("client", client_dir)):
         outs[side] = lab.tmp / f"hook-{side}"
@@ -737,9 +652,9 @@ def test_ip_up_and_ip_down_get_pppds_arguments_and_environment(lab: Lab) -> None
     with NullModemCable() as cable:
         # "debug debug" traces the LCP echoes: their 1 s timer is the processes' own clock.
         echo = ("debug", "debug", "lcp-echo-interval", "1")
-        server = _serve(lab, cable.ends[0], "115200", "ipparam", "laplink", *echo)
+        server = serve(lab, cable.ends[0], "115200", "ipparam", "laplink", *echo)
         server.wait_for(READY, 10)
-        client = _dial(lab, cable.ends[1], "57600", *echo)
+        client = dial(lab, cable.ends[1], "57600", *echo)
         _up(server, client)
         up: dict[str, tuple[list[str], dict[str, str]]] = {}
         for side in ("server", "client"):
