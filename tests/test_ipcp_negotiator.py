@@ -32,6 +32,7 @@ from pyppp.ipcp.options import (
 from pyppp.options import Negotiator, Option, Review, UnknownOption, decode_options, encode_options
 from pyppp.pppd.dns import RESOLV_CONF_PATH, ip_script_env, resolv_conf_text
 from pyppp.util import NOTICE
+from tests.strategies import ipcp_options
 from tests.talk import ACK, NAK, REJ, Talk, trace
 
 # Hypothesis's own choice cache can compare bytes with int keys on a hash collision, which
@@ -483,15 +484,8 @@ def test_resolv_conf_and_script_env() -> None:
 addresses = st.sampled_from(
     [ZERO, A("10.99.0.1"), A("10.99.0.2"), A("10.99.0.53"), A("127.0.0.1")]
 ) | st.builds(IPv4Address, st.integers(0, 2**32 - 1))
-options = st.one_of(
-    st.builds(IpAddresses, addresses, addresses),
-    st.builds(IpCompressionProtocol, st.integers(0, 0xFFFF), st.binary(max_size=4)),
-    st.builds(IpAddress, addresses),
-    st.builds(PrimaryDns, addresses),
-    st.builds(PrimaryNbns, addresses),
-    st.builds(SecondaryDns, addresses),
-    st.builds(SecondaryNbns, addresses),
-    st.builds(UnknownOption, st.integers(0, 255), st.binary(max_size=6)),
+options = ipcp_options(addresses, data_size=4) | st.builds(
+    UnknownOption, st.integers(0, 255), st.binary(max_size=6)
 )
 configs = st.builds(
     IpcpConfig,

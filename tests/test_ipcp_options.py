@@ -23,6 +23,7 @@ from pyppp.ipcp.options import (
     SecondaryNbns,
 )
 from pyppp.options import Option, UnknownOption, decode_options, encode_options
+from tests.strategies import ipcp_options
 
 VECTORS = Path(__file__).parent / "vectors" / "ipcp_options.txt"
 # Hypothesis's own choice cache can compare bytes with int keys on a hash collision, which
@@ -171,15 +172,7 @@ def test_scapy_builds_the_same_bytes() -> None:
 # -- property tests ------------------------------------------------------------------------------
 
 addresses = st.builds(IPv4Address, st.integers(0, 2**32 - 1))
-typed_options = st.one_of(
-    st.builds(IpAddresses, addresses, addresses),
-    st.builds(IpCompressionProtocol, st.integers(0, 0xFFFF), st.binary(max_size=20)),
-    st.builds(IpAddress, addresses),
-    st.builds(PrimaryDns, addresses),
-    st.builds(PrimaryNbns, addresses),
-    st.builds(SecondaryDns, addresses),
-    st.builds(SecondaryNbns, addresses),
-)
+typed_options = ipcp_options(addresses, data_size=20)
 
 
 @given(typed_options)
