@@ -172,71 +172,69 @@ def test_socket_names_are_safe_file_names(name: str, safe: str) -> None:
     assert socket_name(name) == safe
 
 
-def test_the_observatory_names_its_socket_once_and_cleans_up(tmp_path: Path) -> None:
+@pytest.fixture
+def run_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Where the control sockets go for this test (PYPPP_RUNTIME_DIR, restored afterwards)."""
+    path = tmp_path / "run"
+    monkeypatch.setenv("PYPPP_RUNTIME_DIR", str(path))
+    return path
+
+
+def test_the_observatory_names_its_socket_once_and_cleans_up(run_dir: Path) -> None:
     async def main() -> None:
-        os.environ["PYPPP_RUNTIME_DIR"] = str(tmp_path / "run")
-        try:
-            observatory = Observatory()
-            await observatory.start()
-            observer = observatory.add("ppp0", device="/dev/ttyS0")
-            await observatory.name("ppp0")
-            await observatory.name("ppp9")  # later names do not move the socket
-            assert observatory.server is not None
-            assert observatory.server.path == tmp_path / "run" / "ppp0.sock"
-            observatory.observe(
-                observer,
-                NetworkUp(local=IPv4Address("10.99.0.1"), remote=IPv4Address("10.99.0.2")),
-            )
-            (status,) = observatory.links()
-            assert status.ipv4_local == "10.99.0.1"
-            assert status.uptime is not None
-            await observatory.close()
-            assert list((tmp_path / "run").iterdir()) == []
-        finally:
-            del os.environ["PYPPP_RUNTIME_DIR"]
+        observatory = Observatory()
+        await observatory.start()
+        observer = observatory.add("ppp0", device="/dev/ttyS0")
+        await observatory.name("ppp0")
+        await observatory.name("ppp9")  # later names do not move the socket
+        assert observatory.server is not None
+        assert observatory.server.path == run_dir / "ppp0.sock"
+        observatory.observe(
+            observer,
+            NetworkUp(local=IPv4Address("10.99.0.1"), remote=IPv4Address("10.99.0.2")),
+        )
+        (status,) = observatory.links()
+        assert status.ipv4_local == "10.99.0.1"
+        assert status.uptime is not None
+        await observatory.close()
+        assert list(run_dir.iterdir()) == []
 
     _run(main())
 
 
-def test_a_socket_named_from_code_that_cannot_wait_is_still_removed(tmp_path: Path) -> None:
+def test_a_socket_named_from_code_that_cannot_wait_is_still_removed(run_dir: Path) -> None:
     async def main() -> None:
-        os.environ["PYPPP_RUNTIME_DIR"] = str(tmp_path / "run")
-        try:
-            observatory = Observatory()
-            await observatory.start()
-            observatory.name_soon("ppp0")  # as the supervisor does when the TUN appears
-            observatory.name_soon("ppp1")
-            await observatory.close()  # before the socket was even made
-            assert list((tmp_path / "run").iterdir()) == []
-            again = Observatory()
-            await again.start()
-            again.name_soon("ppp0")
-            while again.server is None:  # made on the next turns of the loop (bounded below)
-                await asyncio.sleep(0.001)
-            assert again.server.path == tmp_path / "run" / "ppp0.sock"
-            await again.close()
-            assert list((tmp_path / "run").iterdir()) == []
-        finally:
-            del os.environ["PYPPP_RUNTIME_DIR"]
+        observatory = Observatory()
+        await observatory.start()
+        observatory.name_soon("ppp0")  # as the supervisor does when the TUN appears
+        observatory.name_soon("ppp1")
+        await observatory.close()  # before the socket was even made
+        assert list(run_dir.iterdir()) == []
+        again = Observatory()
+        await again.start()
+        again.name_soon("ppp0")
+        while again.server is None:  # made on the next turns of the loop (bounded below)
+            await asyncio.sleep(0.001)
+        assert again.server.path == run_dir / "ppp0.sock"
+        await again.close()
+        assert list(run_dir.iterdir()) == []
 
     _run(asyncio.wait_for(main(), 30))
 
 
 def test_without_a_usable_directory_the_link_goes_on_with_a_warning(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     (tmp_path / "file").write_text("")
 
+    monkeypatch.setenv("PYPPP_RUNTIME_DIR", str(tmp_path / "file"))
+
     async def main() -> None:
-        os.environ["PYPPP_RUNTIME_DIR"] = str(tmp_path / "file")
-        try:
-            observatory = Observatory()
-            await observatory.start()
-            await observatory.name("ppp0")
-            assert observatory.server is None
-            await observatory.close()
-        finally:
-            del os.environ["PYPPP_RUNTIME_DIR"]
+        observatory = Observatory()
+        await observatory.start()
+        await observatory.name("ppp0")
+        assert observatory.server is None
+        await observatory.close()
 
     _run(main())
     assert "No control socket" in caplog.text
