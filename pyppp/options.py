@@ -220,13 +220,13 @@ A = TypeVar("A", bound=Attempt)
 
 
 class EchoedRequest(Generic[A]):
-    """The request half that IPCP and IPv6CP share (pppd ``addci``, ``ackci``, half of ``nakci``).
+    """Our request as IPCP and IPv6CP both keep it: ``request``, ``on_ack``, ``on_nak``.
 
-    pppd's ``rejci`` is the other half of ``on_nak``.
+    These are the Negotiator's methods for pppd's ``addci``, ``ackci`` and ``nakci``/``rejci``.
 
     The request in progress is ``_got`` (an :class:`Attempt`); a subclass says how a Nak or a
     Reject edits it (``_naked``/``_rejected``, ``None`` for a bogus packet) and keeps
-    ``_opened`` and ``_logger``.
+    ``_opened`` (set by ``up``, cleared by ``down``) and ``_logger``.
     """
 
     name: ClassVar[str]
