@@ -12,10 +12,10 @@ from pyppp.ipcp.options import IpAddress, IpCompressionProtocol
 from pyppp.ipcp.vjpolicy import VjParameters, VjRequest, judge_vj
 from pyppp.options import Review
 from pyppp.packet import Code
-from tests.test_ipcp_negotiator import SERVER, Talk, VjPeer, neg
+from tests.talk import ACK, NAK, REJ, Talk
+from tests.test_ipcp_negotiator import SERVER, VjPeer, neg
 from tests.test_session import make
 
-ACK, NAK, REJ = Code.CONF_ACK, Code.CONF_NAK, Code.CONF_REJ
 VJ = IpCompressionProtocol.vj
 OLD = IpCompressionProtocol(0x0037)
 ALLOW = VjParameters()
