@@ -167,7 +167,7 @@ class DataPath:
         """
         if not self._routes:
             return []
-        size = self._sizer.probe(now, self._data_frames)
+        size = self._sizer.probe(now, self._data_frames, self.stats.bytes_sent)
         if size is not None:
             self._probe_id = (self._probe_id - 1) & 0xFF  # down from 255, keepalives count up
             padding = bytes(max(size - 8, 0))

@@ -18,6 +18,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from pyppp.ccp.deflate import (
+    CALM_FIRST,
+    NOISY_RESETS,
+    NOISY_SPAN,
     PROBE_EVERY,
     PROBE_MAX,
     SKIP_AFTER,
@@ -247,3 +250,33 @@ def test_linux_datagrams_decompress_and_recompress_to_the_same_octets() -> None:
         again = compressor.compress(inner, payload)
         assert again == (information if protocol == 0xFD else None)
     assert seen.hexdigest() == digest
+
+
+def test_a_reset_storm_sends_datagrams_as_they_are_for_a_while() -> None:
+    # A line losing frames faster than the history survives: NOISY_RESETS Reset-Requests
+    # within NOISY_SPAN datagrams. The datagrams then go as they are (still counted) for
+    # CALM_FIRST, and the peer, which adds each to its history, decompresses what follows.
+    text = b"the quick brown fox jumps over the lazy dog " * 30
+    sender = DeflateCompressor(15)
+    receiver = DeflateDecompressor(15, mru=1500)
+    for _ in range(NOISY_RESETS):
+        assert sender.compress(0x21, text) is not None
+        sender.reset()  # the peer's Reset-Request; its Reset-Ack resets the receiver
+        receiver.reset()
+    for _ in range(CALM_FIRST):
+        assert sender.compress(0x21, text) is None
+        receiver.incompressible(0x21, text)
+    assert sender.plain == CALM_FIRST
+    compressed = sender.compress(0x21, text)
+    assert compressed is not None  # compressing again, in step with the peer's history
+    assert receiver.decompress(compressed) == (0x21, text)
+
+
+def test_resets_far_apart_never_stop_compression() -> None:
+    text = b"the quick brown fox jumps over the lazy dog " * 30
+    sender = DeflateCompressor(15)
+    for _ in range(10):
+        for _ in range(NOISY_SPAN + 1):
+            assert sender.compress(0x21, text) is not None
+        sender.reset()
+    assert sender.plain == 0

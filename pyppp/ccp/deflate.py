@@ -44,6 +44,7 @@ compression off), unless it overruns the MRU, which no line error explains: that
 from __future__ import annotations
 
 import zlib
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
@@ -61,9 +62,13 @@ from pyppp.options import Option
 from pyppp.packet import Code
 
 __all__ = [
+    "CALM_FIRST",
+    "CALM_MAX",
     "DEFLATE_MAX_SIZE",
     "DEFLATE_MIN_SIZE",
     "DEFLATE_MIN_WORKS",
+    "NOISY_RESETS",
+    "NOISY_SPAN",
     "PROBE_EVERY",
     "PROBE_MAX",
     "SKIP_AFTER",
@@ -89,6 +94,14 @@ PROBE_EVERY: Final = 8
 """While it does not try, it tries again after this many datagrams ..."""
 PROBE_MAX: Final = 64
 """... twice as many after each try that fails, up to this many."""
+NOISY_RESETS: Final = 3
+"""Reset-Requests from the peer ..."""
+NOISY_SPAN: Final = 64
+"""... within this many datagrams mean the line loses frames faster than history survives."""
+CALM_FIRST: Final = 256
+"""Datagrams then sent as they are (still counted) before compressing again ..."""
+CALM_MAX: Final = 4096
+"""... twice as many each time the resets come back, up to this many."""
 
 
 def _protocol_field(protocol: int) -> bytes:
@@ -123,7 +136,13 @@ class DeflateCompressor:
         self.size = size
         self.level = level
         self._window_size = 1 << size
-        self.reset()
+        self._datagrams = 0  # compress() calls over the compressor's life, resets included
+        self._resets: deque[int] = deque(maxlen=NOISY_RESETS)  # when the last resets came
+        self._plain_until = 0
+        self._calm = CALM_FIRST
+        self.plain = 0
+        """Datagrams sent as they were because the line was losing frames (see :meth:`reset`)."""
+        self._restart()
 
     def _new(self, history: bytes = b"") -> zlib._Compress:
         wbits = -self.size
@@ -132,7 +151,28 @@ class DeflateCompressor:
         return zlib.compressobj(self.level, zlib.DEFLATED, wbits, _MEM_LEVEL)
 
     def reset(self) -> None:
-        """Sequence 0, empty history (``deflateReset``)."""
+        """Sequence 0, empty history (``deflateReset``): the peer's Reset-Request.
+
+        Beyond Linux, invisible on the wire: on a line that damages frames faster than a
+        compressed history survives (:data:`NOISY_RESETS` within :data:`NOISY_SPAN`
+        datagrams), every compressed datagram after a loss is dropped by the peer until the
+        Reset-Ack, which costs more than compression gains. The compressor then sends
+        datagrams as they are for a while (:data:`CALM_FIRST`, doubling up to
+        :data:`CALM_MAX` while the resets keep coming); they still count, as uncompressed
+        datagrams always do, and the peer's first Reset-Request after compression resumes
+        puts both ends back in step.
+        """
+        resets = self._resets
+        resets.append(self._datagrams)
+        if len(resets) == NOISY_RESETS and resets[-1] - resets[0] <= NOISY_SPAN:
+            if self._datagrams - self._plain_until > 4 * CALM_MAX:
+                self._calm = CALM_FIRST  # the last noisy spell is long past
+            self._plain_until = self._datagrams + self._calm
+            self._calm = min(2 * self._calm, CALM_MAX)
+            resets.clear()
+        self._restart()
+
+    def _restart(self) -> None:
         self.sequence = 0
         self._z = self._new()
         self._window = bytearray()  # the last 2**size octets given to the compressor
@@ -151,6 +191,12 @@ class DeflateCompressor:
         self.sequence = (sequence + 1) & 0xFFFF
         data = _protocol_field(protocol) + payload
         window = self._window
+        self._datagrams += 1
+        if self._datagrams <= self._plain_until:
+            self.plain += 1
+            window += data
+            del window[: -self._window_size]
+            return None
         if self._skipping:
             self._skipped += 1
             if self._skipped < self._interval:
