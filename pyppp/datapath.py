@@ -150,6 +150,9 @@ class DataPath:
         self._ccp_expand: Callable[[int, bytes, float], tuple[int, bytes] | None] = (
             lambda protocol, information, now: (protocol, information)
         )
+        self.must_compress = False
+        """MPPE is required: no IP datagram leaves unless the compressor (encryptor) takes it
+        (Linux's ``SC_MUST_COMP``: "compression required but down - pkt dropped")."""
 
     @property
     def send_mtu(self) -> int:
@@ -357,6 +360,9 @@ class DataPath:
         if not routes:
             self.stats.discarded["ip before network up"] += 1
             return False
+        if self.must_compress and self.compress is None:
+            self.stats.discarded["ip while encryption is not running"] += 1
+            return False
         if len(packet) > self.mtu:
             self.stats.discarded["ip larger than mtu"] += 1
             return False
@@ -378,6 +384,9 @@ class DataPath:
         """Queue one datagram through CCP's compressor, counted uncompressed (as Linux)."""
         assert self.compress is not None
         compressed = self.compress(protocol, packet)
+        if compressed is None and self.must_compress:
+            self.stats.discarded["ip the encryptor refused"] += 1
+            return
         frame = (
             self._encoder.encode(protocol, packet)
             if compressed is None
@@ -401,6 +410,9 @@ class DataPath:
         routes = self._routes
         if not routes:
             self.stats.discarded["ip before network up"] += len(packets)
+            return 0
+        if self.must_compress and self.compress is None:
+            self.stats.discarded["ip while encryption is not running"] += len(packets)
             return 0
         mtu = self.mtu
         # Each IP version flows only while its NCP is open (see send_ip).

@@ -60,6 +60,8 @@ from typing import TYPE_CHECKING
 
 from pyppp.auth.base import AuthEngine, AuthEvent, AuthFailure, AuthSuccess, ExternalVerdict
 from pyppp.auth.phase import AuthPhase, EngineFactory, FromEngine
+from pyppp.ccp.mppe import MppeGate, MppePolicy
+from pyppp.ccp.negotiator import CcpResult
 from pyppp.ccp.protocol import CcpControlProtocol, build_ccp
 from pyppp.control import (
     PPP_MRU,
@@ -100,6 +102,7 @@ from pyppp.lcp.negotiator import LcpNegotiator, LcpResult
 from pyppp.lcp.options import AuthProtocol
 from pyppp.lcp.protocol import LcpControlProtocol
 from pyppp.linkconfig import LinkConfig, LinkStats
+from pyppp.mppe import MPPE_PAD
 from pyppp.packet import Code, ControlPacket, PPPProtocol, protocol_long_name, protocol_name
 from pyppp.trace import format_packet
 from pyppp.util import NOTICE, Rng
@@ -209,14 +212,20 @@ class Link:
                 data=(PPPProtocol.IPV6,),
             )
         self.ccp: CcpControlProtocol | None = None
+        # MPPE required (pyppp.ccp.mppe): IP waits for it, and the link ends without it.
+        self._mppe: MppeGate | None = None
         if config.ccp is not None:
             ccp = self.ccp = build_ccp(
                 config.ccp, config.ccp_fsm, report=self._inbox.append, logger=self.logger
             )
+            for policy in ccp.negotiator.policies:
+                if isinstance(policy, MppePolicy):
+                    self._mppe = MppeGate(policy)
+                    self._path.must_compress = True
             # Not a network protocol: its end does not end the link (pppd).
             self._register_ncp(
                 ccp,
-                on_up=lambda _result, _now: self._path.attach_ccp(ccp),
+                on_up=self._ccp_up,
                 on_down=self._path.detach_ccp,
                 data=(PPPProtocol.COMP,),
                 network=False,
@@ -630,6 +639,13 @@ class Link:
                 self.logger.log(NOTICE, "Serial line is looped back.")
                 self.exit_status = ExitStatus.LOOPBACK
                 self.close("Loopback detected", exit_status=ExitStatus.LOOPBACK, now=now)
+            case LayerDown(protocol=PPPProtocol.CCP) | LayerFinished(protocol=PPPProtocol.CCP) if (
+                self._mppe is not None and self.phase is Phase.NETWORK
+            ):
+                # pppd ccp_down / ccp_protrej / ccp_input: without MPPE the link closes.
+                self._path.detach_ccp("MPPE down")
+                reason = self._mppe.down()
+                self.close(reason, exit_status=ExitStatus.NEGOTIATION_FAILED, now=now)
             case LayerUp(protocol=protocol, result=result) if protocol in self._ncps:
                 self._ncps[protocol].on_up(result, now)
             case LayerDown(protocol=protocol, reason=reason) if protocol in self._ncps:
@@ -704,6 +720,8 @@ class Link:
 
     def _lcp_down(self, reason: str, now: float) -> None:
         self._lcp_result = None
+        if self._mppe is not None:
+            self._mppe.policy.forget()  # the next authentication brings new keys
         self._network_down(reason, now)
         self._stop_auth()
         self._events.append(LinkDown(reason))
@@ -771,6 +789,8 @@ class Link:
         match event:
             case AuthSuccess():
                 self._events.append(AuthSucceeded(engine.method, event.role, event.name))
+                if self._mppe is not None:
+                    self._mppe.policy.authenticated(event.role, engine.method, event.mppe_keys)
                 if event.role is Role.AUTHENTICATOR:
                     self.peer_authenticated_as = event.name
                     if event.addresses is not None and self._ipcp_negotiator is not None:
@@ -805,10 +825,34 @@ class Link:
         self._set_phase(Phase.NETWORK)
         if self.config.max_connect > 0:
             self._connect_deadline = now + self.config.max_connect
+        if self._mppe is not None and (reason := self._mppe.start()) is not None:
+            self.close(reason, exit_status=ExitStatus.NEGOTIATION_FAILED, now=now)
+            return
+        # pppd start_networks: with MPPE required, CCP first and IP once it is up.
+        self._open_ncps(now, network=False if self._mppe is not None else None)
+
+    def _open_ncps(self, now: float, *, network: bool | None = None) -> None:
+        """Open the network protocols (``network``: only those, or only the others)."""
         for ncp in self._ncps.values():
+            if network is not None and ncp.network is not network:
+                continue
             ncp.running = True
             ncp.control.open(now)
             ncp.control.up(now)
+
+    def _ccp_up(self, result: object, now: float) -> None:
+        assert isinstance(result, CcpResult)
+        assert self.ccp is not None
+        self._path.attach_ccp(self.ccp)
+        if self._mppe is None:
+            return
+        if (reason := self._mppe.up(result.receive, result.transmit)) is not None:
+            self.close(reason, exit_status=ExitStatus.NEGOTIATION_FAILED, now=now)
+            return
+        # pppd ccp_reqci lowers the MTU: every packet grows by the MPPE header and protocol.
+        self._path.mtu -= MPPE_PAD
+        # pppd continue_networks
+        self._open_ncps(now, network=True)
         if self.config.require_network and not any(n.network for n in self._ncps.values()):
             # pppd continue_networks: nothing to run (noip, and no other network protocol).
             self.close(

@@ -66,9 +66,7 @@ import struct
 from collections import Counter
 from dataclasses import dataclass, field
 from enum import Enum, IntEnum, IntFlag
-from typing import ClassVar, Final, Self
-
-from Crypto.Cipher import ARC4
+from typing import TYPE_CHECKING, ClassVar, Final, Protocol, Self
 
 from pyppp.errors import MalformedPacket
 from pyppp.options import Option
@@ -142,6 +140,22 @@ _SALT_40: Final = b"\xd1\x26\x9e"
 _SALT_56: Final = b"\xd1"
 
 
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+
+class _Rc4(Protocol):
+    def encrypt(self, data: bytes, /) -> bytes: ...
+    def decrypt(self, data: bytes, /) -> bytes: ...
+
+
+def _rc4_factory() -> Callable[[bytes], _Rc4]:
+    # pycryptodome is imported only once MPPE runs: the core imports without it (as MS-CHAP).
+    from Crypto.Cipher import ARC4
+
+    return ARC4.new
+
+
 # ---------------------------------------------------------------------------------------------
 # Keys: RFC 3078 §7, RFC 3079 §3.4
 
@@ -191,10 +205,23 @@ def initial_session_key(start_key: bytes, strength: KeyStrength) -> bytes:
     return reduce_key(get_new_key_from_sha(start_key, start_key, length), strength)
 
 
-def next_session_key(start_key: bytes, session_key: bytes, strength: KeyStrength) -> bytes:
-    """The session key after a key change (RFC 3078 §7.3): SHA-1, then RC4 of itself."""
+def next_session_key(
+    start_key: bytes,
+    session_key: bytes,
+    strength: KeyStrength,
+    rc4: Callable[[bytes], _Rc4] | None = None,
+) -> bytes:
+    """The session key after a key change (RFC 3078 §7.3): SHA-1, then RC4 of itself.
+
+    Args:
+        start_key: the direction's start key.
+        session_key: the current session key.
+        strength: the negotiated key length.
+        rc4: the RC4 constructor (pycryptodome's ``ARC4.new`` unless given).
+    """
     interim = get_new_key_from_sha(start_key, session_key, strength.key_length)
-    return reduce_key(ARC4.new(interim).encrypt(interim), strength)
+    new = rc4 or _rc4_factory()
+    return reduce_key(new(interim).encrypt(interim), strength)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -454,7 +481,7 @@ class MppeStats:
 class _Direction:
     """The key schedule both ends of a direction run in step."""
 
-    __slots__ = ("_session_key", "_start_key", "count", "mode", "rc4", "stats")
+    __slots__ = ("_new_rc4", "_session_key", "_start_key", "count", "mode", "rc4", "stats")
 
     def __init__(self, start_key: bytes, mode: MppeMode) -> None:
         length = mode.strength.key_length
@@ -463,15 +490,18 @@ class _Direction:
         self.mode = mode
         self._start_key = bytes(start_key[:length])
         self._session_key = initial_session_key(self._start_key, mode.strength)
-        self.rc4 = ARC4.new(self._session_key)
+        self._new_rc4 = _rc4_factory()
+        self.rc4 = self._new_rc4(self._session_key)
         # Linux starts at the top so that the first packet is count 0 ("determined through
         # experiment"; RFC 3078 leaves the initial value unspecified).
         self.count = COHERENCY_SPACE - 1
         self.stats = MppeStats()
 
     def rekey(self) -> None:
-        self._session_key = next_session_key(self._start_key, self._session_key, self.mode.strength)
-        self.rc4 = ARC4.new(self._session_key)
+        self._session_key = next_session_key(
+            self._start_key, self._session_key, self.mode.strength, self._new_rc4
+        )
+        self.rc4 = self._new_rc4(self._session_key)
         self.stats.rekeys += 1
 
 
