@@ -828,17 +828,27 @@ class Link:
         if self._mppe is not None and (reason := self._mppe.start()) is not None:
             self.close(reason, exit_status=ExitStatus.NEGOTIATION_FAILED, now=now)
             return
-        # pppd start_networks: with MPPE required, CCP first and IP once it is up.
-        self._open_ncps(now, network=False if self._mppe is not None else None)
+        # pppd start_networks: CCP first; with MPPE required, IP only once it is up.
+        self._open_ncps(now, network=False)
+        if self._mppe is None:
+            self._continue_networks(now)
 
-    def _open_ncps(self, now: float, *, network: bool | None = None) -> None:
-        """Open the network protocols (``network``: only those, or only the others)."""
+    def _open_ncps(self, now: float, *, network: bool) -> None:
+        """Open the network protocols (``network``), or the others (CCP)."""
         for ncp in self._ncps.values():
-            if network is not None and ncp.network is not network:
-                continue
-            ncp.running = True
-            ncp.control.open(now)
-            ncp.control.up(now)
+            if ncp.network is network:
+                ncp.running = True
+                ncp.control.open(now)
+                ncp.control.up(now)
+
+    def _continue_networks(self, now: float) -> None:
+        """Start the network protocols (pppd ``continue_networks``; with MPPE: after CCP)."""
+        self._open_ncps(now, network=True)
+        if self.config.require_network and not any(n.network for n in self._ncps.values()):
+            # pppd continue_networks: nothing to run (noip, and no other network protocol).
+            self.close(
+                "No network protocols running", exit_status=ExitStatus.NEGOTIATION_FAILED, now=now
+            )
 
     def _ccp_up(self, result: object, now: float) -> None:
         assert isinstance(result, CcpResult)
@@ -851,13 +861,7 @@ class Link:
             return
         # pppd ccp_reqci lowers the MTU: every packet grows by the MPPE header and protocol.
         self._path.mtu -= MPPE_PAD
-        # pppd continue_networks
-        self._open_ncps(now, network=True)
-        if self.config.require_network and not any(n.network for n in self._ncps.values()):
-            # pppd continue_networks: nothing to run (noip, and no other network protocol).
-            self.close(
-                "No network protocols running", exit_status=ExitStatus.NEGOTIATION_FAILED, now=now
-            )
+        self._continue_networks(now)
 
     def _ncp_finished(self, ncp: _Ncp, now: float) -> None:
         ncp.running = False

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
 from pyppp import hdlc
+from pyppp.aio.files import read_limited
+from pyppp.aio.secrets import read_secrets
 from pyppp.ccp.mppe import MppeConfig
 from pyppp.ccp.negotiator import CcpConfig
 from pyppp.ccp.protocol import RESET_REQ
@@ -16,6 +19,8 @@ from pyppp.hdlc import Frame
 from pyppp.lcp.options import ChapAlgorithm
 from pyppp.link import Link
 from pyppp.packet import Code, ControlPacket, PPPProtocol
+from pyppp.pppd.options import load_options
+from pyppp.pppd.session import build_link_config
 from pyppp.simple import simple_config
 from pyppp.util import seeded_rng
 from tests.linkpair import Impairment, LinkPair, Wire
@@ -216,3 +221,43 @@ def test_a_reset_request_rekeys_the_peer() -> None:
     acks = [f for f in frames(linked.a_to_b) if f.protocol == PPPProtocol.CCP]
     assert any(f.information[0] == Code.CONF_ACK for f in acks)
     assert any(f.information[:2] == bytes([15, 0x42]) for f in acks)
+
+
+# --- pppd's words -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("words", "expected"),
+    [
+        ([], None),
+        (["require-mppe"], MppeConfig()),
+        (["+mppe"], MppeConfig()),
+        (["require-mppe-128"], MppeConfig(bits_40=False)),
+        (["require-mppe-40"], MppeConfig(bits_128=False)),
+        (["require-mppe", "nomppe-40"], MppeConfig(bits_40=False)),
+        (["require-mppe", "-mppe-128", "mppe-stateful"], MppeConfig(bits_128=False, stateful=True)),
+        (["require-mppe", "nomppe"], None),
+        (["nomppe", "require-mppe-128"], MppeConfig(bits_40=False)),
+        (["require-mppe", "mppe-stateful", "nomppe-stateful"], MppeConfig()),
+        (["nomppe-40", "nomppe-128", "nomppe-stateful"], None),
+    ],
+)
+def test_mppe_words_in_pppds_order(
+    words: list[str], expected: MppeConfig | None, tmp_path: Path
+) -> None:
+    options = load_options(
+        "/dev/ttyS1", words, read_file=read_limited, config_dir=tmp_path, home=tmp_path
+    )
+    (tmp_path / "hosts").write_text("")
+    config = build_link_config(
+        options,
+        secrets=read_secrets(tmp_path),
+        rng=seeded_rng(1),
+        hostname="griis",
+        read_file=read_limited,
+        hosts_file=tmp_path / "hosts",
+    )
+    if expected is None:
+        assert config.ccp is None or config.ccp.mppe is None
+    else:
+        assert config.ccp == CcpConfig(deflate=None, mppe=expected)
