@@ -261,3 +261,38 @@ def test_mppe_words_in_pppds_order(
         assert config.ccp is None or config.ccp.mppe is None
     else:
         assert config.ccp == CcpConfig(deflate=None, mppe=expected)
+
+
+STATEFUL = CcpConfig(deflate=None, mppe=MppeConfig(bits_40=False, stateful=True))
+PREFER = CcpConfig(
+    deflate=None, mppe=MppeConfig(bits_40=False, stateful=True, prefer_stateful=True)
+)
+
+
+@pytest.mark.parametrize(("server_ccp", "client_ccp"), [(PREFER, PREFER), (STATEFUL, PREFER)])
+def test_stateful_mppe_when_asked_for(
+    server_ccp: CcpConfig, client_ccp: CcpConfig, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    linked = pair(server_ccp=server_ccp, client_ccp=client_ccp)
+    linked.run(20, stop=both_up)
+    assert both_up(linked)
+    assert "MPPE 128-bit stateful compression enabled" in messages(caplog, "pyppp.test.server")
+    server, client = linked.a, linked.b
+    assert isinstance(server, Link)
+    assert isinstance(client, Link)
+    sent = [ip_packet(n, 100) for n in range(600)]  # across two flag packets (key changes)
+    for packet in sent:
+        server.send_ip(packet, linked.now)
+        client.send_ip(packet, linked.now)
+        linked.run(linked.now + 0.01)
+    linked.run(linked.now + 2)
+    assert [e.packet for e in linked.of_type("b", IpReceived)] == sent
+    assert [e.packet for e in linked.of_type("a", IpReceived)] == sent
+
+
+def test_stateful_mppe_is_refused_without_mppe_stateful(caplog: pytest.LogCaptureFixture) -> None:
+    linked = pair(server_ccp=MPPE_ONLY, client_ccp=PREFER)
+    linked.run(60, stop=lambda p: bool(p.of_type("b", LinkTerminated)))
+    assert "Refusing MPPE stateful mode offered by peer" in messages(caplog, "pyppp.test.server")
+    assert not linked.of_type("b", NetworkUp)

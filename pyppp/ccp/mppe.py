@@ -61,11 +61,16 @@ class MppeConfig:
         bits_40: 40-bit keys allowed (``require-mppe``, ``require-mppe-40``; ``nomppe-40``).
         bits_128: 128-bit keys allowed (``require-mppe``, ``require-mppe-128``).
         stateful: ``mppe-stateful``: accept stateful mode (stateless is still asked for).
+        prefer_stateful: pyppp's ``mppe-prefer-stateful`` (with ``stateful``): ask for
+            stateful mode, and Nak a stateless request once with a stateful suggestion.
+            pppd never asks for it, it only accepts it (with ``mppe-stateful``; without, it
+            closes the link), so this is how stateful MPPE runs against pppd.
     """
 
     bits_40: bool = True
     bits_128: bool = True
     stateful: bool = False
+    prefer_stateful: bool = False
 
     @property
     def flags(self) -> MppeFlags:
@@ -161,6 +166,7 @@ class MppePolicy:
         self._ms_chap: list[tuple[Role, AuthMethod]] = []
         self._allow = config.flags
         self._want = config.flags
+        self._suggested_stateful = False
         self.failure: str | None = None
 
     # -- what the link tells it ----------------------------------------------------------------
@@ -203,13 +209,16 @@ class MppePolicy:
         if not self._allow & _STRENGTHS:
             self.logger.error("MPPE required, but both 40-bit and 128-bit disabled.")
             return _NOT_AVAILABLE
-        self._want = self._allow
+        self.reset()
         return None
 
     # -- MethodPolicy --------------------------------------------------------------------------
     def reset(self) -> None:
         """A new negotiation: ask for every strength we allow, stateless (pppd)."""
         self._want = self._allow
+        if self.config.prefer_stateful and self.config.stateful:
+            self._want |= MppeFlags.STATEFUL
+        self._suggested_stateful = False
 
     def request(self) -> Sequence[Option]:
         """Option 18 with H set and S and/or L; nothing once the peer made MPPE impossible."""
@@ -241,12 +250,25 @@ class MppePolicy:
         if verdict.refused_stateful:
             self.logger.error("Refusing MPPE stateful mode offered by peer")
         code = verdict.code
+        suggestion = verdict.option
+        if (
+            code is Code.CONF_ACK
+            and self.config.prefer_stateful
+            and self.config.stateful
+            and not option.flags & MppeFlags.STATEFUL
+            and not self._suggested_stateful
+            and not reject_if_disagree
+        ):
+            # mppe-prefer-stateful: suggest stateful once; a peer that insists gets its way.
+            self._suggested_stateful = True
+            code = Code.CONF_NAK
+            suggestion = MppeOption.from_flags(option.flags | MppeFlags.STATEFUL)
         if code is Code.CONF_NAK and reject_if_disagree:
             code = Code.CONF_REJ
         if code is Code.CONF_REJ:
             self._fail(_NEGOTIATION_FAILED)
             return Verdict(code, option)
-        return Verdict(code, verdict.option)
+        return Verdict(code, suggestion)
 
     def describe(self, ours: Option, other: Option | None) -> str:
         """Pppd's ``method_name``: "MPPE 128-bit stateless" (the other direction is not named)."""

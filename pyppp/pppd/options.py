@@ -339,6 +339,7 @@ class PppOptions:
     mppe_40: bool = False
     mppe_128: bool = False
     mppe_stateful: bool = False
+    mppe_prefer_stateful: bool = False  # pyppp: ask for stateful mode ourselves
     ip: bool = True  # False after `noip`
     # IPv6CP (RFC 5072): on by default, as in pppd >= 2.4.9
     ipv6: bool = True

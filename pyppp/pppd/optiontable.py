@@ -786,6 +786,12 @@ OPTIONS: Final[tuple[OptionSpec, ...]] = (
         False,
         extension=True,
     ),
+    _flag(
+        "mppe-prefer-stateful",
+        "mppe_prefer_stateful",
+        "Ask for MPPE stateful mode (with mppe-stateful; pppd only ever accepts it)",
+        extension=True,
+    ),
     # -- a dial-in server (pyppp extensions; docs/dialin.md) -------------------------------
     OptionSpec(
         "ip-pool",

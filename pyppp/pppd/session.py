@@ -256,7 +256,10 @@ def _ccp_config(options: PppOptions) -> CcpConfig:
         return CcpConfig(
             deflate=None,
             mppe=MppeConfig(
-                bits_40=options.mppe_40, bits_128=options.mppe_128, stateful=options.mppe_stateful
+                bits_40=options.mppe_40,
+                bits_128=options.mppe_128,
+                stateful=options.mppe_stateful,
+                prefer_stateful=options.mppe_stateful and options.mppe_prefer_stateful,
             ),
         )
     want, allow = options.deflate_want, options.deflate_allow
