@@ -46,13 +46,20 @@ def ping_1000_guest_to_host(guest: PppdGuest, address: str, n: int = 5) -> None:
     assert f"{n} packets transmitted, {n} packets received, 0% packet loss" in r.text, r.text
 
 
-def traffic(guest: PppdGuest, peer: PypppProcess, guest_ip: str, our_ip: str, port: int) -> None:
+def traffic(
+    guest: PppdGuest,
+    peer: PypppProcess,
+    guest_ip: str,
+    our_ip: str,
+    port: int,
+    size: int = SIZE,
+) -> None:
     """1000-octet pings both ways, then TCP both ways by SHA-256."""
     ping_1000_guest_to_host(guest, our_ip)
     ping_host_to_guest(peer, guest_ip, 5, size=1000)
-    guest_run(guest, f"head -c {SIZE} /dev/urandom >/tmp/tx")
-    assert tcp_guest_to_host(guest, peer, our_ip, "/tmp/tx", port) == SIZE
-    tcp_host_to_guest(guest, peer, guest_ip, secrets.token_bytes(SIZE), port + 1)
+    guest_run(guest, f"head -c {size} /dev/urandom >/tmp/tx")
+    assert tcp_guest_to_host(guest, peer, our_ip, "/tmp/tx", port) == size
+    tcp_host_to_guest(guest, peer, guest_ip, secrets.token_bytes(size), port + 1)
 
 
 def encrypted_only(guest: PppdGuest, peer: PypppProcess, method: str) -> None:
@@ -141,14 +148,18 @@ def test_e3_stateful_mppe(pppd_guest: StartGuest, pyppp_process: StartPyppp) -> 
         )  # fmt: skip
         guest.wait_event("IP-UP", 60)
         row.link_up = link_up(guest)
-        peer.wait_log(r"sent \[CCP ConfReq id=0x\w+ <mppe -H -M \+S -L -D -C>\]", 5)
+        # Stateful both ways: pppd acknowledged our request, and took our Nak's suggestion.
+        peer.wait_log(r"rcvd \[CCP ConfAck id=0x\w+ <mppe -H -M \+S -L -D -C>\]", 5)
+        peer.wait_log(r"sent \[CCP ConfAck id=0x\w+ <mppe -H -M \+S -L -D -C>\]", 5)
+        guest.wait_log(r"rcvd \[CCP ConfNak id=0x\w+ <mppe -H -M \+S -L -D -C>\]", 1)
         encrypted_only(guest, peer, "MPPE 128-bit stateful")
-        # More than 256 packets each way: the flag packets' key changes on both sides.
-        traffic(guest, peer, "10.99.31.9", "10.99.31.10", 5105)
+        # 1 MiB each way: well over 256 packets in each direction, so the flag packets'
+        # key changes happen on both sides.
+        traffic(guest, peer, "10.99.31.9", "10.99.31.10", 5105, size=1024 * 1024)
         status = finish_by_pppd(guest, peer)
         row.notes.append(
             "MPPE 128-bit stateful both ways (rekeying every 256 packets), 1000-octet pings, "
-            f"TCP 256 KiB each way (SHA-256 ok); pppd TERM -> pyppp exit {status}"
+            f"TCP 1 MiB each way (SHA-256 ok); pppd TERM -> pyppp exit {status}"
         )
 
 
