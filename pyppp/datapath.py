@@ -398,6 +398,41 @@ class DataPath:
         self.stats.frames_sent += 1
         self.stats.bytes_sent += len(packet) + 2
 
+    def _send_compressed(self, packets: list[bytes], routes: dict[int, int]) -> int:
+        """A burst through VJ then CCP's compressor, in order; runs of 0x00FD framed at once.
+
+        CCP numbers every frame it takes (Deflate's and MPPE's sequence numbers), so each
+        datagram goes through VJ and the compressor one at a time, in order; only the framing
+        of consecutive compressed datagrams is batched.
+        """
+        compress = self.compress
+        assert compress is not None
+        vj = self._vj.compress if self._vj is not None else None
+        ip = PPPProtocol.IP
+        stats = self.stats
+        run: list[bytes] = []
+        sent = 0
+        for packet in packets:
+            protocol = routes[packet[0] >> 4]
+            if vj is not None and protocol == ip:
+                protocol, packet = vj(packet)
+            compressed = compress(protocol, packet)
+            if compressed is not None:
+                run.append(compressed)
+            else:
+                if run:
+                    self._queue(((PPPProtocol.COMP, run),), count=False)
+                    run = []
+                if self.must_compress:
+                    stats.discarded["ip the encryptor refused"] += 1
+                    continue
+                self._queue(((protocol, [packet]),), count=False)
+            sent += 1
+            stats.bytes_sent += len(packet) + 2  # counted uncompressed, as Linux
+        if run:
+            self._queue(((PPPProtocol.COMP, run),), count=False)
+        return sent
+
     def send_ips(self, packets: Sequence[bytes]) -> int:
         """Queue a burst of IP datagrams, framed in one call per data protocol.
 
@@ -422,14 +457,7 @@ class DataPath:
         if not fitting:
             return 0
         if self.compress is not None:
-            # CCP numbers every frame: one at a time, in order, each after VJ.
-            vj = self._vj.compress if self._vj is not None else None
-            for packet in fitting:
-                protocol = routes[packet[0] >> 4]
-                if vj is not None and protocol == PPPProtocol.IP:
-                    protocol, packet = vj(packet)
-                self._emit_compressed(protocol, packet)
-            return len(fitting)
+            return self._send_compressed(fitting, routes)
         if self._vj is not None:
             self._send_vj(fitting, routes)
             return len(fitting)
@@ -452,13 +480,18 @@ class DataPath:
                 runs.append((protocol, [packet]))
         self._queue(runs)
 
-    def _queue(self, runs: list[tuple[int, list[bytes]]]) -> None:
-        """Frame each run of datagrams of one protocol in one call and queue the frames."""
+    def _queue(self, runs: Sequence[tuple[int, list[bytes]]], *, count: bool = True) -> None:
+        """Frame each run of datagrams of one protocol in one call and queue the frames.
+
+        ``count``: add the datagrams' octets to ``bytes_sent`` (the compressed path counts
+        them uncompressed itself).
+        """
         stats = self.stats
         for protocol, batch in runs:
             frames = self._encoder.encode_many(protocol, batch)
             stats.frames_sent += len(frames)
-            stats.bytes_sent += sum(map(len, batch)) + 2 * len(batch)
+            if count:
+                stats.bytes_sent += sum(map(len, batch)) + 2 * len(batch)
             self._out_data.extend(frames)
             self._out_data_bytes += sum(map(len, frames))
             self._data_frames += len(frames)

@@ -296,3 +296,15 @@ def test_stateful_mppe_is_refused_without_mppe_stateful(caplog: pytest.LogCaptur
     linked.run(60, stop=lambda p: bool(p.of_type("b", LinkTerminated)))
     assert "Refusing MPPE stateful mode offered by peer" in messages(caplog, "pyppp.test.server")
     assert not linked.of_type("b", NetworkUp)
+
+
+def test_a_tun_burst_is_encrypted_in_order() -> None:
+    linked = pair()
+    linked.run(20, stop=both_up)
+    server = linked.a
+    assert isinstance(server, Link)
+    burst = [ip_packet(n, 64 + n) for n in range(32)]
+    assert server.send_ips(burst, linked.now) == 32
+    linked.run(linked.now + 2)
+    assert [e.packet for e in linked.of_type("b", IpReceived)] == burst
+    assert server.stats.frames_sent >= 32

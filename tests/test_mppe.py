@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
 
 import pytest
 from Crypto.Cipher import ARC4
@@ -31,6 +32,7 @@ from pyppp.mppe import (
     MppeFlags,
     MppeMode,
     MppeOption,
+    available_rc4_backends,
     encode_header,
     get_new_key_from_sha,
     initial_session_key,
@@ -38,8 +40,10 @@ from pyppp.mppe import (
     next_session_key,
     on_nak,
     parse_header,
+    rc4_backend,
     reduce_key,
     review,
+    set_rc4_backend,
 )
 from pyppp.options import UnknownOption, decode_options
 from pyppp.packet import Code
@@ -47,6 +51,28 @@ from pyppp.packet import Code
 
 def h(text: str) -> bytes:
     return bytes.fromhex(text.replace(" ", ""))
+
+
+@pytest.fixture(params=["arc4", "pycryptodome"], autouse=True)
+def backend(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Every test runs with each RC4 backend (pycryptodome always; arc4 when installed)."""
+    if request.param not in available_rc4_backends():
+        pytest.skip(f"RC4 backend {request.param} not installed")
+    before = rc4_backend()
+    set_rc4_backend(request.param)
+    yield request.param
+    set_rc4_backend(before or "auto")
+
+
+def test_backends_agree_with_pycryptodome(backend: str) -> None:
+    key = bytes(range(3, 19))
+    data = bytes(range(256)) * 7
+    ours = MppeEncryptor(key, MppeMode(KeyStrength.BITS_128, stateful=True))
+    stream = ARC4.new(initial_session_key(key, KeyStrength.BITS_128))
+    assert ours.encrypt(0x21, data)[2:] == stream.encrypt(b"\x00\x21" + data)
+    assert rc4_backend() == backend
+    with pytest.raises(ValueError, match="unknown"):
+        set_rc4_backend("rot13")
 
 
 # --- RFC 3079 §3.5: MS-CHAPv2 sample key derivations -----------------------------------------
