@@ -14,6 +14,7 @@ from pyppp.aio.secrets import read_secrets
 from pyppp.ccp.mppe import MppeConfig
 from pyppp.ccp.negotiator import CcpConfig
 from pyppp.ccp.protocol import RESET_REQ
+from pyppp.errors import ConfigError
 from pyppp.events import IpReceived, LinkTerminated, NetworkUp
 from pyppp.hdlc import Frame
 from pyppp.lcp.options import ChapAlgorithm
@@ -308,3 +309,23 @@ def test_a_tun_burst_is_encrypted_in_order() -> None:
     linked.run(linked.now + 2)
     assert [e.packet for e in linked.of_type("b", IpReceived)] == burst
     assert server.stats.frames_sent >= 32
+
+
+def test_noccp_with_require_mppe_is_refused(tmp_path: Path) -> None:
+    options = load_options(
+        "/dev/ttyS1",
+        ["require-mppe", "noccp"],
+        read_file=read_limited,
+        config_dir=tmp_path,
+        home=tmp_path,
+    )
+    (tmp_path / "hosts").write_text("")
+    with pytest.raises(ConfigError, match="noccp"):
+        build_link_config(
+            options,
+            secrets=read_secrets(tmp_path),
+            rng=seeded_rng(1),
+            hostname="griis",
+            read_file=read_limited,
+            hosts_file=tmp_path / "hosts",
+        )
