@@ -639,12 +639,13 @@ class Link:
                 self.logger.log(NOTICE, "Serial line is looped back.")
                 self.exit_status = ExitStatus.LOOPBACK
                 self.close("Loopback detected", exit_status=ExitStatus.LOOPBACK, now=now)
-            case LayerDown(protocol=PPPProtocol.CCP) | LayerFinished(protocol=PPPProtocol.CCP) if (
-                self._mppe is not None and self.phase is Phase.NETWORK
-            ):
+            case (
+                LayerDown(protocol=PPPProtocol.CCP, reason=why)
+                | LayerFinished(protocol=PPPProtocol.CCP, reason=why)
+            ) if self._mppe is not None and self.phase is Phase.NETWORK:
                 # pppd ccp_down / ccp_protrej / ccp_input: without MPPE the link closes.
                 self._path.detach_ccp("MPPE down")
-                reason = self._mppe.down()
+                reason = self._mppe.down(why)
                 self.close(reason, exit_status=ExitStatus.NEGOTIATION_FAILED, now=now)
             case LayerUp(protocol=protocol, result=result) if protocol in self._ncps:
                 self._ncps[protocol].on_up(result, now)

@@ -329,3 +329,22 @@ def test_noccp_with_require_mppe_is_refused(tmp_path: Path) -> None:
             read_file=read_limited,
             hosts_file=tmp_path / "hosts",
         )
+
+
+def test_a_run_of_bogus_mppe_packets_closes_the_link(caplog: pytest.LogCaptureFixture) -> None:
+    # Linux's SANITY_MAX: 16 packets without the encrypted bit, and pppd gives up on MPPE.
+    linked = pair()
+    linked.run(20, stop=both_up)
+    client = linked.b
+    assert isinstance(client, Link)
+    bogus = hdlc.encode_frame(PPPProtocol.COMP, b"\x80\x00\x00\x21" + bytes(40))
+    # Each one asks for a reset; a Reset-Ack after each lets the next reach the decryptor.
+    reset_ack = hdlc.encode_frame(PPPProtocol.CCP, ControlPacket(15, 0).encode())
+    for _ in range(20):
+        client.receive_data(bogus, linked.now)
+        client.receive_data(reset_ack, linked.now)
+    linked.run(linked.now + 30, stop=lambda p: bool(p.of_type("b", LinkTerminated)))
+    lines = messages(caplog, "pyppp.test.client")
+    assert "Lost compression sync: disabling compression" in lines
+    assert "Too many MPPE errors, closing LCP" in lines
+    assert linked.of_type("b", LinkTerminated)

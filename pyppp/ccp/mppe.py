@@ -234,13 +234,13 @@ class MppePolicy:
         if following is None:
             if option.flags & MppeFlags.STATEFUL and not self.config.stateful:
                 self.logger.error("Refusing MPPE stateful mode offered by peer")
-            self._fail(_NEGOTIATION_FAILED)
+            self.fail(_NEGOTIATION_FAILED)
             return
         self._want = following
 
     def on_reject(self, option: Option) -> None:
         """The peer will not do MPPE: pppd closes the link."""
-        self._fail("MPPE required but peer refused")
+        self.fail("MPPE required but peer refused")
 
     def review(self, option: Option, *, first: bool, reject_if_disagree: bool) -> Verdict:
         """Judge the peer's option 18 (pppd ``reqci``); a Reject of it closes the link."""
@@ -266,7 +266,7 @@ class MppePolicy:
         if code is Code.CONF_NAK and reject_if_disagree:
             code = Code.CONF_REJ
         if code is Code.CONF_REJ:
-            self._fail(_NEGOTIATION_FAILED)
+            self.fail(_NEGOTIATION_FAILED)
             return Verdict(code, option)
         return Verdict(code, suggestion)
 
@@ -289,7 +289,8 @@ class MppePolicy:
             MppeDecryptor(self.keys.recv_key, MppeMode.from_flags(option.flags))
         )
 
-    def _fail(self, reason: str) -> None:
+    def fail(self, reason: str) -> None:
+        """MPPE cannot run: log pppd's line once and remember why."""
         if self.failure is None:
             self.logger.error("%s", reason)
             self.failure = reason
@@ -322,8 +323,13 @@ class MppeGate:
         self.running = True
         return None
 
-    def down(self) -> str:
-        """CCP went down or gave up: pppd closes the link with this reason."""
+    def down(self, why: str | None = None) -> str:
+        """CCP went down (``why``) or gave up: pppd closes the link with the reason returned."""
+        if self.running and why == "Lost compression sync":
+            # pppd ccp_datainput, after "Lost compression sync: disabling compression"
+            self.running = False
+            self.policy.logger.error("Too many MPPE errors, closing LCP")
+            return "Too many MPPE errors"
         if self.running:
             self.running = False
             # pppd ccp_down
@@ -331,5 +337,5 @@ class MppeGate:
             return "MPPE disabled"
         if self.policy.failure is None:
             # pppd ccp_protrej: CCP itself was refused, or gave up.
-            self.policy._fail(_NEGOTIATION_FAILED)
+            self.policy.fail(_NEGOTIATION_FAILED)
         return self.policy.failure or _NEGOTIATION_FAILED
