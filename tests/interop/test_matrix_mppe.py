@@ -64,8 +64,8 @@ def traffic(
 
 def encrypted_only(guest: PppdGuest, peer: PypppProcess, method: str) -> None:
     """Both sides say MPPE is on, and pyppp saw no IP in clear."""
-    guest.wait_log(rf"{method} compression enabled", 1)
-    peer.wait_log(rf"{method} compression enabled", 1)
+    guest.wait_log(rf"{method} compression enabled", 5)
+    peer.wait_log(rf"{method} compression enabled", 5)
     log = "\n".join(guest.pppd_log())
     assert "Lost compression sync" not in log
     assert "MPPE disabled" not in log
