@@ -19,10 +19,10 @@ import secrets
 
 import pytest
 
+from .harness import PppdGuest
 from .pyppp_proc import PypppProcess, guest_run
 from .test_matrix_basic import (
     BASE,
-    PppdGuest,
     StartGuest,
     StartPyppp,
     finish_by_pppd,
