@@ -13,6 +13,10 @@ the decryptor asks for reach the encryptor. Oracles:
 * the key schedule never runs away: key changes per packet stay bounded (half the count space
   for a stateless jump, 16 for a stateful resync).
 
+``mppe.link``: two links up with MS-CHAPv2 + MPPE, the input forging CCP packets, MPPE packets
+(random or a genuine one with a bit flipped) and clear IP into the dialer between its own
+sends: nothing raises, and no IP datagram ever leaves the dialer in clear.
+
 ``mppe.option``: any 4-octet option 18 with any policy: :func:`review` answers with an option
 that re-encodes, Acks only a single supported strength it allows, and converges within two
 Naks; :func:`on_nak` only ever asks for a subset of what we sent.
@@ -20,6 +24,8 @@ Naks; :func:`on_nak` only ever asks for a subset of what we sent.
 
 from __future__ import annotations
 
+from pyppp import hdlc
+from pyppp.link import Link
 from pyppp.mppe import (
     BIT_FLUSHED,
     Decrypted,
@@ -33,8 +39,9 @@ from pyppp.mppe import (
     on_nak,
     review,
 )
-from pyppp.packet import Code
+from pyppp.packet import Code, ControlPacket, PPPProtocol
 from tests.fuzz.harness import FuzzTarget, Input
+from tests.test_link_mppe import both_up, ip_packet, pair
 
 _KEY = bytes(range(0x20, 0x30))
 _MAX_REKEYS_PER_PACKET = 2048 + 17
@@ -137,3 +144,50 @@ TARGETS = [
         max_len=16,
     ),
 ]
+
+
+def run_link(data: bytes) -> None:
+    """Two links up with MS-CHAPv2 + MPPE; the input forges frames into the dialer.
+
+    Oracles: nothing raises; the dialer never puts an IP datagram on the line in clear (every
+    data frame it sends is 0x00FD), whatever CCP packets, MPPE packets or clear IP arrive.
+    """
+    source = Input(data)
+    linked = pair()
+    linked.run(20, stop=both_up)
+    client = linked.b
+    assert isinstance(client, Link)
+    genuine = [frame for _, frame in linked.a_to_b.frames() if frame.protocol == 0x00FD]
+    for step in range(source.below(24) + 1):
+        kind = source.below(6)
+        if kind == 0:
+            packet = ControlPacket(1 + source.below(15), source.uint(), source.chunk(24))
+            forged = hdlc.encode_frame(PPPProtocol.CCP, packet.encode())
+        elif kind == 1:
+            forged = hdlc.encode_frame(PPPProtocol.COMP, source.chunk(48))
+        elif kind == 2 and genuine:
+            base = bytearray(genuine[source.below(len(genuine))].information)
+            if base:
+                base[source.below(len(base))] ^= 1 << source.below(8)
+            forged = hdlc.encode_frame(PPPProtocol.COMP, bytes(base))
+        elif kind == 3:
+            forged = hdlc.encode_frame(PPPProtocol.IP, ip_packet(step))
+        else:
+            client.send_ip(ip_packet(step), linked.now)
+            forged = b""
+        client.receive_data(forged, linked.now)
+        linked.run(linked.now + 0.05 * source.below(20))
+    linked.run(linked.now + 5)
+    sent = {frame.protocol for _, frame in linked.b_to_a.frames()}
+    assert PPPProtocol.IP not in sent, "an IP datagram left in clear"
+    assert PPPProtocol.IPV6 not in sent
+
+
+TARGETS.append(
+    FuzzTarget(
+        "mppe.link",
+        run_link,
+        seeds=(b"", b"\x05\x00\x00" * 8, b"\x00\x00\x0e\x01\x00" * 4, b"\x02\x00" * 20),
+        max_len=512,
+    )
+)
