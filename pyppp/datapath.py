@@ -134,6 +134,7 @@ class DataPath:
         """The largest IP datagram we may send (the peer's MRU, capped by pppd's ``mtu``)."""
         self._sizer = FrameSizer(PPP_MRU, logger, enabled=adaptive_mtu)
         self._magic = bytes(4)  # our LCP Magic-Number, for the sizer's Echo-Request probes
+        self._overhead = 0  # octets CCP adds to every datagram (MPPE's header, see reserve)
         self._probe_id = 0
         self._data_frames = 0  # datagrams framed so far: the sizer probes only while we send
         self._vj: VjCompressor | None = None
@@ -173,12 +174,27 @@ class DataPath:
         size = self._sizer.probe(now, self._data_frames)
         if size is not None:
             self._probe_id = (self._probe_id - 1) & 0xFF  # down from 255, keepalives count up
-            padding = bytes(max(size - 8, 0))
+            # As large as a datagram of the send size is on the line (MPPE's 4 octets added).
+            padding = bytes(max(size + self._overhead - 8, 0))
             echo = ControlPacket(Code.ECHO_REQ, self._probe_id, self._magic + padding)
             self.emit(PPPProtocol.LCP, echo.encode())
         if not self._sizer.due(self.deframer):
             return []
         return self._sizer.poll(self.deframer)
+
+    def reserve(self, octets: int) -> None:
+        """Every datagram grows by ``octets`` from now on: :attr:`mtu` and :attr:`send_mtu` shrink.
+
+        pppd's ``ccp_reqci`` lowers the MTU by MPPE's header and protocol (RFC 3078 §3), so
+        that an encrypted datagram still fits the peer's MRU; the adaptive send size (whatever
+        it chose for a noisy line) never exceeds the lowered MTU either. Until LCP goes down
+        (:meth:`configure`).
+        """
+        self.mtu -= octets
+        self._overhead += octets
+        sizer = self._sizer
+        sizer.ceiling = self.mtu
+        sizer.current = min(sizer.current, self.mtu)
 
     def attach_ccp(self, ccp: CcpControlProtocol) -> None:
         """CCP opened: its engines join the path both ways."""
@@ -214,6 +230,7 @@ class DataPath:
         Args:
             result: what LCP settled while it is Opened, ``None`` once it is not.
         """
+        self._overhead = 0
         if result is None:
             self._encoder = hdlc.FrameEncoder(accm=0xFFFFFFFF, escape=self._escape)
             self.deframer.accm = self._idle_accm

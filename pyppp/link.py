@@ -861,7 +861,7 @@ class Link:
             self.close(reason, exit_status=ExitStatus.NEGOTIATION_FAILED, now=now)
             return
         # pppd ccp_reqci lowers the MTU: every packet grows by the MPPE header and protocol.
-        self._path.mtu -= MPPE_PAD
+        self._path.reserve(MPPE_PAD)
         self._continue_networks(now)
 
     def _ncp_finished(self, ncp: _Ncp, now: float) -> None:

@@ -14,17 +14,20 @@ from pyppp.aio.secrets import read_secrets
 from pyppp.ccp.mppe import MppeConfig
 from pyppp.ccp.negotiator import CcpConfig
 from pyppp.ccp.protocol import RESET_REQ
+from pyppp.datapath import DataPath
 from pyppp.errors import ConfigError
 from pyppp.events import IpReceived, LinkTerminated, NetworkUp
 from pyppp.hdlc import Frame
 from pyppp.lcp.options import ChapAlgorithm
 from pyppp.link import Link
+from pyppp.linkconfig import LinkStats
 from pyppp.packet import Code, ControlPacket, PPPProtocol
 from pyppp.pppd.options import load_options
 from pyppp.pppd.session import build_link_config
 from pyppp.simple import simple_config
 from pyppp.util import seeded_rng
 from tests.linkpair import Impairment, LinkPair, Wire
+from tests.tcpip import ACK, PSH, Segment
 
 V1, V2, MD5 = ChapAlgorithm.MS, ChapAlgorithm.MS_V2, ChapAlgorithm.MD5
 MPPE_ONLY = CcpConfig(deflate=None, mppe=MppeConfig())
@@ -42,6 +45,8 @@ def pair(
     algorithms: tuple[int, ...] = (V2,),
     pap: bool = False,
     impair: Impairment | None = None,
+    vj: bool = False,
+    adaptive_mtu: bool = False,
 ) -> LinkPair:
     server_config = simple_config(
         local="10.99.7.1",
@@ -54,6 +59,13 @@ def pair(
     client_config = simple_config(
         user="zaphod", password="gargleBlaster", chap_algorithms=algorithms, rng=seeded_rng(13)
     )
+    if vj:
+        assert server_config.ipcp is not None
+        assert client_config.ipcp is not None
+        server_config = replace(server_config, ipcp=replace(server_config.ipcp, vj=True))
+        client_config = replace(client_config, ipcp=replace(client_config.ipcp, vj=True))
+    server_config = replace(server_config, adaptive_mtu=adaptive_mtu)
+    client_config = replace(client_config, adaptive_mtu=adaptive_mtu)
     server = Link(
         replace(server_config, ccp=server_ccp),
         rng=seeded_rng(12),
@@ -348,3 +360,55 @@ def test_a_run_of_bogus_mppe_packets_closes_the_link(caplog: pytest.LogCaptureFi
     assert "Lost compression sync: disabling compression" in lines
     assert "Too many MPPE errors, closing LCP" in lines
     assert linked.of_type("b", LinkTerminated)
+
+
+def test_vj_then_mppe_then_framing() -> None:
+    """VJ compresses the TCP headers, MPPE encrypts what VJ made: no 0x002d/0x002f in clear."""
+    linked = pair(vj=True)
+    linked.run(20, stop=both_up)
+    assert both_up(linked)
+    server, client = linked.a, linked.b
+    assert isinstance(server, Link)
+    assert isinstance(client, Link)
+    first = Segment(src="10.99.7.1", dst="10.99.7.2", seq=1000, flags=ACK | PSH)
+    sent = [bytes(first.but(seq=1000 + 100 * i, ip_id=i, data=bytes([i]) * 100)) for i in range(20)]
+    for packet in sent[:10]:
+        server.send_ip(packet, linked.now)
+    server.send_ips(sent[10:], linked.now)
+    linked.run(linked.now + 5)
+    assert [e.packet for e in linked.of_type("b", IpReceived)] == sent
+    vj = server._path.vj_stats
+    assert vj is not None
+    assert vj.sent_compressed >= 18  # VJ ran before MPPE, on both send paths
+    unvj = client._path.vj_stats
+    assert unvj is not None
+    assert unvj.received_compressed == vj.sent_compressed
+    protocols = [frame.protocol for frame in frames(linked.a_to_b)]
+    assert protocols.count(PPPProtocol.COMP) == 20
+    for clear in (PPPProtocol.IP, PPPProtocol.VJ_COMP, PPPProtocol.VJ_UNCOMP):
+        assert clear not in protocols
+
+
+def test_the_adaptive_send_size_leaves_room_for_mppe() -> None:
+    """With adaptive-mtu the send size starts at MTU - 4 and never grows past it."""
+    linked = pair(adaptive_mtu=True)
+    linked.run(20, stop=both_up)
+    assert both_up(linked)
+    for side, link in (("a", linked.a), ("b", linked.b)):
+        assert isinstance(link, Link)
+        assert link.mtu == link._path.send_mtu == 1496
+        assert linked.of_type(side, NetworkUp)[0].mtu == 1496
+        assert link._path._sizer.ceiling == 1496
+
+
+def test_reserve_lowers_the_send_size_only_as_far_as_needed() -> None:
+    """A send size a noisy line already lowered stays; one at the ceiling drops by the pad."""
+    path = DataPath(LinkStats(), adaptive_mtu=True)
+    path.reserve(4)
+    assert path.mtu == path.send_mtu == 1496
+    path = DataPath(LinkStats(), adaptive_mtu=True)
+    path._sizer.current = 576
+    path.reserve(4)
+    assert (path.mtu, path.send_mtu) == (1496, 576)
+    path.configure(None)
+    assert path._overhead == 0
