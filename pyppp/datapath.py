@@ -134,6 +134,7 @@ class DataPath:
         """The largest IP datagram we may send (the peer's MRU, capped by pppd's ``mtu``)."""
         self._sizer = FrameSizer(PPP_MRU, logger, enabled=adaptive_mtu)
         self._magic = bytes(4)  # our LCP Magic-Number, for the sizer's Echo-Request probes
+        self._overhead = 0  # octets CCP adds to every datagram (MPPE's header, see reserve)
         self._probe_id = 0
         self._data_frames = 0  # datagrams framed so far: the sizer probes only while we send
         self._vj: VjCompressor | None = None
@@ -150,6 +151,9 @@ class DataPath:
         self._ccp_expand: Callable[[int, bytes, float], tuple[int, bytes] | None] = (
             lambda protocol, information, now: (protocol, information)
         )
+        self.must_compress = False
+        """MPPE is required: no IP datagram leaves unless the compressor (encryptor) takes it
+        (Linux's ``SC_MUST_COMP``: "compression required but down - pkt dropped")."""
 
     @property
     def send_mtu(self) -> int:
@@ -170,12 +174,27 @@ class DataPath:
         size = self._sizer.probe(now, self._data_frames, self.stats.bytes_sent)
         if size is not None:
             self._probe_id = (self._probe_id - 1) & 0xFF  # down from 255, keepalives count up
-            padding = bytes(max(size - 8, 0))
+            # As large as a datagram of the send size is on the line (MPPE's 4 octets added).
+            padding = bytes(max(size + self._overhead - 8, 0))
             echo = ControlPacket(Code.ECHO_REQ, self._probe_id, self._magic + padding)
             self.emit(PPPProtocol.LCP, echo.encode())
         if not self._sizer.due(self.deframer):
             return []
         return self._sizer.poll(self.deframer)
+
+    def reserve(self, octets: int) -> None:
+        """Every datagram grows by ``octets`` from now on: :attr:`mtu` and :attr:`send_mtu` shrink.
+
+        pppd's ``ccp_reqci`` lowers the MTU by MPPE's header and protocol (RFC 3078 §3), so
+        that an encrypted datagram still fits the peer's MRU; the adaptive send size (whatever
+        it chose for a noisy line) never exceeds the lowered MTU either. Until LCP goes down
+        (:meth:`configure`).
+        """
+        self.mtu -= octets
+        self._overhead += octets
+        sizer = self._sizer
+        sizer.ceiling = self.mtu
+        sizer.current = min(sizer.current, self.mtu)
 
     def attach_ccp(self, ccp: CcpControlProtocol) -> None:
         """CCP opened: its engines join the path both ways."""
@@ -211,6 +230,7 @@ class DataPath:
         Args:
             result: what LCP settled while it is Opened, ``None`` once it is not.
         """
+        self._overhead = 0
         if result is None:
             self._encoder = hdlc.FrameEncoder(accm=0xFFFFFFFF, escape=self._escape)
             self.deframer.accm = self._idle_accm
@@ -357,6 +377,9 @@ class DataPath:
         if not routes:
             self.stats.discarded["ip before network up"] += 1
             return False
+        if self.must_compress and self.compress is None:
+            self.stats.discarded["ip while encryption is not running"] += 1
+            return False
         if len(packet) > self.mtu:
             self.stats.discarded["ip larger than mtu"] += 1
             return False
@@ -378,6 +401,9 @@ class DataPath:
         """Queue one datagram through CCP's compressor, counted uncompressed (as Linux)."""
         assert self.compress is not None
         compressed = self.compress(protocol, packet)
+        if compressed is None and self.must_compress:
+            self.stats.discarded["ip the encryptor refused"] += 1
+            return
         frame = (
             self._encoder.encode(protocol, packet)
             if compressed is None
@@ -388,6 +414,41 @@ class DataPath:
         self._data_frames += 1
         self.stats.frames_sent += 1
         self.stats.bytes_sent += len(packet) + 2
+
+    def _send_compressed(self, packets: list[bytes], routes: dict[int, int]) -> int:
+        """A burst through VJ then CCP's compressor, in order; runs of 0x00FD framed at once.
+
+        CCP numbers every frame it takes (Deflate's and MPPE's sequence numbers), so each
+        datagram goes through VJ and the compressor one at a time, in order; only the framing
+        of consecutive compressed datagrams is batched.
+        """
+        compress = self.compress
+        assert compress is not None
+        vj = self._vj.compress if self._vj is not None else None
+        ip = PPPProtocol.IP
+        stats = self.stats
+        run: list[bytes] = []
+        sent = 0
+        for packet in packets:
+            protocol = routes[packet[0] >> 4]
+            if vj is not None and protocol == ip:
+                protocol, packet = vj(packet)
+            compressed = compress(protocol, packet)
+            if compressed is not None:
+                run.append(compressed)
+            else:
+                if run:
+                    self._queue(((PPPProtocol.COMP, run),), count=False)
+                    run = []
+                if self.must_compress:
+                    stats.discarded["ip the encryptor refused"] += 1
+                    continue
+                self._queue(((protocol, [packet]),), count=False)
+            sent += 1
+            stats.bytes_sent += len(packet) + 2  # counted uncompressed, as Linux
+        if run:
+            self._queue(((PPPProtocol.COMP, run),), count=False)
+        return sent
 
     def send_ips(self, packets: Sequence[bytes]) -> int:
         """Queue a burst of IP datagrams, framed in one call per data protocol.
@@ -402,6 +463,9 @@ class DataPath:
         if not routes:
             self.stats.discarded["ip before network up"] += len(packets)
             return 0
+        if self.must_compress and self.compress is None:
+            self.stats.discarded["ip while encryption is not running"] += len(packets)
+            return 0
         mtu = self.mtu
         # Each IP version flows only while its NCP is open (see send_ip).
         fitting = [p for p in packets if len(p) <= mtu and p and p[0] >> 4 in routes]
@@ -410,14 +474,7 @@ class DataPath:
         if not fitting:
             return 0
         if self.compress is not None:
-            # CCP numbers every frame: one at a time, in order, each after VJ.
-            vj = self._vj.compress if self._vj is not None else None
-            for packet in fitting:
-                protocol = routes[packet[0] >> 4]
-                if vj is not None and protocol == PPPProtocol.IP:
-                    protocol, packet = vj(packet)
-                self._emit_compressed(protocol, packet)
-            return len(fitting)
+            return self._send_compressed(fitting, routes)
         if self._vj is not None:
             self._send_vj(fitting, routes)
             return len(fitting)
@@ -440,13 +497,18 @@ class DataPath:
                 runs.append((protocol, [packet]))
         self._queue(runs)
 
-    def _queue(self, runs: list[tuple[int, list[bytes]]]) -> None:
-        """Frame each run of datagrams of one protocol in one call and queue the frames."""
+    def _queue(self, runs: Sequence[tuple[int, list[bytes]]], *, count: bool = True) -> None:
+        """Frame each run of datagrams of one protocol in one call and queue the frames.
+
+        ``count``: add the datagrams' octets to ``bytes_sent`` (the compressed path counts
+        them uncompressed itself).
+        """
         stats = self.stats
         for protocol, batch in runs:
             frames = self._encoder.encode_many(protocol, batch)
             stats.frames_sent += len(frames)
-            stats.bytes_sent += sum(map(len, batch)) + 2 * len(batch)
+            if count:
+                stats.bytes_sent += sum(map(len, batch)) + 2 * len(batch)
             self._out_data.extend(frames)
             self._out_data_bytes += sum(map(len, frames))
             self._data_frames += len(frames)

@@ -42,8 +42,9 @@ its Up/Down handlers, which open or close the data protocols it carries.
 
 The link's parts live beside it: :mod:`pyppp.linkconfig` (what a link is built from and
 counts), :mod:`pyppp.datapath` (the framer both ways, the output queues, which data protocol
-carries each IP version: where the compressors plug in) and :mod:`pyppp.auth.phase` (the
-authentication engines of the Authenticate phase).
+carries each IP version: where the compressors plug in), :mod:`pyppp.auth.phase` (the
+authentication engines of the Authenticate phase) and :mod:`pyppp.netphase` (the Network
+phase: starting the NCPs, CCP before IP, their Up/Down handlers, Protocol-Reject).
 
 Peer faults never raise: they are counted and logged at debug level. The trace of control
 packets is pppd's (``sent [LCP ConfReq id=0x1 <asyncmap 0x0> ...]``) on the
@@ -55,15 +56,14 @@ from __future__ import annotations
 import logging
 from collections import Counter, deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from pyppp.auth.base import AuthEngine, AuthEvent, AuthFailure, AuthSuccess, ExternalVerdict
 from pyppp.auth.phase import AuthPhase, EngineFactory, FromEngine
+from pyppp.ccp.mppe import MppeGate, MppePolicy
 from pyppp.ccp.protocol import CcpControlProtocol, build_ccp
 from pyppp.control import (
     PPP_MRU,
-    ControlLayer,
     ControlProtocol,
     LayerDown,
     LayerEvent,
@@ -82,13 +82,9 @@ from pyppp.events import (
     AuthSucceeded,
     Event,
     IpReceived,
-    Ipv6Down,
-    Ipv6Up,
     LinkDown,
     LinkTerminated,
     LinkUp,
-    NetworkDown,
-    NetworkUp,
     Phase,
     PhaseChanged,
     Role,
@@ -100,7 +96,8 @@ from pyppp.lcp.negotiator import LcpNegotiator, LcpResult
 from pyppp.lcp.options import AuthProtocol
 from pyppp.lcp.protocol import LcpControlProtocol
 from pyppp.linkconfig import LinkConfig, LinkStats
-from pyppp.packet import Code, ControlPacket, PPPProtocol, protocol_long_name, protocol_name
+from pyppp.netphase import Ncp, NetworkPhase
+from pyppp.packet import Code, ControlPacket, PPPProtocol, protocol_name
 from pyppp.trace import format_packet
 from pyppp.util import NOTICE, Rng
 
@@ -113,28 +110,7 @@ __all__ = ["Link"]
 _Inbound = LayerEvent | FromEngine
 
 
-@dataclass(slots=True)
-class _Ncp:
-    """One registered network control protocol and what the link does at its Up and Down.
-
-    Attributes:
-        control: the control protocol.
-        on_up: called with the negotiated result at This-Layer-Up.
-        on_down: called with the reason at This-Layer-Down (and when the link takes it down).
-        data: the data protocols it carries (IP for IPCP); they pass only while it is open.
-        network: it counts as a network protocol (pppd ``num_np_open``): when every one of
-            them has finished, the link closes ("No network protocols running"). CCP does not.
-    """
-
-    control: ControlLayer
-    on_up: Callable[[object, float], None]
-    on_down: Callable[[str], None]
-    data: frozenset[int]
-    network: bool = True
-    running: bool = False
-
-
-class Link:
+class Link(NetworkPhase):
     """A PPP link as a sans-IO state machine (see the module docstring).
 
     Args:
@@ -175,7 +151,7 @@ class Link:
         )
         self._lcp_result: LcpResult | None = None
         # Network control protocols by protocol number, in the order their output is flushed.
-        self._ncps: dict[int, _Ncp] = {}
+        self._ncps: dict[int, Ncp] = {}
         # Receive handlers of the data protocols whose NCP is open (0x0021 while IPCP is).
         self._data_handlers: dict[int, Callable[[bytes, float], None]] = {}
         self._ipcp_negotiator: IpcpNegotiator | None = None
@@ -209,14 +185,20 @@ class Link:
                 data=(PPPProtocol.IPV6,),
             )
         self.ccp: CcpControlProtocol | None = None
+        # MPPE required (pyppp.ccp.mppe): IP waits for it, and the link ends without it.
+        self._mppe: MppeGate | None = None
         if config.ccp is not None:
             ccp = self.ccp = build_ccp(
                 config.ccp, config.ccp_fsm, report=self._inbox.append, logger=self.logger
             )
+            for policy in ccp.negotiator.policies:
+                if isinstance(policy, MppePolicy):
+                    self._mppe = MppeGate(policy)
+                    self._path.must_compress = True
             # Not a network protocol: its end does not end the link (pppd).
             self._register_ncp(
                 ccp,
-                on_up=lambda _result, _now: self._path.attach_ccp(ccp),
+                on_up=self._ccp_up,
                 on_down=self._path.detach_ccp,
                 data=(PPPProtocol.COMP,),
                 network=False,
@@ -229,18 +211,6 @@ class Link:
         self._connect_deadline: float | None = None
         self._terminate_reason = ""
         self.peer_authenticated_as: str | None = None
-
-    def _register_ncp(
-        self,
-        control: ControlLayer,
-        *,
-        on_up: Callable[[object, float], None],
-        on_down: Callable[[str], None],
-        data: Sequence[int] = (),
-        network: bool = True,
-    ) -> None:
-        """Make ``control`` one of the link's network control protocols (see the docstring)."""
-        self._ncps[control.protocol] = _Ncp(control, on_up, on_down, frozenset(data), network)
 
     # -- properties ----------------------------------------------------------------------------
     @property
@@ -574,10 +544,6 @@ class Link:
             return
         self._reject_protocol(protocol, information)
 
-    def _carrier_of(self, protocol: int) -> _Ncp | None:
-        """The NCP that carries data ``protocol`` (IPCP for IP), if one is registered."""
-        return next((ncp for ncp in self._ncps.values() if protocol in ncp.data), None)
-
     def _reject_protocol(self, protocol: int, information: bytes) -> None:
         self.logger.debug("Unsupported protocol 0x%x received", protocol)
         self.stats.discarded["unsupported protocol"] += 1
@@ -630,6 +596,14 @@ class Link:
                 self.logger.log(NOTICE, "Serial line is looped back.")
                 self.exit_status = ExitStatus.LOOPBACK
                 self.close("Loopback detected", exit_status=ExitStatus.LOOPBACK, now=now)
+            case (
+                LayerDown(protocol=PPPProtocol.CCP, reason=why)
+                | LayerFinished(protocol=PPPProtocol.CCP, reason=why)
+            ) if self._mppe is not None and self.phase is Phase.NETWORK:
+                # pppd ccp_down / ccp_protrej / ccp_input: without MPPE the link closes.
+                self._path.detach_ccp("MPPE down")
+                reason = self._mppe.down(why)
+                self.close(reason, exit_status=ExitStatus.NEGOTIATION_FAILED, now=now)
             case LayerUp(protocol=protocol, result=result) if protocol in self._ncps:
                 self._ncps[protocol].on_up(result, now)
             case LayerDown(protocol=protocol, reason=reason) if protocol in self._ncps:
@@ -704,6 +678,8 @@ class Link:
 
     def _lcp_down(self, reason: str, now: float) -> None:
         self._lcp_result = None
+        if self._mppe is not None:
+            self._mppe.policy.forget()  # the next authentication brings new keys
         self._network_down(reason, now)
         self._stop_auth()
         self._events.append(LinkDown(reason))
@@ -713,39 +689,6 @@ class Link:
 
     def _configure_framer(self, result: LcpResult | None) -> None:
         self._path.configure(result)
-
-    def _on_protocol_rejected(self, protocol: int, now: float) -> None:
-        # RFC 1661 §5.7: "Upon reception of a Protocol-Reject, the implementation MUST stop
-        # sending packets of the indicated protocol at the earliest opportunity."
-        name = protocol_long_name(protocol)
-        ncp = self._ncps.get(protocol)
-        if ncp is not None:
-            # pppd lcp_rprotrej (debug level)
-            self.logger.debug("Protocol-Reject for '%s' (0x%x) received", name, protocol)
-            ncp.control.protocol_rejected(now)
-            return
-        carrier = self._carrier_of(protocol)
-        if carrier is not None:
-            # A data protocol (IP) rejected while its NCP is open: we may not send it, and
-            # saying the network is up would be a lie. Take the NCP down and let it
-            # renegotiate from scratch (Down, then Up): if the peer really will not take
-            # it, the new negotiation is where that shows.
-            self.logger.warning(
-                "Protocol-Reject for '%s' (0x%x) received: renegotiating %s",
-                name,
-                protocol,
-                carrier.control.name,
-            )
-            if carrier.control.state is State.OPENED:
-                carrier.control.down(f"Protocol-Reject for {name}", now)
-                carrier.control.up(now)
-            return
-        engines = self._auth.for_protocol(protocol)
-        for engine in engines:
-            engine.protocol_rejected(now)
-        if not engines:
-            # pppd lcp_rprotrej
-            self.logger.warning("Protocol-Reject for unsupported protocol 0x%x", protocol)
 
     # -- internals: authentication -------------------------------------------------------------
     def _start_auth(
@@ -771,6 +714,8 @@ class Link:
         match event:
             case AuthSuccess():
                 self._events.append(AuthSucceeded(engine.method, event.role, event.name))
+                if self._mppe is not None:
+                    self._mppe.policy.authenticated(event.role, engine.method, event.mppe_keys)
                 if event.role is Role.AUTHENTICATOR:
                     self.peer_authenticated_as = event.name
                     if event.addresses is not None and self._ipcp_negotiator is not None:
@@ -801,131 +746,6 @@ class Link:
         self._auth.stop(flush=self._emit_control)
 
     # -- internals: the network phase ----------------------------------------------------------
-    def _enter_network(self, now: float) -> None:
-        self._set_phase(Phase.NETWORK)
-        if self.config.max_connect > 0:
-            self._connect_deadline = now + self.config.max_connect
-        for ncp in self._ncps.values():
-            ncp.running = True
-            ncp.control.open(now)
-            ncp.control.up(now)
-        if self.config.require_network and not any(n.network for n in self._ncps.values()):
-            # pppd continue_networks: nothing to run (noip, and no other network protocol).
-            self.close(
-                "No network protocols running", exit_status=ExitStatus.NEGOTIATION_FAILED, now=now
-            )
-
-    def _ncp_finished(self, ncp: _Ncp, now: float) -> None:
-        ncp.running = False
-        if not ncp.network or self.phase is not Phase.NETWORK:
-            return
-        if not any(n.running for n in self._ncps.values() if n.network):
-            # pppd auth.c np_finished: with no network protocol left, close the link.
-            self.close(
-                "No network protocols running",
-                exit_status=ExitStatus.OK if self._ever_up else ExitStatus.NEGOTIATION_FAILED,
-                now=now,
-            )
-
-    def _ipcp_up(self, result: object, now: float) -> None:
-        assert isinstance(result, IpcpResult)
-        assert self.ipcp is not None
-        if result.failure is not None or result.local is None or result.remote is None:
-            reason = result.failure.reason if result.failure is not None else "IPCP failed"
-            self._ncp_failed(self.ipcp, reason, result.messages, now)
-            return
-        if not self.config.defer_network_log:
-            for level, line in result.messages:
-                self.logger.log(level, "%s", line)
-        self._network_up = True
-        self._open_data(PPPProtocol.IP, 4, self._receive_ip, now)
-        self._path.attach_vj(result, self._data_handlers, self._receive_ip)
-        self._events.append(
-            NetworkUp(
-                result.local,
-                result.remote,
-                result.dns,
-                mtu=self._path.send_mtu,
-                messages=result.messages,
-                wins=result.wins,
-            )
-        )
-
-    def _ipcp_down(self, reason: str) -> None:
-        """IPv4 can no longer flow: report it (pppd ipcp_down)."""
-        self._close_data(PPPProtocol.IP)
-        self._path.detach_vj(self._data_handlers)
-        if self._network_up:
-            self._network_up = False
-            self._events.append(NetworkDown(reason))
-
-    def _ipv6cp_up(self, result: object, now: float) -> None:
-        assert isinstance(result, Ipv6cpResult)
-        assert self.ipv6cp is not None
-        local = result.local_address
-        if result.failure is not None or local is None:
-            reason = result.failure.reason if result.failure is not None else "IPV6CP failed"
-            self._ncp_failed(self.ipv6cp, reason, result.messages, now)
-            return
-        if not self.config.defer_network_log:
-            for level, line in result.messages:
-                self.logger.log(level, "%s", line)
-        self._open_data(PPPProtocol.IPV6, 6, self._receive_ipv6, now)
-        self._events.append(
-            Ipv6Up(local, result.remote_address, mtu=self._path.mtu, messages=result.messages)
-        )
-
-    def _ipv6cp_down(self, reason: str) -> None:
-        """IPv6 can no longer flow: report it (pppd ipv6cp_down)."""
-        if self._close_data(PPPProtocol.IPV6):
-            self._events.append(Ipv6Down(reason))
-
-    def _ncp_failed(
-        self,
-        control: ControlLayer,
-        reason: str,
-        messages: Sequence[tuple[int, str]],
-        now: float,
-    ) -> None:
-        """An NCP opened with a result pppd refuses (ipcp_up/ipv6cp_up): log it and close it."""
-        for level, line in messages:
-            self.logger.log(level, "%s", line)
-        control.close(reason, now)
-
-    def _open_data(
-        self, protocol: int, version: int, handler: Callable[[bytes, float], None], now: float
-    ) -> None:
-        """An NCP is up: ``protocol`` carries IP ``version`` both ways now (pppd np_up)."""
-        self._data_handlers[protocol] = handler
-        self._path.open_route(version, protocol)
-        self._ever_up = True
-        if self.exit_status == ExitStatus.NEGOTIATION_FAILED:
-            self.exit_status = None
-        self._touch_idle(now)
-
-    def _close_data(self, protocol: int) -> bool:
-        """``protocol`` may no longer flow (pppd np_down); returns whether it was open."""
-        was_open = self._data_handlers.pop(protocol, None) is not None
-        self._path.close_route(protocol)
-        if not self._path.carrying:
-            self._idle_deadline = None
-            self._connect_deadline = None
-        if was_open:
-            self._path.drop_queued_data()
-        return was_open
-
-    def _network_down(self, reason: str, now: float) -> None:
-        """LCP is gone: every NCP loses its lower layer (its Down handler runs as it reports)."""
-        for ncp in self._ncps.values():
-            ncp.running = False
-            if ncp.control.state not in (State.INITIAL, State.STARTING):
-                ncp.control.down(reason, now)
-            ncp.on_down(reason)
-
-    def _touch_idle(self, now: float) -> None:
-        if self.config.idle > 0 and self._path.carrying:
-            self._idle_deadline = now + self.config.idle
-
     def _dead(self, reason: str, now: float) -> None:
         if self.phase is Phase.DEAD:
             return

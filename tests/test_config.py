@@ -521,6 +521,7 @@ def test_table_covers_only_pppd_words_and_marked_extensions() -> None:
         "ccp-max-configure",
         "ccp-max-terminate",
         "ccp-max-failure",
+        "mppe-prefer-stateful",
     }
 
 

@@ -37,6 +37,7 @@ from typing import ClassVar, Final
 
 from pyppp.ccp.deflate import DeflateConfig, DeflatePolicy
 from pyppp.ccp.method import CcpMethod, MethodPolicy
+from pyppp.ccp.mppe import MppeConfig, MppePolicy
 from pyppp.ccp.options import CODECS, DEFLATE, BsdCompress, Predictor1
 from pyppp.options import Option, Review, encode_options
 from pyppp.packet import Code, PPPProtocol
@@ -58,13 +59,18 @@ class CcpConfig:
     Attributes:
         deflate: Deflate's words (``deflate N[,M]``, ``nodeflatedraft``), or ``None`` for
             ``nodeflate``.
+        mppe: MPPE's words when MPPE is required (``require-mppe*``), else ``None``; MPPE
+            then runs alone (pppd: "MPPE is not compatible with other compression types").
     """
 
     deflate: DeflateConfig | None = field(default_factory=DeflateConfig)
+    mppe: MppeConfig | None = None
 
 
-def method_policies(config: CcpConfig) -> list[MethodPolicy]:
+def method_policies(config: CcpConfig, logger: logging.Logger | None = None) -> list[MethodPolicy]:
     """The policies ``config`` runs, in the order of our request (pppd's preference)."""
+    if config.mppe is not None:
+        return [MppePolicy(config.mppe, logger)]
     policies: list[MethodPolicy] = []
     if config.deflate is not None:
         policies.append(DeflatePolicy(config.deflate))

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import ClassVar, Final, Self
 
 from pyppp.errors import MalformedPacket
+from pyppp.mppe import MppeOption
 from pyppp.options import Option
 
 __all__ = [
@@ -156,5 +157,6 @@ CODECS: Final[Mapping[int, type[Option]]] = {
     BsdCompress.TYPE: BsdCompress,
     DeflateDraft.TYPE: DeflateDraft,
     Deflate.TYPE: Deflate,
+    MppeOption.TYPE: MppeOption,
 }
 """CCP's registry, Type -> codec; a method module (MPPE) adds its option here."""

@@ -30,6 +30,7 @@ from pyppp.ccp.method import Compressor, DecompressError, Decompressor
 from pyppp.ccp.negotiator import CcpConfig, CcpNegotiator, CcpResult, method_policies
 from pyppp.control import PPP_MRU, ControlProtocol, Report
 from pyppp.fsm import FsmConfig, FsmEvent
+from pyppp.mppe import MppeEncryptor
 from pyppp.packet import ControlPacket, PPPProtocol
 from pyppp.util import NOTICE
 
@@ -86,6 +87,7 @@ class CcpControlProtocol(ControlProtocol[CcpResult]):
         self.compressor: Compressor | None = None
         self.decompressor: Decompressor | None = None
         self._reset_id = 0
+        self._encrypted_only = False
         # Linux's SC_DC_ERROR: compressed datagrams are dropped until a Reset-Ack.
         self._error = False
         # pppd's RACK_PENDING and RREQ_REPEAT.
@@ -109,6 +111,8 @@ class CcpControlProtocol(ControlProtocol[CcpResult]):
         )
         self._error = self._ack_pending = self._repeat = False
         self._ack_deadline = None
+        # MPPE: a network-layer datagram in clear is refused while the peer must encrypt.
+        self._encrypted_only = bool(getattr(self.decompressor, "encrypted_only", False))
 
     def this_layer_down(self, now: float) -> None:
         """No more compression either way."""
@@ -175,6 +179,9 @@ class CcpControlProtocol(ControlProtocol[CcpResult]):
             return self.decompress(information, now)
         if protocol < _COMPRESSIBLE_BELOW:
             self.incompressible(protocol, information)
+            if self._encrypted_only and protocol in MppeEncryptor.ENCRYPTED_PROTOCOLS:
+                self._discard("unencrypted datagram while MPPE runs")
+                return None
         return protocol, information
 
     def status(self) -> CompressionStatus | None:
@@ -269,7 +276,7 @@ def build_ccp(
     logger: logging.Logger | None = None,
 ) -> CcpControlProtocol:
     """CCP running ``config``'s methods; silent when it asks for none (pppd ``ccp_open``)."""
-    negotiator = CcpNegotiator(method_policies(config), logger=logger)
+    negotiator = CcpNegotiator(method_policies(config, logger), logger=logger)
     fsm = fsm or FsmConfig()
     if not negotiator.wants_compression:
         fsm = replace(fsm, silent=True)

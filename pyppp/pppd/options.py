@@ -335,6 +335,11 @@ class PppOptions:
     defaultroute: bool = False
     replacedefaultroute: bool = False
     proxyarp: bool = False
+    # MPPE (RFC 3078): the strengths require-mppe* asks for, and mppe-stateful
+    mppe_40: bool = False
+    mppe_128: bool = False
+    mppe_stateful: bool = False
+    mppe_prefer_stateful: bool = False  # pyppp: ask for stateful mode ourselves
     ip: bool = True  # False after `noip`
     # IPv6CP (RFC 5072): on by default, as in pppd >= 2.4.9
     ipv6: bool = True

@@ -200,7 +200,6 @@ def _no(name: str, reason: str, *, aliases: tuple[str, ...] = ()) -> OptionSpec:
 
 _EAP_TLS: Final = "EAP-TLS/PEAP authentication is not implemented"
 _EAP: Final = "EAP authentication is not implemented"
-_MPPE: Final = "MPPE encryption is not implemented"
 _BSD: Final = "BSD-Compress is not implemented: pyppp never asks for it nor uses it"
 _PREDICTOR: Final = "Predictor-1 is not implemented: pyppp never asks for it nor uses it"
 _MULTILINK: Final = "multilink PPP is not implemented"
@@ -711,14 +710,38 @@ OPTIONS: Final[tuple[OptionSpec, ...]] = (
     _fsm_int("ccp-max-configure", "ccp_max_configure", "Set max #xmits for conf-reqs"),
     _fsm_int("ccp-max-terminate", "ccp_max_terminate", "Set max #xmits for term-reqs"),
     _fsm_int("ccp-max-failure", "ccp_max_failure", "Set max #conf-naks for CCP"),
-    _noop("nomppe", "pyppp never negotiates MPPE", aliases=("-mppe",)),
-    _noop("nomppe-40", "pyppp never negotiates MPPE", aliases=("-mppe-40",)),
-    _noop("nomppe-128", "pyppp never negotiates MPPE", aliases=("-mppe-128",)),
-    _noop("nomppe-stateful", "pyppp never negotiates MPPE"),
-    _no("require-mppe", _MPPE, aliases=("+mppe",)),
-    _no("require-mppe-40", _MPPE, aliases=("+mppe-40",)),
-    _no("require-mppe-128", _MPPE, aliases=("+mppe-128",)),
-    _no("mppe-stateful", _MPPE),
+    # MPPE (ccp.c): pppd keeps the strengths as bits set and cleared in the order given.
+    _flag(
+        "require-mppe",
+        "mppe_40",
+        "require MPPE encryption",
+        aliases=("+mppe",),
+        also=(("mppe_128", True),),
+    ),
+    _flag(
+        "nomppe",
+        "mppe_40",
+        "don't allow MPPE encryption",
+        False,
+        aliases=("-mppe",),
+        also=(("mppe_128", False),),
+    ),
+    _flag("require-mppe-40", "mppe_40", "require MPPE 40-bit encryption", aliases=("+mppe-40",)),
+    _flag(
+        "nomppe-40", "mppe_40", "don't allow MPPE 40-bit encryption", False, aliases=("-mppe-40",)
+    ),
+    _flag(
+        "require-mppe-128", "mppe_128", "require MPPE 128-bit encryption", aliases=("+mppe-128",)
+    ),
+    _flag(
+        "nomppe-128",
+        "mppe_128",
+        "don't allow MPPE 128-bit encryption",
+        False,
+        aliases=("-mppe-128",),
+    ),
+    _flag("mppe-stateful", "mppe_stateful", "allow MPPE stateful mode"),
+    _flag("nomppe-stateful", "mppe_stateful", "disallow MPPE stateful mode", False),
     # -- obsolete protocols: accepted and recorded, as they change nothing ----------------
     _noop("noipx", "pyppp never negotiates IPXCP", aliases=("-ipx",)),
     _no("ipx", _IPX, aliases=("+ipx",)),
@@ -761,6 +784,12 @@ OPTIONS: Final[tuple[OptionSpec, ...]] = (
         "adaptive_mtu",
         "Always send packets of the negotiated size, however noisy the line",
         False,
+        extension=True,
+    ),
+    _flag(
+        "mppe-prefer-stateful",
+        "mppe_prefer_stateful",
+        "Ask for MPPE stateful mode (with mppe-stateful; pppd only ever accepts it)",
         extension=True,
     ),
     # -- a dial-in server (pyppp extensions; docs/dialin.md) -------------------------------

@@ -21,6 +21,7 @@ from pyppp.auth.base import AuthEngine, AuthenticatorEngine, LoginThrottle
 from pyppp.auth.chap import ChapAuthenticator, ChapPeer, mschap_available
 from pyppp.auth.pap import PapAuthenticator, PapPeer
 from pyppp.ccp.deflate import DeflateConfig
+from pyppp.ccp.mppe import MppeConfig
 from pyppp.ccp.negotiator import CcpConfig
 from pyppp.errors import ConfigError, ExitStatus
 from pyppp.fsm import FsmConfig
@@ -244,7 +245,23 @@ def remotenumber_identifier(number: str) -> bytes | None:
 
 
 def _ccp_config(options: PppOptions) -> CcpConfig:
-    """CCP's methods from pppd's words: Deflate unless ``nodeflate`` (or ``deflate 0``)."""
+    """CCP's methods from pppd's words: Deflate unless ``nodeflate`` (or ``deflate 0``).
+
+    A ``require-mppe*`` word makes MPPE the only method (pppd: "MPPE is not compatible with
+    other compression types").
+    """
+    if options.mppe_40 or options.mppe_128:
+        if not mschap_available():
+            raise ConfigError("MPPE needs the pycryptodome package (RC4)", exit_status=2)
+        return CcpConfig(
+            deflate=None,
+            mppe=MppeConfig(
+                bits_40=options.mppe_40,
+                bits_128=options.mppe_128,
+                stateful=options.mppe_stateful,
+                prefer_stateful=options.mppe_stateful and options.mppe_prefer_stateful,
+            ),
+        )
     want, allow = options.deflate_want, options.deflate_allow
     if not want and not allow:
         return CcpConfig(deflate=None)
@@ -465,6 +482,9 @@ def build_link_config(
         throttle=throttle or LoginThrottle(),
         logger=logger,
     )
+    if not options.ccp and (options.mppe_40 or options.mppe_128):
+        # pppd would then run IP unencrypted; a required encryption must not vanish silently.
+        raise ConfigError("MPPE is required but noccp turns CCP off", exit_status=2)
     return LinkConfig(
         lcp=lcp,
         lcp_fsm=FsmConfig(

@@ -7,7 +7,7 @@ M3. pppd as an MS-CHAPv2 client of ``pyppp serve require-mschap-v2``: pppd check
     Authenticator Response (``S=``), ping; a wrong secret: pppd exits 19, pyppp 11.
 
 Same shape as ``test_matrix_basic.py`` (its helpers, two guests at once, pyppp started right
-after QEMU); the MPPE rows come with MPPE.
+after QEMU); the MPPE rows are in ``test_matrix_mppe.py``.
 """
 
 from __future__ import annotations
