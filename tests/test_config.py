@@ -17,14 +17,10 @@ from pyppp.pppd import hosts as hosts_module
 from pyppp.pppd import options as options_module
 from pyppp.pppd.dump import dump
 from pyppp.pppd.hosts import resolve_address
-from pyppp.pppd.options import (
-    PppOptions,
-    Word,
-    command_line_words,
-    parse_words,
-)
+from pyppp.pppd.options import PppOptions
 from pyppp.pppd.optiontable import OPTION_WORDS, OPTIONS, Kind
 from pyppp.pppd.values import is_device_word, tty_options_name
+from pyppp.pppd.words import Word, command_line_words, parse_words
 
 VECTORS = Path(__file__).parent / "vectors" / "options"
 

@@ -336,7 +336,8 @@ def test_ipv6_scripts_run_from_the_paths_given(tmp_path: Path) -> None:
 
 def _supervisor(text: str, tmp_path: Path) -> object:
     from pyppp.aio.supervisor import Supervisor
-    from pyppp.pppd.options import options_from_words, parse_words
+    from pyppp.pppd.options import options_from_words
+    from pyppp.pppd.words import parse_words
 
     options = options_from_words(parse_words(text, "t"))
     supervisor = Supervisor(options, config_dir=tmp_path, lock_dir=tmp_path, serving=False)

@@ -18,8 +18,9 @@ from hypothesis import strategies as st
 from pyppp.aio.files import read_limited
 from pyppp.errors import ConfigError
 from pyppp.pppd.dump import dump, quote_word
-from pyppp.pppd.options import PppOptions, Word, options_from_words, parse_words
+from pyppp.pppd.options import PppOptions, options_from_words
 from pyppp.pppd.optiontable import OPTIONS, Kind, OptionSpec
+from pyppp.pppd.words import Word, parse_words
 
 # Not compared: where each value came from, and the password, which dump masks as pppd does.
 IGNORED = {"sources", "warnings", "password"}

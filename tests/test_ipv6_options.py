@@ -12,9 +12,10 @@ from pyppp.errors import ConfigError
 from pyppp.ipv6cp.negotiator import Ipv6cpConfig
 from pyppp.linkconfig import LinkConfig
 from pyppp.pppd.dump import dump
-from pyppp.pppd.options import command_line_words, load_options, options_from_words
+from pyppp.pppd.options import load_options, options_from_words
 from pyppp.pppd.optiontable import OPTION_WORDS
 from pyppp.pppd.session import build_link_config, remotenumber_identifier
+from pyppp.pppd.words import command_line_words
 from pyppp.util import seeded_rng
 
 ONE = bytes.fromhex("0000000000000001")

@@ -15,8 +15,9 @@ from pyppp.aio.logs import LogSetup
 from pyppp.aio.multiline import DetachGate, line_label, line_loggers, raise_fd_limit
 from pyppp.cli.pppd import check_lines, split_devices
 from pyppp.errors import ConfigError
-from pyppp.pppd.options import PppOptions, check_options, options_from_words, parse_words
+from pyppp.pppd.options import PppOptions, check_options, options_from_words
 from pyppp.pppd.pool import MAX_POOL, AddressPool, parse_pool
+from pyppp.pppd.words import parse_words
 
 # -- the pool --------------------------------------------------------------------------------
 

@@ -6,8 +6,9 @@ import pytest
 
 from pyppp.errors import ConfigError, ExitStatus
 from pyppp.pppd.dump import dump
-from pyppp.pppd.options import options_from_words, parse_words
+from pyppp.pppd.options import options_from_words
 from pyppp.pppd.values import parse_listen_address
+from pyppp.pppd.words import parse_words
 
 
 def _options(text: str, *, privileged: bool = True):  # type: ignore[no-untyped-def]

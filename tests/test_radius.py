@@ -291,14 +291,16 @@ def test_chap_authenticator_asks_outside_and_sends_the_servers_answer() -> None:
     ],
 )
 def test_plugin_words_checked(words: str, message: str) -> None:
-    from pyppp.pppd.options import check_options, options_from_words, parse_words
+    from pyppp.pppd.options import check_options, options_from_words
+    from pyppp.pppd.words import parse_words
 
     with pytest.raises(ConfigError, match=message):
         check_options(options_from_words(parse_words(words, "cmd")))
 
 
 def test_radius_plugin_words_accepted() -> None:
-    from pyppp.pppd.options import check_options, options_from_words, parse_words
+    from pyppp.pppd.options import check_options, options_from_words
+    from pyppp.pppd.words import parse_words
 
     options = options_from_words(
         parse_words(

@@ -26,9 +26,10 @@ from pyppp.aio.multiline import MultiServer
 from pyppp.aio.supervisor import Supervisor, install_signal_handlers
 from pyppp.errors import ConfigError
 from pyppp.pppd.dump import dump
-from pyppp.pppd.options import PppOptions, Word, check_options, load_options
+from pyppp.pppd.options import PppOptions, check_options, load_options
 from pyppp.pppd.pool import AddressPool
 from pyppp.pppd.values import is_device_word
+from pyppp.pppd.words import Word
 
 __all__ = ["add_dial_arguments", "add_serve_arguments", "run_dial", "run_serve"]
 

@@ -1,8 +1,8 @@
 """VJ compression between two pyppp processes: a TCP transfer through real kernels' TCP.
 
-Two namespaces, ``pyppp serve`` and ``pyppp dial`` on a null-modem cable, pppd's default (VJ
-on both ways, ``<compress VJ 0f 01>``). TCP timestamps are off in both namespaces so that
-segments really go compressed (a timestamp changes every segment: RFC 1144 cannot compress
+Two namespaces, ``pyppp serve`` and ``pyppp dial`` on a null-modem cable with ``noccp``, VJ as
+pppd has it (on both ways, ``<compress VJ 0f 01>``). TCP timestamps are off in both namespaces
+so that segments really go compressed (a timestamp changes every segment: RFC 1144 cannot compress
 it); the transfer's SHA-256 is checked, and each side's ``pcap`` of the line shows what crossed.
 """
 
@@ -36,8 +36,10 @@ def test_tcp_transfer_with_vj_both_ways(lab: Lab) -> None:
         call = start_call(
             lab,
             cable.ends,
-            server_words=("debug", "pcap", str(captures["server"])),
-            client_words=("debug", "pcap", str(captures["client"])),
+            # VJ alone: with Deflate on (pppd's default) some VJ frames would cross inside
+            # CCP datagrams, and the capture could not be rebuilt frame by frame below.
+            server_words=("debug", "noccp", "pcap", str(captures["server"])),
+            client_words=("debug", "noccp", "pcap", str(captures["client"])),
         )
         call.wait_up(lab=lab)
         for process in (call.server, call.client):
