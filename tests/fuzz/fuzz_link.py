@@ -1,14 +1,17 @@
 """Two Links back to back, one attacked with well-framed hostile packets in every phase.
 
 The input picks the configuration (no authentication, PAP or CHAP with either side as the
-authenticator, IPv6CP on or off, the adaptive send size on or off), the victim, and the phase
-the attack starts in: LCP negotiation (just opened), Authenticate, Network before IPCP is up,
-or the network up. The
+authenticator, IPv6CP on or off, the adaptive send size on or off, Van Jacobson compression
+on either side, both or neither, with its Max-Slot-Id and slot-id compression:
+:mod:`tests.fuzz.vjattack`), the victim, and the phase the attack starts in: LCP
+negotiation (just opened), Authenticate, Network before IPCP is up, or the network up. The
 attack is a sequence the input chooses of: forged control packets for LCP, PAP, CHAP, IPCP,
 IPv6CP and CCP (codes, identifiers -- often the victim's own outstanding one -- and options
-known and unknown), data-protocol frames (IP, IPv6, VJ, compressed) of garbage, unframed line
-garbage, Echo-Request floods the owner does not drain, packets to the other side, and the
-real peer's traffic and timers in between.
+known and unknown), IPCP packets with IP-Compression-Protocol variations, data-protocol
+frames (IP, IPv6, VJ, compressed) of garbage, forged and replayed VJ Compressed- and
+Uncompressed-TCP frames, unframed line garbage, Echo-Request floods the owner does not drain,
+packets to the other side, and the real peer's traffic (TCP both ways, which VJ compresses)
+and timers in between.
 
 Oracles:
 
@@ -16,17 +19,24 @@ Oracles:
 * memory, with their documented bounds: the framer holds at most ``2 x (MRU + 7)`` octets of
   an unfinished frame (:attr:`pyppp.hdlc.Deframer.buffered`); an owner that never drains gets
   at most :data:`pyppp.datapath.CONTROL_QUEUE_LIMIT` octets of control frames; one hostile
-  packet raises at most :data:`_MAX_EVENTS` events;
+  packet raises at most :data:`_MAX_EVENTS` events; the VJ slot tables never grow
+  (:func:`tests.fuzz.vjattack.check_vj_memory`);
 * liveness: after the attack stops, within :data:`_SETTLE` simulated seconds, the link
   carries IP both ways again (IPv4, or IPv6 alone when the attack finished IPCP and IPv6CP
   runs on, as pppd does), or one side ends with an exit status (``LinkTerminated``) -- it
-  never stalls with no timer armed.
+  never stalls with no timer armed;
+* with IPv4 up, TCP crosses both ways too, exactly: a segment of a connection the attack
+  may have poisoned (a forged Uncompressed-TCP frame loaded its slot, a forged
+  Compressed-TCP frame set TOSS) arrives intact at the latest when TCP sends it again
+  (:data:`_TCP_TRIES` sends in all): RFC 1144 §4 recovers by retransmission, which the
+  compressor never compresses.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import logging
+from collections import deque
 from collections.abc import Callable
 from ipaddress import IPv4Address
 
@@ -38,6 +48,13 @@ from pyppp.packet import ControlPacket, PPPProtocol
 from pyppp.simple import simple_config
 from pyppp.util import seeded_rng
 from tests.fuzz.harness import FuzzTarget, Input
+from tests.fuzz.vjattack import (
+    TcpTraffic,
+    check_vj_memory,
+    hostile_vj,
+    hostile_vj_ipcp,
+    vj_configs,
+)
 from tests.linkpair import LinkPair, Wire
 
 _LOG = logging.getLogger("pyppp.fuzz.link")
@@ -49,6 +66,10 @@ _SETTLE = 400.0
 _MAX_EVENTS = 64
 _MAX_OPS = 48
 _MAX_STEPS = 20000
+_TCP_TRIES = 2
+"""A segment and one retransmission: the retransmission goes as Uncompressed-TCP."""
+_REPLAY = 8
+"""How many of the peer's last VJ frames the attacker keeps to replay."""
 _CONTROL = [
     PPPProtocol.LCP,
     PPPProtocol.LCP,
@@ -108,6 +129,7 @@ def _links(source: Input) -> tuple[Link, Link, bool]:
     a_checks = auth in (1, 2)
     b_checks = auth in (3, 4)
     rng = seeded_rng(source.uint(2))
+    vj = source.uint() if flags & 0x40 else None
     a = simple_config(
         local=str(_A),
         remote=str(_B),
@@ -130,6 +152,8 @@ def _links(source: Input) -> tuple[Link, Link, bool]:
     if flags & 0x20:  # the adaptive send size, with its Echo-Request probes
         a = dataclasses.replace(a, adaptive_mtu=True)
         b = dataclasses.replace(b, adaptive_mtu=True)
+    if vj is not None:
+        a, b = vj_configs(a, b, vj)
     return (
         Link(a, rng=seeded_rng(source.uint(2)), logger=_LOG),
         Link(b, rng=seeded_rng(source.uint(2) + 1), logger=_LOG),
@@ -138,35 +162,49 @@ def _links(source: Input) -> tuple[Link, Link, bool]:
 
 
 class _TappedWire(Wire):
-    """The victim's direction of the line: remembers the identifiers the victim sent."""
+    """One direction of the line that remembers, per control protocol, the last identifier
+    and Configure-Request options sent, and the last VJ frames (to forge answers, replay)."""
 
     def __init__(self) -> None:
         super().__init__()
         self.tap = hdlc.Deframer(accm=0, mru=65535)
         self.last_id: dict[int, int] = {}
+        self.last_request: dict[int, bytes] = {}
+        self.vj: deque[tuple[int, bytes]] = deque(maxlen=_REPLAY)
 
     def send(self, data: bytes, now: float) -> None:
         for frame in self.tap.feed(data):
-            if frame.protocol >= 0x8000 and len(frame.information) >= 2:
-                self.last_id[frame.protocol] = frame.information[1]
+            information = frame.information
+            if frame.protocol >= 0x8000 and len(information) >= 2:
+                self.last_id[frame.protocol] = information[1]
+                if information[0] == 1:
+                    self.last_request[frame.protocol] = bytes(information[4:])
+            elif frame.protocol in (PPPProtocol.VJ_COMP, PPPProtocol.VJ_UNCOMP):
+                self.vj.append((frame.protocol, bytes(information)))
         super().send(data, now)
 
 
 class _Attack:
     """The victim, the pair around it and what the victim last asked for, per protocol."""
 
-    def __init__(self, pair: LinkPair, victim_is_a: bool) -> None:
+    def __init__(self, pair: LinkPair, victim_is_a: bool, traffic: TcpTraffic) -> None:
         self.pair = pair
         self.victim: Link = pair.a if victim_is_a else pair.b  # type: ignore[assignment]
         self.other: Link = pair.b if victim_is_a else pair.a  # type: ignore[assignment]
+        self.victim_side, self.other_side = ("a", "b") if victim_is_a else ("b", "a")
         wire = pair.a_to_b if victim_is_a else pair.b_to_a
+        inbound = pair.b_to_a if victim_is_a else pair.a_to_b
         assert isinstance(wire, _TappedWire)
-        self.wire = wire
+        assert isinstance(inbound, _TappedWire)
+        self.wire = wire  # what the victim sends
+        self.inbound = inbound  # what the real peer sends the victim
+        self.traffic = traffic
 
     def check_memory(self, link: Link) -> None:
         deframer = link._path.deframer  # the buffer the oracle bounds
         bound = 2 * (deframer.mru + 7)
         assert deframer.buffered <= bound, f"the framer holds {deframer.buffered} > {bound}"
+        check_vj_memory(link)
 
     def inject(self, data: bytes, *, to_other: bool = False) -> None:
         target = self.other if to_other else self.victim
@@ -205,6 +243,31 @@ class _Attack:
         elif flags & 8:
             packet += source.chunk(8)  # padded
         return hdlc.encode_frame(protocol, packet)
+
+    def tcp(self, source: Input) -> None:
+        """The real TCP traffic: the victim, its peer or both send a segment."""
+        who = source.uint() % 3  # the victim, its peer, both
+        if who != 1:
+            segment = self.traffic.from_input(self.victim_side, source)
+            self.victim.send_ip(segment, self.pair.now)
+        if who != 0:
+            segment = self.traffic.from_input(self.other_side, source)
+            self.other.send_ip(segment, self.pair.now)
+        self.drain()
+
+    def vj(self, source: Input) -> None:
+        """A forged or replayed VJ frame for the victim."""
+        protocol, information = hostile_vj(source, list(self.inbound.vj), self.traffic)
+        self.inject(hdlc.encode_frame(protocol, information))
+
+    def vj_ipcp(self, source: Input) -> None:
+        """A forged IPCP packet playing with IP-Compression-Protocol."""
+        packet = hostile_vj_ipcp(
+            source,
+            self.wire.last_id.get(PPPProtocol.IPCP),
+            self.wire.last_request.get(PPPProtocol.IPCP),
+        )
+        self.inject(hdlc.encode_frame(PPPProtocol.IPCP, packet))
 
     def flood(self, source: Input) -> None:
         # Echo-Requests the owner does not drain: the control queue must stay bounded.
@@ -263,20 +326,42 @@ def _carries_ip(pair: LinkPair) -> bool:
     return after[0] > before[0] and after[1] > before[1]
 
 
+def _carries_tcp(pair: LinkPair, traffic: TcpTraffic) -> bool:
+    """A TCP segment crosses each way intact, if need be when TCP sends it again."""
+    for side, link, peer in (("a", pair.a, "b"), ("b", pair.b, "a")):
+        assert isinstance(link, Link)
+        packet = traffic.next(side, 0, b"oracle")
+        if len(packet) > link.mtu:
+            continue  # a hostile MRU left no room for it
+        for _ in range(_TCP_TRIES):
+            if not _up(pair)[0]:
+                return True  # IPCP went down (a renegotiation pending): carrying IP was checked
+            seen = len(pair.events[peer])
+            link.send_ip(packet, pair.now)
+            _run(pair, pair.now + 5.0)
+            arrived = pair.events[peer][seen:]
+            if any(isinstance(e, IpReceived) and e.packet == packet for e in arrived):
+                break
+            packet = traffic.retransmit(side, 0)
+        else:
+            return False
+    return True
+
+
 def run(data: bytes) -> None:
     source = Input(data)
     a, b, victim_is_a = _links(source)
     phase = _PHASES[source.below(len(_PHASES))]
-    tapped = _TappedWire()
-    pair = LinkPair(a, b, a_to_b=tapped) if victim_is_a else LinkPair(a, b, b_to_a=tapped)
+    pair = LinkPair(a, b, a_to_b=_TappedWire(), b_to_a=_TappedWire())
     a.open(0.0)
     b.open(0.0)
-    attack = _Attack(pair, victim_is_a)
+    traffic = TcpTraffic(_A, _B)
+    attack = _Attack(pair, victim_is_a, traffic)
     _reach(pair, attack, phase)
     for _ in range(_MAX_OPS):
         if not source.remaining:
             break
-        op = source.below(16)
+        op = source.below(20)
         if op <= 7:
             attack.inject(attack.control(source))
         elif op == 8:
@@ -293,6 +378,12 @@ def run(data: bytes) -> None:
             attack.flood(source)
         elif op == 13:
             attack.inject(attack.control(source), to_other=True)
+        elif op == 16:
+            attack.tcp(source)
+        elif op == 17:
+            attack.vj(source)
+        elif op == 18:
+            attack.vj_ipcp(source)
         else:
             pair.step()
             attack.drain()
@@ -317,6 +408,11 @@ def run(data: bytes) -> None:
         assert pair.of_type("a", LinkTerminated) or pair.of_type("b", LinkTerminated), (
             "IPCP or IPv6CP is up on both sides but no datagram gets through"
         )
+        return
+    if _up(pair)[0] and not _carries_tcp(pair, traffic):
+        assert pair.of_type("a", LinkTerminated) or pair.of_type("b", LinkTerminated), (
+            f"IPCP is up on both sides but TCP does not get through in {_TCP_TRIES} sends"
+        )
 
 
 def _seed(*parts: str) -> bytes:
@@ -336,6 +432,30 @@ TARGETS = [
             _seed("0c 0001 0002 0003 0003", "0000 0000 0007 00 0000", "0000 0000 0005 01"),
             # an Echo-Request flood while up, then IPCP Configure-Request with garbage
             _seed("00 0001 0002 0003 0003", "000c 0100", "0000 0005 0000 02 0008 0102030405060708"),
+            # VJ both ways (16 slots, slot-id compression), victim a, up: TCP both ways twice,
+            # a replayed Compressed-TCP frame with a bit flipped, more TCP, an IPCP
+            # Configure-Request with two VJ options
+            _seed(
+                "40 0001 03 0002 0003 0003",
+                "0010 02 00 0000 0005 68656c6c6f 00 0000 0003 616263",
+                "000a 0003",
+                "0010 00 00 0000 0080" + "68" * 128,  # a segment of 168 octets
+                "000a 0003",
+                "0010 02 00 0000 0004 6d6f7265 01 0000 0002 6f6b",
+                "000a 0003",
+                "0011 0000 0000 01 0003 0002",
+                "0010 01 00 0000 0003 787878",
+                "0012 0000 00 05 0001 0004 0006",
+            ),
+            # VJ both ways, b with one slot and no slot-id compression, victim b, up: TCP from a,
+            # a forged Uncompressed-TCP frame for slot 0, a pure ack from a
+            _seed(
+                "50 0001 93 0002 0003 0003",
+                "0010 01 00 0000 0008 3031323334353637",
+                "000a 0003",
+                "0011 0002 00 01 00 0000 0000 0000 0004 41424344",
+                "0010 01 01 0002",
+            ),
         ],
         max_len=600,
     )
