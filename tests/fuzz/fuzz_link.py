@@ -3,15 +3,19 @@
 The input picks the configuration (no authentication, PAP or CHAP with either side as the
 authenticator, IPv6CP on or off, the adaptive send size on or off, Van Jacobson compression
 on either side, both or neither, with its Max-Slot-Id and slot-id compression:
-:mod:`tests.fuzz.vjattack`), the victim, and the phase the attack starts in: LCP
-negotiation (just opened), Authenticate, Network before IPCP is up, or the network up. The
-attack is a sequence the input chooses of: forged control packets for LCP, PAP, CHAP, IPCP,
-IPv6CP and CCP (codes, identifiers -- often the victim's own outstanding one -- and options
-known and unknown), IPCP packets with IP-Compression-Protocol variations, data-protocol
-frames (IP, IPv6, VJ, compressed) of garbage, forged and replayed VJ Compressed- and
-Uncompressed-TCP frames, unframed line garbage, Echo-Request floods the owner does not drain,
-packets to the other side, and the real peer's traffic (TCP both ways, which VJ compresses)
-and timers in between.
+:mod:`tests.fuzz.vjattack`; CCP with Deflate, its windows and draft type:
+:mod:`tests.fuzz.ccpattack`), the victim,
+and the phase the attack starts in: LCP negotiation (just opened), Authenticate, Network
+before IPCP is up, or the network up. The attack is a sequence the input chooses of: forged
+control packets for LCP, PAP, CHAP, IPCP, IPv6CP and CCP (codes, identifiers -- often the
+victim's own outstanding one -- and options known and unknown), IPCP packets with
+IP-Compression-Protocol variations, CCP packets with every method's options and
+Reset-Request/Reset-Ack floods, data-protocol frames (IP, IPv6, VJ, compressed) of garbage,
+forged and replayed VJ Compressed- and Uncompressed-TCP frames, forged and replayed
+compressed datagrams (garbage behind the expected sequence number or coherency count, fresh
+deflate streams, inflate bombs, MPPE headers of every flag), unframed line garbage,
+Echo-Request floods the owner does not drain, packets to the other side, and the real peer's
+traffic (TCP both ways, which VJ and CCP compress) and timers in between.
 
 Oracles:
 
@@ -20,11 +24,13 @@ Oracles:
   an unfinished frame (:attr:`pyppp.hdlc.Deframer.buffered`); an owner that never drains gets
   at most :data:`pyppp.datapath.CONTROL_QUEUE_LIMIT` octets of control frames; one hostile
   packet raises at most :data:`_MAX_EVENTS` events; the VJ slot tables never grow
-  (:func:`tests.fuzz.vjattack.check_vj_memory`);
+  (:func:`tests.fuzz.vjattack.check_vj_memory`); no datagram delivered is larger than the
+  receive limit (framer or CCP MRU) plus a VJ header (:func:`_check_sizes`);
 * liveness: after the attack stops, within :data:`_SETTLE` simulated seconds, the link
-  carries IP both ways again (IPv4, or IPv6 alone when the attack finished IPCP and IPv6CP
-  runs on, as pppd does), or one side ends with an exit status (``LinkTerminated``) -- it
-  never stalls with no timer armed;
+  carries IP both ways again, exactly (IPv4, or IPv6 alone when the attack finished IPCP and
+  IPv6CP runs on, as pppd does; see :func:`_carries_ip` for the retries a Reset-Request
+  needs), or one side ends with an exit status (``LinkTerminated``) -- it never stalls with
+  no timer armed;
 * with IPv4 up, TCP crosses both ways too, exactly: a segment of a connection the attack
   may have poisoned (a forged Uncompressed-TCP frame loaded its slot, a forged
   Compressed-TCP frame set TOSS) arrives intact at the latest when TCP sends it again
@@ -47,8 +53,10 @@ from pyppp.link import Link
 from pyppp.packet import ControlPacket, PPPProtocol
 from pyppp.simple import simple_config
 from pyppp.util import seeded_rng
+from tests.fuzz.ccpattack import CcpChoice, ccp_choice, ccp_configs, hostile_ccp, hostile_comp
 from tests.fuzz.harness import FuzzTarget, Input
 from tests.fuzz.vjattack import (
+    MAX_VJ_HEADER,
     TcpTraffic,
     check_vj_memory,
     hostile_vj,
@@ -67,6 +75,10 @@ _MAX_EVENTS = 64
 _MAX_OPS = 48
 _MAX_STEPS = 20000
 _TCP_TRIES = 2
+_IP_TRIES = 3
+_RESETS = 64
+"""The most Reset-Requests (or Acks) in one flood."""
+"""Probe datagrams each way before the IP oracle fails (a Reset-Request is answered at once)."""
 """A segment and one retransmission: the retransmission goes as Uncompressed-TCP."""
 _REPLAY = 8
 """How many of the peer's last VJ frames the attacker keeps to replay."""
@@ -117,19 +129,21 @@ _IP_A_TO_B = bytes.fromhex("4500001c0001000040110000") + _A.packed + _B.packed +
 _IP_B_TO_A = bytes.fromhex("4500001c0002000040110000") + _B.packed + _A.packed + bytes(8)
 _IP6 = bytes.fromhex("6000000000081140") + bytes(32) + bytes(8)
 _PHASES = ("lcp", "authenticate", "network", "up")
+_CLEAR = (PPPProtocol.IP, PPPProtocol.IPV6, PPPProtocol.VJ_COMP, PPPProtocol.VJ_UNCOMP)
 
 
-def _links(source: Input) -> tuple[Link, Link, bool]:
+def _links(source: Input) -> tuple[Link, Link, bool, CcpChoice]:
     flags = source.uint()
     auth = flags % 5  # none; a checks b (PAP, CHAP); b checks a (PAP, CHAP)
     ipv6 = bool(flags & 0x08)
+    rng = seeded_rng(source.uint(2))
+    vj = source.uint() if flags & 0x40 else None
+    ccp = ccp_choice(source.uint()) if flags & 0x80 else CcpChoice(None, None)
     users = {"zaphod": "gargleBlaster"}
     pap = users if auth in (1, 3) else None
     chap = users if auth in (2, 4) else None
     a_checks = auth in (1, 2)
     b_checks = auth in (3, 4)
-    rng = seeded_rng(source.uint(2))
-    vj = source.uint() if flags & 0x40 else None
     a = simple_config(
         local=str(_A),
         remote=str(_B),
@@ -154,10 +168,12 @@ def _links(source: Input) -> tuple[Link, Link, bool]:
         b = dataclasses.replace(b, adaptive_mtu=True)
     if vj is not None:
         a, b = vj_configs(a, b, vj)
+    a, b = ccp_configs(a, b, ccp)
     return (
         Link(a, rng=seeded_rng(source.uint(2)), logger=_LOG),
         Link(b, rng=seeded_rng(source.uint(2) + 1), logger=_LOG),
         victim_is_a,
+        ccp,
     )
 
 
@@ -171,6 +187,8 @@ class _TappedWire(Wire):
         self.last_id: dict[int, int] = {}
         self.last_request: dict[int, bytes] = {}
         self.vj: deque[tuple[int, bytes]] = deque(maxlen=_REPLAY)
+        self.comp: deque[bytes] = deque(maxlen=_REPLAY)
+        self.clear_ip = 0  # IP datagrams sent unencrypted (0x0021, 0x0057, VJ)
 
     def send(self, data: bytes, now: float) -> None:
         for frame in self.tap.feed(data):
@@ -179,15 +197,21 @@ class _TappedWire(Wire):
                 self.last_id[frame.protocol] = information[1]
                 if information[0] == 1:
                     self.last_request[frame.protocol] = bytes(information[4:])
-            elif frame.protocol in (PPPProtocol.VJ_COMP, PPPProtocol.VJ_UNCOMP):
+            elif frame.protocol == PPPProtocol.COMP:
+                self.comp.append(bytes(information))
+            if frame.protocol in (PPPProtocol.VJ_COMP, PPPProtocol.VJ_UNCOMP):
                 self.vj.append((frame.protocol, bytes(information)))
+            if frame.protocol in _CLEAR:
+                self.clear_ip += 1
         super().send(data, now)
 
 
 class _Attack:
     """The victim, the pair around it and what the victim last asked for, per protocol."""
 
-    def __init__(self, pair: LinkPair, victim_is_a: bool, traffic: TcpTraffic) -> None:
+    def __init__(
+        self, pair: LinkPair, victim_is_a: bool, traffic: TcpTraffic, choice: CcpChoice
+    ) -> None:
         self.pair = pair
         self.victim: Link = pair.a if victim_is_a else pair.b  # type: ignore[assignment]
         self.other: Link = pair.b if victim_is_a else pair.a  # type: ignore[assignment]
@@ -199,9 +223,14 @@ class _Attack:
         self.wire = wire  # what the victim sends
         self.inbound = inbound  # what the real peer sends the victim
         self.traffic = traffic
+        self.choice = choice
+        self.mru: dict[int, int] = {}
+        """The largest receive limit (framer, CCP) each link had, by ``id``."""
 
     def check_memory(self, link: Link) -> None:
         deframer = link._path.deframer  # the buffer the oracle bounds
+        mru = max(deframer.mru, link.ccp.mru if link.ccp is not None else 0)
+        self.mru[id(link)] = max(self.mru.get(id(link), 0), mru)
         bound = 2 * (deframer.mru + 7)
         assert deframer.buffered <= bound, f"the framer holds {deframer.buffered} > {bound}"
         check_vj_memory(link)
@@ -269,6 +298,41 @@ class _Attack:
         )
         self.inject(hdlc.encode_frame(PPPProtocol.IPCP, packet))
 
+    def ccp(self, source: Input) -> None:
+        """A forged CCP packet."""
+        packet = hostile_ccp(
+            source,
+            self.wire.last_id.get(PPPProtocol.CCP),
+            self.wire.last_request.get(PPPProtocol.CCP),
+        )
+        self.inject(hdlc.encode_frame(PPPProtocol.CCP, packet))
+
+    def comp(self, source: Input) -> None:
+        """A forged or replayed compressed datagram."""
+        ccp = self.victim.ccp
+        # Deflate's next sequence number, read from the victim: an attacker on the line
+        # learns it from the datagrams it sees, up to a reset.
+        expected = getattr(ccp.decompressor if ccp is not None else None, "sequence", None)
+        information = hostile_comp(source, self.inbound.comp, False, expected)
+        self.inject(hdlc.encode_frame(PPPProtocol.COMP, information))
+
+    def reset_flood(self, source: Input) -> None:
+        """Reset-Requests (each one answered, the compressor reset) or Reset-Acks, undrained."""
+        victim = self.victim
+        how = source.uint()
+        codes = ((14,), (15,), (14, 15))[how % 3]
+        frames = b"".join(
+            hdlc.encode_frame(PPPProtocol.CCP, ControlPacket(code, n & 0xFF).encode())
+            for n in range(1 + source.below(_RESETS))
+            for code in codes
+        )
+        victim.receive_data(frames, self.pair.now)  # one read
+        pending = victim.pending_bytes
+        out = victim.data_to_send()
+        assert len(out) <= CONTROL_QUEUE_LIMIT + pending, f"{len(out)} octets queued"
+        self.wire.send(out, self.pair.now)
+        self.drain()
+
     def flood(self, source: Input) -> None:
         # Echo-Requests the owner does not drain: the control queue must stay bounded.
         victim = self.victim
@@ -311,19 +375,57 @@ def _up(pair: LinkPair) -> tuple[bool, bool]:
     return a.network_up and b.network_up, a.ipv6_up and b.ipv6_up
 
 
-def _carries_ip(pair: LinkPair) -> bool:
-    """An IP datagram crosses both ways (IPv4 if it is up, else IPv6: IPCP may have finished
-    while IPv6CP runs on, as in pppd, where only the last network protocol closes the link)."""
-    a, b = pair.a, pair.b
-    assert isinstance(a, Link)
-    assert isinstance(b, Link)
+def _datagram(side: str, ipv4: bool, n: int) -> bytes:
+    """The ``n``-th probe datagram from ``side`` (its IP ID, or IPv6 flow label, is ``n``)."""
+    packet = bytearray((_IP_A_TO_B if side == "a" else _IP_B_TO_A) if ipv4 else _IP6)
+    packet[4 if ipv4 else 2 : 6 if ipv4 else 4] = (n & 0xFFFF).to_bytes(2, "big")
+    return bytes(packet)
+
+
+def _delivered(pair: LinkPair, side: str, packet: bytes, seen: int) -> bool:
+    return any(isinstance(e, IpReceived) and e.packet == packet for e in pair.events[side][seen:])
+
+
+def _carries_ip(pair: LinkPair) -> list[str]:
+    """An IP datagram crosses both ways intact (IPv4 if it is up, else IPv6: IPCP may have
+    finished while IPv6CP runs on, as in pppd, where only the last network protocol closes
+    the link), within :data:`_IP_TRIES` datagrams 5 s apart: a decompressor the attack put
+    out of step drops what arrives until the Reset-Ack (RFC 1962 §5) or a retransmission.
+
+    Returns:
+        The sides whose datagrams did not get through.
+    """
     ipv4, _ = _up(pair)
-    before = (len(pair.of_type("a", IpReceived)), len(pair.of_type("b", IpReceived)))
-    a.send_ip(_IP_A_TO_B if ipv4 else _IP6, pair.now)
-    b.send_ip(_IP_B_TO_A if ipv4 else _IP6, pair.now)
-    _run(pair, pair.now + 5.0)
-    after = (len(pair.of_type("a", IpReceived)), len(pair.of_type("b", IpReceived)))
-    return after[0] > before[0] and after[1] > before[1]
+    failed = []
+    for side, peer in (("a", "b"), ("b", "a")):
+        link = pair.a if side == "a" else pair.b
+        assert isinstance(link, Link)
+
+        def crosses(first: int, side: str = side, peer: str = peer, link: Link = link) -> bool:
+            for n in range(first, first + _IP_TRIES):
+                packet = _datagram(side, ipv4, n)
+                seen = len(pair.events[peer])
+                link.send_ip(packet, pair.now)
+                _run(pair, pair.now + 5.0)
+                if _delivered(pair, peer, packet, seen):
+                    return True
+            return False
+
+        if not crosses(0):
+            failed.append(side)
+    return failed
+
+
+def _check_sizes(pair: LinkPair, attack: _Attack) -> None:
+    """No datagram delivered is larger than the receive limit allows, plus what a VJ header
+    adds: a compressed datagram that inflates past the MRU never comes out (RFC 1979 §2.1)."""
+    for name, link in (("a", pair.a), ("b", pair.b)):
+        assert isinstance(link, Link)
+        attack.check_memory(link)
+        bound = attack.mru[id(link)] + MAX_VJ_HEADER
+        for event in pair.events[name]:
+            if isinstance(event, IpReceived):
+                assert len(event.packet) <= bound, f"{len(event.packet)}-octet datagram"
 
 
 def _carries_tcp(pair: LinkPair, traffic: TcpTraffic) -> bool:
@@ -350,18 +452,18 @@ def _carries_tcp(pair: LinkPair, traffic: TcpTraffic) -> bool:
 
 def run(data: bytes) -> None:
     source = Input(data)
-    a, b, victim_is_a = _links(source)
+    a, b, victim_is_a, choice = _links(source)
     phase = _PHASES[source.below(len(_PHASES))]
     pair = LinkPair(a, b, a_to_b=_TappedWire(), b_to_a=_TappedWire())
     a.open(0.0)
     b.open(0.0)
     traffic = TcpTraffic(_A, _B)
-    attack = _Attack(pair, victim_is_a, traffic)
+    attack = _Attack(pair, victim_is_a, traffic, choice)
     _reach(pair, attack, phase)
     for _ in range(_MAX_OPS):
         if not source.remaining:
             break
-        op = source.below(20)
+        op = source.below(22)
         if op <= 7:
             attack.inject(attack.control(source))
         elif op == 8:
@@ -384,6 +486,12 @@ def run(data: bytes) -> None:
             attack.vj(source)
         elif op == 18:
             attack.vj_ipcp(source)
+        elif op == 19:
+            attack.ccp(source)
+        elif op == 20:
+            attack.reset_flood(source)
+        elif op == 21:
+            attack.comp(source)
         else:
             pair.step()
             attack.drain()
@@ -396,6 +504,7 @@ def run(data: bytes) -> None:
         return bool(p.of_type("a", LinkTerminated) or p.of_type("b", LinkTerminated)) or any(_up(p))
 
     _run(pair, settle, stop=settled)
+    _check_sizes(pair, attack)
     if pair.of_type("a", LinkTerminated) or pair.of_type("b", LinkTerminated):
         return
     stalled = (
@@ -403,10 +512,11 @@ def run(data: bytes) -> None:
         f"b {b.phase.name} timer {b.get_timer()}, now {pair.now}"
     )
     assert any(_up(pair)), stalled
-    if not _carries_ip(pair):
+    failed = _carries_ip(pair)
+    if failed:
         # Carrying IP may itself end the link (a renegotiation the attack left pending).
         assert pair.of_type("a", LinkTerminated) or pair.of_type("b", LinkTerminated), (
-            "IPCP or IPv6CP is up on both sides but no datagram gets through"
+            f"IPCP or IPv6CP is up on both sides but no datagram gets through from {failed}"
         )
         return
     if _up(pair)[0] and not _carries_tcp(pair, traffic):
@@ -455,6 +565,26 @@ TARGETS = [
                 "000a 0003",
                 "0011 0002 00 01 00 0000 0000 0000 0004 41424344",
                 "0010 01 01 0002",
+            ),
+            # Deflate 15 both ways, victim a, up: TCP both ways, a datagram that inflates to
+            # 67 kB, TCP, a replayed compressed datagram with a bit flipped, a Reset flood, a
+            # forged Reset-Request with the victim's identifier, garbage with the expected
+            # sequence number, TCP again
+            _seed(
+                "80 0001 02 0002 0003 0003",
+                "000a 0005",
+                "0010 02 00 0000 0010 61626364616263646162636461626364",
+                "00 0000 0010 31323334313233343132333431323334",
+                "000a 0003",
+                "0015 0004 00 0000 4000 0006",
+                "0010 02 00 0000 0002 6f6b 00 0000 0002 6f6b",
+                "000a 0005",
+                "0015 0000 0000 01 0003 0002",
+                "000a 0003",
+                "0014 02 0010",
+                "0013 000a 01",
+                "0015 0002 00 0010 00112233445566778899aabbccddeeff",
+                "0010 01 00 0000 0005 68656c6c6f",
             ),
         ],
         max_len=600,
