@@ -1,7 +1,8 @@
-"""CCP in ``link.attacked``: Deflate configurations and what a hostile line sends them.
+"""CCP in ``link.attacked``: Deflate and MPPE configurations and what a hostile line sends them.
 
 * :func:`ccp_choice` turns one input octet into each side's CCP policy: Deflate (RFC 1979,
-  with its window sizes and the draft Type 24), on one side or both.
+  with its window sizes and the draft Type 24) or MPPE (RFC 3078, 40/128-bit, stateless or
+  stateful, which needs MS-CHAP: the CHAP algorithm follows), on one side or both.
 * :func:`hostile_ccp` forges CCP packets: every code (Reset-Request 14 and Reset-Ack 15
   included) with the victim's identifiers, options of every method pppd knows (Deflate and
   its draft with any window, method and check octet; MPPE's Supported Bits in every mix; BSD-
@@ -10,8 +11,8 @@
 * :func:`hostile_comp` forges compressed datagrams (0x00FD): garbage behind the sequence
   number or coherency count the victim expects next (and its neighbours, and far jumps), the
   peer's real ones replayed and damaged, and real deflate streams: a protocol field of any
-  value, a fresh history, and one that inflates far past the MRU; MPPE headers (RFC 3078
-  §3) with every flag combination, which a Deflate link must take as just more garbage.
+  value, a fresh history, and one that inflates far past the MRU; MPPE headers with every
+  flag combination.
 """
 
 from __future__ import annotations
@@ -19,25 +20,18 @@ from __future__ import annotations
 import dataclasses
 import zlib
 from collections.abc import Sequence
-from typing import Final
 
 from pyppp.ccp.deflate import DeflateConfig
+from pyppp.ccp.mppe import MppeConfig
 from pyppp.ccp.negotiator import CcpConfig
+from pyppp.lcp.options import ChapAlgorithm
 from pyppp.linkconfig import LinkConfig
+from pyppp.mppe import COHERENCY_SPACE
 from pyppp.packet import ControlPacket
 from tests.fuzz.harness import Input
 
-__all__ = [
-    "COHERENCY_SPACE",
-    "CcpChoice",
-    "ccp_choice",
-    "ccp_configs",
-    "hostile_ccp",
-    "hostile_comp",
-]
+__all__ = ["CcpChoice", "ccp_choice", "ccp_configs", "hostile_ccp", "hostile_comp"]
 
-COHERENCY_SPACE: Final = 0x1000
-"""MPPE's 12-bit coherency count (RFC 3078 §3)."""
 _SIZES = ((15, 15), (9, 9), (12, 15), (0, 15))  # Deflate (want, allow); 0: we do not ask
 _CCP_CODES = [1, 1, 2, 2, 3, 4, 4, 5, 6, 7, 14, 14, 15, 15, 8, 9]
 _CCP_OPTIONS = [
@@ -79,24 +73,48 @@ class CcpChoice:
 
     Attributes:
         a, b: each side's CCP policy (``None``: no CCP, Protocol-Reject).
+        algorithms: the CHAP algorithms both sides use (MS-CHAP for MPPE's keys).
     """
 
     a: CcpConfig | None
     b: CcpConfig | None
+    algorithms: tuple[int, ...] = (ChapAlgorithm.MD5,)
+
+    @property
+    def mppe(self) -> bool:
+        """Whether a side requires MPPE."""
+        return any(c is not None and c.mppe is not None for c in (self.a, self.b))
 
 
 def ccp_choice(octet: int) -> CcpChoice:
     """Each side's CCP policy from one input octet.
 
-    Bits 0-1: CCP at ``a`` alone (0), at ``b`` alone (1), at both (2, 3). Bits 2-3 pick the
-    Deflate windows (want, allow) of ``a``, ``b`` keeping 15; bit 4 turns the draft Type 24
-    off at ``a``; bit 7 makes ``b`` offer only the draft.
+    Bits 0-1: CCP at ``a`` alone (0), at ``b`` alone (1), at both (2, 3). Bit 5 chooses MPPE
+    over Deflate. Deflate: bits 2-3 pick the windows (want, allow) of ``a``, ``b`` keeping
+    15; bit 4 turns the draft Type 24 off at ``a``; bit 7 makes ``b`` offer only the draft.
+    MPPE: bits 2-3 the strengths (both, 128-bit, 40-bit, 128-bit at ``a`` and 40-bit at ``b``:
+    no common one); bit 4 allows stateful mode (``a`` asks for it); bit 7 MS-CHAP instead of
+    MS-CHAPv2.
     """
-    want, allow = _SIZES[octet >> 2 & 3]
-    a = CcpConfig(deflate=DeflateConfig(want, allow, draft=not octet & 0x10))
-    b = CcpConfig(deflate=DeflateConfig(rfc=not octet & 0x80))
+    sizes = octet >> 2 & 3
+    if octet & 0x20:
+        strengths = ((True, True), (False, True), (True, False), (False, True))[sizes]
+        stateful = bool(octet & 0x10)
+        mppe_a = MppeConfig(*strengths, stateful=stateful, prefer_stateful=stateful)
+        if sizes == 3:
+            strengths = (True, False)
+        mppe_b = MppeConfig(*strengths, stateful=stateful)
+        a = CcpConfig(deflate=None, mppe=mppe_a)
+        b = CcpConfig(deflate=None, mppe=mppe_b)
+        algorithm = ChapAlgorithm.MS if octet & 0x80 else ChapAlgorithm.MS_V2
+        algorithms: tuple[int, ...] = (algorithm,)
+    else:
+        want, allow = _SIZES[sizes]
+        a = CcpConfig(deflate=DeflateConfig(want, allow, draft=not octet & 0x10))
+        b = CcpConfig(deflate=DeflateConfig(rfc=not octet & 0x80))
+        algorithms = (ChapAlgorithm.MD5,)
     who = octet & 3
-    return CcpChoice(a if who != 1 else None, b if who != 0 else None)
+    return CcpChoice(a if who != 1 else None, b if who != 0 else None, algorithms)
 
 
 def ccp_configs(a: LinkConfig, b: LinkConfig, choice: CcpChoice) -> tuple[LinkConfig, LinkConfig]:

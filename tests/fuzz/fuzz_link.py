@@ -3,8 +3,8 @@
 The input picks the configuration (no authentication, PAP or CHAP with either side as the
 authenticator, IPv6CP on or off, the adaptive send size on or off, Van Jacobson compression
 on either side, both or neither, with its Max-Slot-Id and slot-id compression:
-:mod:`tests.fuzz.vjattack`; CCP with Deflate, its windows and draft type:
-:mod:`tests.fuzz.ccpattack`), the victim,
+:mod:`tests.fuzz.vjattack`; CCP with Deflate, its windows and draft type, or MPPE, 40/128-bit,
+stateless or stateful, with MS-CHAP or MS-CHAPv2: :mod:`tests.fuzz.ccpattack`), the victim,
 and the phase the attack starts in: LCP negotiation (just opened), Authenticate, Network
 before IPCP is up, or the network up. The attack is a sequence the input chooses of: forged
 control packets for LCP, PAP, CHAP, IPCP, IPv6CP and CCP (codes, identifiers -- often the
@@ -26,11 +26,14 @@ Oracles:
   packet raises at most :data:`_MAX_EVENTS` events; the VJ slot tables never grow
   (:func:`tests.fuzz.vjattack.check_vj_memory`); no datagram delivered is larger than the
   receive limit (framer or CCP MRU) plus a VJ header (:func:`_check_sizes`);
+* a side that requires MPPE never sends an IP datagram in clear (:func:`_check_encrypted`);
 * liveness: after the attack stops, within :data:`_SETTLE` simulated seconds, the link
   carries IP both ways again, exactly (IPv4, or IPv6 alone when the attack finished IPCP and
-  IPv6CP runs on, as pppd does; see :func:`_carries_ip` for the retries a Reset-Request
-  needs), or one side ends with an exit status (``LinkTerminated``) -- it never stalls with
-  no timer armed;
+  IPv6CP runs on, as pppd does; see :func:`_carries_ip` for the retries a Reset-Request or
+  MPPE's coherency count needs), or one side ends with an exit status (``LinkTerminated``)
+  -- it never stalls with no timer armed. The one exception is documented, and narrow:
+  after a forged compressed datagram under stateful MPPE only the victim's own direction
+  must carry IP (RFC 3078 cannot tell a forged flushed packet);
 * with IPv4 up, TCP crosses both ways too, exactly: a segment of a connection the attack
   may have poisoned (a forged Uncompressed-TCP frame loaded its slot, a forged
   Compressed-TCP frame set TOSS) arrives intact at the latest when TCP sends it again
@@ -50,6 +53,7 @@ from pyppp import hdlc
 from pyppp.datapath import CONTROL_QUEUE_LIMIT
 from pyppp.events import IpReceived, LinkTerminated
 from pyppp.link import Link
+from pyppp.mppe import COHERENCY_SPACE
 from pyppp.packet import ControlPacket, PPPProtocol
 from pyppp.simple import simple_config
 from pyppp.util import seeded_rng
@@ -139,6 +143,8 @@ def _links(source: Input) -> tuple[Link, Link, bool, CcpChoice]:
     rng = seeded_rng(source.uint(2))
     vj = source.uint() if flags & 0x40 else None
     ccp = ccp_choice(source.uint()) if flags & 0x80 else CcpChoice(None, None)
+    if ccp.mppe and auth in (1, 3):
+        auth += 1  # MPPE's keys come from MS-CHAP; without authentication the link must end
     users = {"zaphod": "gargleBlaster"}
     pap = users if auth in (1, 3) else None
     chap = users if auth in (2, 4) else None
@@ -153,6 +159,7 @@ def _links(source: Input) -> tuple[Link, Link, bool, CcpChoice]:
         password="gargleBlaster" if b_checks else None,
         rng=rng,
         ipv6=ipv6,
+        chap_algorithms=ccp.algorithms,
     )
     b = simple_config(
         require_pap=pap if b_checks else None,
@@ -161,6 +168,7 @@ def _links(source: Input) -> tuple[Link, Link, bool, CcpChoice]:
         password="gargleBlaster" if a_checks else None,
         rng=rng,
         ipv6=ipv6,
+        chap_algorithms=ccp.algorithms,
     )
     victim_is_a = not flags & 0x10
     if flags & 0x20:  # the adaptive send size, with its Echo-Request probes
@@ -226,6 +234,8 @@ class _Attack:
         self.choice = choice
         self.mru: dict[int, int] = {}
         """The largest receive limit (framer, CCP) each link had, by ``id``."""
+        self.forged_stateful_mppe = False
+        """A forged compressed datagram reached the victim while stateful MPPE ran."""
 
     def check_memory(self, link: Link) -> None:
         deframer = link._path.deframer  # the buffer the oracle bounds
@@ -237,6 +247,10 @@ class _Attack:
 
     def inject(self, data: bytes, *, to_other: bool = False) -> None:
         target = self.other if to_other else self.victim
+        if not to_other and _stateful_mppe(target) and b"\xfd" in data:
+            # 0x00FD in a frame (or in line garbage that happens to frame): conservatively
+            # a forged MPPE packet
+            self.forged_stateful_mppe = True
         target.receive_data(data, self.pair.now)
         self.check_memory(target)
         self.drain()
@@ -308,12 +322,12 @@ class _Attack:
         self.inject(hdlc.encode_frame(PPPProtocol.CCP, packet))
 
     def comp(self, source: Input) -> None:
-        """A forged or replayed compressed datagram."""
+        """A forged or replayed compressed (or MPPE) datagram."""
         ccp = self.victim.ccp
         # Deflate's next sequence number, read from the victim: an attacker on the line
         # learns it from the datagrams it sees, up to a reset.
         expected = getattr(ccp.decompressor if ccp is not None else None, "sequence", None)
-        information = hostile_comp(source, self.inbound.comp, False, expected)
+        information = hostile_comp(source, self.inbound.comp, self.choice.mppe, expected)
         self.inject(hdlc.encode_frame(PPPProtocol.COMP, information))
 
     def reset_flood(self, source: Input) -> None:
@@ -386,11 +400,13 @@ def _delivered(pair: LinkPair, side: str, packet: bytes, seen: int) -> bool:
     return any(isinstance(e, IpReceived) and e.packet == packet for e in pair.events[side][seen:])
 
 
-def _carries_ip(pair: LinkPair) -> list[str]:
+def _carries_ip(pair: LinkPair, choice: CcpChoice) -> list[str]:
     """An IP datagram crosses both ways intact (IPv4 if it is up, else IPv6: IPCP may have
     finished while IPv6CP runs on, as in pppd, where only the last network protocol closes
     the link), within :data:`_IP_TRIES` datagrams 5 s apart: a decompressor the attack put
     out of step drops what arrives until the Reset-Ack (RFC 1962 §5) or a retransmission.
+    Stateless MPPE, which a forged coherency count ahead of the real one leaves dropping
+    every real packet as late (RFC 3078 §8.1: no reset), needs half the count space first.
 
     Returns:
         The sides whose datagrams did not get through.
@@ -411,8 +427,15 @@ def _carries_ip(pair: LinkPair) -> list[str]:
                     return True
             return False
 
-        if not crosses(0):
-            failed.append(side)
+        if crosses(0):
+            continue
+        if choice.mppe:
+            burst = [_datagram(side, ipv4, 100 + k) for k in range(COHERENCY_SPACE // 2)]
+            link.send_ips(burst, pair.now)
+            _run(pair, pair.now + 5.0)
+            if crosses(10):
+                continue
+        failed.append(side)
     return failed
 
 
@@ -426,6 +449,23 @@ def _check_sizes(pair: LinkPair, attack: _Attack) -> None:
         for event in pair.events[name]:
             if isinstance(event, IpReceived):
                 assert len(event.packet) <= bound, f"{len(event.packet)}-octet datagram"
+
+
+def _stateful_mppe(link: Link) -> bool:
+    """Whether ``link`` decrypts stateful MPPE now."""
+    ccp = link.ccp
+    decompressor = ccp.decompressor if ccp is not None else None
+    decryptor = getattr(decompressor, "decryptor", None)
+    return decryptor is not None and bool(decryptor._direction.mode.stateful)
+
+
+def _check_encrypted(pair: LinkPair, choice: CcpChoice) -> None:
+    """A side that requires MPPE never sends an IP datagram in clear (RFC 3078 §1: pppd's
+    ``require-mppe`` and Linux's SC_MUST_COMP), whatever the attack did to CCP."""
+    for config, wire in ((choice.a, pair.a_to_b), (choice.b, pair.b_to_a)):
+        assert isinstance(wire, _TappedWire)
+        if config is not None and config.mppe is not None:
+            assert not wire.clear_ip, f"{wire.clear_ip} IP datagrams left in clear"
 
 
 def _carries_tcp(pair: LinkPair, traffic: TcpTraffic) -> bool:
@@ -498,12 +538,14 @@ def run(data: bytes) -> None:
         attack.check_memory(a)
         attack.check_memory(b)
     # The attack is over: the link must recover or end, never hang.
+    _check_encrypted(pair, choice)
     settle = pair.now + _SETTLE
 
     def settled(p: LinkPair) -> bool:
         return bool(p.of_type("a", LinkTerminated) or p.of_type("b", LinkTerminated)) or any(_up(p))
 
     _run(pair, settle, stop=settled)
+    _check_encrypted(pair, choice)
     _check_sizes(pair, attack)
     if pair.of_type("a", LinkTerminated) or pair.of_type("b", LinkTerminated):
         return
@@ -512,10 +554,15 @@ def run(data: bytes) -> None:
         f"b {b.phase.name} timer {b.get_timer()}, now {pair.now}"
     )
     assert any(_up(pair)), stalled
-    failed = _carries_ip(pair)
+    failed = _carries_ip(pair, choice)
     if failed:
         # Carrying IP may itself end the link (a renegotiation the attack left pending).
-        assert pair.of_type("a", LinkTerminated) or pair.of_type("b", LinkTerminated), (
+        # Stateful MPPE has no defence against one forged packet (RFC 3078 has no integrity
+        # check: a forged flushed packet costs the receiver a key change the sender never
+        # made, and it stays a key ahead): the peer's direction may stay garbled, but the
+        # victim's own must work.
+        garbled = attack.forged_stateful_mppe and failed == [attack.other_side]
+        assert garbled or pair.of_type("a", LinkTerminated) or pair.of_type("b", LinkTerminated), (
             f"IPCP or IPv6CP is up on both sides but no datagram gets through from {failed}"
         )
         return
@@ -585,6 +632,29 @@ TARGETS = [
                 "0013 000a 01",
                 "0015 0002 00 0010 00112233445566778899aabbccddeeff",
                 "0010 01 00 0000 0005 68656c6c6f",
+            ),
+            # MPPE 128/40 stateless both ways, a checks b with MS-CHAPv2, victim a, up: TCP
+            # both ways, a genuine MPPE packet with its count rewritten, garbage half the
+            # count space ahead (every real packet is then late), TCP again
+            _seed(
+                "84 0001 22 0002 0003 0003",
+                "000a 0005",
+                "0010 02 00 0000 0008 6d7070652d6f6b21 00 0000 0004 70696e67",
+                "000a 0003",
+                "0015 0000 0000 04 9abc",
+                "0015 0002 05 0010 00112233445566778899aabbccddeeff",
+                "0010 01 00 0000 0005 68656c6c6f",
+            ),
+            # MPPE stateful, b checks a with MS-CHAPv2, victim b, up: TCP, a replayed packet
+            # with its flushed bit set, a Reset-Ack flood, TCP
+            _seed(
+                "94 0001 32 0002 0003 0003",
+                "000a 0005",
+                "0010 02 00 0000 0008 73746174656675 6c 00 0000 0002 6f6b",
+                "000a 0003",
+                "0015 0001 0000 04 8001",
+                "0014 01 0008",
+                "0010 01 00 0000 0004 6d6f7265",
             ),
         ],
         max_len=600,
