@@ -205,3 +205,12 @@ def test_ccp_words_dump_as_pppd_and_say_what_is_not_implemented() -> None:
         line.startswith("predictor1\t") and "Predictor-1 is not implemented" in line
         for line in lines
     )
+
+
+def test_avpair_words_read_back_one_each() -> None:
+    # An APPEND word rendered as its whole tuple ("avpair \"(' ',)\"") did not read back.
+    options = read('avpair " "\navpair "Class=a b"')
+    lines = [line.split("#")[0].strip() for line in dump(options)[1:]]
+    assert 'avpair " "' in lines, lines
+    assert 'avpair "Class=a b"' in lines, lines
+    assert read("\n".join(dump(options)[1:])).avpair == (" ", "Class=a b")

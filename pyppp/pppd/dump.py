@@ -43,6 +43,7 @@ _SPECIAL: Final = frozenset(
         "script_env",
         "allow_ip",
         "allow_number",
+        "avpair",
         "privgroup",
         "ipv6_local",
         "ipv6_remote",
@@ -198,7 +199,7 @@ def _special(options: PppOptions, name: str) -> Iterator[tuple[str, str]]:
                 f"{name.replace('_', '-')} {address}",
                 options.sources.get(f"{name}[{index}]", source),
             )
-    elif name in ("allow_ip", "allow_number"):
+    elif name in ("allow_ip", "allow_number", "avpair"):
         for item in value:
             yield f"{name.replace('_', '-')} {quote_word(item)}", source
     elif name == "script_env":
