@@ -23,7 +23,12 @@ are handled (:meth:`DataPath.deframe`), as Linux's ``ppp_receive_error`` calls `
 CCP compression comes after VJ on the way out: CCP's
 compressor (:attr:`DataPath.compress`, set while CCP runs a transmit method) turns each frame
 into a compressed datagram (0x00FD) or leaves it as it is. Frames then go out one by one in
-order, since the compressor numbers every frame it sees.
+order, since the compressor numbers every frame it sees. A CCP Reset-Ack is the one control
+frame that queues behind the data: our compressor starts afresh as it goes out, and the peer
+resets its decompressor when it arrives, so every datagram compressed before the reset must
+reach the peer first (in Linux they share one transmit queue, compressed as they leave). An
+Ack that overtook them made the peer fail on each ("bad sequence number") and ask again: on a
+noisy line with a full queue every reset caused the next one and the transfer stalled.
 """
 
 from __future__ import annotations
@@ -34,7 +39,7 @@ from collections.abc import Callable, MutableMapping, Sequence
 from typing import Final
 
 from pyppp import hdlc
-from pyppp.ccp.protocol import CcpControlProtocol
+from pyppp.ccp.protocol import RESET_ACK, CcpControlProtocol
 from pyppp.control import PPP_MRU
 from pyppp.events import MtuChanged
 from pyppp.framesize import FrameSizer
@@ -49,6 +54,8 @@ __all__ = ["CONTROL_QUEUE_LIMIT", "DATA_PROTOCOLS", "DataPath", "idle_receive_ac
 # RFC 1661 §6.1: "an implementation MUST be able to receive the full 1500 octet Information
 # field in case link synchronization is lost", whatever MRU was negotiated.
 _MIN_RECEIVE: Final = PPP_MRU
+
+_RESET_ACK_CODE: Final = bytes((RESET_ACK,))
 
 CONTROL_QUEUE_LIMIT: Final = 65536
 """Framed control octets the link holds for an owner that does not drain its output.
@@ -353,6 +360,10 @@ class DataPath:
             self._out_data.append(frame)
             self._out_data_bytes += len(frame)
             self._data_frames += 1
+        elif protocol == PPPProtocol.CCP and information[:1] == _RESET_ACK_CODE:
+            # In order after the datagrams compressed with the old history (module docstring).
+            self._out_data.append(frame)
+            self._out_data_bytes += len(frame)
         elif self._out_control_bytes + len(frame) > CONTROL_QUEUE_LIMIT:
             # The owner is not draining us: drop rather than grow without bound.
             self.stats.discarded["control queue full"] += 1

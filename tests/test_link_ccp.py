@@ -18,7 +18,7 @@ from pyppp.events import IpReceived
 from pyppp.fsm import State
 from pyppp.ipcp.negotiator import IpcpConfig
 from pyppp.link import Link
-from pyppp.packet import PPPProtocol
+from pyppp.packet import ControlPacket, PPPProtocol
 from pyppp.status import LinkObserver
 from tests.linkpair import Impairment, LinkPair, Wire
 from tests.test_link import A_ADDR, B_ADDR, both_up, lines, make_link, make_pair
@@ -220,3 +220,40 @@ def test_a_datagram_ccp_cannot_decompress_sets_vjs_toss() -> None:
     before = unvj.stats.tosses
     b.receive_data(hdlc.encode_frame(PPPProtocol.COMP, b"\x00\x07garbage"), pair.now)
     assert unvj.stats.tosses == before + 1
+
+
+def test_the_reset_ack_follows_the_datagrams_compressed_before_the_reset() -> None:
+    """The Reset-Ack must not overtake datagrams queued with the old history (Linux: FIFO).
+
+    The peer resets its decompressor at the Ack; a datagram compressed before our reset that
+    reaches it after the Ack fails ("bad sequence number N, expected M") and costs another
+    Reset-Request. On a noisy line with a full send queue, every reset then made the next one
+    and the transfer stalled.
+    """
+    pair = up(ccp_link("a"), ccp_link("b"))
+    a, b = pair.a, pair.b
+    assert isinstance(a, Link)
+    assert isinstance(b, Link)
+    before = [packet(i) for i in range(10)]
+    for p in before:  # the history and the sequence number move on from the start
+        a.send_ip(p, pair.now)
+    pair.run(pair.now + 1)
+    sent = [packet(i) for i in range(10, 50)]
+    for p in sent:
+        a.send_ip(p, pair.now)  # queued, compressed, not yet on the line
+    request = ControlPacket(RESET_REQ, 77).encode()
+    a.receive_data(hdlc.FrameEncoder(accm=0xFFFFFFFF).encode(PPPProtocol.CCP, request), pair.now)
+    pair.run(pair.now + 5)
+    assert a.ccp is not None
+    assert b.ccp is not None
+    assert a.ccp.resets_received == 1
+    order = [
+        (f.protocol, f.information[:1])
+        for _, f in pair.a_to_b.frames()
+        if f.protocol in (PPPProtocol.COMP, PPPProtocol.CCP)
+    ]
+    ack = order.index((PPPProtocol.CCP, bytes((RESET_ACK,))))
+    assert [p for p, _ in order[:ack]].count(PPPProtocol.COMP) == len(before) + len(sent)
+    assert b.ccp.errors == 0
+    assert b.ccp.resets_sent == 0
+    assert received(pair, "b") == before + sent
