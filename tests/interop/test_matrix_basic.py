@@ -644,8 +644,11 @@ def _unusual_lcp(
         assert b"\x7d\x33" in sent
         assert b"\x01" in sent
         assert b"\x12" in sent
-        assert b"\xff" not in got
         assert b"\x7d\xdf" in got
+        # pppd's kernel takes `escape ff` a moment after pppd has started: its very first LCP
+        # frames may still carry a raw 0xff address octet (seen once in a loaded run). From
+        # its first escaped 0xff on, none may go raw.
+        assert b"\xff" not in got[got.index(b"\x7d\xdf") :]
         row_a.notes.append(
             "pyppp dial; 64 KiB of every byte value by TCP and a 256-byte UDP datagram each "
             "way intact; on the wire pyppp escapes exactly 0x11/0x13 (+7d/7e), pppd's 0xff "
