@@ -429,3 +429,28 @@ def test_the_record_file_never_holds_a_pap_password(tmp_path: Path) -> None:
     data = path.read_bytes()
     assert b"gargle" not in data
     assert data.count(b"<hidden>") == 2
+
+
+def test_closing_with_a_client_connected_logs_no_traceback(tmp_path: Path) -> None:
+    """A client still connected when the daemon stops is hung up on quietly.
+
+    A client that asks and never reads keeps the handler waiting for its answers to drain;
+    ``close`` cancels it, its hang-up then waits for the same unread answers, and the loop's
+    shutdown cancels it there. A handler that ended cancelled made Python 3.11's stream
+    callback report "Exception in callback" with a traceback (seen in CI).
+    """
+    reported: list[dict[str, object]] = []
+
+    async def main() -> None:
+        asyncio.get_running_loop().set_exception_handler(lambda _loop, ctx: reported.append(ctx))
+        server = ControlServer("x", _links, directory=tmp_path / "run")
+        path = await server.start()
+        _reader, writer = await asyncio.open_unix_connection(str(path))
+        writer.write(b'{"request":"status"}\n' * 4000)  # megabytes of answers, never read
+        await writer.drain()
+        await asyncio.sleep(0.2)
+        await server.close()
+        await asyncio.sleep(0.05)  # the handler is now hanging up, its answers still unread
+
+    _run(main())
+    assert reported == []

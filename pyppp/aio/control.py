@@ -227,7 +227,10 @@ class ControlServer:
             if task is not None:
                 self._handlers.discard(task)
             writer.close()
-            with contextlib.suppress(Exception):
+            # close() cancels this task and the loop's shutdown may cancel it again while it
+            # waits here; a handler that ends cancelled makes Python 3.11's stream callback log
+            # a traceback, so the wait is cut short quietly instead.
+            with contextlib.suppress(Exception, asyncio.CancelledError):
                 await writer.wait_closed()
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
