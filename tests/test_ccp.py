@@ -15,7 +15,14 @@ import pytest
 from pyppp.ccp.deflate import DeflateConfig, DeflatePolicy
 from pyppp.ccp.negotiator import CcpConfig, CcpNegotiator, CcpResult, method_policies
 from pyppp.ccp.options import CODECS, BsdCompress, Deflate, DeflateDraft, Predictor1
-from pyppp.ccp.protocol import RESET_ACK, RESET_REQ, CcpControlProtocol, build_ccp
+from pyppp.ccp.protocol import (
+    MAX_RESET_REPEATS,
+    RESET_ACK,
+    RESET_ACK_TIMEOUT,
+    RESET_REQ,
+    CcpControlProtocol,
+    build_ccp,
+)
 from pyppp.control import LayerUp
 from pyppp.fsm import State
 from pyppp.options import UnknownOption, decode_options, encode_options
@@ -275,7 +282,7 @@ def test_a_lost_datagram_sends_one_reset_request_and_the_ack_resyncs() -> None:
     assert (b.errors, b.resets_sent, a.resets_received) == (1, 1, 1)
 
 
-def test_an_unanswered_reset_request_is_repeated_once_if_errors_continue() -> None:
+def test_an_unanswered_reset_request_is_repeated_while_the_decompressor_waits() -> None:
     a, b = opened(), opened()
     a.compress(0x21, b"A" * 200)
     late = a.compress(0x21, b"B" * 200) or b""
@@ -285,9 +292,39 @@ def test_an_unanswered_reset_request_is_repeated_once_if_errors_continue() -> No
     b.handle_timer(2.0)
     (repeat,) = b.packets_to_send()
     assert (repeat.code, repeat.identifier) == (RESET_REQ, reset.identifier)
-    b.handle_timer(3.0)  # nothing more happened: the wait ends quietly
+    # No more failures (the Ack was lost, and the peer waits for ours), but the decompressor
+    # still waits: unlike pppd it asks again every second, a bounded number of times.
+    now = 2.0
+    for _ in range(MAX_RESET_REPEATS - 1):
+        now += RESET_ACK_TIMEOUT
+        assert b.get_timer() == now
+        b.handle_timer(now)
+        (again,) = b.packets_to_send()
+        assert (again.code, again.identifier) == (RESET_REQ, reset.identifier)
+    b.handle_timer(now + RESET_ACK_TIMEOUT)  # the budget is spent: the wait ends quietly
     assert b.packets_to_send() == []
     assert b.get_timer() is None
+    assert b.resets_sent == 1 + MAX_RESET_REPEATS
+    # The next failure asks afresh, with a new Identifier.
+    b.expand(PPPProtocol.COMP, late, 20.0)
+    (fresh,) = b.packets_to_send()
+    assert fresh.code == RESET_REQ
+    assert fresh.identifier != reset.identifier
+
+
+def test_a_reset_ack_ends_the_repeats() -> None:
+    a, b = opened(), opened()
+    a.compress(0x21, b"A" * 200)
+    late = a.compress(0x21, b"B" * 200) or b""
+    b.expand(PPPProtocol.COMP, late, 1.0)
+    (reset,) = b.packets_to_send()
+    b.handle_timer(2.0)
+    (repeat,) = b.packets_to_send()
+    assert repeat.identifier == reset.identifier
+    b.receive(ControlPacket(RESET_ACK, reset.identifier).encode(), 2.5)
+    assert b.get_timer() is None
+    b.handle_timer(3.0)
+    assert b.packets_to_send() == []
 
 
 def test_reset_codes_outside_opened_change_nothing() -> None:

@@ -257,3 +257,41 @@ def test_the_reset_ack_follows_the_datagrams_compressed_before_the_reset() -> No
     assert b.ccp.errors == 0
     assert b.ccp.resets_sent == 0
     assert received(pair, "b") == before + sent
+
+
+def test_a_lost_reset_ack_does_not_cost_the_next_datagram() -> None:
+    """The decompressor asks again while it waits, not only when the next datagram fails.
+
+    pppd repeats an unanswered Reset-Request only if another compressed datagram failed in
+    the meantime. On a noisy line the Ack is lost as easily as data, and a TCP sender that
+    got no acknowledgement is by then waiting for its retransmission timer: that
+    retransmission was the next datagram, dropped to ask again, and the timer doubled (a
+    stall of many seconds in the e2e test at a bit error rate of 1e-4).
+    """
+    lost: list[bytes] = []
+
+    def lose_the_first_reset_ack(data: bytes, now: float) -> list[tuple[float, bytes]]:
+        frames = hdlc.Deframer(accm=0, mru=65535).feed(data)
+        ack = any(f.protocol == PPPProtocol.CCP and f.information[:1] == b"\x0f" for f in frames)
+        if ack and not lost:
+            lost.append(data)
+            return []
+        return [(0.001, data)]
+
+    pair = up(ccp_link("a"), ccp_link("b"), a_to_b=Wire(impair=lose_the_first_reset_ack))
+    a, b = pair.a, pair.b
+    assert isinstance(a, Link)
+    assert isinstance(b, Link)
+    for i in range(3):
+        a.send_ip(packet(i), pair.now)
+    pair.run(pair.now + 1)
+    # One compressed datagram out of sequence: b asks for a reset, and its Ack is lost.
+    b.receive_data(hdlc.encode_frame(PPPProtocol.COMP, b"\x00\x07garbage"), pair.now)
+    pair.run(pair.now + 5)  # nothing else is sent meanwhile (TCP waits for its timer)
+    assert lost
+    a.send_ip(packet(3), pair.now)
+    pair.run(pair.now + 1)
+    assert received(pair, "b") == [packet(i) for i in range(4)]
+    assert b.ccp is not None
+    assert b.ccp.is_opened
+    assert b.ccp.get_timer() is None  # the repeat was answered: nothing outstanding
