@@ -420,6 +420,8 @@ class Link(NetworkPhase):
             open, it is larger than :attr:`mtu`, or its IP version's NCP is not open),
             counted in :attr:`stats`.
         """
+        if self.ccp is not None and self.ccp.compressor is not None:
+            self.ccp.before_send(now)
         if not self._path.send_ip(packet):
             return False
         self._touch_idle(now)
@@ -438,6 +440,8 @@ class Link(NetworkPhase):
         Returns:
             How many were queued (the rest were dropped and counted).
         """
+        if self.ccp is not None and self.ccp.compressor is not None:
+            self.ccp.before_send(now)
         sent = self._path.send_ips(packets)
         if sent:
             self._touch_idle(now)

@@ -18,6 +18,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from pyppp.ccp.deflate import (
+    AFTER_QUIET,
     CALM_FIRST,
     NOISY_RESETS,
     NOISY_SPAN,
@@ -280,3 +281,52 @@ def test_resets_far_apart_never_stop_compression() -> None:
             assert sender.compress(0x21, text) is not None
         sender.reset()
     assert sender.plain == 0
+
+
+def varied(i: int) -> bytes:
+    """Text-like datagrams that differ, so a wrong back-reference shows."""
+    words = TEXT.split()
+    rng = random.Random(i)
+    return b" ".join(rng.choice(words) for _ in range(120))
+
+
+def test_after_a_quiet_spell_datagrams_go_as_they_are_and_the_history_follows() -> None:
+    sender = DeflateCompressor(15)
+    receiver = DeflateDecompressor(15, mru=1500)
+    n = 0
+    for _ in range(5):
+        info = sender.compress(0x21, varied(n))
+        assert info is not None
+        assert receiver.decompress(info) == (0x21, varied(n))
+        n += 1
+    sender.after_quiet()
+    for _ in range(AFTER_QUIET):
+        assert sender.compress(0x21, varied(n)) is None  # sent as it is, still counted
+        receiver.incompressible(0x21, varied(n))
+        n += 1
+    for _ in range(5):
+        # The stream knows the datagrams sent as they were: it refers to them where the
+        # receiver's window has them, and everything inflates to what was sent.
+        info = sender.compress(0x21, varied(n))
+        assert info is not None
+        assert receiver.decompress(info) == (0x21, varied(n))
+        n += 1
+
+
+def test_a_frame_lost_before_a_quiet_spell_spares_the_datagram_after_it() -> None:
+    sender = DeflateCompressor(15)
+    receiver = DeflateDecompressor(15, mru=1500)
+    for i in range(3):
+        info = sender.compress(0x21, varied(i))
+        assert info is not None
+        if i != 2:  # the last one before the pause is lost on the line
+            receiver.decompress(info)
+    sender.after_quiet()
+    for i in range(3, 3 + AFTER_QUIET):
+        # TCP's retransmission, say: sent as it is, it gets through whatever was lost.
+        assert sender.compress(0x21, varied(i)) is None
+        receiver.incompressible(0x21, varied(i))
+    later = sender.compress(0x21, varied(9))
+    assert later is not None
+    with pytest.raises(DecompressError, match="bad sequence number"):
+        receiver.decompress(later)  # the loss shows on the next compressed one: a reset

@@ -295,3 +295,35 @@ def test_a_lost_reset_ack_does_not_cost_the_next_datagram() -> None:
     assert b.ccp is not None
     assert b.ccp.is_opened
     assert b.ccp.get_timer() is None  # the repeat was answered: nothing outstanding
+
+
+def test_after_a_quiet_spell_the_next_datagram_gets_through_a_loss_before_it() -> None:
+    """A frame lost just before a pause costs the datagram after it no Reset-Request.
+
+    On a noisy line TCP pauses for its retransmission timer; the retransmission, or its
+    acknowledgement, is then the next datagram. Compressed, it would reveal the loss (a gap in
+    the sequence numbers) and be dropped, and TCP would wait twice as long.
+    """
+    drop = [False]
+
+    def lose_when_told(data: bytes, now: float) -> list[tuple[float, bytes]]:
+        if drop[0]:
+            drop[0] = False
+            return []
+        return [(0.001, data)]
+
+    pair = up(ccp_link("a"), ccp_link("b"), a_to_b=Wire(impair=lose_when_told))
+    a, b = pair.a, pair.b
+    assert isinstance(a, Link)
+    assert isinstance(b, Link)
+    a.send_ip(packet(0), pair.now)
+    pair.run(pair.now + 0.1)
+    drop[0] = True
+    a.send_ip(packet(1), pair.now + 0.1)  # lost
+    pair.run(pair.now + 0.2)
+    pair.now += 2  # quiet
+    a.send_ip(packet(2), pair.now)
+    pair.run(pair.now + 0.5)
+    assert received(pair, "b") == [packet(0), packet(2)]
+    assert b.ccp is not None
+    assert b.ccp.resets_sent == 0

@@ -62,6 +62,7 @@ from pyppp.options import Option
 from pyppp.packet import Code
 
 __all__ = [
+    "AFTER_QUIET",
     "CALM_FIRST",
     "CALM_MAX",
     "DEFLATE_MAX_SIZE",
@@ -102,6 +103,8 @@ CALM_FIRST: Final = 256
 """Datagrams then sent as they are (still counted) before compressing again ..."""
 CALM_MAX: Final = 4096
 """... twice as many each time the resets come back, up to this many."""
+AFTER_QUIET: Final = 4
+"""Datagrams sent as they are after a quiet spell (:meth:`DeflateCompressor.after_quiet`)."""
 
 
 def _protocol_field(protocol: int) -> bytes:
@@ -140,8 +143,10 @@ class DeflateCompressor:
         self._resets: deque[int] = deque(maxlen=NOISY_RESETS)  # when the last resets came
         self._plain_until = 0
         self._calm = CALM_FIRST
+        self._quiet = 0  # datagrams still to send as they are after a quiet spell
         self.plain = 0
-        """Datagrams sent as they were because the line was losing frames (see :meth:`reset`)."""
+        """Datagrams sent as they were because the line was losing frames (see :meth:`reset`
+        and :meth:`after_quiet`)."""
         self._restart()
 
     def _new(self, history: bytes = b"") -> zlib._Compress:
@@ -172,10 +177,23 @@ class DeflateCompressor:
             resets.clear()
         self._restart()
 
+    def after_quiet(self) -> None:
+        """Nothing was sent for a while: the next :data:`AFTER_QUIET` datagrams go as they are.
+
+        Beyond Linux, invisible on the wire (they still count). After a quiet spell on a
+        noisy line the next datagram is typically a TCP retransmission or the acknowledgement
+        of one, and a frame lost before it (unnoticed until then: only compressed datagrams
+        carry the sequence number) makes the peer's decompressor drop it and ask for a reset;
+        TCP then waits a doubled retransmission timeout, again and again. A datagram sent as
+        it is always gets through, and the peer's history still follows ours.
+        """
+        self._quiet = AFTER_QUIET
+
     def _restart(self) -> None:
         self.sequence = 0
         self._z = self._new()
         self._window = bytearray()  # the last 2**size octets given to the compressor
+        self._stale = False  # datagrams in the window that the deflate stream did not see
         self._refused = 0  # datagrams in a row that did not shrink
         self._skipping = False
         self._skipped = 0
@@ -192,10 +210,18 @@ class DeflateCompressor:
         data = _protocol_field(protocol) + payload
         window = self._window
         self._datagrams += 1
+        if self._quiet:
+            self._quiet -= 1
+            self.plain += 1
+            window += data
+            del window[: -self._window_size]
+            self._stale = True
+            return None
         if self._datagrams <= self._plain_until:
             self.plain += 1
             window += data
             del window[: -self._window_size]
+            self._stale = True
             return None
         if self._skipping:
             self._skipped += 1
@@ -203,10 +229,15 @@ class DeflateCompressor:
                 self.skipped += 1
                 window += data
                 del window[: -self._window_size]
+                self._stale = True
                 return None
-            # A probe: a stream that knows exactly the window the peer's decompressor has.
-            self._skipped = 0
+            self._skipped = 0  # a probe
+        if self._stale:
+            # Datagrams went out as they were without passing through the deflate stream: a
+            # new stream that knows exactly the window the peer's decompressor has (its
+            # back-references would otherwise skip those octets and inflate to garbage).
             self._z = self._new(bytes(window))
+            self._stale = False
         window += data
         del window[: -self._window_size]
         z = self._z

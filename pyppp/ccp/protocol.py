@@ -45,6 +45,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "MAX_RESET_REPEATS",
+    "QUIET_SPELL",
     "RESET_ACK",
     "RESET_ACK_TIMEOUT",
     "RESET_REQ",
@@ -58,6 +59,9 @@ RESET_ACK: Final = 15
 """Reset-Ack (RFC 1962 §5.2)."""
 RESET_ACK_TIMEOUT: Final = 1.0
 """pppd's RACKTIMEOUT: seconds to wait for a Reset-Ack before a repeat."""
+QUIET_SPELL: Final = 0.5
+"""Seconds without a datagram sent after which the next few go uncompressed (Deflate): longer
+than a bulk transfer pauses, shorter than the TCP retransmission timeouts a noisy line causes."""
 MAX_RESET_REPEATS: Final = 10
 """Repeats of one Reset-Request while the decompressor waits for its Ack (pppd: one, and
 only after another failure); then the wait ends and the next failure asks afresh."""
@@ -110,6 +114,7 @@ class CcpControlProtocol(ControlProtocol[CcpResult]):
         self._ack_pending = False
         self._repeat = False
         self._repeats = 0  # repeats of the outstanding Reset-Request so far
+        self._last_send: float | None = None  # when datagrams were last compressed
         self._ack_deadline: float | None = None
         self.sent_uncompressed = self.sent_compressed = 0
         self.received_compressed = self.received_uncompressed = 0
@@ -128,6 +133,7 @@ class CcpControlProtocol(ControlProtocol[CcpResult]):
         )
         self._error = self._ack_pending = self._repeat = False
         self._ack_deadline = None
+        self._last_send = None
         # MPPE: a network-layer datagram in clear is refused while the peer must encrypt.
         self._encrypted_only = bool(getattr(self.decompressor, "encrypted_only", False))
 
@@ -147,6 +153,20 @@ class CcpControlProtocol(ControlProtocol[CcpResult]):
             self.logger.log(NOTICE, "Compression disabled by peer.")
 
     # -- the data path -----------------------------------------------------------------------
+    def before_send(self, now: float) -> None:
+        """Datagrams are about to be compressed at ``now`` (the link's send calls).
+
+        After :data:`QUIET_SPELL` seconds without one, a method that can (Deflate's
+        ``after_quiet``) sends the next few as they are: see
+        :meth:`pyppp.ccp.deflate.DeflateCompressor.after_quiet`.
+        """
+        last, self._last_send = self._last_send, now
+        if last is None or now - last < QUIET_SPELL:
+            return
+        after_quiet = getattr(self.compressor, "after_quiet", None)
+        if after_quiet is not None:
+            after_quiet()
+
     def compress(self, protocol: int, payload: bytes) -> bytes | None:
         """The Information of the compressed datagram for this frame, or ``None`` (send as is)."""
         compressor = self.compressor
