@@ -27,9 +27,14 @@ to inflate, and its window ends up as the sender's. Measured on 1500-octet frame
 decompressor with the last ``2**w`` octets as ``zdict`` (also correct, twice the cost, and it
 needs the window kept on the side for every frame).
 
-The sender departs from Linux in one way the peer cannot see: a run of datagrams that do not
-shrink stops it running deflate over each (see :class:`DeflateCompressor`), since compressing
-random data costs as much as text and the link would be slower with compression than without.
+The sender departs from Linux in ways the peer cannot see, each one sending some datagrams as
+they are (they still count): a run of datagrams that do not shrink stops it running deflate
+over each (see :class:`DeflateCompressor`), since compressing random data costs as much as
+text and the link would be slower with compression than without; a storm of Reset-Requests
+(:meth:`DeflateCompressor.reset`) and a quiet spell (:meth:`DeflateCompressor.after_quiet`)
+on a noisy line do too. Whenever the deflate stream did not see some datagrams, the next one
+it compresses comes from a stream primed with the window (``zdict``), which the peer's
+decompressor has too.
 
 Errors, as Linux reports them to pppd: a short datagram, a wrong sequence number, or one that
 does not start with a protocol field is DECOMP_ERROR (a Reset-Request resets the peer's
