@@ -407,6 +407,9 @@ class Link(NetworkPhase):
             # A control packet may change the phase (LCP opens, authentication ends), and the
             # next frame of the same read must be judged in the new phase.
             self._process(now)
+            # CCP may have opened or closed: Linux compresses right after its Configure-Ack,
+            # so the datagram behind it in this read is already compressed.
+            expand = self._path.expand
 
     def send_ip(self, packet: bytes, now: float) -> bool:
         """Queue an IPv4 or IPv6 datagram for the peer.
