@@ -276,6 +276,11 @@ class DataPath:
         self.compress = self.expand = None
 
     @property
+    def has_output(self) -> bool:
+        """True while :meth:`take` has frames to give (control or IP)."""
+        return bool(self._out_control or self._out_data)
+
+    @property
     def pending_bytes(self) -> int:
         """Framed IP octets queued and not yet taken by :meth:`take`."""
         return self._out_data_bytes
