@@ -173,6 +173,7 @@ class DataPath:
             lambda protocol, information, now: (protocol, information)
         )
         self._held: list[bytes] | None = None  # datagrams held while CCP settles (see emit)
+        self._ccp_attached = False
         self._held_bytes = 0
         self.must_compress = False
         """MPPE is required: no IP datagram leaves unless the compressor (encryptor) takes it
@@ -224,10 +225,12 @@ class DataPath:
         self.compress = ccp.compress if ccp.compressor is not None else None
         self._ccp_expand = ccp.expand
         self.expand = self._expand if ccp.decompressor is not None else None
+        self._ccp_attached = True
         self._release_held()
 
     def ccp_finished(self) -> None:
         """CCP gave up (or was closed) without opening: held datagrams go as they are."""
+        self._ccp_attached = False
         self._release_held()
 
     def _release_held(self) -> None:
@@ -246,6 +249,10 @@ class DataPath:
         here (a Reset-Request): the sooner our Ack reaches it, the shorter that window (its
         IPv6 router solicitation goes out as its IPv6CP opens).
         """
+        if self._ccp_attached:
+            # The Ack that opened CCP (Ack-Received, then the peer's request): the
+            # compressor already runs, nothing to wait for.
+            return False
         if self._held is None:
             self._held = []
         return bool(self._out_data)
@@ -274,6 +281,7 @@ class DataPath:
     def detach_ccp(self, reason: str) -> None:
         """CCP went down: nothing is compressed or decompressed any more."""
         self.compress = self.expand = None
+        self._ccp_attached = False
 
     @property
     def has_output(self) -> bool:
@@ -298,6 +306,7 @@ class DataPath:
         """
         self._overhead = 0
         self._held, self._held_bytes = None, 0  # LCP starts again: so does CCP
+        self._ccp_attached = False
         if result is None:
             self._encoder = hdlc.FrameEncoder(accm=0xFFFFFFFF, escape=self._escape)
             self.deframer.accm = self._idle_accm
