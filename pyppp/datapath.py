@@ -29,6 +29,15 @@ resets its decompressor when it arrives, so every datagram compressed before the
 reach the peer first (in Linux they share one transmit queue, compressed as they leave). An
 Ack that overtook them made the peer fail on each ("bad sequence number") and ask again: on a
 noisy line with a full queue every reset caused the next one and the transfer stalled.
+
+Our CCP Configure-Ack also queues behind the datagrams already queued, and IP datagrams are
+held from then until CCP opens (:meth:`DataPath.attach_ccp`: then they go through the
+compressor) or gives up (:meth:`DataPath.ccp_finished`: then they go as they are). Linux
+starts its decompressor the moment our Configure-Ack arrives, not when its CCP opens, and from
+then on every uncompressed datagram it receives joins its history and takes a sequence number
+(``z_incomp``): a datagram we sent plain between our Ack and our CCP opening (an IPv6 router
+solicitation, a ping) put it one number ahead of our compressor, so the first compressed
+datagram failed ("bad sequence number 0, expected 1"), was lost, and cost a Reset-Request.
 """
 
 from __future__ import annotations
@@ -56,6 +65,11 @@ __all__ = ["CONTROL_QUEUE_LIMIT", "DATA_PROTOCOLS", "DataPath", "idle_receive_ac
 _MIN_RECEIVE: Final = PPP_MRU
 
 _RESET_ACK_CODE: Final = bytes((RESET_ACK,))
+_CONF_ACK_CODE: Final = bytes((Code.CONF_ACK,))
+# IP octets held between our CCP Configure-Ack and CCP opening (more is dropped, counted):
+# that is one round trip of CCP, normally; a peer that never answers is given up on by
+# CCP's own restart counter.
+_HOLD_LIMIT: Final = 65536
 
 CONTROL_QUEUE_LIMIT: Final = 65536
 """Framed control octets the link holds for an owner that does not drain its output.
@@ -158,6 +172,9 @@ class DataPath:
         self._ccp_expand: Callable[[int, bytes, float], tuple[int, bytes] | None] = (
             lambda protocol, information, now: (protocol, information)
         )
+        self._held: list[bytes] | None = None  # datagrams held while CCP settles (see emit)
+        self._ccp_attached = False
+        self._held_bytes = 0
         self.must_compress = False
         """MPPE is required: no IP datagram leaves unless the compressor (encryptor) takes it
         (Linux's ``SC_MUST_COMP``: "compression required but down - pkt dropped")."""
@@ -204,10 +221,54 @@ class DataPath:
         sizer.current = min(sizer.current, self.mtu)
 
     def attach_ccp(self, ccp: CcpControlProtocol) -> None:
-        """CCP opened: its engines join the path both ways."""
+        """CCP opened: its engines join the path both ways; held datagrams go compressed."""
         self.compress = ccp.compress if ccp.compressor is not None else None
         self._ccp_expand = ccp.expand
         self.expand = self._expand if ccp.decompressor is not None else None
+        self._ccp_attached = True
+        self._release_held()
+
+    def ccp_finished(self) -> None:
+        """CCP gave up (or was closed) without opening: held datagrams go as they are."""
+        self._ccp_attached = False
+        self._release_held()
+
+    def _release_held(self) -> None:
+        held, self._held = self._held, None
+        self._held_bytes = 0
+        if held:
+            self.send_ips(held)
+
+    def _hold_for_ccp(self) -> bool:
+        """Our CCP Configure-Ack goes out: hold datagrams; True if it must queue behind some.
+
+        Only behind datagrams already queued (a renegotiation under load): otherwise it keeps
+        its place among the control frames, ahead of the IPCP and IPv6CP answers framed after
+        it. Linux drops every datagram it compresses between its own Configure-Ack and its
+        CCP opening (``pad_compress_skb``), and the sequence number it took is then missing
+        here (a Reset-Request): the sooner our Ack reaches it, the shorter that window (its
+        IPv6 router solicitation goes out as its IPv6CP opens).
+        """
+        if self._ccp_attached:
+            # The Ack that opened CCP (Ack-Received, then the peer's request): the
+            # compressor already runs, nothing to wait for.
+            return False
+        if self._held is None:
+            self._held = []
+        return bool(self._out_data)
+
+    def _hold(self, packets: Sequence[bytes]) -> int:
+        """Keep datagrams until CCP settles (module docstring); returns how many were kept."""
+        assert self._held is not None
+        kept = 0
+        for packet in packets:
+            if self._held_bytes + len(packet) > _HOLD_LIMIT:
+                self.stats.discarded["ip while CCP settles"] += 1
+                continue
+            self._held.append(packet)
+            self._held_bytes += len(packet)
+            kept += 1
+        return kept
 
     def _expand(self, protocol: int, information: bytes, now: float) -> tuple[int, bytes] | None:
         unpacked = self._ccp_expand(protocol, information, now)
@@ -220,6 +281,12 @@ class DataPath:
     def detach_ccp(self, reason: str) -> None:
         """CCP went down: nothing is compressed or decompressed any more."""
         self.compress = self.expand = None
+        self._ccp_attached = False
+
+    @property
+    def has_output(self) -> bool:
+        """True while :meth:`take` has frames to give (control or IP)."""
+        return bool(self._out_control or self._out_data)
 
     @property
     def pending_bytes(self) -> int:
@@ -238,6 +305,8 @@ class DataPath:
             result: what LCP settled while it is Opened, ``None`` once it is not.
         """
         self._overhead = 0
+        self._held, self._held_bytes = None, 0  # LCP starts again: so does CCP
+        self._ccp_attached = False
         if result is None:
             self._encoder = hdlc.FrameEncoder(accm=0xFFFFFFFF, escape=self._escape)
             self.deframer.accm = self._idle_accm
@@ -360,8 +429,12 @@ class DataPath:
             self._out_data.append(frame)
             self._out_data_bytes += len(frame)
             self._data_frames += 1
-        elif protocol == PPPProtocol.CCP and information[:1] == _RESET_ACK_CODE:
-            # In order after the datagrams compressed with the old history (module docstring).
+        elif protocol == PPPProtocol.CCP and (
+            information[:1] == _RESET_ACK_CODE
+            or (information[:1] == _CONF_ACK_CODE and self._hold_for_ccp())
+        ):
+            # In order after the datagrams compressed with the old history, or queued plain
+            # before the peer's decompressor starts (module docstring).
             self._out_data.append(frame)
             self._out_data_bytes += len(frame)
         elif self._out_control_bytes + len(frame) > CONTROL_QUEUE_LIMIT:
@@ -400,6 +473,8 @@ class DataPath:
             # a TUN: IPv6 router solicitations while only IPCP is up, say).
             self.stats.discarded["ip version not open"] += 1
             return False
+        if self._held is not None:
+            return self._hold((packet,)) == 1
         if self._vj is not None and protocol == PPPProtocol.IP:
             protocol, packet = self._vj.compress(packet)
         if self.compress is not None:
@@ -484,6 +559,8 @@ class DataPath:
             self.stats.discarded["ip not sent (size or version)"] += len(packets) - len(fitting)
         if not fitting:
             return 0
+        if self._held is not None:
+            return self._hold(fitting)
         if self.compress is not None:
             return self._send_compressed(fitting, routes)
         if self._vj is not None:

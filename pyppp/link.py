@@ -368,7 +368,7 @@ class Link(NetworkPhase):
         self._process(now)
 
     # -- data ----------------------------------------------------------------------------------
-    def receive_data(self, data: bytes, now: float) -> None:
+    def receive_data(self, data: bytes, now: float) -> bool:
         """Take bytes read from the line, in any chunking.
 
         Never raises on garbage: bad frames are counted in :attr:`stats` and dropped.
@@ -376,15 +376,23 @@ class Link(NetworkPhase):
         Args:
             data: the bytes as read.
             now: the caller's clock.
+
+        Returns:
+            ``False`` when nothing changed: the bytes completed no frame, and there is no
+            event, nothing to send and no new deadline (a slow line's piece of a frame), so
+            the owner may skip its look at :meth:`data_to_send`, :meth:`next_event` and
+            :meth:`get_timer`; ``True`` otherwise.
         """
         if self.phase is Phase.DEAD:
             # RFC 1661 §3.1 Link Dead: nothing is received until the link is opened again.
             self.stats.discarded["link dead"] += 1
-            return
+            return False
         frames = self._path.deframe(data)
-        self._events.extend(self._path.adapt_size(now))  # noisy lines: pyppp.framesize
+        events = self._path.adapt_size(now)  # noisy lines: pyppp.framesize
+        if events:
+            self._events.extend(events)
         if not frames:
-            return
+            return bool(self._events) or self._path.has_output
         stats = self.stats
         handlers = self._data_handlers
         expand = self._path.expand
@@ -407,6 +415,10 @@ class Link(NetworkPhase):
             # A control packet may change the phase (LCP opens, authentication ends), and the
             # next frame of the same read must be judged in the new phase.
             self._process(now)
+            # CCP may have opened or closed: Linux compresses right after its Configure-Ack,
+            # so the datagram behind it in this read is already compressed.
+            expand = self._path.expand
+        return True
 
     def send_ip(self, packet: bytes, now: float) -> bool:
         """Queue an IPv4 or IPv6 datagram for the peer.

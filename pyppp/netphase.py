@@ -185,6 +185,8 @@ class NetworkPhase:
 
     def _ncp_finished(self, ncp: Ncp, now: float) -> None:
         ncp.running = False
+        if ncp.control is self.ccp:
+            self._path.ccp_finished()  # datagrams held for it go uncompressed
         if not ncp.network or self.phase is not Phase.NETWORK:
             return
         if not any(n.running for n in self._ncps.values() if n.network):

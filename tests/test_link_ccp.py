@@ -327,3 +327,128 @@ def test_after_a_quiet_spell_the_next_datagram_gets_through_a_loss_before_it() -
     assert received(pair, "b") == [packet(0), packet(2)]
     assert b.ccp is not None
     assert b.ccp.resets_sent == 0
+
+
+class _DelayFirstCcpAck:
+    """An ``impair`` for b -> a: b's first CCP Configure-Ack takes half a second.
+
+    a has then sent its own Configure-Ack but its CCP opens only half a second later (before
+    its restart timer, so nothing is negotiated again): IPCP is up in between.
+    """
+
+    def __init__(self) -> None:
+        self.deframer = hdlc.Deframer(accm=0, mru=65535)
+        self.delayed = False
+
+    def __call__(self, data: bytes, now: float) -> list[tuple[float, bytes]]:
+        encoder = hdlc.FrameEncoder(accm=0xFFFFFFFF)
+        out = []
+        for frame in self.deframer.feed(data):
+            is_ack = frame.protocol == PPPProtocol.CCP and frame.information[:1] == b"\x02"
+            delay = 0.5 if is_ack and not self.delayed else 0.001
+            self.delayed |= is_ack
+            out.append((delay, encoder.encode(frame.protocol, frame.information)))
+        return out
+
+
+def _linux_decompressor_errors(wire: Wire) -> list[str]:
+    """What a Linux receiver makes of a's frames: ppp_generic's CCP peek, ppp_deflate.
+
+    Linux starts its decompressor when the sender's CCP Configure-Ack arrives (not when its
+    own CCP opens) and from then on every uncompressed datagram joins the history and takes a
+    sequence number (``z_incomp``), every 0x00FD datagram must decompress (``z_decompress``).
+    """
+    decompressor: DeflateDecompressor | None = None
+    errors = []
+    for _, frame in wire.frames():
+        if frame.protocol == PPPProtocol.CCP and frame.information[:1] == b"\x02":
+            decompressor = DeflateDecompressor(15, 1500)
+        elif decompressor is None:
+            continue
+        elif frame.protocol == PPPProtocol.COMP:
+            try:
+                decompressor.decompress(frame.information)
+            except Exception as exc:
+                errors.append(str(exc))
+        elif frame.protocol < 0x4000:
+            decompressor.incompressible(frame.protocol, frame.information)
+    return errors
+
+
+def test_datagrams_between_our_ccp_ack_and_ccp_opening_wait_for_the_compressor() -> None:
+    """Interop s1 with read coalescing: the first ping after the link came up was lost.
+
+    Our Configure-Ack starts Linux's decompressor; a datagram we sent plain before our own
+    CCP opened put it one sequence number ahead of our compressor, so the first compressed
+    datagram failed ("bad sequence number 0, expected 1") and cost a Reset-Request.
+    """
+    pair = make_pair(ccp_link("a"), ccp_link("b"), b_to_a=Wire(impair=_DelayFirstCcpAck()))
+    a, b = pair.a, pair.b
+    assert isinstance(a, Link)
+    assert isinstance(b, Link)
+
+    def in_the_window(pair: LinkPair) -> bool:
+        return both_up(pair) and a.ccp is not None and a.ccp.state is State.ACK_SENT
+
+    pair.run(20, stop=in_the_window)
+    assert in_the_window(pair)
+    early = [packet(i) for i in range(3)]
+    for p in early:
+        assert a.send_ip(p, pair.now)
+    pair.run(pair.now + 1, stop=ccp_up)
+    assert ccp_up(pair)
+    later = [packet(i) for i in range(3, 6)]
+    assert a.send_ips(later, pair.now) == len(later)
+    pair.run(pair.now + 2)
+    assert _linux_decompressor_errors(pair.a_to_b) == []
+    assert received(pair, "b") == early + later
+    assert b.ccp is not None
+    assert b.ccp.errors == 0
+
+
+class _AckWithFirstCompressed:
+    """An ``impair`` for b -> a: b's first CCP Configure-Ack arrives in one read together
+    with b's first compressed datagram (Linux compresses right after its Ack; a coalesced
+    read of a slow line takes both)."""
+
+    def __init__(self) -> None:
+        self.deframer = hdlc.Deframer(accm=0, mru=65535)
+        self.held: bytes | None = None
+        self.done = False
+
+    def __call__(self, data: bytes, now: float) -> list[tuple[float, bytes]]:
+        encoder = hdlc.FrameEncoder(accm=0xFFFFFFFF)
+        out = b""
+        for frame in self.deframer.feed(data):
+            encoded = encoder.encode(frame.protocol, frame.information)
+            if self.done:
+                out += encoded
+            elif frame.protocol == PPPProtocol.CCP and frame.information[:1] == b"\x02":
+                self.held = encoded
+            elif frame.protocol == PPPProtocol.COMP and self.held is not None:
+                out += self.held + encoded
+                self.done = True
+            else:
+                out += encoded
+        return [(0.001, out)] if out else []
+
+
+def test_a_compressed_datagram_in_the_read_that_opens_ccp_is_decompressed() -> None:
+    """The receive loop looks at CCP's decompressor again after each control frame."""
+    pair = make_pair(ccp_link("a"), ccp_link("b"), b_to_a=Wire(impair=_AckWithFirstCompressed()))
+    a, b = pair.a, pair.b
+    assert isinstance(a, Link)
+    assert isinstance(b, Link)
+
+    def b_compresses(pair: LinkPair) -> bool:
+        return both_up(pair) and b.ccp is not None and b.ccp.is_opened
+
+    pair.run(20, stop=b_compresses)
+    assert b_compresses(pair)
+    assert a.ccp is not None
+    assert not a.ccp.is_opened  # its Configure-Ack is held back with the datagram
+    assert b.send_ip(packet(1), pair.now)
+    pair.run(pair.now + 1)
+    assert a.ccp.is_opened
+    assert received(pair, "a") == [packet(1)]
+    assert a.ccp.errors == 0

@@ -248,9 +248,8 @@ class Connection:
                 stop_bits=options.stop_bits,
             )
         if isinstance(self.line, FdLine):
-            # Read coalescing (FdLine.char_time) stays off: with it on, the first datagram
-            # after a quiet spell was lost against the real pppd (interop s1, s3, s4: the first
-            # ping unanswered); it waits for that to be understood.
+            # Coalesce a slow line's small reads (FdLine.start): a character is 10 bits.
+            self.line.char_time = 10.0 / (options.speed or 115200)
             if options.record:
                 try:
                     self.line.tap = RecordTap(options.record, time.time, self.logger)

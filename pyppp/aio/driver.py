@@ -197,8 +197,9 @@ class LinkRunner:
             self._open()  # the peer has started: negotiate now (pppd's connect-delay ends)
         if self.tap is not None:
             self.tap.received(data)
-        self.link.receive_data(data, self.now())
-        self._after()
+        if self.link.receive_data(data, self.now()):
+            self._after()
+        # else: a piece of a frame changed nothing (most reads of a slow line's bulk data).
 
     def _on_lost(self, why: str) -> None:
         self.logger.debug("line lost: %s", why)

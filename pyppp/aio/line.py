@@ -43,7 +43,13 @@ LostCallback = Callable[[str], None]
 _READ_SIZE = 65536
 # Coalescing slow lines' reads (FdLine.start): below this a read is a slow line's.
 _COALESCE_BELOW = 512
-_FIRST_WAIT, _LONG_WAIT = 16, 64  # character times
+# Character times to wait after the n-th read in a row that ended inside a long frame (the
+# last one for every later read): bulk data is read in ever larger pieces, at most 256
+# characters (22 ms at 115200 baud) late.
+_WAITS = (64, 128, 256)
+# A frame is long once this many of its octets have arrived: until then every read is handed
+# on at once, so a short frame (an ACK, a 1-byte echo, any control packet) waits for nothing.
+_SHORT_FRAME = 96
 
 
 class LineOpenError(PyPPPError):
@@ -98,7 +104,8 @@ class FdLine:
         #: :meth:`start`). 0: every byte is handed on as soon as it arrives.
         self.char_time = 0.0
         self._resume: asyncio.TimerHandle | None = None
-        self._waits = 0  # mid-frame waits in a row
+        self._waits = 0  # timer reads in a row inside a long frame
+        self._run = 0  # octets of the frame under way read so far
         os.set_blocking(fd, False)
 
     def start(self, on_data: DataCallback, on_lost: LostCallback) -> None:
@@ -106,12 +113,13 @@ class FdLine:
 
         Coalescing (with :attr:`char_time`): on a slow line each read returns a UART FIFO's
         worth, and each read is a wake-up of the whole process; most of a busy line's CPU is
-        that, not the framing. So after a small read the descriptor is not watched; the next
-        read comes from a timer: 64 character times later while a frame is under way (the
-        RFC 1662 Flag says when one is complete: bulk data, where a few milliseconds cost no
-        one anything), 16 after a read that ended a frame or began one (a short frame is
-        complete by then). A read that finds nothing hands the descriptor back to the loop;
-        a large read (a fast line) changes nothing.
+        that, not the framing. So once the frame under way is long (the RFC 1662 Flag says
+        where each begins and ends: bulk data, where a few milliseconds cost no one anything)
+        the descriptor is not watched after a small read; the next read comes from a timer,
+        64, then 128, then 256 character times later. A short frame is read as it arrives, so
+        an interactive round trip is no slower. A timer read that finds nothing, or the start
+        of a new frame, hands the descriptor back to the loop; a large read (a fast line)
+        changes nothing.
         """
         self._on_lost = on_lost
         self._cancel_resume()
@@ -140,14 +148,16 @@ class FdLine:
             if self.tap is not None:
                 self.tap.received(data)
             on_data(data)
-            if self._closed or self._on_lost is None:
-                return
-            if self.char_time and len(data) < _COALESCE_BELOW:
-                # A slow line: read again after a few character times, from a timer, for as
-                # long as data keeps coming (no epoll_ctl per read: on some kernels that
-                # costs more than the read).
-                self._waits = self._waits + 1 if data[-1] != 0x7E else 0
-                chars = _LONG_WAIT if self._waits > 1 else _FIRST_WAIT
+            if self._closed or self._on_lost is not on_lost:
+                return  # closed, or handed on: a new start() watches the fd itself
+            flag = data.rfind(0x7E)
+            self._run = len(data) - flag - 1 if flag >= 0 else self._run + len(data)
+            if self.char_time and len(data) < _COALESCE_BELOW and self._run >= _SHORT_FRAME:
+                # A slow line inside a long frame: read again after a few character times,
+                # from a timer, for as long as the frame goes on (no epoll_ctl per read: on
+                # some kernels that costs more than the read).
+                chars = _WAITS[min(self._waits, len(_WAITS) - 1)]
+                self._waits += 1
                 if registered:
                     with contextlib.suppress(ValueError, OSError):
                         self._loop.remove_reader(self.fd)
@@ -155,6 +165,8 @@ class FdLine:
             elif not registered:
                 self._waits = 0
                 self._loop.add_reader(self.fd, readable)
+            else:
+                self._waits = 0
 
         def readable() -> None:
             take(True)
@@ -162,8 +174,6 @@ class FdLine:
         def resume() -> None:
             self._resume = None
             take(False)
-
-        self._loop.add_reader(self.fd, readable)
 
         self._loop.add_reader(self.fd, readable)
 
