@@ -135,6 +135,8 @@ class DataPath:
         self._out_control_bytes = 0
         self._out_data: deque[bytes] = deque()
         self._out_data_bytes = 0
+        self.line_octets_sent = 0
+        """Octets :meth:`take` handed to the line so far (framed: escapes and flags counted)."""
         # IP version -> the data protocol that carries it now (4: 0x0021 while IPCP is open).
         self._routes: dict[int, int] = {}
         self.mtu = PPP_MRU
@@ -178,7 +180,9 @@ class DataPath:
         """
         if not self._routes:
             return []
-        size = self._sizer.probe(now, self._data_frames, self.stats.bytes_sent)
+        size = self._sizer.probe(
+            now, self._data_frames, self.line_octets_sent, self.deframer.received
+        )
         if size is not None:
             self._probe_id = (self._probe_id - 1) & 0xFF  # down from 255, keepalives count up
             # As large as a datagram of the send size is on the line (MPPE's 4 octets added).
@@ -546,4 +550,14 @@ class DataPath:
             self._out_data_bytes -= len(frame)
             out.append(frame)
             size += len(frame)
-        return b"".join(out)
+        if len(out) == 1:
+            self.line_octets_sent += size
+            return out[0]
+        # Every frame comes with both its Flags; back to back, one Flag ends a frame and opens
+        # the next (RFC 1662 §3.1: "Only one Flag Sequence is required between two frames";
+        # Linux's ppp_async sends no opening Flag within a second of the last frame).
+        # An octet a frame: a quarter of a percent of compressed text, a tenth of a VJ
+        # acknowledgement. Inside a frame 0x7E is always escaped, so only Flags pair up here.
+        joined = b"".join(out).replace(b"\x7e\x7e", b"\x7e")
+        self.line_octets_sent += len(joined)
+        return joined
