@@ -135,8 +135,6 @@ class DataPath:
         self._out_control_bytes = 0
         self._out_data: deque[bytes] = deque()
         self._out_data_bytes = 0
-        self.line_octets_sent = 0
-        """Octets :meth:`take` handed to the line so far (framed: escapes and flags counted)."""
         # IP version -> the data protocol that carries it now (4: 0x0021 while IPCP is open).
         self._routes: dict[int, int] = {}
         self.mtu = PPP_MRU
@@ -180,9 +178,7 @@ class DataPath:
         """
         if not self._routes:
             return []
-        size = self._sizer.probe(
-            now, self._data_frames, self.line_octets_sent, self.deframer.received
-        )
+        size = self._sizer.probe(now, self._data_frames, self.stats.bytes_sent)
         if size is not None:
             self._probe_id = (self._probe_id - 1) & 0xFF  # down from 255, keepalives count up
             # As large as a datagram of the send size is on the line (MPPE's 4 octets added).
@@ -551,13 +547,10 @@ class DataPath:
             out.append(frame)
             size += len(frame)
         if len(out) == 1:
-            self.line_octets_sent += size
             return out[0]
         # Every frame comes with both its Flags; back to back, one Flag ends a frame and opens
         # the next (RFC 1662 §3.1: "Only one Flag Sequence is required between two frames";
         # Linux's ppp_async sends no opening Flag within a second of the last frame).
         # An octet a frame: a quarter of a percent of compressed text, a tenth of a VJ
         # acknowledgement. Inside a frame 0x7E is always escaped, so only Flags pair up here.
-        joined = b"".join(out).replace(b"\x7e\x7e", b"\x7e")
-        self.line_octets_sent += len(joined)
-        return joined
+        return b"".join(out).replace(b"\x7e\x7e", b"\x7e")

@@ -43,6 +43,7 @@ from pyppp.events import MtuChanged
 from pyppp.hdlc import LINE_ERRORS, Deframer
 
 __all__ = [
+    "FIRST_PROBES",
     "MARGIN",
     "MIN_LOST",
     "PROBE_INTERVAL",
@@ -63,12 +64,12 @@ MIN_LOST: Final = 3.0
 """Damaged frames (halved with the window) needed before the size goes down."""
 PROBE_INTERVAL: Final = 1.0
 """Seconds between two Echo-Request probes while we send (see :meth:`FrameSizer.probe`)."""
-PROBE_SHARE: Final = 0.002
-"""The most the probes may add to what we send while the line looks clean: on a slow line
-(115200 baud moves 11.5 kB/s) a probe a second would take a seventh of it, and even 1 % is
-more than all the framing a 1500-octet frame of random data needs; a probe waits for five
-hundred times its size (about a minute at full rate at 115200 baud). A damaged frame is what
-makes them measure once a second, and a TCP sender's acknowledgements show it soon enough."""
+PROBE_SHARE: Final = 0.01
+"""The most the probes may add to what we send: on a slow line (115200 baud moves 11.5 kB/s)
+a probe a second would take a seventh of it; a probe waits for a hundred times its size,
+except the first :data:`FIRST_PROBES` of a link, which find out whether it is noisy at all."""
+FIRST_PROBES: Final = 8
+"""Probes sent once a second, whatever the budget, when a link starts carrying IP."""
 _CHECK_EVERY: Final = 2048
 """Line octets between two estimates (the framer's counters are cheap to read, not free)."""
 _FRAMING: Final = 8
@@ -113,40 +114,39 @@ class FrameSizer:
         self._probe_at = 0.0
         self._probe_sent = 0
         self._probe_octets = 0
-        self._probe_received = 0
+        self._probes = 0
 
     def reset(self, ceiling: int) -> None:
         """LCP (re)opened with ``ceiling`` as the negotiated size: start from it again."""
         self.ceiling = ceiling
         self.current = ceiling
+        self._probes = 0
 
-    def probe(
-        self, now: float, datagrams_sent: int, octets_sent: int, octets_received: int
-    ) -> int | None:
+    def probe(self, now: float, datagrams_sent: int, octets_sent: int) -> int | None:
         """The size of an LCP Echo-Request probe to send now, if one is due.
 
         The damage we can count is on what we *receive*, and a TCP sender receives little
-        (acknowledgements, fewer still when the line is bad). So while we send more than we
-        receive, at most one probe of the current send size goes out every
-        :data:`PROBE_INTERVAL` seconds, and while the line looks clean only once we sent
-        :data:`PROBE_SHARE` times less than that since the last; its Echo-Reply comes back
-        as large. On a clean line that costs at most 0.2 % of what we send. While we receive
-        at least as many line octets as we send (a TCP receiver), what arrives measures the
-        line already: a probe would only take the peer's direction, where the bulk goes.
+        (acknowledgements, fewer still when the line is bad). So while we send, at most one
+        probe of the current send size goes out every :data:`PROBE_INTERVAL` seconds, and
+        while the line looks clean only once we sent a hundred times its size since the last
+        (:data:`PROBE_SHARE`), after the link's :data:`FIRST_PROBES`; its Echo-Reply comes
+        back as large. On a clean line that costs
+        at most 1 % of what we send (a probe a second would take a seventh of 115200 baud).
 
         Args:
             now: the caller's clock.
             datagrams_sent: the link's running count of IP datagrams sent (probes go out only
                 while IP does: an idle link, its keepalives included, sends none).
             octets_sent: the link's running count of octets sent (probes included).
-            octets_received: the framer's running count of line octets received.
         """
         if not self.enabled or now < self._probe_at or datagrams_sent == self._probe_sent:
             return None
-        if octets_received - self._probe_received >= octets_sent - self._probe_octets:
-            return None
         clean = self._lost < 0.5 and self.current == self.ceiling
-        if clean and octets_sent - self._probe_octets < self.current / PROBE_SHARE:
+        if (
+            clean
+            and self._probes >= FIRST_PROBES
+            and octets_sent - self._probe_octets < self.current / PROBE_SHARE
+        ):
             # Nothing damaged lately: the probes only watch, within their budget. Once a
             # frame is damaged (the ACKs' small frames show a bad line first) or the size is
             # down, they measure once a second: the line's rate is what is at stake then.
@@ -154,7 +154,7 @@ class FrameSizer:
         self._probe_at = now + PROBE_INTERVAL
         self._probe_sent = datagrams_sent
         self._probe_octets = octets_sent
-        self._probe_received = octets_received
+        self._probes += 1
         return self.current
 
     def due(self, deframer: Deframer) -> bool:
