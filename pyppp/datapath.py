@@ -623,4 +623,11 @@ class DataPath:
             self._out_data_bytes -= len(frame)
             out.append(frame)
             size += len(frame)
-        return b"".join(out)
+        if len(out) == 1:
+            return out[0]
+        # Every frame comes with both its Flags; back to back, one Flag ends a frame and opens
+        # the next (RFC 1662 §3.1: "Only one Flag Sequence is required between two frames";
+        # Linux's ppp_async sends no opening Flag within a second of the last frame).
+        # An octet a frame: a quarter of a percent of compressed text, a tenth of a VJ
+        # acknowledgement. Inside a frame 0x7E is always escaped, so only Flags pair up here.
+        return b"".join(out).replace(b"\x7e\x7e", b"\x7e")
