@@ -120,31 +120,10 @@ def micro(count: int = 2000) -> dict[str, float]:
 
 # -- the link -------------------------------------------------------------------------------
 
-_SOURCE = r"""
-import hashlib, socket, sys, time
-host, port, path = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-data = open(path, "rb").read()
-deadline = time.monotonic() + 120
-while True:
-    try:
-        sock = socket.create_connection((host, port), timeout=120)
-        break
-    except OSError:
-        if time.monotonic() > deadline:
-            raise
-        time.sleep(0.05)
-start = time.monotonic()
-sock.sendall(data)
-sock.shutdown(socket.SHUT_WR)
-answer = sock.recv(256)
-print("sent", hashlib.sha256(data).hexdigest(), len(data), time.monotonic() - start, flush=True)
-print("answer", answer.decode().strip(), flush=True)
-"""
-
 
 def transfer(data_file: Path, *, ccp: bool, baud: int | None) -> float:
     """Octets/s of one TCP transfer of ``data_file`` between two pyppp processes."""
-    from tests.e2e.netns import _SINK, Lab
+    from tests.e2e.netns import _SINK, _SOURCE, Lab
 
     with Lab("ccp") as lab, NullModemCable(baud=baud) as cable:
         extra = [] if ccp else ["noccp"]
@@ -167,7 +146,9 @@ def transfer(data_file: Path, *, ccp: bool, baud: int | None) -> float:
         sink = lab.start("sink", lab.a, [sys.executable, "-c", _SINK, SERVER_IP, "5001", "300"])
         sink.wait_for("listening", 10)
         source = lab.start(
-            "source", lab.b, [sys.executable, "-c", _SOURCE, SERVER_IP, "5001", str(data_file)]
+            "source",
+            lab.b,
+            [sys.executable, "-c", _SOURCE, SERVER_IP, "5001", str(data_file), "120"],
         )
         assert source.wait(400) == 0, source.text
         assert sink.wait(10) == 0, sink.text
