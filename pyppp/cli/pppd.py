@@ -17,11 +17,13 @@ import dataclasses
 import grp
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Protocol
 
 from pyppp.aio.daemon import DEFAULT_RUN_DIR, Detacher
 from pyppp.aio.files import read_limited
-from pyppp.aio.logs import DEFAULT_IDENT
+from pyppp.aio.logs import DEFAULT_IDENT, LogSetup
 from pyppp.aio.multiline import MultiServer
 from pyppp.aio.supervisor import Supervisor, install_signal_handlers
 from pyppp.errors import ConfigError
@@ -196,15 +198,8 @@ def _run_lines(
         if any(options.dryrun for options in lines):
             return 0
     config_dir = args.config_dir.absolute()
-    detacher: Detacher | None = None
-    if not lines[0].nodetach:
-        try:
-            detacher = Detacher.fork()
-        except OSError as exc:
-            print(f"pyppp: Couldn't detach (fork failed: {exc.strerror})", file=sys.stderr)
-            return 1
-    try:
-        server = MultiServer(
+    return _run_detached(
+        lambda detacher: MultiServer(
             lines,
             config_dir=config_dir,
             lock_dir=args.lock_dir.absolute(),
@@ -212,19 +207,53 @@ def _run_lines(
             detacher=detacher,
             syslog_ident=args.syslog_ident,
             pool=pool,
-        )
+        ),
+        foreground=lines[0].nodetach,
+    )
+
+
+class _Shell(Protocol):
+    """What :func:`_run_detached` runs: a :class:`Supervisor` or a :class:`MultiServer`."""
+
+    logs: LogSetup
+
+    def signal(self, signum: int) -> None:
+        """React to one signal."""
+
+    async def run(self) -> int:
+        """Run until the end; the exit status."""
+
+
+def _run_detached(build: Callable[[Detacher | None], _Shell], *, foreground: bool) -> int:
+    """Fork into the background unless ``foreground``, then build the shell and run it.
+
+    pppd's order: the fork comes first, so the shell's files and sockets belong to the child;
+    an option error found while building or running it ends with pppd's exit status.
+    """
+    detacher: Detacher | None = None
+    if not foreground:
+        try:
+            detacher = Detacher.fork()  # returns in the child only
+        except OSError as exc:
+            print(f"pyppp: Couldn't detach (fork failed: {exc.strerror})", file=sys.stderr)
+            return 1
+    try:
+        shell = build(detacher)
     except ConfigError as exc:
         print(f"pyppp: {exc}", file=sys.stderr)
         return exc.exit_status
 
     async def main() -> int:
-        install_signal_handlers(asyncio.get_running_loop(), server)
-        return await server.run()
+        install_signal_handlers(asyncio.get_running_loop(), shell)
+        return await shell.run()
 
     try:
         return asyncio.run(main())
+    except ConfigError as exc:
+        print(f"pyppp: {exc}", file=sys.stderr)
+        return exc.exit_status
     finally:
-        server.logs.close()
+        shell.logs.close()
 
 
 def check_lines(lines: list[PppOptions]) -> None:
@@ -294,15 +323,8 @@ def _run_supervisor(
     config_dir = args.config_dir.absolute()  # pppd's detach() changes to /
     # pppd: no fork with nodetach (-detach), up_sdnotify, notty, or the terminal as device.
     foreground = options.nodetach or options.notty or on_stdin
-    detacher: Detacher | None = None
-    if not foreground:
-        try:
-            detacher = Detacher.fork()  # returns in the child only
-        except OSError as exc:
-            print(f"pyppp: Couldn't detach (fork failed: {exc.strerror})", file=sys.stderr)
-            return 1
-    try:
-        supervisor = Supervisor(
+    return _run_detached(
+        lambda detacher: Supervisor(
             options,
             config_dir=config_dir,
             lock_dir=args.lock_dir.absolute(),
@@ -310,22 +332,9 @@ def _run_supervisor(
             serving=serving,
             detacher=detacher,
             syslog_ident=args.syslog_ident,
-        )
-    except ConfigError as exc:
-        print(f"pyppp: {exc}", file=sys.stderr)
-        return exc.exit_status
-
-    async def main() -> int:
-        install_signal_handlers(asyncio.get_running_loop(), supervisor)
-        return await supervisor.run()
-
-    try:
-        return asyncio.run(main())
-    except ConfigError as exc:
-        print(f"pyppp: {exc}", file=sys.stderr)
-        return exc.exit_status
-    finally:
-        supervisor.logs.close()
+        ),
+        foreground=foreground,
+    )
 
 
 def design_flag_words(

@@ -328,22 +328,20 @@ class VjCompressor:
         elif urp != slot.urp:
             # URG clear but the pointer changed: nothing in the change mask says so.
             return self._uncompressed(packet, slot, number, fixed)
-        delta = (window - slot.window) & 0xFFFF
-        if delta:
-            _encode(deltas, delta)
-            changes |= NEW_W
         delta_ack = (ack - slot.ack) & 0xFFFFFFFF
-        if delta_ack:
-            if delta_ack > 0xFFFF:
-                return self._uncompressed(packet, slot, number, fixed)
-            _encode(deltas, delta_ack)
-            changes |= NEW_A
         delta_seq = (seq - slot.seq) & 0xFFFFFFFF
-        if delta_seq:
-            if delta_seq > 0xFFFF:
-                return self._uncompressed(packet, slot, number, fixed)
-            _encode(deltas, delta_seq)
-            changes |= NEW_S
+        if delta_ack > 0xFFFF or delta_seq > 0xFFFF:
+            # A change field carries 16 bits at most (RFC 1144 §3.2.2).
+            return self._uncompressed(packet, slot, number, fixed)
+        # The fields follow the change mask's order: window, ack, sequence.
+        for delta, change in (
+            ((window - slot.window) & 0xFFFF, NEW_W),
+            (delta_ack, NEW_A),
+            (delta_seq, NEW_S),
+        ):
+            if delta:
+                _encode(deltas, delta)
+                changes |= change
 
         last_data = slot.length - hlen
         if changes == 0:

@@ -458,11 +458,12 @@ conn.close()
 print("received", answer, flush=True)
 """
 
-# The sender: connect, send N pseudo-random bytes, half-close, wait for the sink's answer.
+# The sender: connect, send N pseudo-random bytes (or a file's, when given its path instead),
+# half-close, wait for the sink's answer.
 _SOURCE = r"""
 import hashlib, random, socket, sys, time
-host, port, size, timeout = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
-data = random.Random(1661).randbytes(size)
+host, port, what, timeout = sys.argv[1], int(sys.argv[2]), sys.argv[3], float(sys.argv[4])
+data = random.Random(1661).randbytes(int(what)) if what.isdigit() else open(what, "rb").read()
 deadline = time.monotonic() + timeout
 while True:
     try:
@@ -482,7 +483,7 @@ while not answer.endswith(b"\n"):
         break
     answer += chunk
 elapsed = time.monotonic() - start
-print("sent", hashlib.sha256(data).hexdigest(), size, f"{elapsed:.6f}", flush=True)
+print("sent", hashlib.sha256(data).hexdigest(), len(data), f"{elapsed:.6f}", flush=True)
 print("answer", answer.decode().strip(), flush=True)
 """
 

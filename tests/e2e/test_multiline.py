@@ -14,6 +14,7 @@ import signal
 import sys
 from collections.abc import Iterator
 from ipaddress import IPv4Address
+from pathlib import Path
 
 import pytest
 
@@ -61,6 +62,14 @@ def _dial(lab: Lab, ns: Netns, device: str, client_dir: str, index: int) -> Logg
     )
 
 
+def _serve(lab: Lab, devices: list[str], config_dir: Path, pool: str, *words: str) -> LoggedProcess:
+    """``pyppp serve`` on all ``devices`` with PAP and one ``ip-pool`` for every line."""
+    return lab.pyppp(
+        "server", lab.a, "serve", *devices, "--auth", "pap", "--config-dir", str(config_dir),
+        f"{SERVER}:", "ip-pool", pool, *words,
+    )  # fmt: skip
+
+
 def _local_address(process: LoggedProcess) -> str:
     found = process.find(r"^local  IP address ")
     assert found is not None, process.text
@@ -73,17 +82,10 @@ def test_sixteen_lines_pool_isolation_persist(lab: Lab, cables: list[NullModemCa
     )
     client_dir = str(lab.config_dir("client", pap_secrets=f"{USER} * {PASSWORD}\n"))
     devices = [cable.ends[0] for cable in cables]
-    server = lab.pyppp(
-        "server",
-        lab.a,
-        "serve",
-        *devices,
-        "--auth",
-        "pap",
-        "--config-dir",
-        str(server_dir),
-        f"{SERVER}:",
-        "ip-pool",
+    server = _serve(
+        lab,
+        devices,
+        server_dir,
         f"{POOL[0]}-{POOL[1]}",
         "persist",
         "lcp-echo-interval",
@@ -183,19 +185,7 @@ def test_pool_precedence_and_exhaustion(lab: Lab, cables: list[NullModemCable]) 
         ),
     )
     devices = [cable.ends[0] for cable in three]
-    server = lab.pyppp(
-        "server",
-        lab.a,
-        "serve",
-        *devices,
-        "--auth",
-        "pap",
-        "--config-dir",
-        str(server_dir),
-        f"{SERVER}:",
-        "ip-pool",
-        "10.99.16.100-10.99.16.100",
-    )
+    server = _serve(lab, devices, server_dir, "10.99.16.100-10.99.16.100")
     for device in devices:
         server.wait_for(rf"^{_label(device)}: Connect: ppp\d+ <--> {device}$", timeout=20)
     namespaces = []

@@ -28,7 +28,7 @@ from pyppp.lcp.options import ChapAlgorithm
 from pyppp.linkconfig import LinkConfig
 from pyppp.mppe import COHERENCY_SPACE
 from pyppp.packet import ControlPacket
-from tests.fuzz.harness import Input
+from tests.fuzz.harness import Input, split_options
 
 __all__ = ["CcpChoice", "ccp_choice", "ccp_configs", "hostile_ccp", "hostile_comp"]
 
@@ -122,14 +122,6 @@ def ccp_configs(a: LinkConfig, b: LinkConfig, choice: CcpChoice) -> tuple[LinkCo
     return dataclasses.replace(a, ccp=choice.a), dataclasses.replace(b, ccp=choice.b)
 
 
-def _options(data: bytes) -> list[bytes]:
-    out = []
-    while len(data) >= 2 and 2 <= data[1] <= len(data):
-        out.append(data[: data[1]])
-        data = data[data[1] :]
-    return out
-
-
 def hostile_ccp(source: Input, last_id: int | None, last_request: bytes | None) -> bytes:
     """A forged CCP packet (its information field).
 
@@ -146,7 +138,7 @@ def hostile_ccp(source: Input, last_id: int | None, last_request: bytes | None) 
     if code in (14, 15) and not flags & 2:
         data = b""  # Reset-Request/Ack carry no data, mostly
     elif flags & 4 and last_request is not None:
-        options = _options(last_request)
+        options = split_options(last_request)
         if options and flags & 8:
             del options[source.below(len(options))]
         options.insert(source.below(len(options) + 1), source.pick(_CCP_OPTIONS))  # type: ignore[arg-type]

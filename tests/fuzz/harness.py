@@ -132,3 +132,12 @@ def mutations(target: FuzzTarget, seed: int) -> Iterator[bytes]:
             yield rng.randbytes(rng.randrange(target.max_len + 1))
         else:
             yield _mutate(rng.choice(corpus), rng, corpus, target.max_len)
+
+
+def split_options(data: bytes) -> list[bytes]:
+    """Split a Configure-Request's options (well-formed ones; a bad length ends the list)."""
+    out = []
+    while len(data) >= 2 and 2 <= data[1] <= len(data):
+        out.append(data[: data[1]])
+        data = data[data[1] :]
+    return out

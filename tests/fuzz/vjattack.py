@@ -27,7 +27,7 @@ from ipaddress import IPv4Address
 from pyppp.ipcp.vj import MAX_SLOTS
 from pyppp.linkconfig import LinkConfig
 from pyppp.packet import ControlPacket, PPPProtocol
-from tests.fuzz.harness import Input
+from tests.fuzz.harness import Input, split_options
 from tests.tcpip import ACK, PSH, Segment
 
 __all__ = [
@@ -201,15 +201,6 @@ def hostile_vj(
     return PPPProtocol.VJ_COMP, _compressed(source)
 
 
-def _options(data: bytes) -> list[bytes]:
-    """Split a Configure-Request's options (well-formed ones; a bad length ends the list)."""
-    out = []
-    while len(data) >= 2 and 2 <= data[1] <= len(data):
-        out.append(data[: data[1]])
-        data = data[data[1] :]
-    return out
-
-
 def hostile_vj_ipcp(source: Input, last_id: int | None, last_request: bytes | None) -> bytes:
     """A forged IPCP packet with IP-Compression-Protocol variations (the information field).
 
@@ -224,7 +215,7 @@ def hostile_vj_ipcp(source: Input, last_id: int | None, last_request: bytes | No
     identifier = last_id if flags & 1 and last_id is not None else source.uint()
     if flags & 2 and last_request is not None:
         # The victim's own request, its VJ option replaced, dropped or doubled.
-        options = [o for o in _options(last_request) if o[0] != 2 or not flags & 4]
+        options = [o for o in split_options(last_request) if o[0] != 2 or not flags & 4]
         options.insert(source.below(len(options) + 1), source.pick(_VJ_OPTIONS))  # type: ignore[arg-type]
     else:
         options = [source.pick(_VJ_OPTIONS) for _ in range(1 + source.below(3))]  # type: ignore[misc]
