@@ -34,6 +34,9 @@ def daemons(tmp_path: Path) -> Iterator[list[subprocess.Popen[bytes]]]:
             subprocess.Popen(
                 [sys.executable, "-c", "import time; time.sleep(60)", "pyppp-link"],
                 start_new_session=True,
+                # SIGHUP as a daemon has it, even when the tests run under nohup (which
+                # leaves it ignored in every child, so stop's SIGHUP would end nothing).
+                preexec_fn=lambda: signal.signal(signal.SIGHUP, signal.SIG_DFL),
             )
         )
     yield started
