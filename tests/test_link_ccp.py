@@ -35,10 +35,16 @@ def ccp_link(name: str, ccp: CcpConfig | None = None) -> Link:
     return make_link(name, ccp=ccp or CcpConfig())
 
 
-def ccp_up(pair: LinkPair) -> bool:
+def links(pair: LinkPair) -> tuple[Link, Link]:
+    """The pair's two ends, typed as the Links they are."""
     a, b = pair.a, pair.b
     assert isinstance(a, Link)
     assert isinstance(b, Link)
+    return a, b
+
+
+def ccp_up(pair: LinkPair) -> bool:
+    a, b = links(pair)
     return both_up(pair) and a.ccp is not None and a.ccp.is_opened and b.ccp.is_opened  # type: ignore[union-attr]
 
 
@@ -63,9 +69,7 @@ def test_both_ends_log_pppds_line_and_compress_ip(caplog: pytest.LogCaptureFixtu
         pair = up(ccp_link("a"), ccp_link("b"))
     assert "Deflate (15) compression enabled" in lines(caplog, "a")
     assert "Deflate (15) compression enabled" in lines(caplog, "b")
-    a, b = pair.a, pair.b
-    assert isinstance(a, Link)
-    assert isinstance(b, Link)
+    a, b = links(pair)
     sent = [packet(i) for i in range(30)]
     for p in sent:
         a.send_ip(p, pair.now)
@@ -118,9 +122,7 @@ def test_lost_frames_are_resynchronised_by_reset_request_and_ack() -> None:
     """A lossy line (FCS errors drop whole frames): every datagram that arrives is intact."""
     lossy = Wire(impair=Impairment(seed=5, loss=0.05))
     pair = up(ccp_link("a"), ccp_link("b"), a_to_b=lossy)
-    a, b = pair.a, pair.b
-    assert isinstance(a, Link)
-    assert isinstance(b, Link)
+    a, b = links(pair)
     sent = [packet(i) for i in range(300)]
     for i, p in enumerate(sent):
         a.send_ip(p, pair.now)
@@ -146,9 +148,7 @@ def test_lost_sync_disables_compression_and_sigusr2_brings_it_back(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     pair = up(ccp_link("a"), ccp_link("b"))
-    a, b = pair.a, pair.b
-    assert isinstance(a, Link)
-    assert isinstance(b, Link)
+    a, b = links(pair)
     assert b.ccp is not None
     assert isinstance(b.ccp.decompressor, DeflateDecompressor)
     b.ccp.decompressor.mru = 50  # a datagram inflating past the MRU: fatal
@@ -231,9 +231,7 @@ def test_the_reset_ack_follows_the_datagrams_compressed_before_the_reset() -> No
     and the transfer stalled.
     """
     pair = up(ccp_link("a"), ccp_link("b"))
-    a, b = pair.a, pair.b
-    assert isinstance(a, Link)
-    assert isinstance(b, Link)
+    a, b = links(pair)
     before = [packet(i) for i in range(10)]
     for p in before:  # the history and the sequence number move on from the start
         a.send_ip(p, pair.now)
@@ -279,9 +277,7 @@ def test_a_lost_reset_ack_does_not_cost_the_next_datagram() -> None:
         return [(0.001, data)]
 
     pair = up(ccp_link("a"), ccp_link("b"), a_to_b=Wire(impair=lose_the_first_reset_ack))
-    a, b = pair.a, pair.b
-    assert isinstance(a, Link)
-    assert isinstance(b, Link)
+    a, b = links(pair)
     for i in range(3):
         a.send_ip(packet(i), pair.now)
     pair.run(pair.now + 1)
@@ -313,9 +309,7 @@ def test_after_a_quiet_spell_the_next_datagram_gets_through_a_loss_before_it() -
         return [(0.001, data)]
 
     pair = up(ccp_link("a"), ccp_link("b"), a_to_b=Wire(impair=lose_when_told))
-    a, b = pair.a, pair.b
-    assert isinstance(a, Link)
-    assert isinstance(b, Link)
+    a, b = links(pair)
     a.send_ip(packet(0), pair.now)
     pair.run(pair.now + 0.1)
     drop[0] = True
@@ -383,9 +377,7 @@ def test_datagrams_between_our_ccp_ack_and_ccp_opening_wait_for_the_compressor()
     datagram failed ("bad sequence number 0, expected 1") and cost a Reset-Request.
     """
     pair = make_pair(ccp_link("a"), ccp_link("b"), b_to_a=Wire(impair=_DelayFirstCcpAck()))
-    a, b = pair.a, pair.b
-    assert isinstance(a, Link)
-    assert isinstance(b, Link)
+    a, b = links(pair)
 
     def in_the_window(pair: LinkPair) -> bool:
         return both_up(pair) and a.ccp is not None and a.ccp.state is State.ACK_SENT
@@ -436,9 +428,7 @@ class _AckWithFirstCompressed:
 def test_a_compressed_datagram_in_the_read_that_opens_ccp_is_decompressed() -> None:
     """The receive loop looks at CCP's decompressor again after each control frame."""
     pair = make_pair(ccp_link("a"), ccp_link("b"), b_to_a=Wire(impair=_AckWithFirstCompressed()))
-    a, b = pair.a, pair.b
-    assert isinstance(a, Link)
-    assert isinstance(b, Link)
+    a, b = links(pair)
 
     def b_compresses(pair: LinkPair) -> bool:
         return both_up(pair) and b.ccp is not None and b.ccp.is_opened
