@@ -88,6 +88,33 @@ def test_the_socket_is_private_answers_and_is_removed(tmp_path: Path) -> None:
     _run(main())
 
 
+def test_the_socket_appears_at_its_name_already_private(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A client polling for the name (as `pyppp status` or a test does) must never find the
+    # socket there before it is 0600: the mode is set before the socket takes its name.
+    directory = tmp_path / "run"
+    final = directory / "ppp0.sock"
+    seen: list[bool] = []
+    chmod = os.chmod
+
+    def watching_chmod(path: str | os.PathLike[str], mode: int) -> None:
+        seen.append(final.exists())
+        chmod(path, mode)
+
+    monkeypatch.setattr("pyppp.aio.control.os.chmod", watching_chmod)
+
+    async def main() -> None:
+        server = ControlServer("ppp0", _links, directory=directory)
+        assert await server.start() == final
+        assert stat.S_IMODE(final.stat().st_mode) == 0o600
+        assert sorted(p.name for p in directory.iterdir()) == ["ppp0.sock"]
+        await server.close()
+
+    _run(main())
+    assert seen == [False]
+
+
 async def _exchange(path: Path, data: bytes) -> list[bytes]:
     reader, writer = await asyncio.open_unix_connection(str(path), limit=1 << 20)
     writer.write(data)

@@ -159,8 +159,6 @@ class ControlServer:
                 break
         else:
             raise ControlSocketError(errno.EADDRINUSE, f"{path}: in use")
-        # The directory is 0700, so nobody could reach the socket before this chmod.
-        os.chmod(path, 0o600)
         info = path.lstat()
         self._inode = (info.st_dev, info.st_ino)
         self.path = path
@@ -171,20 +169,23 @@ class ControlServer:
         return path
 
     def _bind(self, path: Path) -> socket.socket | None:
+        # Bound under a private name, made 0600, listening, and only then renamed into place:
+        # whoever sees ``path`` (a status client, a test polling for it) sees the final socket.
+        staging = path.with_name(f".{path.name}.{os.getpid()}")
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
-            try:
-                sock.bind(str(path))
-            except OSError as exc:
-                if exc.errno != errno.EADDRINUSE:
-                    raise
-                if _alive(path):
-                    sock.close()
-                    return None  # another pyppp answers there: take the other name
-                path.unlink(missing_ok=True)  # left by a process that was killed
-                sock.bind(str(path))
+            staging.unlink(missing_ok=True)
+            sock.bind(str(staging))
+            os.chmod(staging, 0o600)
             sock.listen(_CONNECTIONS)
+            if _alive(path):
+                staging.unlink(missing_ok=True)
+                sock.close()
+                return None  # another pyppp answers there: take the other name
+            os.replace(staging, path)  # over a socket left by a process that was killed
         except OSError as exc:
+            with contextlib.suppress(OSError):
+                staging.unlink(missing_ok=True)
             sock.close()
             raise ControlSocketError(exc.errno, f"{path}: {exc.strerror}") from None
         sock.setblocking(False)
