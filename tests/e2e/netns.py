@@ -432,13 +432,23 @@ class Lab:
 # A one-shot TCP sink: accept one connection, hash everything until EOF, answer with the
 # digest and the byte count, print them.
 _SINK = r"""
-import hashlib, socket, sys
+import errno, hashlib, socket, sys, time
 # IPv4 or IPv6 (a link-local address carries its zone: fe80::1%ppp0).
 host, port = sys.argv[1], int(sys.argv[2])
 family, _, _, _, where = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
 srv = socket.socket(family)
 srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-srv.bind(where)
+# On a noisy line IPCP may reopen (a lost Configure-Ack: the peer asks again, RFC 1661 goes
+# down and up), and the address is off the interface meanwhile, as with pppd: bind once back.
+deadline = time.monotonic() + 20
+while True:
+    try:
+        srv.bind(where)
+        break
+    except OSError as exc:
+        if exc.errno != errno.EADDRNOTAVAIL or time.monotonic() > deadline:
+            raise
+        time.sleep(0.05)
 srv.listen(1)
 print("listening", flush=True)
 srv.settimeout(float(sys.argv[3]))
