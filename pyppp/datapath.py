@@ -158,6 +158,9 @@ class DataPath:
         self._overhead = 0  # octets CCP adds to every datagram (MPPE's header, see reserve)
         self._probe_id = 0
         self._data_frames = 0  # datagrams framed so far: the sizer probes only while we send
+        self.ip_received = 0
+        """Datagrams received on a data protocol (the owner counts them; the sizer's probes
+        go out only while IP flows one way or the other)."""
         self._vj: VjCompressor | None = None
         self._unvj: VjDecompressor | None = None
         self._lost = 0  # frames the deframer dropped, as last seen
@@ -188,14 +191,14 @@ class DataPath:
         """After each read: a new send size for the line's error rate, if it is time for one.
 
         Only while IP flows; :attr:`mtu` stays the limit of what may be sent, so datagrams
-        already sized for the old MTU still go out. While we send, an LCP Echo-Request of the
-        send size goes out now and then (:meth:`FrameSizer.probe`): the peer's Echo-Reply
+        already sized for the old MTU still go out. While IP flows, an LCP Echo-Request of
+        the send size goes out now and then (:meth:`FrameSizer.probe`): the peer's Echo-Reply
         carries the same data back (RFC 1661 §5.8), so frames of that size reach us even
         when the peer only acknowledges, and the ones the line damaged are counted.
         """
         if not self._routes:
             return []
-        size = self._sizer.probe(now, self._data_frames, self.stats.bytes_sent)
+        size = self._sizer.probe(now, self._data_frames + self.ip_received, self.stats.bytes_sent)
         if size is not None:
             self._probe_id = (self._probe_id - 1) & 0xFF  # down from 255, keepalives count up
             # As large as a datagram of the send size is on the line (MPPE's 4 octets added).
@@ -473,6 +476,8 @@ class DataPath:
             # a TUN: IPv6 router solicitations while only IPCP is up, say).
             self.stats.discarded["ip version not open"] += 1
             return False
+        if self._sizer.enabled:
+            self._sizer.resends.look(packet)
         if self._held is not None:
             return self._hold((packet,)) == 1
         if self._vj is not None and protocol == PPPProtocol.IP:
@@ -559,6 +564,8 @@ class DataPath:
             self.stats.discarded["ip not sent (size or version)"] += len(packets) - len(fitting)
         if not fitting:
             return 0
+        if self._sizer.enabled:
+            self._sizer.resends.look_many(fitting)
         if self._held is not None:
             return self._hold(fitting)
         if self.compress is not None:

@@ -25,9 +25,14 @@ nothing it did not agree to. The model:
   with :data:`MIN_LOST` damaged frames in the window before going down.
 
 What we receive is what is counted; a TCP sender receives only small acknowledgements, so
-while it sends, the link sends an LCP Echo-Request of the current send size once a second
-(RFC 1661 §5.8: the peer, pppd included, echoes the data back), and the replies put frames of
-that size on the way back to us.
+while it sends on a line that shows trouble, the link sends an LCP Echo-Request of the current
+send size once a second (RFC 1661 §5.8: the peer, pppd included, echoes the data back), and the
+replies put frames of that size on the way back to us. Trouble is a damaged frame received, a
+send size below the negotiated one, or TCP retransmitting what we sent (:class:`TcpResends`,
+which reads the sequence numbers of the segments we send: a sender that only gets ACKs sees its
+own segments lost that way first), and the link's first :data:`FIRST_PROBES` look in any
+case. On a line that shows none the probes are rare (:data:`PROBE_SHARE`): at 115200 baud
+every probe and its reply cost the bulk direction 3 kB, and a clean line has nothing to find.
 
 The shell applies each change to the interface (the kernel's TCP then segments for the new
 MTU); the link reports it as :class:`~pyppp.events.MtuChanged` and logs it. pppd's word
@@ -37,20 +42,25 @@ MTU); the link reports it as :class:`~pyppp.events.MtuChanged` and logs it. pppd
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Final
 
 from pyppp.events import MtuChanged
 from pyppp.hdlc import LINE_ERRORS, Deframer
 
 __all__ = [
+    "ACTIVE",
     "FIRST_PROBES",
     "MARGIN",
     "MIN_LOST",
     "PROBE_INTERVAL",
     "PROBE_SHARE",
+    "RESEND_ALERT",
+    "RESEND_RUN",
     "SIZES",
     "WINDOW",
     "FrameSizer",
+    "TcpResends",
     "goodput",
 ]
 
@@ -64,12 +74,24 @@ MIN_LOST: Final = 3.0
 """Damaged frames (halved with the window) needed before the size goes down."""
 PROBE_INTERVAL: Final = 1.0
 """Seconds between two Echo-Request probes while we send (see :meth:`FrameSizer.probe`)."""
-PROBE_SHARE: Final = 0.01
-"""The most the probes may add to what we send: on a slow line (115200 baud moves 11.5 kB/s)
-a probe a second would take a seventh of it; a probe waits for a hundred times its size,
-except the first :data:`FIRST_PROBES` of a link, which find out whether it is noisy at all."""
-FIRST_PROBES: Final = 8
-"""Probes sent once a second, whatever the budget, when a link starts carrying IP."""
+PROBE_SHARE: Final = 0.002
+"""The most the probes may add to what we send while the line shows no trouble: a probe waits
+for 500 times its size (a 1500-octet probe every 65 s of a busy 115200-baud line). It is for a
+sender that hears nothing back (UDP); a TCP sender's resends show a bad line first."""
+RESEND_RUN: Final = 2
+"""TCP resends, each within :data:`RESEND_ALERT` seconds of the last, that count as trouble.
+One alone is not: on a clean line Linux's tail-loss probe resends a transfer's last segment."""
+RESEND_ALERT: Final = 10.0
+"""Seconds the probes go on once a second after the last sign of trouble from TCP."""
+ACTIVE: Final = 10.0
+"""Seconds after the last IP datagram (either way) until which probes may go out."""
+FIRST_PROBES: Final = 1
+"""Probes sent as soon as the network protocols are up, whatever the budget and before any
+datagram: each end's first probe and its reply show a noisy line to both ends before a
+transfer is under way (at 1e-4 a 1500-octet frame is damaged 7 times in 10), at 3 kB of line
+each way on a clean one."""
+_FLOWS: Final = 64
+"""TCP connections :class:`TcpResends` follows at once (it forgets the oldest beyond)."""
 _CHECK_EVERY: Final = 2048
 """Line octets between two estimates (the framer's counters are cheap to read, not free)."""
 _FRAMING: Final = 8
@@ -112,47 +134,79 @@ class FrameSizer:
         self._lost = 0.0
         self._seen = (0, 0, 0)  # the framer's counters at the last look
         self._probe_at = 0.0
-        self._probe_sent = 0
-        self._probe_octets = 0
+        self._datagrams = 0
+        self._ip_at = -ACTIVE - 1.0  # when IP last went either way
         self._probes = 0
+        self._probe_octets = 0
+        self.resends = TcpResends()
+        """What TCP resends of the datagrams we send (the owner shows it each one)."""
+        self._resends_seen = 0
+        self._resend_at = -RESEND_ALERT  # when the last resend was seen
+        self._resend_run = 0
+        self._alert_until = -1.0  # probes once a second until then
 
     def reset(self, ceiling: int) -> None:
         """LCP (re)opened with ``ceiling`` as the negotiated size: start from it again."""
         self.ceiling = ceiling
         self.current = ceiling
+        self.resends = TcpResends()
+        self._resends_seen = 0
+        self._resend_run = 0
+        self._alert_until = -1.0
         self._probes = 0
 
-    def probe(self, now: float, datagrams_sent: int, octets_sent: int) -> int | None:
+    def probe(self, now: float, datagrams: int, octets_sent: int) -> int | None:
         """The size of an LCP Echo-Request probe to send now, if one is due.
 
         The damage we can count is on what we *receive*, and a TCP sender receives little
-        (acknowledgements, fewer still when the line is bad). So while we send, at most one
-        probe of the current send size goes out every :data:`PROBE_INTERVAL` seconds, and
-        while the line looks clean only once we sent a hundred times its size since the last
-        (:data:`PROBE_SHARE`), after the link's :data:`FIRST_PROBES`; its Echo-Reply comes
-        back as large. On a clean line that costs
-        at most 1 % of what we send (a probe a second would take a seventh of 115200 baud).
+        (acknowledgements, fewer still when the line is bad). So while we send on a line that
+        shows trouble (a damaged frame received lately, a send size below the negotiated one,
+        or :data:`RESEND_RUN` TCP resends in a row, the last less than :data:`RESEND_ALERT`
+        seconds ago), a probe of the current send size goes out every
+        :data:`PROBE_INTERVAL` seconds (after TCP resends, even while nothing else goes out:
+        TCP's timer doubles with every loss); its Echo-Reply comes back as large. The link's
+        :data:`FIRST_PROBES` go out once the network is up, before any datagram. Otherwise a
+        probe waits until we sent :data:`PROBE_SHARE` times its size since the last one.
 
         Args:
             now: the caller's clock.
-            datagrams_sent: the link's running count of IP datagrams sent (probes go out only
-                while IP does: an idle link, its keepalives included, sends none).
+            datagrams: the link's running count of IP datagrams sent and received (probes go
+                out only until :data:`ACTIVE` seconds after it last changed, or while TCP
+                resends: an idle link, its keepalives included, sends none). The receiving end
+                of a transfer probes too once it sees damage: its probes come to the sender as
+                large as the data, the sender's best look at the line while its own segments
+                are lost.
             octets_sent: the link's running count of octets sent (probes included).
         """
-        if not self.enabled or now < self._probe_at or datagrams_sent == self._probe_sent:
+        if not self.enabled:
             return None
-        clean = self._lost < 0.5 and self.current == self.ceiling
-        if (
-            clean
-            and self._probes >= FIRST_PROBES
-            and octets_sent - self._probe_octets < self.current / PROBE_SHARE
-        ):
-            # Nothing damaged lately: the probes only watch, within their budget. Once a
-            # frame is damaged (the ACKs' small frames show a bad line first) or the size is
-            # down, they measure once a second: the line's rate is what is at stake then.
+        resends = self.resends.count
+        if resends != self._resends_seen:
+            new = resends - self._resends_seen
+            self._resends_seen = resends
+            recent = now - self._resend_at <= RESEND_ALERT
+            self._resend_run = self._resend_run + new if recent else new
+            self._resend_at = now
+            if self._resend_run >= RESEND_RUN:
+                self._alert_until = now + RESEND_ALERT
+        if datagrams != self._datagrams:
+            self._datagrams = datagrams
+            self._ip_at = now
+        if now < self._probe_at:
+            return None
+        # Not only right after a datagram: on a bad line TCP's resends thin out (its timer
+        # doubles with every loss) and the other end hears next to nothing.
+        alert = now < self._alert_until
+        first = self._probes < FIRST_PROBES
+        if not (alert or first) and now - self._ip_at > ACTIVE:
+            return None
+        clean = not alert and self._lost < 0.5 and self.current == self.ceiling
+        if clean and not first and octets_sent - self._probe_octets < self.current / PROBE_SHARE:
+            # Nothing wrong lately: the probes only watch, within their budget. Once TCP
+            # resends or a frame is damaged (the ACKs' small frames show a bad line too) or
+            # the size is down, they measure once a second: the line's rate is at stake then.
             return None
         self._probe_at = now + PROBE_INTERVAL
-        self._probe_sent = datagrams_sent
         self._probe_octets = octets_sent
         self._probes += 1
         return self.current
@@ -210,3 +264,62 @@ class FrameSizer:
             return None
         self.current = best
         return best
+
+
+class TcpResends:
+    """Counts the TCP segments we send again: the sign of a line that loses frames.
+
+    Shown each IP datagram we send (:meth:`look`), it keeps, for each of the last
+    :data:`_FLOWS` TCP connections (addresses and ports), the highest sequence number sent;
+    a segment carrying data that ends at or below it was sent before (RFC 9293's sequence
+    space, modulo 2**32). Fragments, IPv6 extension headers and pure ACKs are passed over.
+    Only the headers are read, and only while the adaptive send size runs.
+    """
+
+    def __init__(self) -> None:
+        self.count = 0
+        """Resent segments seen so far."""
+        self._flows: dict[bytes, int] = {}
+
+    def look(self, datagram: bytes) -> None:
+        """One IP datagram we send (IPv4 or IPv6, from its first octet)."""
+        if len(datagram) < 40:
+            return
+        version = datagram[0] >> 4
+        if version == 4:
+            header = (datagram[0] & 0x0F) * 4
+            # TCP, and not a fragment (More-Fragments or an offset).
+            if header < 20 or datagram[9] != 6 or datagram[6] & 0x3F or datagram[7]:
+                return
+            end = int.from_bytes(datagram[2:4], "big")
+            flow = datagram[12:20]
+        elif version == 6:
+            header = 40
+            if datagram[6] != 6:
+                return
+            end = 40 + int.from_bytes(datagram[4:6], "big")
+            flow = datagram[8:40]
+        else:
+            return
+        tcp = datagram[header : header + 20]
+        if len(tcp) < 20:
+            return
+        payload = min(end, len(datagram)) - header - (tcp[12] >> 4) * 4
+        if payload <= 0:
+            return  # an ACK, a SYN or a FIN alone: nothing the line lost is told by it
+        key = flow + tcp[:4]
+        last = (int.from_bytes(tcp[4:8], "big") + payload) & 0xFFFFFFFF
+        flows = self._flows
+        highest = flows.get(key)
+        if highest is not None and not 0 < (last - highest) & 0xFFFFFFFF < 0x80000000:
+            self.count += 1  # ends at or before what was sent already
+            return
+        if highest is None and len(flows) >= _FLOWS:
+            del flows[next(iter(flows))]  # the oldest connection
+        flows[key] = last
+
+    def look_many(self, datagrams: Sequence[bytes]) -> None:
+        """:meth:`look` at each of a burst."""
+        look = self.look
+        for datagram in datagrams:
+            look(datagram)

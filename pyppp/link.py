@@ -395,7 +395,8 @@ class Link(NetworkPhase):
             return bool(self._events) or self._path.has_output
         stats = self.stats
         handlers = self._data_handlers
-        expand = self._path.expand
+        path = self._path
+        expand = path.expand
         for protocol, information in frames:
             stats.frames_received += 1
             if expand is not None:
@@ -410,6 +411,7 @@ class Link(NetworkPhase):
             if handler is not None:
                 # The data path: an open NCP's data protocol needs nothing else decided.
                 handler(information, now)
+                path.ip_received += 1
                 continue
             self._receive_frame(protocol, information, now)
             # A control packet may change the phase (LCP opens, authentication ends), and the

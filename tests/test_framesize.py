@@ -6,10 +6,23 @@ import random
 from collections.abc import Callable
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from pyppp.events import MtuChanged, NetworkUp
-from pyppp.framesize import FIRST_PROBES, MIN_LOST, SIZES, FrameSizer, goodput
+from pyppp.framesize import (
+    ACTIVE,
+    FIRST_PROBES,
+    MIN_LOST,
+    PROBE_SHARE,
+    RESEND_ALERT,
+    SIZES,
+    FrameSizer,
+    TcpResends,
+    goodput,
+)
 from tests.linkpair import LinkPair, Wire
+from tests.tcpip import FIN, SYN, Segment
 from tests.test_link import A_ADDR, B_ADDR, make_link
 
 
@@ -149,30 +162,124 @@ def test_links_on_a_noisy_line_lower_the_send_size_and_raise_it_when_it_cleans(
     assert raised[-1] == 1500
 
 
-def test_probes_go_out_only_while_sending_at_most_once_a_second() -> None:
+def test_probes_go_out_only_while_ip_flows_at_most_once_a_second() -> None:
     sizer = FrameSizer(1500)
-    plenty = 10**9  # octets sent: the 1 % budget is never what holds a probe back here
-    assert sizer.probe(0.0, 0, plenty) is None  # nothing sent yet
-    assert sizer.probe(0.5, 10, plenty) == 1500
-    assert sizer.probe(1.0, 20, 2 * plenty) is None  # within the interval
-    assert sizer.probe(1.6, 10, 2 * plenty) is None  # no datagram sent since
-    assert sizer.probe(1.7, 30, 2 * plenty) == 1500
+    plenty = 10**9  # octets sent: the budget is never what holds a probe back here
+    assert sizer.probe(0.0, 0, plenty) == 1500  # the first: once the network is up
+    assert sizer.probe(1.5, 0, plenty) is None  # then none while no IP goes either way
+    assert sizer.probe(2.0, 10, 2 * plenty) == 1500
+    assert sizer.probe(2.5, 20, 3 * plenty) is None  # within the interval
+    assert sizer.probe(3.1, 20, 4 * plenty) == 1500  # IP went 0.6 s ago: still flowing
+    assert sizer.probe(2.5 + ACTIVE, 20, 5 * plenty) == 1500
+    assert sizer.probe(2.6 + ACTIVE, 20, 6 * plenty) is None  # quiet for ACTIVE seconds
+    assert sizer.probe(30.0, 20, 7 * plenty) is None  # an idle link sends none
+    assert sizer.probe(31.0, 21, 8 * plenty) == 1500
     assert FrameSizer(1500, enabled=False).probe(5.0, 30, plenty) is None
 
 
-def test_probes_take_at_most_one_percent_of_what_is_sent() -> None:
-    # At 115200 baud (11,520 octets/s) a 1500-octet probe a second would be 13 % of the line.
+def test_probes_on_a_clean_line_take_at_most_a_fifth_of_a_percent_of_what_is_sent() -> None:
+    # At 115200 baud (11,520 octets/s) a 1500-octet probe a second would be 13 % of the line,
+    # and its reply as much again: a clean line gets rare probes, none in a transfer's start.
     sizer = FrameSizer(1500)
     sent, probes = 0, 0
+    first: int | None = None
+    later: int | None = None
     for second in range(1, 601):
         sent += 11_520
         size = sizer.probe(float(second), second, sent)
         if size is not None:
             probes += 1
+            first = first or second
+            if probes == FIRST_PROBES + 1:
+                later = second
             sent += size  # the probe itself goes out too
-    assert 0 < (probes - FIRST_PROBES) * 1500 <= 0.01 * sent, (probes, sent)
-    assert probes >= 40  # still a probe every 13 s or so: errors are still seen
+    assert first == 1  # the link's first probe looks whatever the budget
+    assert 0 < (probes - FIRST_PROBES) * 1500 <= PROBE_SHARE * sent, (probes, sent)
+    assert probes - FIRST_PROBES >= 8  # still a probe a minute or so: a sender that hears
+    assert later is not None  # nothing back learns, but none in a transfer's first minute
+    assert later >= 60  # 1500 / 0.2 % = 750 kB, 65 s of line
     # Once frames are damaged, the probes measure once a second whatever the budget.
     sizer.update(sent, 1000, 0)
     sizer.update(sent + 100_000, 1100, 5)
     assert sizer.probe(1000.0, 1000, sent + 1) == sizer.current
+    assert sizer.probe(1001.0, 1001, sent + 2) == sizer.current
+
+
+def test_tcp_resending_makes_the_probes_measure_once_a_second() -> None:
+    sizer = FrameSizer(1500)
+    sent = 0
+    segment = Segment(data=bytes(1000), seq=1000)
+
+    def second(now: float) -> int | None:
+        nonlocal sent
+        sent += 11_520
+        return sizer.probe(now, int(now * 10), sent)
+
+    assert second(0.1) == 1500  # the link's first probe
+    sizer.resends.look(bytes(segment))
+    sizer.resends.look(bytes(segment.but(seq=2000)))
+    assert second(2.5) is None  # new data: no trouble
+    sizer.resends.look(bytes(segment))  # one resend alone (Linux's tail-loss probe) is none
+    assert second(2.0) is None
+    assert second(3.0) is None
+    sizer.resends.look(bytes(segment.but(seq=2000)))  # a second within RESEND_ALERT seconds
+    assert second(4.0) == 1500
+    assert second(4.5) is None  # still once a second at most
+    assert second(5.0) == 1500
+    quiet = 4.0 + RESEND_ALERT
+    assert second(quiet - 0.5) == 1500
+    assert second(quiet + 1.0) is None  # ten seconds without a resend: the budget again
+    # Two resends far apart are not a run.
+    sizer.resends.look(bytes(segment))
+    assert second(quiet + 2.0) is None
+    sizer.resends.look(bytes(segment))
+    assert second(quiet + 3.0 + RESEND_ALERT) is None
+
+
+def test_tcp_resends_are_told_by_sequence_numbers_per_connection() -> None:
+    resends = TcpResends()
+    data = Segment(data=bytes(100), seq=0xFFFFFFC0)  # the next one wraps past 2**32
+    resends.look(bytes(data))
+    resends.look(bytes(data.but(seq=0x24)))  # ends at 0x88: past the wrap, new data
+    assert resends.count == 0
+    resends.look(bytes(data))  # the first again
+    resends.look(bytes(data.but(seq=0x24, data=bytes(50))))  # part of the second again
+    assert resends.count == 2
+    # Other connections, and segments without data, are not resends of these.
+    resends.look(bytes(data.but(sport=1025)))
+    resends.look(bytes(data.but(dst="10.99.13.3")))
+    resends.look(bytes(data.but(data=b"")))
+    resends.look(bytes(data.but(data=b"", flags=SYN)))
+    resends.look(bytes(data.but(data=b"", flags=FIN)))
+    assert resends.count == 2
+    # Not TCP, or a fragment, or too short: passed over.
+    resends.look(bytes(data.but(protocol=17)))
+    resends.look(bytes(data.but(frag=0x2000)))
+    resends.look(bytes(data.but(frag=0x0010)))
+    resends.look(bytes(data)[:39])
+    resends.look(b"")
+    assert resends.count == 2
+
+
+def test_tcp_resends_over_ipv6_and_many_connections() -> None:
+    scapy = pytest.importorskip("scapy.all")
+    resends = TcpResends()
+    first = bytes(scapy.IPv6(src="fe80::1", dst="fe80::2") / scapy.TCP(seq=5) / bytes(1000))
+    resends.look(first)
+    resends.look(first)
+    assert resends.count == 1
+    # Memory stays bounded: a thousand connections later the first is forgotten.
+    for port in range(1000, 2000):
+        resends.look(bytes(Segment(sport=port, data=b"x")))
+    assert resends.count == 1
+    assert len(resends._flows) <= 64
+    resends.look(first)
+    assert resends.count == 1  # forgotten: taken as new
+
+
+@given(st.lists(st.binary(max_size=80), max_size=200))
+def test_tcp_resends_take_any_octets(datagrams: list[bytes]) -> None:
+    resends = TcpResends()
+    resends.look_many(datagrams)
+    assert 0 <= resends.count <= len(datagrams)
+    assert len(resends._flows) <= 64
