@@ -211,6 +211,18 @@ class _SendSlot:
         self.urp = 0
         self.urg = False
 
+    def load(
+        self, length: int, ip_id: int, seq: int, ack: int, window: int, urp: int, urg: bool
+    ) -> None:
+        """Remember the fields of the header just sent, compressed or not."""
+        self.length = length
+        self.ip_id = ip_id
+        self.seq = seq
+        self.ack = ack
+        self.window = window
+        self.urp = urp
+        self.urg = urg
+
 
 class VjCompressor:
     """The sending half: IPv4 datagrams in, (PPP protocol, information field) out.
@@ -366,13 +378,7 @@ class VjCompressor:
         if flags & _PSH:
             changes |= TCP_PUSH
 
-        slot.length = length
-        slot.ip_id = ip_id
-        slot.seq = seq
-        slot.ack = ack
-        slot.window = window
-        slot.urp = urp
-        slot.urg = urg
+        slot.load(length, ip_id, seq, ack, window, urp, urg)
         checksum = packet[ihl + 16 : ihl + 18]
         if self._compress_slot_id and self._current == number:
             head = bytes((changes,))
@@ -396,13 +402,7 @@ class VjCompressor:
         length, ip_id, _ = _IP_LEN_ID_FRAG.unpack_from(packet, 2)
         seq, ack, _, flags, window, _, urp = _TCP_FIELDS.unpack_from(packet, ihl + 4)
         slot.fixed = fixed
-        slot.length = length
-        slot.ip_id = ip_id
-        slot.seq = seq
-        slot.ack = ack
-        slot.window = window
-        slot.urp = urp
-        slot.urg = bool(flags & _URG)
+        slot.load(length, ip_id, seq, ack, window, urp, bool(flags & _URG))
         self._current = number
         self.stats.sent_uncompressed += 1
         # RFC 1144 §3.2.3 (PPP form, RFC 1332 §4): the slot id replaces the IP protocol.
