@@ -43,6 +43,14 @@ def pump(
     return seen
 
 
+def authenticate(peer: AuthEngine, auth: AuthEngine, now: float = 0.0) -> list[ControlPacket]:
+    """Start both engines at ``now``, the authenticator first, and `pump` until both are quiet;
+    return everything that crossed."""
+    auth.start(now)
+    peer.start(now)
+    return pump(peer, auth, now)
+
+
 def assert_never_logged(caplog: pytest.LogCaptureFixture, secrets: Iterable[str]) -> Iterator[None]:
     """Body of an autouse fixture: log pyppp at debug during the test, then check that none of
     ``secrets`` reached the log (the quality bar: never log a password)."""
