@@ -16,7 +16,7 @@ The generic control protocol in :mod:`pyppp.control` knows nothing about any opt
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import ClassVar, Generic, Protocol, Self, TypeVar
 
@@ -30,6 +30,7 @@ __all__ = [
     "UnknownOption",
     "decode_options",
     "encode_options",
+    "skip_repeats",
 ]
 
 
@@ -142,6 +143,29 @@ def decode_options(
 def encode_options(options: Sequence[Option]) -> bytes:
     """Concatenate the encodings of ``options``."""
     return b"".join(option.encode() for option in options)
+
+
+def skip_repeats(
+    options: Iterable[Option], last_checked: int, logger: logging.Logger, name: str
+) -> Iterator[Option]:
+    """The peer's options without the second and later ones of a Type up to ``last_checked``.
+
+    pppd's ``seenci[]`` (ccp.c, ipv6cp.c): it judges only the first of those Types and logs
+    ``"<name>: ignoring duplicate configuration option(s)"`` at the first repeat. A generator,
+    so that warning comes at the point of the loop where pppd logs it.
+    """
+    seen: set[int] = set()
+    warned = False
+    for option in options:
+        kind = option.option_type
+        if kind <= last_checked:
+            if kind in seen:
+                if not warned:
+                    logger.warning("%s: ignoring duplicate configuration option(s)", name)
+                    warned = True
+                continue
+            seen.add(kind)
+        yield option
 
 
 @dataclass(frozen=True, slots=True)
