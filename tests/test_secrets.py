@@ -338,16 +338,30 @@ def test_have_secret_and_lacks_ip() -> None:
     assert have_secret(None, "a", "b", need_ip=False) == (False, False)
 
 
+def server_check(
+    *,
+    pap: bool = False,
+    chap: bool = False,
+    login: bool = False,
+    pap_secrets: SecretsFile | None = None,
+    chap_secrets: SecretsFile | None = None,
+    remote_name: str | None = None,
+) -> PeerSecretCheck:
+    """can_authenticate_peer as host ``server``: nothing required, no secrets unless given."""
+    return can_authenticate_peer(
+        require_pap=pap,
+        require_chap=chap,
+        login=login,
+        pap_secrets=pap_secrets,
+        chap_secrets=chap_secrets,
+        our_name="server",
+        remote_name=remote_name,
+    )
+
+
 def test_can_authenticate_peer_and_pppd_messages() -> None:
     no_ip = SecretsFile.parse("zaphod server s\n")
-    check = can_authenticate_peer(
-        require_pap=True,
-        require_chap=True,
-        login=False,
-        pap_secrets=no_ip,
-        chap_secrets=None,
-        our_name="server",
-    )
+    check = server_check(pap=True, chap=True, pap_secrets=no_ip)
     assert check == PeerSecretCheck(False, True)
     assert missing_secret_messages(check) == [
         "The remote system is required to authenticate itself",
@@ -363,40 +377,13 @@ def test_can_authenticate_peer_and_pppd_messages() -> None:
     ]
     assert missing_secret_messages(PeerSecretCheck(True)) == []
     # login makes PAP possible without any secret; CHAP needs chap-secrets.
-    assert can_authenticate_peer(
-        require_pap=True,
-        require_chap=False,
-        login=True,
-        pap_secrets=None,
-        chap_secrets=None,
-        our_name="server",
-    ).ok
+    assert server_check(pap=True, login=True).ok
     good = SecretsFile.parse("* server s *\n")
-    assert can_authenticate_peer(
-        require_pap=False,
-        require_chap=True,
-        login=False,
-        pap_secrets=None,
-        chap_secrets=good,
-        our_name="server",
-    ).ok
-    assert not can_authenticate_peer(
-        require_pap=False,
-        require_chap=True,
-        login=True,
-        pap_secrets=good,
-        chap_secrets=None,
-        our_name="server",
-    ).ok
+    assert server_check(chap=True, chap_secrets=good).ok
+    assert not server_check(chap=True, login=True, pap_secrets=good).ok
     # remotename narrows the lookup to that client.
-    assert not can_authenticate_peer(
-        require_pap=True,
-        require_chap=False,
-        login=False,
-        pap_secrets=SecretsFile.parse("zaphod server s *\n"),
-        chap_secrets=None,
-        our_name="server",
-        remote_name="ford",
+    assert not server_check(
+        pap=True, pap_secrets=SecretsFile.parse("zaphod server s *\n"), remote_name="ford"
     ).ok
 
 
