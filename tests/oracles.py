@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from pyppp.errors import MalformedPacket
 from pyppp.options import Option, decode_options, encode_options
@@ -22,3 +22,15 @@ def check_options_round_trip(data: bytes, codecs: Mapping[int, type[Option]]) ->
     assert encode_options(options) == data, "the options do not round-trip"
     for option in options:
         option.trace()
+
+
+def check_reject(request: Sequence[Option], rejected: Sequence[Option]) -> None:
+    """A Configure-Reject: some of the request's own options, unmodified, in the request's
+    order (RFC 1661 §5.4).
+
+    Raises:
+        AssertionError: an empty Reject, or one with an option not taken from the request.
+    """
+    assert rejected
+    remaining = iter(request)
+    assert all(any(option is r for r in remaining) for option in rejected)
