@@ -203,13 +203,7 @@ class _SendSlot:
         # word, TTL, the IP options, the TCP offset octet, the flags we do not carry, the
         # TCP options.
         self.fixed: tuple[int, int, bytes, int, bytes] | None = None
-        self.length = 0
-        self.ip_id = 0
-        self.seq = 0
-        self.ack = 0
-        self.window = 0
-        self.urp = 0
-        self.urg = False
+        self.load(0, 0, 0, 0, 0, 0, False)
 
     def load(
         self, length: int, ip_id: int, seq: int, ack: int, window: int, urp: int, urg: bool
