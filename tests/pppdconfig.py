@@ -1,4 +1,4 @@
-"""pppd's words to a LinkConfig as the daemon builds one, over a test's own /etc/ppp."""
+"""A test's own /etc/ppp: secrets files with the mode pppd wants, words to a LinkConfig."""
 
 from __future__ import annotations
 
@@ -11,6 +11,16 @@ from pyppp.linkconfig import LinkConfig
 from pyppp.pppd.options import load_options
 from pyppp.pppd.session import build_link_config
 from pyppp.util import seeded_rng
+
+
+def write_private(path: Path, content: str | bytes) -> Path:
+    """Write ``content`` to ``path`` with mode 0600, as pppd wants its secrets files."""
+    if isinstance(content, str):
+        path.write_text(content)
+    else:
+        path.write_bytes(content)
+    path.chmod(0o600)
+    return path
 
 
 def link_config_from_words(

@@ -19,15 +19,14 @@ from pyppp.linkconfig import LinkConfig
 from pyppp.packet import PPPProtocol
 from pyppp.pppd.options import load_options
 from pyppp.pppd.session import SessionAuth, local_name
-from tests.pppdconfig import link_config_from_words
+from tests.pppdconfig import link_config_from_words, write_private
 
 
 def make(tmp_path: Path, words: list[str], *, pap: str | None = None, chap: str | None = None,
          hosts: str = "") -> LinkConfig:  # fmt: skip
     for name, text in (("pap-secrets", pap), ("chap-secrets", chap)):
         if text is not None:
-            (tmp_path / name).write_text(text)
-            (tmp_path / name).chmod(0o600)
+            write_private(tmp_path / name, text)
     return link_config_from_words(tmp_path, words, hosts=hosts)
 
 
