@@ -51,6 +51,19 @@ def authenticate(peer: AuthEngine, auth: AuthEngine, now: float = 0.0) -> list[C
     return pump(peer, auth, now)
 
 
+def feed_garbage(engines: Iterable[AuthEngine], packet: ControlPacket, *, later: float) -> None:
+    """Start each engine, give it ``packet``, drain it and run its timer at ``later``.
+
+    The property tests' oracle: nothing the peer sends makes an engine raise.
+    """
+    for engine in engines:
+        engine.start(0.0)
+        engine.receive(packet, 0.0)
+        engine.packets_to_send()
+        drain(engine)
+        engine.handle_timer(later)
+
+
 def assert_never_logged(caplog: pytest.LogCaptureFixture, secrets: Iterable[str]) -> Iterator[None]:
     """Body of an autouse fixture: log pyppp at debug during the test, then check that none of
     ``secrets`` reached the log (the quality bar: never log a password)."""

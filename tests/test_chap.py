@@ -31,6 +31,7 @@ from tests.authpair import (
     authenticate,
     authenticator_failed,
     drain,
+    feed_garbage,
     peer_failed,
     pump,
 )
@@ -324,12 +325,7 @@ def test_protocol_reject_and_stop(caplog: pytest.LogCaptureFixture) -> None:
 def test_garbage_never_raises(code: int, identifier: int, data: bytes) -> None:
     packet = ControlPacket(code, identifier, data)
     peer, auth = pair()
-    for engine in (peer, auth):
-        engine.start(0.0)
-        engine.receive(packet, 0.0)
-        engine.packets_to_send()
-        drain(engine)
-        engine.handle_timer(1000.0)
+    feed_garbage((peer, auth), packet, later=1000.0)
     trace_body(PPPProtocol.CHAP, packet)
 
 

@@ -37,6 +37,7 @@ from tests.authpair import (
     authenticate,
     authenticator_failed,
     drain,
+    feed_garbage,
     peer_failed,
 )
 
@@ -417,12 +418,7 @@ def test_garbage_never_raises(code: int, identifier: int, data: bytes) -> None:
     packet = ControlPacket(code, identifier, data)
     peer = PapPeer("zaphod", "gargleBlaster")
     auth = PapAuthenticator("server", SECRETS)
-    for engine in (peer, auth):
-        engine.start(0.0)
-        engine.receive(packet, 0.0)
-        engine.packets_to_send()
-        drain(engine)
-        engine.handle_timer(100.0)
+    feed_garbage((peer, auth), packet, later=100.0)
     trace_body(PPPProtocol.PAP, packet)
     trace_body(PPPProtocol.PAP, packet, show_password=True)
 
