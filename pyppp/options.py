@@ -16,9 +16,10 @@ The generic control protocol in :mod:`pyppp.control` knows nothing about any opt
 from __future__ import annotations
 
 import logging
+import struct
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import ClassVar, Generic, Protocol, Self, TypeVar
+from typing import ClassVar, Final, Generic, Protocol, Self, TypeVar
 
 from pyppp.errors import MalformedPacket
 from pyppp.packet import Code
@@ -26,6 +27,7 @@ from pyppp.packet import Code
 __all__ = [
     "Negotiator",
     "Option",
+    "ProtocolOption",
     "Review",
     "UnknownOption",
     "decode_options",
@@ -96,6 +98,41 @@ class UnknownOption(Option):
     def trace(self) -> str:
         """Return pppd's rendering of an option it does not know: the raw bytes in hex."""
         return " ".join(f"{b:02x}" for b in self.encode())
+
+
+_U16: Final = struct.Struct("!H")
+
+
+@dataclass(frozen=True, slots=True)
+class ProtocolOption(Option):
+    """Common shape of the options that name a protocol and add data.
+
+    LCP's Authentication- and Quality-Protocol (RFC 1661 §6.2, §6.3), IPCP's and IPv6CP's
+    Compression-Protocol (RFC 1332 §3.2, RFC 5072 §4.2).
+
+    Attributes:
+        protocol: the 16-bit protocol number.
+        data: the octets after it, kept raw so that every form round-trips exactly.
+    """
+
+    protocol: int
+    data: bytes = b""
+    _NAME: ClassVar[str] = ""
+
+    def payload(self) -> bytes:
+        """Return the protocol number followed by the data."""
+        return _U16.pack(self.protocol) + self.data
+
+    @classmethod
+    def decode(cls, payload: bytes) -> Self:
+        """Parse the Data field: the 2-octet protocol, then whatever follows it.
+
+        Raises:
+            MalformedPacket: fewer than two octets.
+        """
+        if len(payload) < 2:
+            raise MalformedPacket(f"{cls._NAME} option with {len(payload)} octets")
+        return cls(_U16.unpack_from(payload)[0], bytes(payload[2:]))
 
 
 def decode_options(
