@@ -99,7 +99,7 @@ from pyppp.linkconfig import LinkConfig, LinkStats
 from pyppp.netphase import Ncp, NetworkPhase
 from pyppp.packet import Code, ControlPacket, PPPProtocol, protocol_name
 from pyppp.trace import format_packet
-from pyppp.util import NOTICE, Rng
+from pyppp.util import NOTICE, Rng, earliest
 
 if TYPE_CHECKING:
     from pyppp.status import CompressionStatus
@@ -493,8 +493,7 @@ class Link(NetworkPhase):
         candidates = [self.lcp.get_timer(), self._idle_deadline, self._connect_deadline]
         candidates.extend(ncp.control.get_timer() for ncp in self._ncps.values())
         candidates.extend(self._auth.timers())
-        deadlines = [d for d in candidates if d is not None]
-        return min(deadlines) if deadlines else None
+        return earliest(candidates)
 
     def handle_timer(self, now: float) -> None:
         """Run every deadline that has passed by ``now`` (harmless when called early).

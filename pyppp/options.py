@@ -16,9 +16,10 @@ The generic control protocol in :mod:`pyppp.control` knows nothing about any opt
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+import struct
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import ClassVar, Generic, Protocol, Self, TypeVar
+from typing import ClassVar, Final, Generic, Protocol, Self, TypeVar
 
 from pyppp.errors import MalformedPacket
 from pyppp.packet import Code
@@ -26,10 +27,12 @@ from pyppp.packet import Code
 __all__ = [
     "Negotiator",
     "Option",
+    "ProtocolOption",
     "Review",
     "UnknownOption",
     "decode_options",
     "encode_options",
+    "skip_repeats",
 ]
 
 
@@ -97,6 +100,41 @@ class UnknownOption(Option):
         return " ".join(f"{b:02x}" for b in self.encode())
 
 
+_U16: Final = struct.Struct("!H")
+
+
+@dataclass(frozen=True, slots=True)
+class ProtocolOption(Option):
+    """Common shape of the options that name a protocol and add data.
+
+    LCP's Authentication- and Quality-Protocol (RFC 1661 §6.2, §6.3), IPCP's and IPv6CP's
+    Compression-Protocol (RFC 1332 §3.2, RFC 5072 §4.2).
+
+    Attributes:
+        protocol: the 16-bit protocol number.
+        data: the octets after it, kept raw so that every form round-trips exactly.
+    """
+
+    protocol: int
+    data: bytes = b""
+    _NAME: ClassVar[str] = ""
+
+    def payload(self) -> bytes:
+        """Return the protocol number followed by the data."""
+        return _U16.pack(self.protocol) + self.data
+
+    @classmethod
+    def decode(cls, payload: bytes) -> Self:
+        """Parse the Data field: the 2-octet protocol, then whatever follows it.
+
+        Raises:
+            MalformedPacket: fewer than two octets.
+        """
+        if len(payload) < 2:
+            raise MalformedPacket(f"{cls._NAME} option with {len(payload)} octets")
+        return cls(_U16.unpack_from(payload)[0], bytes(payload[2:]))
+
+
 def decode_options(
     data: bytes | bytearray | memoryview, codecs: Mapping[int, type[Option]]
 ) -> list[Option]:
@@ -142,6 +180,29 @@ def decode_options(
 def encode_options(options: Sequence[Option]) -> bytes:
     """Concatenate the encodings of ``options``."""
     return b"".join(option.encode() for option in options)
+
+
+def skip_repeats(
+    options: Iterable[Option], last_checked: int, logger: logging.Logger, name: str
+) -> Iterator[Option]:
+    """The peer's options without the second and later ones of a Type up to ``last_checked``.
+
+    pppd's ``seenci[]`` (ccp.c, ipv6cp.c): it judges only the first of those Types and logs
+    ``"<name>: ignoring duplicate configuration option(s)"`` at the first repeat. A generator,
+    so that warning comes at the point of the loop where pppd logs it.
+    """
+    seen: set[int] = set()
+    warned = False
+    for option in options:
+        kind = option.option_type
+        if kind <= last_checked:
+            if kind in seen:
+                if not warned:
+                    logger.warning("%s: ignoring duplicate configuration option(s)", name)
+                    warned = True
+                continue
+            seen.add(kind)
+        yield option
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,10 +7,10 @@ lines and traces as pppd's ``%v`` and ``print_string()`` render them.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Final
 
-__all__ = ["NOTICE", "Octets", "Rng", "print_string", "seeded_rng", "visible"]
+__all__ = ["NOTICE", "Octets", "Rng", "earliest", "print_string", "seeded_rng", "visible"]
 
 Rng = Callable[[int], bytes]
 """A source of random bytes: ``rng(n)`` returns ``n`` bytes (``os.urandom`` in the shell)."""
@@ -20,6 +20,12 @@ NOTICE: Final = 25
 level, so it sits between INFO (20) and WARNING (30)."""
 
 logging.addLevelName(NOTICE, "NOTICE")
+
+
+def earliest(deadlines: Iterable[float | None]) -> float | None:
+    """The first of the deadlines that are set (``None`` is a timer not running), or ``None``."""
+    running = [d for d in deadlines if d is not None]  # a list: cheaper than a generator
+    return min(running) if running else None
 
 
 def seeded_rng(seed: int) -> Rng:

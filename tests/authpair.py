@@ -43,6 +43,27 @@ def pump(
     return seen
 
 
+def authenticate(peer: AuthEngine, auth: AuthEngine, now: float = 0.0) -> list[ControlPacket]:
+    """Start both engines at ``now``, the authenticator first, and `pump` until both are quiet;
+    return everything that crossed."""
+    auth.start(now)
+    peer.start(now)
+    return pump(peer, auth, now)
+
+
+def feed_garbage(engines: Iterable[AuthEngine], packet: ControlPacket, *, later: float) -> None:
+    """Start each engine, give it ``packet``, drain it and run its timer at ``later``.
+
+    The property tests' oracle: nothing the peer sends makes an engine raise.
+    """
+    for engine in engines:
+        engine.start(0.0)
+        engine.receive(packet, 0.0)
+        engine.packets_to_send()
+        drain(engine)
+        engine.handle_timer(later)
+
+
 def assert_never_logged(caplog: pytest.LogCaptureFixture, secrets: Iterable[str]) -> Iterator[None]:
     """Body of an autouse fixture: log pyppp at debug during the test, then check that none of
     ``secrets`` reached the log (the quality bar: never log a password)."""

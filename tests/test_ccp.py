@@ -282,12 +282,18 @@ def test_a_lost_datagram_sends_one_reset_request_and_the_ack_resyncs() -> None:
     assert (b.errors, b.resets_sent, a.resets_received) == (1, 1, 1)
 
 
-def test_an_unanswered_reset_request_is_repeated_while_the_decompressor_waits() -> None:
+def waiting_for_reset_ack() -> tuple[CcpControlProtocol, bytes, ControlPacket]:
+    """A decompressor that lost a datagram at 1.0: it, the datagram after, its Reset-Request."""
     a, b = opened(), opened()
     a.compress(0x21, b"A" * 200)
     late = a.compress(0x21, b"B" * 200) or b""
     b.expand(PPPProtocol.COMP, late, 1.0)
     (reset,) = b.packets_to_send()
+    return b, late, reset
+
+
+def test_an_unanswered_reset_request_is_repeated_while_the_decompressor_waits() -> None:
+    b, late, reset = waiting_for_reset_ack()
     b.expand(PPPProtocol.COMP, late, 1.5)  # another failure while waiting: noted
     b.handle_timer(2.0)
     (repeat,) = b.packets_to_send()
@@ -313,11 +319,7 @@ def test_an_unanswered_reset_request_is_repeated_while_the_decompressor_waits() 
 
 
 def test_a_reset_ack_ends_the_repeats() -> None:
-    a, b = opened(), opened()
-    a.compress(0x21, b"A" * 200)
-    late = a.compress(0x21, b"B" * 200) or b""
-    b.expand(PPPProtocol.COMP, late, 1.0)
-    (reset,) = b.packets_to_send()
+    b, _, reset = waiting_for_reset_ack()
     b.handle_timer(2.0)
     (repeat,) = b.packets_to_send()
     assert repeat.identifier == reset.identifier

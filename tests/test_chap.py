@@ -26,7 +26,15 @@ from pyppp.auth.chap import (
 from pyppp.packet import ControlPacket, PPPProtocol
 from pyppp.pppd.secrets import SecretsFile
 from pyppp.util import seeded_rng
-from tests.authpair import assert_never_logged, authenticator_failed, drain, peer_failed, pump
+from tests.authpair import (
+    assert_never_logged,
+    authenticate,
+    authenticator_failed,
+    drain,
+    feed_garbage,
+    peer_failed,
+    pump,
+)
 
 SERVER_SECRETS = SecretsFile.parse(
     "zaphod server gargleBlaster 10.0.0.2\n"
@@ -113,9 +121,7 @@ def test_challenges_look_like_pppd() -> None:
 
 def test_success_back_to_back(caplog: pytest.LogCaptureFixture) -> None:
     peer, auth = pair()
-    peer.start(0.0)
-    auth.start(0.0)
-    crossed = pump(peer, auth, 0.0)
+    crossed = authenticate(peer, auth)
     assert [p.code for p in crossed] == [CHALLENGE, RESPONSE, SUCCESS]
     assert len({p.identifier for p in crossed}) == 1
     assert crossed[2].data == b"Access granted"
@@ -143,9 +149,7 @@ def test_success_back_to_back(caplog: pytest.LogCaptureFixture) -> None:
 def test_wrong_secret(caplog: pytest.LogCaptureFixture) -> None:
     peer = ChapPeer("zaphod", "hunter2")
     auth = ChapAuthenticator("server", SERVER_SECRETS, rng=seeded_rng(2))
-    peer.start(0.0)
-    auth.start(0.0)
-    crossed = pump(peer, auth, 0.0)
+    crossed = authenticate(peer, auth)
     assert crossed[-1].code == FAILURE
     assert crossed[-1].data == b"Access denied"
     assert drain(peer) == [peer_failed(PPPProtocol.CHAP)]
@@ -158,9 +162,7 @@ def test_wrong_secret(caplog: pytest.LogCaptureFixture) -> None:
 def test_unknown_peer(caplog: pytest.LogCaptureFixture) -> None:
     peer = ChapPeer("mallory", "hunter2")
     auth = ChapAuthenticator("server", SERVER_SECRETS, rng=seeded_rng(3))
-    peer.start(0.0)
-    auth.start(0.0)
-    pump(peer, auth, 0.0)
+    authenticate(peer, auth)
     assert "No CHAP secret found for authenticating mallory" in caplog.messages
     assert "Peer mallory failed CHAP authentication" in caplog.messages
     assert isinstance(drain(auth)[0], AuthFailure)
@@ -192,9 +194,7 @@ def test_peer_picks_the_secret_by_challenger_name() -> None:
 def test_authenticator_remotename_and_wildcard_line() -> None:
     peer = ChapPeer("whatever", "sharedSecret")
     auth = ChapAuthenticator("isp", SERVER_SECRETS, rng=seeded_rng(4), remote_name="customer")
-    peer.start(0.0)
-    auth.start(0.0)
-    pump(peer, auth, 0.0)
+    authenticate(peer, auth)
     (success,) = drain(auth)
     assert isinstance(success, AuthSuccess)
     assert success.name == "customer"  # pppd uses remotename as the peer's name
@@ -271,9 +271,7 @@ def test_stale_identifiers_are_ignored() -> None:
 
 def test_duplicate_response_gets_the_same_verdict() -> None:
     peer, auth = pair()
-    peer.start(0.0)
-    auth.start(0.0)
-    crossed = pump(peer, auth, 0.0)
+    crossed = authenticate(peer, auth)
     drain(auth)
     auth.receive(crossed[1], 1.0)  # RFC 1994 §4.2: repeated Response after the verdict
     assert auth.packets_to_send() == [crossed[2]]
@@ -282,9 +280,7 @@ def test_duplicate_response_gets_the_same_verdict() -> None:
 
 def test_rechallenge_with_chap_interval() -> None:
     peer, auth = pair(interval=60.0)
-    peer.start(0.0)
-    auth.start(0.0)
-    first = pump(peer, auth, 0.0)
+    first = authenticate(peer, auth)
     assert len(drain(auth)) == 1
     assert len(drain(peer)) == 1
     assert auth.get_timer() == 60.0
@@ -329,12 +325,7 @@ def test_protocol_reject_and_stop(caplog: pytest.LogCaptureFixture) -> None:
 def test_garbage_never_raises(code: int, identifier: int, data: bytes) -> None:
     packet = ControlPacket(code, identifier, data)
     peer, auth = pair()
-    for engine in (peer, auth):
-        engine.start(0.0)
-        engine.receive(packet, 0.0)
-        engine.packets_to_send()
-        drain(engine)
-        engine.handle_timer(1000.0)
+    feed_garbage((peer, auth), packet, later=1000.0)
     trace_body(PPPProtocol.CHAP, packet)
 
 

@@ -6,17 +6,15 @@ from pathlib import Path
 
 import pytest
 
-from pyppp.aio.files import read_limited
-from pyppp.aio.secrets import read_secrets
 from pyppp.errors import ConfigError
 from pyppp.ipv6cp.negotiator import Ipv6cpConfig
 from pyppp.linkconfig import LinkConfig
 from pyppp.pppd.dump import dump
-from pyppp.pppd.options import load_options, options_from_words
+from pyppp.pppd.options import options_from_words
 from pyppp.pppd.optiontable import OPTION_WORDS
-from pyppp.pppd.session import build_link_config, remotenumber_identifier
+from pyppp.pppd.session import remotenumber_identifier
 from pyppp.pppd.words import command_line_words
-from pyppp.util import seeded_rng
+from tests.pppdconfig import link_config_from_words
 
 ONE = bytes.fromhex("0000000000000001")
 
@@ -26,19 +24,7 @@ def opts(*words: str):  # type: ignore[no-untyped-def]
 
 
 def config(tmp_path: Path, *words: str, hwaddr: bytes | None = None) -> LinkConfig:
-    (tmp_path / "hosts").write_text("")
-    options = load_options(
-        "/dev/ttyS1", list(words), read_file=read_limited, config_dir=tmp_path, home=tmp_path
-    )
-    return build_link_config(
-        options,
-        secrets=read_secrets(tmp_path),
-        rng=seeded_rng(1),
-        hostname="griis",
-        read_file=read_limited,
-        hosts_file=tmp_path / "hosts",
-        hwaddr=hwaddr,
-    )
+    return link_config_from_words(tmp_path, words, hwaddr=hwaddr)
 
 
 def test_ipv6cp_is_on_by_default_as_in_pppd_2_4_9(tmp_path: Path) -> None:

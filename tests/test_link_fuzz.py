@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 from ipaddress import IPv4Address
-from typing import Any
+from typing import Any, Protocol
 
 import pytest
 from hypothesis import HealthCheck, Phase, example, given, settings
@@ -92,6 +92,21 @@ cp_action = st.one_of(
 )
 
 
+class Timed(Protocol):
+    """What a fuzzed action list drives the clock of: a ControlProtocol or a Link."""
+
+    def get_timer(self) -> float | None: ...
+    def handle_timer(self, now: float) -> None: ...
+
+
+def fire_timer(target: Timed, now: float) -> float:
+    """The "timer" action: jump to ``target``'s deadline (a second on if none) and run it."""
+    deadline = target.get_timer()
+    now = deadline if deadline is not None else now + 1.0
+    target.handle_timer(now)
+    return now
+
+
 def check_timer(cp: ControlProtocol[Any]) -> None:
     # RFC 1661 §4.6: the Restart timer runs only while a request is outstanding.
     if cp.state not in TIMER_STATES:
@@ -129,9 +144,7 @@ def test_control_protocol_survives_anything(
                 assert data is not None
                 cp.receive(data, now)
             case "timer":
-                deadline = cp.get_timer()
-                now = deadline if deadline is not None else now + 1.0
-                cp.handle_timer(now)
+                now = fire_timer(cp, now)
             case "open":
                 cp.open(now)
             case "close":
@@ -231,9 +244,7 @@ def test_link_survives_anything_from_the_line(
                 assert data is not None
                 link.receive_data(data, now)
             case "timer":
-                deadline = link.get_timer()
-                now = deadline if deadline is not None else now + 1.0
-                link.handle_timer(now)
+                now = fire_timer(link, now)
             case "ip":
                 link.send_ip(b"\x45" + bytes(19), now)
             case "close":

@@ -9,8 +9,6 @@ from pathlib import Path
 import pytest
 
 from pyppp import hdlc
-from pyppp.aio.files import read_limited
-from pyppp.aio.secrets import read_secrets
 from pyppp.ccp.mppe import MppeConfig
 from pyppp.ccp.negotiator import CcpConfig
 from pyppp.ccp.protocol import RESET_REQ
@@ -22,11 +20,10 @@ from pyppp.lcp.options import ChapAlgorithm
 from pyppp.link import Link
 from pyppp.linkconfig import LinkStats
 from pyppp.packet import Code, ControlPacket, PPPProtocol
-from pyppp.pppd.options import load_options
-from pyppp.pppd.session import build_link_config
 from pyppp.simple import simple_config
 from pyppp.util import seeded_rng
 from tests.linkpair import Impairment, LinkPair, Wire
+from tests.pppdconfig import link_config_from_words
 from tests.tcpip import ACK, PSH, Segment
 
 V1, V2, MD5 = ChapAlgorithm.MS, ChapAlgorithm.MS_V2, ChapAlgorithm.MD5
@@ -258,18 +255,7 @@ def test_a_reset_request_rekeys_the_peer() -> None:
 def test_mppe_words_in_pppds_order(
     words: list[str], expected: MppeConfig | None, tmp_path: Path
 ) -> None:
-    options = load_options(
-        "/dev/ttyS1", words, read_file=read_limited, config_dir=tmp_path, home=tmp_path
-    )
-    (tmp_path / "hosts").write_text("")
-    config = build_link_config(
-        options,
-        secrets=read_secrets(tmp_path),
-        rng=seeded_rng(1),
-        hostname="griis",
-        read_file=read_limited,
-        hosts_file=tmp_path / "hosts",
-    )
+    config = link_config_from_words(tmp_path, words)
     if expected is None:
         assert config.ccp is None or config.ccp.mppe is None
     else:
@@ -324,23 +310,8 @@ def test_a_tun_burst_is_encrypted_in_order() -> None:
 
 
 def test_noccp_with_require_mppe_is_refused(tmp_path: Path) -> None:
-    options = load_options(
-        "/dev/ttyS1",
-        ["require-mppe", "noccp"],
-        read_file=read_limited,
-        config_dir=tmp_path,
-        home=tmp_path,
-    )
-    (tmp_path / "hosts").write_text("")
     with pytest.raises(ConfigError, match="noccp"):
-        build_link_config(
-            options,
-            secrets=read_secrets(tmp_path),
-            rng=seeded_rng(1),
-            hostname="griis",
-            read_file=read_limited,
-            hosts_file=tmp_path / "hosts",
-        )
+        link_config_from_words(tmp_path, ["require-mppe", "noccp"])
 
 
 def test_a_run_of_bogus_mppe_packets_closes_the_link(caplog: pytest.LogCaptureFixture) -> None:

@@ -32,7 +32,14 @@ from pyppp.auth.pap import (
 )
 from pyppp.packet import ControlPacket, PPPProtocol
 from pyppp.pppd.secrets import SecretsFile
-from tests.authpair import assert_never_logged, authenticator_failed, drain, peer_failed, pump
+from tests.authpair import (
+    assert_never_logged,
+    authenticate,
+    authenticator_failed,
+    drain,
+    feed_garbage,
+    peer_failed,
+)
 
 SECRETS = SecretsFile.parse(
     "zaphod server gargleBlaster 10.0.0.2\n"
@@ -97,9 +104,7 @@ def test_trace_body_pppd_grammar() -> None:
 
 def test_success_back_to_back(caplog: pytest.LogCaptureFixture) -> None:
     peer, auth = pair()
-    auth.start(0.0)
-    peer.start(0.0)
-    crossed = pump(peer, auth, 0.0)
+    crossed = authenticate(peer, auth)
     assert [p.code for p in crossed] == [AUTH_REQ, AUTH_ACK]
     assert crossed[0].identifier == 1
     assert crossed[1] == encode_response(AUTH_ACK, 1, b"Login ok")
@@ -125,9 +130,7 @@ def test_success_back_to_back(caplog: pytest.LogCaptureFixture) -> None:
 
 def test_wrong_password(caplog: pytest.LogCaptureFixture) -> None:
     peer, auth = pair(password="wrongPassword")
-    auth.start(0.0)
-    peer.start(0.0)
-    crossed = pump(peer, auth, 0.0)
+    crossed = authenticate(peer, auth)
     assert crossed[1] == encode_response(AUTH_NAK, 1, b"Login incorrect")
     assert drain(peer) == [peer_failed(PPPProtocol.PAP)]
     assert drain(auth) == [authenticator_failed(PPPProtocol.PAP)]
@@ -138,9 +141,7 @@ def test_wrong_password(caplog: pytest.LogCaptureFixture) -> None:
 
 def test_unknown_user(caplog: pytest.LogCaptureFixture) -> None:
     peer, auth = pair(user="arthur")
-    auth.start(0.0)
-    peer.start(0.0)
-    pump(peer, auth, 0.0)
+    authenticate(peer, auth)
     assert "no PAP secret found for arthur" in caplog.messages
     assert isinstance(drain(auth)[0], AuthFailure)
 
@@ -148,17 +149,13 @@ def test_unknown_user(caplog: pytest.LogCaptureFixture) -> None:
 def test_no_secrets_file_at_all() -> None:
     peer = PapPeer("zaphod", "gargleBlaster")
     auth = PapAuthenticator("server", None)
-    auth.start(0.0)
-    peer.start(0.0)
-    pump(peer, auth, 0.0)
+    authenticate(peer, auth)
     assert isinstance(drain(auth)[0], AuthFailure)
 
 
 def test_empty_secret_accepts_any_password_without_login() -> None:
     peer, auth = pair(password="hunter2", user="marvin")
-    auth.start(0.0)
-    peer.start(0.0)
-    pump(peer, auth, 0.0)
+    authenticate(peer, auth)
     (success,) = drain(auth)
     assert isinstance(success, AuthSuccess)
     assert success.options == ("ms-dns", "10.0.0.53")
@@ -171,9 +168,7 @@ def test_peer_reads_password_from_pap_secrets(caplog: pytest.LogCaptureFixture) 
     client_secrets = SecretsFile.parse("zaphod * gargleBlaster\n")
     peer = PapPeer("zaphod", None, secrets=client_secrets)
     auth = PapAuthenticator("server", SECRETS)
-    auth.start(0.0)
-    peer.start(0.0)
-    pump(peer, auth, 0.0)
+    authenticate(peer, auth)
     assert isinstance(drain(peer)[0], AuthSuccess)
     # No secret at all: pppd logs it and sends an empty password.
     peer = PapPeer("nobody", None, secrets=client_secrets)
@@ -249,18 +244,14 @@ def test_late_ack_for_an_earlier_id_is_accepted() -> None:
 
 def test_duplicate_requests_get_the_same_verdict() -> None:
     peer, auth = pair()
-    auth.start(0.0)
-    peer.start(0.0)
-    pump(peer, auth, 0.0)
+    authenticate(peer, auth)
     drain(auth)
     # The peer lost our Ack and retransmits with a new id: Ack again, empty message.
     auth.receive(encode_auth_request(2, b"zaphod", b"gargleBlaster"), 3.0)
     assert auth.packets_to_send() == [encode_response(AUTH_ACK, 2, b"")]
     assert drain(auth) == []
     peer, auth = pair(password="wrongPassword")
-    auth.start(0.0)
-    peer.start(0.0)
-    pump(peer, auth, 0.0)
+    authenticate(peer, auth)
     auth.receive(encode_auth_request(2, b"zaphod", b"gargleBlaster"), 3.0)
     assert auth.packets_to_send() == [encode_response(AUTH_NAK, 2, b"")]
 
@@ -284,9 +275,7 @@ def test_protocol_reject(caplog: pytest.LogCaptureFixture) -> None:
 
 def test_login_check_is_requested_and_answered(caplog: pytest.LogCaptureFixture) -> None:
     peer, auth = pair(password="sekrit-login", user="ford")
-    auth.start(0.0)
-    peer.start(0.0)
-    pump(peer, auth, 0.0)
+    authenticate(peer, auth)
     (request,) = drain(auth)
     assert isinstance(request, LoginCheckNeeded)
     assert (request.user, request.password) == ("ford", "sekrit-login")
@@ -307,9 +296,7 @@ def test_login_check_is_requested_and_answered(caplog: pytest.LogCaptureFixture)
 
 def test_login_refused() -> None:
     peer, auth = pair(password="wrongPassword", user="ford")
-    auth.start(0.0)
-    peer.start(0.0)
-    pump(peer, auth, 0.0)
+    authenticate(peer, auth)
     (request,) = drain(auth)
     assert isinstance(request, LoginCheckNeeded)
     auth.login_result(request.request_id, False, 1.0)
@@ -431,12 +418,7 @@ def test_garbage_never_raises(code: int, identifier: int, data: bytes) -> None:
     packet = ControlPacket(code, identifier, data)
     peer = PapPeer("zaphod", "gargleBlaster")
     auth = PapAuthenticator("server", SECRETS)
-    for engine in (peer, auth):
-        engine.start(0.0)
-        engine.receive(packet, 0.0)
-        engine.packets_to_send()
-        drain(engine)
-        engine.handle_timer(100.0)
+    feed_garbage((peer, auth), packet, later=100.0)
     trace_body(PPPProtocol.PAP, packet)
     trace_body(PPPProtocol.PAP, packet, show_password=True)
 

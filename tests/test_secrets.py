@@ -27,6 +27,7 @@ from pyppp.pppd.secrets import (
     some_ip_ok,
     split_words,
 )
+from tests.pppdconfig import write_private
 
 VECTORS = Path(__file__).parent / "vectors" / "secrets"
 
@@ -205,9 +206,7 @@ def test_arbitrary_text_never_raises(text: str) -> None:
 def test_arbitrary_bytes_load_never_raises(
     tmp_path_factory: pytest.TempPathFactory, data: bytes
 ) -> None:
-    path = tmp_path_factory.mktemp("s") / "chap-secrets"
-    path.write_bytes(data)
-    path.chmod(0o600)
+    path = write_private(tmp_path_factory.mktemp("s") / "chap-secrets", data)
     parsed = load_secrets_file(path, logger=logging.getLogger("test.secrets"))
     parsed.find("x", "y")
 
@@ -240,12 +239,8 @@ def test_group_or_world_access_warns(tmp_path: Path, caplog: pytest.LogCaptureFi
 
 
 def test_indirect_secret_files(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    good = tmp_path / "good"
-    good.write_text('  "from a file"  ignored words\n')
-    good.chmod(0o600)
-    empty = tmp_path / "empty"
-    empty.write_text("# nothing\n")
-    empty.chmod(0o600)
+    good = write_private(tmp_path / "good", '  "from a file"  ignored words\n')
+    empty = write_private(tmp_path / "empty", "# nothing\n")
     text = (
         f"zaphod server @{good}\n"
         f"ford server @{empty}\n"
@@ -253,9 +248,7 @@ def test_indirect_secret_files(tmp_path: Path, caplog: pytest.LogCaptureFixture)
         f"arthur server @{tmp_path / 'missing'}\n"
         "marvin server @login\n"
     )
-    secrets = tmp_path / "chap-secrets"
-    secrets.write_text(text)
-    secrets.chmod(0o600)
+    secrets = write_private(tmp_path / "chap-secrets", text)
     parsed = load_secrets_file(secrets)  # the shell reads the @/path files too
     match = parsed.find("zaphod", "server")
     assert match is not None
@@ -295,8 +288,7 @@ def test_secrets_reader_rereads_at_each_refresh(
         asyncio.run(authentication_starts())
     assert caplog.messages == [caplog.messages[0]]
     assert caplog.messages[0].startswith(f"Can't open chap secret file {path}: ")
-    path.write_text("a b first\n")
-    path.chmod(0o600)
+    write_private(path, "a b first\n")
     assert source.find("a", "b") is None  # lookups never touch the disk
     reader.read_now()
     match = source.find("a", "b")
@@ -338,16 +330,30 @@ def test_have_secret_and_lacks_ip() -> None:
     assert have_secret(None, "a", "b", need_ip=False) == (False, False)
 
 
+def server_check(
+    *,
+    pap: bool = False,
+    chap: bool = False,
+    login: bool = False,
+    pap_secrets: SecretsFile | None = None,
+    chap_secrets: SecretsFile | None = None,
+    remote_name: str | None = None,
+) -> PeerSecretCheck:
+    """can_authenticate_peer as host ``server``: nothing required, no secrets unless given."""
+    return can_authenticate_peer(
+        require_pap=pap,
+        require_chap=chap,
+        login=login,
+        pap_secrets=pap_secrets,
+        chap_secrets=chap_secrets,
+        our_name="server",
+        remote_name=remote_name,
+    )
+
+
 def test_can_authenticate_peer_and_pppd_messages() -> None:
     no_ip = SecretsFile.parse("zaphod server s\n")
-    check = can_authenticate_peer(
-        require_pap=True,
-        require_chap=True,
-        login=False,
-        pap_secrets=no_ip,
-        chap_secrets=None,
-        our_name="server",
-    )
+    check = server_check(pap=True, chap=True, pap_secrets=no_ip)
     assert check == PeerSecretCheck(False, True)
     assert missing_secret_messages(check) == [
         "The remote system is required to authenticate itself",
@@ -363,40 +369,13 @@ def test_can_authenticate_peer_and_pppd_messages() -> None:
     ]
     assert missing_secret_messages(PeerSecretCheck(True)) == []
     # login makes PAP possible without any secret; CHAP needs chap-secrets.
-    assert can_authenticate_peer(
-        require_pap=True,
-        require_chap=False,
-        login=True,
-        pap_secrets=None,
-        chap_secrets=None,
-        our_name="server",
-    ).ok
+    assert server_check(pap=True, login=True).ok
     good = SecretsFile.parse("* server s *\n")
-    assert can_authenticate_peer(
-        require_pap=False,
-        require_chap=True,
-        login=False,
-        pap_secrets=None,
-        chap_secrets=good,
-        our_name="server",
-    ).ok
-    assert not can_authenticate_peer(
-        require_pap=False,
-        require_chap=True,
-        login=True,
-        pap_secrets=good,
-        chap_secrets=None,
-        our_name="server",
-    ).ok
+    assert server_check(chap=True, chap_secrets=good).ok
+    assert not server_check(chap=True, login=True, pap_secrets=good).ok
     # remotename narrows the lookup to that client.
-    assert not can_authenticate_peer(
-        require_pap=True,
-        require_chap=False,
-        login=False,
-        pap_secrets=SecretsFile.parse("zaphod server s *\n"),
-        chap_secrets=None,
-        our_name="server",
-        remote_name="ford",
+    assert not server_check(
+        pap=True, pap_secrets=SecretsFile.parse("zaphod server s *\n"), remote_name="ford"
     ).ok
 
 
@@ -413,15 +392,13 @@ def test_null_login_needs_an_empty_secret() -> None:
 def test_indirect_secret_file_over_the_limit_is_refused(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    big = tmp_path / "big"
-    big.write_bytes(b"bigSecret\n" + b"#" * MAX_INDIRECT_SECRET_SIZE)
-    big.chmod(0o600)
-    fits = tmp_path / "fits"
-    fits.write_bytes(b"smallSecret\n" + b"#" * (MAX_INDIRECT_SECRET_SIZE - 20))
-    fits.chmod(0o600)
-    secrets = tmp_path / "chap-secrets"
-    secrets.write_text(f"zaphod server @{big}\nzaphod * fallback\nford server @{fits}\n")
-    secrets.chmod(0o600)
+    big = write_private(tmp_path / "big", b"bigSecret\n" + b"#" * MAX_INDIRECT_SECRET_SIZE)
+    fits = write_private(
+        tmp_path / "fits", b"smallSecret\n" + b"#" * (MAX_INDIRECT_SECRET_SIZE - 20)
+    )
+    secrets = write_private(
+        tmp_path / "chap-secrets", f"zaphod server @{big}\nzaphod * fallback\nford server @{fits}\n"
+    )
     parsed = load_secrets_file(secrets)
     with caplog.at_level(logging.WARNING, logger="pyppp.auth"):
         match = parsed.find("zaphod", "server")
@@ -451,9 +428,9 @@ def test_indirect_secret_from_dev_zero_is_bounded(caplog: pytest.LogCaptureFixtu
 def test_secrets_file_over_the_limit_is_not_used(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    path = tmp_path / "chap-secrets"
-    path.write_bytes(b"zaphod server s3cret *\n" + b"#" * MAX_SECRETS_FILE_SIZE)
-    path.chmod(0o600)
+    path = write_private(
+        tmp_path / "chap-secrets", b"zaphod server s3cret *\n" + b"#" * MAX_SECRETS_FILE_SIZE
+    )
     with caplog.at_level(logging.ERROR, logger="pyppp.auth"):
         assert read_secrets_file(path) is None
     assert caplog.messages == [

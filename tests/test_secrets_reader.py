@@ -17,15 +17,11 @@ from pyppp.packet import PPPProtocol
 from pyppp.pppd.secrets import FileRead, SecretsFile
 from pyppp.util import seeded_rng
 from tests.authpair import pump
-
-
-def write(path: Path, text: str) -> None:
-    path.write_text(text)
-    path.chmod(0o600)
+from tests.pppdconfig import write_private
 
 
 def test_refresh_reads_in_a_worker_thread(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    write(tmp_path / "chap-secrets", "zaphod server s3cret *\n")
+    write_private(tmp_path / "chap-secrets", "zaphod server s3cret *\n")
     threads: list[int] = []
     real = aio_secrets.read_file
 
@@ -51,7 +47,7 @@ def test_refresh_reads_in_a_worker_thread(tmp_path: Path, monkeypatch: pytest.Mo
 def test_lcp_going_down_rereads_both_one_read_per_file_at_a_time(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    write(tmp_path / "chap-secrets", "zaphod server first *\n")
+    write_private(tmp_path / "chap-secrets", "zaphod server first *\n")
     reader = SecretsReader(tmp_path)
     reader.read_now()
     assert reader.reads == 2
@@ -67,7 +63,7 @@ def test_lcp_going_down_rereads_both_one_read_per_file_at_a_time(
     monkeypatch.setattr(aio_secrets, "read_secrets_file", slow)
 
     async def main() -> None:
-        write(tmp_path / "chap-secrets", "zaphod server second *\n")
+        write_private(tmp_path / "chap-secrets", "zaphod server second *\n")
         reader.on_event(LinkUp(mtu=1500, mru=1500))  # not a moment to read
         reader.on_event(AuthSucceeded(AuthMethod.CHAP, Role.AUTHENTICATOR, "zaphod"))
         assert reader.pending() == []
@@ -117,7 +113,7 @@ def test_outside_an_event_loop_prefetch_does_nothing(tmp_path: Path) -> None:
 def test_an_edit_applies_to_the_next_rechallenge(tmp_path: Path) -> None:
     # pppd reads chap-secrets at every Response; pyppp re-reads it when it sends the Challenge,
     # a round trip before the Response needs it.
-    write(tmp_path / "chap-secrets", "zaphod server old-secret *\n")
+    write_private(tmp_path / "chap-secrets", "zaphod server old-secret *\n")
     reader = SecretsReader(tmp_path)
     auth = ChapAuthenticator("server", reader.secrets.chap, rng=seeded_rng(1), interval=60.0)
     peer = ChapPeer("zaphod", "old-secret")
@@ -130,7 +126,7 @@ def test_an_edit_applies_to_the_next_rechallenge(tmp_path: Path) -> None:
         await read
         pump(peer, auth, 0.0)
         assert isinstance(auth.next_event(), AuthSuccess)
-        write(tmp_path / "chap-secrets", "zaphod server new-secret *\n")
+        write_private(tmp_path / "chap-secrets", "zaphod server new-secret *\n")
         auth.handle_timer(60.0)  # the re-challenge
         await asyncio.gather(*reader.pending())
         pump(peer, auth, 60.0)

@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 
 from pyppp.aio.files import read_limited
-from pyppp.aio.secrets import read_secrets
 from pyppp.auth.chap import ChapAuthenticator, ChapPeer
 from pyppp.ccp.deflate import DeflateConfig
 from pyppp.ccp.negotiator import CcpConfig
@@ -19,24 +18,16 @@ from pyppp.lcp.options import ChapAlgorithm
 from pyppp.linkconfig import LinkConfig
 from pyppp.packet import PPPProtocol
 from pyppp.pppd.options import load_options
-from pyppp.pppd.session import SessionAuth, build_link_config, local_name
-from pyppp.util import seeded_rng
+from pyppp.pppd.session import SessionAuth, local_name
+from tests.pppdconfig import link_config_from_words, write_private
 
 
 def make(tmp_path: Path, words: list[str], *, pap: str | None = None, chap: str | None = None,
          hosts: str = "") -> LinkConfig:  # fmt: skip
     for name, text in (("pap-secrets", pap), ("chap-secrets", chap)):
         if text is not None:
-            (tmp_path / name).write_text(text)
-            (tmp_path / name).chmod(0o600)
-    (tmp_path / "hosts").write_text(hosts)
-    options = load_options(
-        "/dev/ttyS1", words, read_file=read_limited, config_dir=tmp_path, home=tmp_path
-    )
-    return build_link_config(
-        options, secrets=read_secrets(tmp_path), rng=seeded_rng(1), hostname="griis",
-        read_file=read_limited, hosts_file=tmp_path / "hosts",
-    )  # fmt: skip
+            write_private(tmp_path / name, text)
+    return link_config_from_words(tmp_path, words, hosts=hosts)
 
 
 def test_noauth_client_with_pap_secret_can_do_pap_only(tmp_path: Path) -> None:

@@ -206,6 +206,13 @@ class DeflateCompressor:
         self.skipped = 0
         """Datagrams sent as they were without running deflate (for the benchmark)."""
 
+    def _send_as_is(self, data: bytes) -> None:
+        """A datagram goes out uncompressed: the peer's window takes it, our stream does not."""
+        window = self._window
+        window += data
+        del window[: -self._window_size]
+        self._stale = True
+
     def compress(self, protocol: int, payload: bytes) -> bytes | None:
         """The compressed datagram's Information, or ``None`` to send the frame unchanged."""
         if not compressible(protocol):
@@ -218,23 +225,17 @@ class DeflateCompressor:
         if self._quiet:
             self._quiet -= 1
             self.plain += 1
-            window += data
-            del window[: -self._window_size]
-            self._stale = True
+            self._send_as_is(data)
             return None
         if self._datagrams <= self._plain_until:
             self.plain += 1
-            window += data
-            del window[: -self._window_size]
-            self._stale = True
+            self._send_as_is(data)
             return None
         if self._skipping:
             self._skipped += 1
             if self._skipped < self._interval:
                 self.skipped += 1
-                window += data
-                del window[: -self._window_size]
-                self._stale = True
+                self._send_as_is(data)
                 return None
             self._skipped = 0  # a probe
         if self._stale:

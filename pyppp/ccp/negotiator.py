@@ -39,7 +39,7 @@ from pyppp.ccp.deflate import DeflateConfig, DeflatePolicy
 from pyppp.ccp.method import CcpMethod, MethodPolicy
 from pyppp.ccp.mppe import MppeConfig, MppePolicy
 from pyppp.ccp.options import CODECS, DEFLATE, BsdCompress, Predictor1
-from pyppp.options import Option, Review, encode_options
+from pyppp.options import Option, Review, encode_options, skip_repeats
 from pyppp.packet import Code, PPPProtocol
 from pyppp.util import NOTICE
 
@@ -169,20 +169,10 @@ class CcpNegotiator:
         self._his = ()
         code = _ACK
         reply: list[Option] = []
-        seen: set[int] = set()
-        warned = False
         accepted: list[Option] = []
-        for index, option in enumerate(options):
-            kind = option.option_type
-            if kind <= _LAST_CHECKED_TYPE:
-                if kind in seen:
-                    if not warned:
-                        # pppd ccp.c
-                        self._logger.warning("CCP: ignoring duplicate configuration option(s)")
-                        warned = True
-                    continue
-                seen.add(kind)
-            policy = self._by_type.get(kind)
+        unique = skip_repeats(options, _LAST_CHECKED_TYPE, self._logger, "CCP")
+        for index, option in enumerate(unique):
+            policy = self._by_type.get(option.option_type)
             verdict: Code
             answer: Option
             if policy is None and accepted and isinstance(option, _NEVER_USED):

@@ -38,7 +38,7 @@ from pyppp.control import PPP_MRU, ControlProtocol, Report
 from pyppp.fsm import FsmConfig, FsmEvent
 from pyppp.mppe import MppeEncryptor
 from pyppp.packet import ControlPacket, PPPProtocol
-from pyppp.util import NOTICE
+from pyppp.util import NOTICE, earliest
 
 if TYPE_CHECKING:
     from pyppp.status import CompressionStatus
@@ -288,8 +288,7 @@ class CcpControlProtocol(ControlProtocol[CcpResult]):
 
     def get_timer(self) -> float | None:
         """The earlier of the Restart timer and the Reset-Ack wait."""
-        deadlines = [d for d in (super().get_timer(), self._ack_deadline) if d is not None]
-        return min(deadlines) if deadlines else None
+        return earliest((super().get_timer(), self._ack_deadline))
 
     def handle_timer(self, now: float) -> None:
         """Run the Restart timer, and repeat an unanswered Reset-Request (module docstring)."""

@@ -19,7 +19,7 @@ from ipaddress import IPv4Address
 from typing import ClassVar, Final, Self
 
 from pyppp.errors import MalformedPacket
-from pyppp.options import Option
+from pyppp.options import Option, ProtocolOption
 
 __all__ = [
     "CODECS",
@@ -46,7 +46,6 @@ VJ_COMP_OLD: Final = 0x0037
 
 _ADDR: Final = struct.Struct("!4s")
 _ADDRS: Final = struct.Struct("!4s4s")
-_SHORT: Final = struct.Struct("!H")
 
 
 def _hex_tail(data: bytes) -> str:
@@ -89,7 +88,7 @@ class IpAddresses(Option):
 
 
 @dataclass(frozen=True, slots=True)
-class IpCompressionProtocol(Option):
+class IpCompressionProtocol(ProtocolOption):
     """IP-Compression-Protocol (type 2, RFC 1332 §3.2).
 
     The Data field is a 16-bit protocol number followed by protocol-specific bytes; for Van
@@ -102,8 +101,7 @@ class IpCompressionProtocol(Option):
     """
 
     TYPE: ClassVar[int] = 2
-    protocol: int
-    data: bytes = b""
+    _NAME: ClassVar[str] = "IP-Compression-Protocol"
 
     @classmethod
     def vj(cls, max_slot_id: int = 15, comp_slot_id: int = 1) -> Self:
@@ -119,22 +117,6 @@ class IpCompressionProtocol(Option):
     def comp_slot_id(self) -> int | None:
         """Comp-Slot-Id of the RFC 1332 VJ form, or ``None`` for any other form."""
         return self.data[1] if self.protocol == VJ_COMP and len(self.data) == 2 else None
-
-    def payload(self) -> bytes:
-        """Return the protocol number and the protocol-specific bytes."""
-        return _SHORT.pack(self.protocol) + self.data
-
-    @classmethod
-    def decode(cls, payload: bytes) -> Self:
-        """Decode a protocol number and whatever follows it.
-
-        Raises:
-            MalformedPacket: fewer than two octets.
-        """
-        if len(payload) < _SHORT.size:
-            raise MalformedPacket("IP-Compression-Protocol needs at least 2 octets")
-        (protocol,) = _SHORT.unpack_from(payload)
-        return cls(protocol, bytes(payload[2:]))
 
     def trace(self) -> str:
         """Return ``compress VJ 0f 01``, ``compress old-VJ`` or ``compress 0x...`` as pppd does."""

@@ -203,13 +203,19 @@ class _SendSlot:
         # word, TTL, the IP options, the TCP offset octet, the flags we do not carry, the
         # TCP options.
         self.fixed: tuple[int, int, bytes, int, bytes] | None = None
-        self.length = 0
-        self.ip_id = 0
-        self.seq = 0
-        self.ack = 0
-        self.window = 0
-        self.urp = 0
-        self.urg = False
+        self.load(0, 0, 0, 0, 0, 0, False)
+
+    def load(
+        self, length: int, ip_id: int, seq: int, ack: int, window: int, urp: int, urg: bool
+    ) -> None:
+        """Remember the fields of the header just sent, compressed or not."""
+        self.length = length
+        self.ip_id = ip_id
+        self.seq = seq
+        self.ack = ack
+        self.window = window
+        self.urp = urp
+        self.urg = urg
 
 
 class VjCompressor:
@@ -366,13 +372,7 @@ class VjCompressor:
         if flags & _PSH:
             changes |= TCP_PUSH
 
-        slot.length = length
-        slot.ip_id = ip_id
-        slot.seq = seq
-        slot.ack = ack
-        slot.window = window
-        slot.urp = urp
-        slot.urg = urg
+        slot.load(length, ip_id, seq, ack, window, urp, urg)
         checksum = packet[ihl + 16 : ihl + 18]
         if self._compress_slot_id and self._current == number:
             head = bytes((changes,))
@@ -396,13 +396,7 @@ class VjCompressor:
         length, ip_id, _ = _IP_LEN_ID_FRAG.unpack_from(packet, 2)
         seq, ack, _, flags, window, _, urp = _TCP_FIELDS.unpack_from(packet, ihl + 4)
         slot.fixed = fixed
-        slot.length = length
-        slot.ip_id = ip_id
-        slot.seq = seq
-        slot.ack = ack
-        slot.window = window
-        slot.urp = urp
-        slot.urg = bool(flags & _URG)
+        slot.load(length, ip_id, seq, ack, window, urp, bool(flags & _URG))
         self._current = number
         self.stats.sent_uncompressed += 1
         # RFC 1144 §3.2.3 (PPP form, RFC 1332 §4): the slot id replaces the IP protocol.

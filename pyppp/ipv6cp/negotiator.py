@@ -51,7 +51,7 @@ from pyppp.ipv6cp.options import (
     format_link_local,
     link_local,
 )
-from pyppp.options import EchoedRequest, Option, Review, UnknownOption
+from pyppp.options import EchoedRequest, Option, Review, UnknownOption, skip_repeats
 from pyppp.packet import Code, PPPProtocol
 from pyppp.util import NOTICE, Rng
 
@@ -259,18 +259,7 @@ class Ipv6cpNegotiator(EchoedRequest[_Request]):
         self._his = _His()
         code = _ACK
         reply: list[Option] = []
-        seen: set[int] = set()
-        warned = False
-        for option in options:
-            kind = option.option_type
-            if kind <= _LAST_CHECKED_TYPE:
-                if kind in seen:
-                    if not warned:
-                        # pppd ipv6cp.c
-                        self._logger.warning("IPV6CP: ignoring duplicate configuration option(s)")
-                        warned = True
-                    continue
-                seen.add(kind)
+        for option in skip_repeats(options, _LAST_CHECKED_TYPE, self._logger, "IPV6CP"):
             verdict, answer = self._judge(option)
             if verdict is _NAK and reject_if_disagree:
                 verdict, answer = _REJ, option

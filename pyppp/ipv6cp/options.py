@@ -9,14 +9,13 @@ same, so tools that parse pppd's lines read ours.
 
 from __future__ import annotations
 
-import struct
 from collections.abc import Mapping
 from dataclasses import dataclass
 from ipaddress import IPv6Address
 from typing import ClassVar, Final, Self
 
 from pyppp.errors import MalformedPacket
-from pyppp.options import Option
+from pyppp.options import Option, ProtocolOption
 
 __all__ = [
     "CODECS",
@@ -30,7 +29,6 @@ __all__ = [
 IDENTIFIER_LENGTH: Final = 8
 """RFC 5072 §4.1: the Interface-Identifier field is 64 bits."""
 
-_U16: Final = struct.Struct("!H")
 _LINK_LOCAL_PREFIX: Final = bytes.fromhex("fe80000000000000")
 
 
@@ -69,23 +67,11 @@ class InterfaceIdentifier(Option):
 
 
 @dataclass(frozen=True, slots=True)
-class Ipv6CompressionProtocol(Option):
+class Ipv6CompressionProtocol(ProtocolOption):
     """IPv6-Compression-Protocol (2): pyppp compresses no IPv6 headers and rejects it."""
 
     TYPE: ClassVar[int] = 2
-    protocol: int
-    data: bytes = b""
-
-    def payload(self) -> bytes:
-        """Protocol number and data."""
-        return _U16.pack(self.protocol) + self.data
-
-    @classmethod
-    def decode(cls, payload: bytes) -> Self:
-        """Parse protocol number and data."""
-        if len(payload) < 2:
-            raise MalformedPacket("short IPv6-Compression-Protocol")
-        return cls(_U16.unpack_from(payload)[0], bytes(payload[2:]))
+    _NAME: ClassVar[str] = "IPv6-Compression-Protocol"
 
     def trace(self) -> str:
         """pppd: ``compress 0x%x``, then any further octets in hex."""

@@ -22,7 +22,7 @@ from enum import IntEnum
 from typing import ClassVar, Final, Self
 
 from pyppp.errors import MalformedPacket
-from pyppp.options import Option
+from pyppp.options import Option, ProtocolOption
 from pyppp.packet import PPPProtocol
 
 __all__ = [
@@ -157,26 +157,6 @@ class _NumberOption(Option):
 
 
 @dataclass(frozen=True, slots=True)
-class _ProtocolOption(Option):
-    """Common shape of the options that name a protocol and add data (RFC 1661 §6.2, §6.3)."""
-
-    protocol: int
-    data: bytes = b""
-    _NAME: ClassVar[str] = ""
-
-    def payload(self) -> bytes:
-        """Return the protocol number followed by the data."""
-        return _U16.pack(self.protocol) + self.data
-
-    @classmethod
-    def decode(cls, payload: bytes) -> Self:
-        """Parse the Data field (at least the 2-octet protocol)."""
-        if len(payload) < 2:
-            raise MalformedPacket(f"{cls._NAME} option with {len(payload)} octets")
-        return cls(_U16.unpack_from(payload)[0], bytes(payload[2:]))
-
-
-@dataclass(frozen=True, slots=True)
 class Mru(_NumberOption):
     """Maximum-Receive-Unit (RFC 1661 §6.1).
 
@@ -207,7 +187,7 @@ class Accm(_NumberOption):
 
 
 @dataclass(frozen=True, slots=True)
-class AuthProtocol(_ProtocolOption):
+class AuthProtocol(ProtocolOption):
     """Authentication-Protocol (RFC 1661 §6.2): the sender wants the peer to authenticate.
 
     Attributes:
@@ -249,7 +229,7 @@ CHAP_MD5: Final = AuthProtocol(PPPProtocol.CHAP, bytes((ChapAlgorithm.MD5,)))
 
 
 @dataclass(frozen=True, slots=True)
-class QualityProtocol(_ProtocolOption):
+class QualityProtocol(ProtocolOption):
     """Quality-Protocol (RFC 1661 §6.3); pyppp recognises it only to trace and reject it.
 
     Attributes:

@@ -24,7 +24,7 @@ from pyppp.lcp.negotiator import LcpNegotiator, LcpResult
 from pyppp.lcp.options import MagicNumber
 from pyppp.options import Option
 from pyppp.packet import Code, ControlPacket, PPPProtocol
-from pyppp.util import NOTICE
+from pyppp.util import NOTICE, earliest
 
 __all__ = ["LcpControlProtocol"]
 
@@ -110,8 +110,7 @@ class LcpControlProtocol(ControlProtocol[LcpResult]):
 
     def get_timer(self) -> float | None:
         """The earlier of the Restart timer and the next keepalive tick."""
-        deadlines = [d for d in (super().get_timer(), self._echo_deadline) if d is not None]
-        return min(deadlines) if deadlines else None
+        return earliest((super().get_timer(), self._echo_deadline))
 
     def handle_timer(self, now: float) -> None:
         """Run the Restart timer and the keepalive."""

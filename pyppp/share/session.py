@@ -36,6 +36,7 @@ from typing import Final, Protocol
 
 from pyppp.share.config import IDLE_LINE, ShareConfig
 from pyppp.share.telnet import Filtered, TelnetFilter
+from pyppp.util import earliest
 
 __all__ = [
     "POLL_INTERVAL",
@@ -323,12 +324,7 @@ class Session:
         """Return the next deadline on the shell's clock, ``None`` when nothing is timed."""
         if self.ending is not None or self._started is None:
             return None
-        deadlines = [
-            d
-            for d in (self._stall_deadline(), self._idle_deadline(), self._next_poll)
-            if d is not None
-        ]
-        return min(deadlines, default=None)
+        return earliest((self._stall_deadline(), self._idle_deadline(), self._next_poll))
 
     @property
     def client_paused(self) -> bool:

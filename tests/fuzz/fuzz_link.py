@@ -53,6 +53,7 @@ from pyppp import hdlc
 from pyppp.datapath import CONTROL_QUEUE_LIMIT
 from pyppp.events import IpReceived, LinkTerminated
 from pyppp.link import Link
+from pyppp.linkconfig import LinkConfig
 from pyppp.mppe import COHERENCY_SPACE
 from pyppp.packet import ControlPacket, PPPProtocol
 from pyppp.simple import simple_config
@@ -150,26 +151,25 @@ def _links(source: Input) -> tuple[Link, Link, bool, CcpChoice]:
     chap = users if auth in (2, 4) else None
     a_checks = auth in (1, 2)
     b_checks = auth in (3, 4)
-    a = simple_config(
-        local=str(_A),
-        remote=str(_B),
-        require_pap=pap if a_checks else None,
-        require_chap=chap if a_checks else None,
-        user="zaphod" if b_checks else None,
-        password="gargleBlaster" if b_checks else None,
-        rng=rng,
-        ipv6=ipv6,
-        chap_algorithms=ccp.algorithms,
-    )
-    b = simple_config(
-        require_pap=pap if b_checks else None,
-        require_chap=chap if b_checks else None,
-        user="zaphod" if a_checks else None,
-        password="gargleBlaster" if a_checks else None,
-        rng=rng,
-        ipv6=ipv6,
-        chap_algorithms=ccp.algorithms,
-    )
+
+    def end(
+        *, checks: bool, answers: bool, local: str | None = None, remote: str | None = None
+    ) -> LinkConfig:
+        """One end of the link: it checks the other (with ``pap`` or ``chap``) or answers."""
+        return simple_config(
+            local=local,
+            remote=remote,
+            require_pap=pap if checks else None,
+            require_chap=chap if checks else None,
+            user="zaphod" if answers else None,
+            password="gargleBlaster" if answers else None,
+            rng=rng,
+            ipv6=ipv6,
+            chap_algorithms=ccp.algorithms,
+        )
+
+    a = end(checks=a_checks, answers=b_checks, local=str(_A), remote=str(_B))
+    b = end(checks=b_checks, answers=a_checks)
     victim_is_a = not flags & 0x10
     if flags & 0x20:  # the adaptive send size, with its Echo-Request probes
         a = dataclasses.replace(a, adaptive_mtu=True)
