@@ -37,13 +37,13 @@ import signal
 import subprocess
 import sys
 import tempfile
-import termios
 import threading
 import time
-import tty
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
+
+from .harness import make_raw, open_pty_raw
 
 if TYPE_CHECKING:
     from .harness import CommandResult, PppdGuest
@@ -345,10 +345,10 @@ class LineTap:
     """
 
     def __init__(self, guest_device: str) -> None:
-        self._guest = _open_raw(guest_device)
+        self._guest = open_pty_raw(guest_device)
         self._master, self._slave = os.openpty()
         # Raw and silent from the start: an echo would send pppd's bytes straight back.
-        _make_raw(self._slave)
+        make_raw(self._slave)
         #: The pty for pyppp (its slave end stays open here too, so the relay never sees EIO
         #: while pyppp opens or closes it).
         self.device = os.ttyname(self._slave)
@@ -391,16 +391,3 @@ class LineTap:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def _make_raw(fd: int) -> None:
-    tty.setraw(fd, termios.TCSANOW)
-    attrs = termios.tcgetattr(fd)
-    attrs[3] &= ~(termios.ECHO | termios.ECHONL)
-    termios.tcsetattr(fd, termios.TCSANOW, attrs)
-
-
-def _open_raw(path: str) -> int:
-    fd = os.open(path, os.O_RDWR | os.O_NOCTTY)
-    _make_raw(fd)
-    return fd
