@@ -149,8 +149,7 @@ def run(lines: int, seconds: float) -> dict[str, float]:
             clients: list[LoggedProcess] = []
             namespaces: list[Netns] = []
             for index, (_, b) in enumerate(ends):
-                ns = Netns(f"{lab.a.name[:-2]}-c{index}")
-                lab.namespaces.append(ns)
+                ns = lab.namespace(f"c{index}")
                 namespaces.append(ns)
                 clients.append(
                     lab.pyppp(

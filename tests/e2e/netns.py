@@ -20,7 +20,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 __all__ = [
@@ -415,6 +415,12 @@ class Lab:
             words.append("nodetach")
         return self.start(label, ns, [sys.executable, "-m", "pyppp", *words])
 
+    def namespace(self, suffix: str) -> Netns:
+        """One more namespace, named after a and b (``...-<suffix>``), deleted with the lab."""
+        ns = Netns(f"{self.a.name[:-2]}-{suffix}")
+        self.namespaces.append(ns)
+        return ns
+
     def config_dir(self, name: str, **files: str) -> Path:
         """A config dir for one side inside the lab's directory (see :func:`write_config_dir`)."""
         return write_config_dir(self.tmp / name, **files)
@@ -609,7 +615,7 @@ def start_call(
     password: str = PASSWORD,
     server_words: Sequence[str] = ("debug",),
     client_words: Sequence[str] = ("debug",),
-    server_ready: str = r"^Connect: ppp\d+ <--> ",
+    server_ready: str | Callable[[LoggedProcess], object] = r"^Connect: ppp\d+ <--> ",
     mschap_v2: bool = False,
 ) -> Call:
     """Start the server (PAP, addresses from 10.99.1.0/24) and then the dialer.
@@ -619,7 +625,8 @@ def start_call(
         ends: the cable's two device paths (server on the first).
         password: the dialer's password (the server's secrets file has the right one).
         server_words, client_words: extra pppd words for each side.
-        server_ready: the server line after which it reads the line (then the dialer starts).
+        server_ready: the server line after which it reads the line (then the dialer starts),
+            or a function that returns once the server is ready (given the server's process).
         mschap_v2: the server requires MS-CHAPv2 (``require-mschap-v2``, both sides'
             chap-secrets) instead of PAP (``--auth pap``, pap-secrets).
     """
@@ -642,7 +649,10 @@ def start_call(
     # Dial only once the server reads its end, as a caller would wait for the answer: the
     # dialer's first ConfReq then gets an answer at once and the link-up time is the
     # protocol's, not a 3-second Restart timer's.
-    server.wait_for(server_ready, timeout=15)
+    if isinstance(server_ready, str):
+        server.wait_for(server_ready, timeout=15)
+    else:
+        server_ready(server)
     client = lab.pyppp(
         "client",
         lab.b,
