@@ -25,6 +25,7 @@ from pathlib import Path
 
 __all__ = [
     "CLIENT_IP",
+    "CONNECT",
     "PASSWORD",
     "SERVER_IP",
     "USER",
@@ -464,21 +465,30 @@ conn.close()
 print("received", answer, flush=True)
 """
 
+# For a sender script: ``connect(host, port, timeout)``, retried every 50 ms until the
+# listener is up (a sink started just before, an address still being configured).
+CONNECT = r"""
+import socket, time
+def connect(host, port, timeout):
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return socket.create_connection((host, port), timeout=timeout)
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+"""
+
 # The sender: connect, send N pseudo-random bytes (or a file's, when given its path instead),
 # half-close, wait for the sink's answer.
-_SOURCE = r"""
-import hashlib, random, socket, sys, time
+_SOURCE = (
+    CONNECT
+    + r"""
+import hashlib, random, sys
 host, port, what, timeout = sys.argv[1], int(sys.argv[2]), sys.argv[3], float(sys.argv[4])
 data = random.Random(1661).randbytes(int(what)) if what.isdigit() else open(what, "rb").read()
-deadline = time.monotonic() + timeout
-while True:
-    try:
-        sock = socket.create_connection((host, port), timeout=timeout)
-        break
-    except OSError:
-        if time.monotonic() > deadline:
-            raise
-        time.sleep(0.05)
+sock = connect(host, port, timeout)
 start = time.monotonic()
 sock.sendall(data)
 sock.shutdown(socket.SHUT_WR)
@@ -492,6 +502,7 @@ elapsed = time.monotonic() - start
 print("sent", hashlib.sha256(data).hexdigest(), len(data), f"{elapsed:.6f}", flush=True)
 print("answer", answer.decode().strip(), flush=True)
 """
+)
 
 
 def tcp_transfer(
@@ -501,10 +512,12 @@ def tcp_transfer(
     client_ns: Netns,
     *,
     size: int,
+    data: Path | None = None,
     port: int = 5001,
     timeout: float = 60.0,
 ) -> tuple[float, str, str]:
-    """Send ``size`` bytes over TCP from ``client_ns`` to ``server_ip`` in ``server_ns``.
+    """Send ``size`` bytes over TCP from ``client_ns`` to ``server_ip`` in ``server_ns``:
+    pseudo-random ones, or the file ``data`` (of ``size`` bytes).
 
     Returns:
         (seconds from connect to the sink's answer, the sender's sha256, the sink's sha256).
@@ -519,7 +532,7 @@ def tcp_transfer(
     source = lab.start(
         "source",
         client_ns,
-        [sys.executable, "-c", _SOURCE, server_ip, str(port), str(size), str(timeout)],
+        [sys.executable, "-c", _SOURCE, server_ip, str(port), str(data or size), str(timeout)],
     )
     source_status = source.wait(timeout + 10)
     sink_status = sink.wait(10)
