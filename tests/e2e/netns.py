@@ -22,6 +22,9 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import NoReturn
+
+from tests.loglines import wait_line
 
 __all__ = [
     "CLIENT_IP",
@@ -221,27 +224,23 @@ class LoggedProcess:
         Raises:
             ProcessTimeoutError: not seen in time, or the process ended first (with its log).
         """
-        regex = re.compile(pattern)
-        deadline = time.monotonic() + timeout
-        seen = 0
-        with self._cond:
-            while True:
-                for stamp, line in self.lines[seen:]:
-                    if regex.search(line):
-                        return stamp, line
-                seen = len(self.lines)
-                left = deadline - time.monotonic()
-                ended = self.proc.poll() is not None and not self._reader.is_alive()
-                if left <= 0 or ended:
-                    why = "exited" if ended else "timed out"
-                    raise ProcessTimeoutError(
-                        f"{self.label} {why} before printing /{pattern}/ "
-                        f"(status {self.proc.poll()}); its log:\n{self._text_unlocked()}"
-                    )
-                self._cond.wait(min(left, 0.2))
 
-    def _text_unlocked(self) -> str:
-        return "\n".join(line for _, line in self.lines)
+        def fail(ended: bool) -> NoReturn:
+            why = "exited" if ended else "timed out"
+            raise ProcessTimeoutError(
+                f"{self.label} {why} before printing /{pattern}/ "
+                f"(status {self.proc.poll()}); its log:\n{self.text}"
+            )
+
+        stamp, m = wait_line(
+            self._cond,
+            self.lines,
+            pattern,
+            timeout,
+            ended=lambda: self.proc.poll() is not None and not self._reader.is_alive(),
+            fail=fail,
+        )
+        return stamp, m.string
 
     def wait(self, timeout: float = 10.0) -> int:
         """Wait for the exit status (the log is complete when this returns)."""

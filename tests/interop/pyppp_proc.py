@@ -41,7 +41,9 @@ import threading
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, NoReturn
+
+from tests.loglines import wait_line
 
 from .harness import make_raw, open_pty_raw
 
@@ -260,29 +262,22 @@ class PypppProcess:
             TimeoutError: no match within ``timeout`` (with the log's tail).
             RuntimeError: the process exited without printing a matching line.
         """
-        regex = re.compile(pattern)
-        deadline = time.monotonic() + timeout
-        seen = 0
-        with self._cond:
-            while True:
-                for _, line in self._lines[seen:]:
-                    m = regex.search(line)
-                    if m:
-                        return m
-                seen = len(self._lines)
-                ended = self._proc is not None and self._proc.poll() is not None
-                if ended and all(not r.is_alive() for r in self._readers):
-                    raise RuntimeError(
-                        f"pyppp exited ({self.returncode}) without a line matching "
-                        f"{pattern!r}; log tail:\n{self._tail()}"
-                    )
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise TimeoutError(
-                        f"no pyppp log line matching {pattern!r} in {timeout} s; "
-                        f"log tail:\n{self._tail()}"
-                    )
-                self._cond.wait(min(left, 0.2))
+
+        def fail(ended: bool) -> NoReturn:
+            if ended:
+                raise RuntimeError(
+                    f"pyppp exited ({self.returncode}) without a line matching "
+                    f"{pattern!r}; log tail:\n{self._tail()}"
+                )
+            raise TimeoutError(
+                f"no pyppp log line matching {pattern!r} in {timeout} s; log tail:\n{self._tail()}"
+            )
+
+        def ended() -> bool:
+            exited = self._proc is not None and self._proc.poll() is not None
+            return exited and all(not r.is_alive() for r in self._readers)
+
+        return wait_line(self._cond, self._lines, pattern, timeout, ended=ended, fail=fail)[1]
 
     def log_time(self, pattern: str) -> float | None:
         """Seconds from :meth:`start` to the first line matching ``pattern`` (None if none)."""
