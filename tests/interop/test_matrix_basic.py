@@ -38,6 +38,7 @@ import pytest
 from .harness import PppdGuest
 from .pyppp_proc import LineTap, PypppProcess, guest_run, guest_spawn
 from .results import record
+from .test_matrix_more import pppd_link_up
 
 pytestmark = [pytest.mark.interop, pytest.mark.timeout(240)]
 
@@ -82,12 +83,6 @@ def scenario(name: str) -> Iterator[Row]:
 
 def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
-
-
-def link_up(guest: PppdGuest) -> float | None:
-    """Seconds from pppd's start to its IP-UP: the negotiation, without the guest's boot."""
-    up, start = guest.link_up_seconds, guest.pppd_start_seconds
-    return None if up is None or start is None else up - start
 
 
 def esc(address: str) -> str:
@@ -287,9 +282,8 @@ def test_s1_dial_noauth_traffic_and_echo(pppd_guest: StartGuest, pyppp_process: 
             timeout=150,
         )
         peer = pyppp_process("dial", guest.device, ["noauth", "debug", "debug", "local"])
-        guest.wait_event("IP-UP", 40)
+        row.link_up = pppd_link_up(guest, 40)
         t_up = time.monotonic()
-        row.link_up = link_up(guest)
         peer.wait_log(rf"local  IP address {esc(our_ip)}", 10)
         peer.wait_log(rf"remote IP address {esc(pppd_ip)}", 1)
 
@@ -388,8 +382,7 @@ def test_s2_pap(pppd_guest: StartGuest, pyppp_process: StartPyppp) -> None:
             auth="pap",
         )
 
-        good.wait_event("IP-UP", 40)
-        row.link_up = link_up(good)
+        row.link_up = pppd_link_up(good, 40)
         good_peer.wait_log(r"Peer zaphod authenticated with PAP", 5)
         good_peer.wait_log(r"PAP peer authentication succeeded for zaphod", 1)
         good.wait_log(r"PAP authentication succeeded", 1)
@@ -424,8 +417,7 @@ def test_s3_chap_pppd_authenticates_pyppp(
             pppd_guest, pyppp_process, guest_args, "pyppp pppd s3cret *\n"
         )
 
-        good.wait_event("IP-UP", 40)
-        row.link_up = link_up(good)
+        row.link_up = pppd_link_up(good, 40)
         # pppd 2.4.9 logs no success line as CHAP authenticator (2.5 adds "Peer %q
         # authenticated with CHAP"): its Success packet and the auth-up hook say it.
         good.wait_log(r'sent \[CHAP Success id=0x\w+ "Access granted"\]', 1)
@@ -462,8 +454,7 @@ def test_s3_chap_pyppp_authenticates_pppd(
             auth="chap",
         )
 
-        good.wait_event("IP-UP", 40)
-        row.link_up = link_up(good)
+        row.link_up = pppd_link_up(good, 40)
         good.wait_log(r"CHAP authentication succeeded", 1)
         good_peer.wait_log(r"Peer zaphod authenticated with CHAP", 5)
         good_peer.wait_log(r'sent \[CHAP Success id=0x\w+ "Access granted"\]', 1)
@@ -545,8 +536,7 @@ def test_s4_login_pam(
             auth="login",
         )
 
-        good.wait_event("IP-UP", 40)
-        row.link_up = link_up(good)
+        row.link_up = pppd_link_up(good, 40)
         good_peer.wait_log(rf"user {user} logged in on tty \S+ intf ppp\d+", 5)
         good_peer.wait_log(rf"Peer {user} authenticated with PAP", 1)
         good.wait_log(r"PAP authentication succeeded", 1)
@@ -647,8 +637,7 @@ def _unusual_lcp(
         tap_b = stack.enter_context(LineTap(b.device))
         b_peer = pyppp_process("serve", tap_b.device, ["debug"], auth="none")
 
-        a.wait_event("IP-UP", 40)
-        row_a.link_up = link_up(a)
+        row_a.link_up = pppd_link_up(a, 40)
         # pppd asks for ACCM 0x000a0000 (0x11 and 0x13 escaped towards it) and an MRU of
         # 296; pyppp acks both, and its interface's MTU follows the peer's MRU.
         ours = a_peer.log_text()
@@ -684,8 +673,7 @@ def _unusual_lcp(
         )
 
     with scenario("5b. default-asyncmap, nopcomp, noaccomp") as row_b:
-        b.wait_event("IP-UP", 40)
-        row_b.link_up = link_up(b)
+        row_b.link_up = pppd_link_up(b, 40)
         # pppd rejects ACCM, PFC and ACFC: pyppp must escape every control character and
         # send full headers.
         log = "\n".join(b.pppd_log())

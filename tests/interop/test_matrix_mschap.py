@@ -22,7 +22,6 @@ from .test_matrix_basic import (
     StartPyppp,
     finish_by_pppd,
     finish_by_pyppp,
-    link_up,
     ping_guest_to_host,
     ping_host_to_guest,
     pppd_calls_twice,
@@ -30,6 +29,7 @@ from .test_matrix_basic import (
     pyppp_dials_twice,
     scenario,
 )
+from .test_matrix_more import pppd_link_up
 
 pytestmark = [pytest.mark.interop, pytest.mark.timeout(240)]
 
@@ -47,8 +47,7 @@ def test_m1_pppd_requires_mschap_v2_from_pyppp(
             pppd_guest, pyppp_process, guest_args, "pyppp pppd s3cret-v2 *\n"
         )
 
-        good.wait_event("IP-UP", 40)
-        row.link_up = link_up(good)
+        row.link_up = pppd_link_up(good, 40)
         good_peer.wait_log(r"rcvd \[LCP ConfReq id=0x\w+ .*<auth chap MS-v2>", 1)
         good_peer.wait_log(r'rcvd \[CHAP Challenge id=0x\w+ <[0-9a-f]{32}>, name = "pppd"\]', 1)
         good_peer.wait_log(r'sent \[CHAP Response id=0x\w+ <[0-9a-f]{98}>, name = "pyppp"\]', 1)
@@ -82,8 +81,7 @@ def test_m2_pppd_requires_mschap_v1_from_pyppp(
             [*BASE, "auth", "require-mschap", "name", "pppd", "10.99.14.5:10.99.14.6"],
             "pyppp pppd s3cret-v1 *\n",
         )
-        guest.wait_event("IP-UP", 40)
-        row.link_up = link_up(guest)
+        row.link_up = pppd_link_up(guest, 40)
         peer.wait_log(r"rcvd \[LCP ConfReq id=0x\w+ .*<auth chap MS>", 1)
         peer.wait_log(r'rcvd \[CHAP Challenge id=0x\w+ <[0-9a-f]{16}>, name = "pppd"\]', 1)
         guest.wait_log(r'sent \[CHAP Success id=0x\w+ "Access granted"\]', 1)
@@ -109,8 +107,7 @@ def test_m3_pyppp_serves_mschap_v2_to_pppd(
             words=["require-mschap-v2"],
         )
 
-        good.wait_event("IP-UP", 40)
-        row.link_up = link_up(good)
+        row.link_up = pppd_link_up(good, 40)
         good.wait_log(r"rcvd \[LCP ConfReq id=0x\w+ .*<auth chap MS-v2>", 1)
         good.wait_log(rf'rcvd \[CHAP Success id=0x\w+ "{AUTH_RESPONSE} M=Access granted"\]', 1)
         good.wait_log(r"CHAP authentication succeeded", 1)  # pppd checked our S=
