@@ -125,27 +125,6 @@ def micro(count: int = 2000) -> dict[str, float]:
 
 # -- the link -------------------------------------------------------------------------------
 
-_SOURCE = r"""
-import hashlib, socket, sys, time
-host, port, path = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-data = open(path, "rb").read()
-deadline = time.monotonic() + 120
-while True:
-    try:
-        sock = socket.create_connection((host, port), timeout=120)
-        break
-    except OSError:
-        if time.monotonic() > deadline:
-            raise
-        time.sleep(0.05)
-start = time.monotonic()
-sock.sendall(data)
-sock.shutdown(socket.SHUT_WR)
-answer = sock.recv(256)
-print("sent", hashlib.sha256(data).hexdigest(), len(data), time.monotonic() - start, flush=True)
-print("answer", answer.decode().strip(), flush=True)
-"""
-
 
 def _pyppp_link(
     lab: Lab, ends: tuple[str, str], words: list[str]
@@ -172,22 +151,14 @@ def _pyppp_link(
 def _send(lab: Lab, data_file: Path) -> float:
     """One TCP transfer of ``data_file`` from the dialer's side to the server's (sha256 checked);
     its seconds from the first octet written to the sink's answer."""
-    from tests.e2e.netns import _SINK
+    from tests.e2e.netns import tcp_transfer
 
-    sink = lab.start("sink", lab.a, [sys.executable, "-c", _SINK, SERVER_IP, "5001", "300"])
-    sink.wait_for("listening", 10)
-    source = lab.start(
-        "source", lab.b, [sys.executable, "-c", _SOURCE, SERVER_IP, "5001", str(data_file)]
+    size = data_file.stat().st_size
+    seconds, sent, got = tcp_transfer(
+        lab, lab.a, SERVER_IP, lab.b, size=size, data=data_file, timeout=300
     )
-    assert source.wait(400) == 0, source.text
-    assert sink.wait(10) == 0, sink.text
-    sent = source.find(r"^sent ")
-    got = sink.find(r"^received ")
-    assert sent is not None
-    assert got is not None
-    _, digest, _size, seconds = sent[1].split()
-    assert got[1].split()[1] == digest, "corrupted"
-    return float(seconds)
+    assert got == sent, "corrupted"
+    return seconds
 
 
 def transfer(data_file: Path, *, words: list[str], baud: int | None) -> float:

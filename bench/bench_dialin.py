@@ -35,25 +35,19 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from pyppp.aio.cable import NullModemCable  # noqa: E402
-from tests.e2e.netns import PASSWORD, USER, Lab, LoggedProcess, Netns  # noqa: E402
+from tests.e2e.netns import CONNECT, PASSWORD, USER, Lab, LoggedProcess, Netns  # noqa: E402
 
 BAUD = 115200
 LINE_RATE = BAUD / 10  # bytes a second, each way
 SERVER = "10.99.16.1"
 
 # Send as fast as TCP lets us for a while, then report what was sent.
-_SOURCE = r"""
-import socket, sys, time
+_SOURCE = (
+    CONNECT
+    + r"""
+import sys
 host, port, seconds = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
-deadline = time.monotonic() + 30
-while True:
-    try:
-        sock = socket.create_connection((host, port), timeout=30)
-        break
-    except OSError:
-        if time.monotonic() > deadline:
-            raise
-        time.sleep(0.05)
+sock = connect(host, port, 30)
 chunk = bytes(range(256)) * 16
 sock.settimeout(60)
 print("connected", flush=True)
@@ -64,6 +58,7 @@ while time.monotonic() < end:
 sock.close()
 print("sent", sent, flush=True)
 """
+)
 
 # Count what arrives between the first byte and the end, in the server's namespace.
 _SINK = r"""
@@ -149,8 +144,7 @@ def run(lines: int, seconds: float) -> dict[str, float]:
             clients: list[LoggedProcess] = []
             namespaces: list[Netns] = []
             for index, (_, b) in enumerate(ends):
-                ns = Netns(f"{lab.a.name[:-2]}-c{index}")
-                lab.namespaces.append(ns)
+                ns = lab.namespace(f"c{index}")
                 namespaces.append(ns)
                 clients.append(
                     lab.pyppp(

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import signal
 import sys
 import time
 from pathlib import Path
@@ -30,16 +29,7 @@ if str(REPO) not in sys.path:
 
 from pyppp.aio.cable import NullModemCable  # noqa: E402
 from pyppp.mppe import KeyStrength, MppeDecryptor, MppeEncryptor, MppeMode  # noqa: E402
-from tests.e2e.netns import (  # noqa: E402
-    CLIENT_IP,
-    PASSWORD,
-    SERVER_IP,
-    USER,
-    Call,
-    Lab,
-    netns_unavailable_reason,
-    tcp_transfer,
-)
+from tests.e2e.netns import Lab, netns_unavailable_reason, start_call  # noqa: E402
 
 MODES = {"MS-CHAPv2, no MPPE": (), "MS-CHAPv2 + MPPE-128 stateless": ("require-mppe-128",)}
 
@@ -47,27 +37,12 @@ MODES = {"MS-CHAPv2, no MPPE": (), "MS-CHAPv2 + MPPE-128 stateless": ("require-m
 def transfer(size: int, words: tuple[str, ...]) -> float:
     """MB/s of one TCP transfer through a pyppp call with ``words`` on both sides."""
     with Lab("bench") as lab, NullModemCable() as cable:
-        server_dir = lab.config_dir("server", chap_secrets=f"{USER} * {PASSWORD} *\n")
-        client_dir = lab.config_dir("client", chap_secrets=f"{USER} * {PASSWORD}\n")
-        server = lab.pyppp(
-            "server", lab.a, "serve", cable.ends[0], "--config-dir", str(server_dir),
-            "require-mschap-v2", f"{SERVER_IP}:{CLIENT_IP}", *words,
-        )  # fmt: skip
-        server.wait_for(r"^Connect: ppp\d+ <--> ", timeout=15)
-        client = lab.pyppp(
-            "client", lab.b, "dial", cable.ends[1], "--user", USER, "--config-dir",
-            str(client_dir), "noauth", *words,
-        )  # fmt: skip
-        call = Call(server, client)
+        call = start_call(lab, cable.ends, mschap_v2=True, server_words=words, client_words=words)
         call.wait_up(lab=lab)
         if words:
+            client = call.client
             assert client.find(r"^MPPE 128-bit stateless compression enabled$"), client.text
-        seconds, sent, got = tcp_transfer(lab, lab.a, SERVER_IP, lab.b, size=size)
-        assert sent == got
-        client.signal(signal.SIGTERM)
-        client.wait(10)
-        server.wait(10)
-        return size / seconds / 1e6
+        return call.measure(lab, size)
 
 
 def cipher_us(size: int, *, stateful: bool, seconds: float = 0.3) -> float:

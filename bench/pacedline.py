@@ -27,10 +27,11 @@ from __future__ import annotations
 import contextlib
 import os
 import select
-import termios
 import threading
 import time
 import tty
+
+from tests.interop.harness import open_pty_raw
 
 __all__ = ["FIFO", "MAX_QUEUED", "PacedLine"]
 
@@ -99,15 +100,6 @@ class _Direction:
         return self.head_due + (min(len(self.pending), FIFO) - 1) * self.octet_time
 
 
-def _open_raw(path: str) -> int:
-    fd = os.open(path, os.O_RDWR | os.O_NOCTTY | os.O_NONBLOCK)
-    tty.setraw(fd, termios.TCSANOW)
-    attrs = termios.tcgetattr(fd)
-    attrs[3] &= ~(termios.ECHO | termios.ECHONL)
-    termios.tcsetattr(fd, termios.TCSANOW, attrs)
-    return fd
-
-
 class PacedLine:
     """Two tty ends whose octets cross at ``baud`` / 10 a second, each way (8N1).
 
@@ -133,7 +125,7 @@ class PacedLine:
                 paths.append(os.ttyname(slave))
         else:
             for path in devices:
-                fd = _open_raw(path)
+                fd = open_pty_raw(path, os.O_NONBLOCK)
                 self._fds.append(fd)
                 relayed.append(fd)
                 paths.append(path)

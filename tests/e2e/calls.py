@@ -8,6 +8,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from .netns import CLIENT_IP, PASSWORD, REPO, SERVER_IP, USER, Lab, LoggedProcess
@@ -65,6 +66,18 @@ def count(process: LoggedProcess, pattern: str) -> int:
     regex = re.compile(pattern)
     with process._cond:  # the lines list is appended to by the reader thread
         return sum(1 for _, line in process.lines if regex.search(line))
+
+
+def wait_count(process: LoggedProcess, pattern: str, count_: int, timeout: float = 15.0) -> None:
+    """Wait until ``count_`` of the process's lines match ``pattern``; fail at once with its
+    log if the process ends short of them, or after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while count(process, pattern) < count_:
+        if time.monotonic() > deadline or process.proc.poll() is not None:
+            if count(process, pattern) >= count_:
+                return
+            raise AssertionError(f"/{pattern}/ not seen {count_} times:\n{logs(process)}")
+        time.sleep(0.02)
 
 
 def alive(pid: int) -> bool:

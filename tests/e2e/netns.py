@@ -20,11 +20,15 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import NoReturn
+
+from tests.loglines import wait_line
 
 __all__ = [
     "CLIENT_IP",
+    "CONNECT",
     "PASSWORD",
     "SERVER_IP",
     "USER",
@@ -220,27 +224,23 @@ class LoggedProcess:
         Raises:
             ProcessTimeoutError: not seen in time, or the process ended first (with its log).
         """
-        regex = re.compile(pattern)
-        deadline = time.monotonic() + timeout
-        seen = 0
-        with self._cond:
-            while True:
-                for stamp, line in self.lines[seen:]:
-                    if regex.search(line):
-                        return stamp, line
-                seen = len(self.lines)
-                left = deadline - time.monotonic()
-                ended = self.proc.poll() is not None and not self._reader.is_alive()
-                if left <= 0 or ended:
-                    why = "exited" if ended else "timed out"
-                    raise ProcessTimeoutError(
-                        f"{self.label} {why} before printing /{pattern}/ "
-                        f"(status {self.proc.poll()}); its log:\n{self._text_unlocked()}"
-                    )
-                self._cond.wait(min(left, 0.2))
 
-    def _text_unlocked(self) -> str:
-        return "\n".join(line for _, line in self.lines)
+        def fail(ended: bool) -> NoReturn:
+            why = "exited" if ended else "timed out"
+            raise ProcessTimeoutError(
+                f"{self.label} {why} before printing /{pattern}/ "
+                f"(status {self.proc.poll()}); its log:\n{self.text}"
+            )
+
+        stamp, m = wait_line(
+            self._cond,
+            self.lines,
+            pattern,
+            timeout,
+            ended=lambda: self.proc.poll() is not None and not self._reader.is_alive(),
+            fail=fail,
+        )
+        return stamp, m.string
 
     def wait(self, timeout: float = 10.0) -> int:
         """Wait for the exit status (the log is complete when this returns)."""
@@ -415,6 +415,12 @@ class Lab:
             words.append("nodetach")
         return self.start(label, ns, [sys.executable, "-m", "pyppp", *words])
 
+    def namespace(self, suffix: str) -> Netns:
+        """One more namespace, named after a and b (``...-<suffix>``), deleted with the lab."""
+        ns = Netns(f"{self.a.name[:-2]}-{suffix}")
+        self.namespaces.append(ns)
+        return ns
+
     def config_dir(self, name: str, **files: str) -> Path:
         """A config dir for one side inside the lab's directory (see :func:`write_config_dir`)."""
         return write_config_dir(self.tmp / name, **files)
@@ -468,21 +474,30 @@ conn.close()
 print("received", answer, flush=True)
 """
 
+# For a sender script: ``connect(host, port, timeout)``, retried every 50 ms until the
+# listener is up (a sink started just before, an address still being configured).
+CONNECT = r"""
+import socket, time
+def connect(host, port, timeout):
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return socket.create_connection((host, port), timeout=timeout)
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+"""
+
 # The sender: connect, send N pseudo-random bytes (or a file's, when given its path instead),
 # half-close, wait for the sink's answer.
-_SOURCE = r"""
-import hashlib, random, socket, sys, time
+_SOURCE = (
+    CONNECT
+    + r"""
+import hashlib, random, sys
 host, port, what, timeout = sys.argv[1], int(sys.argv[2]), sys.argv[3], float(sys.argv[4])
 data = random.Random(1661).randbytes(int(what)) if what.isdigit() else open(what, "rb").read()
-deadline = time.monotonic() + timeout
-while True:
-    try:
-        sock = socket.create_connection((host, port), timeout=timeout)
-        break
-    except OSError:
-        if time.monotonic() > deadline:
-            raise
-        time.sleep(0.05)
+sock = connect(host, port, timeout)
 start = time.monotonic()
 sock.sendall(data)
 sock.shutdown(socket.SHUT_WR)
@@ -496,6 +511,7 @@ elapsed = time.monotonic() - start
 print("sent", hashlib.sha256(data).hexdigest(), len(data), f"{elapsed:.6f}", flush=True)
 print("answer", answer.decode().strip(), flush=True)
 """
+)
 
 
 def tcp_transfer(
@@ -505,10 +521,12 @@ def tcp_transfer(
     client_ns: Netns,
     *,
     size: int,
+    data: Path | None = None,
     port: int = 5001,
     timeout: float = 60.0,
 ) -> tuple[float, str, str]:
-    """Send ``size`` bytes over TCP from ``client_ns`` to ``server_ip`` in ``server_ns``.
+    """Send ``size`` bytes over TCP from ``client_ns`` to ``server_ip`` in ``server_ns``:
+    pseudo-random ones, or the file ``data`` (of ``size`` bytes).
 
     Returns:
         (seconds from connect to the sink's answer, the sender's sha256, the sink's sha256).
@@ -523,7 +541,7 @@ def tcp_transfer(
     source = lab.start(
         "source",
         client_ns,
-        [sys.executable, "-c", _SOURCE, server_ip, str(port), str(size), str(timeout)],
+        [sys.executable, "-c", _SOURCE, server_ip, str(port), str(data or size), str(timeout)],
     )
     source_status = source.wait(timeout + 10)
     sink_status = sink.wait(10)
@@ -619,7 +637,7 @@ def start_call(
     password: str = PASSWORD,
     server_words: Sequence[str] = ("debug",),
     client_words: Sequence[str] = ("debug",),
-    server_ready: str = r"^Connect: ppp\d+ <--> ",
+    server_ready: str | Callable[[LoggedProcess], object] = r"^Connect: ppp\d+ <--> ",
     mschap_v2: bool = False,
 ) -> Call:
     """Start the server (PAP, addresses from 10.99.1.0/24) and then the dialer.
@@ -629,7 +647,8 @@ def start_call(
         ends: the cable's two device paths (server on the first).
         password: the dialer's password (the server's secrets file has the right one).
         server_words, client_words: extra pppd words for each side.
-        server_ready: the server line after which it reads the line (then the dialer starts).
+        server_ready: the server line after which it reads the line (then the dialer starts),
+            or a function that returns once the server is ready (given the server's process).
         mschap_v2: the server requires MS-CHAPv2 (``require-mschap-v2``, both sides'
             chap-secrets) instead of PAP (``--auth pap``, pap-secrets).
     """
@@ -652,7 +671,10 @@ def start_call(
     # Dial only once the server reads its end, as a caller would wait for the answer: the
     # dialer's first ConfReq then gets an answer at once and the link-up time is the
     # protocol's, not a 3-second Restart timer's.
-    server.wait_for(server_ready, timeout=15)
+    if isinstance(server_ready, str):
+        server.wait_for(server_ready, timeout=15)
+    else:
+        server_ready(server)
     client = lab.pyppp(
         "client",
         lab.b,

@@ -9,34 +9,16 @@ traces must show Reset-Requests sent and answered, with no "Lost compression syn
 
 from __future__ import annotations
 
-import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from .netns import _SINK, Lab, netns_unavailable_reason
+from .netns import Lab, netns_unavailable_reason, tcp_transfer
 from .noisyline import NoisyCable
 
 SERVER_IP, CLIENT_IP = "10.99.118.11", "10.99.118.12"
 SIZE = 2 * 1024 * 1024
-
-_SOURCE = r"""
-import hashlib, socket, sys, time
-host, port, path = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-data = open(path, "rb").read()
-for _ in range(200):
-    try:
-        sock = socket.create_connection((host, port), timeout=120)
-        break
-    except OSError:
-        time.sleep(0.05)
-sock.sendall(data)
-sock.shutdown(socket.SHUT_WR)
-print("sent", hashlib.sha256(data).hexdigest(), len(data), flush=True)
-print("answer", sock.recv(256).decode().strip(), flush=True)
-"""
 
 
 def english_text(size: int) -> bytes:
@@ -70,18 +52,10 @@ def test_deflate_survives_bit_errors_through_resets(
             side.wait_for(r"^remote IP address ", 30)
         lab.a.wait_address(SERVER_IP)
         lab.b.wait_address(CLIENT_IP)
-        sink = lab.start("sink", lab.a, [sys.executable, "-c", _SINK, SERVER_IP, "5001", "240"])
-        sink.wait_for("listening", 10)
-        source = lab.start(
-            "source", lab.b, [sys.executable, "-c", _SOURCE, SERVER_IP, "5001", str(text)]
+        seconds, sent, got = tcp_transfer(
+            lab, lab.a, SERVER_IP, lab.b, size=SIZE, data=text, timeout=240
         )
-        assert source.wait(300) == 0, source.text
-        seconds = time.monotonic() - source.started_at
-        assert sink.wait(10) == 0, sink.text
-        sent, got = source.find(r"^sent "), sink.find(r"^received ")
-        assert sent is not None, source.text
-        assert got is not None, sink.text
-        assert got[1].split()[1:] == sent[1].split()[1:], (sent[1], got[1])
+        assert got == sent
         assert cable.flipped > 0
         # The receiver (server) lost frames and asked for resets; the sender answered them.
         assert server.find(r"^sent \[CCP ResetReq id=0x\w+\]") is not None, server.text

@@ -26,7 +26,18 @@ from pathlib import Path
 from pyppp.aio.cable import NullModemCable
 from pyppp.aio.signals import FATAL, handled_signals
 
-from .calls import FAST, READY, UP, VECTORS, alive, config_dirs, dial, pyppp_plain, serve
+from .calls import (
+    FAST,
+    READY,
+    UP,
+    VECTORS,
+    alive,
+    config_dirs,
+    dial,
+    pyppp_plain,
+    serve,
+    wait_count,
+)
 from .calls import count as _count
 from .calls import logs as _logs
 from .netns import (
@@ -45,14 +56,6 @@ EXIT_FATAL_SIGNAL = 127
 
 
 # -- helpers -------------------------------------------------------------------------------------
-
-
-def _wait_count(process: LoggedProcess, pattern: str, count: int, timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while _count(process, pattern) < count:
-        if time.monotonic() > deadline:
-            raise AssertionError(f"/{pattern}/ not seen {count} times:\n{_logs(process)}")
-        time.sleep(0.02)
 
 
 def _wait(predicate: object, timeout: float = 10.0, what: str = "condition") -> None:
@@ -215,9 +218,9 @@ def test_sigusr1_toggles_the_trace_with_the_link_up_and_sigusr2_is_harmless(lab:
 
         client.signal(signal.SIGUSR1)  # debug off
         challenges = _count(server, r"^sent \[CHAP Challenge")
-        _wait_count(server, r"^sent \[CHAP Challenge", challenges + 2)
+        wait_count(server, r"^sent \[CHAP Challenge", challenges + 2)
         traced = _count(client, r"^rcvd \[CHAP Challenge")  # a late one may have come in
-        _wait_count(server, r"^sent \[CHAP Challenge", challenges + 5)
+        wait_count(server, r"^sent \[CHAP Challenge", challenges + 5)
         assert _count(client, r"^rcvd \[CHAP Challenge") == traced, _logs(client)
 
         client.signal(signal.SIGUSR2)  # renegotiate compression: nothing to do, nothing broken
@@ -485,13 +488,13 @@ def test_demand_dials_on_a_ping_hangs_up_when_idle_and_dials_again(lab: Lab) -> 
         client.wait_for(UP, 1)
         # idle 2: the link goes, the process and the interface stay.
         client.wait_for(r"^Terminating connection due to lack of activity\.$", 15)
-        _wait_count(server, READY, 2)  # the server answers again (persist)
+        wait_count(server, READY, 2)  # the server answers again (persist)
         assert client.proc.poll() is None, _logs(client)
         lab.b.wait_address(CLIENT_IP, timeout=1)
 
         ping(lab.b, SERVER_IP, count=2, wait=8)
-        _wait_count(client, r"^Starting link$", 2)
-        _wait_count(client, READY, 2)
+        wait_count(client, r"^Starting link$", 2)
+        wait_count(client, READY, 2)
         client.signal(signal.SIGTERM)
         assert client.wait(15) == EXIT_USER_REQUEST, _logs(server, client)
         assert _ppp_links(lab.b) == []
@@ -555,7 +558,7 @@ def test_replacedefaultroute_and_defaultroute_metric(lab: Lab) -> None:
         assert _default_routes(lab.b) == before
         client.signal(signal.SIGTERM)
         assert client.wait(10) == EXIT_USER_REQUEST, _logs(client)
-        _wait_count(server, READY, 2)
+        wait_count(server, READY, 2)
 
         # With it: ours replaces the old one, which comes back at the end.
         client = dial(lab, cable.ends[1], "defaultroute", "replacedefaultroute", label="c2")
@@ -568,7 +571,7 @@ def test_replacedefaultroute_and_defaultroute_metric(lab: Lab) -> None:
         assert client.wait(10) == EXIT_USER_REQUEST, _logs(client)
         assert client.find(r"^restoring old default route to eth9 \[10\.99\.50\.254\]$")
         assert _default_routes(lab.b) == before, _logs(client)
-        _wait_count(server, READY, 3)
+        wait_count(server, READY, 3)
 
         # defaultroute-metric: only a default route with the same metric counts.
         client = dial(lab, cable.ends[1], "defaultroute", "defaultroute-metric", "50", label="c3")

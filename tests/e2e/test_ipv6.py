@@ -266,8 +266,7 @@ def test_masquerade_shares_the_servers_network(lab: Lab, ending: str) -> None:
     reason = masquerade_unavailable()
     if reason is not None:
         pytest.skip(reason)
-    internet = Netns(f"{lab.a.name[:-2]}-i")
-    lab.namespaces.append(internet)
+    internet = lab.namespace("i")
     for command in (
         ["ip", "link", "add", "vnet0", "type", "veth", "peer", "name", "vnet1"],
         ["ip", "link", "set", "vnet1", "netns", internet.name],

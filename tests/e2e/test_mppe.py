@@ -15,11 +15,8 @@ from pathlib import Path
 from pyppp.aio.cable import NullModemCable
 from pyppp.packet import PPPProtocol
 
-from .netns import CLIENT_IP, PASSWORD, SERVER_IP, USER, Call, Lab, ping, tcp_transfer
-
-TRANSFER_BYTES = 2 * 1024 * 1024
-EXIT_OK = 0
-EXIT_USER_REQUEST = 5
+from .netns import CLIENT_IP, PASSWORD, SERVER_IP, Lab, ping, start_call
+from .test_mschap import TRANSFER_BYTES, transfer_and_hang_up
 
 
 def captured_protocols(pcap: Path) -> list[int]:
@@ -35,21 +32,17 @@ def captured_protocols(pcap: Path) -> list[int]:
 
 
 def test_mschap_v2_mppe_call_ping_and_transfer(lab: Lab) -> None:
-    server_dir = lab.config_dir("server", chap_secrets=f"{USER} * {PASSWORD} *\n")
-    client_dir = lab.config_dir("client", chap_secrets=f"{USER} * {PASSWORD}\n")
     pcap = lab.tmp / "client.pcap"
     with NullModemCable() as cable:
-        server = lab.pyppp(
-            "server", lab.a, "serve", cable.ends[0], "--config-dir", str(server_dir),
-            "require-mschap-v2", "require-mppe-128", f"{SERVER_IP}:{CLIENT_IP}", "debug",
-        )  # fmt: skip
-        server.wait_for(r"^Connect: ppp\d+ <--> ", timeout=15)
-        client = lab.pyppp(
-            "client", lab.b, "dial", cable.ends[1], "--user", USER, "--config-dir",
-            str(client_dir), "noauth", "require-mppe-128", "debug", "pcap", str(pcap),
-        )  # fmt: skip
-        call = Call(server, client)
+        call = start_call(
+            lab,
+            cable.ends,
+            mschap_v2=True,
+            server_words=("require-mppe-128", "debug"),
+            client_words=("require-mppe-128", "debug", "pcap", str(pcap)),
+        )
         call.wait_up(lab=lab)
+        server, client = call.server, call.client
         logs = f"server:\n{server.text}\n---\nclient:\n{client.text}"
         for side in (server, client):
             assert side.find(r"^MPPE 128-bit stateless compression enabled$"), logs
@@ -57,14 +50,7 @@ def test_mschap_v2_mppe_call_ping_and_transfer(lab: Lab) -> None:
         assert PASSWORD not in server.text + client.text
         ping(lab.b, SERVER_IP, count=3, size=1000)
         ping(lab.a, CLIENT_IP, count=3, size=1000)
-        _, sent_hash, got_hash = tcp_transfer(
-            lab, lab.a, SERVER_IP, lab.b, size=TRANSFER_BYTES, timeout=120
-        )
-        assert sent_hash == got_hash
-        server.stop()
-        assert server.wait(15) == EXIT_USER_REQUEST, logs
-        assert client.wait(15) == EXIT_OK, f"server:\n{server.text}\n---\nclient:\n{client.text}"
-        assert "Traceback" not in server.text + client.text
+        transfer_and_hang_up(lab, call, timeout=120)
     protocols = captured_protocols(pcap)
     assert PPPProtocol.IP not in protocols
     assert PPPProtocol.IPV6 not in protocols

@@ -28,6 +28,21 @@ def start_mschap_call(
     return call, str(lab.tmp / "server" / "chap-secrets")
 
 
+def transfer_and_hang_up(lab: Lab, call: Call, *, timeout: float) -> None:
+    """TRANSFER_BYTES by TCP from the dialer to the server, digests compared; then SIGTERM to
+    the server: it exits 5, the dialer (its link was up) 0, and neither log has a traceback."""
+    server, client = call.server, call.client
+    logs = f"server:\n{server.text}\n---\nclient:\n{client.text}"
+    _, sent_hash, got_hash = tcp_transfer(
+        lab, lab.a, SERVER_IP, lab.b, size=TRANSFER_BYTES, timeout=timeout
+    )
+    assert sent_hash == got_hash
+    server.stop()
+    assert server.wait(15) == EXIT_USER_REQUEST, logs
+    assert client.wait(15) == EXIT_OK, f"server:\n{server.text}\n---\nclient:\n{client.text}"
+    assert "Traceback" not in server.text + client.text
+
+
 def test_mschap_v2_call_ping_and_transfer(lab: Lab) -> None:
     with NullModemCable() as cable:
         call, _ = start_mschap_call(lab, cable.ends)
@@ -43,14 +58,7 @@ def test_mschap_v2_call_ping_and_transfer(lab: Lab) -> None:
         assert PASSWORD not in server.text + client.text
         ping(lab.b, SERVER_IP, count=3, size=1000)
         ping(lab.a, CLIENT_IP, count=3)
-        _, sent_hash, got_hash = tcp_transfer(
-            lab, lab.a, SERVER_IP, lab.b, size=TRANSFER_BYTES, timeout=90
-        )
-        assert sent_hash == got_hash
-        server.stop()
-        assert server.wait(15) == EXIT_USER_REQUEST, logs
-        assert client.wait(15) == EXIT_OK, f"server:\n{server.text}\n---\nclient:\n{client.text}"
-        assert "Traceback" not in server.text + client.text
+        transfer_and_hang_up(lab, call, timeout=90)
 
 
 def test_an_edited_chap_secrets_applies_to_the_next_rechallenge(lab: Lab) -> None:

@@ -96,11 +96,7 @@ def test_sixteen_lines_pool_isolation_persist(lab: Lab, cables: list[NullModemCa
     server.wait_for(rf"^Serving {LINES} lines: ", timeout=20)
     for device in devices:
         server.wait_for(rf"^{_label(device)}: Connect: ppp\d+ <--> {device}$", timeout=20)
-    namespaces = []
-    for index in range(LINES):
-        ns = Netns(f"{lab.a.name[:-2]}-c{index}")
-        lab.namespaces.append(ns)
-        namespaces.append(ns)
+    namespaces = [lab.namespace(f"c{index}") for index in range(LINES)]
     clients = [_dial(lab, namespaces[i], cables[i].ends[1], client_dir, i) for i in range(LINES)]
     for client in clients:
         client.wait_for(UP, timeout=60)
@@ -188,11 +184,7 @@ def test_pool_precedence_and_exhaustion(lab: Lab, cables: list[NullModemCable]) 
     server = _serve(lab, devices, server_dir, "10.99.16.100-10.99.16.100")
     for device in devices:
         server.wait_for(rf"^{_label(device)}: Connect: ppp\d+ <--> {device}$", timeout=20)
-    namespaces = []
-    for index in range(3):
-        ns = Netns(f"{lab.a.name[:-2]}-c{index}")
-        lab.namespaces.append(ns)
-        namespaces.append(ns)
+    namespaces = [lab.namespace(f"c{index}") for index in range(3)]
     users = (USER, "trillian", USER)
     clients = []
     for index, user in enumerate(users):

@@ -26,7 +26,7 @@ import pytest
 from pyppp.aio.cable import NullModemCable
 from pyppp.pppd.lock import format_lock_content
 
-from .calls import READY, UP, VECTORS, alive, config_dirs, dial, pyppp_plain, serve
+from .calls import READY, UP, VECTORS, alive, config_dirs, dial, pyppp_plain, serve, wait_count
 from .calls import count as _count
 from .calls import logs as _logs
 from .netns import (
@@ -61,16 +61,6 @@ def _times(process: LoggedProcess, pattern: str) -> list[float]:
     regex = re.compile(pattern)
     with process._cond:
         return [stamp for stamp, line in process.lines if regex.search(line)]
-
-
-def _wait_count(process: LoggedProcess, pattern: str, count: int, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while _count(process, pattern) < count:
-        if time.monotonic() > deadline or process.proc.poll() is not None:
-            if _count(process, pattern) >= count:
-                return
-            raise AssertionError(f"/{pattern}/ not seen {count} times:\n{_logs(process)}")
-        time.sleep(0.02)
 
 
 ECHO = r"^sent \[LCP EchoReq "
@@ -191,7 +181,7 @@ def test_dialer_persist_redials_after_holdoff_and_stops_at_maxfail(
         client.wait_for(r"^Serial link appears to be disconnected\.$", 1)
         server2 = serve(lab, cable.ends[0], label="server2")
         server2.wait_for(READY, 10)
-        _wait_count(client, UP, 2, 15)
+        wait_count(client, UP, 2, 15)
         server2.wait_for(UP, 5)
         terminated = _times(client, r"^Connection terminated\.$")
         redial = _times(client, READY)
@@ -230,16 +220,16 @@ def test_persistent_server_answers_a_second_call(lab: Lab) -> None:
         first.signal(signal.SIGTERM)
         assert first.wait(10) == EXIT_USER_REQUEST, _logs(server, first)
         # The server hangs up, waits its holdoff and answers again on the same line.
-        _wait_count(server, READY, 2, 10)
+        wait_count(server, READY, 2, 10)
         second = dial(lab, cable.ends[1], label="second")
-        _wait_count(server, UP, 2, 15)
+        wait_count(server, UP, 2, 15)
         second.wait_for(UP, 5)
         ping(lab.b, SERVER_IP, count=1)
         assert server.proc.poll() is None, _logs(server)
         assert server.find(r"^LCP terminated by peer"), _logs(server)
         second.signal(signal.SIGTERM)
         assert second.wait(10) == EXIT_USER_REQUEST, _logs(second)
-        _wait_count(server, READY, 3, 10)
+        wait_count(server, READY, 3, 10)
         server.signal(signal.SIGTERM)
         assert server.wait(10) == EXIT_USER_REQUEST, _logs(server)
         _no_traceback(server, first, second)
@@ -594,8 +584,8 @@ def test_sighup_with_persist_reconnects(lab: Lab) -> None:
         client = dial(lab, cable.ends[1], "persist", "holdoff", "1")
         _up(server, client)
         client.signal(signal.SIGHUP)
-        _wait_count(client, UP, 2, 20)
-        _wait_count(server, UP, 2, 5)
+        wait_count(client, UP, 2, 20)
+        wait_count(server, UP, 2, 5)
         ping(lab.b, SERVER_IP, count=1)
         logs = _logs(server, client)
         assert client.find(r"^Hangup \(SIGHUP\)$"), logs

@@ -123,11 +123,7 @@ def test_pap_chap_users_get_radius_addresses_and_are_accounted(lab: Lab, radius:
         server = _serve(lab, devices, conf)
         for device in devices:
             server.wait_for(rf": Connect: ppp\d+ <--> {device}$", timeout=20)
-        namespaces = []
-        for index in range(3):
-            ns = Netns(f"{lab.a.name[:-2]}-r{index}")
-            lab.namespaces.append(ns)
-            namespaces.append(ns)
+        namespaces = [lab.namespace(f"r{index}") for index in range(3)]
         arthur = _dial(lab, namespaces[0], one.ends[1], "arthur", "dentPW42", "refuse-chap")
         ford = _dial(lab, namespaces[1], two.ends[1], "ford", "prefectPW42")
         zaphod = _dial(lab, namespaces[2], three.ends[1], "arthur", "notThePassword")

@@ -20,7 +20,7 @@ import pytest
 
 from pyppp.aio.cable import NullModemCable
 
-from .netns import CLIENT_IP, PASSWORD, SERVER_IP, USER, Lab, LoggedProcess, ping
+from .netns import CLIENT_IP, SERVER_IP, Lab, LoggedProcess, ping, start_call
 
 EXIT_OK = 0
 EXIT_USER_REQUEST = 5
@@ -73,8 +73,6 @@ def test_windows_handshake_pairings(
     scripts.mkdir()
     (scripts / "winclient.chat").write_text(WINCLIENT_CHAT)
     (scripts / "winserver.chat").write_text(WINSERVER_CHAT)
-    server_dir = lab.config_dir("server", pap_secrets=f"{USER} * {PASSWORD} *\n")
-    client_dir = lab.config_dir("client", pap_secrets=f"{USER} * {PASSWORD}\n")
     server_extra = {
         "native": ["--windows"],
         "chat": ["connect", f"chat -v -f {scripts / 'winclient.chat'}"],
@@ -85,39 +83,20 @@ def test_windows_handshake_pairings(
         "plain": [],
     }[client_kind]
     with NullModemCable() as cable:
-        server = lab.pyppp(
-            "server",
-            lab.a,
-            "serve",
-            cable.ends[0],
-            "--auth",
-            "pap",
-            "--config-dir",
-            str(server_dir),
-            f"{SERVER_IP}:{CLIENT_IP}",
-            "lcp-restart",
-            "1",
-            "debug",
-            *server_extra,
+
+        def ready(server: LoggedProcess) -> None:
+            _wait_open(server, cable.ends[0])
+            if server_kind == "chat":
+                server.wait_for(r"^expect \(CLIENT\)$", 10)
+
+        call = start_call(
+            lab,
+            cable.ends,
+            server_words=("lcp-restart", "1", "debug", *server_extra),
+            client_words=("lcp-restart", "1", "debug", *client_extra),
+            server_ready=ready,
         )
-        _wait_open(server, cable.ends[0])
-        if server_kind == "chat":
-            server.wait_for(r"^expect \(CLIENT\)$", 10)
-        client = lab.pyppp(
-            "client",
-            lab.b,
-            "dial",
-            cable.ends[1],
-            "--user",
-            USER,
-            "--config-dir",
-            str(client_dir),
-            "noauth",
-            "lcp-restart",
-            "1",
-            "debug",
-            *client_extra,
-        )
+        server, client = call.server, call.client
         up = [p.wait_for(UP, 15)[0] for p in (server, client)]
         wall = max(up) - client.started_at
         logs = _logs(server, client)

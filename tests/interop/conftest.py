@@ -12,7 +12,7 @@ import shutil
 import warnings
 from collections.abc import Callable, Generator, Iterator, Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
 
 import pytest
 
@@ -43,6 +43,7 @@ def pytest_runtest_makereport(
 
 
 _FAILED = pytest.StashKey[bool]()
+_T = TypeVar("_T", PppdGuest, PypppProcess)
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
@@ -116,11 +117,11 @@ def pppd_guest(
         return guest
 
     yield start
-    failed = request.node.stash.get(_FAILED, False)
-    for i, guest in enumerate(guests):
-        guest.close()
-        if failed:
-            print(f"===== guest {i} ({guest.summary()}) console =====\n{guest.console()}")
+    _close_all(
+        request,
+        guests,
+        lambda i, g: f"===== guest {i} ({g.summary()}) console =====\n{g.console()}",
+    )
 
 
 @pytest.fixture
@@ -142,8 +143,20 @@ def pyppp_process(request: pytest.FixtureRequest) -> Iterator[Callable[..., Pypp
         return proc
 
     yield start
+    _close_all(
+        request,
+        procs,
+        lambda i, p: f"===== pyppp {i} ({' '.join(p.argv[3:])}) =====\n{p.log_text()}",
+    )
+
+
+def _close_all(
+    request: pytest.FixtureRequest, started: list[_T], report: Callable[[int, _T], str]
+) -> None:
+    """Close what a factory fixture ``started``; if the test failed, print ``report`` of each
+    (after closing it: a guest's console is complete only then)."""
     failed = request.node.stash.get(_FAILED, False)
-    for i, proc in enumerate(procs):
-        proc.close()
+    for i, thing in enumerate(started):
+        thing.close()
         if failed:
-            print(f"===== pyppp {i} ({' '.join(proc.argv[3:])}) =====\n{proc.log_text()}")
+            print(report(i, thing))

@@ -141,14 +141,19 @@ class Line:
         self.close()
 
 
-def open_pty_raw(path: str) -> int:
-    """Open a pty slave in raw mode, no echo (an echo would look like a looped-back line)."""
-    fd = os.open(path, os.O_RDWR | os.O_NOCTTY)
+def open_pty_raw(path: str, flags: int = 0) -> int:
+    """Open a tty (``os.open`` ``flags`` added) in raw mode, no echo (:func:`make_raw`)."""
+    fd = os.open(path, os.O_RDWR | os.O_NOCTTY | flags)
+    make_raw(fd)
+    return fd
+
+
+def make_raw(fd: int) -> None:
+    """Put the tty ``fd`` in raw mode without echo: an echo would look like a looped-back line."""
     tty.setraw(fd, termios.TCSANOW)
     attrs = termios.tcgetattr(fd)
     attrs[3] &= ~(termios.ECHO | termios.ECHONL)
     termios.tcsetattr(fd, termios.TCSANOW, attrs)
-    return fd
 
 
 class _Slot:

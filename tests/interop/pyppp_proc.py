@@ -37,13 +37,15 @@ import signal
 import subprocess
 import sys
 import tempfile
-import termios
 import threading
 import time
-import tty
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, NoReturn
+
+from tests.loglines import wait_line
+
+from .harness import make_raw, open_pty_raw
 
 if TYPE_CHECKING:
     from .harness import CommandResult, PppdGuest
@@ -260,29 +262,22 @@ class PypppProcess:
             TimeoutError: no match within ``timeout`` (with the log's tail).
             RuntimeError: the process exited without printing a matching line.
         """
-        regex = re.compile(pattern)
-        deadline = time.monotonic() + timeout
-        seen = 0
-        with self._cond:
-            while True:
-                for _, line in self._lines[seen:]:
-                    m = regex.search(line)
-                    if m:
-                        return m
-                seen = len(self._lines)
-                ended = self._proc is not None and self._proc.poll() is not None
-                if ended and all(not r.is_alive() for r in self._readers):
-                    raise RuntimeError(
-                        f"pyppp exited ({self.returncode}) without a line matching "
-                        f"{pattern!r}; log tail:\n{self._tail()}"
-                    )
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise TimeoutError(
-                        f"no pyppp log line matching {pattern!r} in {timeout} s; "
-                        f"log tail:\n{self._tail()}"
-                    )
-                self._cond.wait(min(left, 0.2))
+
+        def fail(ended: bool) -> NoReturn:
+            if ended:
+                raise RuntimeError(
+                    f"pyppp exited ({self.returncode}) without a line matching "
+                    f"{pattern!r}; log tail:\n{self._tail()}"
+                )
+            raise TimeoutError(
+                f"no pyppp log line matching {pattern!r} in {timeout} s; log tail:\n{self._tail()}"
+            )
+
+        def ended() -> bool:
+            exited = self._proc is not None and self._proc.poll() is not None
+            return exited and all(not r.is_alive() for r in self._readers)
+
+        return wait_line(self._cond, self._lines, pattern, timeout, ended=ended, fail=fail)[1]
 
     def log_time(self, pattern: str) -> float | None:
         """Seconds from :meth:`start` to the first line matching ``pattern`` (None if none)."""
@@ -345,10 +340,10 @@ class LineTap:
     """
 
     def __init__(self, guest_device: str) -> None:
-        self._guest = _open_raw(guest_device)
+        self._guest = open_pty_raw(guest_device)
         self._master, self._slave = os.openpty()
         # Raw and silent from the start: an echo would send pppd's bytes straight back.
-        _make_raw(self._slave)
+        make_raw(self._slave)
         #: The pty for pyppp (its slave end stays open here too, so the relay never sees EIO
         #: while pyppp opens or closes it).
         self.device = os.ttyname(self._slave)
@@ -391,16 +386,3 @@ class LineTap:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def _make_raw(fd: int) -> None:
-    tty.setraw(fd, termios.TCSANOW)
-    attrs = termios.tcgetattr(fd)
-    attrs[3] &= ~(termios.ECHO | termios.ECHONL)
-    termios.tcsetattr(fd, termios.TCSANOW, attrs)
-
-
-def _open_raw(path: str) -> int:
-    fd = os.open(path, os.O_RDWR | os.O_NOCTTY)
-    _make_raw(fd)
-    return fd

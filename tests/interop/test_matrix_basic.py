@@ -29,7 +29,7 @@ import secrets
 import shutil
 import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -38,6 +38,7 @@ import pytest
 from .harness import PppdGuest
 from .pyppp_proc import LineTap, PypppProcess, guest_run, guest_spawn
 from .results import record
+from .test_matrix_more import pppd_link_up
 
 pytestmark = [pytest.mark.interop, pytest.mark.timeout(240)]
 
@@ -82,12 +83,6 @@ def scenario(name: str) -> Iterator[Row]:
 
 def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
-
-
-def link_up(guest: PppdGuest) -> float | None:
-    """Seconds from pppd's start to its IP-UP: the negotiation, without the guest's boot."""
-    up, start = guest.link_up_seconds, guest.pppd_start_seconds
-    return None if up is None or start is None else up - start
 
 
 def esc(address: str) -> str:
@@ -197,6 +192,73 @@ def finish_by_pyppp(guest: PppdGuest, peer: PypppProcess) -> int:
     return status
 
 
+def pppd_calls_twice(
+    pppd_guest: StartGuest,
+    pyppp_process: StartPyppp,
+    *,
+    user: str,
+    secrets: str,
+    passwords: tuple[str, str],
+    ours: str,
+    addresses: tuple[str, str],
+    words: Sequence[str] = (),
+    auth: str | None = None,
+) -> tuple[PppdGuest, PypppProcess, PppdGuest, PypppProcess]:
+    """pppd as ``user`` calls ``pyppp serve`` twice at once: the right password, then a wrong one.
+
+    ``secrets`` names the secrets file (``pap-secrets``, ``chap-secrets``): pppd's holds the
+    run's password from ``passwords``, pyppp's is ``ours`` in both runs. Each pyppp serves
+    ``debug``, ``words``, then its run's ``local:remote`` from ``addresses``, with ``auth`` as
+    ``--auth``. Returns (good guest, its pyppp, bad guest, its pyppp), started in that order.
+    """
+
+    def run(password: str, address: str) -> tuple[PppdGuest, PypppProcess]:
+        guest = pppd_guest(
+            [*BASE, "noauth", "user", user],
+            files={f"/etc/ppp/{secrets}": f"{user} * {password} *\n"},
+        )
+        peer = pyppp_process(
+            "serve", guest.device, ["debug", *words, address], auth=auth, files={secrets: ours}
+        )
+        return guest, peer
+
+    return *run(passwords[0], addresses[0]), *run(passwords[1], addresses[1])
+
+
+def pyppp_dials(
+    pppd_guest: StartGuest,
+    pyppp_process: StartPyppp,
+    guest_args: list[str],
+    secrets_line: str,
+    words: Sequence[str] = (),
+) -> tuple[PppdGuest, PypppProcess]:
+    """pppd (``guest_args``, ``secrets_line`` in its chap-secrets) authenticates ``pyppp dial
+    noauth debug local`` + ``words`` as "pyppp"; pyppp's secret comes from the same line in
+    its own chap-secrets. Returns (guest, pyppp)."""
+    guest = pppd_guest(guest_args, files={"/etc/ppp/chap-secrets": secrets_line})
+    peer = pyppp_process(
+        "dial",
+        guest.device,
+        ["noauth", "debug", "local", *words],
+        user="pyppp",
+        files={"chap-secrets": secrets_line},  # our password comes from the file
+    )
+    return guest, peer
+
+
+def pyppp_dials_twice(
+    pppd_guest: StartGuest, pyppp_process: StartPyppp, guest_args: list[str], secrets_line: str
+) -> tuple[PppdGuest, PypppProcess, PppdGuest, PypppProcess]:
+    """:func:`pyppp_dials` twice at once: the second pyppp with the password "wrong" instead
+    of a chap-secrets. Returns (good guest, its pyppp, bad guest, its pyppp)."""
+    good, good_peer = pyppp_dials(pppd_guest, pyppp_process, guest_args, secrets_line)
+    bad = pppd_guest(guest_args, files={"/etc/ppp/chap-secrets": secrets_line})
+    bad_peer = pyppp_process(
+        "dial", bad.device, ["noauth", "debug", "local"], user="pyppp", password="wrong"
+    )
+    return good, good_peer, bad, bad_peer
+
+
 # ---------------------------------------------------------------------------------------------
 # 1. pyppp dial -> pppd noauth
 
@@ -220,9 +282,8 @@ def test_s1_dial_noauth_traffic_and_echo(pppd_guest: StartGuest, pyppp_process: 
             timeout=150,
         )
         peer = pyppp_process("dial", guest.device, ["noauth", "debug", "debug", "local"])
-        guest.wait_event("IP-UP", 40)
+        row.link_up = pppd_link_up(guest, 40)
         t_up = time.monotonic()
-        row.link_up = link_up(guest)
         peer.wait_log(rf"local  IP address {esc(our_ip)}", 10)
         peer.wait_log(rf"remote IP address {esc(pppd_ip)}", 1)
 
@@ -310,31 +371,18 @@ def test_s1_dial_noauth_traffic_and_echo(pppd_guest: StartGuest, pyppp_process: 
 def test_s2_pap(pppd_guest: StartGuest, pyppp_process: StartPyppp) -> None:
     """Scenario 2: PAP in, and a wrong password refused on both sides with pppd's statuses."""
     with scenario("2. pppd PAP client -> pyppp serve --auth pap") as row:
-        good = pppd_guest(
-            [*BASE, "noauth", "user", "zaphod"],
-            files={"/etc/ppp/pap-secrets": "zaphod * s3cret *\n"},
-        )
-        good_peer = pyppp_process(
-            "serve",
-            good.device,
-            ["debug", "10.99.12.1:10.99.12.2"],
+        good, good_peer, bad, bad_peer = pppd_calls_twice(
+            pppd_guest,
+            pyppp_process,
+            user="zaphod",
+            secrets="pap-secrets",
+            passwords=("s3cret", "wrong-password"),
+            ours="zaphod * s3cret *\n",
+            addresses=("10.99.12.1:10.99.12.2", "10.99.12.5:10.99.12.6"),
             auth="pap",
-            files={"pap-secrets": "zaphod * s3cret *\n"},
-        )
-        bad = pppd_guest(
-            [*BASE, "noauth", "user", "zaphod"],
-            files={"/etc/ppp/pap-secrets": "zaphod * wrong-password *\n"},
-        )
-        bad_peer = pyppp_process(
-            "serve",
-            bad.device,
-            ["debug", "10.99.12.5:10.99.12.6"],
-            auth="pap",
-            files={"pap-secrets": "zaphod * s3cret *\n"},
         )
 
-        good.wait_event("IP-UP", 40)
-        row.link_up = link_up(good)
+        row.link_up = pppd_link_up(good, 40)
         good_peer.wait_log(r"Peer zaphod authenticated with PAP", 5)
         good_peer.wait_log(r"PAP peer authentication succeeded for zaphod", 1)
         good.wait_log(r"PAP authentication succeeded", 1)
@@ -365,22 +413,11 @@ def test_s3_chap_pppd_authenticates_pyppp(
     """Scenario 3a: pppd ``require-chap`` authenticates ``pyppp dial``; wrong secret fails."""
     with scenario("3a. pppd require-chap <- pyppp dial (CHAP peer)") as row:
         guest_args = [*BASE, "auth", "require-chap", "name", "pppd", "10.99.13.1:10.99.13.2"]
-        secrets_line = "pyppp pppd s3cret *\n"
-        good = pppd_guest(guest_args, files={"/etc/ppp/chap-secrets": secrets_line})
-        good_peer = pyppp_process(
-            "dial",
-            good.device,
-            ["noauth", "debug", "local"],
-            user="pyppp",
-            files={"chap-secrets": secrets_line},  # our password comes from the file
-        )
-        bad = pppd_guest(guest_args, files={"/etc/ppp/chap-secrets": secrets_line})
-        bad_peer = pyppp_process(
-            "dial", bad.device, ["noauth", "debug", "local"], user="pyppp", password="wrong"
+        good, good_peer, bad, bad_peer = pyppp_dials_twice(
+            pppd_guest, pyppp_process, guest_args, "pyppp pppd s3cret *\n"
         )
 
-        good.wait_event("IP-UP", 40)
-        row.link_up = link_up(good)
+        row.link_up = pppd_link_up(good, 40)
         # pppd 2.4.9 logs no success line as CHAP authenticator (2.5 adds "Peer %q
         # authenticated with CHAP"): its Success packet and the auth-up hook say it.
         good.wait_log(r'sent \[CHAP Success id=0x\w+ "Access granted"\]', 1)
@@ -406,31 +443,18 @@ def test_s3_chap_pyppp_authenticates_pppd(
 ) -> None:
     """Scenario 3b: ``pyppp serve --auth chap`` authenticates pppd; wrong secret fails."""
     with scenario("3b. pppd CHAP peer -> pyppp serve --auth chap") as row:
-        good = pppd_guest(
-            [*BASE, "noauth", "user", "zaphod"],
-            files={"/etc/ppp/chap-secrets": "zaphod * s3cret *\n"},
-        )
-        good_peer = pyppp_process(
-            "serve",
-            good.device,
-            ["debug", "10.99.13.5:10.99.13.6"],
+        good, good_peer, bad, bad_peer = pppd_calls_twice(
+            pppd_guest,
+            pyppp_process,
+            user="zaphod",
+            secrets="chap-secrets",
+            passwords=("s3cret", "not-the-secret"),
+            ours="zaphod * s3cret *\n",
+            addresses=("10.99.13.5:10.99.13.6", "10.99.13.9:10.99.13.10"),
             auth="chap",
-            files={"chap-secrets": "zaphod * s3cret *\n"},
-        )
-        bad = pppd_guest(
-            [*BASE, "noauth", "user", "zaphod"],
-            files={"/etc/ppp/chap-secrets": "zaphod * not-the-secret *\n"},
-        )
-        bad_peer = pyppp_process(
-            "serve",
-            bad.device,
-            ["debug", "10.99.13.9:10.99.13.10"],
-            auth="chap",
-            files={"chap-secrets": "zaphod * s3cret *\n"},
         )
 
-        good.wait_event("IP-UP", 40)
-        row.link_up = link_up(good)
+        row.link_up = pppd_link_up(good, 40)
         good.wait_log(r"CHAP authentication succeeded", 1)
         good_peer.wait_log(r"Peer zaphod authenticated with CHAP", 5)
         good_peer.wait_log(r'sent \[CHAP Success id=0x\w+ "Access granted"\]', 1)
@@ -501,24 +525,18 @@ def test_s4_login_pam(
     user, password = system_user
     with scenario("4. pppd PAP client -> pyppp serve --auth login (PAM)") as row:
         # pppd's rule: the peer needs an entry in pap-secrets too; "" defers to the system.
-        ours = {"pap-secrets": f'{user} * "" *\n'}
-        good = pppd_guest(
-            [*BASE, "noauth", "user", user],
-            files={"/etc/ppp/pap-secrets": f"{user} * {password} *\n"},
-        )
-        good_peer = pyppp_process(
-            "serve", good.device, ["debug", "10.99.14.1:10.99.14.2"], auth="login", files=ours
-        )
-        bad = pppd_guest(
-            [*BASE, "noauth", "user", user],
-            files={"/etc/ppp/pap-secrets": f"{user} * {password}x *\n"},
-        )
-        bad_peer = pyppp_process(
-            "serve", bad.device, ["debug", "10.99.14.5:10.99.14.6"], auth="login", files=ours
+        good, good_peer, bad, bad_peer = pppd_calls_twice(
+            pppd_guest,
+            pyppp_process,
+            user=user,
+            secrets="pap-secrets",
+            passwords=(password, f"{password}x"),
+            ours=f'{user} * "" *\n',
+            addresses=("10.99.14.1:10.99.14.2", "10.99.14.5:10.99.14.6"),
+            auth="login",
         )
 
-        good.wait_event("IP-UP", 40)
-        row.link_up = link_up(good)
+        row.link_up = pppd_link_up(good, 40)
         good_peer.wait_log(rf"user {user} logged in on tty \S+ intf ppp\d+", 5)
         good_peer.wait_log(rf"Peer {user} authenticated with PAP", 1)
         good.wait_log(r"PAP authentication succeeded", 1)
@@ -619,8 +637,7 @@ def _unusual_lcp(
         tap_b = stack.enter_context(LineTap(b.device))
         b_peer = pyppp_process("serve", tap_b.device, ["debug"], auth="none")
 
-        a.wait_event("IP-UP", 40)
-        row_a.link_up = link_up(a)
+        row_a.link_up = pppd_link_up(a, 40)
         # pppd asks for ACCM 0x000a0000 (0x11 and 0x13 escaped towards it) and an MRU of
         # 296; pyppp acks both, and its interface's MTU follows the peer's MRU.
         ours = a_peer.log_text()
@@ -656,8 +673,7 @@ def _unusual_lcp(
         )
 
     with scenario("5b. default-asyncmap, nopcomp, noaccomp") as row_b:
-        b.wait_event("IP-UP", 40)
-        row_b.link_up = link_up(b)
+        row_b.link_up = pppd_link_up(b, 40)
         # pppd rejects ACCM, PFC and ACFC: pyppp must escape every control character and
         # send full headers.
         log = "\n".join(b.pppd_log())

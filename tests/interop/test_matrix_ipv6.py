@@ -26,6 +26,7 @@ from .test_matrix_more import (
     in_order,
     ping_both_ways,
     pppd_link_up,
+    pppd_terminates,
     scenario,
     start_on_line,
 )
@@ -114,9 +115,7 @@ def test_10b_pppd_calls_pyppp_serve(pppd_guest: StartGuest, pyppp_process: Start
         ping6_both_ways(guest, peer, theirs, ours)
         ping_both_ways(guest, peer, "10.99.10.12", "10.99.10.11")
 
-        guest.signal_pppd("TERM")
-        assert guest.wait(15) == EXIT_USER_REQUEST
-        peer.wait(15)
+        pppd_terminates(guest, peer)
         row.note(f"pyppp {short(ours)}, pppd {short(theirs)}; ping6 and ping both ways")
 
 

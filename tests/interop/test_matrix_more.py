@@ -126,6 +126,13 @@ def pppd_link_up(guest: PppdGuest, timeout: float = 60) -> float:
     return up.t - start.t
 
 
+def pppd_terminates(guest: PppdGuest, peer: PypppProcess, timeout: float = 15) -> int:
+    """SIGTERM pppd, which must exit 5 (user request); return pyppp's exit status."""
+    guest.signal_pppd("TERM")
+    assert guest.wait(timeout) == EXIT_USER_REQUEST
+    return peer.wait(timeout)
+
+
 def wait_line_open(peer: PypppProcess, device: str, timeout: float = 10) -> None:
     """Wait until pyppp has ``device`` open (a link in ``/proc/PID/fd``)."""
     deadline = time.monotonic() + timeout
@@ -243,9 +250,7 @@ def test_6b_windows_client_pppd_winserver_chat(
         )
         ping_both_ways(guest, peer, "10.99.6.12", "10.99.6.11")
 
-        guest.signal_pppd("TERM")
-        assert guest.wait(15) == EXIT_USER_REQUEST
-        status = peer.wait(15)
+        status = pppd_terminates(guest, peer)
         assert status == EXIT_HANGUP
         row.note(f"ping both ways; SIGTERM to pppd: pppd 5, pyppp serve {status}")
 
@@ -382,9 +387,7 @@ def test_8a_sigterm_to_pppd(pppd_guest: StartGuest, pyppp_process: StartPyppp) -
         assert re.search(r"^\d+: ppp\d+", pyppp_links(peer), re.MULTILINE)
         ping_both_ways(guest, peer, "10.99.8.1", "10.99.8.2")
 
-        guest.signal_pppd("TERM")
-        assert guest.wait(15) == EXIT_USER_REQUEST
-        status = peer.wait(15)
+        status = pppd_terminates(guest, peer)
         assert status == EXIT_HANGUP
         in_order(
             guest.pppd_log(),
@@ -490,9 +493,7 @@ def test_9_unsupported_protocols_rejected(
         assert not any("Protocol-Reject for 'IPv6 Control Protocol'" in x for x in plog)
         in_order(plog, r"^local  LL address fe80::")
 
-        guest.signal_pppd("TERM")
-        assert guest.wait(15) == EXIT_USER_REQUEST
-        peer.wait(15)
+        pppd_terminates(guest, peer)
         row.note("ProtRej CCP 0x80fd, ConfRej VJ, IPv6CP opened; ping both ways")
 
 

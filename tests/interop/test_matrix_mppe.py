@@ -27,12 +27,13 @@ from .test_matrix_basic import (
     StartGuest,
     StartPyppp,
     finish_by_pyppp,
-    link_up,
     ping_host_to_guest,
+    pyppp_dials,
     scenario,
     tcp_guest_to_host,
     tcp_host_to_guest,
 )
+from .test_matrix_more import pppd_link_up
 
 pytestmark = [pytest.mark.interop, pytest.mark.timeout(300)]
 
@@ -91,21 +92,15 @@ def test_e1_pppd_requires_mppe_128_from_pyppp(
 ) -> None:
     """E1: pppd ``require-mschap-v2 require-mppe-128`` <- ``pyppp dial require-mppe-128``."""
     with scenario("E1. pppd require-mschap-v2 require-mppe-128 <- pyppp dial") as row:
-        secrets_line = "pyppp pppd s3cret-e1 *\n"
-        guest = pppd_guest(
+        guest, peer = pyppp_dials(
+            pppd_guest,
+            pyppp_process,
             [*BASE, "auth", "require-mschap-v2", "require-mppe-128", "name", "pppd",
              "10.99.31.1:10.99.31.2"],
-            files={"/etc/ppp/chap-secrets": secrets_line},
+            "pyppp pppd s3cret-e1 *\n",
+            words=["require-mppe-128"],
         )  # fmt: skip
-        peer = pyppp_process(
-            "dial",
-            guest.device,
-            ["noauth", "debug", "local", "require-mppe-128"],
-            user="pyppp",
-            files={"chap-secrets": secrets_line},
-        )
-        guest.wait_event("IP-UP", 60)
-        row.link_up = link_up(guest)
+        row.link_up = pppd_link_up(guest, 60)
         peer.wait_log(r"sent \[CCP ConfReq id=0x\w+ <mppe \+H -M \+S -L -D -C>\]", 5)
         peer.wait_log(r"rcvd \[CCP ConfAck id=0x\w+ <mppe \+H -M \+S -L -D -C>\]", 5)
         encrypted_only(guest, peer, "MPPE 128-bit stateless")
@@ -133,8 +128,7 @@ def test_e2_pyppp_serves_mppe_128_to_pppd(
             ["debug", "require-mschap-v2", "require-mppe-128", "10.99.31.5:10.99.31.6"],
             files={"chap-secrets": secrets_line},
         )
-        guest.wait_event("IP-UP", 60)
-        row.link_up = link_up(guest)
+        row.link_up = pppd_link_up(guest, 60)
         encrypted_only(guest, peer, "MPPE 128-bit stateless")
         traffic(guest, peer, "10.99.31.6", "10.99.31.5", 5103)
         status = finish_by_pyppp(guest, peer)
@@ -147,22 +141,15 @@ def test_e2_pyppp_serves_mppe_128_to_pppd(
 def test_e3_stateful_mppe(pppd_guest: StartGuest, pyppp_process: StartPyppp) -> None:
     """E3: stateful MPPE both ways (pppd ``mppe-stateful``, pyppp asks for it)."""
     with scenario("E3. pppd mppe-stateful <- pyppp dial mppe-prefer-stateful") as row:
-        secrets_line = "pyppp pppd s3cret-e3 *\n"
-        guest = pppd_guest(
+        guest, peer = pyppp_dials(
+            pppd_guest,
+            pyppp_process,
             [*BASE, "auth", "require-mschap-v2", "require-mppe-128", "mppe-stateful",
              "name", "pppd", "10.99.31.9:10.99.31.10"],
-            files={"/etc/ppp/chap-secrets": secrets_line},
+            "pyppp pppd s3cret-e3 *\n",
+            words=["require-mppe-128", "mppe-stateful", "mppe-prefer-stateful"],
         )  # fmt: skip
-        peer = pyppp_process(
-            "dial",
-            guest.device,
-            ["noauth", "debug", "local", "require-mppe-128", "mppe-stateful",
-             "mppe-prefer-stateful"],
-            user="pyppp",
-            files={"chap-secrets": secrets_line},
-        )  # fmt: skip
-        guest.wait_event("IP-UP", 60)
-        row.link_up = link_up(guest)
+        row.link_up = pppd_link_up(guest, 60)
         # Stateful both ways: pppd acknowledged our request, and took our Nak's suggestion.
         peer.wait_log(r"rcvd \[CCP ConfAck id=0x\w+ <mppe -H -M \+S -L -D -C>\]", 5)
         peer.wait_log(r"sent \[CCP ConfAck id=0x\w+ <mppe -H -M \+S -L -D -C>\]", 5)

@@ -22,11 +22,14 @@ from .test_matrix_basic import (
     StartPyppp,
     finish_by_pppd,
     finish_by_pyppp,
-    link_up,
     ping_guest_to_host,
     ping_host_to_guest,
+    pppd_calls_twice,
+    pyppp_dials,
+    pyppp_dials_twice,
     scenario,
 )
+from .test_matrix_more import pppd_link_up
 
 pytestmark = [pytest.mark.interop, pytest.mark.timeout(240)]
 
@@ -40,22 +43,11 @@ def test_m1_pppd_requires_mschap_v2_from_pyppp(
     """M1: pppd ``require-mschap-v2`` <- ``pyppp dial``; a wrong secret fails on both sides."""
     with scenario("M1. pppd require-mschap-v2 <- pyppp dial (MS-CHAPv2 peer)") as row:
         guest_args = [*BASE, "auth", "require-mschap-v2", "name", "pppd", "10.99.14.1:10.99.14.2"]
-        secrets_line = "pyppp pppd s3cret-v2 *\n"
-        good = pppd_guest(guest_args, files={"/etc/ppp/chap-secrets": secrets_line})
-        good_peer = pyppp_process(
-            "dial",
-            good.device,
-            ["noauth", "debug", "local"],
-            user="pyppp",
-            files={"chap-secrets": secrets_line},
-        )
-        bad = pppd_guest(guest_args, files={"/etc/ppp/chap-secrets": secrets_line})
-        bad_peer = pyppp_process(
-            "dial", bad.device, ["noauth", "debug", "local"], user="pyppp", password="wrong"
+        good, good_peer, bad, bad_peer = pyppp_dials_twice(
+            pppd_guest, pyppp_process, guest_args, "pyppp pppd s3cret-v2 *\n"
         )
 
-        good.wait_event("IP-UP", 40)
-        row.link_up = link_up(good)
+        row.link_up = pppd_link_up(good, 40)
         good_peer.wait_log(r"rcvd \[LCP ConfReq id=0x\w+ .*<auth chap MS-v2>", 1)
         good_peer.wait_log(r'rcvd \[CHAP Challenge id=0x\w+ <[0-9a-f]{32}>, name = "pppd"\]', 1)
         good_peer.wait_log(r'sent \[CHAP Response id=0x\w+ <[0-9a-f]{98}>, name = "pyppp"\]', 1)
@@ -83,20 +75,13 @@ def test_m2_pppd_requires_mschap_v1_from_pyppp(
 ) -> None:
     """M2: pppd ``require-mschap`` <- ``pyppp dial``."""
     with scenario("M2. pppd require-mschap <- pyppp dial (MS-CHAP peer)") as row:
-        secrets_line = "pyppp pppd s3cret-v1 *\n"
-        guest = pppd_guest(
+        guest, peer = pyppp_dials(
+            pppd_guest,
+            pyppp_process,
             [*BASE, "auth", "require-mschap", "name", "pppd", "10.99.14.5:10.99.14.6"],
-            files={"/etc/ppp/chap-secrets": secrets_line},
+            "pyppp pppd s3cret-v1 *\n",
         )
-        peer = pyppp_process(
-            "dial",
-            guest.device,
-            ["noauth", "debug", "local"],
-            user="pyppp",
-            files={"chap-secrets": secrets_line},
-        )
-        guest.wait_event("IP-UP", 40)
-        row.link_up = link_up(guest)
+        row.link_up = pppd_link_up(guest, 40)
         peer.wait_log(r"rcvd \[LCP ConfReq id=0x\w+ .*<auth chap MS>", 1)
         peer.wait_log(r'rcvd \[CHAP Challenge id=0x\w+ <[0-9a-f]{16}>, name = "pppd"\]', 1)
         guest.wait_log(r'sent \[CHAP Success id=0x\w+ "Access granted"\]', 1)
@@ -111,29 +96,18 @@ def test_m3_pyppp_serves_mschap_v2_to_pppd(
 ) -> None:
     """M3: pppd as an MS-CHAPv2 client -> ``pyppp serve require-mschap-v2``."""
     with scenario("M3. pppd MS-CHAPv2 peer -> pyppp serve require-mschap-v2") as row:
-        good = pppd_guest(
-            [*BASE, "noauth", "user", "zaphod"],
-            files={"/etc/ppp/chap-secrets": "zaphod * s3cret *\n"},
-        )
-        good_peer = pyppp_process(
-            "serve",
-            good.device,
-            ["debug", "require-mschap-v2", "10.99.14.9:10.99.14.10"],
-            files={"chap-secrets": "zaphod * s3cret *\n"},
-        )
-        bad = pppd_guest(
-            [*BASE, "noauth", "user", "zaphod"],
-            files={"/etc/ppp/chap-secrets": "zaphod * not-the-secret *\n"},
-        )
-        bad_peer = pyppp_process(
-            "serve",
-            bad.device,
-            ["debug", "require-mschap-v2", "10.99.14.13:10.99.14.14"],
-            files={"chap-secrets": "zaphod * s3cret *\n"},
+        good, good_peer, bad, bad_peer = pppd_calls_twice(
+            pppd_guest,
+            pyppp_process,
+            user="zaphod",
+            secrets="chap-secrets",
+            passwords=("s3cret", "not-the-secret"),
+            ours="zaphod * s3cret *\n",
+            addresses=("10.99.14.9:10.99.14.10", "10.99.14.13:10.99.14.14"),
+            words=["require-mschap-v2"],
         )
 
-        good.wait_event("IP-UP", 40)
-        row.link_up = link_up(good)
+        row.link_up = pppd_link_up(good, 40)
         good.wait_log(r"rcvd \[LCP ConfReq id=0x\w+ .*<auth chap MS-v2>", 1)
         good.wait_log(rf'rcvd \[CHAP Success id=0x\w+ "{AUTH_RESPONSE} M=Access granted"\]', 1)
         good.wait_log(r"CHAP authentication succeeded", 1)  # pppd checked our S=
