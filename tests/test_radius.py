@@ -8,14 +8,25 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import random
+from collections.abc import Callable
+from dataclasses import replace
 from ipaddress import IPv4Address
 
+import pyrad.packet
 import pytest
 from pyrad.dictionary import Dictionary
 from pyrad.packet import AccessAccept, AccessRequest, AccountingRequest, AcctPacket, AuthPacket
 
-from pyppp.aio.radius import DICTIONARY
-from pyppp.auth.base import AuthSuccess, ExternalCheckNeeded, ExternalVerdict
+from pyppp.aio.radius import DICTIONARY, decode_reply
+from pyppp.auth.base import (
+    AuthEngine,
+    AuthenticatorEngine,
+    AuthSuccess,
+    ExternalCheckNeeded,
+    ExternalVerdict,
+    MppeKeys,
+)
 from pyppp.auth.chap import (
     CHALLENGE,
     FAILURE,
@@ -24,11 +35,20 @@ from pyppp.auth.chap import (
     ChapAuthenticator,
     encode_value_name,
 )
+from pyppp.auth.mschap import authenticator_response, mppe_keys_v2
 from pyppp.auth.pap import AUTH_ACK, AUTH_NAK, PapAuthenticator, encode_auth_request
+from pyppp.ccp.mppe import MppeConfig, MppePolicy
+from pyppp.ccp.negotiator import CcpConfig
 from pyppp.errors import ConfigError
-from pyppp.events import AuthMethod
+from pyppp.events import AuthMethod, ExternalCheckRequested, IpReceived, NetworkUp, Role
+from pyppp.lcp.options import ChapAlgorithm
+from pyppp.link import Link
+from pyppp.linkconfig import AuthFactory
+from pyppp.mppe import MppeFlags, MppeOption
 from pyppp.pppd.radius import (
+    AccessAcceptError,
     NasInfo,
+    RadiusGrant,
     access_request,
     accounting_request,
     interpret_accept,
@@ -37,6 +57,9 @@ from pyppp.pppd.radius import (
     parse_servers_file,
     terminate_cause,
 )
+from pyppp.simple import simple_config
+from pyppp.util import seeded_rng
+from tests.linkpair import LinkPair
 
 NAS = NasInfo(
     "nas1", 3, IPv4Address("10.99.16.1"), calling_station="5551234", avpairs=(("Class", "x"),)
@@ -313,3 +336,322 @@ def test_radius_plugin_words_accepted() -> None:
         ("A=1", "B=2"),
         True,
     )
+
+
+# -- MPPE keys from the Access-Accept (RFC 2548 §2.4.2-2.4.5, pppd radius_setmppekeys2) ------
+
+SEND_KEY = bytes(range(0x10, 0x20))
+RECV_KEY = bytes(range(0xA0, 0xB0))
+
+
+@pytest.fixture
+def salt_rng(monkeypatch: pytest.MonkeyPatch) -> None:
+    """pyrad draws its salts from a system generator: a seeded one makes the vectors fixed."""
+    monkeypatch.setattr(pyrad.packet, "random_generator", random.Random(2548))
+
+
+def _request(secret: bytes = b"s3cret", authenticator: bytes = b"R" * 16) -> AuthPacket:
+    request = AuthPacket(
+        code=AccessRequest,
+        secret=secret,
+        dict=Dictionary(str(DICTIONARY)),
+        id=7,
+        authenticator=authenticator,
+    )
+    request.AddAttribute("User-Name", "ford")
+    request.RequestPacket()
+    return request
+
+
+def _accept(request: AuthPacket, attributes: list[tuple[str, object]]) -> bytes:
+    """An Access-Accept as a server builds it: pyrad salt-encrypts the keys (encrypt=2)."""
+    reply = request.CreateReply()
+    reply.code = AccessAccept
+    for name, value in attributes:
+        if isinstance(value, tuple):  # a raw value (a hostile server's)
+            (raw,) = value
+            reply[_wire_key(reply, name)] = [raw]
+        else:
+            reply.AddAttribute(name, value)
+    return bytes(reply.ReplyPacket())
+
+
+def _wire_key(packet: AuthPacket, name: str) -> tuple[int, int]:
+    attribute = packet.dict.attributes[name]
+    return (packet.dict.vendors.GetForward(attribute.vendor), attribute.code)
+
+
+def _received(request: AuthPacket, raw: bytes, *, secret: bytes | None = None) -> AuthPacket:
+    """The client's side: decode, verify, and remember the request's authenticator."""
+    reply = request.CreateReply(packet=raw)
+    assert request.VerifyReply(reply, raw)
+    reply.request_authenticator = request.authenticator
+    if secret is not None:
+        reply.secret = secret
+    return reply
+
+
+def _grant(reply: AuthPacket) -> RadiusGrant:
+    decoded, decrypt = decode_reply(reply)
+    return interpret_accept(decoded, salt_decrypt=decrypt)
+
+
+def _keys(policy: int = 1, types: int | None = 6) -> list[tuple[str, object]]:
+    attributes: list[tuple[str, object]] = [
+        ("MS-MPPE-Send-Key", SEND_KEY),
+        ("MS-MPPE-Recv-Key", RECV_KEY),
+        ("MS-MPPE-Encryption-Policy", policy),
+    ]
+    if types is not None:
+        attributes.append(("MS-MPPE-Encryption-Types", types))
+    return attributes
+
+
+def _rfc2548_decrypt(secret: bytes, authenticator: bytes, value: bytes) -> bytes:
+    """An independent oracle for RFC 2548 §2.4.2: b(1) = MD5(S + R + A), b(i) = MD5(S + c(i-1))."""
+    salt, cipher = value[:2], value[2:]
+    plain, last = b"", authenticator + salt
+    for offset in range(0, len(cipher), 16):
+        block = cipher[offset : offset + 16]
+        mask = hashlib.md5(secret + last).digest()
+        plain += bytes(a ^ b for a, b in zip(block, mask, strict=True))
+        last = block
+    return plain[1 : 1 + plain[0]]
+
+
+@pytest.mark.usefixtures("salt_rng")
+def test_mppe_keys_from_the_accept_are_the_nas_send_and_receive_keys() -> None:
+    request = _request()
+    raw = _accept(request, [("MS-CHAP2-Success", b"\x05S=" + b"A" * 40), *_keys()])
+    reply = _received(request, raw)
+    for name, key in (("MS-MPPE-Send-Key", SEND_KEY), ("MS-MPPE-Recv-Key", RECV_KEY)):
+        (wire,) = reply[_wire_key(reply, name)]
+        assert len(wire) == 34  # the salt, then 32 octets
+        assert wire[0] & 0x80  # the salt's high bit
+        assert _rfc2548_decrypt(b"s3cret", b"R" * 16, wire) == key  # the 2nd block too
+    grant = _grant(reply)
+    assert grant.mppe_keys == MppeKeys(SEND_KEY, RECV_KEY)
+    assert "MppeKeys" not in repr(grant)  # no key material in a log line
+    assert grant.verdict().mppe_keys == MppeKeys(SEND_KEY, RECV_KEY)
+
+
+@pytest.mark.usefixtures("salt_rng")
+@pytest.mark.parametrize(
+    ("policy", "types", "allow_40", "allow_128"),
+    [
+        (1, 6, True, True),
+        (2, 6, True, True),
+        (2, 4, False, True),  # 128-bit only
+        (1, 2, True, False),  # 40-bit only
+        (2, None, True, True),
+        (2, 0, True, True),
+        (3, 2, True, True),  # an unknown policy: pppd's mppe_set_enc_types leaves the types
+        (2, 8, True, True),  # not one pppd knows: nothing taken away
+    ],
+)
+def test_encryption_policy_and_types_as_pppd_reads_them(
+    policy: int, types: int | None, allow_40: bool, allow_128: bool
+) -> None:
+    request = _request()
+    grant = _grant(_received(request, _accept(request, _keys(policy, types))))
+    assert grant.mppe_keys == MppeKeys(SEND_KEY, RECV_KEY, allow_40, allow_128)
+
+
+@pytest.mark.usefixtures("salt_rng")
+def test_keys_without_a_policy_or_with_policy_0_are_not_used(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    request = _request()
+    assert _grant(_received(request, _accept(request, _keys()[:2]))).mppe_keys is None
+    assert _grant(_received(request, _accept(request, _keys(0)))).mppe_keys is None
+    with caplog.at_level(logging.WARNING, logger="pyppp.radius"):
+        alone = [_keys()[0], _keys()[2]]
+        assert _grant(_received(request, _accept(request, alone))).mppe_keys is None
+    assert "MS-MPPE-Send-Key came alone" in caplog.text
+    assert _grant(_received(request, _accept(request, []))).mppe_keys is None
+
+
+def _salted(key: bytes, *, salt_bit: bool = True, pad: int = 0) -> bytes:
+    request = _request()
+    packet = request.CreateReply()
+    value = bytes(packet.SaltCrypt(key)) + bytes(pad)
+    return value if salt_bit else bytes([value[0] & 0x7F]) + value[1:]
+
+
+@pytest.mark.usefixtures("salt_rng")
+@pytest.mark.parametrize(
+    ("make", "reason"),
+    [
+        (lambda: _salted(SEND_KEY[:15]), "Incorrect attribute length (18)"),
+        (lambda: _salted(SEND_KEY + b"\x01"), "Incorrect key length (17)"),
+        (lambda: _salted(SEND_KEY * 2), "Incorrect attribute length (50)"),
+        (lambda: _salted(SEND_KEY, salt_bit=False), "Illegal salt value"),
+        (lambda: _salted(SEND_KEY)[:18], "Incorrect attribute length (18)"),
+        (lambda: _salted(SEND_KEY)[:33], "Incorrect attribute length (33)"),
+        (lambda: _salted(SEND_KEY, pad=16), "Incorrect attribute length (50)"),
+        (lambda: b"", "Incorrect attribute length (0)"),
+    ],
+)
+def test_a_hostile_key_refuses_the_call(
+    make: Callable[[], bytes], reason: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    request = _request()
+    raw = _accept(request, [("MS-MPPE-Send-Key", (make(),)), *_keys()[1:]])
+    with (
+        caplog.at_level(logging.DEBUG, logger="pyppp.radius"),
+        pytest.raises(AccessAcceptError, match=r"^RADIUS: bad MS-MPPE-Send-Key attribute$"),
+    ):
+        _grant(_received(request, raw))
+    assert reason in caplog.text
+
+
+@pytest.mark.usefixtures("salt_rng")
+@pytest.mark.parametrize("which", ["authenticator", "secret"])
+def test_keys_hidden_with_another_request_or_secret_do_not_decrypt(which: str) -> None:
+    request = _request()
+    raw = _accept(request, _keys())
+    reply = _received(request, raw, secret=b"other" if which == "secret" else None)
+    if which == "authenticator":
+        reply.request_authenticator = b"X" * 16  # the reply's own, or another request's
+    with pytest.raises(AccessAcceptError, match="bad MS-MPPE-"):
+        _grant(reply)
+
+
+def test_keys_without_a_decryption_are_refused() -> None:
+    with pytest.raises(AccessAcceptError, match="bad MS-MPPE-Recv-Key"):
+        interpret_accept({"MS-MPPE-Recv-Key": [b"\x80" + bytes(33)]})
+
+
+def test_an_attribute_pyrad_cannot_decode_refuses_the_call() -> None:
+    request = _request()
+    reply = request.CreateReply()
+    reply.code = AccessAccept
+    reply[12] = [b"\x00\x05\xdc"]  # Framed-MTU in 3 octets
+    raw = bytes(reply.ReplyPacket())
+    with pytest.raises(AccessAcceptError, match=r"^RADIUS: bad Framed-MTU attribute$"):
+        decode_reply(_received(request, raw))
+
+
+# -- the server's keys reach MPPE: two links, the NAS's engine asking "RADIUS" -------------
+
+
+class _Radius:
+    """The NAS's engines as ``plugin radius.so`` makes them: every verdict asked outside."""
+
+    def __init__(self, inner: AuthFactory) -> None:
+        self.inner = inner
+
+    def authenticator(self, protocol: int, *, algorithm: int = ChapAlgorithm.MD5) -> AuthEngine:
+        engine = self.inner.authenticator(protocol, algorithm=algorithm)
+        assert isinstance(engine, AuthenticatorEngine)
+        engine.external = True
+        return engine
+
+    def peer(self, protocol: int, *, algorithm: int = ChapAlgorithm.MD5) -> AuthEngine | None:
+        return self.inner.peer(protocol, algorithm=algorithm)
+
+
+def _freeradius_answer(
+    check: ExternalCheckNeeded, password: bytes, types: int
+) -> tuple[bytes, AuthPacket]:
+    """What FreeRADIUS's mschap module answers a good MS-CHAPv2 Response, built with pyrad."""
+    request = AuthPacket(
+        code=AccessRequest, secret=b"s3cret", dict=Dictionary(str(DICTIONARY)), id=9
+    )
+    for name, value in access_request(check, NAS):
+        request.AddAttribute(name, value)
+    request.RequestPacket()
+    peer_challenge, nt_response = check.response[:16], check.response[24:48]
+    user = check.user.encode()
+    success = authenticator_response(password, nt_response, peer_challenge, check.challenge, user)
+    keys = mppe_keys_v2(password, nt_response, is_server=True)
+    raw = _accept(
+        request,
+        [
+            ("MS-CHAP2-Success", bytes([check.identifier]) + success),
+            ("MS-MPPE-Send-Key", keys.send_key),
+            ("MS-MPPE-Recv-Key", keys.recv_key),
+            ("MS-MPPE-Encryption-Policy", 2),
+            ("MS-MPPE-Encryption-Types", types),
+        ],
+    )
+    return raw, request
+
+
+def _both_up(linked: LinkPair) -> bool:
+    return bool(linked.of_type("a", NetworkUp) and linked.of_type("b", NetworkUp))
+
+
+@pytest.mark.parametrize(
+    ("types", "strength"), [(6, "MPPE 128-bit stateless"), (2, "MPPE 40-bit stateless")]
+)
+def test_the_servers_keys_run_mppe_with_a_caller_the_nas_has_no_secret_for(
+    types: int, strength: str
+) -> None:
+    mppe = CcpConfig(deflate=None, mppe=MppeConfig())
+    server_config = simple_config(
+        local="10.99.7.1",
+        remote="10.99.7.2",
+        require_chap={"someone-else": "x"},  # ford is RADIUS's alone
+        chap_algorithms=(ChapAlgorithm.MS_V2,),
+        rng=seeded_rng(11),
+    )
+    assert server_config.auth is not None
+    server_config = replace(server_config, ccp=mppe, auth=_Radius(server_config.auth))
+    client_config = simple_config(
+        user="ford",
+        password="prefectPW42",
+        chap_algorithms=(ChapAlgorithm.MS_V2,),
+        rng=seeded_rng(13),
+    )
+    server = Link(server_config, rng=seeded_rng(12), logger=logging.getLogger("t.server"))
+    client = Link(replace(client_config, ccp=mppe), rng=seeded_rng(14))
+    linked = LinkPair(server, client)
+    server.open(0.0)
+    client.open(0.0)
+    linked.run(20, stop=lambda p: bool(p.of_type("a", ExternalCheckRequested)))
+    (asked,) = linked.of_type("a", ExternalCheckRequested)
+    assert asked.request.method is AuthMethod.MSCHAP_V2
+    raw, request = _freeradius_answer(asked.request, b"prefectPW42", types)
+    verdict = _grant(_received(request, raw)).verdict()
+    server.external_result(asked.request.request_id, verdict, linked.now)
+    linked.run(linked.now + 20, stop=_both_up)
+    assert _both_up(linked), linked.events
+    assert server.compression_stats is not None
+    assert server.compression_stats.transmit == server.compression_stats.receive == strength
+    datagrams = [bytes([0x45]) + bytes(19) + bytes([n]) * (20 + n) for n in range(20)]
+    for datagram in datagrams:
+        server.send_ip(datagram, linked.now)
+        client.send_ip(datagram, linked.now)
+    linked.run(linked.now + 5)
+    assert [e.packet for e in linked.of_type("b", IpReceived)] == datagrams
+    assert [e.packet for e in linked.of_type("a", IpReceived)] == datagrams
+
+
+@pytest.mark.parametrize(
+    ("config", "keys", "outcome"),
+    [
+        (MppeConfig(bits_40=False), MppeKeys(SEND_KEY, RECV_KEY, allow_128=False), None),
+        (MppeConfig(), MppeKeys(SEND_KEY, RECV_KEY, allow_128=False), MppeFlags.BITS_40),
+        (MppeConfig(), MppeKeys(SEND_KEY, RECV_KEY, allow_40=False), MppeFlags.BITS_128),
+        (MppeConfig(), MppeKeys(SEND_KEY, RECV_KEY), MppeFlags.BITS_40 | MppeFlags.BITS_128),
+    ],
+)
+def test_encryption_types_only_take_strengths_away(
+    config: MppeConfig,
+    keys: MppeKeys,
+    outcome: MppeFlags | None,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    policy = MppePolicy(config, logging.getLogger("t.mppe"))
+    policy.authenticated(Role.AUTHENTICATOR, AuthMethod.MSCHAP_V2, keys)
+    with caplog.at_level(logging.DEBUG, logger="t.mppe"):
+        reason = policy.check()
+    if outcome is None:
+        assert reason == "MPPE required but not available"
+        assert "MPPE required, but both 40-bit and 128-bit disabled." in caplog.text
+        return
+    assert reason is None
+    (option,) = policy.request()
+    assert isinstance(option, MppeOption)
+    assert option.flags & (MppeFlags.BITS_40 | MppeFlags.BITS_128) == outcome

@@ -31,21 +31,54 @@ from pyrad.packet import AccessAccept, AccessRequest, AccountingRequest, AcctPac
 from pyppp.auth.base import ExternalCheckNeeded, ExternalVerdict
 from pyppp.linkconfig import LinkStats
 from pyppp.pppd.radius import (
+    AccessAcceptError,
     Attributes,
     NasInfo,
     RadiusConfig,
     RadiusGrant,
     RadiusServer,
+    SaltDecrypt,
     access_request,
     accounting_request,
     interpret_accept,
     terminate_cause,
 )
 
-__all__ = ["DICTIONARY", "RadiusClient", "RadiusSession"]
+__all__ = ["DICTIONARY", "RadiusClient", "RadiusSession", "decode_reply"]
 
 DICTIONARY: Final = Path(__file__).resolve().parents[1] / "pppd" / "radius.dictionary"
 """The attributes pyppp uses, in pyrad's dictionary format (shipped with the package)."""
+
+
+def decode_reply(reply: Any) -> tuple[dict[str, list[object]], SaltDecrypt]:
+    """A verified reply's attributes by name, and the decryption of the salt-encrypted ones.
+
+    Both as :func:`~pyppp.pppd.radius.interpret_accept` takes them.
+
+    The salt-encrypted attributes (``encrypt=2``: MS-MPPE-Send-Key, -Recv-Key) stay as they
+    came, for the policy to check them as pppd does before pyrad decrypts them with the
+    shared secret and the request's authenticator (``reply.request_authenticator``, which
+    the caller sets, as pyrad's own clients do).
+
+    Raises:
+        AccessAcceptError: an attribute pyrad cannot decode (an integer of 3 octets, ...).
+    """
+    dictionary = reply.dict
+    decoded: dict[str, list[object]] = {}
+    for key in reply.keys():  # noqa: SIM118 (pyrad's keys are names)
+        name = str(key)
+        attribute = dictionary.attributes.get(key) if isinstance(key, str) else None
+        try:
+            if attribute is not None and attribute.encrypt == 2:
+                vendor = dictionary.vendors.GetForward(attribute.vendor)
+                values = list(reply[(vendor, attribute.code) if vendor else attribute.code])
+            else:
+                values = list(reply[key])
+        except Exception as exc:  # pyrad's refusal of a hostile value
+            logging.getLogger("pyppp.radius").debug("RADIUS: %s does not decode: %r", name, exc)
+            raise AccessAcceptError(f"RADIUS: bad {name} attribute") from None
+        decoded[name] = values
+    return decoded, reply.SaltDecrypt
 
 
 class _Datagrams(asyncio.DatagramProtocol):
@@ -119,6 +152,8 @@ class RadiusClient:
                         except Exception:  # garbage from the network: counted as nothing
                             valid = False
                         if valid:
+                            # RFC 2548 §2.4.2: MS-MPPE keys are hidden with the request's.
+                            reply.request_authenticator = packet.authenticator
                             return reply, server
                         self.logger.debug("RADIUS: dropped a reply that does not verify")
             finally:
@@ -147,8 +182,13 @@ class RadiusClient:
         if reply.code != AccessAccept:
             self.logger.warning("RADIUS: %s rejected by %s", check.user, server.host)
             return ExternalVerdict(False), None
-        decoded = {str(key): list(reply[key]) for key in reply.keys()}  # noqa: SIM118 (pyrad's keys are names)
-        grant = interpret_accept(decoded)
+        try:
+            decoded, decrypt = decode_reply(reply)
+            grant = interpret_accept(decoded, salt_decrypt=decrypt, logger=self.logger)
+        except AccessAcceptError as exc:
+            # pppd radius.c: radius_setparams fails, the message is logged, the call refused.
+            self.logger.error("%s from %s: refusing the call for %s", exc, server.host, check.user)
+            return ExternalVerdict(False), None
         self.logger.info("RADIUS: %s accepted by %s", check.user, server.host)
         return grant.verdict(), grant
 

@@ -23,7 +23,7 @@ from ipaddress import AddressValueError, IPv4Address
 from pathlib import Path
 from typing import Final
 
-from pyppp.auth.base import ExternalCheckNeeded, ExternalVerdict
+from pyppp.auth.base import ExternalCheckNeeded, ExternalVerdict, MppeKeys
 from pyppp.errors import ConfigError, ExitStatus
 from pyppp.events import AuthMethod
 
@@ -31,11 +31,13 @@ __all__ = [
     "ACCT_PORT",
     "AUTH_PORT",
     "DEFAULT_CONFIG",
+    "AccessAcceptError",
     "Attributes",
     "NasInfo",
     "RadiusConfig",
     "RadiusGrant",
     "RadiusServer",
+    "SaltDecrypt",
     "access_request",
     "accounting_request",
     "interpret_accept",
@@ -298,6 +300,31 @@ def access_request(check: ExternalCheckNeeded, nas: NasInfo) -> Attributes:
     return attributes
 
 
+class AccessAcceptError(ValueError):
+    """An Access-Accept that cannot be honoured: the call is refused (pppd's radius plugin).
+
+    pppd's ``radius_setparams`` fails on a malformed MS-MPPE key and the caller is refused
+    with the message; this is that message ("RADIUS: bad MS-MPPE-Send-Key attribute").
+    """
+
+
+SaltDecrypt = Callable[[bytes], bytes]
+"""Undoes RFC 2548 §2.4.2's salt encryption of one value (salt included) and returns the key
+without its length octet and padding: pyrad's ``Packet.SaltDecrypt`` on the reply, with the
+request's Request Authenticator and the shared secret. It may raise on a malformed value."""
+
+MPPE_KEY_SIZE: Final = 16
+"""Octets of the MS-MPPE-Send-Key and -Recv-Key pyppp takes (pppd radius.c: 16, no other)."""
+
+_SALTED_SIZE: Final = 2 + 32
+"""Salt, then the key's length octet, the 16 octets and padding to 32 (RFC 2548 §2.4.2)."""
+
+_POLICY_ALLOWED: Final = 1
+_POLICY_REQUIRED: Final = 2
+_TYPES_RC4_40: Final = 2
+_TYPES_RC4_128: Final = 4
+
+
 @dataclass(frozen=True, slots=True)
 class RadiusGrant:
     """What an Access-Accept gives the call (pppd radius.c ``radius_setparams``).
@@ -312,6 +339,9 @@ class RadiusGrant:
         interim_interval: Acct-Interim-Interval: seconds between Interim-Update records.
         class_: Class, sent back in every accounting request (RFC 2865 §5.25).
         mschap2_success: MS-CHAP2-Success's ``S=...`` string (MS-CHAPv2).
+        mppe_keys: MS-MPPE-Send-Key and -Recv-Key, decrypted, with the strengths
+            MS-MPPE-Encryption-Types leaves (``None``: no keys, or MS-MPPE-Encryption-Policy
+            absent or 0, which is pppd's "no keys").
     """
 
     framed_ip: IPv4Address | None = None
@@ -321,13 +351,15 @@ class RadiusGrant:
     interim_interval: int | None = None
     class_: bytes | None = None
     mschap2_success: bytes | None = None
+    mppe_keys: MppeKeys | None = field(default=None, repr=False)
 
     def verdict(self) -> ExternalVerdict:
-        """The authenticator's verdict: accepted, with the peer's address if one was given."""
+        """The authenticator's verdict: accepted, with the peer's address and MPPE keys."""
         return ExternalVerdict(
             True,
             addresses=(str(self.framed_ip),) if self.framed_ip is not None else ("*",),
             message=self.mschap2_success,
+            mppe_keys=self.mppe_keys,
         )
 
 
@@ -340,8 +372,92 @@ def _positive(value: object | None) -> int | None:
     return value if isinstance(value, int) and value > 0 else None
 
 
-def interpret_accept(attributes: Mapping[str, Sequence[object]]) -> RadiusGrant:
-    """Read an Access-Accept's attributes (decoded by name) into a :class:`RadiusGrant`."""
+def _mppe_key(
+    name: str, value: object, salt_decrypt: SaltDecrypt | None, log: logging.Logger
+) -> bytes:
+    """One MS-MPPE-Send-Key or -Recv-Key, checked as pppd's ``radius_setmppekeys2`` does."""
+    bad = AccessAcceptError(f"RADIUS: bad {name} attribute")
+    if not isinstance(value, bytes) or len(value) != _SALTED_SIZE:
+        size = len(value) if isinstance(value, bytes) else -1
+        log.debug("RADIUS: Incorrect attribute length (%d) for %s", size, name)
+        raise bad
+    if not value[0] & 0x80:
+        # RFC 2548 §2.4.2: "The most significant bit (leftmost) of the Salt field MUST be set".
+        log.debug("RADIUS: Illegal salt value for %s attribute", name)
+        raise bad
+    if salt_decrypt is None:
+        log.debug("RADIUS: %s without the request's authenticator to decrypt it", name)
+        raise bad
+    try:
+        key = salt_decrypt(value)
+    except Exception as exc:  # the codec's refusal of a hostile value
+        log.debug("RADIUS: %s does not decrypt: %s", name, exc)
+        raise bad from None
+    if len(key) != MPPE_KEY_SIZE:
+        # A wrong secret shows here too: the length octet decrypts to garbage.
+        log.debug("RADIUS: Incorrect key length (%d) for %s attribute", len(key), name)
+        raise bad
+    return key
+
+
+def _mppe_keys(
+    attributes: Mapping[str, Sequence[object]],
+    salt_decrypt: SaltDecrypt | None,
+    log: logging.Logger,
+) -> MppeKeys | None:
+    """MS-MPPE-Send/Recv-Key under MS-MPPE-Encryption-Policy/-Types, as pppd reads them.
+
+    pppd takes the keys only when a non-zero Encryption-Policy came with them ("Note that if
+    the policy value was '0' we don't set the key!"); Encryption-Types 2 (RC4 40-bit only)
+    or 4 (128-bit only), under policy 1 or 2, takes the other strength away, and any other
+    value changes nothing (``mppe_set_enc_types``). Policy 2 (required) does not turn MPPE on
+    where the line's options do not require it, in pppd or here.
+    """
+    raw = {name: _first(attributes, name) for name in ("MS-MPPE-Send-Key", "MS-MPPE-Recv-Key")}
+    keys = {
+        name: _mppe_key(name, value, salt_decrypt, log)
+        for name, value in raw.items()
+        if value is not None
+    }
+    policy = _first(attributes, "MS-MPPE-Encryption-Policy")
+    if not keys or not isinstance(policy, int) or policy == 0:
+        if keys:
+            log.debug("RADIUS: MPPE keys without an MS-MPPE-Encryption-Policy: not used")
+        return None
+    if len(keys) == 1:
+        # pppd would run with the missing direction's key left at zero; refuse that key.
+        (name,) = keys
+        log.warning("RADIUS: %s came alone: no MPPE keys for this call", name)
+        return None
+    types = _first(attributes, "MS-MPPE-Encryption-Types")
+    restricted = policy in (_POLICY_ALLOWED, _POLICY_REQUIRED) and isinstance(types, int)
+    return MppeKeys(
+        send_key=keys["MS-MPPE-Send-Key"],  # RFC 2548 §2.4.2: for packets the NAS sends
+        recv_key=keys["MS-MPPE-Recv-Key"],  # §2.4.3: for packets the NAS receives
+        allow_40=not (restricted and types == _TYPES_RC4_128),
+        allow_128=not (restricted and types == _TYPES_RC4_40),
+    )
+
+
+def interpret_accept(
+    attributes: Mapping[str, Sequence[object]],
+    *,
+    salt_decrypt: SaltDecrypt | None = None,
+    logger: logging.Logger | None = None,
+) -> RadiusGrant:
+    """Read an Access-Accept's attributes (decoded by name) into a :class:`RadiusGrant`.
+
+    Args:
+        attributes: the reply's attributes by name; MS-MPPE-Send-Key and -Recv-Key as they
+            came (salt-encrypted), the others decoded.
+        salt_decrypt: decrypts those two (pyrad's, bound to the request).
+        logger: where the reasons for a refusal are given (debug).
+
+    Raises:
+        AccessAcceptError: an MS-MPPE key that is malformed, does not decrypt to 16 octets or
+            cannot be decrypted: the call is refused, as pppd refuses it.
+    """
+    log = logger or logging.getLogger("pyppp.radius")
     address: IPv4Address | None = None
     raw = _first(attributes, "Framed-IP-Address")
     if raw is not None:
@@ -363,6 +479,7 @@ def interpret_accept(attributes: Mapping[str, Sequence[object]]) -> RadiusGrant:
         class_=class_ if isinstance(class_, bytes) else None,
         # MS-CHAP2-Success: the Identifier octet, then "S=" and 40 hex digits (RFC 2548).
         mschap2_success=success[1:] if isinstance(success, bytes) and len(success) > 1 else None,
+        mppe_keys=_mppe_keys(attributes, salt_decrypt, log),
     )
 
 
