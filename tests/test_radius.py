@@ -35,7 +35,13 @@ from pyppp.auth.chap import (
     ChapAuthenticator,
     encode_value_name,
 )
-from pyppp.auth.mschap import authenticator_response, mppe_keys_v2
+from pyppp.auth.mschap import (
+    authenticator_response,
+    hash_nt_password_hash,
+    mppe_keys_v1,
+    mppe_keys_v2,
+    nt_password_hash,
+)
 from pyppp.auth.pap import AUTH_ACK, AUTH_NAK, PapAuthenticator, encode_auth_request
 from pyppp.ccp.mppe import MppeConfig, MppePolicy
 from pyppp.ccp.negotiator import CcpConfig
@@ -56,6 +62,7 @@ from pyppp.pppd.radius import (
     parse_radiusclient_conf,
     parse_servers_file,
     terminate_cause,
+    unhide,
 )
 from pyppp.simple import simple_config
 from pyppp.util import seeded_rng
@@ -144,7 +151,7 @@ def test_pap_request_attributes_as_pppd_sends_them() -> None:
     assert b"pw" not in raw[20:]  # hidden with the shared secret (RFC 2865 §5.2)
 
 
-def test_chap_and_mschapv2_request_attributes() -> None:
+def test_chap_and_ms_chap_request_attributes() -> None:
     response = hashlib.md5(b"\x07secret" + b"c" * 16).digest()
     chap = access_request(
         ExternalCheckNeeded(
@@ -166,8 +173,19 @@ def test_chap_and_mschapv2_request_attributes() -> None:
     _encode(ms)
     with pytest.raises(ValueError, match="49"):
         access_request(ExternalCheckNeeded(1, AuthMethod.MSCHAP_V2, "f", response=b"x"), NAS)
-    with pytest.raises(ValueError, match="cannot"):
-        access_request(ExternalCheckNeeded(1, AuthMethod.MSCHAP, "f"), NAS)
+    # MS-CHAP (v1), RFC 2548 §2.1.3: Ident, Flags (Use-NT), LM-Response, NT-Response.
+    value = bytes(range(24)) + bytes(range(100, 124)) + b"\x01"
+    v1 = access_request(
+        ExternalCheckNeeded(
+            1, AuthMethod.MSCHAP, "ford", identifier=3, challenge=b"c" * 8, response=value
+        ),
+        NAS,
+    )
+    assert dict(v1)["MS-CHAP-Challenge"] == b"c" * 8
+    assert dict(v1)["MS-CHAP-Response"] == b"\x03\x01" + value[:48]
+    _encode(v1)
+    with pytest.raises(ValueError, match="49"):
+        access_request(ExternalCheckNeeded(1, AuthMethod.MSCHAP, "f", response=b"x"), NAS)
 
 
 def test_accept_policy_from_a_decoded_reply() -> None:
@@ -392,8 +410,8 @@ def _received(request: AuthPacket, raw: bytes, *, secret: bytes | None = None) -
 
 
 def _grant(reply: AuthPacket) -> RadiusGrant:
-    decoded, decrypt = decode_reply(reply)
-    return interpret_accept(decoded, salt_decrypt=decrypt)
+    decoded, decrypt, hidden = decode_reply(reply)
+    return interpret_accept(decoded, salt_decrypt=decrypt, unhide=hidden)
 
 
 def _keys(policy: int = 1, types: int | None = 6) -> list[tuple[str, object]]:
@@ -532,6 +550,57 @@ def test_an_attribute_pyrad_cannot_decode_refuses_the_call() -> None:
         decode_reply(_received(request, raw))
 
 
+def test_unhide_undoes_pyrads_user_password_hiding() -> None:
+    request = _request()
+    for plain in (b"dentPW42", bytes(range(24)), bytes(range(200, 248))):
+        hidden = request.PwCrypt(plain)
+        clear = unhide(hidden, secret=b"s3cret", authenticator=request.authenticator)
+        assert clear == plain + bytes(-len(plain) % 16)  # RFC 2865 §5.2 pads with zeros
+    assert request.PwDecrypt(request.PwCrypt(b"dentPW42")) == "dentPW42"
+    for bad in (b"", bytes(17)):
+        with pytest.raises(ValueError, match="16-octet"):
+            unhide(bad, secret=b"s", authenticator=bytes(16))
+
+
+def _v1_accept(request: AuthPacket, hidden: bytes, policy: int = 1) -> AuthPacket:
+    raw = _accept(
+        request, [("MS-CHAP-MPPE-Keys", (hidden,)), ("MS-MPPE-Encryption-Policy", policy)]
+    )
+    return _received(request, raw)
+
+
+def test_ms_chap_mppe_keys_make_the_v1_start_key_as_pppd_does() -> None:
+    request = _request()
+    hashed = hash_nt_password_hash(nt_password_hash(b"MyPw"))
+    challenge = bytes.fromhex("102DB5DF085D3041")  # RFC 2433 Appendix B
+    reply = _v1_accept(request, request.PwCrypt(b"L" * 8 + hashed))
+    decoded, decrypt, hidden = decode_reply(reply)
+    grant = interpret_accept(
+        decoded, salt_decrypt=decrypt, unhide=hidden, mschap_challenge=challenge
+    )
+    assert grant.mppe_keys == mppe_keys_v1(b"MyPw", challenge)
+    # Not an MS-CHAP (v1) caller: the attribute fits nothing, and is left alone.
+    assert interpret_accept(decoded, salt_decrypt=decrypt, unhide=hidden).mppe_keys is None
+    policy_0 = _v1_accept(request, request.PwCrypt(b"L" * 8 + hashed), policy=0)
+    decoded, decrypt, hidden = decode_reply(policy_0)
+    grant = interpret_accept(decoded, unhide=hidden, mschap_challenge=challenge)
+    assert grant.mppe_keys is None
+
+
+@pytest.mark.parametrize("size", [0, 16, 31, 48])
+def test_ms_chap_mppe_keys_of_the_wrong_size_refuse_the_call(
+    size: int, caplog: pytest.LogCaptureFixture
+) -> None:
+    request = _request()
+    decoded, _, hidden = decode_reply(_v1_accept(request, bytes(range(size))))
+    with (
+        caplog.at_level(logging.DEBUG, logger="pyppp.radius"),
+        pytest.raises(AccessAcceptError, match=r"^RADIUS: bad MS-CHAP-MPPE-Keys attribute$"),
+    ):
+        interpret_accept(decoded, unhide=hidden, mschap_challenge=bytes(8))
+    assert f"Incorrect attribute length ({size}) for MS-CHAP-MPPE-Keys" in caplog.text
+
+
 # -- the server's keys reach MPPE: two links, the NAS's engine asking "RADIUS" -------------
 
 
@@ -554,28 +623,35 @@ class _Radius:
 def _freeradius_answer(
     check: ExternalCheckNeeded, password: bytes, types: int
 ) -> tuple[bytes, AuthPacket]:
-    """What FreeRADIUS's mschap module answers a good MS-CHAPv2 Response, built with pyrad."""
+    """What FreeRADIUS's mschap module answers a good MS-CHAP Response, built with pyrad."""
     request = AuthPacket(
         code=AccessRequest, secret=b"s3cret", dict=Dictionary(str(DICTIONARY)), id=9
     )
     for name, value in access_request(check, NAS):
         request.AddAttribute(name, value)
     request.RequestPacket()
-    peer_challenge, nt_response = check.response[:16], check.response[24:48]
-    user = check.user.encode()
-    success = authenticator_response(password, nt_response, peer_challenge, check.challenge, user)
-    keys = mppe_keys_v2(password, nt_response, is_server=True)
-    raw = _accept(
-        request,
-        [
+    attributes: list[tuple[str, object]] = [
+        ("MS-MPPE-Encryption-Policy", 2),
+        ("MS-MPPE-Encryption-Types", types),
+    ]
+    if check.method is AuthMethod.MSCHAP:
+        # RFC 2548 §2.4.1, hidden as User-Password is (pyrad's PwCrypt on the request's
+        # authenticator): the LM key (none here), the NT password hash's hash.
+        hashed = hash_nt_password_hash(nt_password_hash(password))
+        attributes.append(("MS-CHAP-MPPE-Keys", (request.PwCrypt(bytes(8) + hashed),)))
+    else:
+        peer_challenge, nt_response = check.response[:16], check.response[24:48]
+        user = check.user.encode()
+        success = authenticator_response(
+            password, nt_response, peer_challenge, check.challenge, user
+        )
+        keys = mppe_keys_v2(password, nt_response, is_server=True)
+        attributes += [
             ("MS-CHAP2-Success", bytes([check.identifier]) + success),
             ("MS-MPPE-Send-Key", keys.send_key),
             ("MS-MPPE-Recv-Key", keys.recv_key),
-            ("MS-MPPE-Encryption-Policy", 2),
-            ("MS-MPPE-Encryption-Types", types),
-        ],
-    )
-    return raw, request
+        ]
+    return _accept(request, attributes), request
 
 
 def _both_up(linked: LinkPair) -> bool:
@@ -583,17 +659,22 @@ def _both_up(linked: LinkPair) -> bool:
 
 
 @pytest.mark.parametrize(
-    ("types", "strength"), [(6, "MPPE 128-bit stateless"), (2, "MPPE 40-bit stateless")]
+    ("algorithm", "types", "strength"),
+    [
+        (ChapAlgorithm.MS_V2, 6, "MPPE 128-bit stateless"),
+        (ChapAlgorithm.MS_V2, 2, "MPPE 40-bit stateless"),
+        (ChapAlgorithm.MS, 6, "MPPE 128-bit stateless"),  # v1: pppd drops 40-bit itself
+    ],
 )
 def test_the_servers_keys_run_mppe_with_a_caller_the_nas_has_no_secret_for(
-    types: int, strength: str
+    algorithm: int, types: int, strength: str
 ) -> None:
     mppe = CcpConfig(deflate=None, mppe=MppeConfig())
     server_config = simple_config(
         local="10.99.7.1",
         remote="10.99.7.2",
         require_chap={"someone-else": "x"},  # ford is RADIUS's alone
-        chap_algorithms=(ChapAlgorithm.MS_V2,),
+        chap_algorithms=(algorithm,),
         rng=seeded_rng(11),
     )
     assert server_config.auth is not None
@@ -601,7 +682,7 @@ def test_the_servers_keys_run_mppe_with_a_caller_the_nas_has_no_secret_for(
     client_config = simple_config(
         user="ford",
         password="prefectPW42",
-        chap_algorithms=(ChapAlgorithm.MS_V2,),
+        chap_algorithms=(algorithm,),
         rng=seeded_rng(13),
     )
     server = Link(server_config, rng=seeded_rng(12), logger=logging.getLogger("t.server"))
@@ -611,9 +692,19 @@ def test_the_servers_keys_run_mppe_with_a_caller_the_nas_has_no_secret_for(
     client.open(0.0)
     linked.run(20, stop=lambda p: bool(p.of_type("a", ExternalCheckRequested)))
     (asked,) = linked.of_type("a", ExternalCheckRequested)
-    assert asked.request.method is AuthMethod.MSCHAP_V2
+    v1 = algorithm == ChapAlgorithm.MS
+    assert asked.request.method is (AuthMethod.MSCHAP if v1 else AuthMethod.MSCHAP_V2)
     raw, request = _freeradius_answer(asked.request, b"prefectPW42", types)
-    verdict = _grant(_received(request, raw)).verdict()
+    reply = _received(request, raw)
+    decoded, decrypt, hidden = decode_reply(reply)
+    challenge = asked.request.challenge if v1 else None
+    grant = interpret_accept(
+        decoded, salt_decrypt=decrypt, unhide=hidden, mschap_challenge=challenge
+    )
+    assert grant.mppe_keys is not None
+    if v1:
+        assert grant.mppe_keys == mppe_keys_v1(b"prefectPW42", asked.request.challenge)
+    verdict = grant.verdict()
     server.external_result(asked.request.request_id, verdict, linked.now)
     linked.run(linked.now + 20, stop=_both_up)
     assert _both_up(linked), linked.events

@@ -76,8 +76,8 @@ def _read(request: AuthPacket, reply: Any) -> None:
     """What the client does with a reply it accepted, with the oracles on the grant."""
     reply.request_authenticator = request.authenticator
     try:
-        decoded, decrypt = decode_reply(reply)
-        grant = interpret_accept(decoded, salt_decrypt=decrypt)
+        decoded, decrypt, hidden = decode_reply(reply)
+        grant = interpret_accept(decoded, salt_decrypt=decrypt, unhide=hidden)
     except AccessAcceptError:
         return  # the client refuses the call, with this line
     assert grant.framed_ip is None or isinstance(grant.framed_ip, IPv4Address)
