@@ -5,8 +5,9 @@ logs and accounting detail files in the lab) knows users the server's secrets fi
 arthur (PAP) and ford (CHAP-MD5) get in with the Framed-IP-Address it gives them, a wrong
 password is refused with pppd's status 11, and the detail file records Accounting Start and
 Stop with octet counts. A server that does not answer refuses the call, with one clear line.
-ford with MS-CHAPv2 and ``require-mppe-128`` runs MPPE on the keys FreeRADIUS's mschap module
-sends (MS-MPPE-Send-Key/Recv-Key, ``use_mppe`` on by default): pings and a hashed transfer.
+ford with MS-CHAPv2 or MS-CHAP (v1) and ``require-mppe-128`` runs MPPE on the keys
+FreeRADIUS's mschap module sends (MS-MPPE-Send-Key/Recv-Key, or MS-CHAP-MPPE-Keys for v1;
+``use_mppe`` is on by default): pings and a hashed transfer.
 """
 
 from __future__ import annotations
@@ -230,14 +231,20 @@ def test_mschapv2_user_checked_by_radius(lab: Lab, radius: Path) -> None:
         assert "prefectPW42" not in server.text
 
 
-def test_mschapv2_caller_gets_mppe_from_the_servers_keys(lab: Lab, radius: Path) -> None:
-    """The NAS has no NT hash for ford: MPPE runs on FreeRADIUS's MS-MPPE-Send/Recv-Key."""
+@pytest.mark.parametrize("method", ["mschap-v2", "mschap"])
+def test_ms_chap_caller_gets_mppe_from_the_servers_keys(
+    lab: Lab, radius: Path, method: str
+) -> None:
+    """The NAS has no NT hash for ford: MPPE runs on the keys FreeRADIUS sends.
+
+    MS-CHAPv2: MS-MPPE-Send/Recv-Key; MS-CHAP (v1): MS-CHAP-MPPE-Keys (the NT hash's hash).
+    """
     conf = _radius_conf(lab)
     with NullModemCable() as cable:
         server_dir = lab.config_dir("server")  # empty secrets: ford is RADIUS's alone
         server = lab.pyppp(
             "server", lab.a, "serve", cable.ends[0], "--config-dir", str(server_dir),
-            "auth", "require-mschap-v2", "require-mppe-128", "plugin", "radius.so",
+            "auth", f"require-{method}", "require-mppe-128", "plugin", "radius.so",
             "radius-config-file", str(conf), f"{SERVER}:", "debug",
         )  # fmt: skip
         server.wait_for(r"Connect: ppp\d+ <--> ", timeout=20)
