@@ -9,9 +9,10 @@ positive counts, MTU at least 64, MPPE keys of 16 octets). A seed is a valid Acc
 attribute pyppp honours, MS-MPPE keys included, so mutations reach the policy. A mutated
 reply seldom verifies (its Response Authenticator covers every octet), so the attributes
 target takes arbitrary bytes as the attributes of an Accept, unverified, and reads them the
-same way: MS-MPPE-Send/Recv-Key of every length and salt reach the checks and pyrad's salt
-decryption. The configuration target parses arbitrary text and checks that a parse either
-raises ConfigError or names servers that all have secrets.
+same way, as for an MS-CHAPv2 and an MS-CHAP (v1) caller: MS-MPPE-Send/Recv-Key of every
+length and salt reach the checks and pyrad's salt decryption, MS-CHAP-MPPE-Keys (a v1 seed)
+its checks and the unhiding. The configuration target parses arbitrary text and checks that
+a parse either raises ConfigError or names servers that all have secrets.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from pyppp.errors import ConfigError
 from pyppp.pppd.radius import (
     MPPE_KEY_SIZE,
     AccessAcceptError,
+    RadiusGrant,
     interpret_accept,
     parse_radiusclient_conf,
 )
@@ -72,14 +74,32 @@ def _accept() -> bytes:
     return bytes(reply.ReplyPacket())
 
 
+def _accept_v1() -> bytes:
+    """An Accept for an MS-CHAP (v1) caller: MS-CHAP-MPPE-Keys, hidden as FreeRADIUS does."""
+    request = _request()
+    reply = request.CreateReply()
+    reply.code = AccessAccept
+    reply[(311, 12)] = [request.PwCrypt(bytes(8) + bytes(range(16)))]
+    reply.AddAttribute("MS-MPPE-Encryption-Policy", 1)
+    reply.AddAttribute("MS-MPPE-Encryption-Types", 4)
+    return bytes(reply.ReplyPacket())
+
+
 def _read(request: AuthPacket, reply: Any) -> None:
-    """What the client does with a reply it accepted, with the oracles on the grant."""
+    """What the client does with a reply it accepted, as for MS-CHAPv2 and MS-CHAP (v1)."""
     reply.request_authenticator = request.authenticator
-    try:
-        decoded, decrypt, hidden = decode_reply(reply)
-        grant = interpret_accept(decoded, salt_decrypt=decrypt, unhide=hidden)
-    except AccessAcceptError:
-        return  # the client refuses the call, with this line
+    for challenge in (None, b"\x10" * 8):
+        try:
+            decoded, decrypt, hidden = decode_reply(reply)
+            grant = interpret_accept(
+                decoded, salt_decrypt=decrypt, unhide=hidden, mschap_challenge=challenge
+            )
+        except AccessAcceptError:
+            continue  # the client refuses the call, with this line
+        _check(grant)
+
+
+def _check(grant: RadiusGrant) -> None:
     assert grant.framed_ip is None or isinstance(grant.framed_ip, IPv4Address)
     assert grant.framed_mtu is None or grant.framed_mtu >= 64
     for value in (grant.session_timeout, grant.idle_timeout, grant.interim_interval):
@@ -130,8 +150,14 @@ def _conf(data: bytes) -> None:
 
 
 TARGETS = [
-    FuzzTarget("radius.reply", _reply, seeds=[_accept(), b"\x02\x2a\x00\x14" + b"\x00" * 16]),
-    FuzzTarget("radius.attributes", _attributes, seeds=[_accept()[_HEADER.size :], b""]),
+    FuzzTarget(
+        "radius.reply", _reply, seeds=[_accept(), _accept_v1(), b"\x02\x2a\x00\x14" + b"\x00" * 16]
+    ),
+    FuzzTarget(
+        "radius.attributes",
+        _attributes,
+        seeds=[_accept()[_HEADER.size :], _accept_v1()[_HEADER.size :], b""],
+    ),
     FuzzTarget(
         "radius.config",
         _conf,
