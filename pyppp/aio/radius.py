@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 from collections.abc import Callable
@@ -29,23 +30,62 @@ from pyrad.dictionary import Dictionary
 from pyrad.packet import AccessAccept, AccessRequest, AccountingRequest, AcctPacket, AuthPacket
 
 from pyppp.auth.base import ExternalCheckNeeded, ExternalVerdict
+from pyppp.events import AuthMethod
 from pyppp.linkconfig import LinkStats
 from pyppp.pppd.radius import (
+    AccessAcceptError,
     Attributes,
     NasInfo,
     RadiusConfig,
     RadiusGrant,
     RadiusServer,
+    SaltDecrypt,
+    Unhide,
     access_request,
     accounting_request,
     interpret_accept,
     terminate_cause,
+    unhide,
 )
 
-__all__ = ["DICTIONARY", "RadiusClient", "RadiusSession"]
+__all__ = ["DICTIONARY", "RadiusClient", "RadiusSession", "decode_reply"]
 
 DICTIONARY: Final = Path(__file__).resolve().parents[1] / "pppd" / "radius.dictionary"
 """The attributes pyppp uses, in pyrad's dictionary format (shipped with the package)."""
+
+
+def decode_reply(reply: Any) -> tuple[dict[str, list[object]], SaltDecrypt, Unhide]:
+    """A verified reply's attributes by name, and how to undo the hiding of the hidden ones.
+
+    All three as :func:`~pyppp.pppd.radius.interpret_accept` takes them.
+
+    The hidden attributes (``encrypt=2``, salt: MS-MPPE-Send-Key, -Recv-Key; ``encrypt=1``:
+    MS-CHAP-MPPE-Keys) stay as they came, for the policy to check them as pppd does before
+    they are decrypted with the shared secret and the request's authenticator
+    (``reply.request_authenticator``, which the caller sets, as pyrad's own clients do).
+
+    Raises:
+        AccessAcceptError: an attribute pyrad cannot decode (an integer of 3 octets, ...).
+    """
+    dictionary = reply.dict
+    decoded: dict[str, list[object]] = {}
+    for key in reply.keys():  # noqa: SIM118 (pyrad's keys are names)
+        name = str(key)
+        attribute = dictionary.attributes.get(key) if isinstance(key, str) else None
+        try:
+            if attribute is not None and attribute.encrypt in (1, 2):
+                vendor = dictionary.vendors.GetForward(attribute.vendor)
+                values = list(reply[(vendor, attribute.code) if vendor else attribute.code])
+            else:
+                values = list(reply[key])
+        except Exception as exc:  # pyrad's refusal of a hostile value
+            logging.getLogger("pyppp.radius").debug("RADIUS: %s does not decode: %r", name, exc)
+            raise AccessAcceptError(f"RADIUS: bad {name} attribute") from None
+        decoded[name] = values
+    hidden = functools.partial(
+        unhide, secret=reply.secret, authenticator=reply.request_authenticator or b""
+    )
+    return decoded, reply.SaltDecrypt, hidden
 
 
 class _Datagrams(asyncio.DatagramProtocol):
@@ -119,6 +159,8 @@ class RadiusClient:
                         except Exception:  # garbage from the network: counted as nothing
                             valid = False
                         if valid:
+                            # RFC 2548 §2.4.2: MS-MPPE keys are hidden with the request's.
+                            reply.request_authenticator = packet.authenticator
                             return reply, server
                         self.logger.debug("RADIUS: dropped a reply that does not verify")
             finally:
@@ -147,8 +189,19 @@ class RadiusClient:
         if reply.code != AccessAccept:
             self.logger.warning("RADIUS: %s rejected by %s", check.user, server.host)
             return ExternalVerdict(False), None
-        decoded = {str(key): list(reply[key]) for key in reply.keys()}  # noqa: SIM118 (pyrad's keys are names)
-        grant = interpret_accept(decoded)
+        try:
+            decoded, decrypt, hidden = decode_reply(reply)
+            grant = interpret_accept(
+                decoded,
+                salt_decrypt=decrypt,
+                unhide=hidden,
+                mschap_challenge=check.challenge if check.method is AuthMethod.MSCHAP else None,
+                logger=self.logger,
+            )
+        except AccessAcceptError as exc:
+            # pppd radius.c: radius_setparams fails, the message is logged, the call refused.
+            self.logger.error("%s from %s: refusing the call for %s", exc, server.host, check.user)
+            return ExternalVerdict(False), None
         self.logger.info("RADIUS: %s accepted by %s", check.user, server.host)
         return grant.verdict(), grant
 

@@ -102,15 +102,22 @@ class MppeKeys:
     """The MPPE start keys an MS-CHAP exchange derived (RFC 3079), from our point of view.
 
     MPPE (RFC 3078, negotiated in CCP after authentication) encrypts with ``send_key`` and
-    decrypts with ``recv_key``; a 40- or 56-bit session uses their first 8 octets.
+    decrypts with ``recv_key``; a 40- or 56-bit session uses their first 8 octets. When a
+    RADIUS server judged the caller, the keys are its MS-MPPE-Send-Key and MS-MPPE-Recv-Key
+    (RFC 2548 §2.4.2/2.4.3: the NAS's send and receive keys), and its
+    MS-MPPE-Encryption-Types may forbid one strength.
 
     Attributes:
         send_key: the 16-octet start key for what we send.
         recv_key: the 16-octet start key for what we receive.
+        allow_40: 40-bit MPPE may run with these keys (MS-CHAP itself allows it).
+        allow_128: 128-bit MPPE may run with these keys.
     """
 
     send_key: bytes = field(repr=False)
     recv_key: bytes = field(repr=False)
+    allow_40: bool = True
+    allow_128: bool = True
 
 
 @dataclass(frozen=True, slots=True)

@@ -48,6 +48,7 @@ __all__ = [
     "hash_nt_password_hash",
     "master_key",
     "mppe_keys_v1",
+    "mppe_keys_v1_hashed",
     "mppe_keys_v2",
     "nt_challenge_response",
     "nt_password_hash",
@@ -208,7 +209,15 @@ def mppe_keys_v1(password: bytes, challenge: bytes) -> MppeKeys:
     SHA-1 of the password hash's hash twice and the 8-octet challenge, first 16 octets; pppd
     uses it for every key length (MPPE shortens it).
     """
-    password_hash_hash = hash_nt_password_hash(nt_password_hash(password))
+    return mppe_keys_v1_hashed(hash_nt_password_hash(nt_password_hash(password)), challenge)
+
+
+def mppe_keys_v1_hashed(password_hash_hash: bytes, challenge: bytes) -> MppeKeys:
+    """:func:`mppe_keys_v1` from the password hash's hash (pppd ``mppe_set_chapv1``).
+
+    What a NAS without the password has: RADIUS's MS-CHAP-MPPE-Keys carries that hash
+    (RFC 2548 §2.4.1), from which pppd's radius plugin derives the start key.
+    """
     key = hashlib.sha1(password_hash_hash + password_hash_hash + challenge).digest()[:16]
     return MppeKeys(send_key=key, recv_key=key)
 

@@ -12,6 +12,8 @@ plugs them into CCP the way pppd's ``ccp.c`` runs them:
   none and the link is closed before CCP starts ("MPPE required, but MS-CHAP[v2] auth not
   performed."), as it is when MS-CHAP ran both ways (pppd cannot tell which keys to use);
   after MS-CHAP (v1) 40-bit is dropped ("Disabling 40-bit MPPE; MS-CHAP LM not supported");
+  when RADIUS judged the caller, the keys are the server's and its MS-MPPE-Encryption-Types
+  may drop one strength more (:attr:`~pyppp.auth.base.MppeKeys.allow_40`, ``allow_128``);
 * :class:`MppeGate` is what the link consults: IPCP and IPv6CP wait until CCP is up with
   MPPE both ways (pppd ``start_networks``/``continue_networks``), and CCP failing, going down
   or negotiating anything else closes the link, so no IP datagram is ever sent or accepted in
@@ -206,6 +208,14 @@ class MppePolicy:
         if self._ms_chap[0][1] is AuthMethod.MSCHAP and self._allow & MppeFlags.BITS_40:
             self.logger.log(NOTICE, "Disabling 40-bit MPPE; MS-CHAP LM not supported")
             self._allow &= ~MppeFlags.BITS_40
+        # RADIUS's MS-MPPE-Encryption-Types (pppd mppe_set_enc_types): it only takes away.
+        for allowed, bits, name in (
+            (self.keys.allow_40, MppeFlags.BITS_40, "40"),
+            (self.keys.allow_128, MppeFlags.BITS_128, "128"),
+        ):
+            if not allowed and self._allow & bits:
+                self.logger.debug("MPPE: %s-bit disabled by the RADIUS server", name)
+                self._allow &= ~bits
         if not self._allow & _STRENGTHS:
             self.logger.error("MPPE required, but both 40-bit and 128-bit disabled.")
             return _NOT_AVAILABLE

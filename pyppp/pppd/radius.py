@@ -16,14 +16,15 @@ verdict and the session limits to honour; the packet codec is pyrad's and the so
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from ipaddress import AddressValueError, IPv4Address
 from pathlib import Path
 from typing import Final
 
-from pyppp.auth.base import ExternalCheckNeeded, ExternalVerdict
+from pyppp.auth.base import ExternalCheckNeeded, ExternalVerdict, MppeKeys
 from pyppp.errors import ConfigError, ExitStatus
 from pyppp.events import AuthMethod
 
@@ -31,11 +32,14 @@ __all__ = [
     "ACCT_PORT",
     "AUTH_PORT",
     "DEFAULT_CONFIG",
+    "AccessAcceptError",
     "Attributes",
     "NasInfo",
     "RadiusConfig",
     "RadiusGrant",
     "RadiusServer",
+    "SaltDecrypt",
+    "Unhide",
     "access_request",
     "accounting_request",
     "interpret_accept",
@@ -43,6 +47,7 @@ __all__ = [
     "parse_radiusclient_conf",
     "parse_servers_file",
     "terminate_cause",
+    "unhide",
 ]
 
 DEFAULT_CONFIG: Final = Path("/etc/radiusclient/radiusclient.conf")
@@ -269,10 +274,13 @@ def access_request(check: ExternalCheckNeeded, nas: NasInfo) -> Attributes:
 
     PAP: User-Password (the codec hides it with the shared secret, RFC 2865 §5.2). CHAP-MD5:
     CHAP-Password (Identifier + Response) and CHAP-Challenge (RFC 2865 §5.3, §5.40).
-    MS-CHAPv2: Microsoft's MS-CHAP-Challenge and MS-CHAP2-Response (RFC 2548 §2.3.2).
+    MS-CHAP (v1): MS-CHAP-Challenge and MS-CHAP-Response (RFC 2548 §2.1.3); MS-CHAPv2:
+    MS-CHAP-Challenge and MS-CHAP2-Response (§2.3.2). Both put the Identifier and the Flags
+    octet first, where PPP's Response value has the flags last (pppd: "The idiots use a
+    different field order in RADIUS than PPP").
 
     Raises:
-        ValueError: an MS-CHAPv2 response of the wrong size, or MS-CHAP (v1).
+        ValueError: an MS-CHAP response of the wrong size, or a method RADIUS cannot check.
     """
     attributes = _common(check.user, nas)
     if check.method is AuthMethod.PAP:
@@ -280,6 +288,12 @@ def access_request(check: ExternalCheckNeeded, nas: NasInfo) -> Attributes:
     elif check.method is AuthMethod.CHAP:
         attributes.append(("CHAP-Password", bytes([check.identifier]) + check.response))
         attributes.append(("CHAP-Challenge", check.challenge))
+    elif check.method is AuthMethod.MSCHAP:
+        if len(check.response) != 49:
+            raise ValueError("MS-CHAP Response value is not 49 octets")
+        lm_and_nt, use_nt = check.response[:48], check.response[48]
+        attributes.append(("MS-CHAP-Challenge", check.challenge))
+        attributes.append(("MS-CHAP-Response", bytes([check.identifier, use_nt]) + lm_and_nt))
     elif check.method is AuthMethod.MSCHAP_V2:
         if len(check.response) != 49:
             raise ValueError("MS-CHAPv2 Response value is not 49 octets")
@@ -298,6 +312,37 @@ def access_request(check: ExternalCheckNeeded, nas: NasInfo) -> Attributes:
     return attributes
 
 
+class AccessAcceptError(ValueError):
+    """An Access-Accept that cannot be honoured: the call is refused (pppd's radius plugin).
+
+    pppd's ``radius_setparams`` fails on a malformed MS-MPPE key and the caller is refused
+    with the message; this is that message ("RADIUS: bad MS-MPPE-Send-Key attribute").
+    """
+
+
+Unhide = Callable[[bytes], bytes]
+"""Undoes RFC 2865 §5.2's hiding of one value (:func:`unhide` bound to the reply)."""
+
+SaltDecrypt = Callable[[bytes], bytes]
+"""Undoes RFC 2548 §2.4.2's salt encryption of one value (salt included) and returns the key
+without its length octet and padding: pyrad's ``Packet.SaltDecrypt`` on the reply, with the
+request's Request Authenticator and the shared secret. It may raise on a malformed value."""
+
+MPPE_KEY_SIZE: Final = 16
+"""Octets of the MS-MPPE-Send-Key and -Recv-Key pyppp takes (pppd radius.c: 16, no other)."""
+
+_SALTED_SIZE: Final = 2 + 32
+"""Salt, then the key's length octet, the 16 octets and padding to 32 (RFC 2548 §2.4.2)."""
+
+_MSCHAP_KEYS_SIZE: Final = 32
+"""MS-CHAP-MPPE-Keys: LM key (8), the NT password hash's hash (16), padding (8), hidden."""
+
+_POLICY_ALLOWED: Final = 1
+_POLICY_REQUIRED: Final = 2
+_TYPES_RC4_40: Final = 2
+_TYPES_RC4_128: Final = 4
+
+
 @dataclass(frozen=True, slots=True)
 class RadiusGrant:
     """What an Access-Accept gives the call (pppd radius.c ``radius_setparams``).
@@ -312,6 +357,9 @@ class RadiusGrant:
         interim_interval: Acct-Interim-Interval: seconds between Interim-Update records.
         class_: Class, sent back in every accounting request (RFC 2865 §5.25).
         mschap2_success: MS-CHAP2-Success's ``S=...`` string (MS-CHAPv2).
+        mppe_keys: MS-MPPE-Send-Key and -Recv-Key, decrypted, with the strengths
+            MS-MPPE-Encryption-Types leaves (``None``: no keys, or MS-MPPE-Encryption-Policy
+            absent or 0, which is pppd's "no keys").
     """
 
     framed_ip: IPv4Address | None = None
@@ -321,13 +369,15 @@ class RadiusGrant:
     interim_interval: int | None = None
     class_: bytes | None = None
     mschap2_success: bytes | None = None
+    mppe_keys: MppeKeys | None = field(default=None, repr=False)
 
     def verdict(self) -> ExternalVerdict:
-        """The authenticator's verdict: accepted, with the peer's address if one was given."""
+        """The authenticator's verdict: accepted, with the peer's address and MPPE keys."""
         return ExternalVerdict(
             True,
             addresses=(str(self.framed_ip),) if self.framed_ip is not None else ("*",),
             message=self.mschap2_success,
+            mppe_keys=self.mppe_keys,
         )
 
 
@@ -340,8 +390,156 @@ def _positive(value: object | None) -> int | None:
     return value if isinstance(value, int) and value > 0 else None
 
 
-def interpret_accept(attributes: Mapping[str, Sequence[object]]) -> RadiusGrant:
-    """Read an Access-Accept's attributes (decoded by name) into a :class:`RadiusGrant`."""
+def unhide(value: bytes, *, secret: bytes, authenticator: bytes) -> bytes:
+    """Undo RFC 2865 §5.2's hiding (User-Password's), as RFC 2548 §2.4.1 hides MS-CHAP-MPPE-Keys.
+
+    ``b1 = MD5(S + RA)``, ``p1 = c1 xor b1``, ``bi = MD5(S + c(i-1))``: the blocks chain on the
+    hidden value. pyrad's ``PwDecrypt`` does this for passwords only (it returns text, zeros
+    stripped and bytes that are not UTF-8 dropped), so binary keys are unhidden here.
+
+    Raises:
+        ValueError: not a whole number of 16-octet blocks.
+    """
+    if not value or len(value) % 16:
+        raise ValueError(f"{len(value)} octets is not a whole number of 16-octet blocks")
+    plain = bytearray()
+    chain = authenticator
+    for offset in range(0, len(value), 16):
+        block = value[offset : offset + 16]
+        mask = hashlib.md5(secret + chain).digest()
+        plain += (int.from_bytes(block, "big") ^ int.from_bytes(mask, "big")).to_bytes(16, "big")
+        chain = block
+    return bytes(plain)
+
+
+def _mschap_keys(
+    value: object, unhide: Unhide | None, challenge: bytes, log: logging.Logger
+) -> MppeKeys:
+    """MS-CHAP-MPPE-Keys to MS-CHAP (v1)'s start key (pppd ``radius_setmppekeys``)."""
+    bad = AccessAcceptError("RADIUS: bad MS-CHAP-MPPE-Keys attribute")
+    if not isinstance(value, bytes) or len(value) != _MSCHAP_KEYS_SIZE:
+        size = len(value) if isinstance(value, bytes) else -1
+        log.debug("RADIUS: Incorrect attribute length (%d) for MS-CHAP-MPPE-Keys", size)
+        raise bad
+    if unhide is None:
+        log.debug("RADIUS: MS-CHAP-MPPE-Keys without the request's authenticator to unhide it")
+        raise bad
+    # Here, not at the top: pyppp.auth.mschap needs pycryptodome, which the core does
+    # without until MS-CHAP runs (and an MS-CHAP caller is why we are here).
+    from pyppp.auth.mschap import mppe_keys_v1_hashed
+
+    # pppd: "The 'key' returned is just the NTPasswordHashHash, which the NAS (us) doesn't
+    # need; we only need the start key." The LM key (the first 8 octets) is not used.
+    return mppe_keys_v1_hashed(unhide(value)[8:24], challenge)
+
+
+def _mppe_key(
+    name: str, value: object, salt_decrypt: SaltDecrypt | None, log: logging.Logger
+) -> bytes:
+    """One MS-MPPE-Send-Key or -Recv-Key, checked as pppd's ``radius_setmppekeys2`` does."""
+    bad = AccessAcceptError(f"RADIUS: bad {name} attribute")
+    if not isinstance(value, bytes) or len(value) != _SALTED_SIZE:
+        size = len(value) if isinstance(value, bytes) else -1
+        log.debug("RADIUS: Incorrect attribute length (%d) for %s", size, name)
+        raise bad
+    if not value[0] & 0x80:
+        # RFC 2548 §2.4.2: "The most significant bit (leftmost) of the Salt field MUST be set".
+        log.debug("RADIUS: Illegal salt value for %s attribute", name)
+        raise bad
+    if salt_decrypt is None:
+        log.debug("RADIUS: %s without the request's authenticator to decrypt it", name)
+        raise bad
+    try:
+        key = salt_decrypt(value)
+    except Exception as exc:  # the codec's refusal of a hostile value
+        log.debug("RADIUS: %s does not decrypt: %s", name, exc)
+        raise bad from None
+    if len(key) != MPPE_KEY_SIZE:
+        # A wrong secret shows here too: the length octet decrypts to garbage.
+        log.debug("RADIUS: Incorrect key length (%d) for %s attribute", len(key), name)
+        raise bad
+    return key
+
+
+def _mppe_keys(
+    attributes: Mapping[str, Sequence[object]],
+    salt_decrypt: SaltDecrypt | None,
+    unhide: Unhide | None,
+    mschap_challenge: bytes | None,
+    log: logging.Logger,
+) -> MppeKeys | None:
+    """The MPPE keys under MS-MPPE-Encryption-Policy/-Types, as pppd reads them.
+
+    MS-MPPE-Send/Recv-Key (MS-CHAPv2) or, for an MS-CHAP (v1) caller, MS-CHAP-MPPE-Keys.
+    pppd takes the keys only when a non-zero Encryption-Policy came with them ("Note that if
+    the policy value was '0' we don't set the key!"); Encryption-Types 2 (RC4 40-bit only)
+    or 4 (128-bit only), under policy 1 or 2, takes the other strength away, and any other
+    value changes nothing (``mppe_set_enc_types``). Policy 2 (required) does not turn MPPE on
+    where the line's options do not require it, in pppd or here.
+    """
+    raw = {name: _first(attributes, name) for name in ("MS-MPPE-Send-Key", "MS-MPPE-Recv-Key")}
+    keys = {
+        name: _mppe_key(name, value, salt_decrypt, log)
+        for name, value in raw.items()
+        if value is not None
+    }
+    v1: MppeKeys | None = None
+    hashed = _first(attributes, "MS-CHAP-MPPE-Keys")
+    if hashed is not None and mschap_challenge is not None:
+        v1 = _mschap_keys(hashed, unhide, mschap_challenge, log)
+    elif hashed is not None:
+        # pppd would derive MS-CHAP (v1) keys for any caller; they fit no other method.
+        log.debug("RADIUS: MS-CHAP-MPPE-Keys for a caller that is not MS-CHAP (v1): not used")
+    policy = _first(attributes, "MS-MPPE-Encryption-Policy")
+    if not (keys or v1) or not isinstance(policy, int) or policy == 0:
+        if keys or v1:
+            log.debug("RADIUS: MPPE keys without an MS-MPPE-Encryption-Policy: not used")
+        return None
+    if len(keys) == 2:
+        chosen = MppeKeys(
+            send_key=keys["MS-MPPE-Send-Key"],  # RFC 2548 §2.4.2: for packets the NAS sends
+            recv_key=keys["MS-MPPE-Recv-Key"],  # §2.4.3: for packets the NAS receives
+        )
+    elif v1 is not None:
+        chosen = v1
+    else:
+        # pppd would run with the missing direction's key left at zero: no keys instead.
+        (name,) = keys
+        log.warning("RADIUS: %s came alone: no MPPE keys for this call", name)
+        return None
+    types = _first(attributes, "MS-MPPE-Encryption-Types")
+    restricted = policy in (_POLICY_ALLOWED, _POLICY_REQUIRED) and isinstance(types, int)
+    return replace(
+        chosen,
+        allow_40=not (restricted and types == _TYPES_RC4_128),
+        allow_128=not (restricted and types == _TYPES_RC4_40),
+    )
+
+
+def interpret_accept(
+    attributes: Mapping[str, Sequence[object]],
+    *,
+    salt_decrypt: SaltDecrypt | None = None,
+    unhide: Unhide | None = None,
+    mschap_challenge: bytes | None = None,
+    logger: logging.Logger | None = None,
+) -> RadiusGrant:
+    """Read an Access-Accept's attributes (decoded by name) into a :class:`RadiusGrant`.
+
+    Args:
+        attributes: the reply's attributes by name; MS-MPPE-Send-Key, -Recv-Key and
+            MS-CHAP-MPPE-Keys as they came (hidden), the others decoded.
+        salt_decrypt: decrypts the first two (pyrad's, bound to the request).
+        unhide: unhides MS-CHAP-MPPE-Keys (:func:`unhide`, bound to the request).
+        mschap_challenge: MS-CHAP (v1) callers only: the challenge we sent, from which
+            MS-CHAP-MPPE-Keys' password hash makes the start key.
+        logger: where the reasons for a refusal are given (debug).
+
+    Raises:
+        AccessAcceptError: an MPPE key attribute that is malformed, does not decrypt to 16
+            octets or cannot be decrypted: the call is refused, as pppd refuses it.
+    """
+    log = logger or logging.getLogger("pyppp.radius")
     address: IPv4Address | None = None
     raw = _first(attributes, "Framed-IP-Address")
     if raw is not None:
@@ -363,6 +561,7 @@ def interpret_accept(attributes: Mapping[str, Sequence[object]]) -> RadiusGrant:
         class_=class_ if isinstance(class_, bytes) else None,
         # MS-CHAP2-Success: the Identifier octet, then "S=" and 40 hex digits (RFC 2548).
         mschap2_success=success[1:] if isinstance(success, bytes) and len(success) > 1 else None,
+        mppe_keys=_mppe_keys(attributes, salt_decrypt, unhide, mschap_challenge, log),
     )
 
 

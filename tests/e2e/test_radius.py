@@ -5,6 +5,9 @@ logs and accounting detail files in the lab) knows users the server's secrets fi
 arthur (PAP) and ford (CHAP-MD5) get in with the Framed-IP-Address it gives them, a wrong
 password is refused with pppd's status 11, and the detail file records Accounting Start and
 Stop with octet counts. A server that does not answer refuses the call, with one clear line.
+ford with MS-CHAPv2 or MS-CHAP (v1) and ``require-mppe-128`` runs MPPE on the keys
+FreeRADIUS's mschap module sends (MS-MPPE-Send-Key/Recv-Key, or MS-CHAP-MPPE-Keys for v1;
+``use_mppe`` is on by default): pings and a hashed transfer.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ import pytest
 
 from pyppp.aio.cable import NullModemCable
 
-from .netns import _SINK, _SOURCE, Lab, LoggedProcess, Netns
+from .netns import _SINK, _SOURCE, Lab, LoggedProcess, Netns, ping, tcp_transfer
 
 SERVER = "10.99.16.1"
 USERS = """\
@@ -222,3 +225,44 @@ def test_mschapv2_user_checked_by_radius(lab: Lab, radius: Path) -> None:
         server.signal(signal.SIGTERM)
         assert server.wait(30) == 5, server.text
         assert "prefectPW42" not in server.text
+
+
+@pytest.mark.parametrize("method", ["mschap-v2", "mschap"])
+def test_ms_chap_caller_gets_mppe_from_the_servers_keys(
+    lab: Lab, radius: Path, method: str
+) -> None:
+    """The NAS has no NT hash for ford: MPPE runs on the keys FreeRADIUS sends.
+
+    MS-CHAPv2: MS-MPPE-Send/Recv-Key; MS-CHAP (v1): MS-CHAP-MPPE-Keys (the NT hash's hash).
+    """
+    conf = _radius_conf(lab)
+    with NullModemCable() as cable:
+        server_dir = lab.config_dir("server")  # empty secrets: ford is RADIUS's alone
+        server = lab.pyppp(
+            "server", lab.a, "serve", cable.ends[0], "--config-dir", str(server_dir),
+            "auth", f"require-{method}", "require-mppe-128", "plugin", "radius.so",
+            "radius-config-file", str(conf), f"{SERVER}:", "debug",
+        )  # fmt: skip
+        server.wait_for(r"Connect: ppp\d+ <--> ", timeout=20)
+        client = _dial(lab, lab.b, cable.ends[1], "ford", "prefectPW42", "require-mppe-128")
+        client.wait_for(UP, timeout=40)
+        logs = f"server:\n{server.text}\n---\nclient:\n{client.text}"
+        assert server.find(r"RADIUS: ford accepted by 127\.0\.0\.1$"), logs
+        for side in (server, client):
+            assert side.find(r"^MPPE 128-bit stateless compression enabled$"), logs
+        assert client.find(r"^local  IP address 10\.99\.16\.78$"), logs
+        lab.b.wait_address("10.99.16.78", timeout=10)
+        # Keys the wrong way round, or a corrupt last octet, and not one datagram decrypts.
+        ping(lab.b, SERVER, count=3, size=1000)
+        ping(lab.a, "10.99.16.78", count=3, size=1000)
+        _, sent_hash, got_hash = tcp_transfer(
+            lab, lab.a, SERVER, lab.b, size=1024 * 1024, timeout=120
+        )
+        assert sent_hash == got_hash
+        server.signal(signal.SIGTERM)
+        assert server.wait(30) == 5, server.text
+        assert client.wait(20) == 0, client.text
+        text = server.text + client.text
+        assert "Traceback" not in text, text
+        for secret in ("prefectPW42", "testing123"):
+            assert secret not in text, text
