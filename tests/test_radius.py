@@ -18,7 +18,7 @@ import pytest
 from pyrad.dictionary import Dictionary
 from pyrad.packet import AccessAccept, AccessRequest, AccountingRequest, AcctPacket, AuthPacket
 
-from pyppp.aio.radius import DICTIONARY, decode_reply
+from pyppp.aio.radius import DICTIONARY, decode_reply, unhide
 from pyppp.auth.base import (
     AuthEngine,
     AuthenticatorEngine,
@@ -62,7 +62,6 @@ from pyppp.pppd.radius import (
     parse_radiusclient_conf,
     parse_servers_file,
     terminate_cause,
-    unhide,
 )
 from pyppp.simple import simple_config
 from pyppp.util import seeded_rng

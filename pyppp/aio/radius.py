@@ -45,13 +45,35 @@ from pyppp.pppd.radius import (
     accounting_request,
     interpret_accept,
     terminate_cause,
-    unhide,
 )
 
 __all__ = ["DICTIONARY", "RadiusClient", "RadiusSession", "decode_reply"]
 
 DICTIONARY: Final = Path(__file__).resolve().parents[1] / "pppd" / "radius.dictionary"
 """The attributes pyppp uses, in pyrad's dictionary format (shipped with the package)."""
+
+
+def unhide(value: bytes, *, secret: bytes, authenticator: bytes) -> bytes:
+    """Undo RFC 2865 §5.2's hiding (User-Password's), as RFC 2548 §2.4.1 hides MS-CHAP-MPPE-Keys.
+
+    Block ``i`` is ``c(i) xor MD5(S + c(i-1))``, ``c(0)`` the Request Authenticator: the mask
+    chains on the hidden value, so hiding one 16-octet block again with pyrad's ``PwCrypt``
+    (the authenticator set to the block before it) undoes it. pyrad's ``PwDecrypt`` does the
+    whole value only for passwords (it returns text: zeros stripped, bytes that are not UTF-8
+    dropped), which a binary key does not survive.
+
+    Raises:
+        ValueError: not a whole number of 16-octet blocks.
+    """
+    if not value or len(value) % 16:
+        raise ValueError(f"{len(value)} octets is not a whole number of 16-octet blocks")
+    plain = b""
+    chain = authenticator
+    for offset in range(0, len(value), 16):
+        block = value[offset : offset + 16]
+        plain += AuthPacket(secret=secret, authenticator=chain).PwCrypt(block)
+        chain = block
+    return plain
 
 
 def decode_reply(reply: Any) -> tuple[dict[str, list[object]], SaltDecrypt, Unhide]:

@@ -16,7 +16,6 @@ verdict and the session limits to honour; the packet codec is pyrad's and the so
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -47,7 +46,6 @@ __all__ = [
     "parse_radiusclient_conf",
     "parse_servers_file",
     "terminate_cause",
-    "unhide",
 ]
 
 DEFAULT_CONFIG: Final = Path("/etc/radiusclient/radiusclient.conf")
@@ -321,7 +319,8 @@ class AccessAcceptError(ValueError):
 
 
 Unhide = Callable[[bytes], bytes]
-"""Undoes RFC 2865 §5.2's hiding of one value (:func:`unhide` bound to the reply)."""
+"""Undoes RFC 2865 §5.2's hiding of one value (``pyppp.aio.radius.unhide`` bound to the reply:
+pyrad's cipher, with the shared secret and the request's authenticator)."""
 
 SaltDecrypt = Callable[[bytes], bytes]
 """Undoes RFC 2548 §2.4.2's salt encryption of one value (salt included) and returns the key
@@ -388,28 +387,6 @@ def _first(attributes: Mapping[str, Sequence[object]], name: str) -> object | No
 
 def _positive(value: object | None) -> int | None:
     return value if isinstance(value, int) and value > 0 else None
-
-
-def unhide(value: bytes, *, secret: bytes, authenticator: bytes) -> bytes:
-    """Undo RFC 2865 §5.2's hiding (User-Password's), as RFC 2548 §2.4.1 hides MS-CHAP-MPPE-Keys.
-
-    ``b1 = MD5(S + RA)``, ``p1 = c1 xor b1``, ``bi = MD5(S + c(i-1))``: the blocks chain on the
-    hidden value. pyrad's ``PwDecrypt`` does this for passwords only (it returns text, zeros
-    stripped and bytes that are not UTF-8 dropped), so binary keys are unhidden here.
-
-    Raises:
-        ValueError: not a whole number of 16-octet blocks.
-    """
-    if not value or len(value) % 16:
-        raise ValueError(f"{len(value)} octets is not a whole number of 16-octet blocks")
-    plain = bytearray()
-    chain = authenticator
-    for offset in range(0, len(value), 16):
-        block = value[offset : offset + 16]
-        mask = hashlib.md5(secret + chain).digest()
-        plain += (int.from_bytes(block, "big") ^ int.from_bytes(mask, "big")).to_bytes(16, "big")
-        chain = block
-    return bytes(plain)
 
 
 def _mschap_keys(
@@ -530,7 +507,7 @@ def interpret_accept(
         attributes: the reply's attributes by name; MS-MPPE-Send-Key, -Recv-Key and
             MS-CHAP-MPPE-Keys as they came (hidden), the others decoded.
         salt_decrypt: decrypts the first two (pyrad's, bound to the request).
-        unhide: unhides MS-CHAP-MPPE-Keys (:func:`unhide`, bound to the request).
+        unhide: unhides MS-CHAP-MPPE-Keys (:data:`Unhide`, bound to the request).
         mschap_challenge: MS-CHAP (v1) callers only: the challenge we sent, from which
             MS-CHAP-MPPE-Keys' password hash makes the start key.
         logger: where the reasons for a refusal are given (debug).
