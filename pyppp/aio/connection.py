@@ -208,6 +208,7 @@ class Connection:
             line_high_water=_line_high_water(self.shown, options.speed),
             on_backpressure=lambda paused: tun.pause() if paused else tun.resume(),
             tap=self.pcap,
+            timers=self.sup.timers,
         )
         self.runner = runner
         self.sup.runner = runner
