@@ -251,6 +251,7 @@ class Connection:
         if isinstance(self.line, FdLine):
             # Coalesce a slow line's small reads (FdLine.start): a character is 10 bits.
             self.line.char_time = 10.0 / (options.speed or 115200)
+            self.line.timers = self.sup.timers  # the process's one timer for every line
             if options.record:
                 try:
                     self.line.tap = RecordTap(options.record, time.time, self.logger)
