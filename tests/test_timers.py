@@ -23,11 +23,22 @@ from pyppp.deadlines import DeadlineQueue
 
 TICK = 0.004
 
-# One step: ("set", key, offset from now) | ("clear", key) | ("advance", seconds, lateness).
+# One step: ("set", key, offset from now) | ("clear", key) | ("advance", seconds, lateness,
+# reactions): while the clock advances, the callback of a key in ``reactions`` sets (offset) or
+# clears (None) the deadline of another key, or its own.
 _step = st.one_of(
     st.tuples(st.just("set"), st.integers(0, 7), st.floats(-0.01, 0.05)),
     st.tuples(st.just("clear"), st.integers(0, 7)),
-    st.tuples(st.just("advance"), st.floats(0, 0.05), st.floats(0, 0.003)),
+    st.tuples(
+        st.just("advance"),
+        st.floats(0, 0.05),
+        st.floats(0, 0.003),
+        st.dictionaries(
+            st.integers(0, 7),
+            st.tuples(st.integers(0, 7), st.none() | st.floats(-0.01, 0.05)),
+            max_size=4,
+        ),
+    ),
 )
 
 
@@ -42,7 +53,17 @@ def test_queue_fires_each_deadline_once_in_order_never_early(
     since: dict[int, float] = {}  # when each was armed (one armed in the past is due then)
     fired: list[tuple[float, int, float]] = []  # (deadline, key, when)
 
-    def run_until(end: float, lateness: float) -> None:
+    def arm(key: int, deadline: float | None) -> None:
+        queue.set(key, deadline)
+        if deadline is None:
+            armed.pop(key, None)
+        elif armed.get(key) != deadline:  # an unchanged deadline stays as it was
+            armed[key] = deadline
+            since[key] = now
+
+    def run_until(
+        end: float, lateness: float, reactions: dict[int, tuple[int, float | None]]
+    ) -> None:
         nonlocal now
         while (wake := queue.wake_time()) is not None and wake <= end:
             assert wake >= queue.earliest()  # type: ignore[operator]
@@ -58,6 +79,9 @@ def test_queue_fires_each_deadline_once_in_order_never_early(
                     assert now - due <= tick + 1e-9, "more than a tick late"
                 in_pass.append(deadline)
                 fired.append((deadline, key, now))
+                if key in reactions:  # a callback re-arming itself or another, or clearing
+                    target, offset = reactions.pop(key)  # once: the simulated clock stands
+                    arm(target, None if offset is None else now + offset)
             assert in_pass == sorted(in_pass)
         now = max(now, end)
 
@@ -65,18 +89,15 @@ def test_queue_fires_each_deadline_once_in_order_never_early(
         match step:
             case ("set", int(key), float(offset)):
                 # A deadline in the past is due at once (a fresh call_at would be, too).
-                queue.set(key, now + offset)
-                if armed.get(key) != now + offset:  # an unchanged deadline stays as it was
-                    armed[key] = now + offset
-                    since[key] = now
+                arm(key, now + offset)
             case ("clear", int(key)):
                 queue.clear(key)
                 armed.pop(key, None)
-            case ("advance", float(seconds), float(lateness)):
-                run_until(now + seconds, lateness)
+            case ("advance", float(seconds), float(lateness), dict(reactions)):
+                run_until(now + seconds, lateness, dict(reactions))
         assert {k: queue.get(k) for k in armed} == armed
         assert len(queue) == len(armed)
-    run_until(now + 1.0, 0.0)
+    run_until(now + 1.0, 0.0, {})
     assert not armed
     assert len(queue) == 0
     assert queue.wake_time() is None
@@ -148,6 +169,7 @@ async def _service_run() -> tuple[list[str], int, bool, int]:
                 order.append(f"{name} early")  # (an assert here would be caught and logged)
             order.append(name)
             if name == "a" and order.count("a") == 1:
+                alarms["victim"].clear()  # due in this very pass (same deadline, armed later)
                 alarms["a"].set(loop.time() + 0.01)  # re-arms itself (once)
                 deadlines["a"] = loop.time() + 0.01
                 alarms["b"].set(loop.time())  # and another one, due now
@@ -157,6 +179,8 @@ async def _service_run() -> tuple[list[str], int, bool, int]:
 
         names = ["a", "b", "boom", "c", "gone", "late"]
         deadlines = {n: start + 0.02 + 0.001 * i for i, n in enumerate(names)}
+        names.insert(1, "victim")
+        deadlines["victim"] = deadlines["a"]
         for name in names:
             alarms[name] = service.alarm(functools.partial(ring, name), name)
         for name in names:
@@ -178,7 +202,8 @@ async def _service_run() -> tuple[list[str], int, bool, int]:
 def test_service_one_handle_for_many_alarms(caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.ERROR, "test.timers"):
         order, handles, clean, wakeups = asyncio.run(_service_run())
-    # "b" was moved by "a" before it was due, so it runs once; "gone" was removed; "boom"
+    # "b" was moved by "a" before it was due, so it runs once; "gone" was removed, and
+    # "victim" too, by "a" in the pass where both were due; "boom"
     # raised and the rest still ran, in deadline order; "a" re-armed itself and ran again.
     assert sorted(order) == ["a", "a", "b", "boom", "c", "late"], order
     assert order[0] == "a"

@@ -105,8 +105,8 @@ class TimerService:
             if self._handle_at <= wake:
                 return  # it fires first and arms the next one then
             self._handle.cancel()
-        if self._loop is None:
-            self._loop = asyncio.get_running_loop()
+        if self._loop is None or self._loop.is_closed():
+            self._loop = asyncio.get_running_loop()  # (a service made before its loop ran)
         self._handle = self._loop.call_at(wake, self._fire)
         self._handle_at = wake
 
