@@ -208,6 +208,7 @@ class Connection:
             line_high_water=_line_high_water(self.shown, options.speed),
             on_backpressure=lambda paused: tun.pause() if paused else tun.resume(),
             tap=self.pcap,
+            timers=self.sup.timers,
         )
         self.runner = runner
         self.sup.runner = runner
@@ -250,6 +251,7 @@ class Connection:
         if isinstance(self.line, FdLine):
             # Coalesce a slow line's small reads (FdLine.start): a character is 10 bits.
             self.line.char_time = 10.0 / (options.speed or 115200)
+            self.line.timers = self.sup.timers  # the process's one timer for every line
             if options.record:
                 try:
                     self.line.tap = RecordTap(options.record, time.time, self.logger)

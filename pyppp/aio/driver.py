@@ -1,10 +1,12 @@
 """The asyncio loop around a sans-IO :class:`~pyppp.link.Link` (aioquic's ``transmit`` pattern).
 
 Feed the line's bytes into the link, write what it wants written, deliver its events, and keep
-exactly one ``loop.call_at`` armed for its next deadline. IP packets go to a callback (the TUN
-interface, or a library user). Flow control: the link's IP queue is bounded; when it is full the
-producer (the TUN reader) is paused, and the link is asked for more bytes only when the line has
-taken what it had, so control packets are never stuck behind a long queue of bulk data.
+its next deadline set on the process's :class:`~pyppp.aio.timers.TimerService` (one loop timer
+for every link; setting a deadline is a heap update, not a loop handle). IP packets go to a
+callback (the TUN interface, or a library user). Flow control: the link's IP queue is bounded;
+when it is full the producer (the TUN reader) is paused, and the link is asked for more bytes
+only when the line has taken what it had, so control packets are never stuck behind a long
+queue of bulk data.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from collections.abc import Awaitable, Callable
 
 from pyppp.aio.capture import LineTap
 from pyppp.aio.line import Line
+from pyppp.aio.timers import TimerService
 from pyppp.auth.base import ExternalCheckNeeded, ExternalVerdict
 from pyppp.errors import ExitStatus
 from pyppp.events import (
@@ -63,6 +66,8 @@ class LinkRunner:
             when it may resume.
         tap: told every chunk written to and read from the line (``pcap FILE``); without
             one, nothing on the data path changes.
+        timers: the process's timer service (shared by its links); without one, the runner
+            makes its own.
     """
 
     def __init__(
@@ -79,6 +84,7 @@ class LinkRunner:
         line_high_water: int = _LINE_HIGH_WATER,
         on_backpressure: Callable[[bool], None] | None = None,
         tap: LineTap | None = None,
+        timers: TimerService | None = None,
     ) -> None:
         self.link = link
         self.line = line
@@ -89,8 +95,9 @@ class LinkRunner:
         self.initial_data = initial_data
         self.logger = logger or logging.getLogger("pyppp")
         self._loop = asyncio.get_running_loop()
-        self._timer: asyncio.TimerHandle | None = None
-        self._timer_at: float | None = None
+        self.timers = timers if timers is not None else TimerService(logger=self.logger)
+        self._timer = self.timers.alarm(self._on_timer, line.name)
+        self._pull_later = self.timers.alarm(self._pull, line.name)
         self._done: asyncio.Future[int] = self._loop.create_future()
         self._producer_paused = False
         self._opened = False
@@ -121,8 +128,8 @@ class LinkRunner:
         try:
             return await self._done
         finally:
-            if self._timer is not None:
-                self._timer.cancel()
+            self._timer.clear()
+            self._pull_later.clear()
             if self._delayed_open is not None:
                 self._delayed_open.cancel()
 
@@ -214,8 +221,6 @@ class LinkRunner:
         self._after()
 
     def _on_timer(self) -> None:
-        self._timer = None
-        self._timer_at = None
         self.link.handle_timer(self.now())
         self._after()
 
@@ -295,15 +300,7 @@ class LinkRunner:
         task.add_done_callback(self._tasks.discard)
 
     def _rearm(self) -> None:
-        deadline = self.link.get_timer()
-        if deadline == self._timer_at:
-            return
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-        self._timer_at = deadline
-        if deadline is not None:
-            self._timer = self._loop.call_at(deadline, self._on_timer)
+        self._timer.set(self.link.get_timer())  # free when unchanged
 
     def _flow(self) -> None:
         pending = self.link.pending_bytes
@@ -314,7 +311,7 @@ class LinkRunner:
             if self.line.write_buffer_size < self.line_high_water:
                 self._loop.call_soon(self._pull)
             else:
-                self._loop.call_later(_PULL_RETRY, self._pull)
+                self._pull_later.set(self.now() + _PULL_RETRY)
         paused = pending > _QUEUE_HIGH_WATER
         if paused != self._producer_paused and (paused or pending < _QUEUE_LOW_WATER):
             self._producer_paused = paused

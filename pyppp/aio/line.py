@@ -24,6 +24,7 @@ from typing import BinaryIO, Protocol
 import serial
 import serial.urlhandler.protocol_socket
 
+from pyppp.aio.timers import Alarm, TimerService
 from pyppp.capture import LineMasker
 from pyppp.errors import ExitStatus, PyPPPError
 from pyppp.pppd.record import RecordEncoder
@@ -103,7 +104,11 @@ class FdLine:
         #: read that ends inside a frame waits a few character times for the rest (see
         #: :meth:`start`). 0: every byte is handed on as soon as it arrives.
         self.char_time = 0.0
-        self._resume: asyncio.TimerHandle | None = None
+        #: The process's timer service: the coalescing reads are timed there, so the lines of
+        #: a server that are due within a tick are read in one wake-up. Without one (set
+        #: before :meth:`start`), the line makes its own.
+        self.timers: TimerService | None = None
+        self._resume: Alarm | None = None
         self._waits = 0  # timer reads in a row inside a long frame
         self._run = 0  # octets of the frame under way read so far
         os.set_blocking(fd, False)
@@ -123,6 +128,8 @@ class FdLine:
         """
         self._on_lost = on_lost
         self._cancel_resume()
+        if self.timers is None:
+            self.timers = TimerService()
 
         def take(registered: bool) -> None:
             # registered: called by the loop (the fd is watched); else by a coalescing timer.
@@ -161,7 +168,7 @@ class FdLine:
                 if registered:
                     with contextlib.suppress(ValueError, OSError):
                         self._loop.remove_reader(self.fd)
-                self._resume = self._loop.call_later(chars * self.char_time, resume)
+                resuming.set(self._loop.time() + chars * self.char_time)
             elif not registered:
                 self._waits = 0
                 self._loop.add_reader(self.fd, readable)
@@ -172,9 +179,9 @@ class FdLine:
             take(True)
 
         def resume() -> None:
-            self._resume = None
             take(False)
 
+        self._resume = resuming = self.timers.alarm(resume, self.name)
         self._loop.add_reader(self.fd, readable)
 
     def write(self, data: bytes) -> None:
@@ -253,7 +260,7 @@ class FdLine:
 
     def _cancel_resume(self) -> None:
         if self._resume is not None:
-            self._resume.cancel()
+            self._resume.clear()
             self._resume = None
         self._waits = 0
 

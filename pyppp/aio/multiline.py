@@ -6,8 +6,10 @@ line), its own lock, its own interface (``ppp0``, ``ppp1``... as the kernel hand
 ``ifname`` with ``%d``, ``dial%d``, is numbered the same way), its own scripts, secrets
 reader, pid files and ``persist`` loop. What the lines share is the process: the event loop,
 the logging set-up (every line of a line's own messages starts with its device, ``pts/3: ``),
-the control socket and metrics (one observer per line), the address pool and the signals
-(SIGTERM, SIGINT and SIGHUP go to every line; SIGUSR1 toggles debugging once).
+the control socket and metrics (one observer per line), the address pool, one timer service
+(:mod:`pyppp.aio.timers`: the lines' deadlines behind one loop timer, so that lines due within
+a tick wake the process once) and the signals (SIGTERM, SIGINT and SIGHUP go to every line;
+SIGUSR1 toggles debugging once).
 
 **Isolation.** A line's failure ends that line only: a hang-up, a peer that fails to
 authenticate, a device that cannot be opened, a script that crashes, even an exception inside
@@ -43,6 +45,7 @@ from pyppp.aio.logs import DEFAULT_IDENT, LogSetup
 from pyppp.aio.observe import Observatory
 from pyppp.aio.signals import TOGGLE_DEBUG
 from pyppp.aio.supervisor import FATAL_SIGNAL_STATUS, Supervisor
+from pyppp.aio.timers import TimerService
 from pyppp.errors import ExitStatus
 from pyppp.pppd.options import PppOptions
 from pyppp.pppd.pool import AddressPool
@@ -77,6 +80,8 @@ class SharedProcess:
         logger: this line's logger (its messages prefixed with its device).
         trace_logger: this line's packet trace, prefixed the same way.
         pool: the ``ip-pool`` shared by the lines, if any.
+        timers: the one timer service of the process: every line's link sets its deadlines
+            there, and deadlines a tick apart are served by one wake-up of the process.
     """
 
     logs: LogSetup
@@ -84,6 +89,7 @@ class SharedProcess:
     logger: logging.Logger
     trace_logger: logging.Logger
     pool: AddressPool | None = None
+    timers: TimerService = field(default_factory=TimerService)
 
 
 class _Prefix(logging.Filter):
@@ -221,6 +227,7 @@ class MultiServer:
             logger=self.logger,
         )
         self.pool = pool
+        self.timers = TimerService(logger=self.logger)
         self.gate = DetachGate(detacher, len(lines), self.logs)
         self.supervisors: list[Supervisor] = []
         self.labels: list[str] = []
@@ -237,7 +244,9 @@ class MultiServer:
                     serving=True,
                     detacher=self.gate.line(index),
                     syslog_ident=syslog_ident,
-                    shared=SharedProcess(self.logs, self.observatory, logger, trace, pool),
+                    shared=SharedProcess(
+                        self.logs, self.observatory, logger, trace, pool, self.timers
+                    ),
                 )
             )
         self.statuses: list[int | None] = [None] * len(lines)
@@ -271,6 +280,7 @@ class MultiServer:
             self.logger.info("Serving %d lines: %s", len(self.supervisors), ", ".join(self.labels))
             await asyncio.gather(*(self._line(i) for i in range(len(self.supervisors))))
         finally:
+            self.timers.close()
             await self.observatory.close()
             self.logs.to_syslog_only(logging.INFO, "Exit.")
         if any(s.fatal is not None for s in self.supervisors):

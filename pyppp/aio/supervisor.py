@@ -40,6 +40,7 @@ from pyppp.aio.radius import RadiusClient
 from pyppp.aio.scripts import ScriptPair, ScriptRunner
 from pyppp.aio.secrets import SecretsReader
 from pyppp.aio.signals import HANGUP, RENEGOTIATE_CCP, TERMINATE, TOGGLE_DEBUG
+from pyppp.aio.timers import TimerService
 from pyppp.aio.tun import Tun, TunError
 from pyppp.errors import ConfigError, ExitStatus
 from pyppp.linkconfig import LinkConfig
@@ -120,6 +121,8 @@ class Supervisor:
                 ident=syslog_ident,
             )
             self.logger = self.logs.root
+        # One timer for every link of the process (the multi-line server's, or our own).
+        self.timers = shared.timers if shared is not None else TimerService(logger=self.logger)
         self.scripts = ScriptRunner(self.logger, options.script_env)
         self.ip_scripts = ScriptPair(self.scripts, self.script("ip-up"), self.script("ip-down"))
         self.auth_scripts = ScriptPair(
@@ -580,6 +583,7 @@ class Supervisor:
         await self.scripts.finish(0.0 if self.fatal is not None else timeout)
         self.pid_files.remove()
         if self.shared is None:
+            self.timers.close()
             await self.observatory.close()
             self.logs.to_syslog_only(logging.INFO, "Exit.")
 
