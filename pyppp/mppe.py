@@ -52,6 +52,9 @@ visible to a well-behaved sender: a packet whose count is behind the expected on
 duplicate, up to half the count space) is dropped without touching the key schedule, where
 old Linux rekeyed 4095 times (stateless) or took it for a loss (stateful); and in stateful
 mode a flushed packet that reveals a loss resynchronises at once instead of being dropped.
+In stateless mode a packet moves the key schedule only if it decrypts to an encrypted
+protocol, and a count jump a forged packet made is undone by the sender's next packets
+(:meth:`MppeDecryptor.decrypt`; found by the fuzz campaign's ``link.attacked``).
 
 What no receiver can repair: in stateful mode the sender also changes its key on a packet
 flushed for a Reset-Request, which the count does not reveal, so losing that one packet
@@ -129,6 +132,8 @@ SANITY_MAX: Final = 1600
 the total; reaching this many means the peer is broken or hostile and the link goes down."""
 _SANITY_COST: Final = 100
 _LATE_COST: Final = 1
+_FALLBACK_AFTER: Final = 3
+"""Stateless packets refused in a row before the count before the last jump is tried too."""
 
 _HEADER: Final = struct.Struct("!H")
 _SUPPORTED: Final = struct.Struct("!I")
@@ -550,11 +555,14 @@ class MppeStats:
         octets: their plaintext octets (protocol field included).
         rekeys: session key changes.
         dropped: packets refused, by reason (only the decryptor drops).
+        jumps_undone: stateless count jumps taken back (a forged packet's, see
+            :meth:`MppeDecryptor.decrypt`).
     """
 
     packets: int = 0
     octets: int = 0
     rekeys: int = 0
+    jumps_undone: int = 0
     dropped: Counter[DropReason] = field(default_factory=Counter)
 
 
@@ -576,6 +584,23 @@ class _Direction:
         # experiment"; RFC 3078 leaves the initial value unspecified).
         self.count = COHERENCY_SPACE - 1
         self.stats = MppeStats()
+
+    @property
+    def session_key(self) -> bytes:
+        """The session key now (RFC 3079 §3.3)."""
+        return self._session_key
+
+    @session_key.setter
+    def session_key(self, key: bytes) -> None:
+        self._session_key = key
+
+    def next_key(self, key: bytes) -> bytes:
+        """The session key after ``key`` (RFC 3079 §3.3), ours left as it is."""
+        return next_session_key(self._start_key, key, self.mode.strength, self._new_rc4)
+
+    def cipher(self, key: bytes) -> _Rc4:
+        """A fresh RC4 on ``key``."""
+        return self._new_rc4(key)
 
     def rekey(self) -> None:
         self._session_key = next_session_key(
@@ -688,6 +713,20 @@ class Dropped:
     fatal: bool = False
 
 
+def _opened(plain: bytes) -> tuple[int, bytes] | DropReason:
+    """The protocol and information of a decrypted packet, or why it is not one."""
+    if plain[:1] and plain[0] & 1:  # protocol field compressed to one octet (RFC 1661 §6.5)
+        protocol, information = plain[0], plain[1:]
+    elif len(plain) >= 2:
+        protocol, information = plain[0] << 8 | plain[1], plain[2:]
+    else:
+        return DropReason.SHORT
+    if protocol not in MppeEncryptor.ENCRYPTED_PROTOCOLS:
+        # Garbage from a wrong key, or a peer encrypting what it must not (LCP, say).
+        return DropReason.BAD_PROTOCOL
+    return protocol, information
+
+
 class MppeDecryptor:
     """The receiving half (Linux ``mppe_decompress``): MPPE packets in, plaintext out.
 
@@ -699,12 +738,16 @@ class MppeDecryptor:
         ValueError: the start key is shorter than the strength needs.
     """
 
-    __slots__ = ("_direction", "_discarding", "_sanity")
+    __slots__ = ("_direction", "_discarding", "_fallback", "_refused", "_sanity")
 
     def __init__(self, start_key: bytes, mode: MppeMode) -> None:
         self._direction = _Direction(start_key, mode)
         self._discarding = False
         self._sanity = 0
+        # Stateless: the count and session key before the last jump over lost packets, in
+        # case the jump was a forged packet's (see decrypt).
+        self._fallback: tuple[int, bytes] | None = None
+        self._refused = 0  # stateless: packets refused in a row
 
     @property
     def stats(self) -> MppeStats:
@@ -741,59 +784,99 @@ class MppeDecryptor:
         if stateful and count & _FLAG_MASK == _FLAG_MASK and not flushed:
             return self._insane(DropReason.FLAG_NOT_FLUSHED, _SANITY_COST)
         if not stateful:
-            # RFC 3078 §8.1: one key change per count step since the last packet.
-            steps = (count - direction.count) % COHERENCY_SPACE
-            if steps == 0 or steps > _HALF_SPACE:
-                return self._insane(DropReason.LATE, _LATE_COST)
-            for _ in range(steps):
-                direction.rekey()
-        else:
-            # RFC 3078 §8.2. ``base`` is the count we expect (after a loss: the one we
-            # expected when the loss showed).
-            base = direction.count
-            if not self._discarding:
-                base = (base + 1) % COHERENCY_SPACE
-            ahead = (count - base) % COHERENCY_SPACE
-            if ahead > _HALF_SPACE:
-                # Late or duplicate: Linux would take it for a loss and lose sync over it;
-                # nothing of ours has moved, so dropping it keeps us in step.
-                return self._insane(DropReason.LATE, _LATE_COST)
-            if ahead or self._discarding:
-                if not flushed:
-                    reason = DropReason.DISCARDING if self._discarding else DropReason.LOST
-                    self._discarding = True
-                    direction.count = base
-                    return self._drop(reason, reset=True)
-                # A flushed packet ends the loss: one key change for every flag packet
-                # missed since the last good one (at most 15), then its own below. Linux
-                # drops a flushed packet that reveals a loss; but the sender changed its key
-                # for it, so taking it is the only way to stay in step if it was flushed for
-                # an earlier Reset-Request.
+            return self._stateless(count, data)
+        # RFC 3078 §8.2. ``base`` is the count we expect (after a loss: the one we
+        # expected when the loss showed).
+        base = direction.count
+        if not self._discarding:
+            base = (base + 1) % COHERENCY_SPACE
+        ahead = (count - base) % COHERENCY_SPACE
+        if ahead > _HALF_SPACE:
+            # Late or duplicate: Linux would take it for a loss and lose sync over it;
+            # nothing of ours has moved, so dropping it keeps us in step.
+            return self._insane(DropReason.LATE, _LATE_COST)
+        if ahead or self._discarding:
+            if not flushed:
+                reason = DropReason.DISCARDING if self._discarding else DropReason.LOST
+                self._discarding = True
                 direction.count = base
-                while count & ~_FLAG_MASK != direction.count & ~_FLAG_MASK:
-                    direction.rekey()
-                    direction.count = (direction.count + 0x100) % COHERENCY_SPACE
-                self._discarding = False
-            if flushed:
+                return self._drop(reason, reset=True)
+            # A flushed packet ends the loss: one key change for every flag packet
+            # missed since the last good one (at most 15), then its own below. Linux
+            # drops a flushed packet that reveals a loss; but the sender changed its key
+            # for it, so taking it is the only way to stay in step if it was flushed for
+            # an earlier Reset-Request.
+            direction.count = base
+            while count & ~_FLAG_MASK != direction.count & ~_FLAG_MASK:
                 direction.rekey()
+                direction.count = (direction.count + 0x100) % COHERENCY_SPACE
+            self._discarding = False
+        if flushed:
+            direction.rekey()
         direction.count = count
         # Decrypt it all before judging it: in stateful mode the keystream must advance by the
         # packet's whole length, as the sender's did.
         plain = direction.rc4.decrypt(data[MPPE_OVERHEAD:])
-        if plain[0] & 1:  # protocol field compressed to one octet (RFC 1661 §6.5)
-            protocol, information = plain[0], plain[1:]
-        elif len(plain) >= 2:
-            protocol, information = plain[0] << 8 | plain[1], plain[2:]
-        else:
-            return self._drop(DropReason.SHORT)
-        if protocol not in MppeEncryptor.ENCRYPTED_PROTOCOLS:
-            # Garbage from a wrong key, or a peer encrypting what it must not (LCP, say).
-            return self._drop(DropReason.BAD_PROTOCOL, reset=stateful)
+        opened = _opened(plain)
+        if isinstance(opened, DropReason):
+            return self._drop(opened, reset=opened is DropReason.BAD_PROTOCOL)
+        return self._accept(opened, len(plain))
+
+    def _stateless(self, count: int, data: bytes) -> Decrypted | Dropped:
+        """RFC 3078 §8.1: one key change per count step since the last packet we took.
+
+        Nothing moves unless the packet decrypts to an encrypted protocol: a packet with the
+        wrong key (forged, garbled) costs only itself. RFC 3078 has no integrity check, though,
+        and 43 % of random octets pass for a protocol field, so a forged packet with a count
+        far ahead may be taken: that leaves us up to 2047 keys ahead of the sender and every
+        genuine packet "late" until its count caught up (Linux, rekeying 4095 times on a late
+        one, loses the direction for good). So the count and key before the first jump over
+        lost packets are kept, and after :data:`_FALLBACK_AFTER` packets refused in a row the
+        next one is tried from there too: the sender's packets follow that line.
+        """
+        direction = self._direction
+        payload = data[MPPE_OVERHEAD:]
+        lines = [(direction.count, direction.session_key)]
+        if self._fallback is not None and self._refused >= _FALLBACK_AFTER:
+            lines.append(self._fallback)
+        refusal = DropReason.LATE
+        for line, (base, key) in enumerate(lines):
+            steps = (count - base) % COHERENCY_SPACE
+            if steps == 0 or steps > _HALF_SPACE:
+                continue  # late or duplicate on this line
+            for _ in range(steps):
+                key = direction.next_key(key)
+            rc4 = direction.cipher(key)
+            plain = rc4.decrypt(payload)
+            opened = _opened(plain)
+            if isinstance(opened, DropReason):
+                refusal = opened
+                continue
+            if line:
+                direction.stats.jumps_undone += 1
+                self._fallback = None
+            elif steps > 1 and self._fallback is None:
+                self._fallback = (base, direction.session_key)
+            elif (
+                self._fallback is not None
+                and (count - self._fallback[0]) % COHERENCY_SPACE > _HALF_SPACE
+            ):
+                self._fallback = None  # out of reach now: nothing to go back to
+            direction.stats.rekeys += steps
+            direction.count, direction.session_key, direction.rc4 = count, key, rc4
+            self._refused = 0
+            return self._accept(opened, len(plain))
+        self._refused += 1
+        if refusal is DropReason.LATE:
+            return self._insane(DropReason.LATE, _LATE_COST)
+        return self._drop(refusal)
+
+    def _accept(self, opened: tuple[int, bytes], octets: int) -> Decrypted:
         self._sanity >>= 1
-        stats = direction.stats
+        stats = self._direction.stats
         stats.packets += 1
-        stats.octets += len(plain)
-        return Decrypted(protocol, information)
+        stats.octets += octets
+        return Decrypted(*opened)
 
     def _drop(self, reason: DropReason, *, reset: bool = False) -> Dropped:
         self._direction.stats.dropped[reason] += 1

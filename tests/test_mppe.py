@@ -272,6 +272,36 @@ def test_stateless_late_and_duplicate_packets_are_dropped_without_losing_sync() 
     assert receiver.stats.rekeys == 3  # no 4095-step detour
 
 
+def test_stateless_garbage_with_a_count_ahead_moves_nothing() -> None:
+    sender, receiver = MppeEncryptor(KEY, STATELESS_128), MppeDecryptor(KEY, STATELESS_128)
+    assert receiver.decrypt(sender.encrypt(0x21, b"one")) == Decrypted(0x21, b"one")
+    forged = bytes([0x90 | 0x07, 0xD0]) + bytes(range(40))  # flushed, encrypted, count 2000
+    for _ in range(5):
+        assert isinstance(receiver.decrypt(forged), Dropped)
+    assert receiver.decrypt(sender.encrypt(0x21, b"two")) == Decrypted(0x21, b"two")
+    assert receiver.stats.jumps_undone == 0
+
+
+def test_stateless_forged_jump_that_passes_is_undone_by_the_senders_packets() -> None:
+    # RFC 3078 has no integrity check: a forged packet far ahead may decrypt to something
+    # that looks like IP (43 % of random octets do). Here it is a real one, from a copy of
+    # the sender 1000 packets on: the receiver takes it and is 1000 keys ahead.
+    sender, receiver = MppeEncryptor(KEY, STATELESS_128), MppeDecryptor(KEY, STATELESS_128)
+    forger = MppeEncryptor(KEY, STATELESS_128)
+    for _ in range(1000):
+        forger.encrypt(0x21, b"x")
+    assert receiver.decrypt(sender.encrypt(0x21, b"a")) == Decrypted(0x21, b"a")
+    assert receiver.decrypt(forger.encrypt(0x21, b"forged")) == Decrypted(0x21, b"forged")
+    results = [receiver.decrypt(sender.encrypt(0x21, bytes([n]))) for n in range(10)]
+    # The sender's next packets look late, and after three refused in a row the count
+    # before the jump is tried too: from then on it is the sender's again.
+    assert results[:3] == [Dropped(DropReason.LATE)] * 3
+    assert results[3:] == [Decrypted(0x21, bytes([n])) for n in range(3, 10)]
+    assert receiver.stats.jumps_undone == 1
+    # A second forged jump that decrypts is taken like the first: nothing tells it from a loss.
+    assert receiver.decrypt(forger.encrypt(0x21, b"y")) == Decrypted(0x21, b"y")
+
+
 def test_stateful_loss_discards_until_the_reset_flushes() -> None:
     sender, receiver = MppeEncryptor(KEY, STATEFUL_128), MppeDecryptor(KEY, STATEFUL_128)
     for n in range(10):
