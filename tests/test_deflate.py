@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from pyppp.ccp.deflate import (
     AFTER_QUIET,
     CALM_FIRST,
+    LOSSY_MEMORY,
     NOISY_RESETS,
     NOISY_SPAN,
     PROBE_EVERY,
@@ -290,9 +291,43 @@ def varied(i: int) -> bytes:
     return b" ".join(rng.choice(words) for _ in range(120))
 
 
+def lossy(sender: DeflateCompressor, receiver: DeflateDecompressor) -> None:
+    """The line has lost a frame: the peer's Reset-Request, both ends reset (Reset-Ack)."""
+    sender.reset()
+    receiver.reset()
+
+
+def test_on_a_clean_line_a_quiet_spell_changes_nothing() -> None:
+    sender = DeflateCompressor(15)
+    receiver = DeflateDecompressor(15, mru=1500)
+    for n in range(3):
+        info = sender.compress(0x21, varied(n))
+        assert info is not None
+        receiver.decompress(info)
+    sender.after_quiet()  # no Reset-Request yet: nothing says the line loses frames
+    for n in range(3, 3 + AFTER_QUIET + 1):
+        info = sender.compress(0x21, varied(n))
+        assert info is not None
+        assert receiver.decompress(info) == (0x21, varied(n))
+
+
+def test_a_reset_long_ago_no_longer_makes_the_line_lossy() -> None:
+    sender = DeflateCompressor(15)
+    receiver = DeflateDecompressor(15, mru=1500)
+    lossy(sender, receiver)
+    small = b"x" * 40
+    for _ in range(LOSSY_MEMORY + 1):
+        info = sender.compress(0x21, small)
+        assert info is not None
+        receiver.decompress(info)
+    sender.after_quiet()
+    assert sender.compress(0x21, varied(0)) is not None  # compressed: the reset is too old
+
+
 def test_after_a_quiet_spell_datagrams_go_as_they_are_and_the_history_follows() -> None:
     sender = DeflateCompressor(15)
     receiver = DeflateDecompressor(15, mru=1500)
+    lossy(sender, receiver)
     n = 0
     for _ in range(5):
         info = sender.compress(0x21, varied(n))
@@ -316,6 +351,7 @@ def test_after_a_quiet_spell_datagrams_go_as_they_are_and_the_history_follows() 
 def test_a_frame_lost_before_a_quiet_spell_spares_the_datagram_after_it() -> None:
     sender = DeflateCompressor(15)
     receiver = DeflateDecompressor(15, mru=1500)
+    lossy(sender, receiver)  # a loss before: this line loses frames
     for i in range(3):
         info = sender.compress(0x21, varied(i))
         assert info is not None

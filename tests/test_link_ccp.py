@@ -11,7 +11,7 @@ import random
 import pytest
 
 from pyppp import hdlc
-from pyppp.ccp.deflate import DeflateConfig, DeflateDecompressor
+from pyppp.ccp.deflate import DeflateCompressor, DeflateConfig, DeflateDecompressor
 from pyppp.ccp.negotiator import CcpConfig
 from pyppp.ccp.protocol import RESET_ACK, RESET_REQ
 from pyppp.events import IpReceived
@@ -294,7 +294,7 @@ def test_a_lost_reset_ack_does_not_cost_the_next_datagram() -> None:
 
 
 def test_after_a_quiet_spell_the_next_datagram_gets_through_a_loss_before_it() -> None:
-    """A frame lost just before a pause costs the datagram after it no Reset-Request.
+    """On a line that loses frames, a loss just before a pause costs the next datagram nothing.
 
     On a noisy line TCP pauses for its retransmission timer; the retransmission, or its
     acknowledgement, is then the next datagram. Compressed, it would reveal the loss (a gap in
@@ -313,14 +313,38 @@ def test_after_a_quiet_spell_the_next_datagram_gets_through_a_loss_before_it() -
     a.send_ip(packet(0), pair.now)
     pair.run(pair.now + 0.1)
     drop[0] = True
-    a.send_ip(packet(1), pair.now + 0.1)  # lost
-    pair.run(pair.now + 0.2)
-    pair.now += 2  # quiet
+    a.send_ip(packet(1), pair.now)  # lost, and the next one shows it: a reset
+    pair.run(pair.now + 0.1)
     a.send_ip(packet(2), pair.now)
     pair.run(pair.now + 0.5)
-    assert received(pair, "b") == [packet(0), packet(2)]
     assert b.ccp is not None
-    assert b.ccp.resets_sent == 0
+    assert b.ccp.resets_sent == 1
+    a.send_ip(packet(3), pair.now)
+    pair.run(pair.now + 0.1)
+    drop[0] = True
+    a.send_ip(packet(4), pair.now + 0.1)  # lost right before a pause
+    pair.run(pair.now + 0.2)
+    pair.now += 2  # quiet
+    a.send_ip(packet(5), pair.now)
+    pair.run(pair.now + 0.5)
+    assert received(pair, "b") == [packet(0), packet(3), packet(5)]
+    assert b.ccp.resets_sent == 1
+
+
+def test_on_a_clean_line_the_datagrams_after_a_quiet_spell_go_compressed() -> None:
+    """No loss so far: a pause is the start of something new, compressed as Linux does."""
+    pair = up(ccp_link("a"), ccp_link("b"))
+    a, _ = links(pair)
+    a.send_ip(packet(0), pair.now)
+    pair.run(pair.now + 0.1)
+    pair.now += 2  # quiet
+    for i in range(1, 5):
+        a.send_ip(packet(i), pair.now)
+    pair.run(pair.now + 0.5)
+    assert received(pair, "b") == [packet(i) for i in range(5)]
+    assert a.ccp is not None
+    assert isinstance(a.ccp.compressor, DeflateCompressor)
+    assert a.ccp.compressor.plain == 0  # every one of them went compressed
 
 
 class _DelayFirstCcpAck:

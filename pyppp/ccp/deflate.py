@@ -32,9 +32,9 @@ they are (they still count): a run of datagrams that do not shrink stops it runn
 over each (see :class:`DeflateCompressor`), since compressing random data costs as much as
 text and the link would be slower with compression than without; a storm of Reset-Requests
 (:meth:`DeflateCompressor.reset`) and a quiet spell (:meth:`DeflateCompressor.after_quiet`)
-on a noisy line do too. Whenever the deflate stream did not see some datagrams, the next one
-it compresses comes from a stream primed with the window (``zdict``), which the peer's
-decompressor has too.
+on a line that has lost frames do too. Whenever the deflate stream did not see some
+datagrams, the next one it compresses comes from a stream primed with the window
+(``zdict``), which the peer's decompressor has too.
 
 Errors, as Linux reports them to pppd: a short datagram, a wrong sequence number, or one that
 does not start with a protocol field is DECOMP_ERROR (a Reset-Request resets the peer's
@@ -73,6 +73,7 @@ __all__ = [
     "DEFLATE_MAX_SIZE",
     "DEFLATE_MIN_SIZE",
     "DEFLATE_MIN_WORKS",
+    "LOSSY_MEMORY",
     "NOISY_RESETS",
     "NOISY_SPAN",
     "PROBE_EVERY",
@@ -109,7 +110,9 @@ CALM_FIRST: Final = 256
 CALM_MAX: Final = 4096
 """... twice as many each time the resets come back, up to this many."""
 AFTER_QUIET: Final = 4
-"""Datagrams sent as they are after a quiet spell (:meth:`DeflateCompressor.after_quiet`)."""
+"""Datagrams sent as they are after a quiet spell (:meth:`DeflateCompressor.after_quiet`) ..."""
+LOSSY_MEMORY: Final = 4096
+"""... on a line whose peer asked for a reset within this many datagrams (a lossy line)."""
 
 
 def _protocol_field(protocol: int) -> bytes:
@@ -146,6 +149,7 @@ class DeflateCompressor:
         self._window_size = 1 << size
         self._datagrams = 0  # compress() calls over the compressor's life, resets included
         self._resets: deque[int] = deque(maxlen=NOISY_RESETS)  # when the last resets came
+        self._last_reset: int | None = None  # when the peer last asked for one
         self._plain_until = 0
         self._calm = CALM_FIRST
         self._quiet = 0  # datagrams still to send as they are after a quiet spell
@@ -174,6 +178,7 @@ class DeflateCompressor:
         """
         resets = self._resets
         resets.append(self._datagrams)
+        self._last_reset = self._datagrams
         if len(resets) == NOISY_RESETS and resets[-1] - resets[0] <= NOISY_SPAN:
             if self._datagrams - self._plain_until > 4 * CALM_MAX:
                 self._calm = CALM_FIRST  # the last noisy spell is long past
@@ -191,8 +196,17 @@ class DeflateCompressor:
         carry the sequence number) makes the peer's decompressor drop it and ask for a reset;
         TCP then waits a doubled retransmission timeout, again and again. A datagram sent as
         it is always gets through, and the peer's history still follows ours.
+
+        Only on a line known to lose frames: the peer asked for a reset within the last
+        :data:`LOSSY_MEMORY` datagrams. On a clean line a quiet spell is the start of
+        something new (a transfer, a page), and its first datagrams sent as they are would
+        cost it a few per cent of its time on the line for nothing; the price is that the
+        first loss of a link's life, if it comes right before a pause, costs TCP one
+        retransmission timeout.
         """
-        self._quiet = AFTER_QUIET
+        last = self._last_reset
+        if last is not None and self._datagrams - last <= LOSSY_MEMORY:
+            self._quiet = AFTER_QUIET
 
     def _restart(self) -> None:
         self.sequence = 0
