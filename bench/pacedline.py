@@ -150,8 +150,19 @@ class PacedLine:
             with contextlib.suppress(OSError):
                 os.close(fd)
 
-    def mark(self) -> tuple[int, int]:
-        """Where each direction's log stands now: pass it to :meth:`goodput` as ``since``."""
+    def mark(self, quiet: float = 0.3, timeout: float = 10.0) -> tuple[int, int]:
+        """Where each direction's log stands: pass it to :meth:`goodput` as ``since``.
+
+        Taken once nothing has crossed either way for ``quiet`` seconds (or after
+        ``timeout``), so that what the link sends as it comes up (pyppp's first size probe,
+        the last negotiation packets) is not counted as part of the transfer after it.
+        """
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            last = max((d.log[-1][0] for d in self._directions if d.log), default=0.0)
+            if time.monotonic() - last >= quiet and not any(d.pending for d in self._directions):
+                break
+            time.sleep(0.05)
         return len(self._directions[0].log), len(self._directions[1].log)
 
     def goodput(

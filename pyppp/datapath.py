@@ -198,6 +198,13 @@ class DataPath:
         """
         if not self._routes:
             return []
+        self._probe(now)
+        if not self._sizer.due(self.deframer):
+            return []
+        return self._sizer.poll(self.deframer)
+
+    def _probe(self, now: float) -> None:
+        """Send the LCP Echo-Request probe of the send size that :class:`FrameSizer` wants now."""
         size = self._sizer.probe(now, self._data_frames + self.ip_received, self.stats.bytes_sent)
         if size is not None:
             self._probe_id = (self._probe_id - 1) & 0xFF  # down from 255, keepalives count up
@@ -205,9 +212,6 @@ class DataPath:
             padding = bytes(max(size + self._overhead - 8, 0))
             echo = ControlPacket(Code.ECHO_REQ, self._probe_id, self._magic + padding)
             self.emit(PPPProtocol.LCP, echo.encode())
-        if not self._sizer.due(self.deframer):
-            return []
-        return self._sizer.poll(self.deframer)
 
     def reserve(self, octets: int) -> None:
         """Every datagram grows by ``octets`` from now on: :attr:`mtu` and :attr:`send_mtu` shrink.
@@ -400,9 +404,18 @@ class DataPath:
             unvj.toss(somewhere_in_read=True)
         return frames
 
-    def open_route(self, version: int, protocol: int) -> None:
-        """IP ``version`` datagrams go out as ``protocol`` from now on (its NCP is up)."""
+    def open_route(self, version: int, protocol: int, now: float) -> None:
+        """IP ``version`` datagrams go out as ``protocol`` from now on (its NCP is up).
+
+        The first network protocol up sends the link's first size probe now
+        (:data:`~pyppp.framesize.FIRST_PROBES`), while the line is still quiet: left to the
+        next read, it would go out with the first datagram and cost the first transfer its
+        line time (3 kB each way at 1500 octets).
+        """
+        first = not self._routes
         self._routes[version] = protocol
+        if first:
+            self._probe(now)
 
     def close_route(self, protocol: int) -> None:
         """No IP version goes out as ``protocol`` any more (its NCP went down)."""

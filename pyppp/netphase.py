@@ -267,7 +267,7 @@ class NetworkPhase:
     ) -> None:
         """An NCP is up: ``protocol`` carries IP ``version`` both ways now (pppd np_up)."""
         self._data_handlers[protocol] = handler
-        self._path.open_route(version, protocol)
+        self._path.open_route(version, protocol, now)
         self._ever_up = True
         if self.exit_status == ExitStatus.NEGOTIATION_FAILED:
             self.exit_status = None

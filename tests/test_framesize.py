@@ -21,6 +21,7 @@ from pyppp.framesize import (
     TcpResends,
     goodput,
 )
+from pyppp.packet import Code, PPPProtocol
 from tests.linkpair import LinkPair, Wire
 from tests.tcpip import FIN, SYN, Segment
 from tests.test_link import A_ADDR, B_ADDR, make_link
@@ -160,6 +161,28 @@ def test_links_on_a_noisy_line_lower_the_send_size_and_raise_it_when_it_cleans(
     raised = [e.mtu for e in pair.of_type("a", MtuChanged)][1:]
     assert raised == sorted(raised)
     assert raised[-1] == 1500
+
+
+def test_the_first_probe_goes_when_the_network_comes_up_before_any_datagram() -> None:
+    """The link's first look at the line is taken while it is quiet, not in its first transfer."""
+    a_to_b = Wire()
+    pair = LinkPair(
+        make_link("a", adaptive_mtu=True), make_link("b", adaptive_mtu=True), a_to_b=a_to_b
+    )
+    a, b = pair.a, pair.b
+    a.open(0.0)  # type: ignore[attr-defined]
+    b.open(0.0)  # type: ignore[attr-defined]
+    pair.run(60.0, stop=lambda p: a.network_up and b.network_up)  # type: ignore[attr-defined]
+    pair.run(pair.now + 1.0)  # nothing else happens: no datagram yet
+    probes = [
+        (when, packet)
+        for when, packet in a_to_b.packets(PPPProtocol.LCP)
+        if packet.code == Code.ECHO_REQ and len(packet.data) > 1000
+    ]
+    assert len(probes) == FIRST_PROBES
+    assert len(probes[0][1].data) == 1500 - 4  # as large as a 1500-octet datagram's frame
+    assert pair.of_type("a", NetworkUp)
+    assert not [f for _, f in a_to_b.frames() if f.protocol == PPPProtocol.IP]
 
 
 def test_probes_go_out_only_while_ip_flows_at_most_once_a_second() -> None:
