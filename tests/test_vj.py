@@ -255,20 +255,22 @@ def test_ip_and_tcp_options_are_carried_and_rebuilt() -> None:
     assert data[1:3] == bytes(segment)[24 + 16 : 24 + 18]
 
 
-def test_timestamped_segments_go_as_plain_ip_or_as_linux_sends_them() -> None:
+def test_timestamped_segments_go_as_linux_sends_them_or_as_plain_ip() -> None:
     options = b"\x01\x01\x08\x0a" + (1000).to_bytes(4, "big") + (77).to_bytes(4, "big")
     segment = Segment(data=b"x", tcp_options=options)
     later = segment.but(seq=2, ip_id=0x101, tcp_options=options[:7] + b"\x01" + options[8:])
-    pair = Pair()
-    assert pair.send(segment) == (IP, bytes(segment))
-    assert pair.send(later)[0] == IP
-    assert pair.compressor.stats.misses == 0  # no slot was taken
-    # As Linux: Uncompressed-TCP each time the option changes, compressed when it does not.
+    # As Linux: Uncompressed-TCP each time the option changes, compressed when it does not
+    # (the segments sent together share their timestamps).
     linux = Pair()
-    linux.compressor = VjCompressor(timestamps_as_ip=False)
     assert linux.send(segment)[0] == UNCOMP
     assert linux.send(later)[0] == UNCOMP
     assert linux.send(later.but(seq=3, ip_id=0x102))[0] == COMP
+    plain = Pair()
+    plain.compressor = VjCompressor(timestamps_as_ip=True)
+    assert plain.send(segment) == (IP, bytes(segment))
+    assert plain.send(later)[0] == IP
+    assert plain.send(later.but(seq=3, ip_id=0x102))[0] == IP
+    assert plain.compressor.stats.misses == 0  # no slot was taken
 
 
 # --- the decompressor on its own ---------------------------------------------------------
