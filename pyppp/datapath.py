@@ -194,14 +194,21 @@ class DataPath:
         already sized for the old MTU still go out. While IP flows, an LCP Echo-Request of
         the send size goes out now and then (:meth:`FrameSizer.probe`): the peer's Echo-Reply
         carries the same data back (RFC 1661 §5.8), so frames of that size reach us even
-        when the peer only acknowledges, and the ones the line damaged are counted.
+        when the peer only acknowledges, and the ones the line damaged are counted. While
+        the line is lossy (:attr:`FrameSizer.lossy`), VJ sends TCP segments that carry
+        timestamps as plain IP.
         """
         if not self._routes:
             return []
         self._probe(now)
         if not self._sizer.due(self.deframer):
             return []
-        return self._sizer.poll(self.deframer)
+        changes = self._sizer.poll(self.deframer)
+        if self._vj is not None:
+            # A lossy line: VJ's gain on timestamped segments is small and each loss makes the
+            # peer toss what follows (pyppp.ipcp.vj): send them as plain IP meanwhile.
+            self._vj.timestamps_as_ip = self._sizer.lossy
+        return changes
 
     def _probe(self, now: float) -> None:
         """Send the LCP Echo-Request probe of the send size that :class:`FrameSizer` wants now."""
@@ -353,7 +360,10 @@ class DataPath:
         stats = self.vj_stats = VjStats()
         if send is not None:
             self._vj = VjCompressor(
-                send.max_slot_id, compress_slot_id=send.compress_slot_id, stats=stats
+                send.max_slot_id,
+                compress_slot_id=send.compress_slot_id,
+                timestamps_as_ip=self._sizer.lossy,
+                stats=stats,
             )
         if receive is None:
             return

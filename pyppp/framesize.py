@@ -145,6 +145,14 @@ class FrameSizer:
         self._resend_run = 0
         self._alert_until = -1.0  # probes once a second until then
 
+    @property
+    def lossy(self) -> bool:
+        """Whether the line damaged a frame lately (or the send size is down for it).
+
+        Always ``False`` when not :attr:`enabled` (``noadaptive-mtu``: pppd's behaviour).
+        """
+        return self.enabled and (self._lost >= 0.5 or self.current < self.ceiling)
+
     def reset(self, ceiling: int) -> None:
         """LCP (re)opened with ``ceiling`` as the negotiated size: start from it again."""
         self.ceiling = ceiling

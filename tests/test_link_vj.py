@@ -235,3 +235,34 @@ def test_a_line_with_bit_errors_delivers_only_what_was_sent() -> None:
     assert stats.tossed > 0
     assert b.network_up
     assert a.network_up
+
+
+def test_timestamped_segments_compress_on_a_clean_line_and_go_as_ip_on_a_lossy_one() -> None:
+    """As Linux on a clean line; while the line damages frames, plain IP (pyppp.ipcp.vj)."""
+
+    def adaptive(name: str) -> Link:
+        link = vj_link(name)
+        return Link(
+            LinkConfig(ipcp=link.config.ipcp, adaptive_mtu=True),
+            rng=seeded_rng(ord(name)),
+            logger=logging.getLogger(f"pyppp.test.{name}"),
+        )
+
+    pair = vj_pair(adaptive("a"), adaptive("b"))
+    a = pair.a
+    stamp = b"\x01\x01\x08\x0a" + (1000).to_bytes(4, "big") + (77).to_bytes(4, "big")
+    first = Segment(src=str(A_ADDR), dst=str(B_ADDR), seq=1000, flags=ACK | PSH, tcp_options=stamp)
+    burst = [bytes(first.but(seq=1000 + 100 * i, ip_id=i, data=b"x" * 100)) for i in range(4)]
+    a.send_ips(burst, pair.now)  # type: ignore[attr-defined]
+    pair.run(pair.now + 1)
+    assert [f.protocol for f in data_frames(pair, "a")] == [UNCOMP, COMP, COMP, COMP]
+    # The line damages what a receives: frames with a bad FCS, counted by its framer.
+    damaged = bytearray(hdlc.encode_frame(PPPProtocol.IP, bytes(1400)))
+    damaged[-3] ^= 0xFF
+    for _ in range(4):
+        a.receive_data(bytes(damaged), pair.now)  # type: ignore[attr-defined]
+    later = [bytes(first.but(seq=2000 + 100 * i, ip_id=9 + i, data=b"y" * 100)) for i in range(4)]
+    a.send_ips(later, pair.now)  # type: ignore[attr-defined]
+    pair.run(pair.now + 1)
+    assert [f.protocol for f in data_frames(pair, "a")][4:] == [IP] * 4
+    assert received(pair, "b") == burst + later
