@@ -478,11 +478,22 @@ print("received", answer, flush=True)
 # listener is up (a sink started just before, an address still being configured).
 CONNECT = r"""
 import socket, time
-def connect(host, port, timeout):
+def connect(host, port, timeout, congestion=""):
+    # congestion: the TCP congestion control the connection runs (root may pick any loaded one).
     deadline = time.monotonic() + timeout
     while True:
         try:
-            return socket.create_connection((host, port), timeout=timeout)
+            if not congestion:
+                return socket.create_connection((host, port), timeout=timeout)
+            sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+            try:
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_CONGESTION, congestion.encode())
+                sock.settimeout(timeout)
+                sock.connect((host, port))
+            except OSError:
+                sock.close()
+                raise
+            return sock
         except OSError:
             if time.monotonic() > deadline:
                 raise
@@ -496,8 +507,9 @@ _SOURCE = (
     + r"""
 import hashlib, random, sys
 host, port, what, timeout = sys.argv[1], int(sys.argv[2]), sys.argv[3], float(sys.argv[4])
+congestion = sys.argv[5] if len(sys.argv) > 5 else ""
 data = random.Random(1661).randbytes(int(what)) if what.isdigit() else open(what, "rb").read()
-sock = connect(host, port, timeout)
+sock = connect(host, port, timeout, congestion)
 start = time.monotonic()
 sock.sendall(data)
 sock.shutdown(socket.SHUT_WR)
@@ -524,9 +536,11 @@ def tcp_transfer(
     data: Path | None = None,
     port: int = 5001,
     timeout: float = 60.0,
+    congestion: str = "",
 ) -> tuple[float, str, str]:
     """Send ``size`` bytes over TCP from ``client_ns`` to ``server_ip`` in ``server_ns``:
-    pseudo-random ones, or the file ``data`` (of ``size`` bytes).
+    pseudo-random ones, or the file ``data`` (of ``size`` bytes); the sender's TCP runs the
+    congestion control ``congestion`` if given (``TCP_CONGESTION``), else the namespace's.
 
     Returns:
         (seconds from connect to the sink's answer, the sender's sha256, the sink's sha256).
@@ -538,10 +552,11 @@ def tcp_transfer(
         "sink", server_ns, [sys.executable, "-c", _SINK, server_ip, str(port), str(timeout)]
     )
     sink.wait_for("listening", timeout=10)
+    what = str(data or size)
     source = lab.start(
         "source",
         client_ns,
-        [sys.executable, "-c", _SOURCE, server_ip, str(port), str(data or size), str(timeout)],
+        [sys.executable, "-c", _SOURCE, server_ip, str(port), what, str(timeout), congestion],
     )
     source_status = source.wait(timeout + 10)
     sink_status = sink.wait(10)
