@@ -260,7 +260,7 @@ def test_timestamped_segments_compress_on_a_clean_line_and_go_as_ip_on_a_lossy_o
     damaged = bytearray(hdlc.encode_frame(PPPProtocol.IP, bytes(1400)))
     damaged[-3] ^= 0xFF
     for _ in range(4):
-        a.receive_data(bytes(damaged), pair.now)  # type: ignore[attr-defined]
+        a.receive_data(bytes(damaged), pair.now)
     later = [bytes(first.but(seq=2000 + 100 * i, ip_id=9 + i, data=b"y" * 100)) for i in range(4)]
     a.send_ips(later, pair.now)  # type: ignore[attr-defined]
     pair.run(pair.now + 1)
