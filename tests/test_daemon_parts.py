@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import signal
 from collections.abc import Callable
 from ipaddress import IPv4Address, IPv6Address
@@ -388,3 +389,46 @@ def test_syslog_ident_is_pppds_by_default(monkeypatch: pytest.MonkeyPatch) -> No
         (f"pyppp[{pid}]: ", "Connect: ppp0 <--> /dev/ttyS1", "notice"),
         (f"pyppp[{pid}]: ", "pyppp 0.1 started by root, uid 0", "notice"),
     ]
+
+
+@pytest.mark.parametrize(("flags", "ident"), [((), "pppd"), (("--syslog-ident", "dsl"), "dsl")])
+def test_syslog_ident_flag_through_the_command_line(
+    flags: tuple[str, ...],
+    ident: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """``pyppp dial --syslog-ident``, parsed by the real command line, names the syslog lines."""
+    import logging
+
+    from pyppp.aio import logs as logs_module
+    from pyppp.cli import main
+
+    class FakeSyslog(logs_module._SysLogHandler):
+        def __init__(self, address: str, facility: int) -> None:
+            logging.Handler.__init__(self)
+            self.facility = facility
+            self.socket = None
+
+        def emit(self, record: logging.LogRecord) -> None:
+            sent.append((self.ident, self.format(record)))
+
+    sent: list[tuple[str, str]] = []
+    monkeypatch.setattr(logs_module, "_SysLogHandler", FakeSyslog)
+    exists = os.path.exists
+    monkeypatch.setattr(os.path, "exists", lambda path: path == "/dev/log" or exists(path))
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("PYPPP_RUNTIME_DIR", str(tmp_path))
+    missing = str(tmp_path / "ttyNONE")
+    dirs = [f"--{name}-dir" for name in ("config", "lock", "run")]
+    argv = ["dial", missing, *flags, *(w for d in dirs for w in (d, str(tmp_path)))]
+    # A real run: pppd's start line, the device refused (status 7), "Exit.", all to syslog.
+    assert main([*argv, "nodetach", "noauth"]) == 7
+    pid = os.getpid()
+    assert {who for who, _ in sent} == {f"{ident}[{pid}]: "}
+    lines = [line for _, line in sent]
+    assert re.match(r"pyppp \S+ started by \S+, uid \d+$", lines[0]), lines
+    assert any(missing in line for line in lines[1:-1]), lines
+    assert lines[-1] == "Exit."
+    assert missing in capsys.readouterr().out  # nodetach: the lines on stdout too, as pppd

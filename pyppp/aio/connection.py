@@ -440,10 +440,12 @@ class Connection:
         self.up_at = time.monotonic()
         if self.demand is None:
             self.sup.add_routes(self.netconf, tun.name, event.remote)
-            if options.masquerade:
-                remote = event.remote
-                self._quietly("masquerading", lambda: self.masquerade.start(tun.name, remote))
-        else:
+        if options.masquerade:
+            # While IPCP is up, with or without demand: the demand interface's made-up peer
+            # address before a call is nobody's, and IPCP may settle another one.
+            remote = event.remote
+            self._quietly("masquerading", lambda: self.masquerade.start(tun.name, remote))
+        if self.demand is not None:
             runner = self.runner
             assert runner is not None
             self.demand.passing(runner.send_ips)

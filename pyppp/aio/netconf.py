@@ -32,10 +32,7 @@ __all__ = [
     "set_ipv4_route_mtu",
 ]
 
-try:
-    from pyroute2 import IPRoute
-except ImportError:  # pragma: no cover - pyroute2 is an optional extra
-    IPRoute = None
+from pyroute2 import IPRoute
 
 _NTF_PROXY = 0x08
 _IFF_UP, _IFF_LOOPBACK, _IFF_POINTOPOINT, _IFF_NOARP = 0x1, 0x8, 0x10, 0x80
@@ -85,9 +82,6 @@ class NetConfig:
             metric: ``defaultroute-metric`` (-1: pppd's default, metric 0 and any existing
                 default route counts).
         """
-        if IPRoute is None:
-            self.logger.error("defaultroute needs pyroute2 (pip install pyppp[netlink])")
-            return False
         return _in_thread(lambda: self._add_default_route(ifname, replace, metric))
 
     def _add_default_route(self, ifname: str, replace: bool, metric: int) -> bool:
@@ -134,9 +128,6 @@ class NetConfig:
             remote: the peer's address.
             ktune: pppd's ``ktune``: also turn IP forwarding on (pppd never turns it off).
         """
-        if IPRoute is None:
-            self.logger.error("proxyarp needs pyroute2 (pip install pyppp[netlink])")
-            return False
         return _in_thread(lambda: self._add_proxy_arp(remote, ktune))
 
     def _add_proxy_arp(self, remote: IPv4Address, ktune: bool) -> bool:
@@ -170,9 +161,7 @@ class NetConfig:
 
     def remove_all(self) -> None:
         """Undo everything added (at link down and on every exit path)."""
-        if IPRoute is None or (
-            self._default_route is None and self._proxy is None and self._replaced is None
-        ):
+        if self._default_route is None and self._proxy is None and self._replaced is None:
             return
         _in_thread(self._remove_all)
 
@@ -226,10 +215,8 @@ class Ipv6Addresses:
         """Put the address pair on ``ifname``.
 
         Raises:
-            OSError: the kernel refused it (or pyroute2 is missing).
+            OSError: the kernel refused it.
         """
-        if IPRoute is None:
-            raise OSError("IPv6 addresses need pyroute2 (pip install pyroute2)")
         _in_thread(lambda: self._add(ifname, local, remote))
 
     def _add(self, ifname: str, local: IPv6Address, remote: IPv6Address | None) -> None:
@@ -261,9 +248,6 @@ class Ipv6Addresses:
         Returns:
             Whether the route is in place.
         """
-        if IPRoute is None:
-            self.logger.error("defaultroute6 needs pyroute2 (pip install pyroute2)")
-            return False
         priority = metric & 0xFFFFFFFF  # pppd: unsigned dfl_route6_metric
         return _in_thread(lambda: self._add_default_route(ifname, priority))
 
@@ -280,7 +264,7 @@ class Ipv6Addresses:
 
     def remove_all(self) -> None:
         """Remove what :meth:`add` and :meth:`add_default_route` added (IPv6CP down, exit)."""
-        if IPRoute is None or (self._address is None and self._default_route is None):
+        if self._address is None and self._default_route is None:
             return
         _in_thread(self._remove_all)
 
@@ -317,10 +301,8 @@ def set_ipv4_route_mtu(ifname: str, mtu: int | None) -> int:
         How many routes were changed.
 
     Raises:
-        OSError: the kernel refused (or pyroute2 is missing).
+        OSError: the kernel refused.
     """
-    if IPRoute is None:
-        raise OSError("pyroute2 is needed to set a route's MTU")
 
     def change() -> int:
         changed = 0
@@ -354,10 +336,8 @@ def remove_ipv4_addresses(ifname: str) -> None:
     """Take IPv4 off ``ifname`` while IPv6 still uses it (pppd ``cifaddr`` without ``sifdown``).
 
     Raises:
-        OSError: the kernel refused (or pyroute2 is missing).
+        OSError: the kernel refused.
     """
-    if IPRoute is None:
-        raise OSError("pyroute2 is needed to remove an address from a running interface")
 
     def remove() -> None:
         with IPRoute() as ipr:

@@ -31,19 +31,22 @@ A pppd user points pyppp at their ``/etc/ppp`` and it reads it the way pppd does
   :func:`resolve_address`). The tty options file is named as pppd names it: everything up to
   and including ``/dev/`` is dropped and the remaining ``/`` become ``.``
   (``/dev/serial/by-id/x`` -> ``options.serial.by-id.x``). A pyserial URL has no tty
-  options file (there is no tty name to key it on); neither does "no device" (pppd would
-  use the terminal on standard input; pyppp leaves that to the shell).
+  options file (there is no tty name to key it on); neither does "no device" (the terminal
+  on standard input, as pppd: the shell fills that in, ``pyppp.cli.pppd``).
 * **Privilege**, as pppd: ``options``, ``options.<ttyname>`` and ``call`` files are
   privileged sources; ``~/.ppprc``, the command line and ``file`` (which inherits the
   privilege of the file that names it) are privileged only when pyppp runs as root
   (``privileged=True``, the default; the shell passes ``os.geteuid() == 0``).
-* **Unsupported options fail.** Every pppd(8) word is in
-  :data:`~pyppp.pppd.optiontable.OPTIONS`: ``supported``
-  words set a typed field; ``noop`` words turn off something pyppp never does (``noccp``,
-  ``novj``, ``refuse-mschap``...) and are only recorded; ``unsupported`` words
-  (``demand``, ``plugin``, ``pty``, ``require-mschap-v2``...) raise one clear
-  "not supported by pyppp" :class:`~pyppp.errors.ConfigError` (exit status 2), never a
-  silent ignore. pyppp's own words (``windows``) are marked ``extension``.
+* **Unsupported options fail.** Every word of pppd 2.4.9 is in
+  :data:`~pyppp.pppd.optiontable.OPTIONS`: ``supported`` words set a typed field (``demand``,
+  ``pty``, ``notty``, ``noccp``, ``novj``, ``require-mschap-v2``... all work);
+  ``noop`` words name what pyppp never does and need not (``noipx`` and the ``ipx-*``
+  family, ``kdebug``, ``nomultilink``, ``bsdcomp``, ``predictor1``...): they are recorded
+  and listed as no-ops by ``dump``; ``unsupported`` words (``sync``, ``multilink``,
+  ``active-filter``/``pass-filter``, the EAP and TLS words...) raise one clear "not supported
+  by pyppp (reason)" :class:`~pyppp.errors.ConfigError` (exit status 2), never a silent
+  ignore, and so does a ``plugin`` other than ``radius.so`` (pppd's C plugins cannot load).
+  pyppp's own words (``windows``, ``masquerade``...) are marked ``extension``.
 * **Typographic characters.** Text copied from PDFs and web pages brings ``-chap`` spelled
   with U+2212 MINUS SIGN, or curly quotes. pyppp does not guess: such a word is an unrecognized
   option, and the error names the character and the ASCII word that was probably meant

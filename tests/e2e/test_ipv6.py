@@ -9,7 +9,8 @@
 * ``masquerade``: a third namespace plays the Internet behind a veth on the server; the dialer's
   TCP connection to it arrives from the server's address; when the link ends (normally, by
   SIGTERM, or by the dialer's SIGKILL found out by LCP echoes) no nftables rule is left and
-  forwarding is back to what it was.
+  forwarding is back to what it was. With ``demand`` on the dialer, the table is there while
+  each call's IPCP is up, and not before the first call, between calls or after.
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ import pytest
 from pyppp.aio.cable import NullModemCable
 from pyppp.aio.masquerade import DEBIAN_BINDING
 
-from .netns import CLIENT_IP, SERVER_IP, Lab, Netns, start_call, tcp_transfer
+from .calls import READY, config_dirs, dial, serve, wait_count
+from .netns import CLIENT_IP, SERVER_IP, Lab, Netns, ping, start_call, tcp_transfer
 
 SERVER_LL, CLIENT_LL = "fe80::1", "fe80::2"
 SERVER_LL_PPPD = "fe80::0000:0000:0000:0001"
@@ -325,3 +327,70 @@ def test_masquerade_shares_the_servers_network(lab: Lab, ending: str) -> None:
     assert "pyppp" not in nft_ruleset(lab.a)
     assert ip_forward(lab.a) == forwarding_before
     assert "Traceback" not in call.server.text, call.server.text
+
+
+def test_masquerade_with_demand_follows_each_call(lab: Lab) -> None:
+    """``demand`` + ``masquerade`` on the dialer: the table exists while IPCP is up, on every
+    call, and nowhere else (not before the first packet, not between calls, not after)."""
+    reason = masquerade_unavailable()
+    if reason is not None:
+        pytest.skip(reason)
+    # This time the dialer shares its network: the far host sits behind a veth on namespace b.
+    internet = lab.namespace("i")
+    for command in (
+        ["ip", "link", "add", "vnet0", "type", "veth", "peer", "name", "vnet1"],
+        ["ip", "link", "set", "vnet1", "netns", internet.name],
+        ["ip", "addr", "add", f"{INTERNET_SERVER_SIDE}/24", "dev", "vnet0"],
+        ["ip", "link", "set", "vnet0", "up"],
+    ):
+        lab.b.run(command, check=True)
+    for command in (
+        ["ip", "addr", "add", f"{INTERNET_FAR}/24", "dev", "vnet1"],
+        ["ip", "link", "set", "vnet1", "up"],
+    ):
+        internet.run(command, check=True)
+    assert ip_forward(lab.b) == "0"
+    masquerading = r"^Masquerading 10\.99\.1\.1 out of every interface but ppp0"
+    ended = r"^Masquerading ended \(nftables table ip pyppp-ppp0 removed\)$"
+    config_dirs(lab)
+    with NullModemCable() as cable:
+        server = serve(lab, cable.ends[0], "persist", "holdoff", "0", "debug")
+        server.wait_for(READY, 10)
+        client = dial(
+            lab,
+            cable.ends[1],
+            *(f"{CLIENT_IP}:{SERVER_IP}", "demand", "idle", "2", "connect", "/bin/true"),
+            *("masquerade", "debug"),
+        )
+        lab.b.wait_address(CLIENT_IP, timeout=15)
+        assert "pyppp" not in nft_ruleset(lab.b)  # the interface is up, but no call yet
+
+        ping(lab.b, SERVER_IP, count=2, wait=8)  # the first packet dials
+        client.wait_for(masquerading, 10)
+        ruleset = nft_ruleset(lab.b)
+        assert 'ip saddr 10.99.1.1 oifname != "ppp0" masquerade' in ruleset, ruleset
+        assert ip_forward(lab.b) == "1"
+        # The server reaches the far host through the dialer, which knows no way back to
+        # 10.99.1.1 there: only the NAT makes the replies return.
+        lab.a.wait_address(SERVER_IP, timeout=10)
+        lab.a.run(["ip", "route", "add", f"{INTERNET_FAR}/32", "dev", "ppp0"], check=True)
+        ping(lab.a, INTERNET_FAR, count=2, wait=3)
+
+        # idle 2 ends the call: the table goes with IPCP, the demand interface stays.
+        client.wait_for(r"^Terminating connection due to lack of activity\.$", 15)
+        client.wait_for(ended, 10)
+        assert "pyppp" not in nft_ruleset(lab.b)
+        assert ip_forward(lab.b) == "0"
+        wait_count(server, READY, 2)
+
+        ping(lab.b, SERVER_IP, count=2, wait=8)  # the next call masquerades again
+        wait_count(client, masquerading, 2)
+        assert "table ip pyppp-ppp0" in nft_ruleset(lab.b)
+        client.signal(signal.SIGTERM)
+        assert client.wait(15) == 5, client.text
+        assert client.text.count("Masquerading ended") == 2, client.text
+        server.signal(signal.SIGTERM)
+        server.wait(10)
+    assert "pyppp" not in nft_ruleset(lab.b)
+    assert ip_forward(lab.b) == "0"
+    assert "Traceback" not in client.text + server.text

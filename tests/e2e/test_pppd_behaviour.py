@@ -52,6 +52,7 @@ EXIT_CONNECT_FAILED = 8
 EXIT_NEGOTIATION_FAILED = 10
 EXIT_IDLE_TIMEOUT = 12
 EXIT_CONNECT_TIME = 13
+EXIT_INIT_FAILED = 18
 
 
 # -- helpers -------------------------------------------------------------------------------------
@@ -484,6 +485,54 @@ def test_connect_program_talks_on_the_line_and_its_status_counts(lab: Lab) -> No
         logs = _logs(server, client)
         assert client.find(r"^Serial connection established\.$"), logs
         assert server.find(r"^Serial connection established\.$"), logs
+        client.signal(signal.SIGTERM)
+        assert client.wait(10) == EXIT_USER_REQUEST, _logs(server, client)
+        assert server.wait(10) == EXIT_OK, _logs(server, client)
+        _no_traceback(server, client, failed)
+
+
+def test_init_program_runs_on_the_line_before_connect(lab: Lab) -> None:
+    """pppd's ``init`` program: on the line (stdin and stdout), before ``connect``; its failure
+    is "Init script failed", status 18, and ``connect`` never runs."""
+    out = lab.tmp / "order"
+    init = lab.tmp / "init.sh"
+    # A modem-initialising program: wait (a blocking read) for the far end's greeting, answer.
+    init.write_text(
+        "#!/bin/sh\n"
+        f'echo "init $(tty)" >> {out}\n'
+        'greeting=$(dd bs=1 count=5 2>/dev/null)\n[ "$greeting" = HELLO ] || exit 3\n'
+        "printf OK\nexit 0\n"
+    )
+    init.chmod(0o755)
+    connect = lab.tmp / "connect.sh"
+    connect.write_text(f'#!/bin/sh\necho "connect $(tty)" >> {out}\nexit 0\n')
+    connect.chmod(0o755)
+    fail = lab.tmp / "fail.sh"
+    fail.write_text(f'#!/bin/sh\necho "bad-init $(tty)" >> {out}\nexit 1\n')
+    fail.chmod(0o755)
+    with NullModemCable() as cable:
+        failed = dial(lab, cable.ends[1], "init", str(fail), "connect", str(connect), label="bad")
+        assert failed.wait(15) == EXIT_INIT_FAILED, _logs(failed)
+        assert failed.find(r"^Init script failed"), _logs(failed)
+        assert out.read_text() == f"bad-init {cable.ends[1]}\n"  # and connect never ran
+        out.unlink()
+
+        client = dial(lab, cable.ends[1], "init", str(init), "connect", str(connect), "debug")
+        _wait_for(
+            lambda: any(blocked_reading(pid, cable.ends[1]) for pid in descendants(client.pid)),
+            "the init program blocked reading the line",
+            client,
+        )
+        assert out.read_text() == f"init {cable.ends[1]}\n"  # connect waits for init
+        # The far end greets and starts PPP only once the init program's OK came back.
+        server = serve(lab, cable.ends[0], "connect", "chat -v '' HELLO OK", "debug")
+        _up(server, client)
+        assert out.read_text() == f"init {cable.ends[1]}\nconnect {cable.ends[1]}\n"
+        initialized = client.find(r"^Serial port initialized\.$")
+        established = client.find(r"^Serial connection established\.$")
+        assert initialized is not None, _logs(client)
+        assert established is not None, _logs(client)
+        assert initialized[0] <= established[0]
         client.signal(signal.SIGTERM)
         assert client.wait(10) == EXIT_USER_REQUEST, _logs(server, client)
         assert server.wait(10) == EXIT_OK, _logs(server, client)

@@ -8,6 +8,7 @@ the link both ways, the exit statuses, and that the ``pppN`` interfaces are gone
 from __future__ import annotations
 
 import signal
+import time
 from collections.abc import Callable
 
 import pytest
@@ -203,3 +204,34 @@ def test_ms_dns_served_and_usepeerdns_written(lab: Lab) -> None:
         assert resolv == "nameserver 10.99.0.53\nnameserver 10.99.0.54\n"
         call.client.signal(signal.SIGTERM)
         assert call.client.wait(15) == 5
+
+
+def test_usepeerdns_with_noresolvconf_writes_no_resolv_conf(lab: Lab) -> None:
+    """pppd's ``noresolvconf``: the peer's DNS servers are asked for, logged and handed to
+    ip-up (DNS1, DNS2, USEPEERDNS), but resolv.conf is not written."""
+    client_dir = lab.tmp / "client"
+    client_dir.mkdir()
+    out = lab.tmp / "ip-up.out"
+    hook = client_dir / "ip-up"
+    hook.write_text(
+        f'#!/bin/sh\necho "$DNS1 $DNS2 $USEPEERDNS" > {out}.tmp && mv {out}.tmp {out}\n'
+    )
+    hook.chmod(0o755)
+    with NullModemCable() as cable:
+        call = start_call(
+            lab,
+            cable.ends,
+            server_words=("ms-dns", "10.99.0.53", "ms-dns", "10.99.0.54"),
+            client_words=("usepeerdns", "noresolvconf"),
+        )
+        call.wait_up(lab=lab)
+        assert call.client.wait_for(r"^primary   DNS address 10\.99\.0\.53$", timeout=5)
+        assert call.client.wait_for(r"^secondary DNS address 10\.99\.0\.54$", timeout=5)
+        for _ in range(200):  # ip-up runs once the interface is up
+            if out.exists():
+                break
+            time.sleep(0.05)
+        assert out.read_text() == "10.99.0.53 10.99.0.54 1\n"
+        call.client.signal(signal.SIGTERM)
+        assert call.client.wait(15) == 5
+    assert not (client_dir / "resolv.conf").exists()
