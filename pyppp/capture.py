@@ -15,6 +15,10 @@ one :class:`~pyppp.hdlc.Deframer` per direction: so the capture shows exactly wh
 and received, whatever the link did with it, and costs nothing while it is off. The shell
 writes what it returns to the file and flushes after every frame.
 
+:class:`PcapRecorder` is the other way to fill a pcap: the link's own tap (:data:`FrameTap`,
+set as :attr:`pyppp.link.Link.tap`), told of every frame the link carries, control packets
+as they are and datagrams before compression when sent, after decompression when received.
+
 Passwords: a PAP Authenticate-Request carries the password in clear (RFC 1334 §2.2.1). Every
 capture file gets it replaced with ``<hidden>`` (pppd's ``hide-password`` wording in its log):
 :func:`mask_pap_request` for decoded frames, :class:`LineMasker` for the raw line bytes of a
@@ -25,7 +29,8 @@ decodes it). CHAP and MS-CHAP carry hashes only and are kept as they are.
 from __future__ import annotations
 
 import struct
-from typing import Final
+from collections.abc import Callable
+from typing import Final, TypeAlias
 
 from pyppp import hdlc
 from pyppp.packet import PPPProtocol
@@ -34,7 +39,9 @@ __all__ = [
     "LINKTYPE_PPP_WITH_DIR",
     "MASK",
     "FrameCapture",
+    "FrameTap",
     "LineMasker",
+    "PcapRecorder",
     "mask_pap_request",
     "pcap_header",
     "pcap_header_problem",
@@ -55,6 +62,10 @@ _PAP_REQUEST: Final = 1  # RFC 1334 §2.2.1 Authenticate-Request
 _PAP_HEADER: Final = b"\xc0\x23"
 _CAPTURE_MRU: Final = 65535  # show what the link itself may have dropped as too long
 _HELD_LIMIT: Final = 4 * _CAPTURE_MRU
+
+FrameTap: TypeAlias = Callable[[bool, int, bytes, float], None]
+"""What a link tells a capture of each frame it carries: ``(sent, protocol, information,
+now)``, ``now`` on the link's clock (see the module docstring)."""
 
 
 def pcap_header() -> bytes:
@@ -92,7 +103,8 @@ def pcap_record(sent: bool, frame: bytes, timestamp: float) -> bytes:
     data = (b"\x01" if sent else b"\x00") + frame
     micros = round(timestamp * 1_000_000)
     seconds, micros = divmod(max(micros, 0), 1_000_000)
-    return _RECORD.pack(seconds & 0xFFFFFFFF, micros, len(data), len(data)) + data
+    kept = data[:_SNAPLEN]  # a frame longer than the snapshot length is cut, as libpcap does
+    return _RECORD.pack(seconds & 0xFFFFFFFF, micros, len(kept), len(data)) + kept
 
 
 def mask_pap_request(information: bytes) -> bytes:
@@ -113,6 +125,61 @@ def mask_pap_request(information: bytes) -> bytes:
             kept = bytes([len(peer_id)]) + peer_id
     masked = kept + bytes([len(MASK)]) + MASK if kept else b""
     return head + (4 + len(masked)).to_bytes(2, "big") + masked
+
+
+class PcapRecorder:
+    """The frames a link carries in, pcap records out: the link's :data:`FrameTap`.
+
+    Set :meth:`frame` as the link's tap (``link.tap = recorder.frame``); after each batch of
+    input or output, :meth:`take` gives the records of the frames told since the last one.
+    PAP passwords are masked (:func:`mask_pap_request`) as the records are made.
+
+    Attributes:
+        frames: the frames recorded so far (taken or not).
+    """
+
+    def __init__(self) -> None:
+        self._pending: list[tuple[bool, int, bytes, float]] = []
+        self.frames = 0
+
+    @staticmethod
+    def header() -> bytes:
+        """The file's pcap header (for a new or empty file)."""
+        return pcap_header()
+
+    @property
+    def pending(self) -> int:
+        """Frames told and not yet taken."""
+        return len(self._pending)
+
+    def frame(self, sent: bool, protocol: int, information: bytes, now: float) -> None:
+        """The link sent (``sent``) or received one frame: keep it for :meth:`take`.
+
+        Args:
+            sent: the link sent it (else: received it).
+            protocol: its PPP protocol number.
+            information: its Information field (a datagram before compression when sent,
+                after decompression when received).
+            now: the link's clock.
+        """
+        self._pending.append((sent, protocol, information, now))
+        self.frames += 1
+
+    def take(self, wall_offset: float = 0.0) -> bytes:
+        """The records of every frame told since the last call (and forget them).
+
+        Args:
+            wall_offset: added to the link's clock to give wall-clock seconds since the epoch
+                (the shell's ``time.time() - loop.time()``).
+        """
+        pending, self._pending = self._pending, []
+        records = []
+        for sent, protocol, information, now in pending:
+            if protocol == PPPProtocol.PAP:
+                information = mask_pap_request(information)
+            frame = b"\xff\x03" + protocol.to_bytes(2, "big") + information
+            records.append(pcap_record(sent, frame, now + wall_offset))
+        return b"".join(records)
 
 
 class FrameCapture:
