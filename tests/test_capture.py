@@ -28,7 +28,6 @@ from pyppp import hdlc
 from pyppp.capture import (
     LINKTYPE_PPP_WITH_DIR,
     MASK,
-    FrameCapture,
     LineMasker,
     PcapRecorder,
     mask_pap_request,
@@ -171,81 +170,6 @@ def test_the_line_masker_keeps_a_bad_frame_bad_and_bounds_what_it_holds() -> Non
         assert masker.held <= 4 * 65536
     assert masker.feed(b"\x7e") == b"\x7e"
     assert masker.flush() == b""
-
-
-# -- a real negotiation through the capture, read by tshark -------------------------------------
-def _negotiation() -> LinkPair:
-    server = Link(
-        simple_config(
-            local="10.99.0.1", remote="10.99.0.2", require_pap={"zaphod": "gargleBlaster"}
-        ),
-        rng=seeded_rng(1),
-    )
-    client = Link(simple_config(user="zaphod", password="gargleBlaster"), rng=seeded_rng(2))
-    pair = LinkPair(client, server)
-    client.open(0.0)
-    server.open(0.0)
-    pair.run(10.0, stop=lambda p: bool(p.of_type("a", NetworkUp) and p.of_type("b", NetworkUp)))
-    ping = bytes.fromhex("45000054000040004001") + b"\x00\x00" + bytes([10, 99, 0, 2, 10, 99, 0, 1])
-    client.send_ip(ping + b"\x08\x00\x00\x00" + bytes(80), pair.now)
-    pair.run(pair.now + 1.0)
-    return pair
-
-
-def _client_capture(pair: LinkPair) -> bytes:
-    """The client's view: what it wrote (a_to_b) and read (b_to_a), in time order."""
-    capture = FrameCapture()
-    chunks = [(t, True, d) for t, d in pair.a_to_b.sent] + [
-        (t + 0.001, False, d) for t, d in pair.b_to_a.sent
-    ]
-    out = capture.header()
-    for when, sent, data in sorted(chunks, key=lambda c: (c[0], not c[1])):
-        out += capture.feed(sent, data, 1733100000.0 + when)
-    return out
-
-
-@needs_tshark
-def test_tshark_reads_the_line_capture_with_directions_and_the_password_hidden(
-    tmp_path: Path,
-) -> None:
-    pcap = tmp_path / "link.pcap"
-    pcap.write_bytes(_client_capture(_negotiation()))
-    assert PASSWORD not in pcap.read_bytes()
-    assert TSHARK is not None
-    result = subprocess.run(
-        [
-            TSHARK, "-n", "-r", str(pcap), "-T", "fields", "-E", "occurrence=f",
-            "-e", "frame.p2p_dir", "-e", "ppp.protocol", "-e", "pap.peer_id",
-            "-e", "pap.password", "-e", "icmp.type", "-e", "_ws.col.Protocol",
-        ],
-        capture_output=True, text=True, timeout=60, check=True,
-    )  # fmt: skip
-    rows = [line.split("\t") for line in result.stdout.splitlines()]
-    protocols = {(row[0], row[5]) for row in rows}
-    # Wireshark's frame.p2p_dir: 0 is "Sent", 1 "Received"; LCP and IPCP go both ways.
-    sent, received = "0", "1"
-    assert {
-        (sent, "PPP LCP"),
-        (received, "PPP LCP"),
-        (sent, "PPP IPCP"),
-        (received, "PPP IPCP"),
-        (sent, "ICMP"),
-    } <= protocols
-    (pap,) = [row for row in rows if row[1] == "0xc023" and row[2]]
-    assert pap[0] == sent
-    assert pap[2:4] == ["zaphod", MASK.decode()]
-    assert [sent, "0x0021", "", "", "8", "ICMP"] in rows
-
-
-def test_the_capture_normalises_compressed_headers_and_skips_garbage() -> None:
-    capture = FrameCapture(receive_accm=0)
-    compressed = hdlc.encode_frame(PPPProtocol.IP, b"\x45abc", accm=0, acfc=True, pfc=True)
-    out = capture.feed(False, b"noise" + compressed[:5], 5.0) + capture.feed(
-        False, compressed[5:], 5.0
-    )
-    assert out[16:] == b"\x00\xff\x03\x00\x21\x45abc"
-    assert capture.frames == 1
-    assert LINKTYPE_PPP_WITH_DIR == 204
 
 
 # -- the recorder: what the link carries, as pcap records --------------------------------------
