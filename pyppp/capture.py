@@ -1,31 +1,45 @@
-"""Captures of a line, as bytes for files: a pcap for Wireshark, and PAP passwords masked.
+"""Captures of a link, as bytes for files: a pcap for Wireshark, and PAP passwords masked.
 
 Theory of operation
 -------------------
-``pcap FILE`` (a pyppp extension) keeps every frame that crosses the line, decoded (no Flags,
-no escapes, no FCS), in a classic pcap file with link type 204, ``LINKTYPE_PPP_WITH_DIR``:
-each packet is one direction octet (0 received, 1 sent) followed by the frame, written here
-as ``FF 03``, the 2-octet protocol and the Information field whatever ACFC and PFC did on
-the wire. Wireshark and tshark map 204 to "PPP with direction": they show each frame's
-direction (``frame.p2p_dir``) and decode LCP, PAP, CHAP, IPCP, IPv6CP, CCP and the IP inside
-(link types 9 and 50 carry no direction; 166, pppd's own, is not decoded by Wireshark).
+``pcap FILE`` (a pyppp extension) keeps every frame the link carries in a classic pcap file
+with link type 204, ``LINKTYPE_PPP_WITH_DIR``: each packet is one direction octet (0
+received, 1 sent) followed by the frame, written here as ``FF 03``, the 2-octet protocol and
+the Information field, whatever ACFC and PFC did on the wire. Wireshark and tshark map 204 to
+"PPP with direction": they show each frame's direction (``frame.p2p_dir``) and decode LCP,
+PAP, CHAP, IPCP, IPv6CP, CCP and the IP inside (link types 9 and 50 carry no direction; 166,
+pppd's own, is not decoded by Wireshark).
 
-:class:`FrameCapture` works on the line's bytes, the same bytes pppd's ``record`` keeps, with
-one :class:`~pyppp.hdlc.Deframer` per direction: so the capture shows exactly what was sent
-and received, whatever the link did with it, and costs nothing while it is off. The shell
-writes what it returns to the file and flushes after every frame.
+The frames are what PPP carries, not what crossed the line: the link itself tells the
+capture (:data:`FrameTap`, set as :attr:`pyppp.link.Link.tap`) of every control packet as
+it is sent or received (LCP, PAP, CHAP, IPCP, IPv6CP, CCP with its Reset-Request/Ack), of
+every IP and IPv6 datagram it sends *before* VJ, Deflate or MPPE touch it, and of every one it
+receives *after* they are undone. That is what ``tcpdump -i ppp0`` shows on a pppd link (the
+kernel taps the interface, above compression), plus the control protocols: a link with
+Deflate (on by default with pppd's words) or MPPE shows its IP, not opaque 0x00FD frames.
+VJ: a datagram sent or received as Compressed-TCP (0x002d) or Uncompressed-TCP (0x002f) is
+recorded as the whole IPv4 datagram it is (0x0021): Wireshark decodes VJ frames only with the
+state of the connection, and rebuilt IP is what tcpdump shows. What the link drops (bad FCS,
+too long, a datagram it cannot decompress or decrypt) is not recorded; the raw line, damage
+included, is ``record FILE``'s (:mod:`pyppp.pppd.record`).
+
+:class:`PcapRecorder` is the tap: it keeps each frame as the link reports it, with the link's
+clock, and :meth:`PcapRecorder.take` turns them into records with wall-clock time stamps;
+the shell writes them to the file after each batch of line input or output. With no tap set,
+the link does nothing for a capture but test for ``None`` once per frame.
 
 Passwords: a PAP Authenticate-Request carries the password in clear (RFC 1334 §2.2.1). Every
 capture file gets it replaced with ``<hidden>`` (pppd's ``hide-password`` wording in its log):
-:func:`mask_pap_request` for decoded frames, :class:`LineMasker` for the raw line bytes of a
-``record`` file (there the frame is rebuilt, FCS and escapes included, so pppdump still
+:func:`mask_pap_request` for the pcap's frames, :class:`LineMasker` for the raw line bytes of
+a ``record`` file (there the frame is rebuilt, FCS and escapes included, so pppdump still
 decodes it). CHAP and MS-CHAP carry hashes only and are kept as they are.
 """
 
 from __future__ import annotations
 
 import struct
-from typing import Final
+from collections.abc import Callable
+from typing import Final, TypeAlias
 
 from pyppp import hdlc
 from pyppp.packet import PPPProtocol
@@ -33,8 +47,9 @@ from pyppp.packet import PPPProtocol
 __all__ = [
     "LINKTYPE_PPP_WITH_DIR",
     "MASK",
-    "FrameCapture",
+    "FrameTap",
     "LineMasker",
+    "PcapRecorder",
     "mask_pap_request",
     "pcap_header",
     "pcap_header_problem",
@@ -53,8 +68,12 @@ _GLOBAL: Final = struct.Struct("<IHHiIII")
 _RECORD: Final = struct.Struct("<IIII")
 _PAP_REQUEST: Final = 1  # RFC 1334 §2.2.1 Authenticate-Request
 _PAP_HEADER: Final = b"\xc0\x23"
-_CAPTURE_MRU: Final = 65535  # show what the link itself may have dropped as too long
+_CAPTURE_MRU: Final = 65535  # the largest frame LineMasker rebuilds (any MRU LCP may agree)
 _HELD_LIMIT: Final = 4 * _CAPTURE_MRU
+
+FrameTap: TypeAlias = Callable[[bool, int, bytes, float], None]
+"""What a link tells a capture of each frame it carries: ``(sent, protocol, information,
+now)``, ``now`` on the link's clock (see the module docstring)."""
 
 
 def pcap_header() -> bytes:
@@ -92,7 +111,8 @@ def pcap_record(sent: bool, frame: bytes, timestamp: float) -> bytes:
     data = (b"\x01" if sent else b"\x00") + frame
     micros = round(timestamp * 1_000_000)
     seconds, micros = divmod(max(micros, 0), 1_000_000)
-    return _RECORD.pack(seconds & 0xFFFFFFFF, micros, len(data), len(data)) + data
+    kept = data[:_SNAPLEN]  # a frame longer than the snapshot length is cut, as libpcap does
+    return _RECORD.pack(seconds & 0xFFFFFFFF, micros, len(kept), len(data)) + kept
 
 
 def mask_pap_request(information: bytes) -> bytes:
@@ -115,49 +135,58 @@ def mask_pap_request(information: bytes) -> bytes:
     return head + (4 + len(masked)).to_bytes(2, "big") + masked
 
 
-class FrameCapture:
-    """Line bytes in, pcap records out: one deframer per direction (see the module docstring).
+class PcapRecorder:
+    """The frames a link carries in, pcap records out: the link's :data:`FrameTap`.
 
-    Args:
-        receive_accm: the receive ACCM the link uses (octets it deletes as inserted by the
-            line equipment); :attr:`receive_accm` may be changed at any time (LCP opened).
+    Set :meth:`frame` as the link's tap (``link.tap = recorder.frame``); after each batch of
+    input or output, :meth:`take` gives the records of the frames told since the last one.
+    PAP passwords are masked (:func:`mask_pap_request`) as the records are made.
+
+    Attributes:
+        frames: the frames recorded so far (taken or not).
     """
 
-    def __init__(self, *, receive_accm: int = 0) -> None:
-        self._sent = hdlc.Deframer(accm=0, mru=_CAPTURE_MRU)
-        self._received = hdlc.Deframer(accm=receive_accm, mru=_CAPTURE_MRU)
+    def __init__(self) -> None:
+        self._pending: list[tuple[bool, int, bytes, float]] = []
         self.frames = 0
-
-    @property
-    def receive_accm(self) -> int:
-        """The ACCM applied to received bytes."""
-        return self._received.accm
-
-    @receive_accm.setter
-    def receive_accm(self, value: int) -> None:
-        self._received.accm = value
 
     @staticmethod
     def header() -> bytes:
         """The file's pcap header (for a new or empty file)."""
         return pcap_header()
 
-    def feed(self, sent: bool, data: bytes, timestamp: float) -> bytes:
-        """Take bytes written to (``sent``) or read from the line; return the records they end.
+    @property
+    def pending(self) -> int:
+        """Frames told and not yet taken."""
+        return len(self._pending)
+
+    def frame(self, sent: bool, protocol: int, information: bytes, now: float) -> None:
+        """The link sent (``sent``) or received one frame: keep it for :meth:`take`.
 
         Args:
-            sent: the bytes were written to the line (else: read from it).
-            data: the bytes, in any chunking.
-            timestamp: wall-clock seconds since the epoch.
+            sent: the link sent it (else: received it).
+            protocol: its PPP protocol number.
+            information: its Information field (a datagram before compression when sent,
+                after decompression when received).
+            now: the link's clock.
         """
-        deframer = self._sent if sent else self._received
+        self._pending.append((sent, protocol, information, now))
+        self.frames += 1
+
+    def take(self, wall_offset: float = 0.0) -> bytes:
+        """The records of every frame told since the last call (and forget them).
+
+        Args:
+            wall_offset: added to the link's clock to give wall-clock seconds since the epoch
+                (the shell's ``time.time() - loop.time()``).
+        """
+        pending, self._pending = self._pending, []
         records = []
-        for protocol, information in deframer.feed(data):
+        for sent, protocol, information, now in pending:
             if protocol == PPPProtocol.PAP:
                 information = mask_pap_request(information)
             frame = b"\xff\x03" + protocol.to_bytes(2, "big") + information
-            records.append(pcap_record(sent, frame, timestamp))
-        self.frames += len(records)
+            records.append(pcap_record(sent, frame, now + wall_offset))
         return b"".join(records)
 
 

@@ -38,6 +38,11 @@ then on every uncompressed datagram it receives joins its history and takes a se
 (``z_incomp``): a datagram we sent plain between our Ack and our CCP opening (an IPv6 router
 solicitation, a ping) put it one number ahead of our compressor, so the first compressed
 datagram failed ("bad sequence number 0, expected 1"), was lost, and cost a Reset-Request.
+
+A capture (``pcap FILE``, :mod:`pyppp.capture`) is an optional tap, :attr:`DataPath.tap`: told
+of every control packet as it is queued or received, of every datagram as it is queued before
+VJ and CCP, and of every one received after them (a VJ frame as the IPv4 datagram it rebuilds).
+Without one, the cost is one ``is None`` test per frame (per burst on the plain send path).
 """
 
 from __future__ import annotations
@@ -45,7 +50,7 @@ from __future__ import annotations
 import logging
 from collections import deque
 from collections.abc import Callable, MutableMapping, Sequence
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from pyppp import hdlc
 from pyppp.ccp.protocol import RESET_ACK, CcpControlProtocol
@@ -57,6 +62,9 @@ from pyppp.ipcp.vj import VjCompressor, VjDecompressor, VjStats
 from pyppp.lcp.negotiator import LcpConfig, LcpResult
 from pyppp.linkconfig import LinkStats
 from pyppp.packet import Code, ControlPacket, PPPProtocol
+
+if TYPE_CHECKING:
+    from pyppp.capture import FrameTap
 
 __all__ = ["CONTROL_QUEUE_LIMIT", "DATA_PROTOCOLS", "DataPath", "idle_receive_accm"]
 
@@ -181,6 +189,8 @@ class DataPath:
         self.must_compress = False
         """MPPE is required: no IP datagram leaves unless the compressor (encryptor) takes it
         (Linux's ``SC_MUST_COMP``: "compression required but down - pkt dropped")."""
+        self.tap: FrameTap | None = None
+        """A capture told of every frame the link carries (module docstring), or ``None``."""
 
     @property
     def send_mtu(self) -> int:
@@ -218,7 +228,7 @@ class DataPath:
             # As large as a datagram of the send size is on the line (MPPE's 4 octets added).
             padding = bytes(max(size + self._overhead - 8, 0))
             echo = ControlPacket(Code.ECHO_REQ, self._probe_id, self._magic + padding)
-            self.emit(PPPProtocol.LCP, echo.encode())
+            self.emit(PPPProtocol.LCP, echo.encode(), now)
 
     def reserve(self, octets: int) -> None:
         """Every datagram grows by ``octets`` from now on: :attr:`mtu` and :attr:`send_mtu` shrink.
@@ -234,24 +244,24 @@ class DataPath:
         sizer.ceiling = self.mtu
         sizer.current = min(sizer.current, self.mtu)
 
-    def attach_ccp(self, ccp: CcpControlProtocol) -> None:
+    def attach_ccp(self, ccp: CcpControlProtocol, now: float) -> None:
         """CCP opened: its engines join the path both ways; held datagrams go compressed."""
         self.compress = ccp.compress if ccp.compressor is not None else None
         self._ccp_expand = ccp.expand
         self.expand = self._expand if ccp.decompressor is not None else None
         self._ccp_attached = True
-        self._release_held()
+        self._release_held(now)
 
-    def ccp_finished(self) -> None:
+    def ccp_finished(self, now: float) -> None:
         """CCP gave up (or was closed) without opening: held datagrams go as they are."""
         self._ccp_attached = False
-        self._release_held()
+        self._release_held(now)
 
-    def _release_held(self) -> None:
+    def _release_held(self, now: float) -> None:
         held, self._held = self._held, None
         self._held_bytes = 0
         if held:
-            self.send_ips(held)
+            self.send_ips(held, now)
 
     def _hold_for_ccp(self) -> bool:
         """Our CCP Configure-Ack goes out: hold datagrams; True if it must queue behind some.
@@ -370,20 +380,25 @@ class DataPath:
         decompressor = self._unvj = VjDecompressor(receive.max_slot_id, stats=stats)
         self._lost = sum(self.deframer.discarded.values())
         discarded = self.stats.discarded
+        path = self  # a capture sees the rebuilt datagram (the link does not tap VJ frames)
 
         def compressed(information: bytes, now: float) -> None:
             packet = decompressor.decompress(information)
             if packet is None:
                 discarded["VJ compressed TCP dropped"] += 1  # Linux: VJ decompression error
-            else:
-                deliver(packet, now)
+                return
+            if path.tap is not None:
+                path.tap(False, PPPProtocol.IP, packet, now)
+            deliver(packet, now)
 
         def uncompressed(information: bytes, now: float) -> None:
             packet = decompressor.uncompressed(information)
             if packet is None:
                 discarded["VJ uncompressed TCP dropped"] += 1
-            else:
-                deliver(packet, now)
+                return
+            if path.tap is not None:
+                path.tap(False, PPPProtocol.IP, packet, now)
+            deliver(packet, now)
 
         handlers[PPPProtocol.VJ_COMP] = compressed
         handlers[PPPProtocol.VJ_UNCOMP] = uncompressed
@@ -443,12 +458,13 @@ class DataPath:
             self._out_data.clear()
             self._out_data_bytes = 0
 
-    def emit(self, protocol: int, information: bytes) -> None:
+    def emit(self, protocol: int, information: bytes, now: float) -> None:
         """Frame one packet and queue it: datagrams behind control frames.
 
         Args:
             protocol: the PPP protocol number.
             information: the Information field.
+            now: the link's clock (for a capture's time stamp).
         """
         frame = self._encoder.encode(protocol, information)
         if protocol in DATA_PROTOCOLS:
@@ -472,12 +488,15 @@ class DataPath:
             self._out_control_bytes += len(frame)
         self.stats.frames_sent += 1
         self.stats.bytes_sent += len(information) + 2
+        if self.tap is not None and protocol not in DATA_PROTOCOLS:
+            self.tap(True, protocol, information, now)  # (send_ip taps its datagrams itself)
 
-    def send_ip(self, packet: bytes) -> bool:
+    def send_ip(self, packet: bytes, now: float) -> bool:
         """Queue one IP datagram on its version's data protocol.
 
         Args:
             packet: the datagram, starting at the IP header.
+            now: the link's clock (for a capture's time stamp).
 
         Returns:
             ``True`` if queued; ``False`` if dropped (counted in the stats): no IP version is
@@ -503,21 +522,28 @@ class DataPath:
             self._sizer.resends.look(packet)
         if self._held is not None:
             return self._hold((packet,)) == 1
+        carried, datagram = protocol, packet  # what a capture sees: before VJ and CCP
         if self._vj is not None and protocol == PPPProtocol.IP:
             protocol, packet = self._vj.compress(packet)
         if self.compress is not None:
-            self._emit_compressed(protocol, packet)
+            if not self._emit_compressed(protocol, packet):
+                return True
         else:
-            self.emit(protocol, packet)
+            self.emit(protocol, packet, now)
+        if self.tap is not None:
+            self.tap(True, carried, datagram, now)
         return True
 
-    def _emit_compressed(self, protocol: int, packet: bytes) -> None:
-        """Queue one datagram through CCP's compressor, counted uncompressed (as Linux)."""
+    def _emit_compressed(self, protocol: int, packet: bytes) -> bool:
+        """Queue one datagram through CCP's compressor, counted uncompressed (as Linux).
+
+        Returns ``False`` when the encryptor refused it (dropped, counted).
+        """
         assert self.compress is not None
         compressed = self.compress(protocol, packet)
         if compressed is None and self.must_compress:
             self.stats.discarded["ip the encryptor refused"] += 1
-            return
+            return False
         frame = (
             self._encoder.encode(protocol, packet)
             if compressed is None
@@ -528,8 +554,9 @@ class DataPath:
         self._data_frames += 1
         self.stats.frames_sent += 1
         self.stats.bytes_sent += len(packet) + 2
+        return True
 
-    def _send_compressed(self, packets: list[bytes], routes: dict[int, int]) -> int:
+    def _send_compressed(self, packets: list[bytes], routes: dict[int, int], now: float) -> int:
         """A burst through VJ then CCP's compressor, in order; runs of 0x00FD framed at once.
 
         CCP numbers every frame it takes (Deflate's and MPPE's sequence numbers), so each
@@ -539,12 +566,14 @@ class DataPath:
         compress = self.compress
         assert compress is not None
         vj = self._vj.compress if self._vj is not None else None
+        tap = self.tap
         ip = PPPProtocol.IP
         stats = self.stats
         run: list[bytes] = []
         sent = 0
         for packet in packets:
-            protocol = routes[packet[0] >> 4]
+            protocol = carried = routes[packet[0] >> 4]
+            datagram = packet  # what a capture sees: before VJ and CCP
             if vj is not None and protocol == ip:
                 protocol, packet = vj(packet)
             compressed = compress(protocol, packet)
@@ -560,15 +589,18 @@ class DataPath:
                 self._queue(((protocol, [packet]),), count=False)
             sent += 1
             stats.bytes_sent += len(packet) + 2  # counted uncompressed, as Linux
+            if tap is not None:
+                tap(True, carried, datagram, now)
         if run:
             self._queue(((PPPProtocol.COMP, run),), count=False)
         return sent
 
-    def send_ips(self, packets: Sequence[bytes]) -> int:
+    def send_ips(self, packets: Sequence[bytes], now: float) -> int:
         """Queue a burst of IP datagrams, framed in one call per data protocol.
 
         Args:
             packets: the datagrams (what one read of the TUN device gave).
+            now: the link's clock (for a capture's time stamp).
 
         Returns:
             How many were queued; the rest were dropped and counted (see :meth:`send_ip`).
@@ -592,21 +624,29 @@ class DataPath:
         if self._held is not None:
             return self._hold(fitting)
         if self.compress is not None:
-            return self._send_compressed(fitting, routes)
+            return self._send_compressed(fitting, routes, now)
         if self._vj is not None:
-            self._send_vj(fitting, routes)
+            self._send_vj(fitting, routes, now)
             return len(fitting)
-        self._queue(_by_protocol(fitting, routes))
+        runs = _by_protocol(fitting, routes)
+        self._queue(runs)
+        if self.tap is not None:
+            for protocol, batch in runs:
+                for packet in batch:
+                    self.tap(True, protocol, packet, now)
         return len(fitting)
 
-    def _send_vj(self, packets: list[bytes], routes: dict[int, int]) -> None:
+    def _send_vj(self, packets: list[bytes], routes: dict[int, int], now: float) -> None:
         """Queue a burst through the VJ compressor, in order, framed in runs of one protocol."""
         assert self._vj is not None
         compress = self._vj.compress
+        tap = self.tap
         ip = PPPProtocol.IP
         runs: list[tuple[int, list[bytes]]] = []
         for packet in packets:
             protocol = routes[packet[0] >> 4]
+            if tap is not None:
+                tap(True, protocol, packet, now)  # before VJ: the whole datagram
             if protocol == ip:
                 protocol, packet = compress(packet)
             if runs and runs[-1][0] == protocol:

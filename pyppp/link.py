@@ -12,6 +12,7 @@ the bytes to write, the events to act on and the next deadline::
     link.data_to_send() -> bytes        # bytes for the line, HDLC-framed
     link.next_event() -> Event | None   # NetworkUp, IpReceived, LinkTerminated ...
     link.get_timer() -> float | None    # when to call handle_timer(now)
+    link.tap = recorder.frame           # optional: told of every frame (pyppp.capture)
 
 The phases (RFC 1661 §3.2) decide which protocols may pass:
 
@@ -45,6 +46,11 @@ counts), :mod:`pyppp.datapath` (the framer both ways, the output queues, which d
 carries each IP version: where the compressors plug in), :mod:`pyppp.auth.phase` (the
 authentication engines of the Authenticate phase) and :mod:`pyppp.netphase` (the Network
 phase: starting the NCPs, CCP before IP, their Up/Down handlers, Protocol-Reject).
+
+A capture (``pcap FILE``) is an optional tap on the data path, :attr:`Link.tap`: told of every
+frame the link carries, control packets as they are and datagrams before compression on the
+way out, after decompression on the way in (:mod:`pyppp.capture`). Without one, each frame
+costs one ``is None`` test.
 
 Peer faults never raise: they are counted and logged at debug level. The trace of control
 packets is pppd's (``sent [LCP ConfReq id=0x1 <asyncmap 0x0> ...]``) on the
@@ -102,12 +108,15 @@ from pyppp.trace import format_packet
 from pyppp.util import NOTICE, Rng, earliest
 
 if TYPE_CHECKING:
+    from pyppp.capture import FrameTap
     from pyppp.status import CompressionStatus
 
 __all__ = ["Link"]
 
 
 _Inbound = LayerEvent | FromEngine
+# The VJ frames a running decompressor rebuilds: a capture is told of the IPv4 datagram instead.
+_VJ = frozenset({PPPProtocol.VJ_COMP, PPPProtocol.VJ_UNCOMP})
 
 
 class Link(NetworkPhase):
@@ -227,6 +236,22 @@ class Link(NetworkPhase):
     def mtu(self) -> int:
         """The largest IP packet we may send (the peer's MRU, capped by ``mtu``)."""
         return self._path.mtu
+
+    @property
+    def tap(self) -> FrameTap | None:
+        """The capture told of every frame the link carries, or ``None`` (the owner sets it).
+
+        Called as ``tap(sent, protocol, information, now)`` for each control packet sent or
+        received, each IP or IPv6 datagram sent (before VJ and CCP compress or encrypt it) and
+        each one received (after they are undone; a VJ frame as the IPv4 datagram it rebuilds);
+        what the link drops is not told. ``now`` is the clock value of the call that carried
+        it. May be set or cleared at any time.
+        """
+        return self._path.tap
+
+    @tap.setter
+    def tap(self, tap: FrameTap | None) -> None:
+        self._path.tap = tap
 
     @property
     def lcp_result(self) -> LcpResult | None:
@@ -397,6 +422,7 @@ class Link(NetworkPhase):
         handlers = self._data_handlers
         path = self._path
         expand = path.expand
+        tap = path.tap
         for protocol, information in frames:
             stats.frames_received += 1
             if expand is not None:
@@ -407,6 +433,8 @@ class Link(NetworkPhase):
                     continue
                 protocol, information = unpacked
             stats.bytes_received += len(information) + 2
+            if tap is not None and (protocol not in _VJ or protocol not in handlers):
+                tap(False, protocol, information, now)  # (VJ's decompressor taps what it rebuilds)
             handler = handlers.get(protocol)
             if handler is not None:
                 # The data path: an open NCP's data protocol needs nothing else decided.
@@ -436,7 +464,7 @@ class Link(NetworkPhase):
         """
         if self.ccp is not None and self.ccp.compressor is not None:
             self.ccp.before_send(now)
-        if not self._path.send_ip(packet):
+        if not self._path.send_ip(packet, now):
             return False
         self._touch_idle(now)
         return True
@@ -456,7 +484,7 @@ class Link(NetworkPhase):
         """
         if self.ccp is not None and self.ccp.compressor is not None:
             self.ccp.before_send(now)
-        sent = self._path.send_ips(packets)
+        sent = self._path.send_ips(packets, now)
         if sent:
             self._touch_idle(now)
         return sent
@@ -589,7 +617,7 @@ class Link(NetworkPhase):
         inbox = self._inbox
         while inbox:
             self._handle(inbox.popleft(), now)
-        self._flush()
+        self._flush(now)
 
     def _handle(self, event: _Inbound, now: float) -> None:
         match event:
@@ -634,24 +662,24 @@ class Link(NetworkPhase):
             case _:  # pragma: no cover - every layer's events are handled above
                 self.logger.debug("unhandled layer event %r", event)
 
-    def _flush(self) -> None:
+    def _flush(self, now: float) -> None:
         # Phase order: an Authenticate-Ack must leave before the IPCP request it unlocks, or
         # the peer (still authenticating) would discard that request.
         for packet in self.lcp.packets_to_send():
-            self._emit_control(PPPProtocol.LCP, packet)
+            self._emit_control(PPPProtocol.LCP, packet, now)
         for protocol, packet in self._auth.packets():
-            self._emit_control(protocol, packet)
+            self._emit_control(protocol, packet, now)
         for protocol, ncp in self._ncps.items():
             for packet in ncp.control.packets_to_send():
-                self._emit_control(protocol, packet)
+                self._emit_control(protocol, packet, now)
 
-    def _emit_control(self, protocol: int, packet: ControlPacket) -> None:
+    def _emit_control(self, protocol: int, packet: ControlPacket, now: float) -> None:
         information = packet.encode()
         if self.trace_logger.isEnabledFor(logging.DEBUG) and self._trace_wanted(
             protocol, packet.code
         ):
             self.trace_logger.debug("sent %s", self._format(protocol, information))
-        self._emit(protocol, information)
+        self._path.emit(protocol, information, now)
 
     def _trace_wanted(self, protocol: int, code: int) -> bool:
         # pppd hides LCP Echo traffic at debug level 1 once the link has come up.
@@ -664,9 +692,6 @@ class Link(NetworkPhase):
 
     def _format(self, protocol: int, information: bytes) -> str:
         return format_packet(protocol, information, show_password=self.config.show_password)
-
-    def _emit(self, protocol: int, information: bytes) -> None:
-        self._path.emit(protocol, information)
 
     def _set_phase(self, phase: Phase) -> None:
         if phase is not self.phase:
@@ -698,7 +723,7 @@ class Link(NetworkPhase):
         if self._mppe is not None:
             self._mppe.policy.forget()  # the next authentication brings new keys
         self._network_down(reason, now)
-        self._stop_auth()
+        self._stop_auth(now)
         self._events.append(LinkDown(reason))
         self._configure_framer(None)
         if self.phase is not Phase.TERMINATE:
@@ -759,15 +784,15 @@ class Link(NetworkPhase):
         self._events.append(AuthFailed(method, role, reason, status))
         self.close("Authentication failed", exit_status=status, now=now)
 
-    def _stop_auth(self) -> None:
-        self._auth.stop(flush=self._emit_control)
+    def _stop_auth(self, now: float) -> None:
+        self._auth.stop(flush=lambda protocol, packet: self._emit_control(protocol, packet, now))
 
     # -- internals: the network phase ----------------------------------------------------------
     def _dead(self, reason: str, now: float) -> None:
         if self.phase is Phase.DEAD:
             return
         self._network_down(reason, now)
-        self._stop_auth()
+        self._stop_auth(now)
         if self._looped_back:
             self.exit_status = ExitStatus.LOOPBACK
         if self.exit_status is None:

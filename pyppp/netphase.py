@@ -173,7 +173,7 @@ class NetworkPhase:
     def _ccp_up(self, result: object, now: float) -> None:
         assert isinstance(result, CcpResult)
         assert self.ccp is not None
-        self._path.attach_ccp(self.ccp)
+        self._path.attach_ccp(self.ccp, now)
         if self._mppe is None:
             return
         if (reason := self._mppe.up(result.receive, result.transmit)) is not None:
@@ -186,7 +186,7 @@ class NetworkPhase:
     def _ncp_finished(self, ncp: Ncp, now: float) -> None:
         ncp.running = False
         if ncp.control is self.ccp:
-            self._path.ccp_finished()  # datagrams held for it go uncompressed
+            self._path.ccp_finished(now)  # datagrams held for it go uncompressed
         if not ncp.network or self.phase is not Phase.NETWORK:
             return
         if not any(n.running for n in self._ncps.values() if n.network):

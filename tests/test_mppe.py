@@ -18,6 +18,7 @@ from pyppp.auth.mschap import (
     nt_password_hash,
     send_start_key,
 )
+from pyppp.cli.pppd import RC4_BACKEND_ENV, choose_rc4_backend
 from pyppp.errors import MalformedPacket
 from pyppp.mppe import (
     BIT_ENCRYPTED,
@@ -73,6 +74,19 @@ def test_backends_agree_with_pycryptodome(backend: str) -> None:
     assert rc4_backend() == backend
     with pytest.raises(ValueError, match="unknown"):
         set_rc4_backend("rot13")
+
+
+def test_the_command_line_takes_the_backend_from_the_environment(
+    backend: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert choose_rc4_backend({}) is None  # unset: nothing changes, nothing said
+    assert capsys.readouterr().err == ""
+    assert choose_rc4_backend({RC4_BACKEND_ENV: backend}) is None
+    assert rc4_backend() == backend
+    assert capsys.readouterr().err == f"pyppp: MPPE's RC4 from {backend} ($PYPPP_RC4_BACKEND)\n"
+    assert choose_rc4_backend({RC4_BACKEND_ENV: "rot13"}) == 2  # pppd's option error
+    assert "PYPPP_RC4_BACKEND=rot13: unknown RC4 backend 'rot13'" in capsys.readouterr().err
+    assert rc4_backend() == backend
 
 
 # --- RFC 3079 §3.5: MS-CHAPv2 sample key derivations -----------------------------------------

@@ -1,8 +1,9 @@
 """The observability shell in one process: the control socket, ``/metrics``, the pcap tap.
 
 Real sockets in a temporary runtime directory (never /run/pyppp), real HTTP scrapes parsed by
-prometheus-client's own parser, a real pcap file; the links are fixed records, so every
-figure is known. The refusal of another user is tested in tests/e2e (it needs root).
+prometheus-client's own parser, a real pcap file (also of two running links with Deflate);
+the status links are fixed records, so every figure is known. The refusal of another user is
+tested in tests/e2e (it needs root).
 """
 
 from __future__ import annotations
@@ -11,8 +12,10 @@ import asyncio
 import os
 import socket
 import stat
+import time
 import urllib.request
 from collections.abc import Sequence
+from dataclasses import replace
 from ipaddress import IPv4Address
 from pathlib import Path
 
@@ -20,14 +23,17 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from pyppp import hdlc
-from pyppp.aio.capture import CaptureError, PcapTap, TapSet
+from pyppp.aio.api import linked_pair
+from pyppp.aio.capture import CaptureError, PcapTap
 from pyppp.aio.control import ControlServer, ControlSocketError, prepare_runtime_dir, socket_name
 from pyppp.aio.metrics import MetricsServer
 from pyppp.aio.observe import Observatory
 from pyppp.capture import pcap_header, pcap_record
+from pyppp.ccp.negotiator import CcpConfig
 from pyppp.cli import status as status_cli
 from pyppp.events import NetworkUp
 from pyppp.packet import PPPProtocol
+from pyppp.simple import simple_config
 from pyppp.status import (
     CompressionStatus,
     Counters,
@@ -35,6 +41,9 @@ from pyppp.status import (
     LinkStatus,
     Request,
 )
+from pyppp.util import seeded_rng
+from tests.test_api import icmp_echo
+from tests.test_capture import read_pcap
 
 LINKS = [
     LinkStatus(
@@ -329,24 +338,38 @@ def test_a_metrics_address_in_use_is_an_error() -> None:
 
 
 # -- the pcap tap -------------------------------------------------------------------------------
-def test_the_pcap_tap_appends_and_flushes_every_frame(tmp_path: Path) -> None:
+LCP_ECHO = b"\x09\x01\x00\x08\x00\x00\x00\x00"
+
+
+def test_the_pcap_tap_appends_each_batch_as_it_is_flushed(tmp_path: Path) -> None:
     path = tmp_path / "line.pcap"
-    frame = hdlc.encode_frame(PPPProtocol.LCP, b"\x09\x01\x00\x08\x00\x00\x00\x00")
     tap = PcapTap(str(path), clock=lambda: 100.0)
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
-    tap.sent(frame)
-    # No close yet: the frame is in the file already (a crash would not lose it).
-    assert path.read_bytes() == pcap_header() + _record(True, frame)
-    tap.close()
-    again = PcapTap(str(path), clock=lambda: 100.0, receive_accm=lambda: 0)
-    TapSet([again]).received(frame)
+    assert path.read_bytes() == pcap_header()
+    tap.frame(True, PPPProtocol.LCP, LCP_ECHO, 39.5)
+    tap.frame(False, PPPProtocol.IP, b"\x45abc", 39.75)
+    tap.flush(40.0)  # the link's clock is 40 when the wall clock says 100
+    # No close yet: the batch is in the file already (a crash would not lose it).
+    batch = _record(True, PPPProtocol.LCP, LCP_ECHO, 99.5)
+    batch += _record(False, PPPProtocol.IP, b"\x45abc", 99.75)
+    assert path.read_bytes() == pcap_header() + batch
+    tap.flush(41.0)  # nothing new: nothing written
+    tap.frame(False, PPPProtocol.LCP, LCP_ECHO, 41.5)
+    tap.close()  # what is left goes with the last offset
+    assert tap.frames == 3
+    batch += _record(False, PPPProtocol.LCP, LCP_ECHO, 101.5)
+    assert path.read_bytes() == pcap_header() + batch
+    again = PcapTap(str(path), clock=lambda: 100.0)
+    again.frame(True, PPPProtocol.IP, b"\x45", 0.0)
+    again.flush(0.0)
     again.close()
-    assert path.read_bytes() == pcap_header() + _record(True, frame) + _record(False, frame)
+    assert path.read_bytes() == pcap_header() + batch + _record(
+        True, PPPProtocol.IP, b"\x45", 100.0
+    )
 
 
-def _record(sent: bool, frame: bytes) -> bytes:
-    (_, information) = hdlc.Deframer(accm=0).feed(frame)[0]
-    return pcap_record(sent, b"\xff\x03\xc0\x21" + information, 100.0)
+def _record(sent: bool, protocol: int, information: bytes, timestamp: float) -> bytes:
+    return pcap_record(sent, b"\xff\x03" + protocol.to_bytes(2, "big") + information, timestamp)
 
 
 def test_the_pcap_tap_refuses_a_file_of_another_kind(tmp_path: Path) -> None:
@@ -356,6 +379,51 @@ def test_the_pcap_tap_refuses_a_file_of_another_kind(tmp_path: Path) -> None:
         PcapTap(str(other))
     with pytest.raises(CaptureError, match="No such file"):
         PcapTap(str(tmp_path / "missing" / "x.pcap"))
+
+
+def test_a_running_deflate_link_writes_its_ip_to_the_pcap_batch_by_batch(tmp_path: Path) -> None:
+    """LinkRunner with a capture (as ``pcap FILE`` sets it) on a link with Deflate: the file
+    holds the pings both ways uncompressed, while the link still runs."""
+    path = tmp_path / "client.pcap"
+    ccp = CcpConfig()
+    server = replace(
+        simple_config(local="10.99.0.1", remote="10.99.0.2", require_pap={"zaphod": "secret"}),
+        ccp=ccp,
+    )
+    client = replace(simple_config(user="zaphod", password="secret"), ccp=ccp)
+    ping = icmp_echo("10.99.0.2", "10.99.0.1", b"ping " * 100)
+    pong = icmp_echo("10.99.0.1", "10.99.0.2", b"pong " * 100)
+
+    async def main() -> tuple[bytes, str | None]:
+        async with linked_pair(server, client, rng=seeded_rng(3)) as (a, b):
+            tap = PcapTap(str(path))
+            b.runner.capture = tap  # what LinkRunner(capture=) does, before the link starts
+            b.link.tap = tap.frame
+            await a.wait_network_up(5)
+            await b.wait_network_up(5)
+            while b.link.compression_stats is None:
+                await asyncio.sleep(0.01)  # CCP opens just after IPCP
+            assert b.send(ping)
+            assert await asyncio.wait_for(a.receive(), 5) == ping
+            assert a.send(pong)
+            assert await asyncio.wait_for(b.receive(), 5) == pong
+            await asyncio.sleep(0.05)
+            written = path.read_bytes()  # before the link ends: flushed batch by batch
+            stats = b.link.compression_stats
+            tap.close()
+            return written, stats.transmit if stats else None
+
+    started = time.time()
+    written, method = asyncio.run(asyncio.wait_for(main(), 30))
+    assert method is not None
+    assert method.startswith("Deflate")
+    frames = read_pcap(written)
+    ip = [(sent, info) for sent, protocol, info, _ in frames if protocol == PPPProtocol.IP]
+    assert (True, ping) in ip
+    assert (False, pong) in ip
+    assert PPPProtocol.COMP not in {protocol for _, protocol, _, _ in frames}
+    assert b"secret" not in written
+    assert all(started - 1 <= stamp <= time.time() + 1 for *_, stamp in frames)
 
 
 # -- pyppp status's table -----------------------------------------------------------------------

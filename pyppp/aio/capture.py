@@ -1,10 +1,12 @@
-"""The capture files' shell: ``pcap FILE`` written as the line's bytes pass.
+"""The capture files' shell: ``pcap FILE`` written as the link carries its frames.
 
-A line with a tap tells it every chunk it writes and reads (``tap.sent(data)``,
-``tap.received(data)``); :class:`PcapTap` turns them into pcap records
-(:class:`pyppp.capture.FrameCapture`), appends them to the file and flushes, so a crash loses
-nothing already seen. :class:`TapSet` lets ``record`` and ``pcap`` tap one line together.
-A write error is reported once and ends that capture; the link goes on.
+:class:`PcapTap` is set on the link as its tap (:attr:`pyppp.link.Link.tap`, through
+:class:`~pyppp.aio.driver.LinkRunner`): the link tells it of every frame it carries, on its
+own clock, and the runner calls :meth:`PcapTap.flush` after each batch of line input or
+output; the records (:class:`pyppp.capture.PcapRecorder`) are then appended to the file
+unbuffered, so a crash loses nothing already flushed. Time stamps are the link's clock moved
+to the wall clock as each batch is written. A write error is reported once and ends that
+capture; the link goes on. (``record FILE`` taps the line itself: ``pyppp.aio.line``.)
 """
 
 from __future__ import annotations
@@ -13,66 +15,38 @@ import contextlib
 import logging
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import BinaryIO, Protocol
 
-from pyppp.capture import FrameCapture, pcap_header_problem
+from pyppp.capture import PcapRecorder, pcap_header_problem
 
-__all__ = ["CaptureError", "LineTap", "PcapTap", "TapSet"]
+__all__ = ["CaptureError", "FrameSink", "PcapTap"]
 
 
 class CaptureError(OSError):
     """A capture file cannot be opened for appending."""
 
 
-class LineTap(Protocol):
-    """What a line tells a capture."""
+class FrameSink(Protocol):
+    """What a :class:`~pyppp.aio.driver.LinkRunner` does with a capture."""
 
-    def sent(self, data: bytes) -> None:
-        """Bytes written to the line."""
+    def frame(self, sent: bool, protocol: int, information: bytes, now: float) -> None:
+        """The link's tap (:data:`pyppp.capture.FrameTap`): one frame it carried."""
         ...
 
-    def received(self, data: bytes) -> None:
-        """Bytes read from the line."""
+    def flush(self, now: float) -> None:
+        """A batch of line input or output is done; ``now`` is the link's clock."""
         ...
-
-    def close(self) -> None:
-        """The line is closed."""
-        ...
-
-
-class TapSet:
-    """Several taps on one line (``record`` and ``pcap``), told in order."""
-
-    def __init__(self, taps: Sequence[LineTap]) -> None:
-        self.taps = tuple(taps)
-
-    def sent(self, data: bytes) -> None:
-        """Bytes written to the line."""
-        for tap in self.taps:
-            tap.sent(data)
-
-    def received(self, data: bytes) -> None:
-        """Bytes read from the line."""
-        for tap in self.taps:
-            tap.received(data)
-
-    def close(self) -> None:
-        """Close every tap."""
-        for tap in self.taps:
-            tap.close()
 
 
 class PcapTap:
-    """``pcap FILE``: the line's frames appended to a pcap file (link type PPP_WITH_DIR).
+    """``pcap FILE``: the link's frames appended to a pcap file (link type PPP_WITH_DIR).
 
     The file is created mode 0600 (it holds the traffic) and appended to if it exists, as
     pppd appends to its ``record`` file; an existing file must be a pcap of the same kind.
 
     Args:
         path: the pcap file.
-        receive_accm: returns the receive ACCM the link uses now (so that the capture deletes
-            the same inserted control octets the link does).
         clock: wall-clock seconds (``time.time``), for the records' time stamps.
         logger: where a write error is reported.
 
@@ -84,15 +58,15 @@ class PcapTap:
         self,
         path: str,
         *,
-        receive_accm: Callable[[], int] | None = None,
         clock: Callable[[], float] = time.time,
         logger: logging.Logger | None = None,
     ) -> None:
         self.path = path
         self._clock = clock
-        self._receive_accm = receive_accm
         self._logger = logger or logging.getLogger("pyppp")
-        self._capture = FrameCapture()
+        self._recorder = PcapRecorder()
+        self.frame = self._recorder.frame
+        """The link's tap: one frame it carried (see :meth:`PcapRecorder.frame`)."""
         try:
             fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
         except OSError as exc:
@@ -104,27 +78,32 @@ class PcapTap:
             if problem is not None:
                 raise CaptureError(0, f"cannot append to {path}: {problem}")
             if file.seek(0, os.SEEK_END) == 0:
-                file.write(self._capture.header())
+                file.write(self._recorder.header())
         except OSError:
             file.close()
             raise
         self._file: BinaryIO | None = file
+        # Wall clock minus the link's, as last seen (asyncio's loop clock is time.monotonic).
+        self._offset = clock() - time.monotonic()
 
-    def sent(self, data: bytes) -> None:
-        """Bytes written to the line."""
-        self._feed(True, data)
+    @property
+    def frames(self) -> int:
+        """Frames recorded so far."""
+        return self._recorder.frames
 
-    def received(self, data: bytes) -> None:
-        """Bytes read from the line."""
-        if self._receive_accm is not None:
-            self._capture.receive_accm = self._receive_accm()
-        self._feed(False, data)
+    def flush(self, now: float) -> None:
+        """Append the records of the frames told since the last flush.
 
-    def _feed(self, sent: bool, data: bytes) -> None:
-        if self._file is None:
+        Args:
+            now: the link's clock now: its offset to the wall clock dates the records.
+        """
+        if not self._recorder.pending:
             return
-        records = self._capture.feed(sent, data, self._clock())
-        if not records:
+        self._offset = self._clock() - now
+        self._write(self._recorder.take(self._offset))
+
+    def _write(self, records: bytes) -> None:
+        if self._file is None:
             return
         try:
             # Unbuffered: each write reaches the file at once (a crash keeps every frame).
@@ -134,7 +113,9 @@ class PcapTap:
             self.close()
 
     def close(self) -> None:
-        """Close the file."""
+        """Write what is left and close the file."""
+        if self._file is not None and self._recorder.pending:
+            self._write(self._recorder.take(self._offset))
         file, self._file = self._file, None
         if file is not None:
             with contextlib.suppress(OSError):

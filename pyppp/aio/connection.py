@@ -207,7 +207,7 @@ class Connection:
             on_event=self._on_event,
             line_high_water=_line_high_water(self.shown, options.speed),
             on_backpressure=lambda paused: tun.pause() if paused else tun.resume(),
-            tap=self.pcap,
+            capture=self.pcap,
             timers=self.sup.timers,
         )
         self.runner = runner
@@ -322,17 +322,13 @@ class Connection:
         self.pool_address = None
 
     def _observe(self, link: Link) -> None:
-        """This call's link is the one ``pyppp status`` shows; ``pcap FILE`` taps its line."""
+        """This call's link is the one ``pyppp status`` shows; ``pcap FILE`` taps its frames."""
         self.sup.observed.link = link
         self.sup.observed.shell_phase = "dead"
         path = self.options.pcap
         if path:
             try:
-                self.pcap = PcapTap(
-                    path,
-                    receive_accm=lambda: result.our_accm if (result := link.lcp_result) else 0,
-                    logger=self.logger,
-                )
+                self.pcap = PcapTap(path, logger=self.logger)
             except OSError as exc:
                 self.logger.error("Couldn't create pcap file %s", exc.strerror)
 

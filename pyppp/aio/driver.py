@@ -15,7 +15,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
-from pyppp.aio.capture import LineTap
+from pyppp.aio.capture import FrameSink
 from pyppp.aio.line import Line
 from pyppp.aio.timers import TimerService
 from pyppp.auth.base import ExternalCheckNeeded, ExternalVerdict
@@ -64,8 +64,9 @@ class LinkRunner:
             Terminate-Ack never waits long behind bulk data.
         on_backpressure: called with ``True`` when the IP producer should pause, ``False``
             when it may resume.
-        tap: told every chunk written to and read from the line (``pcap FILE``); without
-            one, nothing on the data path changes.
+        capture: set as the link's tap (``pcap FILE``): told of every frame the link
+            carries, and flushed after each batch of line input or output; without one, the
+            data path tests for ``None`` once per frame.
         timers: the process's timer service (shared by its links); without one, the runner
             makes its own.
     """
@@ -83,7 +84,7 @@ class LinkRunner:
         logger: logging.Logger | None = None,
         line_high_water: int = _LINE_HIGH_WATER,
         on_backpressure: Callable[[bool], None] | None = None,
-        tap: LineTap | None = None,
+        capture: FrameSink | None = None,
         timers: TimerService | None = None,
     ) -> None:
         self.link = link
@@ -106,7 +107,9 @@ class LinkRunner:
         self._pull_scheduled = False
         self.on_backpressure = on_backpressure
         self.line_high_water = line_high_water
-        self.tap = tap
+        self.capture = capture
+        if capture is not None:
+            link.tap = capture.frame
 
     def now(self) -> float:
         """The clock the link runs on."""
@@ -140,8 +143,6 @@ class LinkRunner:
         self._opened = True
         self.link.open(self.now())
         if self.initial_data:
-            if self.tap is not None:
-                self.tap.received(self.initial_data)
             self.link.receive_data(self.initial_data, self.now())
         self._after()
 
@@ -202,8 +203,6 @@ class LinkRunner:
     def _on_data(self, data: bytes) -> None:
         if not self._opened:
             self._open()  # the peer has started: negotiate now (pppd's connect-delay ends)
-        if self.tap is not None:
-            self.tap.received(data)
         if self.link.receive_data(data, self.now()):
             self._after()
         # else: a piece of a frame changed nothing (most reads of a slow line's bulk data).
@@ -231,8 +230,8 @@ class LinkRunner:
         data = self.link.data_to_send(limit=max(room, 0))
         if data:
             self.line.write(data)
-            if self.tap is not None:
-                self.tap.sent(data)
+        if self.capture is not None:
+            self.capture.flush(self.now())  # what this batch carried, both ways
         while (event := self.link.next_event()) is not None:
             self._deliver(event)
         self._rearm()

@@ -17,23 +17,35 @@ import dataclasses
 import grp
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Protocol
+from typing import Final, Protocol
 
 from pyppp.aio.daemon import DEFAULT_RUN_DIR, Detacher
 from pyppp.aio.files import read_limited
 from pyppp.aio.logs import DEFAULT_IDENT, LogSetup
 from pyppp.aio.multiline import MultiServer
 from pyppp.aio.supervisor import Supervisor, install_signal_handlers
-from pyppp.errors import ConfigError
+from pyppp.errors import ConfigError, ExitStatus
 from pyppp.pppd.dump import dump
 from pyppp.pppd.options import PppOptions, check_options, load_options
 from pyppp.pppd.pool import AddressPool
 from pyppp.pppd.values import is_device_word
 from pyppp.pppd.words import Word
 
-__all__ = ["add_dial_arguments", "add_serve_arguments", "run_dial", "run_serve"]
+__all__ = [
+    "RC4_BACKEND_ENV",
+    "add_dial_arguments",
+    "add_serve_arguments",
+    "choose_rc4_backend",
+    "run_dial",
+    "run_serve",
+]
+
+RC4_BACKEND_ENV: Final = "PYPPP_RC4_BACKEND"
+"""The environment variable that chooses MPPE's RC4 implementation (``arc4``,
+``pycryptodome`` or ``auto``), to measure one against the other (``bench/bench_mppe.py``).
+Unset, MPPE takes the fastest one installed (:func:`pyppp.mppe.set_rc4_backend`)."""
 
 
 def _add_common(parser: argparse.ArgumentParser) -> None:
@@ -107,7 +119,31 @@ def run_dial(args: argparse.Namespace) -> int:
     return _run(args, serving=False)
 
 
+def choose_rc4_backend(environ: Mapping[str, str] = os.environ) -> int | None:
+    """Apply :data:`RC4_BACKEND_ENV` if it is set, saying so on stderr.
+
+    Returns:
+        ``None`` to go on; pppd's option-error status (2) when the backend named is unknown
+        or not installed (one line says which).
+    """
+    name = environ.get(RC4_BACKEND_ENV)
+    if not name:
+        return None
+    from pyppp.mppe import set_rc4_backend  # only then: the cipher modules load with it
+
+    try:
+        chosen = set_rc4_backend(name)
+    except ValueError as exc:
+        print(f"pyppp: {RC4_BACKEND_ENV}={name}: {exc}", file=sys.stderr)
+        return ExitStatus.OPTION_ERROR
+    print(f"pyppp: MPPE's RC4 from {chosen} (${RC4_BACKEND_ENV})", file=sys.stderr)
+    return None
+
+
 def _run(args: argparse.Namespace, *, serving: bool) -> int:
+    status = choose_rc4_backend()
+    if status is not None:
+        return status
     flags = design_flag_words(
         auth=getattr(args, "auth", None),
         user=getattr(args, "user", None),

@@ -835,7 +835,7 @@ OPTIONS: Final[tuple[OptionSpec, ...]] = (
     OptionSpec(
         "pcap",
         Kind.STRING,
-        "Append every frame on the line to a pcap file (link type PPP_WITH_DIR, Wireshark)",
+        "Append every frame the link carries to a pcap file (PPP_WITH_DIR, for Wireshark)",
         "pcap",
         privileged=True,
         extension=True,

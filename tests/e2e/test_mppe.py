@@ -2,9 +2,10 @@
 
 The server (namespace a) requires MS-CHAPv2 and MPPE 128-bit; the dialer (namespace b)
 requires MPPE too. What a pppd user would check: pppd's "MPPE 128-bit stateless compression
-enabled" on both sides, 1000-octet pings both ways, a TCP transfer compared by SHA-256; and,
-from the dialer's ``pcap`` capture of its line, that not one IP datagram crossed in clear:
-every data frame either way is protocol 0x00FD, and CCP came before IPCP.
+enabled" on both sides, 1000-octet pings both ways, a TCP transfer compared by SHA-256; from
+the dialer's ``record`` file of its line, that not one IP datagram crossed in clear: every
+data frame either way is protocol 0x00FD, and CCP came before IPCP; and from its ``pcap``,
+which shows what the link carries, the same traffic decrypted: IP both ways, no 0x00FD.
 """
 
 from __future__ import annotations
@@ -14,32 +15,34 @@ from pathlib import Path
 
 from pyppp.aio.cable import NullModemCable
 from pyppp.packet import PPPProtocol
+from tests.recordfile import record_frames
 
 from .netns import CLIENT_IP, PASSWORD, SERVER_IP, Lab, ping, start_call
 from .test_mschap import TRANSFER_BYTES, transfer_and_hang_up
 
 
-def captured_protocols(pcap: Path) -> list[int]:
-    """The PPP protocol of every frame in a ``pcap`` file (link type 204, FF 03 + protocol)."""
+def captured_frames(pcap: Path) -> list[tuple[bool, int]]:
+    """(sent, PPP protocol) of every frame in a ``pcap`` file (link type 204: direction octet,
+    FF 03, protocol)."""
     data = pcap.read_bytes()
-    offset, protocols = 24, []
+    offset, frames = 24, []
     while offset + 16 <= len(data):
         (length,) = struct.unpack_from("<I", data, offset + 8)
         frame = data[offset + 16 : offset + 16 + length]
-        protocols.append(int.from_bytes(frame[3:5], "big"))
+        frames.append((frame[0] == 1, int.from_bytes(frame[3:5], "big")))
         offset += 16 + length
-    return protocols
+    return frames
 
 
 def test_mschap_v2_mppe_call_ping_and_transfer(lab: Lab) -> None:
-    pcap = lab.tmp / "client.pcap"
+    pcap, record = lab.tmp / "client.pcap", lab.tmp / "client.record"
     with NullModemCable() as cable:
         call = start_call(
             lab,
             cable.ends,
             mschap_v2=True,
             server_words=("require-mppe-128", "debug"),
-            client_words=("require-mppe-128", "debug", "pcap", str(pcap)),
+            client_words=("require-mppe-128", "debug", "pcap", str(pcap), "record", str(record)),
         )
         call.wait_up(lab=lab)
         server, client = call.server, call.client
@@ -51,8 +54,20 @@ def test_mschap_v2_mppe_call_ping_and_transfer(lab: Lab) -> None:
         ping(lab.b, SERVER_IP, count=3, size=1000)
         ping(lab.a, CLIENT_IP, count=3, size=1000)
         transfer_and_hang_up(lab, call, timeout=120)
-    protocols = captured_protocols(pcap)
+    # The line: every datagram encrypted, and CCP up before IPCP started.
+    line = record_frames(record)
+    protocols = [protocol for _, protocol, _ in line]
     assert PPPProtocol.IP not in protocols
     assert PPPProtocol.IPV6 not in protocols
     assert protocols.count(PPPProtocol.COMP) > TRANSFER_BYTES // 1500
     assert protocols.index(PPPProtocol.CCP) < protocols.index(PPPProtocol.IPCP)
+    # The link: the same datagrams, decrypted, both ways.
+    frames = captured_frames(pcap)
+    assert PPPProtocol.COMP not in {protocol for _, protocol in frames}
+    assert frames.count((True, PPPProtocol.IP)) > TRANSFER_BYTES // 1500  # the transfer out
+    assert frames.count((False, PPPProtocol.IP)) > 6  # pings both ways, TCP's acks
+    # Every datagram that crossed, each way, is in the pcap as the IP or IPv6 it carried.
+    for sent in (True, False):
+        crossed = sum(s == sent and p == PPPProtocol.COMP for s, p, _ in line)
+        carried = sum(frames.count((sent, p)) for p in (PPPProtocol.IP, PPPProtocol.IPV6))
+        assert carried == crossed, (sent, carried, crossed)

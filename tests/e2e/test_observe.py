@@ -3,10 +3,12 @@
 A ``pyppp serve`` (namespace a, with ``metrics``) and a ``pyppp dial`` (namespace b, with
 ``pcap`` and ``record``) on one cable: ``pyppp status --json`` lists both ends and their
 counters grow by exactly what a ping carried; the server's ``/metrics`` (scraped inside its
-namespace) has the same counters; tshark reads the dialer's pcap with directions and
-pppdump (Debian's, from the ppp package) decodes its record file; the control sockets and
-everything else are gone after. A throw-away user gets no answer from a control socket,
-whichever layer stops it (the directory, the socket's mode, the peer-credentials check).
+namespace) has the same counters; with pppd's default options (CCP Deflate on), tshark reads
+the dialer's pcap with directions and finds the ICMP inside, decompressed, both ways, while
+pppdump (Debian's, from the ppp package) decodes its record file, where the same pings
+crossed the line as CCP datagrams; the control sockets and everything else are gone after.
+A throw-away user gets no answer from a control socket, whichever layer stops it (the
+directory, the socket's mode, the peer-credentials check).
 """
 
 from __future__ import annotations
@@ -93,9 +95,9 @@ def test_status_metrics_pcap_and_record_of_a_running_link(lab: Lab, runtime_dir:
     record = lab.tmp / "client.record"
     capture = ["pcap", str(pcap)] + (["record", str(record)] if RECORD_SUPPORTED else [])
     # The counters are checked octet for octet: besides the pings only the keepalive's small
-    # echoes may cross, so the adaptive send size's large probe echoes are off here; and
-    # tshark is to show the ICMP inside, which it cannot inflate out of CCP datagrams.
-    echo = ["lcp-echo-interval", "1", "noadaptive-mtu", "noccp"]
+    # echoes may cross, so the adaptive send size's large probe echoes are off here. CCP is
+    # on (Deflate, pppd's default): the pcap is to show the ICMP inside all the same.
+    echo = ["lcp-echo-interval", "1", "noadaptive-mtu"]
     with NullModemCable() as cable:
         call = start_call(
             lab,
@@ -117,6 +119,9 @@ def test_status_metrics_pcap_and_record_of_a_running_link(lab: Lab, runtime_dir:
         assert (client["user"], client["device"]) == (USER, cable.ends[1])
         assert server["interface"] == client["interface"] == server["name"] == "ppp0"
         assert server["lcp"]["mru"] == 1500
+        for side in (server, client):  # the pings below cross the line compressed
+            assert side["compression"]["transmit"].startswith("Deflate"), side
+            assert side["compression"]["receive"].startswith("Deflate"), side
 
         # A ping of 3 x 1000 octets of ICMP: 3 x (1028 IP + 2 protocol) octets each way.
         ping(lab.b, SERVER_IP, count=3, size=1000)
@@ -168,17 +173,23 @@ def _check_pcap(pcap: Path) -> None:
     if tshark is None:
         pytest.skip("tshark is not installed")
     out = subprocess.run(
-        [tshark, "-n", "-r", str(pcap), "-T", "fields", "-e", "frame.p2p_dir",
-         "-e", "_ws.col.Protocol", "-e", "pap.password"],
+        [tshark, "-n", "-r", str(pcap), "-T", "fields", "-E", "occurrence=f",
+         "-e", "frame.p2p_dir", "-e", "_ws.col.Protocol", "-e", "pap.password",
+         "-e", "ppp.protocol", "-e", "icmp.type", "-e", "ip.src", "-e", "ip.dst"],
         capture_output=True, text=True, timeout=60, check=True,
     ).stdout  # fmt: skip
     rows = {tuple(line.split("\t")) for line in out.splitlines()}
-    protocols = {(direction, proto) for direction, proto, _ in rows}
+    protocols = {row[:2] for row in rows}
     # frame.p2p_dir: 0 sent, 1 received (Wireshark's P2P_DIR_SENT / P2P_DIR_RECV).
-    for expected in ("PPP LCP", "PPP IPCP", "ICMP"):
+    for expected in ("PPP LCP", "PPP IPCP", "PPP CCP", "ICMP"):
         assert ("0", expected) in protocols, rows
         assert ("1", expected) in protocols, rows
-    assert ("0", "PPP PAP", "<hidden>") in rows
+    assert ("0", "PPP PAP", "<hidden>") in {row[:3] for row in rows}
+    # The dialer's pings out and their replies in, as IP (no opaque 0x00fd datagram).
+    icmp = {(row[0], row[4], row[5], row[6]) for row in rows if row[1] == "ICMP"}
+    assert ("0", "8", CLIENT_IP, SERVER_IP) in icmp, rows
+    assert ("1", "0", SERVER_IP, CLIENT_IP) in icmp, rows
+    assert not [row for row in rows if row[3] == "0x00fd"], rows
 
 
 def _check_record(record: Path) -> None:
@@ -203,8 +214,10 @@ def _check_record(record: Path) -> None:
         ("rcvd", "c021"),
         ("sent", "8021"),  # IPCP
         ("rcvd", "8021"),
-        ("sent", "0021"),  # IP
-        ("rcvd", "0021"),
+        ("sent", "80fd"),  # CCP
+        ("rcvd", "80fd"),
+        ("sent", "00fd"),  # the pings, as the line carried them: Deflate's datagrams
+        ("rcvd", "00fd"),
     }
 
 

@@ -3,7 +3,8 @@
 Two namespaces, ``pyppp serve`` and ``pyppp dial`` on a null-modem cable with ``noccp``, VJ as
 pppd has it (on both ways, ``<compress VJ 0f 01>``). TCP timestamps are off in both namespaces
 so that segments really go compressed (a timestamp changes every segment: RFC 1144 cannot compress
-it); the transfer's SHA-256 is checked, and each side's ``pcap`` of the line shows what crossed.
+it); the transfer's SHA-256 is checked, and each side's ``record`` of the line shows what crossed;
+the dialer's ``pcap`` shows each of those datagrams whole, as IPv4 (0x0021), never as VJ frames.
 """
 
 from __future__ import annotations
@@ -13,11 +14,12 @@ from pathlib import Path
 
 from pyppp.aio.cable import NullModemCable
 from pyppp.ipcp.vj import VjDecompressor
+from tests.recordfile import record_frames
 
 from .netns import SERVER_IP, Lab, start_call, tcp_transfer
 
 
-def _frames(path: Path) -> list[tuple[bool, int, bytes]]:
+def _pcap_frames(path: Path) -> list[tuple[bool, int, bytes]]:
     data = path.read_bytes()
     out, offset = [], 24
     while offset + 16 <= len(data):
@@ -31,15 +33,16 @@ def _frames(path: Path) -> list[tuple[bool, int, bytes]]:
 def test_tcp_transfer_with_vj_both_ways(lab: Lab) -> None:
     for ns in (lab.a, lab.b):
         subprocess.run(ns.argv(["sysctl", "-qw", "net.ipv4.tcp_timestamps=0"]), check=True)
-    captures = {side: lab.tmp / f"{side}.pcap" for side in ("server", "client")}
+    records = {side: lab.tmp / f"{side}.record" for side in ("server", "client")}
+    pcap = lab.tmp / "client.pcap"
     with NullModemCable() as cable:
         call = start_call(
             lab,
             cable.ends,
             # VJ alone: with Deflate on (pppd's default) some VJ frames would cross inside
-            # CCP datagrams, and the capture could not be rebuilt frame by frame below.
-            server_words=("debug", "noccp", "pcap", str(captures["server"])),
-            client_words=("debug", "noccp", "pcap", str(captures["client"])),
+            # CCP datagrams, and the record could not be rebuilt frame by frame below.
+            server_words=("debug", "noccp", "record", str(records["server"])),
+            client_words=("debug", "noccp", "record", str(records["client"]), "pcap", str(pcap)),
         )
         call.wait_up(lab=lab)
         for process in (call.server, call.client):
@@ -48,7 +51,7 @@ def test_tcp_transfer_with_vj_both_ways(lab: Lab) -> None:
         _, sent, got = tcp_transfer(lab, lab.a, SERVER_IP, lab.b, size=2 * 1024 * 1024)
         assert sent == got
     # The data went compressed from the dialer (namespace b) to the server, the acks back.
-    frames = _frames(captures["client"])
+    frames = record_frames(records["client"])
     data = [info for out, protocol, info in frames if out and protocol == 0x002D]
     acks = [info for out, protocol, info in frames if not out and protocol == 0x002D]
     assert len(data) > 1000
@@ -59,7 +62,15 @@ def test_tcp_transfer_with_vj_both_ways(lab: Lab) -> None:
     rebuilt = VjDecompressor()
     got_back = [
         rebuilt.uncompressed(info) if protocol == 0x002F else rebuilt.decompress(info)
-        for out, protocol, info in _frames(captures["server"])
+        for out, protocol, info in record_frames(records["server"])
         if not out and protocol in (0x002D, 0x002F)
     ]
     assert None not in got_back
+    # The pcap: what the link carried, each VJ frame as the IPv4 datagram it is.
+    carried = _pcap_frames(pcap)
+    assert not {protocol for _, protocol, _ in carried} & {0x002D, 0x002F}
+    for way in (True, False):
+        datagrams = [info for out, protocol, info in carried if out is way and protocol == 0x0021]
+        crossed = [p for out, p, _ in frames if out is way and p in (0x0021, 0x002D, 0x002F)]
+        assert len(datagrams) == len(crossed), way
+        assert all(info[0] == 0x45 for info in datagrams)

@@ -11,9 +11,11 @@ Targets:
   through the ``record`` masker. Oracle: the output deframes to exactly the input's frames
   with every PAP password replaced (nothing dropped, nothing invented, no password left),
   whatever the chunking; what it holds stays bounded.
-* ``observe.pcap``: the same streams through the pcap writer, in random chunks. Oracle: one
-  well-formed record per frame the Deframer finds in the whole stream, each with the right
-  direction octet, the frame as ``FF 03``/protocol/information, passwords masked.
+* ``observe.pcap``: frames as a link tells them (the protocols of the line's pieces, PAP
+  above all, any protocol number, information from real pieces, their fragments and raw
+  fuzz bytes) through the pcap recorder, taken in random batches. Oracle: one well-formed
+  record per frame, in order, each with its direction octet, its time stamp, the frame as
+  ``FF 03``/protocol/information, passwords masked; no PAP request keeps its password.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ import sys
 from collections.abc import Sequence
 
 from pyppp import hdlc
-from pyppp.capture import _HELD_LIMIT, FrameCapture, LineMasker, mask_pap_request
+from pyppp.capture import _HELD_LIMIT, LineMasker, PcapRecorder, mask_pap_request
 from pyppp.packet import PPPProtocol
 from pyppp.status import (
     BadRequest,
@@ -140,28 +142,56 @@ def _line_masker(data: bytes) -> None:
             assert _SECRET not in information
 
 
+_PROTOCOLS: Sequence[int] = (
+    PPPProtocol.PAP,
+    PPPProtocol.LCP,
+    PPPProtocol.IP,
+    PPPProtocol.CCP,
+    PPPProtocol.CHAP,
+)
+
+
 def _pcap(data: bytes) -> None:
     source = Input(data)
-    stream, cuts = _stream(source)
-    sent = bool(source.uint() & 1)
-    capture = FrameCapture(receive_accm=0)
-    records = b"".join(capture.feed(sent, chunk, 1.5) for chunk in _chunks(stream, cuts))
-    # The frames are the Deframer's (its own targets check it): this checks the records.
-    expected = _masked(hdlc.Deframer(accm=0, mru=65535).feed(stream))
+    recorder = PcapRecorder()
+    told: list[tuple[bool, int, bytes, float]] = []
+    records = bytearray()
+    for _ in range(source.below(24)):
+        choice = source.uint()
+        protocol = (
+            _PROTOCOLS[choice % len(_PROTOCOLS)] if choice < 200 else source.uint(2) or 0xC023
+        )
+        if choice & 1:
+            information = _frames(_PIECES[source.below(4)])[0][1]  # a real PAP packet
+            information = information[: source.below(len(information) + 1)]
+        else:
+            information = source.chunk(64)
+        frame = (bool(choice & 2), protocol, information, source.uint(2) / 8)
+        recorder.frame(*frame)
+        told.append(frame)
+        if source.uint() < 64:
+            records += recorder.take(1000.0)
+    records += recorder.take(1000.0)
+    assert recorder.pending == 0
+    assert recorder.frames == len(told)
     seen = []
     position = 0
     while position < len(records):
-        _seconds, micros, included, original = struct.unpack_from("<IIII", records, position)
+        seconds, micros, included, original = struct.unpack_from("<IIII", records, position)
         assert included == original
-        assert micros == 500000
-        packet = records[position + 16 : position + 16 + included]
+        packet = bytes(records[position + 16 : position + 16 + included])
         assert len(packet) == included
-        assert packet[0] == (1 if sent else 0)
         assert packet[1:3] == b"\xff\x03"
-        seen.append((int.from_bytes(packet[3:5], "big"), packet[5:]))
+        protocol = int.from_bytes(packet[3:5], "big")
+        seen.append((packet[0] == 1, protocol, packet[5:], seconds + micros / 1e6))
+        if protocol == PPPProtocol.PAP and packet[5:6] == b"\x01":
+            assert _SECRET not in packet, packet
         position += 16 + included
+    expected = [
+        (sent, p, mask_pap_request(i) if p == PPPProtocol.PAP else i, 1000.0 + now)
+        for sent, p, i, now in told
+    ]
     assert seen == expected
-    assert capture.frames == len(expected)
 
 
 _ANSWER_SEED = encode_response(
@@ -205,5 +235,7 @@ TARGETS = [
         seeds=[bytes(range(40)), b"\x00\x01" * 30, b"\xff" * 64],
         max_len=2048,
     ),
-    FuzzTarget("observe.pcap", _pcap, seeds=[bytes(range(40)), b"\x07" * 50], max_len=2048),
+    FuzzTarget(
+        "observe.pcap", _pcap, seeds=[bytes(range(40)), b"\x07" * 50, b"\x01" * 80], max_len=2048
+    ),
 ]

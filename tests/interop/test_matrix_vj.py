@@ -1,7 +1,8 @@
 """Interop matrix, scenario 12: Van Jacobson compression (RFC 1144, IPCP's option 2) with pppd.
 
 The guest's kernel compresses and decompresses with Linux's ``slhc``, so these rows check
-pyppp's VJ against Linux's both ways; pyppp keeps a ``pcap`` of the line, from which the test
+pyppp's VJ against Linux's both ways; pyppp keeps a ``record`` of the line (pppd's format; its
+``pcap`` shows what the link carries, VJ frames as the IPv4 they rebuild), from which the test
 reads what actually went over it:
 
 12a. pppd's defaults answer ``pyppp dial``: both traces show ``<compress VJ 0f 01>`` requested
@@ -22,13 +23,13 @@ from __future__ import annotations
 
 import hashlib
 import os
-import struct
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from pyppp.ipcp.vj import VjCompressor, VjDecompressor
+from tests.recordfile import record_frames
 
 from .harness import PppdGuest
 from .pyppp_proc import PypppProcess
@@ -43,18 +44,9 @@ StartPyppp = Callable[..., PypppProcess]
 IP, COMP, UNCOMP = 0x0021, 0x002D, 0x002F
 
 
-def read_pcap(path: Path) -> list[tuple[bool, int, bytes]]:
-    """(sent by pyppp, protocol, information) of every frame in pyppp's ``pcap`` file."""
-    data = path.read_bytes()
-    frames = []
-    offset = 24  # the global header (LINKTYPE_PPP_WITH_DIR)
-    while offset + 16 <= len(data):
-        (length,) = struct.unpack_from("<I", data, offset + 8)
-        record = data[offset + 16 : offset + 16 + length]
-        offset += 16 + length
-        # direction, FF 03, protocol, information
-        frames.append((record[0] == 1, int.from_bytes(record[3:5], "big"), record[5:]))
-    return frames
+def read_line(path: Path) -> list[tuple[bool, int, bytes]]:
+    """(sent by pyppp, protocol, information) of every frame on the line, from its ``record``."""
+    return record_frames(path)
 
 
 def no_timestamps(peer: PypppProcess) -> None:
@@ -107,8 +99,8 @@ def test_12a_vj_both_ways_pppd_answers(
 ) -> None:
     with scenario("12a VJ: pppd's defaults, pyppp dial, TCP both ways") as row:
         guest = pppd_guest(["noauth", "local", "10.99.12.1:10.99.12.2", "debug"], timeout=180)
-        capture = tmp_path / "line.pcap"
-        words = ["noauth", "debug", "noccp", "pcap", str(capture)]
+        capture = tmp_path / "line.record"
+        words = ["noauth", "debug", "noccp", "record", str(capture)]
         peer = start_on_line(pyppp_process, guest, "dial", words)
         row.link_up = pppd_link_up(guest)
         peer.wait_log(r"^remote IP address 10\.99\.12\.1$", 10)
@@ -123,7 +115,7 @@ def test_12a_vj_both_ways_pppd_answers(
 
         peer.stop()
         assert peer.wait(15) == EXIT_USER_REQUEST
-        frames = read_pcap(capture)
+        frames = read_line(capture)
         ours = vj_frames(frames, sent=True)
         theirs = vj_frames(frames, sent=False)
         assert sum(p == COMP for p, _ in ours) > 20, [p for p, _ in ours]
@@ -142,8 +134,8 @@ def test_12b_pppd_vj_max_slots_4_calls_pyppp(
         guest = pppd_guest(
             ["noauth", "local", "noipdefault", "debug", "vj-max-slots", "4"], timeout=180
         )
-        capture = tmp_path / "line.pcap"
-        words = ["10.99.12.11:10.99.12.12", "debug", "noccp", "pcap", str(capture)]
+        capture = tmp_path / "line.record"
+        words = ["10.99.12.11:10.99.12.12", "debug", "noccp", "record", str(capture)]
         peer = start_on_line(pyppp_process, guest, "serve", words, auth="none")
         row.link_up = pppd_link_up(guest)
         peer.wait_log(r"^remote IP address 10\.99\.12\.12$", 10)
@@ -168,7 +160,7 @@ def test_12b_pppd_vj_max_slots_4_calls_pyppp(
         guest.signal_pppd("TERM")
         assert guest.wait(15) == EXIT_USER_REQUEST
         peer.wait(15)
-        frames = read_pcap(capture)
+        frames = read_line(capture)
         slots = {info[9] for p, info in vj_frames(frames, sent=True) if p == UNCOMP}
         assert slots <= {0, 1, 2, 3}, slots
         assert len(slots) == 4, slots
