@@ -24,6 +24,7 @@ from types import TracebackType
 
 from pyppp.aio.driver import LinkRunner
 from pyppp.aio.line import Line, StreamLine
+from pyppp.errors import ExitStatus
 from pyppp.events import Event, Ipv6Up, LinkTerminated, NetworkUp
 from pyppp.link import Link
 from pyppp.linkconfig import LinkConfig
@@ -210,7 +211,7 @@ class PppConnection:
         """
         if self._task is None:
             self.line.close()
-            return 5
+            return ExitStatus.USER_REQUEST
         if not self._task.done():
             self.runner.close(reason)
             try:

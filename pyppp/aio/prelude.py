@@ -20,7 +20,7 @@ import logging
 import os
 import signal
 import termios
-from typing import Any, Final
+from typing import Any
 
 from pyppp.aio.engines import (
     DataCallback,
@@ -40,8 +40,6 @@ from pyppp.pppd.windows import DccClient, DccServer
 
 __all__ = ["LinePort", "PreludeError", "run_device_command", "run_disconnect", "run_prelude"]
 
-EXIT_CONNECT_FAILED: Final = ExitStatus.CONNECT_FAILED
-EXIT_INIT_FAILED: Final = ExitStatus.INIT_FAILED
 
 _chat_log = logging.getLogger("pyppp.chat")
 
@@ -49,7 +47,7 @@ _chat_log = logging.getLogger("pyppp.chat")
 class PreludeError(PyPPPError):
     """The connect/init script or the handshake failed (pppd status 8, or 18 for init)."""
 
-    def __init__(self, message: str, exit_status: int = EXIT_CONNECT_FAILED) -> None:
+    def __init__(self, message: str, exit_status: int = ExitStatus.CONNECT_FAILED) -> None:
         super().__init__(message)
         self.exit_status = exit_status
 
@@ -97,7 +95,7 @@ async def run_prelude(
             handshake = DccClient(loop.time(), logger=logger)
         status, leftover = await drive(handshake, port, leftover)
         if status != 0:
-            raise PreludeError("Windows direct-cable handshake failed", EXIT_CONNECT_FAILED)
+            raise PreludeError("Windows direct-cable handshake failed", ExitStatus.CONNECT_FAILED)
     if options.welcome:
         # pppd tty.c: the welcome script runs after the connect script; failing is a warning.
         if await run_device_command(options.welcome, line, logger) != 0:
@@ -108,8 +106,8 @@ async def run_prelude(
 
 def _failed(which: str, detail: str) -> PreludeError:
     if which == "init":
-        return PreludeError(f"Init script failed ({detail})", EXIT_INIT_FAILED)
-    return PreludeError(f"Connect script failed ({detail})", EXIT_CONNECT_FAILED)
+        return PreludeError(f"Init script failed ({detail})", ExitStatus.INIT_FAILED)
+    return PreludeError(f"Connect script failed ({detail})", ExitStatus.CONNECT_FAILED)
 
 
 class LinePort:
