@@ -222,7 +222,7 @@ class DataPath:
 
     def _probe(self, now: float) -> None:
         """Send the LCP Echo-Request probe of the send size that :class:`FrameSizer` wants now."""
-        size = self._sizer.probe(now, self._data_frames + self.ip_received, self.stats.bytes_sent)
+        size = self._sizer.probe(self._data_frames + self.ip_received, self.stats.bytes_sent, now)
         if size is not None:
             self._probe_id = (self._probe_id - 1) & 0xFF  # down from 255, keepalives count up
             # As large as a datagram of the send size is on the line (MPPE's 4 octets added).

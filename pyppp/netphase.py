@@ -149,11 +149,11 @@ class NetworkPhase:
             self.close(reason, exit_status=ExitStatus.NEGOTIATION_FAILED, now=now)
             return
         # pppd start_networks: CCP first; with MPPE required, IP only once it is up.
-        self._open_ncps(now, network=False)
+        self._open_ncps(network=False, now=now)
         if self._mppe is None:
             self._continue_networks(now)
 
-    def _open_ncps(self, now: float, *, network: bool) -> None:
+    def _open_ncps(self, *, network: bool, now: float) -> None:
         """Open the network protocols (``network``), or the others (CCP)."""
         for ncp in self._ncps.values():
             if ncp.network is network:
@@ -163,7 +163,7 @@ class NetworkPhase:
 
     def _continue_networks(self, now: float) -> None:
         """Start the network protocols (pppd ``continue_networks``; with MPPE: after CCP)."""
-        self._open_ncps(now, network=True)
+        self._open_ncps(network=True, now=now)
         if self.config.require_network and not any(n.network for n in self._ncps.values()):
             # pppd continue_networks: nothing to run (noip, and no other network protocol).
             self.close(

@@ -76,7 +76,7 @@ async def run_prelude(
                 script = ChatScript.parse_args(argv, read_file=read_file)
             except ChatScriptError as exc:
                 raise _failed(which, f"chat: {exc}") from exc
-            engine = ChatEngine(script, loop.time(), logger=_chat_log)
+            engine = ChatEngine(script, logger=_chat_log, now=loop.time())
             status, leftover = await drive(engine, port, leftover)
         else:
             status = await _run_program(command, line, logger)
@@ -90,9 +90,9 @@ async def run_prelude(
     if options.windows:
         handshake: PrePppEngine
         if serving:
-            handshake = DccServer(loop.time(), timeout=None, logger=logger)
+            handshake = DccServer(timeout=None, logger=logger, now=loop.time())
         else:
-            handshake = DccClient(loop.time(), logger=logger)
+            handshake = DccClient(logger=logger, now=loop.time())
         status, leftover = await drive(handshake, port, leftover)
         if status != 0:
             raise PreludeError("Windows direct-cable handshake failed", ExitStatus.CONNECT_FAILED)
@@ -270,7 +270,7 @@ async def run_device_command(
         logger.error("chat: %s", exc)
         return 2
     loop = asyncio.get_running_loop()
-    engine = ChatEngine(script, loop.time(), logger=_chat_log)
+    engine = ChatEngine(script, logger=_chat_log, now=loop.time())
     status, _ = await drive(engine, LinePort(line))
     return status
 

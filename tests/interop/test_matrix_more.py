@@ -533,7 +533,7 @@ def test_prelude_handover_keeps_the_first_frame() -> None:
         line = open_line(os.ttyname(slave))
         try:
             os.write(master, b"CLIENT" + frame[:1])
-            task = asyncio.ensure_future(drive(Server(loop.time(), timeout=5), LinePort(line)))
+            task = asyncio.ensure_future(drive(Server(timeout=5, now=loop.time()), LinePort(line)))
             await asyncio.wait({task})  # the supervisor's hop: one more loop turn
             status, leftover = task.result()
             assert status == 0
