@@ -112,10 +112,23 @@ _Inbound = LayerEvent | FromEngine
 class Link(NetworkPhase):
     """A PPP link as a sans-IO state machine (see the module docstring).
 
+    No method raises on what the peer sends; none reads a clock or does I/O.
+
     Args:
         config: the link's options.
         rng: random bytes (magic numbers, CHAP challenges).
         logger: where pppd's lines go (``pyppp`` by default).
+
+    Attributes:
+        config: the link's options.
+        phase: the RFC 1661 §3.2 phase now (each change is also a ``PhaseChanged`` event).
+        exit_status: pppd's exit status once it is decided (:class:`~pyppp.errors.ExitStatus`
+            values), ``None`` before; :meth:`open` clears it.
+        stats: octets and frames both ways, and what was dropped by reason.
+        lcp: the LCP control protocol.
+        ipcp, ipv6cp, ccp: the network control protocols and CCP, ``None`` when not
+            configured (to read: state, counters, negotiated results).
+        peer_authenticated_as: the name the peer authenticated with, once it has.
     """
 
     def __init__(
@@ -261,7 +274,13 @@ class Link(NetworkPhase):
 
     # -- administrative ------------------------------------------------------------------------
     def renegotiate_ccp(self, now: float) -> None:
-        """SIGUSR2 (pppd ``open_ccp``): reopen a closed CCP ("Lost compression sync")."""
+        """SIGUSR2 (pppd ``open_ccp``): reopen a closed CCP ("Lost compression sync").
+
+        Only in the Network phase and with CCP configured; an Opened CCP is left as it is.
+
+        Args:
+            now: the caller's clock.
+        """
         if self.ccp is not None and self.phase is Phase.NETWORK:
             self.ccp.reopen(now)
             self._process(now)
@@ -364,7 +383,16 @@ class Link(NetworkPhase):
         self._process(now)
 
     def external_result(self, request_id: int, verdict: ExternalVerdict, now: float) -> None:
-        """Answer an :class:`~pyppp.events.ExternalCheckRequested` (RADIUS's verdict)."""
+        """Answer an :class:`~pyppp.events.ExternalCheckRequested` (RADIUS's verdict).
+
+        An answer for an engine that has stopped meanwhile (the link went down) is ignored.
+
+        Args:
+            request_id: the event's ``request_id``.
+            verdict: the outside server's answer (accepted or not; the addresses, message and
+                MPPE keys it gave).
+            now: the caller's clock.
+        """
         self._auth.external_result(request_id, verdict, now)
         self._process(now)
 
