@@ -211,20 +211,20 @@ class ControlProtocol(Generic[R]):
     # -- administrative and lower-layer events -------------------------------------------------
     def up(self, now: float) -> None:
         """The lower layer is ready to carry packets (RFC 1661 §4.3 Up)."""
-        self._dispatch(FsmEvent.UP, now)
+        self._dispatch(FsmEvent.UP, now=now)
 
     def down(self, reason: str, now: float) -> None:
         """The lower layer is no longer usable (Down); ``reason`` goes into :class:`LayerDown`."""
-        self._dispatch(FsmEvent.DOWN, now, reason=reason)
+        self._dispatch(FsmEvent.DOWN, reason=reason, now=now)
 
     def open(self, now: float) -> None:
         """Administrative Open: the link may be used."""
-        self._dispatch(FsmEvent.OPEN, now)
+        self._dispatch(FsmEvent.OPEN, now=now)
 
     def close(self, reason: str, now: float) -> None:
         """Administrative Close; ``reason`` goes into the Terminate-Request."""
         self._term_reason = reason.encode("utf-8", "replace")
-        self._dispatch(FsmEvent.CLOSE, now, reason=reason)
+        self._dispatch(FsmEvent.CLOSE, reason=reason, now=now)
 
     def set_peer_mru(self, mru: int) -> None:
         """The peer's MRU as LCP settled it: Code-Rejects are truncated to fit (RFC 1661 §5.6)."""
@@ -232,7 +232,7 @@ class ControlProtocol(Generic[R]):
 
     def protocol_rejected(self, now: float) -> None:
         """The peer sent a Protocol-Reject for this protocol (RXJ-, RFC 1661 §5.7)."""
-        self._dispatch(FsmEvent.RXJ_MINUS, now, reason="protocol rejected")
+        self._dispatch(FsmEvent.RXJ_MINUS, reason="protocol rejected", now=now)
 
     # -- timer ---------------------------------------------------------------------------------
     def get_timer(self) -> float | None:
@@ -250,7 +250,7 @@ class ControlProtocol(Generic[R]):
             self.logger.warning("%s: timeout sending Config-Requests", self.name)
         reason = "timeout" if self.state in NEGOTIATING else self._finish_reason
         self._dispatch(
-            event, now, reason=reason, retransmit=event is FsmEvent.TO_PLUS, timed_out=timed_out
+            event, reason=reason, retransmit=event is FsmEvent.TO_PLUS, timed_out=timed_out, now=now
         )
 
     # -- output --------------------------------------------------------------------------------
@@ -303,9 +303,9 @@ class ControlProtocol(Generic[R]):
                         self.logger.info("%s terminated by peer (%s)", self.name, reason)
                     else:
                         self.logger.info("%s terminated by peer", self.name)
-                self._dispatch(FsmEvent.RTR, now, packet, reason="terminated by peer")
+                self._dispatch(FsmEvent.RTR, packet, reason="terminated by peer", now=now)
             case Code.TERM_ACK:
-                self._dispatch(FsmEvent.RTA, now, packet)
+                self._dispatch(FsmEvent.RTA, packet, now=now)
             case Code.CODE_REJ:
                 rejected = packet.data[0] if packet.data else 0
                 self.logger.debug(
@@ -315,10 +315,10 @@ class ControlProtocol(Generic[R]):
                     packet.identifier,
                 )
                 event = FsmEvent.RXJ_MINUS if rejected in _ESSENTIAL_CODES else FsmEvent.RXJ_PLUS
-                self._dispatch(event, now, packet, reason="code rejected")
+                self._dispatch(event, packet, reason="code rejected", now=now)
             case _:
                 extended = self.receive_extended(packet, now)
-                self._dispatch(extended or FsmEvent.RUC, now, packet)
+                self._dispatch(extended or FsmEvent.RUC, packet, now=now)
 
     def receive_extended(self, packet: ControlPacket, now: float) -> FsmEvent | None:
         """Handle a code beyond Code-Reject; return the automaton event, or ``None`` for RUC.
@@ -345,7 +345,7 @@ class ControlProtocol(Generic[R]):
         state = self.state
         if state in (State.CLOSED, State.CLOSING, State.STOPPING):
             # Closed answers with a Terminate-Ack; Closing/Stopping ignore it (no review needed).
-            self._dispatch(FsmEvent.RCR_PLUS, now, packet)
+            self._dispatch(FsmEvent.RCR_PLUS, packet, now=now)
             return
         try:
             options = decode_options(packet.data, self.negotiator.codecs)
@@ -367,12 +367,12 @@ class ControlProtocol(Generic[R]):
             # §5.2: "the Options field is filled with ... exactly those Options that were sent
             # in the Configure-Request": echo the bytes, not a re-encoding.
             reply = ControlPacket(Code.CONF_ACK, packet.identifier, packet.data)
-            self._dispatch(FsmEvent.RCR_PLUS, now, packet, reply=reply)
+            self._dispatch(FsmEvent.RCR_PLUS, packet, reply=reply, now=now)
         else:
             if review.code is Code.CONF_NAK:
                 self._nak_loops += 1
             reply = ControlPacket(review.code, packet.identifier, encode_options(review.options))
-            self._dispatch(FsmEvent.RCR_MINUS, now, packet, reply=reply)
+            self._dispatch(FsmEvent.RCR_MINUS, packet, reply=reply, now=now)
 
     def _is_reply_to_current_request(self, packet: ControlPacket) -> bool:
         # RFC 1661 §5.2: the Identifier "MUST match the Identifier field of the last
@@ -397,7 +397,7 @@ class ControlProtocol(Generic[R]):
                 return
         self._reply_seen = True
         self._received_nak_loops = 0
-        self._dispatch(FsmEvent.RCA, now, packet)
+        self._dispatch(FsmEvent.RCA, packet, now=now)
 
     def _receive_configure_nak(self, packet: ControlPacket, now: float) -> None:
         if not self._is_reply_to_current_request(packet):
@@ -423,7 +423,7 @@ class ControlProtocol(Generic[R]):
                 self._discard("Configure-Nak/Reject names options we did not send")
                 return
         self._reply_seen = True
-        self._dispatch(FsmEvent.RCN, now, packet)
+        self._dispatch(FsmEvent.RCN, packet, now=now)
 
     def nak_is_never_reject(self, option: Option) -> bool:
         """Whether a Nak of ``option`` must stay a Nak even after Max-Failure Naks in a row.
@@ -454,13 +454,13 @@ class ControlProtocol(Generic[R]):
     def _dispatch(
         self,
         event: FsmEvent,
-        now: float,
         packet: ControlPacket | None = None,
         *,
         reply: ControlPacket | None = None,
         reason: str = "",
         retransmit: bool = False,
         timed_out: bool = False,
+        now: float,
     ) -> None:
         previous = self.state
         actions = self.automaton.handle(event, now)

@@ -39,6 +39,20 @@ then on every uncompressed datagram it receives joins its history and takes a se
 solicitation, a ping) put it one number ahead of our compressor, so the first compressed
 datagram failed ("bad sequence number 0, expected 1"), was lost, and cost a Reset-Request.
 
+Those CCP frames are outside :data:`CONTROL_QUEUE_LIMIT`, and a peer can make us send one
+per Reset-Request or Configure-Request it sends, so a CCP frame of the same code queued with
+no datagram after it gives way to the newer one (:meth:`DataPath.emit`). A Reset-Ack answers
+the latest Reset-Request: the peer cannot have seen an Ack still queued here, so every request
+after it asks for the reset that Ack announces, and with nothing compressed between the two
+resets of our compressor one Ack (with the latest Identifier: pppd repeats a request with the
+same one) is all the peer needs. pppd answers each request, but Linux keeps at most 32 unread
+control frames for it (``PPP_MAX_RQLEN``) and drops the oldest. The peer takes only the
+Configure-Ack of its latest Configure-Request (RFC 1661 §5.2: an Identifier that does not
+match is silently discarded); one for an older request arriving after it would start the
+peer's negotiation again. With datagrams between them every Ack keeps its place (the
+datagrams after it were compressed from the history it starts), so the data queue holds at
+most two CCP frames per datagram queued, and the shell bounds the datagrams.
+
 A capture (``pcap FILE``, :mod:`pyppp.capture`) is an optional tap, :attr:`DataPath.tap`: told
 of every control packet as it is queued or received, of every datagram as it is queued before
 VJ and CCP, and of every one received after them (a VJ frame as the IPv4 datagram it rebuilds).
@@ -157,6 +171,9 @@ class DataPath:
         self._out_control_bytes = 0
         self._out_data: deque[bytes] = deque()
         self._out_data_bytes = 0
+        # The codes of the CCP frames at the end of the data queue with no datagram after
+        # them, oldest first: at most one of each (see emit).
+        self._ccp_tail: list[int] = []
         # IP version -> the data protocol that carries it now (4: 0x0021 while IPCP is open).
         self._routes: dict[int, int] = {}
         self.mtu = PPP_MRU
@@ -222,7 +239,7 @@ class DataPath:
 
     def _probe(self, now: float) -> None:
         """Send the LCP Echo-Request probe of the send size that :class:`FrameSizer` wants now."""
-        size = self._sizer.probe(now, self._data_frames + self.ip_received, self.stats.bytes_sent)
+        size = self._sizer.probe(self._data_frames + self.ip_received, self.stats.bytes_sent, now)
         if size is not None:
             self._probe_id = (self._probe_id - 1) & 0xFF  # down from 255, keepalives count up
             # As large as a datagram of the send size is on the line (MPPE's 4 octets added).
@@ -457,6 +474,7 @@ class DataPath:
             self.stats.discarded["ip queued at network down"] += len(self._out_data)
             self._out_data.clear()
             self._out_data_bytes = 0
+            self._ccp_tail.clear()
 
     def emit(self, protocol: int, information: bytes, now: float) -> None:
         """Frame one packet and queue it: datagrams behind control frames.
@@ -471,14 +489,17 @@ class DataPath:
             self._out_data.append(frame)
             self._out_data_bytes += len(frame)
             self._data_frames += 1
+            self._ccp_tail.clear()
         elif protocol == PPPProtocol.CCP and (
             information[:1] == _RESET_ACK_CODE
             or (information[:1] == _CONF_ACK_CODE and self._hold_for_ccp())
         ):
             # In order after the datagrams compressed with the old history, or queued plain
             # before the peer's decompressor starts (module docstring).
+            self._supersede(information[0])
             self._out_data.append(frame)
             self._out_data_bytes += len(frame)
+            self._ccp_tail.append(information[0])
         elif self._out_control_bytes + len(frame) > CONTROL_QUEUE_LIMIT:
             # The owner is not draining us: drop rather than grow without bound.
             self.stats.discarded["control queue full"] += 1
@@ -490,6 +511,26 @@ class DataPath:
         self.stats.bytes_sent += len(information) + 2
         if self.tap is not None and protocol not in DATA_PROTOCOLS:
             self.tap(True, protocol, information, now)  # (send_ip taps its datagrams itself)
+
+    def _supersede(self, code: int) -> None:
+        """Forget a queued CCP frame of ``code`` with no datagram behind it (module docstring).
+
+        A newer one of the same code takes its place at the end of the data queue, so the
+        peer's Reset-Requests or Configure-Requests cannot grow the queue past the datagrams
+        in it, however many arrive while the owner does not drain.
+        """
+        tail = self._ccp_tail
+        if code not in tail:
+            return
+        index = tail.index(code)
+        position = index - len(tail)  # the tail is the end of the data queue
+        del tail[index]
+        frame = self._out_data[position]
+        del self._out_data[position]
+        self._out_data_bytes -= len(frame)
+        # Counted as sent when it was queued, like the datagrams drop_queued_data drops: the
+        # counters only grow (they are exported as totals).
+        self.stats.discarded["CCP answer superseded before it was sent"] += 1
 
     def send_ip(self, packet: bytes, now: float) -> bool:
         """Queue one IP datagram on its version's data protocol.
@@ -552,6 +593,7 @@ class DataPath:
         self._out_data.append(frame)
         self._out_data_bytes += len(frame)
         self._data_frames += 1
+        self._ccp_tail.clear()
         self.stats.frames_sent += 1
         self.stats.bytes_sent += len(packet) + 2
         return True
@@ -670,6 +712,7 @@ class DataPath:
             self._out_data.extend(frames)
             self._out_data_bytes += sum(map(len, frames))
             self._data_frames += len(frames)
+        self._ccp_tail.clear()
 
     def take(self, limit: int | None = None) -> bytes:
         """Return (and forget) framed octets for the line: every control frame, then IP.
@@ -693,6 +736,9 @@ class DataPath:
             self._out_data_bytes -= len(frame)
             out.append(frame)
             size += len(frame)
+        tail = self._ccp_tail
+        if len(tail) > len(data):  # some of the CCP frames at the end are on their way now
+            del tail[: len(tail) - len(data)]
         if len(out) == 1:
             return out[0]
         # Every frame comes with both its Flags; back to back, one Flag ends a frame and opens

@@ -102,13 +102,13 @@ class DeadlineQueue(Generic[K]):
         # max(): the float product may round below the deadline; never wake early.
         return max(deadline, math.ceil(deadline / self.tick) * self.tick)
 
-    def pop_due(self, now: float, armed_before: int | None = None) -> K | None:
+    def pop_due(self, armed_before: int | None = None, *, now: float) -> K | None:
         """Remove and return the key with the earliest deadline at or before ``now``.
 
         Args:
-            now: the caller's clock.
             armed_before: a :meth:`mark`: a deadline armed since then is left for the next
                 pass, and so is everything behind it.
+            now: the caller's clock.
 
         Returns:
             The key (its deadline forgotten), or ``None`` when nothing more is due.

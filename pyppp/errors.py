@@ -72,7 +72,9 @@ class ConfigError(PyPPPError):
         source: where the offending word came from (``"/etc/ppp/options:3"``), if known.
     """
 
-    def __init__(self, message: str, *, source: str | None = None, exit_status: int = 2) -> None:
+    def __init__(
+        self, message: str, *, source: str | None = None, exit_status: int = ExitStatus.OPTION_ERROR
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.source = source

@@ -163,7 +163,7 @@ class FrameSizer:
         self._alert_until = -1.0
         self._probes = 0
 
-    def probe(self, now: float, datagrams: int, octets_sent: int) -> int | None:
+    def probe(self, datagrams: int, octets_sent: int, now: float) -> int | None:
         """The size of an LCP Echo-Request probe to send now, if one is due.
 
         The damage we can count is on what we *receive*, and a TCP sender receives little
@@ -177,7 +177,6 @@ class FrameSizer:
         probe waits until we sent :data:`PROBE_SHARE` times its size since the last one.
 
         Args:
-            now: the caller's clock.
             datagrams: the link's running count of IP datagrams sent and received (probes go
                 out only until :data:`ACTIVE` seconds after it last changed, or while TCP
                 resends: an idle link, its keepalives included, sends none). The receiving end
@@ -185,6 +184,7 @@ class FrameSizer:
                 large as the data, the sender's best look at the line while its own segments
                 are lost.
             octets_sent: the link's running count of octets sent (probes included).
+            now: the caller's clock.
         """
         if not self.enabled:
             return None

@@ -69,7 +69,6 @@ from pyppp.auth.phase import AuthPhase, EngineFactory, FromEngine
 from pyppp.ccp.mppe import MppeGate, MppePolicy
 from pyppp.ccp.protocol import CcpControlProtocol, build_ccp
 from pyppp.control import (
-    PPP_MRU,
     ControlProtocol,
     LayerDown,
     LayerEvent,
@@ -122,10 +121,23 @@ _VJ = frozenset({PPPProtocol.VJ_COMP, PPPProtocol.VJ_UNCOMP})
 class Link(NetworkPhase):
     """A PPP link as a sans-IO state machine (see the module docstring).
 
+    No method raises on what the peer sends; none reads a clock or does I/O.
+
     Args:
         config: the link's options.
         rng: random bytes (magic numbers, CHAP challenges).
         logger: where pppd's lines go (``pyppp`` by default).
+
+    Attributes:
+        config: the link's options.
+        phase: the RFC 1661 §3.2 phase now (each change is also a ``PhaseChanged`` event).
+        exit_status: pppd's exit status once it is decided (:class:`~pyppp.errors.ExitStatus`
+            values), ``None`` before; :meth:`open` clears it.
+        stats: octets and frames both ways, and what was dropped by reason.
+        lcp: the LCP control protocol.
+        ipcp, ipv6cp, ccp: the network control protocols and CCP, ``None`` when not
+            configured (to read: state, counters, negotiated results).
+        peer_authenticated_as: the name the peer authenticated with, once it has.
     """
 
     def __init__(
@@ -200,17 +212,19 @@ class Link(NetworkPhase):
             ccp = self.ccp = build_ccp(
                 config.ccp, config.ccp_fsm, report=self._inbox.append, logger=self.logger
             )
-            for policy in ccp.negotiator.policies:
-                if isinstance(policy, MppePolicy):
-                    self._mppe = MppeGate(policy)
-                    self._path.must_compress = True
-            # Not a network protocol: its end does not end the link (pppd).
+            mppe = ccp.policy(MppePolicy)
+            if mppe is not None:
+                self._mppe = MppeGate(mppe)
+                self._path.must_compress = True
+            # Not a network protocol: its end does not end the link (pppd), unless MPPE is
+            # required (pppd ccp_down / ccp_protrej / ccp_input: then the link closes).
             self._register_ncp(
                 ccp,
                 on_up=self._ccp_up,
                 on_down=self._path.detach_ccp,
                 data=(PPPProtocol.COMP,),
                 network=False,
+                required=self._mppe.down if self._mppe is not None else None,
             )
         self._auth = AuthPhase(self._inbox.append)
         self._network_up = False
@@ -285,7 +299,13 @@ class Link(NetworkPhase):
 
     # -- administrative ------------------------------------------------------------------------
     def renegotiate_ccp(self, now: float) -> None:
-        """SIGUSR2 (pppd ``open_ccp``): reopen a closed CCP ("Lost compression sync")."""
+        """SIGUSR2 (pppd ``open_ccp``): reopen a closed CCP ("Lost compression sync").
+
+        Only in the Network phase and with CCP configured; an Opened CCP is left as it is.
+
+        Args:
+            now: the caller's clock.
+        """
         if self.ccp is not None and self.phase is Phase.NETWORK:
             self.ccp.reopen(now)
             self._process(now)
@@ -388,7 +408,16 @@ class Link(NetworkPhase):
         self._process(now)
 
     def external_result(self, request_id: int, verdict: ExternalVerdict, now: float) -> None:
-        """Answer an :class:`~pyppp.events.ExternalCheckRequested` (RADIUS's verdict)."""
+        """Answer an :class:`~pyppp.events.ExternalCheckRequested` (RADIUS's verdict).
+
+        An answer for an engine that has stopped meanwhile (the link went down) is ignored.
+
+        Args:
+            request_id: the event's ``request_id``.
+            verdict: the outside server's answer (accepted or not; the addresses, message and
+                MPPE keys it gave).
+            now: the caller's clock.
+        """
         self._auth.external_result(request_id, verdict, now)
         self._process(now)
 
@@ -641,21 +670,12 @@ class Link(NetworkPhase):
                 self.logger.log(NOTICE, "Serial line is looped back.")
                 self.exit_status = ExitStatus.LOOPBACK
                 self.close("Loopback detected", exit_status=ExitStatus.LOOPBACK, now=now)
-            case (
-                LayerDown(protocol=PPPProtocol.CCP, reason=why)
-                | LayerFinished(protocol=PPPProtocol.CCP, reason=why)
-            ) if self._mppe is not None and self.phase is Phase.NETWORK:
-                # pppd ccp_down / ccp_protrej / ccp_input: without MPPE the link closes.
-                self._path.detach_ccp("MPPE down")
-                reason = self._mppe.down(why)
-                self.close(reason, exit_status=ExitStatus.NEGOTIATION_FAILED, now=now)
             case LayerUp(protocol=protocol, result=result) if protocol in self._ncps:
                 self._ncps[protocol].on_up(result, now)
             case LayerDown(protocol=protocol, reason=reason) if protocol in self._ncps:
-                ncp = self._ncps[protocol]
-                ncp.on_down(reason or f"{ncp.control.name} down")
-            case LayerFinished(protocol=protocol) if protocol in self._ncps:
-                self._ncp_finished(self._ncps[protocol], now)
+                self._ncp_down(self._ncps[protocol], reason, now)
+            case LayerFinished(protocol=protocol, reason=reason) if protocol in self._ncps:
+                self._ncp_finished(self._ncps[protocol], reason, now)
             case FromEngine(engine=engine, event=auth_event):
                 if self._auth.owns(engine):  # a stopped engine's last words are moot
                     self._on_auth(engine, auth_event, now)
@@ -705,7 +725,7 @@ class Link(NetworkPhase):
         for ncp in self._ncps.values():
             ncp.control.set_peer_mru(result.peer_mru)
         if self.ccp is not None:
-            self.ccp.mru = max(result.our_mru, PPP_MRU)
+            self.ccp.set_our_mru(result.our_mru)
         self._events.append(LinkUp(mtu=result.mtu, mru=result.our_mru))
         if result.auth_refused:
             # pppd auth.c link_established
@@ -721,7 +741,7 @@ class Link(NetworkPhase):
     def _lcp_down(self, reason: str, now: float) -> None:
         self._lcp_result = None
         if self._mppe is not None:
-            self._mppe.policy.forget()  # the next authentication brings new keys
+            self._mppe.forget()
         self._network_down(reason, now)
         self._stop_auth(now)
         self._events.append(LinkDown(reason))
@@ -757,7 +777,7 @@ class Link(NetworkPhase):
             case AuthSuccess():
                 self._events.append(AuthSucceeded(engine.method, event.role, event.name))
                 if self._mppe is not None:
-                    self._mppe.policy.authenticated(event.role, engine.method, event.mppe_keys)
+                    self._mppe.authenticated(event.role, engine.method, event.mppe_keys)
                 if event.role is Role.AUTHENTICATOR:
                     self.peer_authenticated_as = event.name
                     if event.addresses is not None and self._ipcp_negotiator is not None:

@@ -52,6 +52,9 @@ class Ncp:
         data: the data protocols it carries (IP for IPCP); they pass only while it is open.
         network: it counts as a network protocol (pppd ``num_np_open``): when every one of
             them has finished, the link closes ("No network protocols running"). CCP does not.
+        required: set when the link cannot run without it (CCP while MPPE is required): its
+            Down or Finished in the Network phase closes the link, with the reason this
+            returns for the layer's own (pppd's MPPE rules, :class:`~pyppp.ccp.mppe.MppeGate`).
     """
 
     control: ControlLayer
@@ -59,6 +62,7 @@ class Ncp:
     on_down: Callable[[str], None]
     data: frozenset[int]
     network: bool = True
+    required: Callable[[str | None], str] | None = None
     running: bool = False
 
 
@@ -100,9 +104,12 @@ class NetworkPhase:
         on_down: Callable[[str], None],
         data: Sequence[int] = (),
         network: bool = True,
+        required: Callable[[str | None], str] | None = None,
     ) -> None:
-        """Make ``control`` one of the link's network control protocols (see the docstring)."""
-        self._ncps[control.protocol] = Ncp(control, on_up, on_down, frozenset(data), network)
+        """Make ``control`` one of the link's network control protocols (see :class:`Ncp`)."""
+        self._ncps[control.protocol] = Ncp(
+            control, on_up, on_down, frozenset(data), network, required
+        )
 
     def _carrier_of(self, protocol: int) -> Ncp | None:
         """The NCP that carries data ``protocol`` (IPCP for IP), if one is registered."""
@@ -149,11 +156,11 @@ class NetworkPhase:
             self.close(reason, exit_status=ExitStatus.NEGOTIATION_FAILED, now=now)
             return
         # pppd start_networks: CCP first; with MPPE required, IP only once it is up.
-        self._open_ncps(now, network=False)
+        self._open_ncps(network=False, now=now)
         if self._mppe is None:
             self._continue_networks(now)
 
-    def _open_ncps(self, now: float, *, network: bool) -> None:
+    def _open_ncps(self, *, network: bool, now: float) -> None:
         """Open the network protocols (``network``), or the others (CCP)."""
         for ncp in self._ncps.values():
             if ncp.network is network:
@@ -163,7 +170,7 @@ class NetworkPhase:
 
     def _continue_networks(self, now: float) -> None:
         """Start the network protocols (pppd ``continue_networks``; with MPPE: after CCP)."""
-        self._open_ncps(now, network=True)
+        self._open_ncps(network=True, now=now)
         if self.config.require_network and not any(n.network for n in self._ncps.values()):
             # pppd continue_networks: nothing to run (noip, and no other network protocol).
             self.close(
@@ -183,7 +190,23 @@ class NetworkPhase:
         self._path.reserve(MPPE_PAD)
         self._continue_networks(now)
 
-    def _ncp_finished(self, ncp: Ncp, now: float) -> None:
+    def _ncp_down(self, ncp: Ncp, reason: str | None, now: float) -> None:
+        """The NCP reported This-Layer-Down: what it carried stops (or the link closes)."""
+        if not self._lost_required(ncp, reason, now):
+            ncp.on_down(reason or f"{ncp.control.name} down")
+
+    def _lost_required(self, ncp: Ncp, reason: str | None, now: float) -> bool:
+        """A protocol the link needs went down or gave up in the Network phase: close the link."""
+        if ncp.required is None or self.phase is not Phase.NETWORK:
+            return False
+        ncp.on_down(f"{ncp.control.name} down")
+        self.close(ncp.required(reason), exit_status=ExitStatus.NEGOTIATION_FAILED, now=now)
+        return True
+
+    def _ncp_finished(self, ncp: Ncp, reason: str | None, now: float) -> None:
+        """The NCP reported This-Layer-Finished; the link closes when no network is left."""
+        if self._lost_required(ncp, reason, now):
+            return
         ncp.running = False
         if ncp.control is self.ccp:
             self._path.ccp_finished(now)  # datagrams held for it go uncompressed

@@ -1,4 +1,8 @@
-"""Shared fixtures: a hand-advanced clock, a seeded rng, two links back to back.
+"""Shared fixtures and the hypothesis profiles.
+
+The one fixture is a hand-advanced ``clock``. Two links back to back are
+:class:`tests.linkpair.LinkPair` (each test builds the two it needs, with its own seeds);
+random bytes come from :func:`pyppp.util.seeded_rng` with the seed the test names.
 
 Hypothesis profiles (``HYPOTHESIS_PROFILE``): ``default`` (what CI runs), ``deep`` (ten times
 the examples) and ``fuzz`` (a hundred times, for a long campaign); tests that set their own
@@ -8,14 +12,9 @@ the examples) and ``fuzz`` (a hundred times, for a long campaign); tests that se
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
 
 import pytest
 from hypothesis import HealthCheck, settings
-
-from pyppp.link import Link
-from pyppp.util import Rng, seeded_rng
-from tests.linkpair import LinkPair
 
 settings.register_profile("default", deadline=None)
 settings.register_profile(
@@ -46,15 +45,3 @@ class Clock:
 def clock() -> Clock:
     """A simulated clock starting at 0."""
     return Clock()
-
-
-@pytest.fixture
-def rng() -> Rng:
-    """A reproducible random-bytes source."""
-    return seeded_rng(1)
-
-
-@pytest.fixture
-def link_pair() -> Callable[[Link, Link], LinkPair]:
-    """Join two links back to back on a simulated clock (``pair.run(until, stop=...)``)."""
-    return lambda a, b: LinkPair(a, b)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 import struct
 from collections.abc import Coroutine
 from typing import Any, TypeVar
@@ -10,6 +11,7 @@ from typing import Any, TypeVar
 import pytest
 
 import pyppp
+from pyppp.errors import ExitStatus, LocalProtocolError
 from pyppp.events import AuthFailed, LinkTerminated
 from pyppp.util import seeded_rng
 
@@ -125,6 +127,21 @@ def test_over_stream_on_tcp_loopback() -> None:
         return data
 
     assert run(main()) == icmp_echo("10.99.0.2", "10.99.0.1")
+
+
+def test_wait_closed_before_start_is_an_api_error() -> None:
+    """It asserted (and under ``python -O`` failed with a TypeError from asyncio.shield)."""
+
+    async def main() -> None:
+        ours, theirs = socket.socketpair()
+        with theirs:
+            reader, writer = await asyncio.open_connection(sock=ours)
+            connection = pyppp.PppConnection.over_stream(reader, writer, pyppp.simple_config())
+            with pytest.raises(LocalProtocolError, match="never started"):
+                await connection.wait_closed()
+            assert await connection.close() == ExitStatus.USER_REQUEST  # closes the line
+
+    run(main())
 
 
 def test_send_before_network_up_is_refused() -> None:

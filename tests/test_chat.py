@@ -86,7 +86,7 @@ def messages(caplog: pytest.LogCaptureFixture) -> list[str]:
 def test_dial_script_sends_and_succeeds() -> None:
     s = ChatScript.from_file(str(VECTORS / "dial.chat"), read_file=read_file, phone=b"5551234")
     modem = Modem({b"ATZ\r": b"ATZ\r\r\nOK\r\n", b"ATDT5551234\r": b"\r\nCONNECT 115200\r\n~\xff"})
-    engine = ChatEngine(s, 0.0)
+    engine = ChatEngine(s, now=0.0)
     sent, actions, _ = converse(engine, modem.hear)
     assert sent == b"ATZ\rATDT5551234\r\r"
     assert engine.exit_status == 0
@@ -97,7 +97,7 @@ def test_dial_script_sends_and_succeeds() -> None:
 def test_verbose_log_lines_are_chats(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO, "pyppp.chat")
     s = script("ABORT", "BUSY", "TIMEOUT", "5", "", "ATZ", "OK", "AT\\q", verbose=True)
-    engine = ChatEngine(s, 0.0)
+    engine = ChatEngine(s, now=0.0)
     engine.receive_data(b"ATZ\r\r\nOK", 0.5)
     assert engine.done
     assert engine.exit_status == 0
@@ -115,7 +115,7 @@ def test_verbose_log_lines_are_chats(caplog: pytest.LogCaptureFixture) -> None:
 
 def test_timeout_exits_3_with_alarm_and_failed(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO, "pyppp.chat")
-    engine = ChatEngine(script("TIMEOUT", "2", "OK", "x", verbose=True), 10.0)
+    engine = ChatEngine(script("TIMEOUT", "2", "OK", "x", verbose=True), now=10.0)
     assert engine.get_timer() == 12.0
     engine.handle_timer(11.9)
     assert not engine.done
@@ -127,10 +127,10 @@ def test_timeout_exits_3_with_alarm_and_failed(caplog: pytest.LogCaptureFixture)
 
 
 def test_default_timeout_and_timeout_zero_is_default() -> None:
-    assert ChatEngine(script("OK"), 0.0).get_timer() == 45.0
-    assert ChatEngine(script("TIMEOUT", "0", "OK"), 0.0).get_timer() == 45.0
-    assert ChatEngine(script("TIMEOUT", "junk", "OK"), 0.0).get_timer() == 45.0
-    assert ChatEngine(script("OK", timeout=0), 0.0).get_timer() is None  # -t 0: no alarm
+    assert ChatEngine(script("OK"), now=0.0).get_timer() == 45.0
+    assert ChatEngine(script("TIMEOUT", "0", "OK"), now=0.0).get_timer() == 45.0
+    assert ChatEngine(script("TIMEOUT", "junk", "OK"), now=0.0).get_timer() == 45.0
+    assert ChatEngine(script("OK", timeout=0), now=0.0).get_timer() is None  # -t 0: no alarm
 
 
 @pytest.mark.parametrize(
@@ -138,7 +138,7 @@ def test_default_timeout_and_timeout_zero_is_default() -> None:
     [(b"BUSY\r\n", 4, "BUSY"), (b"\r\nNO CARRIER\r\n", 5, "NO CARRIER"), (b"CONNECT", 0, None)],
 )
 def test_abort_strings_give_4_5(reply: bytes, status: int, reason: str | None) -> None:
-    engine = ChatEngine(script("ABORT", "BUSY", "ABORT", "NO CARRIER", "", "ATD", "CONNECT"), 0)
+    engine = ChatEngine(script("ABORT", "BUSY", "ABORT", "NO CARRIER", "", "ATD", "CONNECT"), now=0)
     engine.receive_data(reply, 1.0)
     assert engine.done
     assert engine.exit_status == status
@@ -147,26 +147,26 @@ def test_abort_strings_give_4_5(reply: bytes, status: int, reason: str | None) -
 
 def test_failed_line_names_the_abort(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO, "pyppp.chat")
-    engine = ChatEngine(script("ABORT", "BUSY", "OK", verbose=True), 0)
+    engine = ChatEngine(script("ABORT", "BUSY", "OK", verbose=True), now=0)
     engine.receive_data(b"BUSY", 0)
     assert messages(caplog)[-3:] == ["BUSY", " -- failed", "Failed (BUSY)"]
 
 
 def test_expect_wins_over_abort_on_the_same_byte() -> None:
-    engine = ChatEngine(script("ABORT", "BUSY", "BUSY"), 0)
+    engine = ChatEngine(script("ABORT", "BUSY", "BUSY"), now=0)
     engine.receive_data(b"BUSY", 0)
     assert engine.exit_status == 0
 
 
 def test_clr_abort_removes_and_renumbers() -> None:
     words = ("ABORT", "BUSY", "ABORT", "NO CARRIER", "CLR_ABORT", "BUSY", "OK")
-    engine = ChatEngine(script(*words), 0)
+    engine = ChatEngine(script(*words), now=0)
     engine.receive_data(b"BUSY NO CARRIER", 0)
     assert engine.exit_status == 4  # NO CARRIER moved to the first slot, as chat packs it
 
 
 def test_subexpect_sends_on_timeout_then_expects_again() -> None:
-    engine = ChatEngine(script("ogin:--ogin:", "ppp", timeout=3), 0)
+    engine = ChatEngine(script("ogin:--ogin:", "ppp", timeout=3), now=0)
     assert engine.get_timer() == 3
     engine.handle_timer(3)
     assert engine.data_to_send() == b"\r"  # the empty sub-send is a bare CR
@@ -177,21 +177,21 @@ def test_subexpect_sends_on_timeout_then_expects_again() -> None:
 
 
 def test_subexpect_without_final_expect_succeeds_after_sending() -> None:
-    engine = ChatEngine(script("OK-ATZ", "next", timeout=1), 0)
+    engine = ChatEngine(script("OK-ATZ", "next", timeout=1), now=0)
     engine.handle_timer(1)
     assert engine.data_to_send() == b"ATZ\rnext\r"
     assert engine.exit_status == 0
 
 
 def test_subexpect_abort_is_not_retried() -> None:
-    engine = ChatEngine(script("ABORT", "BUSY", "OK-AT-OK"), 0)
+    engine = ChatEngine(script("ABORT", "BUSY", "OK-AT-OK"), now=0)
     engine.receive_data(b"BUSY", 0)
     assert engine.exit_status == 4
     assert engine.data_to_send() == b""
 
 
 def test_subexpect_escaped_dash_is_literal() -> None:
-    engine = ChatEngine(script("a\\-b", "x"), 0)
+    engine = ChatEngine(script("a\\-b", "x"), now=0)
     engine.receive_data(b"a-b", 0)
     assert engine.data_to_send() == b"x\r"
 
@@ -201,7 +201,7 @@ def test_subexpect_escaped_dash_is_literal() -> None:
 
 def test_report_is_one_shot_and_collects_to_control_char() -> None:
     s = script("REPORT", "CONNECT", "", "ATD", "CONNECT", "", "OK", "")
-    engine = ChatEngine(s, 0)
+    engine = ChatEngine(s, now=0)
     engine.receive_data(b"CONNECT 9600/ARQ\r\nCONNECT again OK", 0)
     actions = [a for a in iter(engine.next_action, None)]
     assert actions == [Report("CONNECT 9600/ARQ")]
@@ -209,14 +209,14 @@ def test_report_is_one_shot_and_collects_to_control_char() -> None:
 
 
 def test_clr_report() -> None:
-    engine = ChatEngine(script("REPORT", "CONNECT", "CLR_REPORT", "CONNECT", "CONNECT"), 0)
+    engine = ChatEngine(script("REPORT", "CONNECT", "CLR_REPORT", "CONNECT", "CONNECT"), now=0)
     engine.receive_data(b"CONNECT 1200\r", 0)
     assert engine.done
     assert list(iter(engine.next_action, None)) == []
 
 
 def test_final_report_drains_until_quiet_and_keeps_ppp_flag() -> None:
-    engine = ChatEngine(script("REPORT", "CONNECT", "CONNECT"), 0)
+    engine = ChatEngine(script("REPORT", "CONNECT", "CONNECT"), now=0)
     engine.receive_data(b"CONNECT 1152", 0)
     assert not engine.done
     assert engine.exit_status == 0
@@ -225,7 +225,7 @@ def test_final_report_drains_until_quiet_and_keeps_ppp_flag() -> None:
     assert engine.done
     assert engine.leftover == b"~\xff\x03"
     assert engine.next_action() == Report("CONNECT 115200")
-    engine = ChatEngine(script("REPORT", "CONNECT", "CONNECT"), 0)
+    engine = ChatEngine(script("REPORT", "CONNECT", "CONNECT"), now=0)
     engine.receive_data(b"CONNECT 2400", 0)
     assert engine.get_timer() == 1.0
     engine.handle_timer(1.0)
@@ -235,7 +235,7 @@ def test_final_report_drains_until_quiet_and_keeps_ppp_flag() -> None:
 
 def test_say_echo_hangup_actions() -> None:
     s = script("SAY", "dialling\\n", "ECHO", "ON", "HANGUP", "OFF", "OK", "", "SAY", "done\\c")
-    engine = ChatEngine(s, 0)
+    engine = ChatEngine(s, now=0)
     engine.receive_data(b"AT\r\nOK", 0)
     assert list(iter(engine.next_action, None)) == [
         Say(b"dialling\n\r"),  # chat cleans SAY as a send string: CR unless \c
@@ -247,25 +247,25 @@ def test_say_echo_hangup_actions() -> None:
 
 
 def test_echo_off_and_control_rendering() -> None:
-    engine = ChatEngine(script("X", "", echo=True), 0)
+    engine = ChatEngine(script("X", "", echo=True), now=0)
     engine.receive_data(b"\x01\x7f\x9bX", 0)
     assert engine.next_action() == Echo("^A^?^[X")
 
 
 def test_hangup_on_ends_with_2_and_off_waits_for_timeout() -> None:
-    engine = ChatEngine(script("OK"), 0)
-    engine.connection_lost(1.0)
+    engine = ChatEngine(script("OK"), now=0)
+    engine.connection_lost(now=1.0)
     assert engine.exit_status == 2
     assert engine.fail_reason == "SIGHUP"
-    engine = ChatEngine(script("HANGUP", "OFF", "OK", timeout=5), 0)
-    engine.connection_lost(1.0)
+    engine = ChatEngine(script("HANGUP", "OFF", "OK", timeout=5), now=0)
+    engine.connection_lost(now=1.0)
     assert not engine.done
     engine.handle_timer(5)
     assert engine.exit_status == 3
 
 
 def test_terminate_from_outside() -> None:
-    engine = ChatEngine(script("OK"), 0)
+    engine = ChatEngine(script("OK"), now=0)
     engine.terminate("SIGINT", 2)
     assert engine.done
     assert engine.exit_status == 2
@@ -294,14 +294,14 @@ def test_terminate_from_outside() -> None:
     ],
 )
 def test_send_escapes(word: str, wire: bytes) -> None:
-    engine = ChatEngine(script("", word), 0)
+    engine = ChatEngine(script("", word), now=0)
     assert engine.data_to_send() == wire
     assert engine.done
 
 
 def test_phone_substitution_only_in_send() -> None:
     s = script("", "ATDT\\T,\\U", "\\T", "", phone=b"555", phone2=b"9\\d1")
-    engine = ChatEngine(s, 0)
+    engine = ChatEngine(s, now=0)
     assert engine.data_to_send() == b"ATDT555,9"  # \d inside -U text is a pause, as in chat
     engine.handle_timer(1.0)
     assert engine.data_to_send() == b"1\r"
@@ -311,22 +311,22 @@ def test_phone_substitution_only_in_send() -> None:
 
 def test_env_substitution_with_E() -> None:
     s = ChatScript.parse_args(["-E", "", "AT$CMD\\$x"], env={"CMD": "Z"})
-    assert ChatEngine(s, 0).data_to_send() == b"ATZ$x\r"
+    assert ChatEngine(s, now=0).data_to_send() == b"ATZ$x\r"
     s = ChatScript.parse_args(["", "AT$CMD"], env={"CMD": "Z"})
-    assert ChatEngine(s, 0).data_to_send() == b"AT$CMD\r"
+    assert ChatEngine(s, now=0).data_to_send() == b"AT$CMD\r"
 
 
 @pytest.mark.parametrize(
     ("word", "text"), [("O\\K", b"OK"), ("\\N\\d\\p", b"Ndp"), ("a\\sb", b"a b"), ("^M", b"\r")]
 )
 def test_expect_escapes(word: str, text: bytes) -> None:
-    engine = ChatEngine(script(word), 0)
+    engine = ChatEngine(script(word), now=0)
     engine.receive_data(text, 0)
     assert engine.exit_status == 0
 
 
 def test_delays_pauses_and_break_are_ordered() -> None:
-    engine = ChatEngine(script("", "A\\dB\\pC\\KD"), 100.0)
+    engine = ChatEngine(script("", "A\\dB\\pC\\KD"), now=100.0)
     assert engine.data_to_send() == b"A"
     assert engine.get_timer() == 101.0
     engine.handle_timer(100.5)
@@ -344,7 +344,7 @@ def test_delays_pauses_and_break_are_ordered() -> None:
 
 
 def test_break_word() -> None:
-    engine = ChatEngine(script("", "BREAK"), 0)
+    engine = ChatEngine(script("", "BREAK"), now=0)
     assert engine.next_action() == Break()
     engine.handle_timer(0)
     assert engine.done
@@ -353,14 +353,14 @@ def test_break_word() -> None:
 
 def test_at_file_send(tmp_path: Path) -> None:
     (tmp_path / "pw").write_bytes(b"secret\n")
-    engine = ChatEngine(script("", f"@{tmp_path / 'pw'}"), 0)
+    engine = ChatEngine(script("", f"@{tmp_path / 'pw'}"), now=0)
     assert engine.data_to_send() == b"secret\r"
     with pytest.raises(ChatScriptError, match="open failed"):
         script("", f"@{tmp_path / 'missing'}")
 
 
 def test_high_bit_is_stripped_when_matching() -> None:
-    engine = ChatEngine(script("OK"), 0)
+    engine = ChatEngine(script("OK"), now=0)
     engine.receive_data(b"\xcf\xcb", 0)
     assert engine.exit_status == 0
 
@@ -383,20 +383,22 @@ def _dial(engine: ChatEngine, chunks: Sequence[bytes]) -> tuple[bytes, int | Non
 @pytest.mark.parametrize("split", range(len(TRANSCRIPT) + 1))
 def test_split_at_every_offset(split: int) -> None:
     words = ("", "ATZ", "OK", "ATDT1", "CONNECT", "\\c")
-    whole = _dial(ChatEngine(script(*words), 0), [TRANSCRIPT])
+    whole = _dial(ChatEngine(script(*words), now=0), [TRANSCRIPT])
     assert whole == (b"ATZ\rATDT1\r", 0, b" 115200\r\n~\xff\x7d\x23\xc0\x21")
     parts = [TRANSCRIPT[:split], TRANSCRIPT[split:]]
-    assert _dial(ChatEngine(script(*words), 0), parts) == whole
+    assert _dial(ChatEngine(script(*words), now=0), parts) == whole
 
 
 def test_byte_by_byte() -> None:
     words = ("", "ATZ", "OK", "ATDT1", "CONNECT", "\\c")
     chunks = [TRANSCRIPT[i : i + 1] for i in range(len(TRANSCRIPT))]
-    assert _dial(ChatEngine(script(*words), 0), chunks)[2] == b" 115200\r\n~\xff\x7d\x23\xc0\x21"
+    assert (
+        _dial(ChatEngine(script(*words), now=0), chunks)[2] == b" 115200\r\n~\xff\x7d\x23\xc0\x21"
+    )
 
 
 def test_bytes_during_a_delay_wait_for_the_next_expect() -> None:
-    engine = ChatEngine(script("", "A\\d", "OK"), 0)
+    engine = ChatEngine(script("", "A\\d", "OK"), now=0)
     assert engine.data_to_send() == b"A"
     assert not engine.reading
     engine.receive_data(b"xxOKyy", 0.5)
@@ -408,14 +410,14 @@ def test_bytes_during_a_delay_wait_for_the_next_expect() -> None:
 
 
 def test_after_done_received_bytes_join_leftover() -> None:
-    engine = ChatEngine(script("OK"), 0)
+    engine = ChatEngine(script("OK"), now=0)
     engine.receive_data(b"OK~", 0)
     engine.receive_data(b"\xff", 0)
     assert engine.leftover == b"~\xff"
 
 
 def test_long_noise_before_match() -> None:
-    engine = ChatEngine(script("CONNECT"), 0)
+    engine = ChatEngine(script("CONNECT"), now=0)
     engine.receive_data(b"x" * 5000 + b"CONN", 0)
     engine.receive_data(b"ECT!", 0)
     assert engine.exit_status == 0
@@ -488,7 +490,7 @@ def test_limits() -> None:
 
 
 def test_trailing_keyword_without_argument_is_ignored() -> None:
-    engine = ChatEngine(script("", "AT", "ABORT"), 0)
+    engine = ChatEngine(script("", "AT", "ABORT"), now=0)
     assert engine.done
     assert engine.exit_status == 0
 
@@ -526,7 +528,7 @@ def test_parse_connect_command(cmd: str, argv: list[str] | None) -> None:
 )
 def test_random_bytes_never_raise(chunks: list[bytes], ticks: list[float]) -> None:
     s = ChatScript.from_file(str(VECTORS / "dial.chat"), read_file=read_file, phone=b"1", echo=True)
-    engine = ChatEngine(s, 0.0)
+    engine = ChatEngine(s, now=0.0)
     now = 0.0
     for i, chunk in enumerate(chunks):
         engine.receive_data(chunk, now)
@@ -546,7 +548,7 @@ def test_random_scripts_compile_or_fail_cleanly(words: list[str]) -> None:
         s = script(*words, phone=b"12")
     except ChatScriptError:
         return
-    engine = ChatEngine(s, 0.0)
+    engine = ChatEngine(s, now=0.0)
     engine.receive_data(b"AB-AB", 0.0)
     for t in (1.0, 50.0, 100.0, 200.0, 500.0):
         engine.handle_timer(t)
@@ -571,7 +573,7 @@ def _run_on(device: str, engine: ChatEngine) -> int:
 def test_modemsim_dial_through_runner() -> None:
     with ModemSim() as modem:
         s = ChatScript.from_file(str(VECTORS / "dial.chat"), read_file=read_file, phone=b"5551234")
-        engine = ChatEngine(s, time.monotonic())
+        engine = ChatEngine(s, now=time.monotonic())
         assert _run_on(modem.device, engine) == 0
         assert modem.commands == ["ATZ", "ATDT5551234"]
         assert modem.online
@@ -581,7 +583,7 @@ def test_modemsim_dial_through_runner() -> None:
 def test_modemsim_failures_through_runner(result: str, status: int) -> None:
     with ModemSim(dial_result=result) as modem:
         s = ChatScript.from_file(str(VECTORS / "dial.chat"), read_file=read_file, phone=b"5551234")
-        assert _run_on(modem.device, ChatEngine(s, time.monotonic())) == status
+        assert _run_on(modem.device, ChatEngine(s, now=time.monotonic())) == status
 
 
 def test_runner_timeout_on_silent_line(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -594,7 +596,7 @@ def test_runner_timeout_on_silent_line(monkeypatch: pytest.MonkeyPatch) -> None:
 
     async def run(fd: int) -> int:
         loop = asyncio.get_running_loop()
-        engine = ChatEngine(script("", "ATX9", "NEVER", timeout=1), loop.time())
+        engine = ChatEngine(script("", "ATX9", "NEVER", timeout=1), now=loop.time())
         call_at = loop.call_at
 
         def spy_call_at(
@@ -679,7 +681,7 @@ def test_cli_usage_error_exit_1() -> None:
 def test_verbose_keyword_lines_and_long_lines(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO, "pyppp.chat")
     words = ("ABORT", "B", "CLR_ABORT", "B", "REPORT", "R", "CLR_REPORT", "R", "-x", "", "Z")
-    engine = ChatEngine(script(*words, verbose=True), 0)
+    engine = ChatEngine(script(*words, verbose=True), now=0)
     engine.receive_data(b"y" * 85 + b"Z", 0)
     assert engine.exit_status == 0
     assert messages(caplog) == [
@@ -698,7 +700,7 @@ def test_verbose_keyword_lines_and_long_lines(caplog: pytest.LogCaptureFixture) 
 
 
 def test_unread_bytes_are_bounded_and_counted() -> None:
-    engine = ChatEngine(script("", "A\\d", "OK"), 0)
+    engine = ChatEngine(script("", "A\\d", "OK"), now=0)
     engine.receive_data(b"x" * 70000, 0)
     assert engine.dropped == 70000 - 65536
     assert len(engine.leftover) == 65536
@@ -745,7 +747,7 @@ def test_files_are_read_only_through_the_injected_reader() -> None:
 
     s = ChatScript.parse_args(["-f", "script.chat"], read_file=reader)
     assert asked == [(b"script.chat", (1 << 20) + 1), (b"secret", 1023)]
-    assert ChatEngine(s, 0).data_to_send() == b"x" * 1023 + b"\r"  # chat's STR_LEN - 1
+    assert ChatEngine(s, now=0).data_to_send() == b"x" * 1023 + b"\r"  # chat's STR_LEN - 1
     with pytest.raises(ChatScriptError, match="missing -- open failed: No such file"):
         ChatScript.parse_args(["-f", "missing"], read_file=reader)
     with pytest.raises(ChatScriptError, match="open failed: no file reader given"):
@@ -783,9 +785,9 @@ def test_t_option_number_too_large_is_a_script_error(digits: str) -> None:
 
 
 def test_timeout_at_the_bound_and_leading_zeros_work() -> None:
-    engine = ChatEngine(script("TIMEOUT", "0002147483647", "OK"), 0.0)
+    engine = ChatEngine(script("TIMEOUT", "0002147483647", "OK"), now=0.0)
     assert engine.get_timer() == 2147483647.0
-    assert ChatEngine(script("OK", timeout=2147483647), 0.0).get_timer() == 2147483647.0
+    assert ChatEngine(script("OK", timeout=2147483647), now=0.0).get_timer() == 2147483647.0
     with pytest.raises(ChatScriptError, match="out of range"):
         script("OK", timeout=10**400)
 
@@ -816,9 +818,9 @@ def test_nul_in_chat_file_name_is_a_script_error() -> None:
 def test_one_large_read_equals_the_same_bytes_in_small_reads() -> None:
     """The holding buffer's bound applies to bytes held, not to the size of one read."""
     data = b"x" * 70000 + b"OK!"
-    whole = ChatEngine(script("OK"), 0)
+    whole = ChatEngine(script("OK"), now=0)
     whole.receive_data(data, 0)
-    parts = ChatEngine(script("OK"), 0)
+    parts = ChatEngine(script("OK"), now=0)
     for i in range(0, len(data), 4096):
         parts.receive_data(data[i : i + 4096], 0)
     assert (whole.exit_status, whole.leftover, whole.dropped) == (0, b"!", 0)

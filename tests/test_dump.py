@@ -96,6 +96,19 @@ def test_require_pap_then_noauth_keeps_auth_off() -> None:
     assert read_back(options).auth is False
 
 
+def test_options_no_file_can_give_are_an_option_error() -> None:
+    """Each of `crtscts` and `xonxoff` turns the other off: no options file sets both on.
+
+    dump raised AssertionError ("dump cannot order") on such options, made by hand.
+    """
+    options = dataclasses.replace(
+        read("crtscts"), xonxoff=True, sources={"crtscts": "test:1", "xonxoff": "test:2"}
+    )
+    with pytest.raises(ConfigError, match="no order of crtscts, xonxoff reads back") as info:
+        dump(options)
+    assert info.value.exit_status == 2
+
+
 def test_password_is_masked() -> None:
     assert "password ??????\t\t# (from test:1)" in dump(read("password gargleBlaster"))
 

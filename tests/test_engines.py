@@ -34,7 +34,7 @@ def test_reads_stop_at_the_match_and_the_rest_stays_in_the_pipe() -> None:
     os.write(w, b"junk OK~\xff\x03")
 
     async def main() -> tuple[int, bytes]:
-        engine = ChatEngine(script("OK", "bye\\c"), asyncio.get_running_loop().time())
+        engine = ChatEngine(script("OK", "bye\\c"), now=asyncio.get_running_loop().time())
         port = FdPort(r, out_w, read_size=1)
         try:
             return await drive(engine, port)
@@ -57,7 +57,7 @@ def test_handshake_leftover_and_the_rest_in_the_tty() -> None:
     os.write(master, b"CLIENT~\xff")
 
     async def main() -> tuple[int, bytes]:
-        server = DccServer(asyncio.get_running_loop().time())
+        server = DccServer(now=asyncio.get_running_loop().time())
         return await drive(server, FdPort(slave))
 
     try:
@@ -75,7 +75,7 @@ def test_end_of_input_with_hangup_off_and_no_timeout_gives_up_with_3() -> None:
     os.close(w)
 
     async def main() -> tuple[int, bytes]:
-        engine = ChatEngine(script("HANGUP", "OFF", "OK", timeout=0), 0.0)
+        engine = ChatEngine(script("HANGUP", "OFF", "OK", timeout=0), now=0.0)
         return await drive(engine, FdPort(r))
 
     try:
@@ -89,7 +89,7 @@ def test_end_of_input_is_a_hangup() -> None:
     os.close(w)
 
     async def main() -> int:
-        engine = ChatEngine(script("OK"), 0.0)
+        engine = ChatEngine(script("OK"), now=0.0)
         status, _ = await drive(engine, FdPort(r))
         assert engine.fail_reason == "SIGHUP"
         return status
@@ -106,7 +106,7 @@ def test_write_failure_ends_the_script_with_2() -> None:
     os.close(out_r)  # writes fail with EPIPE
 
     async def main() -> tuple[int, str | None]:
-        engine = ChatEngine(script("", "ATZ", "OK"), 0.0)
+        engine = ChatEngine(script("", "ATZ", "OK"), now=0.0)
         status, _ = await drive(engine, FdPort(r, out_w))
         return status, engine.fail_reason
 
@@ -126,7 +126,7 @@ def test_actions_go_to_perform_and_poke_takes_outside_changes() -> None:
     seen: list[ChatAction] = []
 
     async def main() -> tuple[int, bytes]:
-        engine = ChatEngine(script("SAY", "hi\\c", "NEVER", timeout=0), 0.0)
+        engine = ChatEngine(script("SAY", "hi\\c", "NEVER", timeout=0), now=0.0)
         driver = PreludeDriver(engine, FdPort(r, out_w), perform=seen.append)
         task = asyncio.ensure_future(driver.run())
         await asyncio.sleep(0)
@@ -150,7 +150,7 @@ def test_regular_file_input(tmp_path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
 
     async def main() -> tuple[int, bytes]:
-        return await drive(ChatEngine(script("OK"), 0.0), FdPort(fd, out_w, read_size=1))
+        return await drive(ChatEngine(script("OK"), now=0.0), FdPort(fd, out_w, read_size=1))
 
     try:
         assert run(main()) == (0, b"")

@@ -188,16 +188,16 @@ def test_the_first_probe_goes_when_the_network_comes_up_before_any_datagram() ->
 def test_probes_go_out_only_while_ip_flows_at_most_once_a_second() -> None:
     sizer = FrameSizer(1500)
     plenty = 10**9  # octets sent: the budget is never what holds a probe back here
-    assert sizer.probe(0.0, 0, plenty) == 1500  # the first: once the network is up
-    assert sizer.probe(1.5, 0, plenty) is None  # then none while no IP goes either way
-    assert sizer.probe(2.0, 10, 2 * plenty) == 1500
-    assert sizer.probe(2.5, 20, 3 * plenty) is None  # within the interval
-    assert sizer.probe(3.1, 20, 4 * plenty) == 1500  # IP went 0.6 s ago: still flowing
-    assert sizer.probe(2.5 + ACTIVE, 20, 5 * plenty) == 1500
-    assert sizer.probe(2.6 + ACTIVE, 20, 6 * plenty) is None  # quiet for ACTIVE seconds
-    assert sizer.probe(30.0, 20, 7 * plenty) is None  # an idle link sends none
-    assert sizer.probe(31.0, 21, 8 * plenty) == 1500
-    assert FrameSizer(1500, enabled=False).probe(5.0, 30, plenty) is None
+    assert sizer.probe(0, plenty, 0.0) == 1500  # the first: once the network is up
+    assert sizer.probe(0, plenty, 1.5) is None  # then none while no IP goes either way
+    assert sizer.probe(10, 2 * plenty, 2.0) == 1500
+    assert sizer.probe(20, 3 * plenty, 2.5) is None  # within the interval
+    assert sizer.probe(20, 4 * plenty, 3.1) == 1500  # IP went 0.6 s ago: still flowing
+    assert sizer.probe(20, 5 * plenty, 2.5 + ACTIVE) == 1500
+    assert sizer.probe(20, 6 * plenty, 2.6 + ACTIVE) is None  # quiet for ACTIVE seconds
+    assert sizer.probe(20, 7 * plenty, 30.0) is None  # an idle link sends none
+    assert sizer.probe(21, 8 * plenty, 31.0) == 1500
+    assert FrameSizer(1500, enabled=False).probe(30, plenty, 5.0) is None
 
 
 def test_probes_on_a_clean_line_take_at_most_a_fifth_of_a_percent_of_what_is_sent() -> None:
@@ -209,7 +209,7 @@ def test_probes_on_a_clean_line_take_at_most_a_fifth_of_a_percent_of_what_is_sen
     later: int | None = None
     for second in range(1, 601):
         sent += 11_520
-        size = sizer.probe(float(second), second, sent)
+        size = sizer.probe(second, sent, float(second))
         if size is not None:
             probes += 1
             first = first or second
@@ -224,8 +224,8 @@ def test_probes_on_a_clean_line_take_at_most_a_fifth_of_a_percent_of_what_is_sen
     # Once frames are damaged, the probes measure once a second whatever the budget.
     sizer.update(sent, 1000, 0)
     sizer.update(sent + 100_000, 1100, 5)
-    assert sizer.probe(1000.0, 1000, sent + 1) == sizer.current
-    assert sizer.probe(1001.0, 1001, sent + 2) == sizer.current
+    assert sizer.probe(1000, sent + 1, 1000.0) == sizer.current
+    assert sizer.probe(1001, sent + 2, 1001.0) == sizer.current
 
 
 def test_tcp_resending_makes_the_probes_measure_once_a_second() -> None:
@@ -236,7 +236,7 @@ def test_tcp_resending_makes_the_probes_measure_once_a_second() -> None:
     def second(now: float) -> int | None:
         nonlocal sent
         sent += 11_520
-        return sizer.probe(now, int(now * 10), sent)
+        return sizer.probe(int(now * 10), sent, now)
 
     assert second(0.1) == 1500  # the link's first probe
     sizer.resends.look(bytes(segment))

@@ -466,3 +466,75 @@ def test_a_compressed_datagram_in_the_read_that_opens_ccp_is_decompressed() -> N
     assert a.ccp.is_opened
     assert received(pair, "a") == [packet(1)]
     assert a.ccp.errors == 0
+
+
+def _ccp_frames(data: bytes) -> list[tuple[int, int]]:
+    """(code, identifier) of every CCP packet in ``data``."""
+    frames = hdlc.Deframer(accm=0, mru=65535).feed(data)
+    return [(f.information[0], f.information[1]) for f in frames if f.protocol == PPPProtocol.CCP]
+
+
+def test_reset_requests_for_an_owner_that_never_drains_queue_one_reset_ack() -> None:
+    """Review of issue P: Reset-Acks queue behind the data, outside the control-queue bound.
+
+    Each Reset-Request queued one more Ack (100,000 of them grew ``pending_bytes`` to 1 MB);
+    an Ack still queued answers every request after it, so the newest replaces it.
+    """
+    pair = up(ccp_link("a"), ccp_link("b"))
+    a, _ = links(pair)
+    assert a.ccp is not None
+    a.data_to_send()
+    encoder = hdlc.FrameEncoder(accm=0xFFFFFFFF)
+    requests = [ControlPacket(RESET_REQ, n & 0xFF).encode() for n in range(1, 3001)]
+    a.receive_data(b"".join(encoder.encode(PPPProtocol.CCP, r) for r in requests), pair.now)
+    assert a.ccp.resets_received == 3000
+    assert a.lcp_result is not None
+    framing = hdlc.FrameEncoder(accm=a.lcp_result.peer_accm)
+    one_ack = framing.encode(PPPProtocol.CCP, ControlPacket(RESET_ACK, 3000 & 0xFF).encode())
+    assert a.pending_bytes <= len(one_ack)
+    assert _ccp_frames(a.data_to_send()) == [(RESET_ACK, 3000 & 0xFF)]
+
+
+def test_reset_acks_with_datagrams_between_them_all_go_in_order() -> None:
+    """Only an Ack with nothing behind it gives way: the datagrams after an Ack were
+    compressed from the history it starts, so it must reach the peer before them."""
+    pair = up(ccp_link("a"), ccp_link("b"))
+    a, _ = links(pair)
+    encoder = hdlc.FrameEncoder(accm=0xFFFFFFFF)
+
+    def reset_request(identifier: int) -> None:
+        request = ControlPacket(RESET_REQ, identifier).encode()
+        a.receive_data(encoder.encode(PPPProtocol.CCP, request), pair.now)
+
+    sent = [packet(i) for i in range(4)]
+    a.send_ip(sent[0], pair.now)
+    reset_request(1)
+    a.send_ip(sent[1], pair.now)
+    a.send_ip(sent[2], pair.now)
+    reset_request(2)
+    reset_request(3)  # replaces the Ack to 2: no datagram between them
+    a.send_ip(sent[3], pair.now)
+    order = [
+        ("ack", f.information[1]) if f.protocol == PPPProtocol.CCP else ("ip", 0)
+        for f in hdlc.Deframer(accm=0, mru=65535).feed(a.data_to_send())
+    ]
+    assert order == [("ip", 0), ("ack", 1), ("ip", 0), ("ip", 0), ("ack", 3), ("ip", 0)]
+    assert a.stats.discarded["CCP answer superseded before it was sent"] == 1
+
+
+def test_configure_requests_for_an_owner_that_never_drains_queue_one_configure_ack() -> None:
+    """Our CCP Configure-Ack queues behind queued datagrams (module datapath): a storm of
+    Configure-Requests queued one Ack each, outside the control-queue bound."""
+    pair = up(ccp_link("a"), ccp_link("b"))
+    a, _ = links(pair)
+    request = next(p for _, p in reversed(pair.b_to_a.packets(PPPProtocol.CCP)) if p.code == 1)
+    a.send_ip(packet(0), pair.now)  # queued, not drained
+    before = a.pending_bytes
+    encoder = hdlc.FrameEncoder(accm=0xFFFFFFFF)
+    storm = [
+        ControlPacket(1, n & 0xFF, request.data).encode() for n in range(request.identifier, 2000)
+    ]
+    a.receive_data(b"".join(encoder.encode(PPPProtocol.CCP, r) for r in storm), pair.now)
+    assert a.pending_bytes - before <= 64
+    acks = [(c, i) for c, i in _ccp_frames(a.data_to_send()) if c == 2]
+    assert acks == [(2, (2000 - 1) & 0xFF)]

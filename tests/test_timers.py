@@ -71,7 +71,7 @@ def test_queue_fires_each_deadline_once_in_order_never_early(
             now = max(now, wake + lateness)
             mark = queue.mark()
             in_pass: list[float] = []
-            while (key := queue.pop_due(now, mark)) is not None:
+            while (key := queue.pop_due(mark, now=now)) is not None:
                 deadline = armed.pop(key)
                 assert deadline <= now, "fired early"
                 if not lateness:
@@ -111,7 +111,11 @@ def test_wake_time_rounds_up_to_the_tick_and_coalesces() -> None:
     wake = queue.wake_time()
     assert wake is not None
     assert 1.0035 <= wake <= 1.004 + 1e-12
-    assert [queue.pop_due(wake), queue.pop_due(wake), queue.pop_due(wake)] == ["a", "b", None]
+    assert [queue.pop_due(now=wake), queue.pop_due(now=wake), queue.pop_due(now=wake)] == [
+        "a",
+        "b",
+        None,
+    ]
     assert queue.wake_time() == pytest.approx(1.008)
 
 
@@ -124,8 +128,8 @@ def test_moves_and_clears_leave_no_stale_entry_behind() -> None:
     queue.set(1, 5.0)  # unchanged: free
     queue.clear(0)
     assert queue.earliest() == 5.0
-    assert queue.pop_due(4.999) is None
-    assert queue.pop_due(5.0) == 1
+    assert queue.pop_due(now=4.999) is None
+    assert queue.pop_due(now=5.0) == 1
     assert queue.get(1) is None
     assert queue.get(2) == 10.0 + 9998
 
@@ -134,10 +138,10 @@ def test_a_deadline_armed_during_a_pass_waits_for_the_next() -> None:
     queue: DeadlineQueue[str] = DeadlineQueue()
     queue.set("a", 1.0)
     mark = queue.mark()
-    assert queue.pop_due(2.0, mark) == "a"
+    assert queue.pop_due(mark, now=2.0) == "a"
     queue.set("a", 0.5)  # re-armed in the past by its own callback
-    assert queue.pop_due(2.0, mark) is None
-    assert queue.pop_due(2.0, queue.mark()) == "a"
+    assert queue.pop_due(mark, now=2.0) is None
+    assert queue.pop_due(queue.mark(), now=2.0) == "a"
 
 
 def test_negative_tick_refused() -> None:

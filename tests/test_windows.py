@@ -66,7 +66,7 @@ def back_to_back(a: Engine, b: Engine, now: float = 0.0, limit: int = 100) -> fl
 
 
 def test_server_answers_client_and_hands_over_at_flag() -> None:
-    server = DccServer(0.0)
+    server = DccServer(now=0.0)
     server.receive_data(b"CLIENT", 0.1)
     assert server.data_to_send() == b"CLIENTSERVER"
     assert not server.done
@@ -84,13 +84,13 @@ def test_server_answers_client_and_hands_over_at_flag() -> None:
     [b"CLIENTCLIENT", b"\x00CLIENT", b"\r\nCLIENT\r\n", b"\xf3\x01garbageCLI\x00ENT", b"\xc3LIENT"],
 )
 def test_server_tolerates_repeats_nul_and_noise(noise: bytes) -> None:
-    server = DccServer(0.0)
+    server = DccServer(now=0.0)
     server.receive_data(noise, 0.0)
     assert server.data_to_send() == b"CLIENTSERVER"
 
 
 def test_server_answers_once_per_burst() -> None:
-    server = DccServer(0.0, burst_gap=1.0)
+    server = DccServer(burst_gap=1.0, now=0.0)
     for t in (0.0, 0.2, 0.5):
         server.receive_data(b"CLIENT", t)
     assert server.data_to_send() == b"CLIENTSERVER"
@@ -102,14 +102,14 @@ def test_server_answers_once_per_burst() -> None:
 
 @pytest.mark.parametrize("split", range(1, 6))
 def test_server_finds_client_split_across_reads(split: int) -> None:
-    server = DccServer(0.0)
+    server = DccServer(now=0.0)
     server.receive_data(b"xxCLIENT"[: 2 + split], 0)
     server.receive_data(b"xxCLIENT"[2 + split :], 0)
     assert server.data_to_send() == b"CLIENTSERVER"
 
 
 def test_server_accepts_direct_ppp() -> None:
-    server = DccServer(0.0)
+    server = DccServer(now=0.0)
     server.receive_data(b"\r\n" + LCP, 0.0)
     assert server.done
     assert server.exit_status == 0
@@ -119,7 +119,7 @@ def test_server_accepts_direct_ppp() -> None:
 
 
 def test_server_does_not_answer_into_ppp() -> None:
-    server = DccServer(0.0)
+    server = DccServer(now=0.0)
     server.receive_data(b"CLIENT" + LCP, 0.0)
     assert server.data_to_send() == b""
     assert server.done
@@ -127,7 +127,7 @@ def test_server_does_not_answer_into_ppp() -> None:
 
 
 def test_server_timeout() -> None:
-    server = DccServer(5.0, timeout=10)
+    server = DccServer(timeout=10, now=5.0)
     server.receive_data(b"noise", 6)
     assert server.get_timer() == 15.0
     server.handle_timer(14.9)
@@ -135,12 +135,12 @@ def test_server_timeout() -> None:
     server.handle_timer(15.0)
     assert server.exit_status == 3
     assert "no CLIENT or PPP frame" in (server.fail_reason or "")
-    assert DccServer(0.0, timeout=None).get_timer() is None
+    assert DccServer(timeout=None, now=0.0).get_timer() is None
 
 
 def test_hangup_fails_with_2() -> None:
-    server = DccServer(0.0)
-    server.connection_lost(1.0)
+    server = DccServer(now=0.0)
+    server.connection_lost(now=1.0)
     assert server.exit_status == 2
 
 
@@ -148,7 +148,7 @@ def test_hangup_fails_with_2() -> None:
 
 
 def test_client_sends_and_retries_then_fails() -> None:
-    client = DccClient(0.0, attempts=3, interval=2.0)
+    client = DccClient(attempts=3, interval=2.0, now=0.0)
     assert client.data_to_send() == b"CLIENT"
     sent = []
     for t in (2.0, 4.0, 6.0):
@@ -164,7 +164,7 @@ def test_client_sends_and_retries_then_fails() -> None:
     "reply", [b"CLIENTSERVER", b"SERVER", b"\x00\r\nCLIENTSERVER", b"\xd3ERVER"]
 )
 def test_client_accepts_server_anywhere(reply: bytes) -> None:
-    client = DccClient(0.0)
+    client = DccClient(now=0.0)
     client.receive_data(reply + LCP, 0.5)
     assert client.done
     assert client.exit_status == 0
@@ -173,7 +173,7 @@ def test_client_accepts_server_anywhere(reply: bytes) -> None:
 
 @pytest.mark.parametrize("split", range(len(b"CLIENTSERVER~") + 1))
 def test_client_split_at_every_offset(split: int) -> None:
-    client = DccClient(0.0)
+    client = DccClient(now=0.0)
     data = b"CLIENTSERVER~\xff"
     client.receive_data(data[:split], 0)
     client.receive_data(data[split:], 0)
@@ -182,29 +182,29 @@ def test_client_split_at_every_offset(split: int) -> None:
 
 
 def test_client_accepts_plain_ppp_server_unless_told_not_to() -> None:
-    client = DccClient(0.0)
+    client = DccClient(now=0.0)
     client.receive_data(LCP, 0)
     assert client.exit_status == 0
     assert client.leftover == LCP
-    strict = DccClient(0.0, accept_ppp=False)
+    strict = DccClient(accept_ppp=False, now=0.0)
     strict.receive_data(LCP, 0)
     assert not strict.done
 
 
 def test_client_bad_arguments() -> None:
     with pytest.raises(ValueError, match="attempts"):
-        DccClient(0.0, attempts=0)
+        DccClient(attempts=0, now=0.0)
 
 
 # -- interop: native engines and the HOWTO's chat scripts ------------------------------------
 
 
 def chat(name: str, now: float = 0.0) -> ChatEngine:
-    return ChatEngine(ChatScript.from_file(str(VECTORS / name), read_file=read_file), now)
+    return ChatEngine(ChatScript.from_file(str(VECTORS / name), read_file=read_file), now=now)
 
 
 def test_native_client_and_server() -> None:
-    client, server = DccClient(0.0), DccServer(0.0)
+    client, server = DccClient(now=0.0), DccServer(now=0.0)
     back_to_back(client, server)
     assert client.exit_status == server.exit_status == 0
     assert client.leftover == LCP
@@ -212,7 +212,7 @@ def test_native_client_and_server() -> None:
 
 
 def test_winserver_chat_against_native_server() -> None:
-    client, server = chat("winserver.chat"), DccServer(0.0)
+    client, server = chat("winserver.chat"), DccServer(now=0.0)
     back_to_back(client, server)
     assert client.exit_status == 0
     assert server.exit_status == 0
@@ -221,7 +221,7 @@ def test_winserver_chat_against_native_server() -> None:
 
 
 def test_winclient_chat_against_native_client() -> None:
-    server, client = chat("winclient.chat"), DccClient(0.0)
+    server, client = chat("winclient.chat"), DccClient(now=0.0)
     back_to_back(client, server)
     assert client.exit_status == server.exit_status == 0
     assert client.leftover == LCP  # the chat side "starts PPP" after CLIENTSERVER
@@ -240,7 +240,7 @@ def test_winclient_chat_gives_up_after_an_hour() -> None:
 
 def test_native_server_against_a_slow_windows_client() -> None:
     """The client's first CLIENT is lost (e.g. the server started late): it retries."""
-    client, server = DccClient(0.0, attempts=5), DccServer(0.0)
+    client, server = DccClient(attempts=5, now=0.0), DccServer(now=0.0)
     client.data_to_send()  # lost on the wire
     now = back_to_back(client, server)
     assert client.exit_status == 0
@@ -273,9 +273,13 @@ def test_pty_pair(client_kind: str, server_kind: str) -> None:
     tty.setraw(slave)
     try:
         now = time.monotonic()
-        server: Engine = chat("winclient.chat", now) if server_kind == "chat" else DccServer(now)
+        server: Engine = (
+            chat("winclient.chat", now) if server_kind == "chat" else DccServer(now=now)
+        )
         client: Engine = (
-            chat("winserver.chat", now) if client_kind == "chat" else DccClient(now, interval=0.5)
+            chat("winserver.chat", now)
+            if client_kind == "chat"
+            else DccClient(interval=0.5, now=now)
         )
         assert asyncio.run(_handshake(server, master, client, slave)) == (0, 0)
         # PPP's first bytes are not lost: the engine passed on what it read past the handshake,
@@ -293,7 +297,7 @@ def test_pty_pair(client_kind: str, server_kind: str) -> None:
 @settings(max_examples=300, deadline=None)
 @given(chunks=st.lists(st.binary(max_size=40), max_size=12), step=st.floats(0, 5))
 def test_random_bytes_never_raise(chunks: list[bytes], step: float) -> None:
-    server, client = DccServer(0.0, timeout=20), DccClient(0.0)
+    server, client = DccServer(timeout=20, now=0.0), DccClient(now=0.0)
     now = 0.0
     for chunk in chunks:
         for engine in (server, client):
@@ -318,18 +322,18 @@ def test_client_result_is_the_same_however_the_reads_are_split(
     """P.6: without the PPP fallback, SERVER after a stray 0x7E in the same read was ignored."""
     outcomes = set()
     for split in range(len(data) + 1):
-        client = DccClient(0.0, accept_ppp=accept_ppp)
+        client = DccClient(accept_ppp=accept_ppp, now=0.0)
         client.receive_data(data[:split], 0)
         client.receive_data(data[split:], 0)
         outcomes.add((client.exit_status, client.leftover))
-    whole = DccClient(0.0, accept_ppp=accept_ppp)
+    whole = DccClient(accept_ppp=accept_ppp, now=0.0)
     whole.receive_data(data, 0)
     assert outcomes == {(whole.exit_status, whole.leftover)}
     assert whole.exit_status == 0
 
 
 def test_strict_client_ignores_a_stray_flag_before_server() -> None:
-    client = DccClient(0.0, accept_ppp=False)
+    client = DccClient(accept_ppp=False, now=0.0)
     client.receive_data(b"~SERVER" + LCP, 0)
     assert client.exit_status == 0
     assert client.leftover == LCP

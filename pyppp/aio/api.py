@@ -24,6 +24,7 @@ from types import TracebackType
 
 from pyppp.aio.driver import LinkRunner
 from pyppp.aio.line import Line, StreamLine
+from pyppp.errors import ExitStatus, LocalProtocolError
 from pyppp.events import Event, Ipv6Up, LinkTerminated, NetworkUp
 from pyppp.link import Link
 from pyppp.linkconfig import LinkConfig
@@ -173,7 +174,8 @@ class PppConnection:
     async def drain(self) -> None:
         """Wait until the queue towards the line is short again (or the link has ended).
 
-        After it returns, :meth:`send` takes packets again unless the link is gone.
+        After it returns, :meth:`send` takes packets again unless the link is gone. It never
+        raises: a link that ends while the queue is long ends the wait too.
         """
         while self.link.pending_bytes > _SEND_LOW_WATER and not self._closed():
             await asyncio.sleep(0.005)
@@ -210,7 +212,7 @@ class PppConnection:
         """
         if self._task is None:
             self.line.close()
-            return 5
+            return ExitStatus.USER_REQUEST
         if not self._task.done():
             self.runner.close(reason)
             try:
@@ -228,10 +230,11 @@ class PppConnection:
             pppd's exit status for the link (``pyppp.errors.ExitStatus``).
 
         Raises:
-            AssertionError: the connection was never started.
+            LocalProtocolError: the connection was never started (nothing would end the wait).
             Exception: whatever stopped the link's runner, if it failed.
         """
-        assert self._task is not None
+        if self._task is None:
+            raise LocalProtocolError("wait_closed() on a connection that was never started")
         return await asyncio.shield(self._task)
 
     def _on_event(self, event: Event) -> None:

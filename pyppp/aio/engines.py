@@ -87,7 +87,7 @@ class PrePppEngine(Protocol):
     def handle_timer(self, now: float) -> None:
         """Called once the deadline has passed."""
 
-    def connection_lost(self, now: float, reason: str = ...) -> None:
+    def connection_lost(self, reason: str = ..., *, now: float) -> None:
         """The line hung up or reached end-of-file."""
 
     def terminate(self, reason: str, exit_status: int = ...) -> None:
@@ -284,7 +284,7 @@ class PreludeDriver:
     def _on_lost(self, reason: str) -> None:
         self._lost = True
         self._reading = False  # the port has stopped reading
-        self.engine.connection_lost(asyncio.get_running_loop().time(), reason)
+        self.engine.connection_lost(reason, now=asyncio.get_running_loop().time())
         self.poke()
 
     def _on_error(self, reason: str) -> None:

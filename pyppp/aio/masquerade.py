@@ -40,7 +40,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, Final, Protocol
 
-from pyppp.errors import PyPPPError
+from pyppp.errors import ExitStatus, PyPPPError
 
 __all__ = ["DEBIAN_BINDING", "Masquerade", "MasqueradeError", "load_nftables"]
 
@@ -58,7 +58,7 @@ _MISSING: Final = (
 class MasqueradeError(PyPPPError):
     """NAT could not be set up (pppd's fatal status 1 when it happens at start-up)."""
 
-    exit_status = 1
+    exit_status = ExitStatus.FATAL_ERROR
 
 
 class _Nftables(Protocol):

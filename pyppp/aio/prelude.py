@@ -20,7 +20,7 @@ import logging
 import os
 import signal
 import termios
-from typing import Any, Final
+from typing import Any
 
 from pyppp.aio.engines import (
     DataCallback,
@@ -40,8 +40,6 @@ from pyppp.pppd.windows import DccClient, DccServer
 
 __all__ = ["LinePort", "PreludeError", "run_device_command", "run_disconnect", "run_prelude"]
 
-EXIT_CONNECT_FAILED: Final = ExitStatus.CONNECT_FAILED
-EXIT_INIT_FAILED: Final = ExitStatus.INIT_FAILED
 
 _chat_log = logging.getLogger("pyppp.chat")
 
@@ -49,7 +47,7 @@ _chat_log = logging.getLogger("pyppp.chat")
 class PreludeError(PyPPPError):
     """The connect/init script or the handshake failed (pppd status 8, or 18 for init)."""
 
-    def __init__(self, message: str, exit_status: int = EXIT_CONNECT_FAILED) -> None:
+    def __init__(self, message: str, exit_status: int = ExitStatus.CONNECT_FAILED) -> None:
         super().__init__(message)
         self.exit_status = exit_status
 
@@ -78,7 +76,7 @@ async def run_prelude(
                 script = ChatScript.parse_args(argv, read_file=read_file)
             except ChatScriptError as exc:
                 raise _failed(which, f"chat: {exc}") from exc
-            engine = ChatEngine(script, loop.time(), logger=_chat_log)
+            engine = ChatEngine(script, logger=_chat_log, now=loop.time())
             status, leftover = await drive(engine, port, leftover)
         else:
             status = await _run_program(command, line, logger)
@@ -92,12 +90,12 @@ async def run_prelude(
     if options.windows:
         handshake: PrePppEngine
         if serving:
-            handshake = DccServer(loop.time(), timeout=None, logger=logger)
+            handshake = DccServer(timeout=None, logger=logger, now=loop.time())
         else:
-            handshake = DccClient(loop.time(), logger=logger)
+            handshake = DccClient(logger=logger, now=loop.time())
         status, leftover = await drive(handshake, port, leftover)
         if status != 0:
-            raise PreludeError("Windows direct-cable handshake failed", EXIT_CONNECT_FAILED)
+            raise PreludeError("Windows direct-cable handshake failed", ExitStatus.CONNECT_FAILED)
     if options.welcome:
         # pppd tty.c: the welcome script runs after the connect script; failing is a warning.
         if await run_device_command(options.welcome, line, logger) != 0:
@@ -108,8 +106,8 @@ async def run_prelude(
 
 def _failed(which: str, detail: str) -> PreludeError:
     if which == "init":
-        return PreludeError(f"Init script failed ({detail})", EXIT_INIT_FAILED)
-    return PreludeError(f"Connect script failed ({detail})", EXIT_CONNECT_FAILED)
+        return PreludeError(f"Init script failed ({detail})", ExitStatus.INIT_FAILED)
+    return PreludeError(f"Connect script failed ({detail})", ExitStatus.CONNECT_FAILED)
 
 
 class LinePort:
@@ -272,7 +270,7 @@ async def run_device_command(
         logger.error("chat: %s", exc)
         return 2
     loop = asyncio.get_running_loop()
-    engine = ChatEngine(script, loop.time(), logger=_chat_log)
+    engine = ChatEngine(script, logger=_chat_log, now=loop.time())
     status, _ = await drive(engine, LinePort(line))
     return status
 

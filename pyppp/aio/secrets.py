@@ -32,7 +32,7 @@ import logging
 import os
 from pathlib import Path
 
-from pyppp.errors import ConfigError
+from pyppp.errors import ConfigError, ExitStatus
 from pyppp.events import Event, LinkDown
 from pyppp.pppd.secrets import (
     MAX_INDIRECT_SECRET_SIZE,
@@ -121,7 +121,7 @@ def load_secrets_file(path: str | Path, *, logger: logging.Logger | None = None)
             if read.too_large
             else f"can't read secrets file: {read.error}"
         )
-        raise ConfigError(why, source=str(path), exit_status=1)
+        raise ConfigError(why, source=str(path), exit_status=ExitStatus.FATAL_ERROR)
     parsed = SecretsFile.from_read(read, logger=logger)
     assert parsed is not None  # it has data
     indirect = {p: read_file(p, MAX_INDIRECT_SECRET_SIZE) for p in parsed.indirect_paths()}

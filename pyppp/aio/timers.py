@@ -124,7 +124,7 @@ class TimerService:
         mark = queue.mark()
         self._firing = True
         try:
-            while (alarm := queue.pop_due(now, mark)) is not None:
+            while (alarm := queue.pop_due(mark, now=now)) is not None:
                 try:
                     alarm.callback()
                 except Exception:  # one link's bug must not stop the others' timers

@@ -25,7 +25,7 @@ from pathlib import Path
 import pytun
 
 from pyppp.aio.netconf import Ipv6Addresses, remove_ipv4_addresses, set_ipv4_route_mtu
-from pyppp.errors import PyPPPError
+from pyppp.errors import ExitStatus, PyPPPError
 
 __all__ = ["Tun", "TunError"]
 
@@ -39,7 +39,7 @@ _IPV6_MIN_MTU = 1280
 class TunError(PyPPPError):
     """The interface could not be created or configured (pppd: 1 fatal, 3 not root)."""
 
-    def __init__(self, message: str, exit_status: int = 1) -> None:
+    def __init__(self, message: str, exit_status: int = ExitStatus.FATAL_ERROR) -> None:
         super().__init__(message)
         self.exit_status = exit_status
 

@@ -58,8 +58,6 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AUTH_FAILED",
-    "EXIT_AUTH_TOPEER_FAILED",
-    "EXIT_PEER_AUTH_FAILED",
     "FAILED_TO_PEER",
     "AuthEngine",
     "AuthEvent",
@@ -81,12 +79,6 @@ __all__ = [
     "trace_body",
     "visible",
 ]
-
-EXIT_PEER_AUTH_FAILED: Final = ExitStatus.PEER_AUTH_FAILED
-"""pppd exit status: the peer failed (or refused) to authenticate itself."""
-
-EXIT_AUTH_TOPEER_FAILED: Final = ExitStatus.AUTH_TOPEER_FAILED
-"""pppd exit status: we failed to authenticate ourselves to the peer."""
 
 AUTH_FAILED: Final = "Authentication failed"
 """pppd's LCP close reason when the peer fails to authenticate (``auth_peer_fail``)."""
@@ -413,7 +405,7 @@ class AuthenticatorEngine(AuthEngine):
 
     def _peer_failed(self, reason: str = AUTH_FAILED) -> None:
         """Report that the peer failed: the link closes with exit status 11."""
-        self._emit(AuthFailure(self.role, self.protocol, reason, EXIT_PEER_AUTH_FAILED))
+        self._emit(AuthFailure(self.role, self.protocol, reason, ExitStatus.PEER_AUTH_FAILED))
 
     def _peer_succeeded(
         self,
@@ -471,7 +463,7 @@ class PeerEngine(AuthEngine):
 
     def _failed(self, reason: str = FAILED_TO_PEER) -> None:
         """Report that we failed: the link closes with exit status 19."""
-        self._emit(AuthFailure(self.role, self.protocol, reason, EXIT_AUTH_TOPEER_FAILED))
+        self._emit(AuthFailure(self.role, self.protocol, reason, ExitStatus.AUTH_TOPEER_FAILED))
 
     def _succeeded(self, mppe_keys: MppeKeys | None = None) -> None:
         """Report that the peer accepted us."""

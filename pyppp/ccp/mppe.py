@@ -317,6 +317,14 @@ class MppeGate:
         self.policy = policy
         self.running = False
 
+    def authenticated(self, role: Role, method: AuthMethod, keys: MppeKeys | None) -> None:
+        """One direction of authentication succeeded (with MS-CHAP: its keys, MPPE's start)."""
+        self.policy.authenticated(role, method, keys)
+
+    def forget(self) -> None:
+        """LCP went down: the next authentication brings new keys."""
+        self.policy.forget()
+
     def start(self) -> str | None:
         """The network phase begins: ``None`` to open CCP alone (IP waits), else why to close."""
         self.running = False

@@ -30,9 +30,9 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final, TypeVar
 
-from pyppp.ccp.method import Compressor, DecompressError, Decompressor
+from pyppp.ccp.method import Compressor, DecompressError, Decompressor, MethodPolicy
 from pyppp.ccp.negotiator import CcpConfig, CcpNegotiator, CcpResult, method_policies
 from pyppp.control import PPP_MRU, ControlProtocol, Report
 from pyppp.fsm import FsmConfig, FsmEvent
@@ -68,6 +68,8 @@ only after another failure); then the wait ends and the next failure asks afresh
 # Linux hands every uncompressed frame below this to the decompressor (ppp_decompress_frame).
 _COMPRESSIBLE_BELOW: Final = 0x4000
 
+P = TypeVar("P", bound=MethodPolicy)
+
 
 class CcpControlProtocol(ControlProtocol[CcpResult]):
     """CCP: the automaton plus Reset-Request/Ack and the running compressor/decompressor.
@@ -79,6 +81,8 @@ class CcpControlProtocol(ControlProtocol[CcpResult]):
         logger: where pppd's lines go.
 
     Attributes:
+        mru: the largest datagram a decompressor may give out: our MRU as LCP settled it
+            (:meth:`set_our_mru`), 1500 before that; the engines take it at This-Layer-Up.
         result: the negotiated methods while Opened, else ``None``.
         compressor, decompressor: the running engines while Opened (``None`` for a direction
             without a method).
@@ -119,6 +123,25 @@ class CcpControlProtocol(ControlProtocol[CcpResult]):
         self.sent_uncompressed = self.sent_compressed = 0
         self.received_compressed = self.received_uncompressed = 0
         self.resets_sent = self.resets_received = self.errors = 0
+
+    def set_our_mru(self, mru: int) -> None:
+        """LCP opened with ``mru`` as ours: what the peer's datagrams may decompress to.
+
+        Never below 1500 (RFC 1661 §6.1: "an implementation MUST be able to receive the full
+        1500 octet Information field"), as the framer.
+        """
+        self.mru = max(mru, PPP_MRU)
+
+    def policy(self, kind: type[P]) -> P | None:
+        """The policy of the method ``kind`` that this CCP negotiates, if it runs one.
+
+        Args:
+            kind: a :class:`~pyppp.ccp.method.MethodPolicy` class (``MppePolicy``...).
+
+        Returns:
+            The first of our policies that is a ``kind``, or ``None``.
+        """
+        return next((p for p in self.negotiator.policies if isinstance(p, kind)), None)
 
     # -- This-Layer-Up/Down ------------------------------------------------------------------
     def this_layer_up(self, result: CcpResult, now: float) -> None:

@@ -134,7 +134,7 @@ async def _run(
     script: ChatScript, logger: logging.Logger, perform: Callable[[ChatAction], None]
 ) -> int:
     loop = asyncio.get_running_loop()
-    engine = ChatEngine(script, loop.time(), logger=logger)
+    engine = ChatEngine(script, logger=logger, now=loop.time())
     # chat reads one byte at a time, so every byte after its last match stays in the tty.
     port = FdPort(0, 1, read_size=1)
     driver = PreludeDriver(engine, port, perform=perform)
@@ -142,7 +142,7 @@ async def _run(
     def on_signal(signum: int) -> None:
         name = signal.Signals(signum).name
         if signum == signal.SIGHUP:  # obeys HANGUP OFF, as chat does
-            engine.connection_lost(loop.time(), name)
+            engine.connection_lost(name, now=loop.time())
         else:
             engine.terminate(name, 2)
         driver.poke()

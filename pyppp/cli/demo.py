@@ -39,6 +39,7 @@ from types import FrameType
 
 from pyppp.auth.base import AuthEngine
 from pyppp.auth.pap import PapAuthenticator, PapPeer
+from pyppp.errors import ExitStatus
 from pyppp.events import AuthFailed, Event, IpReceived, LinkTerminated, LinkUp, NetworkUp
 from pyppp.ipcp.negotiator import IpcpConfig
 from pyppp.lcp.negotiator import LcpConfig
@@ -313,7 +314,7 @@ def _in_process_run(formatter: _SideFormatter, client_password: str) -> int:
     )
     print(f"LCP echo round trip: ok; IP packet ({len(packet)} bytes) across: ok")
     print(f"exit statuses as pppd's: client {client.exit_status}, server {server.exit_status}")
-    if client.exit_status != 5 or server.exit_status != 0:
+    if client.exit_status != ExitStatus.USER_REQUEST or server.exit_status != ExitStatus.OK:
         raise DemoError("unexpected exit statuses (client should be 5, server 0)")
     print("demo: OK")
     return 0

@@ -178,7 +178,11 @@ def _run(args: argparse.Namespace, *, serving: bool) -> int:
     for warning in options.warnings:
         print(f"pyppp: warning: {warning}", file=sys.stderr)
     if options.dump or options.dryrun:
-        print("\n".join(dump(options)))
+        try:
+            print("\n".join(dump(options)))
+        except ConfigError as exc:
+            print(f"pyppp: {exc}", file=sys.stderr)
+            return exc.exit_status
         if options.dryrun:
             return 0
     return _run_supervisor(options, args, serving=serving, on_stdin=on_stdin)
@@ -228,9 +232,13 @@ def _run_lines(
         for warning in options.warnings:
             print(f"pyppp: warning: {options.device}: {warning}", file=sys.stderr)
     if any(options.dump or options.dryrun for options in lines):
-        for options in lines:
-            print(f"# {options.device}")
-            print("\n".join(dump(options)))
+        try:
+            for options in lines:
+                print(f"# {options.device}")
+                print("\n".join(dump(options)))
+        except ConfigError as exc:
+            print(f"pyppp: {exc}", file=sys.stderr)
+            return exc.exit_status
         if any(options.dryrun for options in lines):
             return 0
     config_dir = args.config_dir.absolute()

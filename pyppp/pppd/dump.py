@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from dataclasses import fields
 from typing import Final
 
+from pyppp.errors import ConfigError
 from pyppp.pppd.options import BOOKKEEPING, PppOptions
 from pyppp.pppd.optiontable import OPTION_WORDS, OPTIONS, Kind, OptionSpec
 
@@ -63,6 +64,18 @@ def dump(options: PppOptions) -> list[str]:
     ``word value\t\t# (from source)`` per set option (pppd's layout: the word, its value, two
     tabs, the source). Passwords print as ``??????``, as in pppd. No-ops say so after the
     source, and so do pyppp's own words (``pyppp extension``), which pppd would reject.
+
+    Args:
+        options: the options, as :func:`~pyppp.pppd.options.load_options` read them.
+
+    Returns:
+        The lines, without newlines.
+
+    Raises:
+        ConfigError: no order of the words with side effects gives back ``options`` (say
+            ``crtscts`` and ``xonxoff`` both on, which no options file can set: each word
+            turns the other off). Options read from words have one (``tests/test_dump.py``
+            reads back any sequence of words); options made or changed by hand may not.
     """
     lines = ["pppd options in effect:"]
     sources = options.sources
@@ -125,7 +138,9 @@ def _side_effect_order(
     """Order the side-effect words so that each field ends with its value.
 
     Built from the end: a word may go last if every field it sets either gets the value it
-    must end with, or is set again by a word after it (or by a plain word later on).
+    must end with, or is set again by a word after it (or by a plain word later on). Taking
+    any word that may go last never blocks another (it only adds fields that are set again),
+    so when none may, no order exists.
     """
     remaining = list(effects)
     fixed = set(later)
@@ -136,7 +151,8 @@ def _side_effect_order(
             if all(f in fixed or getattr(options, f) == v for f, v in sets.items()):
                 break
         else:
-            raise AssertionError(f"dump cannot order {remaining}")
+            words = ", ".join(effects[name][0].name for name in remaining)
+            raise ConfigError(f"dump: no order of {words} reads back as these options")
         remaining.remove(name)
         order.append(name)
         fixed.update(effects[name][1])

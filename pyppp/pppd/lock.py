@@ -24,11 +24,10 @@ import sys
 from collections.abc import Callable
 from typing import Final
 
-from pyppp.errors import ConfigError
+from pyppp.errors import ConfigError, ExitStatus
 
 __all__ = [
     "DEFAULT_LOCK_DIR",
-    "LOCK_EXIT_STATUS",
     "LOCK_PREFIX",
     "LockError",
     "Verdict",
@@ -46,9 +45,6 @@ DEFAULT_LOCK_DIR: Final = "/var/lock"
 LOCK_PREFIX: Final = "LCK.."
 """The UUCP prefix: ``LCK..ttyS1``."""
 
-LOCK_EXIT_STATUS: Final = 6
-"""pppd.8 EXIT STATUS 6: "The serial port could not be locked"."""
-
 _ASCII_PID: Final = frozenset(b" \t\n\r0123456789")
 _ATOI: Final = re.compile(rb"[ \t\n\v\f\r]*([+-]?[0-9]+)")
 _BINARY_PID_SIZE: Final = 4
@@ -64,7 +60,7 @@ class LockError(ConfigError):
     """
 
     def __init__(self, message: str, *, device: str, pid: int | None = None) -> None:
-        super().__init__(message, exit_status=LOCK_EXIT_STATUS)
+        super().__init__(message, exit_status=ExitStatus.LOCK_FAILED)
         self.device = device
         self.pid = pid
 

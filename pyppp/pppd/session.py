@@ -196,11 +196,11 @@ def _address(text: str | None, hosts: dict[str, str], what: str) -> IPv4Address 
         return None
     resolved = resolve_address(text, hosts)
     if resolved is None:
-        raise ConfigError(f"unknown host {text!r} in {what} address", exit_status=2)
+        raise ConfigError(f"unknown host {text!r} in {what} address")
     try:
         return IPv4Address(resolved)
     except AddressValueError as exc:
-        raise ConfigError(f"bad {what} IP address {text!r}", exit_status=2) from exc
+        raise ConfigError(f"bad {what} IP address {text!r}") from exc
 
 
 def _eui48_to_eui64(mac: bytes) -> bytes:
@@ -252,7 +252,7 @@ def _ccp_config(options: PppOptions) -> CcpConfig:
     """
     if options.mppe_40 or options.mppe_128:
         if not mschap_available():
-            raise ConfigError("MPPE needs the pycryptodome package (RC4)", exit_status=2)
+            raise ConfigError("MPPE needs the pycryptodome package (RC4)")
         return CcpConfig(
             deflate=None,
             mppe=MppeConfig(
@@ -360,7 +360,7 @@ def build_link_config(
     chap_given = chap_words(options)
     if any(a != ChapAlgorithm.MD5 for a in chap_given.values()) and not mschap_available():
         word = next(w for w, a in chap_given.items() if a != ChapAlgorithm.MD5)
-        raise ConfigError(f"{word} needs the pycryptodome package (MD4 and DES)", exit_status=2)
+        raise ConfigError(f"{word} needs the pycryptodome package (MD4 and DES)")
     # pppd: without require-* words, `auth` asks for CHAP (every algorithm) or PAP.
     explicit = options.require_pap or bool(chap_given)
     algorithms = _ALL_CHAP if mschap_available() else (ChapAlgorithm.MD5,)
@@ -394,7 +394,7 @@ def build_link_config(
         )
         if not check.ok:
             lines = missing_secret_messages(check, remote_name=options.remotename)
-            raise ConfigError(" ".join(lines), exit_status=1)
+            raise ConfigError(" ".join(lines), exit_status=ExitStatus.FATAL_ERROR)
         # pppd auth_reset: stop asking for a protocol no secret supports.
         for protocol, wanted in ((PPPProtocol.CHAP, want_chap), (PPPProtocol.PAP, want_pap)):
             if (
@@ -484,7 +484,7 @@ def build_link_config(
     )
     if not options.ccp and (options.mppe_40 or options.mppe_128):
         # pppd would then run IP unencrypted; a required encryption must not vanish silently.
-        raise ConfigError("MPPE is required but noccp turns CCP off", exit_status=2)
+        raise ConfigError("MPPE is required but noccp turns CCP off")
     return LinkConfig(
         lcp=lcp,
         lcp_fsm=FsmConfig(

@@ -105,7 +105,7 @@ class _Handshake:
         """The role's handling of ``data`` while the handshake runs."""
         raise NotImplementedError
 
-    def connection_lost(self, now: float, reason: str = "SIGHUP") -> None:
+    def connection_lost(self, reason: str = "SIGHUP", *, now: float) -> None:
         """The line hung up: the handshake fails with status 2."""
         self.terminate(reason, 2)
 
@@ -141,23 +141,23 @@ class DccServer(_Handshake):
     """The host side: wait for ``CLIENT``, answer ``CLIENTSERVER``, start PPP on 0x7E.
 
     Args:
-        now: the caller's clock.
         timeout: seconds to wait for a client (the HOWTO's chat script waits 3600); None waits
             for ever.
         burst_gap: repeats of ``CLIENT`` within this many seconds of an answer are one burst
             and get no second answer (a client's retry that crossed our answer).
         logger: where the debug lines go.
+        now: the caller's clock.
     """
 
     role = "dcc server"
 
     def __init__(
         self,
-        now: float,
         *,
         timeout: float | None = 3600.0,
         burst_gap: float = 1.0,
         logger: logging.Logger | None = None,
+        now: float,
     ) -> None:
         super().__init__(logger)
         self.timeout = timeout
@@ -216,23 +216,23 @@ class DccClient(_Handshake):
     """The guest side: send ``CLIENT`` until ``SERVER`` comes back, then start PPP.
 
     Args:
-        now: the caller's clock; the first ``CLIENT`` is queued at once.
         attempts: how many times to send ``CLIENT`` (Nucleus NET uses 3).
         interval: seconds to wait for ``SERVER`` after each attempt.
         accept_ppp: also succeed when a PPP flag arrives first (a server running plain PPP).
         logger: where the debug lines go.
+        now: the caller's clock; the first ``CLIENT`` is queued at once.
     """
 
     role = "dcc client"
 
     def __init__(
         self,
-        now: float,
         *,
         attempts: int = 3,
         interval: float = 2.0,
         accept_ppp: bool = True,
         logger: logging.Logger | None = None,
+        now: float,
     ) -> None:
         super().__init__(logger)
         if attempts < 1 or interval <= 0:

@@ -222,7 +222,7 @@ class Session:
         if self.config.mode == "rfc2217":
             self._next_poll = now + POLL_INTERVAL
         elif self.config.banner is not None:
-            self._to_client(self.config.banner.encode() + b"\r\n", False, now, effects)
+            self._to_client(self.config.banner.encode() + b"\r\n", False, effects, now)
         return effects
 
     def client_data(self, data: bytes, now: float) -> list[Effect]:
@@ -233,7 +233,7 @@ class Session:
         filtered = self.client_filter.feed(data)
         effects: list[Effect] = []
         if filtered.reply:
-            self._to_client(filtered.reply, False, now, effects)
+            self._to_client(filtered.reply, False, effects, now)
             if self.ending is not None:
                 return effects
         effects.extend(SendBreak() for _ in range(filtered.breaks))
@@ -249,14 +249,14 @@ class Session:
         self.from_modem += len(data)
         self._last_activity = now
         effects: list[Effect] = []
-        self._to_client(self.client_filter.escape(data), True, now, effects)
+        self._to_client(self.client_filter.escape(data), True, effects, now)
         return effects
 
     def client_control(self, data: bytes, now: float) -> list[Effect]:
         """Telnet bytes the shell's filter produced on its own (RFC 2217); never dropped."""
         effects: list[Effect] = []
         if self.ending is None and data:
-            self._to_client(data, False, now, effects)
+            self._to_client(data, False, effects, now)
         return effects
 
     def client_backlog(self, size: int, now: float) -> list[Effect]:
@@ -292,7 +292,7 @@ class Session:
         idle = self._idle_deadline()
         if idle is not None and now >= idle:
             if self.config.mode != "rfc2217":
-                self._to_client(IDLE_LINE, False, now, effects)
+                self._to_client(IDLE_LINE, False, effects, now)
             if self.ending is None:
                 effects += self.end(EndReason.IDLE_TIMEOUT, now=now)
             return effects
@@ -355,7 +355,7 @@ class Session:
             return None
         return self._last_activity + self.config.idle
 
-    def _to_client(self, data: bytes, droppable: bool, now: float, effects: list[Effect]) -> None:
+    def _to_client(self, data: bytes, droppable: bool, effects: list[Effect], now: float) -> None:
         queued = self._client_queued
         limit = self.config.max_backlog
         if droppable and queued + len(data) > limit:

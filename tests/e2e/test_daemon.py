@@ -25,6 +25,7 @@ from pathlib import Path
 
 from pyppp.aio.cable import NullModemCable
 from pyppp.aio.signals import FATAL, handled_signals
+from pyppp.errors import ExitStatus
 
 from .calls import (
     FAST,
@@ -51,7 +52,6 @@ from .netns import (
     signal_pending,
 )
 
-EXIT_OK, EXIT_OPTION_ERROR, EXIT_USER_REQUEST, EXIT_NEGOTIATION_FAILED = 0, 2, 5, 10
 EXIT_FATAL_SIGNAL = 127
 
 
@@ -124,7 +124,7 @@ def test_serve_detaches_dial_updetach_returns_when_up_and_stop_ends_it(lab: Lab)
             detach=True,
         )
         # pppd detaches once the device is open: the caller gets 0 at once.
-        assert server.wait(15) == EXIT_OK, _logs(server)
+        assert server.wait(15) == ExitStatus.OK, _logs(server)
         pid_text, ifname = _read_pid_file(server_run / "ppp-labserve.pid", 2)
         pid = int(pid_text)
         assert pid != server.pid  # the daemon is the child that stayed
@@ -142,7 +142,7 @@ def test_serve_detaches_dial_updetach_returns_when_up_and_stop_ends_it(lab: Lab)
             detach=True,
         )
         # updetach: the caller gets 0 once IP is up, and has seen pppd's lines until then.
-        assert client.wait(20) == EXIT_OK, _logs(client)
+        assert client.wait(20) == ExitStatus.OK, _logs(client)
         assert client.find(rf"^local  IP address {CLIENT_IP}$"), _logs(client)
         assert client.find(rf"^remote IP address {SERVER_IP}$"), _logs(client)
         addresses = subprocess.run(
@@ -177,7 +177,7 @@ def test_updetach_failure_reaches_the_caller_with_pppds_status(lab: Lab) -> None
     with NullModemCable() as cable, _daemons(run):
         # Nobody at the other end: LCP gives up; the caller gets 10 and the lines.
         client = dial(lab, cable.ends[1], "updetach", "--run-dir", str(run), detach=True)
-        assert client.wait(30) == EXIT_NEGOTIATION_FAILED, _logs(client)
+        assert client.wait(30) == ExitStatus.NEGOTIATION_FAILED, _logs(client)
         assert client.find(r"^LCP: timeout sending Config-Requests$"), _logs(client)
         assert list(run.iterdir()) == []
         assert _ppp_links(lab.b) == []
@@ -185,7 +185,7 @@ def test_updetach_failure_reaches_the_caller_with_pppds_status(lab: Lab) -> None
 
 def test_option_error_before_detaching_gives_status_2_and_one_line(lab: Lab) -> None:
     result = pyppp_plain("dial", "/dev/null", "frobnicate")
-    assert result.returncode == EXIT_OPTION_ERROR, result
+    assert result.returncode == ExitStatus.OPTION_ERROR, result
     assert len(result.stderr.strip().splitlines()) == 1, result
     # `login require-chap` cannot work: said once (it used to be said twice).
     config = lab.config_dir("bad", chap_secrets="* * x *\n")
@@ -227,8 +227,8 @@ def test_sigusr1_toggles_the_trace_with_the_link_up_and_sigusr2_is_harmless(lab:
         ping(lab.b, SERVER_IP, count=2)
         assert client.proc.poll() is None, _logs(client)
         client.signal(signal.SIGTERM)
-        assert client.wait(10) == EXIT_USER_REQUEST, _logs(server, client)
-        assert server.wait(10) == EXIT_OK, _logs(server, client)
+        assert client.wait(10) == ExitStatus.USER_REQUEST, _logs(server, client)
+        assert server.wait(10) == ExitStatus.OK, _logs(server, client)
         assert "Traceback" not in client.text + server.text
 
 
@@ -274,11 +274,11 @@ def test_no_catchable_signal_leaves_anything_behind(lab: Lab) -> None:
                     process.wait_for(r"^debug on \(SIGUSR1\)$", 10)
                     assert process.proc.poll() is None, _logs(process)  # still serving
                     process.signal(signal.SIGTERM)
-                    expected = EXIT_USER_REQUEST
+                    expected: int = ExitStatus.USER_REQUEST
                 elif signum in FATAL:
                     expected = EXIT_FATAL_SIGNAL
                 else:
-                    expected = EXIT_USER_REQUEST
+                    expected = ExitStatus.USER_REQUEST
                 assert process.wait(15) == expected, (signum, _logs(process))
                 if signum in FATAL:
                     assert process.find(rf"^Fatal signal {signum}$"), _logs(process)
@@ -364,13 +364,13 @@ def test_auth_up_ip_pre_up_and_disconnect_run_as_pppd_runs_them(lab: Lab) -> Non
         assert auth_env["PEERNAME"] == USER
 
         client.signal(signal.SIGTERM)
-        assert client.wait(10) == EXIT_USER_REQUEST, _logs(server, client)
+        assert client.wait(10) == ExitStatus.USER_REQUEST, _logs(server, client)
         # disconnect: after the link, on the line.
         _wait(Path(f"{out}.disconnect").exists, 5, "the disconnect script")
         assert Path(f"{out}.disconnect").read_text().strip() == cable.ends[1]
         assert client.find(r"^Serial link disconnected\.$"), _logs(client)
         ended = time.monotonic()
-        assert server.wait(15) == EXIT_OK, _logs(server)
+        assert server.wait(15) == ExitStatus.OK, _logs(server)
         assert time.monotonic() - ended < 10  # child-timeout 1, not ip-down's 60 s
         assert Path(f"{out}.ip-down").read_text() == "started\n"
         down_args, _ = _read(Path(f"{out}.auth-down"))
@@ -416,7 +416,7 @@ def test_pty_command_reaches_a_notty_server_and_carries_a_ping(lab: Lab) -> None
         lab.b.wait_address(CLIENT_IP)
         ping(lab.b, SERVER_IP, count=3, size=1000)
         client.signal(signal.SIGTERM)
-        assert client.wait(15) == EXIT_USER_REQUEST, _logs(client)
+        assert client.wait(15) == ExitStatus.USER_REQUEST, _logs(client)
         # The far end saw the Terminate-Request and is gone, with its interface.
         assert client.find(r"^LCP terminated by peer"), _logs(client)
         _wait(lambda: _ppp_links(lab.a) == [], 10, "the notty server's interface to go")
@@ -496,10 +496,10 @@ def test_demand_dials_on_a_ping_hangs_up_when_idle_and_dials_again(lab: Lab) -> 
         wait_count(client, r"^Starting link$", 2)
         wait_count(client, READY, 2)
         client.signal(signal.SIGTERM)
-        assert client.wait(15) == EXIT_USER_REQUEST, _logs(server, client)
+        assert client.wait(15) == ExitStatus.USER_REQUEST, _logs(server, client)
         assert _ppp_links(lab.b) == []
         server.signal(signal.SIGTERM)
-        assert server.wait(10) == EXIT_USER_REQUEST, _logs(server)
+        assert server.wait(10) == ExitStatus.USER_REQUEST, _logs(server)
         assert "Traceback" not in client.text + server.text
 
 
@@ -520,8 +520,8 @@ def test_debian_stock_options_file_works_unchanged_for_serve_and_dial(lab: Lab) 
         client.wait_for(UP, 5)
         ping(lab.b, SERVER_IP, count=2)
         client.signal(signal.SIGTERM)
-        assert client.wait(10) == EXIT_USER_REQUEST, _logs(server, client)
-        assert server.wait(10) == EXIT_OK, _logs(server, client)
+        assert client.wait(10) == ExitStatus.USER_REQUEST, _logs(server, client)
+        assert server.wait(10) == ExitStatus.OK, _logs(server, client)
         for process in (server, client):
             assert "noipx" not in process.text  # accepted quietly, as pppd
             assert "Can't open" not in process.text
@@ -557,7 +557,7 @@ def test_replacedefaultroute_and_defaultroute_metric(lab: Lab) -> None:
         client.wait_for(r"^not replacing default route to eth9 \[10\.99\.50\.254\]$", 5)
         assert _default_routes(lab.b) == before
         client.signal(signal.SIGTERM)
-        assert client.wait(10) == EXIT_USER_REQUEST, _logs(client)
+        assert client.wait(10) == ExitStatus.USER_REQUEST, _logs(client)
         wait_count(server, READY, 2)
 
         # With it: ours replaces the old one, which comes back at the end.
@@ -568,7 +568,7 @@ def test_replacedefaultroute_and_defaultroute_metric(lab: Lab) -> None:
         assert re.search(r"default dev ppp\d+", routes), (routes, _logs(client))
         assert "10.99.50.254" not in routes
         client.signal(signal.SIGTERM)
-        assert client.wait(10) == EXIT_USER_REQUEST, _logs(client)
+        assert client.wait(10) == ExitStatus.USER_REQUEST, _logs(client)
         assert client.find(r"^restoring old default route to eth9 \[10\.99\.50\.254\]$")
         assert _default_routes(lab.b) == before, _logs(client)
         wait_count(server, READY, 3)
@@ -579,10 +579,10 @@ def test_replacedefaultroute_and_defaultroute_metric(lab: Lab) -> None:
         _wait(lambda: "metric 50" in _default_routes(lab.b), 5, "the metric-50 route")
         assert "10.99.50.254" in _default_routes(lab.b)
         client.signal(signal.SIGTERM)
-        assert client.wait(10) == EXIT_USER_REQUEST, _logs(client)
+        assert client.wait(10) == ExitStatus.USER_REQUEST, _logs(client)
         assert _default_routes(lab.b) == before
         server.signal(signal.SIGTERM)
-        assert server.wait(10) == EXIT_USER_REQUEST
+        assert server.wait(10) == ExitStatus.USER_REQUEST
 
 
 # -- 9. socket HOST:PORT --------------------------------------------------------------------------
@@ -633,7 +633,7 @@ def test_socket_option_connects_the_line(lab: Lab) -> None:
     assert client.find(r"^Connect: ppp\d+ <--> 127\.0\.0\.1:2099$"), _logs(client)
     ping(lab.b, SERVER_IP, count=2)
     client.signal(signal.SIGTERM)
-    assert client.wait(10) == EXIT_USER_REQUEST, _logs(server, client)
+    assert client.wait(10) == ExitStatus.USER_REQUEST, _logs(server, client)
     bad = lab.pyppp("bad", lab.b, "dial", "socket", "127.0.0.1:1", "noauth")
     assert bad.wait(10) == 9, _logs(bad)  # pppd: the pty/socket "command" failed
     assert bad.find(r"^Can't connect to 127\.0\.0\.1:1: "), _logs(bad)
@@ -671,6 +671,6 @@ def test_up_sdnotify_tells_systemd_and_maxoctets_ends_the_call(lab: Lab) -> None
             assert client.wait(15) == 20, _logs(client)  # pppd EXIT_TRAFFIC_LIMIT
             line = client.find(r"^Traffic limit reached\. Limit: 3000 Used: (\d+)$")
             assert line is not None, _logs(client)
-            assert server.wait(10) == EXIT_OK, _logs(server)
+            assert server.wait(10) == ExitStatus.OK, _logs(server)
     finally:
         listener.close()

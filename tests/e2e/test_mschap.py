@@ -11,13 +11,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from pyppp.aio.cable import NullModemCable
+from pyppp.errors import ExitStatus
 
 from .netns import CLIENT_IP, PASSWORD, SERVER_IP, USER, Call, Lab, ping, start_call, tcp_transfer
 
 TRANSFER_BYTES = 2 * 1024 * 1024
-EXIT_OK = 0
-EXIT_USER_REQUEST = 5
-EXIT_PEER_AUTH_FAILED = 11
 
 
 def start_mschap_call(
@@ -38,8 +36,8 @@ def transfer_and_hang_up(lab: Lab, call: Call, *, timeout: float) -> None:
     )
     assert sent_hash == got_hash
     server.stop()
-    assert server.wait(15) == EXIT_USER_REQUEST, logs
-    assert client.wait(15) == EXIT_OK, f"server:\n{server.text}\n---\nclient:\n{client.text}"
+    assert server.wait(15) == ExitStatus.USER_REQUEST, logs
+    assert client.wait(15) == ExitStatus.OK, f"server:\n{server.text}\n---\nclient:\n{client.text}"
     assert "Traceback" not in server.text + client.text
 
 
@@ -72,9 +70,9 @@ def test_an_edited_chap_secrets_applies_to_the_next_rechallenge(lab: Lab) -> Non
             file.write(f"{USER} * another-secret *\n")
         server.wait_for(r"^Peer zaphod failed CHAP authentication$", timeout=10)
         logs = f"server:\n{server.text}\n---\nclient:\n{client.text}"
-        assert server.wait(15) == EXIT_PEER_AUTH_FAILED, logs
+        assert server.wait(15) == ExitStatus.PEER_AUTH_FAILED, logs
         assert server.find(r'^sent \[CHAP Failure id=0x\w+ "E=691 R=0 C=[0-9a-f]{32} V=0 M='), logs
         assert client.find(r"^LCP terminated by peer \(Authentication failed\)"), logs
         # As with pppd: its network was up, then the peer terminated the link.
-        assert client.wait(15) == EXIT_OK, logs
+        assert client.wait(15) == ExitStatus.OK, logs
         assert "Traceback" not in server.text + client.text

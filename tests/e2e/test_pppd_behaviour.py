@@ -24,6 +24,7 @@ from pathlib import Path
 import pytest
 
 from pyppp.aio.cable import NullModemCable
+from pyppp.errors import ExitStatus
 from pyppp.pppd.lock import format_lock_content
 
 from .calls import READY, UP, VECTORS, alive, config_dirs, dial, pyppp_plain, serve, wait_count
@@ -41,19 +42,6 @@ from .netns import (
     descendants,
     ping,
 )
-
-# pppd(8) EXIT STATUS
-EXIT_OK = 0
-EXIT_OPTION_ERROR = 2
-EXIT_USER_REQUEST = 5
-EXIT_LOCK_FAILED = 6
-EXIT_OPEN_FAILED = 7
-EXIT_CONNECT_FAILED = 8
-EXIT_NEGOTIATION_FAILED = 10
-EXIT_IDLE_TIMEOUT = 12
-EXIT_CONNECT_TIME = 13
-EXIT_INIT_FAILED = 18
-
 
 # -- helpers -------------------------------------------------------------------------------------
 
@@ -124,14 +112,14 @@ def test_lock_busy_stale_and_released(lab: Lab) -> None:
 
         second = serve(lab, device, "lock", "--lock-dir", str(lock_dir), label="second")
         status = second.wait(15)
-        assert status == EXIT_LOCK_FAILED, _logs(second)
+        assert status == ExitStatus.LOCK_FAILED, _logs(second)
         assert second.find(rf"^Device \S+ is locked by pid {first.pid}$"), _logs(second)
         assert not second.find(READY), _logs(second)
         # The loser never touches the winner's lock.
         assert sorted(p.name for p in lock_dir.iterdir()) == names
 
         first.signal(signal.SIGTERM)
-        assert first.wait(10) == EXIT_USER_REQUEST, _logs(first)
+        assert first.wait(10) == ExitStatus.USER_REQUEST, _logs(first)
         assert list(lock_dir.iterdir()) == [], "lock left behind after SIGTERM"
 
         # Error paths release it too: a connect script that fails (8) ...
@@ -141,12 +129,12 @@ def test_lock_busy_stale_and_released(lab: Lab) -> None:
         third = dial(
             lab, device, "lock", "--lock-dir", str(lock_dir), "connect", str(fail), label="third"
         )
-        assert third.wait(15) == EXIT_CONNECT_FAILED, _logs(third)
+        assert third.wait(15) == ExitStatus.CONNECT_FAILED, _logs(third)
         assert list(lock_dir.iterdir()) == [], "lock left behind after a failed connect"
     # ... and a device that cannot be opened (7).
     missing = str(lab.tmp / "dev" / "ttyNope")
     fourth = dial(lab, missing, "lock", "--lock-dir", str(lock_dir), label="fourth")
-    assert fourth.wait(15) == EXIT_OPEN_FAILED, _logs(fourth)
+    assert fourth.wait(15) == ExitStatus.OPEN_FAILED, _logs(fourth)
     assert list(lock_dir.iterdir()) == [], "lock left behind after an open failure"
     _no_traceback(first, second, third, fourth)
 
@@ -196,10 +184,10 @@ def test_dialer_persist_redials_after_holdoff_and_stops_at_maxfail(
         # This one hangs up properly (Terminate-Request); then nobody answers any more: two
         # failed attempts in a row, then it gives up.
         server2.signal(signal.SIGTERM)
-        assert server2.wait(10) == EXIT_USER_REQUEST, _logs(server2, client)
+        assert server2.wait(10) == ExitStatus.USER_REQUEST, _logs(server2, client)
         status = client.wait(30)
         logs = _logs(client)
-        assert status == EXIT_NEGOTIATION_FAILED, logs
+        assert status == ExitStatus.NEGOTIATION_FAILED, logs
         assert _count(client, r"^LCP: timeout sending Config-Requests$") == 2, logs
         # 2 calls that came up + 2 failed attempts (maxfail counts failures in a row).
         assert _count(client, READY) == 4, logs
@@ -219,7 +207,7 @@ def test_persistent_server_answers_a_second_call(lab: Lab) -> None:
         first = dial(lab, cable.ends[1])
         _up(server, first)
         first.signal(signal.SIGTERM)
-        assert first.wait(10) == EXIT_USER_REQUEST, _logs(server, first)
+        assert first.wait(10) == ExitStatus.USER_REQUEST, _logs(server, first)
         # The server hangs up, waits its holdoff and answers again on the same line.
         wait_count(server, READY, 2, 10)
         second = dial(lab, cable.ends[1], label="second")
@@ -229,10 +217,10 @@ def test_persistent_server_answers_a_second_call(lab: Lab) -> None:
         assert server.proc.poll() is None, _logs(server)
         assert server.find(r"^LCP terminated by peer"), _logs(server)
         second.signal(signal.SIGTERM)
-        assert second.wait(10) == EXIT_USER_REQUEST, _logs(second)
+        assert second.wait(10) == ExitStatus.USER_REQUEST, _logs(second)
         wait_count(server, READY, 3, 10)
         server.signal(signal.SIGTERM)
-        assert server.wait(10) == EXIT_USER_REQUEST, _logs(server)
+        assert server.wait(10) == ExitStatus.USER_REQUEST, _logs(server)
         _no_traceback(server, first, second)
 
 
@@ -242,8 +230,12 @@ def test_persistent_server_answers_a_second_call(lab: Lab) -> None:
 @pytest.mark.parametrize(
     ("words", "line", "expected"),
     [
-        (("idle", "2"), r"^Terminating connection due to lack of activity\.$", EXIT_IDLE_TIMEOUT),
-        (("maxconnect", "2"), r"^Connect time expired$", EXIT_CONNECT_TIME),
+        (
+            ("idle", "2"),
+            r"^Terminating connection due to lack of activity\.$",
+            ExitStatus.IDLE_TIMEOUT,
+        ),
+        (("maxconnect", "2"), r"^Connect time expired$", ExitStatus.CONNECT_TIME),
     ],
     ids=["idle", "maxconnect"],
 )
@@ -261,7 +253,7 @@ def test_session_limits(lab: Lab, words: tuple[str, str], line: str, expected: i
         assert 1.5 <= limit_at - up_at <= 4.0, (limit_at - up_at, logs)
         assert client.find(r"^Connection terminated\.$"), logs
         # The server saw a graceful end: Terminate-Request, not a dead line.
-        assert server.wait(10) == EXIT_OK, _logs(server, client)
+        assert server.wait(10) == ExitStatus.OK, _logs(server, client)
         assert server.find(r"^LCP terminated by peer"), logs
         _no_traceback(server, client)
 
@@ -271,7 +263,7 @@ def test_session_limits(lab: Lab, words: tuple[str, str], line: str, expected: i
 
 def test_unknown_option_on_command_line_and_in_a_file(tmp_path: Path) -> None:
     result = _pyppp_plain("dial", "/dev/ttyS9", "--config-dir", str(tmp_path), "frobnicate")
-    assert result.returncode == EXIT_OPTION_ERROR, result
+    assert result.returncode == ExitStatus.OPTION_ERROR, result
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
     assert "frobnicate" in lines[0], lines
@@ -280,7 +272,7 @@ def test_unknown_option_on_command_line_and_in_a_file(tmp_path: Path) -> None:
 
     (tmp_path / "options").write_text("lock\n# a comment\nnoauth frobnicate\n")
     result = _pyppp_plain("dial", "/dev/ttyS9", "--config-dir", str(tmp_path))
-    assert result.returncode == EXIT_OPTION_ERROR, result
+    assert result.returncode == ExitStatus.OPTION_ERROR, result
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
     assert "frobnicate" in lines[0], lines
@@ -320,7 +312,7 @@ def test_dryrun_and_dump_show_options_with_sources(tmp_path: Path) -> None:
         "dump",
         "nolock",
     )
-    assert result.returncode == EXIT_OPEN_FAILED, result
+    assert result.returncode == ExitStatus.OPEN_FAILED, result
     assert result.stdout.startswith("pppd options in effect:\n"), result
     assert re.search(r"^dump\t\t# \(from command line\)$", result.stdout, re.MULTILINE)
 
@@ -412,7 +404,7 @@ def test_howto_server_files_answer_a_login_call(
         assert (lock_dir / "LCK..ttyS1").exists()
         if user is None:
             server.signal(signal.SIGTERM)
-            assert server.wait(10) == EXIT_USER_REQUEST, _logs(server)
+            assert server.wait(10) == ExitStatus.USER_REQUEST, _logs(server)
             pytest.skip("useradd/chpasswd unavailable: the server started, no login call made")
         secrets = client_dir / "pap-secrets"
         secrets.write_text(f"{user} * {LOGIN_PASSWORD}\n")
@@ -441,8 +433,8 @@ def test_howto_server_files_answer_a_login_call(
         assert LOGIN_PASSWORD not in logs
         ping(lab.b, SERVER_IP, count=1)
         client.signal(signal.SIGTERM)
-        assert client.wait(10) == EXIT_USER_REQUEST, _logs(server, client)
-        assert server.wait(10) == EXIT_OK, _logs(server, client)
+        assert client.wait(10) == ExitStatus.USER_REQUEST, _logs(server, client)
+        assert server.wait(10) == ExitStatus.OK, _logs(server, client)
         _no_traceback(server, client)
     report_figure("HOWTO server + login (PAM) link-up (wall)", f"{wall * 1000:.0f} ms")
 
@@ -466,7 +458,7 @@ def test_connect_program_talks_on_the_line_and_its_status_counts(lab: Lab) -> No
     fail.chmod(0o755)
     with NullModemCable() as cable:
         failed = dial(lab, cable.ends[1], "connect", str(fail), label="failed")
-        assert failed.wait(15) == EXIT_CONNECT_FAILED, _logs(failed)
+        assert failed.wait(15) == ExitStatus.CONNECT_FAILED, _logs(failed)
         assert failed.find(r"^Connect script failed"), _logs(failed)
         assert not failed.find(READY), _logs(failed)
 
@@ -486,8 +478,8 @@ def test_connect_program_talks_on_the_line_and_its_status_counts(lab: Lab) -> No
         assert client.find(r"^Serial connection established\.$"), logs
         assert server.find(r"^Serial connection established\.$"), logs
         client.signal(signal.SIGTERM)
-        assert client.wait(10) == EXIT_USER_REQUEST, _logs(server, client)
-        assert server.wait(10) == EXIT_OK, _logs(server, client)
+        assert client.wait(10) == ExitStatus.USER_REQUEST, _logs(server, client)
+        assert server.wait(10) == ExitStatus.OK, _logs(server, client)
         _no_traceback(server, client, failed)
 
 
@@ -512,7 +504,7 @@ def test_init_program_runs_on_the_line_before_connect(lab: Lab) -> None:
     fail.chmod(0o755)
     with NullModemCable() as cable:
         failed = dial(lab, cable.ends[1], "init", str(fail), "connect", str(connect), label="bad")
-        assert failed.wait(15) == EXIT_INIT_FAILED, _logs(failed)
+        assert failed.wait(15) == ExitStatus.INIT_FAILED, _logs(failed)
         assert failed.find(r"^Init script failed"), _logs(failed)
         assert out.read_text() == f"bad-init {cable.ends[1]}\n"  # and connect never ran
         out.unlink()
@@ -534,8 +526,8 @@ def test_init_program_runs_on_the_line_before_connect(lab: Lab) -> None:
         assert established is not None, _logs(client)
         assert initialized[0] <= established[0]
         client.signal(signal.SIGTERM)
-        assert client.wait(10) == EXIT_USER_REQUEST, _logs(server, client)
-        assert server.wait(10) == EXIT_OK, _logs(server, client)
+        assert client.wait(10) == ExitStatus.USER_REQUEST, _logs(server, client)
+        assert server.wait(10) == ExitStatus.OK, _logs(server, client)
         _no_traceback(server, client, failed)
 
 
@@ -592,7 +584,7 @@ def test_sigterm_while_waiting_in_the_connect_phase(lab: Lab, words: tuple[str, 
         # "At once": the script would run 60 s, chat's TIMEOUT is an hour and the handshake
         # has no peer, so an end within the wait is the signal's doing (no timing measured).
         status = server.wait(5)
-        assert status == EXIT_USER_REQUEST, _logs(server)
+        assert status == ExitStatus.USER_REQUEST, _logs(server)
         assert server.find(r"^Terminating on signal 15$"), _logs(server)
         assert list(lock_dir.iterdir()) == [], "lock left behind"
         if pidfile.exists():
@@ -617,11 +609,11 @@ def test_sighup_hangs_up_and_exits_without_persist(lab: Lab) -> None:
         status = client.wait(10)
         logs = _logs(server, client)
         assert client.find(r"^Hangup \(SIGHUP\)$"), logs
-        assert status == EXIT_USER_REQUEST, logs
+        assert status == ExitStatus.USER_REQUEST, logs
         assert client.find(r"^Connection terminated\.$"), logs
         # pppd takes SIGHUP as "kill the link": LCP is closed with a Terminate-Request, so
         # the server learns at once (pppd main.c: kill_link -> lcp_close "User request").
-        assert server.wait(10) == EXIT_OK, _logs(server, client)
+        assert server.wait(10) == ExitStatus.OK, _logs(server, client)
         assert server.find(r"^LCP terminated by peer"), _logs(server, client)
         _no_traceback(server, client)
 
@@ -642,9 +634,9 @@ def test_sighup_with_persist_reconnects(lab: Lab) -> None:
         # The old link was closed properly (Terminate-Request), not just abandoned.
         assert server.find(r"^LCP terminated by peer"), logs
         client.signal(signal.SIGTERM)
-        assert client.wait(10) == EXIT_USER_REQUEST, _logs(server, client)
+        assert client.wait(10) == ExitStatus.USER_REQUEST, _logs(server, client)
         server.signal(signal.SIGTERM)
-        assert server.wait(10) == EXIT_USER_REQUEST, _logs(server, client)
+        assert server.wait(10) == ExitStatus.USER_REQUEST, _logs(server, client)
         _no_traceback(server, client)
 
 
@@ -726,8 +718,8 @@ def test_ip_up_and_ip_down_get_pppds_arguments_and_environment(lab: Lab) -> None
         for process in (server, client):
             process.wait_count_after(r"^Script \S+/ip-up started", ECHO, 2)
         client.signal(signal.SIGTERM)
-        assert client.wait(10) == EXIT_USER_REQUEST, _logs(server, client)
-        assert server.wait(10) == EXIT_OK, _logs(server, client)
+        assert client.wait(10) == ExitStatus.USER_REQUEST, _logs(server, client)
+        assert server.wait(10) == ExitStatus.OK, _logs(server, client)
         for side in ("server", "client"):
             args, env = _read_hook(Path(f"{outs[side]}.ip-down"))
             assert args == up[side][0], (side, args)

@@ -14,6 +14,7 @@ from collections.abc import Callable
 import pytest
 
 from pyppp.aio.cable import NullModemCable
+from pyppp.errors import ExitStatus
 
 from .netns import (
     CLIENT_IP,
@@ -26,12 +27,6 @@ from .netns import (
 )
 
 TRANSFER_BYTES = 10 * 1024 * 1024
-
-# pppd's exit statuses (pppd(8) EXIT STATUS).
-EXIT_OK = 0
-EXIT_USER_REQUEST = 5
-EXIT_PEER_AUTH_FAILED = 11
-EXIT_AUTH_TOPEER_FAILED = 19
 
 
 def _ppp_links(lab: Lab) -> dict[str, list[str]]:
@@ -48,11 +43,11 @@ def _assert_clean_end(call: Call, lab: Lab, *, signalled: str) -> None:
         f"server (status {server_status}):\n{call.server.text}\n---\n"
         f"client (status {client_status}):\n{call.client.text}"
     )
-    assert statuses[signalled] == EXIT_USER_REQUEST, logs
+    assert statuses[signalled] == ExitStatus.USER_REQUEST, logs
     # The other side got an LCP Terminate-Request after the link had been up. pppd set its
-    # status to EXIT_OK when the network came up (auth.c np_up) and nothing changes it on a
+    # status to ExitStatus.OK when the network came up (auth.c np_up) and nothing changes it on a
     # Terminate-Request that is not followed by a modem hang-up: it exits 0, and so do we.
-    assert statuses[other] == EXIT_OK, logs
+    assert statuses[other] == ExitStatus.OK, logs
     signalled_proc = call.server if signalled == "server" else call.client
     other_proc = call.client if signalled == "server" else call.server
     assert signalled_proc.find(r"^Terminating on signal 15$"), logs
@@ -131,9 +126,9 @@ def test_wrong_password(lab: Lab) -> None:
             f"client (status {client_status}):\n{call.client.text}"
         )
         assert call.client.find(r"^PAP authentication failed$"), logs
-        assert client_status == EXIT_AUTH_TOPEER_FAILED, logs
+        assert client_status == ExitStatus.AUTH_TOPEER_FAILED, logs
         assert call.server.find(r"^PAP peer authentication failed for zaphod$"), logs
-        assert server_status == EXIT_PEER_AUTH_FAILED, logs
+        assert server_status == ExitStatus.PEER_AUTH_FAILED, logs
         for process in (call.server, call.client):
             assert not process.find(r"^remote IP address"), logs
             assert "Traceback" not in process.text, logs
@@ -156,7 +151,7 @@ def test_sigterm_before_peer_appears(lab: Lab, side: str) -> None:
         process.wait_for(r"^Connect: ppp\d+ <--> ", 10)
         process.signal(signal.SIGTERM)
         status = process.wait(10)
-        assert status == EXIT_USER_REQUEST, process.text
+        assert status == ExitStatus.USER_REQUEST, process.text
         assert "Traceback" not in process.text, process.text
         assert not [n for n in ns.links() if n.startswith("ppp")]
 

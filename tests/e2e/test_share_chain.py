@@ -46,6 +46,7 @@ from pathlib import Path
 
 import pytest
 
+from pyppp.errors import ExitStatus
 from tests.modemsim import ModemSim
 
 from .netns import (
@@ -64,12 +65,6 @@ NUMBER = "5551234"
 CHAT = f'chat -v ABORT BUSY ABORT "NO CARRIER" "" ATZ OK ATDT{NUMBER} CONNECT'
 TRANSFER_BYTES = 2 * 1024 * 1024
 UP = r"^remote IP address "
-
-# pppd's exit statuses (pppd(8) EXIT STATUS).
-EXIT_USER_REQUEST = 5
-EXIT_OPEN_FAILED = 7
-EXIT_CONNECT_FAILED = 8
-EXIT_HANGUP = 16
 
 
 @dataclass
@@ -250,7 +245,7 @@ def test_call_through_shared_modem(
             f"dial -> serve {rates[0]:.2f} MB/s, serve -> dial {rates[1]:.2f} MB/s",
         )
         client.signal(signal.SIGTERM)
-        assert client.wait(15) == EXIT_USER_REQUEST, _logs(made.share, made.server, client)
+        assert client.wait(15) == ExitStatus.USER_REQUEST, _logs(made.share, made.server, client)
         assert made.share.wait_for(r"^Disconnect 127\.0\.0\.1:\d+ \(client closed\)", 10)
         assert made.modem.wait_offline(5), "the modem kept the call after the share hung up"
         assert made.lock_files() == []
@@ -269,12 +264,12 @@ def test_second_caller_finds_the_modem_busy(lab: Lab, mode: str) -> None:
         if mode == "rfc2217":
             # The share refuses before any telnet negotiation, so pyserial's rfc2217 client
             # cannot open the port: pppd's "can't open the device", not a chat failure.
-            assert status == EXIT_OPEN_FAILED, logs
+            assert status == ExitStatus.OPEN_FAILED, logs
             assert second.find(r"^Failed to open rfc2217://"), logs
         else:
             # The caller's chat reads the share's busy line and stops on its `ABORT BUSY`, as
             # it would on a modem's BUSY.
-            assert status == EXIT_CONNECT_FAILED, logs
+            assert status == ExitStatus.CONNECT_FAILED, logs
             assert second.find(r"pyppp-share: modem \S+ BUSY"), logs
             assert second.find(r"^Failed \(BUSY\)"), logs
             assert second.find(r"^Connect script failed"), logs

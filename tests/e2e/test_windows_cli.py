@@ -19,11 +19,10 @@ from pathlib import Path
 import pytest
 
 from pyppp.aio.cable import NullModemCable
+from pyppp.errors import ExitStatus
 
 from .netns import CLIENT_IP, SERVER_IP, Lab, LoggedProcess, ping, start_call
 
-EXIT_OK = 0
-EXIT_USER_REQUEST = 5
 UP = r"^remote IP address "
 
 # The HOWTO's scripts (Serial-Laplink-HOWTO §2.4 and §3.2), byte for byte in meaning.
@@ -115,8 +114,8 @@ def test_windows_handshake_pairings(
             assert client.find(r"^dcc client: got SERVER; PPP starts"), logs
         ping(lab.b, SERVER_IP, count=1)
         client.signal(signal.SIGTERM)
-        assert client.wait(10) == EXIT_USER_REQUEST, _logs(server, client)
-        assert server.wait(10) == EXIT_OK, _logs(server, client)
+        assert client.wait(10) == ExitStatus.USER_REQUEST, _logs(server, client)
+        assert server.wait(10) == ExitStatus.OK, _logs(server, client)
         for process in (server, client):
             assert "Traceback" not in process.text, _logs(server, client)
     report_figure(

@@ -1,9 +1,10 @@
 """The long fuzz campaign: ``python -m tests.fuzz.campaign [options]``.
 
-Without atheris: blind mutation from each target's seeds, ``--inputs N`` in all (shared across
-the targets chosen, each getting an equal share) or ``--seconds S`` per target; it prints inputs
-per second and every failing input. ``--atheris TARGET`` runs one target coverage-guided under
-atheris (libFuzzer flags after ``--``). ``--replay TARGET HEX`` runs one input.
+Without atheris: blind mutation from each target's seeds, ``--inputs N`` in all (exactly N,
+shared across the targets chosen as evenly as N divides) or ``--seconds S`` per target; it
+prints inputs per second and every failing input. ``--atheris TARGET`` runs one target
+coverage-guided under atheris (libFuzzer flags after ``--``). ``--replay TARGET HEX`` runs one
+input.
 """
 
 from __future__ import annotations
@@ -85,11 +86,23 @@ def main(argv: list[str] | None = None) -> int:
     ]
     if not chosen:
         parser.error("no such target")
-    share = None if args.inputs is None else max(1, args.inputs // len(chosen))
-    if share is None and args.seconds is None:
-        share = 10000
-    failed = sum(_blind(t, share, args.seconds, args.seed) for t in chosen)
+    shares = _shares(args.inputs, len(chosen), per_target=None if args.seconds else 10000)
+    failed = sum(_blind(t, n, args.seconds, args.seed) for t, n in zip(chosen, shares, strict=True))
     return 1 if failed else 0
+
+
+def _shares(inputs: int | None, targets: int, *, per_target: int | None) -> list[int | None]:
+    """How many inputs each target gets: ``inputs`` in all, split as evenly as it divides.
+
+    The first ``inputs % targets`` targets get one more, so the total is exactly what was
+    asked (``--inputs 1000000`` over 39 targets: 25,641 each, the first one 25,642); with
+    fewer inputs than targets each still gets one. Without ``inputs``, each gets
+    ``per_target`` (``None``: no limit, ``--seconds`` decides).
+    """
+    if inputs is None:
+        return [per_target] * targets
+    share, extra = divmod(max(inputs, targets), targets)
+    return [share + (1 if i < extra else 0) for i in range(targets)]
 
 
 if __name__ == "__main__":

@@ -97,7 +97,7 @@ def _exercise(script: ChatScript, noise: bytes) -> None:
     for step in script.steps:
         if isinstance(step, SettingStep) and step.keyword == "TIMEOUT":
             assert -MAX_TIMEOUT - 1 <= step.seconds <= MAX_TIMEOUT, "unbounded TIMEOUT"
-    engine = ChatEngine(script, 0.0, logger=_LOG)
+    engine = ChatEngine(script, logger=_LOG, now=0.0)
     now = 0.0
     for i in range(0, max(len(noise), 1), 97):
         engine.receive_data(noise[i : i + 97], now)
@@ -105,7 +105,7 @@ def _exercise(script: ChatScript, noise: bytes) -> None:
         while engine.next_action() is not None:
             pass
     now = _run_timers(engine, now, lambda: None)
-    engine.connection_lost(now)
+    engine.connection_lost(now=now)
     engine.terminate("SIGTERM")
     assert engine.done
 
@@ -249,7 +249,7 @@ def chat_engine(data: bytes) -> None:
         assert len(engine._logline) < 80
 
     def make() -> ChatEngine:
-        return ChatEngine(script, 0.0, logger=_LOG)
+        return ChatEngine(script, logger=_LOG, now=0.0)
 
     whole, one = _play(make, segments, None, check)
     split, many = _play(make, segments, rng, check)
@@ -277,9 +277,9 @@ def _handshake(server: bool) -> Callable[[bytes], None]:
 
         def make() -> DccServer | DccClient:
             if server:
-                return DccServer(0.0, timeout=20.0, burst_gap=gap, logger=_LOG)
+                return DccServer(timeout=20.0, burst_gap=gap, logger=_LOG, now=0.0)
             return DccClient(
-                0.0, attempts=attempts, interval=2.0, accept_ppp=not strict, logger=_LOG
+                attempts=attempts, interval=2.0, accept_ppp=not strict, logger=_LOG, now=0.0
             )
 
         def check(engine: ChatEngine | DccServer | DccClient) -> None:

@@ -22,7 +22,9 @@ Oracles:
 * nothing raises out of the Link;
 * memory, with their documented bounds: the framer holds at most ``2 x (MRU + 7)`` octets of
   an unfinished frame (:attr:`pyppp.hdlc.Deframer.buffered`); an owner that never drains gets
-  at most :data:`pyppp.datapath.CONTROL_QUEUE_LIMIT` octets of control frames; one hostile
+  at most :data:`pyppp.datapath.CONTROL_QUEUE_LIMIT` octets of control frames, and a flood
+  of Reset-Requests adds at most one Reset-Ack to the data queue (:data:`_RESET_ACK_FRAME`,
+  though the Acks queue behind the data, outside that bound); one hostile
   packet raises at most :data:`_MAX_EVENTS` events; the VJ slot tables never grow
   (:func:`tests.fuzz.vjattack.check_vj_memory`); no datagram delivered is larger than the
   receive limit (framer or CCP MRU) plus a VJ header (:func:`_check_sizes`);
@@ -80,11 +82,16 @@ _MAX_EVENTS = 64
 _MAX_OPS = 48
 _MAX_STEPS = 20000
 _TCP_TRIES = 2
+"""A segment and one retransmission: the retransmission goes as Uncompressed-TCP."""
 _IP_TRIES = 3
+"""Probe datagrams each way before the IP oracle fails (a Reset-Request is answered at once)."""
 _RESETS = 64
 """The most Reset-Requests (or Acks) in one flood."""
-"""Probe datagrams each way before the IP oracle fails (a Reset-Request is answered at once)."""
-"""A segment and one retransmission: the retransmission goes as Uncompressed-TCP."""
+_RESET_ACK_FRAME = max(
+    len(hdlc.FrameEncoder(accm=0xFFFFFFFF).encode(PPPProtocol.CCP, bytes((15, n, 0, 4))))
+    for n in range(256)
+)
+"""The longest a Reset-Ack is on the line: all a Reset-Request flood may add to the data queue."""
 _REPLAY = 8
 """How many of the peer's last VJ frames the attacker keeps to replay."""
 _CONTROL = [
@@ -342,10 +349,14 @@ class _Attack:
             for n in range(1 + source.below(_RESETS))
             for code in codes
         )
+        before = victim.pending_bytes
         victim.receive_data(frames, self.pair.now)  # one read
-        pending = victim.pending_bytes
+        # The Reset-Acks queue behind the data, outside the control bound: one at most.
+        grown = victim.pending_bytes - before
+        assert grown <= _RESET_ACK_FRAME, f"the data queue grew by {grown} octets"
         out = victim.data_to_send()
-        assert len(out) <= CONTROL_QUEUE_LIMIT + pending, f"{len(out)} octets queued"
+        limit = CONTROL_QUEUE_LIMIT + before + _RESET_ACK_FRAME
+        assert len(out) <= limit, f"{len(out)} octets queued"
         self.wire.send(out, self.pair.now)
         self.drain()
 
@@ -355,11 +366,12 @@ class _Attack:
         size = 4 + source.below(1400)
         request = ControlPacket(9, 0, bytes(4) + bytes(size)).encode()
         frame = hdlc.encode_frame(PPPProtocol.LCP, request)
+        before = victim.pending_bytes
         for _ in range(20 + source.below(200)):
             victim.receive_data(frame, self.pair.now)
-        pending = victim.pending_bytes
+        assert victim.pending_bytes <= before, "Echo-Replies queued behind the data"
         out = victim.data_to_send()
-        assert len(out) <= CONTROL_QUEUE_LIMIT + pending, f"{len(out)} octets queued"
+        assert len(out) <= CONTROL_QUEUE_LIMIT + before, f"{len(out)} octets queued"
         self.wire.send(out, self.pair.now)
         self.drain()
 

@@ -35,6 +35,8 @@ from pathlib import Path
 
 import pytest
 
+from pyppp.errors import ExitStatus
+
 from .harness import PppdGuest
 from .pyppp_proc import LineTap, PypppProcess, guest_run, guest_spawn
 from .results import record
@@ -45,9 +47,6 @@ pytestmark = [pytest.mark.interop, pytest.mark.timeout(240)]
 StartGuest = Callable[..., PppdGuest]
 StartPyppp = Callable[..., PypppProcess]
 
-EXIT_USER_REQUEST = 5  # pppd: SIGTERM/SIGINT/SIGHUP
-EXIT_PEER_AUTH_FAILED = 11
-EXIT_AUTH_TOPEER_FAILED = 19
 
 #: pppd words every guest gets: a pty needs no modem lines; the packet trace is asserted on.
 BASE = ["local", "debug"]
@@ -174,7 +173,7 @@ def tcp_host_to_guest(
 def finish_by_pppd(guest: PppdGuest, peer: PypppProcess) -> int:
     """SIGTERM pppd: it sends Terminate-Request, exits 5; return pyppp's exit status."""
     guest.signal_pppd("TERM")
-    assert guest.wait(30) == EXIT_USER_REQUEST
+    assert guest.wait(30) == ExitStatus.USER_REQUEST
     status = peer.wait(30)
     peer.wait_log(r"LCP terminated by peer", 1)
     assert "rcvd [LCP TermAck" in "\n".join(guest.pppd_log())
@@ -184,7 +183,7 @@ def finish_by_pppd(guest: PppdGuest, peer: PypppProcess) -> int:
 def finish_by_pyppp(guest: PppdGuest, peer: PypppProcess) -> int:
     """SIGTERM pyppp: it sends Terminate-Request and exits 5; return pppd's exit status."""
     peer.stop()
-    assert peer.wait(30) == EXIT_USER_REQUEST
+    assert peer.wait(30) == ExitStatus.USER_REQUEST
     peer.wait_log(r"Terminating on signal 15", 1)
     peer.wait_log(r"rcvd \[LCP TermAck", 1)
     status = guest.wait(30)
@@ -390,9 +389,9 @@ def test_s2_pap(pppd_guest: StartGuest, pyppp_process: StartPyppp) -> None:
         ping_guest_to_host(good, "10.99.12.1", 2)
         ping_host_to_guest(good_peer, "10.99.12.2", 2)
 
-        assert bad.wait(40) == EXIT_AUTH_TOPEER_FAILED
+        assert bad.wait(40) == ExitStatus.AUTH_TOPEER_FAILED
         bad.wait_log(r"PAP authentication failed", 1)
-        assert bad_peer.wait(30) == EXIT_PEER_AUTH_FAILED
+        assert bad_peer.wait(30) == ExitStatus.PEER_AUTH_FAILED
         bad_peer.wait_log(r"PAP peer authentication failed for zaphod", 1)
         assert bad.link_up_seconds is None
 
@@ -426,9 +425,9 @@ def test_s3_chap_pppd_authenticates_pyppp(
         good_peer.wait_log(r"remote IP address 10\.99\.13\.1", 5)
         ping_host_to_guest(good_peer, "10.99.13.1", 2)
 
-        assert bad.wait(40) == EXIT_PEER_AUTH_FAILED
+        assert bad.wait(40) == ExitStatus.PEER_AUTH_FAILED
         bad.wait_log(r"Peer pyppp failed CHAP authentication", 1)
-        assert bad_peer.wait(30) == EXIT_AUTH_TOPEER_FAILED
+        assert bad_peer.wait(30) == ExitStatus.AUTH_TOPEER_FAILED
         bad_peer.wait_log(r"CHAP authentication failed", 1)
 
         status = finish_by_pppd(good, good_peer)
@@ -460,9 +459,9 @@ def test_s3_chap_pyppp_authenticates_pppd(
         good_peer.wait_log(r'sent \[CHAP Success id=0x\w+ "Access granted"\]', 1)
         ping_guest_to_host(good, "10.99.13.5", 2)
 
-        assert bad.wait(40) == EXIT_AUTH_TOPEER_FAILED
+        assert bad.wait(40) == ExitStatus.AUTH_TOPEER_FAILED
         bad.wait_log(r"CHAP authentication failed", 1)
-        assert bad_peer.wait(30) == EXIT_PEER_AUTH_FAILED
+        assert bad_peer.wait(30) == ExitStatus.PEER_AUTH_FAILED
         bad_peer.wait_log(r"Peer zaphod failed CHAP authentication", 1)
 
         pppd_status = finish_by_pyppp(good, good_peer)
@@ -544,9 +543,9 @@ def test_s4_login_pam(
         good.wait_log(r"Remote message: Success", 1)
         ping_guest_to_host(good, "10.99.14.1", 2)
 
-        assert bad.wait(40) == EXIT_AUTH_TOPEER_FAILED
+        assert bad.wait(40) == ExitStatus.AUTH_TOPEER_FAILED
         bad.wait_log(r"PAP authentication failed", 1)
-        assert bad_peer.wait(30) == EXIT_PEER_AUTH_FAILED
+        assert bad_peer.wait(30) == ExitStatus.PEER_AUTH_FAILED
         bad_peer.wait_log(rf"PAP peer authentication failed for {user}", 1)
         assert not any("logged in" in line for line in bad_peer.log())
 

@@ -25,10 +25,12 @@ from pathlib import Path
 
 import pytest
 
+from pyppp.errors import ExitStatus
+
 from .harness import PppdGuest
 from .pyppp_proc import PypppProcess
 from .test_matrix_basic import tcp_guest_to_host, tcp_host_to_guest
-from .test_matrix_more import EXIT_USER_REQUEST, in_order, pppd_link_up, scenario, start_on_line
+from .test_matrix_more import in_order, pppd_link_up, scenario, start_on_line
 
 pytestmark = pytest.mark.interop
 
@@ -93,7 +95,7 @@ def test_11a_pppd_default_offers_pyppp_dials(
         for log in (guest.pppd_log(), peer.log()):
             assert not any("Lost compression sync" in x for x in log)
         peer.stop()
-        assert peer.wait(30) == EXIT_USER_REQUEST
+        assert peer.wait(30) == ExitStatus.USER_REQUEST
         row.note(f"pppd's offer acked; Deflate 15 both ways; {size} B text each way hashed")
 
 
@@ -108,7 +110,7 @@ def test_11b_pppd_calls_pyppp_serve(pppd_guest: StartGuest, pyppp_process: Start
         in_order(peer.log(), r"^sent \[CCP ConfAck id=0x1 <deflate 15> <deflate\(old#\) 15> <bsd")
         size = text_both_ways(guest, peer, "10.99.11.12", "10.99.11.11")
         guest.signal_pppd("TERM")
-        assert guest.wait(30) == EXIT_USER_REQUEST
+        assert guest.wait(30) == ExitStatus.USER_REQUEST
         peer.wait(30)
         row.note(f"Deflate 15 both ways; {size} B text each way hashed")
 
@@ -129,5 +131,5 @@ def test_11c_pppd_deflate_12(pppd_guest: StartGuest, pyppp_process: StartPyppp) 
         )
         size = text_both_ways(guest, peer, "10.99.11.21", "10.99.11.22")
         peer.stop()
-        assert peer.wait(30) == EXIT_USER_REQUEST
+        assert peer.wait(30) == ExitStatus.USER_REQUEST
         row.note(f"pppd Naks 15 -> 12; Deflate 12 both ways; {size} B text each way hashed")

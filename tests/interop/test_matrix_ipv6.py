@@ -19,10 +19,11 @@ from ipaddress import IPv6Address
 
 import pytest
 
+from pyppp.errors import ExitStatus
+
 from .harness import PppdGuest
 from .pyppp_proc import PypppProcess
 from .test_matrix_more import (
-    EXIT_USER_REQUEST,
     in_order,
     ping_both_ways,
     pppd_link_up,
@@ -95,7 +96,7 @@ def test_10a_pppd_fixed_identifiers_pyppp_dials(
         ping_both_ways(guest, peer, "10.99.10.1", "10.99.10.2")
 
         peer.stop()
-        assert peer.wait(15) == EXIT_USER_REQUEST
+        assert peer.wait(15) == ExitStatus.USER_REQUEST
         guest.wait_event("IPV6-DOWN", 10)
         row.note("pppd Naks pyppp's random identifier with ::2; ping6 and ping both ways")
 
@@ -134,5 +135,5 @@ def test_10c_pppd_noipv6_still_links(pppd_guest: StartGuest, pyppp_process: Star
         # Rejected means stopped: one request, never a retransmission.
         assert peer.count(r"^sent \[IPV6CP ConfReq") == 1, peer.log()
         peer.stop()
-        assert peer.wait(15) == EXIT_USER_REQUEST
+        assert peer.wait(15) == ExitStatus.USER_REQUEST
         row.note("pppd ProtRej 0x8057; pyppp stops IPv6CP; IPv4 ping both ways")

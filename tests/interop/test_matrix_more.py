@@ -31,6 +31,8 @@ from pathlib import Path
 
 import pytest
 
+from pyppp.errors import ExitStatus
+
 from .harness import PppdGuest
 from .pyppp_proc import PypppProcess
 from .results import record
@@ -40,12 +42,9 @@ pytestmark = pytest.mark.interop
 StartGuest = Callable[..., PppdGuest]
 StartPyppp = Callable[..., PypppProcess]
 
-# pppd's exit statuses (pppd(8) EXIT STATUS) that these scenarios meet.
-EXIT_USER_REQUEST = 5
-EXIT_PEER_DEAD = 15
-# pppd(8): "the link was terminated by the modem hanging up". The real pppd 2.4.9 also exits
-# so when the peer terminates the link (LCP Terminate-Request): measured in 8b.
-EXIT_HANGUP = 16
+# ExitStatus.HANGUP is pppd(8)'s "the link was terminated by the modem hanging up"; the real
+# pppd 2.4.9 also exits so when the peer terminates the link (LCP Terminate-Request): measured
+# in 8b.
 
 # The Serial-Laplink-HOWTO's two chat scripts, verbatim.
 WINCLIENT_CHAT = "TIMEOUT 3600\nCLIENT CLIENTSERVER\\c\n"
@@ -129,7 +128,7 @@ def pppd_link_up(guest: PppdGuest, timeout: float = 60) -> float:
 def pppd_terminates(guest: PppdGuest, peer: PypppProcess, timeout: float = 15) -> int:
     """SIGTERM pppd, which must exit 5 (user request); return pyppp's exit status."""
     guest.signal_pppd("TERM")
-    assert guest.wait(timeout) == EXIT_USER_REQUEST
+    assert guest.wait(timeout) == ExitStatus.USER_REQUEST
     return peer.wait(timeout)
 
 
@@ -211,7 +210,7 @@ def test_6a_windows_host_pppd_winclient_chat(
         ping_both_ways(guest, peer, "10.99.6.1", "10.99.6.2")
 
         peer.stop()
-        assert peer.wait(15) == EXIT_USER_REQUEST
+        assert peer.wait(15) == ExitStatus.USER_REQUEST
         guest.wait_log(r"^LCP terminated by peer \(User request\)", 10)
         tries = peer.count(r"^dcc client: sent CLIENT")
         row.note(
@@ -251,7 +250,7 @@ def test_6b_windows_client_pppd_winserver_chat(
         ping_both_ways(guest, peer, "10.99.6.12", "10.99.6.11")
 
         status = pppd_terminates(guest, peer)
-        assert status == EXIT_HANGUP
+        assert status == ExitStatus.HANGUP
         row.note(f"ping both ways; SIGTERM to pppd: pppd 5, pyppp serve {status}")
 
 
@@ -297,7 +296,7 @@ def test_7a_keepalive_then_dead_peer(pppd_guest: StartGuest, pyppp_process: Star
         guest.signal_pppd("KILL")
         killed = time.monotonic()
         assert guest.wait(10) == 137
-        assert peer.wait(20) == EXIT_PEER_DEAD
+        assert peer.wait(20) == ExitStatus.PEER_DEAD
         gone = time.monotonic() - killed
         assert peer.started_at is not None
         noticed = peer.log_time(r"^No response to 3 echo-requests")
@@ -363,7 +362,7 @@ def test_7b_dead_peer_with_persist_redials(
         ping_both_ways(guest, peer, "10.99.7.11", "10.99.7.12")
 
         peer.stop()
-        assert peer.wait(15) == EXIT_USER_REQUEST
+        assert peer.wait(15) == ExitStatus.USER_REQUEST
         second = guest.result(cid, 15)
         row.note(
             f"redial {holdoff:.1f} s after the end (holdoff 1), IP-UP with a new pppd; "
@@ -388,7 +387,7 @@ def test_8a_sigterm_to_pppd(pppd_guest: StartGuest, pyppp_process: StartPyppp) -
         ping_both_ways(guest, peer, "10.99.8.1", "10.99.8.2")
 
         status = pppd_terminates(guest, peer)
-        assert status == EXIT_HANGUP
+        assert status == ExitStatus.HANGUP
         in_order(
             guest.pppd_log(),
             r"^Terminating on signal 15",
@@ -417,7 +416,7 @@ def test_8b_sigterm_to_pyppp(pppd_guest: StartGuest, pyppp_process: StartPyppp) 
         ping_both_ways(guest, peer, "10.99.8.11", "10.99.8.12")
 
         peer.stop()
-        assert peer.wait(15) == EXIT_USER_REQUEST
+        assert peer.wait(15) == ExitStatus.USER_REQUEST
         pppd_status = guest.wait(15)
         in_order(
             peer.log(),
@@ -534,7 +533,7 @@ def test_prelude_handover_keeps_the_first_frame() -> None:
         line = open_line(os.ttyname(slave))
         try:
             os.write(master, b"CLIENT" + frame[:1])
-            task = asyncio.ensure_future(drive(Server(loop.time(), timeout=5), LinePort(line)))
+            task = asyncio.ensure_future(drive(Server(timeout=5, now=loop.time()), LinePort(line)))
             await asyncio.wait({task})  # the supervisor's hop: one more loop turn
             status, leftover = task.result()
             assert status == 0

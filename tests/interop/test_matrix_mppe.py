@@ -19,11 +19,12 @@ import secrets
 
 import pytest
 
+from pyppp.errors import ExitStatus
+
 from .harness import PppdGuest
 from .pyppp_proc import PypppProcess, guest_run
 from .test_matrix_basic import (
     BASE,
-    EXIT_USER_REQUEST,
     StartGuest,
     StartPyppp,
     finish_by_pyppp,
@@ -71,7 +72,7 @@ def finish_mppe_by_pppd(guest: PppdGuest, peer: PypppProcess) -> int:
     Terminate-Ack reaches it: unlike ``finish_by_pppd``, that Ack is checked on our side.
     """
     guest.signal_pppd("TERM")
-    assert guest.wait(30) == EXIT_USER_REQUEST
+    assert guest.wait(30) == ExitStatus.USER_REQUEST
     status = peer.wait(30)
     peer.wait_log(r"LCP terminated by peer", 1)
     peer.wait_log(r"sent \[LCP TermAck", 1)

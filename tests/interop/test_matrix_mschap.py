@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import pytest
 
+from pyppp.errors import ExitStatus
+
 from .test_matrix_basic import (
     BASE,
-    EXIT_AUTH_TOPEER_FAILED,
-    EXIT_PEER_AUTH_FAILED,
     StartGuest,
     StartPyppp,
     finish_by_pppd,
@@ -56,10 +56,10 @@ def test_m1_pppd_requires_mschap_v2_from_pyppp(
         good_peer.wait_log(r"^CHAP authentication succeeded$", 5)  # the S= was pppd's
         ping_host_to_guest(good_peer, "10.99.14.1", 2)
 
-        assert bad.wait(40) == EXIT_PEER_AUTH_FAILED
+        assert bad.wait(40) == ExitStatus.PEER_AUTH_FAILED
         bad.wait_log(r"Peer pyppp failed CHAP authentication", 1)
         bad.wait_log(r'sent \[CHAP Failure id=0x\w+ "E=691 R=1 C=[0-9a-f]{32} V=0', 1)
-        assert bad_peer.wait(30) == EXIT_AUTH_TOPEER_FAILED
+        assert bad_peer.wait(30) == ExitStatus.AUTH_TOPEER_FAILED
         bad_peer.wait_log(r"MS-CHAP authentication failed: Access denied", 1)
         bad_peer.wait_log(r"^CHAP authentication failed$", 1)
 
@@ -115,10 +115,10 @@ def test_m3_pyppp_serves_mschap_v2_to_pppd(
         good_peer.wait_log(r"Peer zaphod authenticated with CHAP", 5)
         ping_guest_to_host(good, "10.99.14.9", 2)
 
-        assert bad.wait(40) == EXIT_AUTH_TOPEER_FAILED
+        assert bad.wait(40) == ExitStatus.AUTH_TOPEER_FAILED
         bad.wait_log(r"MS-CHAP authentication failed: Access denied", 1)
         bad.wait_log(r'rcvd \[CHAP Failure id=0x\w+ "E=691 R=0 C=[0-9a-f]{32} V=0 M=Access', 1)
-        assert bad_peer.wait(30) == EXIT_PEER_AUTH_FAILED
+        assert bad_peer.wait(30) == ExitStatus.PEER_AUTH_FAILED
         bad_peer.wait_log(r"Peer zaphod failed CHAP authentication", 1)
 
         pppd_status = finish_by_pyppp(good, good_peer)

@@ -28,13 +28,14 @@ from pathlib import Path
 
 import pytest
 
+from pyppp.errors import ExitStatus
 from pyppp.ipcp.vj import VjCompressor, VjDecompressor
 from tests.recordfile import record_frames
 
 from .harness import PppdGuest
 from .pyppp_proc import PypppProcess
 from .test_matrix_basic import tcp_guest_to_host, tcp_host_to_guest
-from .test_matrix_more import EXIT_USER_REQUEST, in_order, pppd_link_up, scenario, start_on_line
+from .test_matrix_more import in_order, pppd_link_up, scenario, start_on_line
 
 pytestmark = pytest.mark.interop
 
@@ -114,7 +115,7 @@ def test_12a_vj_both_ways_pppd_answers(
         data_both_ways(guest, peer, "10.99.12.1", "10.99.12.2", 7201)
 
         peer.stop()
-        assert peer.wait(15) == EXIT_USER_REQUEST
+        assert peer.wait(15) == ExitStatus.USER_REQUEST
         frames = read_line(capture)
         ours = vj_frames(frames, sent=True)
         theirs = vj_frames(frames, sent=False)
@@ -158,7 +159,7 @@ def test_12b_pppd_vj_max_slots_4_calls_pyppp(
             data_both_ways(guest, peer, "10.99.12.12", "10.99.12.11", port)
 
         guest.signal_pppd("TERM")
-        assert guest.wait(15) == EXIT_USER_REQUEST
+        assert guest.wait(15) == ExitStatus.USER_REQUEST
         peer.wait(15)
         frames = read_line(capture)
         slots = {info[9] for p, info in vj_frames(frames, sent=True) if p == UNCOMP}

@@ -139,12 +139,12 @@ class ChatEngine:
 
     Args:
         script: the compiled script.
-        now: the caller's monotonic clock; the script starts at once.
         logger: where chat's log lines go (verbose ones at INFO, fatal errors at ERROR).
+        now: the caller's monotonic clock; the script starts at once.
     """
 
     def __init__(
-        self, script: ChatScript, now: float, *, logger: logging.Logger | None = None
+        self, script: ChatScript, *, logger: logging.Logger | None = None, now: float
     ) -> None:
         self.script = script
         self.logger = logger or _log
@@ -248,7 +248,7 @@ class ChatEngine:
             self._phase = _Phase.DONE
         self._advance(now)
 
-    def connection_lost(self, now: float, reason: str = "SIGHUP") -> None:
+    def connection_lost(self, reason: str = "SIGHUP", *, now: float) -> None:
         """The line hung up or reached end-of-file.
 
         With ``HANGUP ON`` (the default) the script ends with status 2 and ``reason`` logged,
