@@ -94,6 +94,19 @@ def drop_all(data: bytes, now: float) -> list[tuple[float, bytes]]:
     return []
 
 
+class LoseNext:
+    """An ``impair`` function that drops the next chunk once :attr:`armed` is set, then disarms."""
+
+    def __init__(self) -> None:
+        self.armed = False
+
+    def __call__(self, data: bytes, now: float) -> list[tuple[float, bytes]]:
+        if self.armed:
+            self.armed = False
+            return []
+        return [(0.001, data)]
+
+
 @dataclass
 class Impairment:
     """A seeded line fault model (each chunk is one or more whole frames).

@@ -43,7 +43,7 @@ from pyppp.link import Link
 from pyppp.packet import PPPProtocol
 from pyppp.simple import simple_config
 from pyppp.util import seeded_rng
-from tests.linkpair import LinkPair, Wire
+from tests.linkpair import LinkPair, LoseNext, Wire
 from tests.tcpip import ACK, PSH, Segment
 
 TSHARK = shutil.which("tshark")
@@ -362,21 +362,14 @@ def test_an_mppe_link_records_its_ip_decrypted_both_ways() -> None:
 
 
 def test_a_reset_exchange_is_recorded_and_a_lost_datagram_is_not() -> None:
-    drop = [False]
-
-    def lose_when_told(data: bytes, now: float) -> list[tuple[float, bytes]]:
-        if drop[0]:
-            drop[0] = False
-            return []
-        return [(0.001, data)]
-
+    lose_when_told = LoseNext()
     pair, server_pcap, client_pcap = _tapped(CcpConfig())
     pair.a_to_b.impair = lose_when_told
     server = pair.a
     assert isinstance(server, Link)
     sent = [_ping(SERVER_ADDR, CLIENT_ADDR, n) for n in range(4)]
     for n, packet in enumerate(sent):
-        drop[0] = n == 1
+        lose_when_told.armed = n == 1
         server.send_ip(packet, pair.now)
         pair.run(pair.now + 0.5)
     delivered = [e.packet for e in pair.of_type("b", IpReceived)]

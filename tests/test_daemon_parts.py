@@ -360,10 +360,14 @@ def test_script_paths_and_holdoff(tmp_path: Path) -> None:
     assert _supervisor("persist connect true", tmp_path)._holdoff() == 30  # type: ignore[attr-defined]
 
 
-def test_syslog_ident_is_pppds_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture
+def syslog(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str, str]]:
+    """What pyppp's syslog handler sends, as (ident, message, priority), with no syslog daemon."""
     import logging
 
     from pyppp.aio import logs as logs_module
+
+    sent: list[tuple[str, str, str]] = []
 
     class FakeSyslog(logs_module._SysLogHandler):
         def __init__(self, address: str, facility: int) -> None:
@@ -374,8 +378,16 @@ def test_syslog_ident_is_pppds_by_default(monkeypatch: pytest.MonkeyPatch) -> No
         def emit(self, record: logging.LogRecord) -> None:
             sent.append((self.ident, self.format(record), self.mapPriority(record.levelname)))
 
-    sent: list[tuple[str, str, str]] = []
     monkeypatch.setattr(logs_module, "_SysLogHandler", FakeSyslog)
+    return sent
+
+
+def test_syslog_ident_is_pppds_by_default(
+    monkeypatch: pytest.MonkeyPatch, syslog: list[tuple[str, str, str]]
+) -> None:
+    from pyppp.aio import logs as logs_module
+
+    sent = syslog
     monkeypatch.setattr(os.path, "exists", lambda path: True)  # the module's os.path
     for ident in ("pppd", "pyppp"):
         logs = logs_module.LogSetup(ident=ident, foreground=False)
@@ -398,24 +410,12 @@ def test_syslog_ident_flag_through_the_command_line(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
+    syslog: list[tuple[str, str, str]],
 ) -> None:
     """``pyppp dial --syslog-ident``, parsed by the real command line, names the syslog lines."""
-    import logging
-
-    from pyppp.aio import logs as logs_module
     from pyppp.cli import main
 
-    class FakeSyslog(logs_module._SysLogHandler):
-        def __init__(self, address: str, facility: int) -> None:
-            logging.Handler.__init__(self)
-            self.facility = facility
-            self.socket = None
-
-        def emit(self, record: logging.LogRecord) -> None:
-            sent.append((self.ident, self.format(record)))
-
-    sent: list[tuple[str, str]] = []
-    monkeypatch.setattr(logs_module, "_SysLogHandler", FakeSyslog)
+    sent = syslog
     exists = os.path.exists
     monkeypatch.setattr(os.path, "exists", lambda path: path == "/dev/log" or exists(path))
     monkeypatch.setenv("HOME", str(tmp_path))
@@ -426,8 +426,8 @@ def test_syslog_ident_flag_through_the_command_line(
     # A real run: pppd's start line, the device refused (status 7), "Exit.", all to syslog.
     assert main([*argv, "nodetach", "noauth"]) == 7
     pid = os.getpid()
-    assert {who for who, _ in sent} == {f"{ident}[{pid}]: "}
-    lines = [line for _, line in sent]
+    assert {who for who, _, _ in sent} == {f"{ident}[{pid}]: "}
+    lines = [line for _, line, _ in sent]
     assert re.match(r"pyppp \S+ started by \S+, uid \d+$", lines[0]), lines
     assert any(missing in line for line in lines[1:-1]), lines
     assert lines[-1] == "Exit."

@@ -20,7 +20,7 @@ from pyppp.ipcp.negotiator import IpcpConfig
 from pyppp.link import Link
 from pyppp.packet import ControlPacket, PPPProtocol
 from pyppp.status import LinkObserver
-from tests.linkpair import Impairment, LinkPair, Wire
+from tests.linkpair import Impairment, LinkPair, LoseNext, Wire
 from tests.test_link import A_ADDR, B_ADDR, both_up, lines, make_link, make_pair
 
 TEXT = (
@@ -300,19 +300,12 @@ def test_after_a_quiet_spell_the_next_datagram_gets_through_a_loss_before_it() -
     acknowledgement, is then the next datagram. Compressed, it would reveal the loss (a gap in
     the sequence numbers) and be dropped, and TCP would wait twice as long.
     """
-    drop = [False]
-
-    def lose_when_told(data: bytes, now: float) -> list[tuple[float, bytes]]:
-        if drop[0]:
-            drop[0] = False
-            return []
-        return [(0.001, data)]
-
+    lose_when_told = LoseNext()
     pair = up(ccp_link("a"), ccp_link("b"), a_to_b=Wire(impair=lose_when_told))
     a, b = links(pair)
     a.send_ip(packet(0), pair.now)
     pair.run(pair.now + 0.1)
-    drop[0] = True
+    lose_when_told.armed = True
     a.send_ip(packet(1), pair.now)  # lost, and the next one shows it: a reset
     pair.run(pair.now + 0.1)
     a.send_ip(packet(2), pair.now)
@@ -321,7 +314,7 @@ def test_after_a_quiet_spell_the_next_datagram_gets_through_a_loss_before_it() -
     assert b.ccp.resets_sent == 1
     a.send_ip(packet(3), pair.now)
     pair.run(pair.now + 0.1)
-    drop[0] = True
+    lose_when_told.armed = True
     a.send_ip(packet(4), pair.now + 0.1)  # lost right before a pause
     pair.run(pair.now + 0.2)
     pair.now += 2  # quiet

@@ -56,6 +56,18 @@ def dial(
     return lab.pyppp(label, lab.b, "dial", device, *argv, detach=detach)
 
 
+def demand_call(
+    lab: Lab, ends: tuple[str, str], *words: str
+) -> tuple[LoggedProcess, LoggedProcess]:
+    """A ``persist`` server ready on ``ends[0]`` and a ``demand`` dialer (``idle 2``, a
+    ``connect`` that succeeds at once, then ``words``) on ``ends[1]``: (server, client)."""
+    config_dirs(lab)
+    server = serve(lab, ends[0], "persist", "holdoff", "0", "debug")
+    server.wait_for(READY, 10)
+    demand = (f"{CLIENT_IP}:{SERVER_IP}", "demand", "idle", "2", "connect", "/bin/true")
+    return server, dial(lab, ends[1], *demand, *words)
+
+
 def logs(*processes: LoggedProcess) -> str:
     """Each process's label, exit status (``None`` while it runs) and log, for a failure."""
     return "\n".join(f"--- {p.label} (status {p.proc.poll()}):\n{p.text}" for p in processes)

@@ -34,6 +34,7 @@ from .calls import (
     VECTORS,
     alive,
     config_dirs,
+    demand_call,
     dial,
     pyppp_plain,
     serve,
@@ -466,16 +467,8 @@ def _processes_with(text: str) -> list[int]:
 
 
 def test_demand_dials_on_a_ping_hangs_up_when_idle_and_dials_again(lab: Lab) -> None:
-    config_dirs(lab)
     with NullModemCable() as cable:
-        server = serve(lab, cable.ends[0], "persist", "holdoff", "0", "debug")
-        server.wait_for(READY, 10)
-        client = dial(
-            lab,
-            cable.ends[1],
-            *(f"{CLIENT_IP}:{SERVER_IP}", "demand", "idle", "2", "connect", "/bin/true"),
-            "debug",
-        )
+        server, client = demand_call(lab, cable.ends, "debug")
         # The interface is there, with its addresses, before any call.
         lab.b.wait_address(CLIENT_IP, timeout=15)
         assert client.find(r"^Using interface ppp\d+$"), _logs(client)

@@ -25,7 +25,7 @@ import pytest
 from pyppp.aio.cable import NullModemCable
 from pyppp.aio.masquerade import DEBIAN_BINDING
 
-from .calls import READY, config_dirs, dial, serve, wait_count
+from .calls import READY, demand_call, wait_count
 from .netns import CLIENT_IP, SERVER_IP, Lab, Netns, ping, start_call, tcp_transfer
 
 SERVER_LL, CLIENT_LL = "fe80::1", "fe80::2"
@@ -263,11 +263,9 @@ def masquerade_unavailable() -> str | None:
     return None
 
 
-@pytest.mark.parametrize("ending", ["dialer-hangs-up", "server-sigterm", "dialer-sigkill"])
-def test_masquerade_shares_the_servers_network(lab: Lab, ending: str) -> None:
-    reason = masquerade_unavailable()
-    if reason is not None:
-        pytest.skip(reason)
+def far_host(lab: Lab, sharer: Netns) -> Netns:
+    """A third namespace playing the Internet, behind a veth on ``sharer`` (the masquerading
+    side): ``INTERNET_SERVER_SIDE`` on ``sharer``'s end, ``INTERNET_FAR`` on its own."""
     internet = lab.namespace("i")
     for command in (
         ["ip", "link", "add", "vnet0", "type", "veth", "peer", "name", "vnet1"],
@@ -275,12 +273,21 @@ def test_masquerade_shares_the_servers_network(lab: Lab, ending: str) -> None:
         ["ip", "addr", "add", f"{INTERNET_SERVER_SIDE}/24", "dev", "vnet0"],
         ["ip", "link", "set", "vnet0", "up"],
     ):
-        lab.a.run(command, check=True)
+        sharer.run(command, check=True)
     for command in (
         ["ip", "addr", "add", f"{INTERNET_FAR}/24", "dev", "vnet1"],
         ["ip", "link", "set", "vnet1", "up"],
     ):
         internet.run(command, check=True)
+    return internet
+
+
+@pytest.mark.parametrize("ending", ["dialer-hangs-up", "server-sigterm", "dialer-sigkill"])
+def test_masquerade_shares_the_servers_network(lab: Lab, ending: str) -> None:
+    reason = masquerade_unavailable()
+    if reason is not None:
+        pytest.skip(reason)
+    internet = far_host(lab, lab.a)
     # The far host knows no way back to the PPP addresses: only NAT can make replies return.
     assert "10.99.1." not in internet.run(["ip", "route"]).stdout
     forwarding_before = ip_forward(lab.a)
@@ -336,32 +343,12 @@ def test_masquerade_with_demand_follows_each_call(lab: Lab) -> None:
     if reason is not None:
         pytest.skip(reason)
     # This time the dialer shares its network: the far host sits behind a veth on namespace b.
-    internet = lab.namespace("i")
-    for command in (
-        ["ip", "link", "add", "vnet0", "type", "veth", "peer", "name", "vnet1"],
-        ["ip", "link", "set", "vnet1", "netns", internet.name],
-        ["ip", "addr", "add", f"{INTERNET_SERVER_SIDE}/24", "dev", "vnet0"],
-        ["ip", "link", "set", "vnet0", "up"],
-    ):
-        lab.b.run(command, check=True)
-    for command in (
-        ["ip", "addr", "add", f"{INTERNET_FAR}/24", "dev", "vnet1"],
-        ["ip", "link", "set", "vnet1", "up"],
-    ):
-        internet.run(command, check=True)
+    far_host(lab, lab.b)
     assert ip_forward(lab.b) == "0"
     masquerading = r"^Masquerading 10\.99\.1\.1 out of every interface but ppp0"
     ended = r"^Masquerading ended \(nftables table ip pyppp-ppp0 removed\)$"
-    config_dirs(lab)
     with NullModemCable() as cable:
-        server = serve(lab, cable.ends[0], "persist", "holdoff", "0", "debug")
-        server.wait_for(READY, 10)
-        client = dial(
-            lab,
-            cable.ends[1],
-            *(f"{CLIENT_IP}:{SERVER_IP}", "demand", "idle", "2", "connect", "/bin/true"),
-            *("masquerade", "debug"),
-        )
+        server, client = demand_call(lab, cable.ends, "masquerade", "debug")
         lab.b.wait_address(CLIENT_IP, timeout=15)
         assert "pyppp" not in nft_ruleset(lab.b)  # the interface is up, but no call yet
 
