@@ -397,25 +397,27 @@ class DataPath:
         decompressor = self._unvj = VjDecompressor(receive.max_slot_id, stats=stats)
         self._lost = sum(self.deframer.discarded.values())
         discarded = self.stats.discarded
-        path = self  # a capture sees the rebuilt datagram (the link does not tap VJ frames)
+        path = self
+
+        def rebuilt(packet: bytes, now: float) -> None:
+            # A capture sees the rebuilt datagram (the link does not tap VJ frames).
+            if path.tap is not None:
+                path.tap(False, PPPProtocol.IP, packet, now)
+            deliver(packet, now)
 
         def compressed(information: bytes, now: float) -> None:
             packet = decompressor.decompress(information)
             if packet is None:
                 discarded["VJ compressed TCP dropped"] += 1  # Linux: VJ decompression error
-                return
-            if path.tap is not None:
-                path.tap(False, PPPProtocol.IP, packet, now)
-            deliver(packet, now)
+            else:
+                rebuilt(packet, now)
 
         def uncompressed(information: bytes, now: float) -> None:
             packet = decompressor.uncompressed(information)
             if packet is None:
                 discarded["VJ uncompressed TCP dropped"] += 1
-                return
-            if path.tap is not None:
-                path.tap(False, PPPProtocol.IP, packet, now)
-            deliver(packet, now)
+            else:
+                rebuilt(packet, now)
 
         handlers[PPPProtocol.VJ_COMP] = compressed
         handlers[PPPProtocol.VJ_UNCOMP] = uncompressed
