@@ -92,6 +92,8 @@ _CONF_ACK_CODE: Final = bytes((Code.CONF_ACK,))
 # that is one round trip of CCP, normally; a peer that never answers is given up on by
 # CCP's own restart counter.
 _HOLD_LIMIT: Final = 65536
+# DataPath.awaiting: the protocols whose frames begin with an IPv4 header and its Total Length.
+_CARRIES_IPV4_LENGTH: Final = frozenset({PPPProtocol.IP, PPPProtocol.VJ_UNCOMP})
 
 CONTROL_QUEUE_LIMIT: Final = 65536
 """Framed control octets the link holds for an owner that does not drain its output.
@@ -447,6 +449,43 @@ class DataPath:
             self._lost = lost
             unvj.toss(somewhere_in_read=True)
         return frames
+
+    def awaiting(self) -> int | None:
+        """Line octets still to come to end the frame under way, if its header tells; else None.
+
+        For a slow line's reader (:class:`pyppp.aio.line.FdLine`), which may then read the
+        rest of a long frame at once instead of a FIFO's worth at a time. IPv4's Total Length
+        (0x0021, and 0x002F: VJ's Uncompressed-TCP keeps it) and IPv6's Payload Length
+        (0x0057) say how long a datagram is; a VJ Compressed-TCP one (0x002D) is taken to be
+        as long as the last one on its connection that did not have PSH set
+        (:meth:`~pyppp.ipcp.vj.VjDecompressor.expected_size`: a bulk sender's full-size
+        segments), and one with PSH set (the end of a write) gives no estimate. Frames CCP
+        compressed or MPPE encrypted (0x00FD) carry no length. An estimate only: nothing in
+        the data path depends on it.
+        """
+        head = self.deframer.head()
+        if len(head) < 8:
+            return None
+        start = 2 if head[0] == 0xFF else 0  # Address and Control, unless ACFC
+        protocol = head[start]
+        if protocol & 1:  # PFC
+            start += 1
+        else:
+            protocol = protocol << 8 | head[start + 1]
+            start += 2
+        version = head[start] >> 4
+        if protocol in _CARRIES_IPV4_LENGTH and version == 4:
+            size = int.from_bytes(head[start + 2 : start + 4], "big")
+        elif protocol == PPPProtocol.IPV6 and version == 6 and len(head) >= start + 6:
+            size = 40 + int.from_bytes(head[start + 4 : start + 6], "big")
+        elif protocol == PPPProtocol.VJ_COMP and self._unvj is not None:
+            guess = self._unvj.expected_size(head[start:])
+            if guess is None:
+                return None
+            size = guess
+        else:
+            return None
+        return self.deframer.awaiting(start + size + 2)  # + FCS
 
     def open_route(self, version: int, protocol: int, now: float) -> None:
         """IP ``version`` datagrams go out as ``protocol`` from now on (its NCP is up).

@@ -556,6 +556,13 @@ def _unescape_exact(raw: bytes) -> bytes | None:
     return _unescape(raw)
 
 
+# Deframer.head: how many octets of the frame under way it shows (enough for Address,
+# Control, Protocol and a datagram's length, escapes included).
+_HEAD: Final = 24
+# Deframer.awaiting: octets held before their escaping is taken as the rest's.
+_ESCAPE_SAMPLE: Final = 256
+
+
 def _unescape(raw: bytes) -> bytes | None:
     """Undo RFC 1662 §4.2 transparency on one flag-delimited piece; ``None`` if aborted."""
     kept = raw.translate(None, ESCAPE)
@@ -684,6 +691,42 @@ class Deframer:
     def buffered(self) -> int:
         """Octets held while waiting for the closing Flag (at most 2 x (MRU + 7))."""
         return len(self._partial)
+
+    def head(self) -> bytes:
+        """The first octets of the frame under way, unescaped (from up to 24 on the line).
+
+        With :meth:`awaiting`, for a slow line's reader (:meth:`pyppp.datapath.DataPath.awaiting`):
+        nothing in the framing depends on it.
+        """
+        head = bytes(self._partial[:_HEAD])
+        if ESCAPE in head:
+            head = _unescape(head.rstrip(ESCAPE)) or b""  # (no 7D 7E here: Flags end frames)
+        return head
+
+    def awaiting(self, size: int) -> int | None:
+        """Line octets still to come to end the frame under way, if it is ``size`` long.
+
+        Args:
+            size: the frame's whole unescaped length, Address to FCS, as its header says.
+
+        Returns:
+            The estimate, the closing Flag included, with the rest escaped at the rate seen so
+            far in this frame; ``None`` if that much has arrived already, or is more than a
+            frame may hold (not a length to wait for).
+        """
+        partial = self._partial
+        held = len(partial)
+        # What has arrived, unescaped (as _unescaped_size counts it: 7D 7D is one octet).
+        octets = held - partial.count(0x7D) + partial.count(b"\x7d\x7d")
+        rest = size - octets
+        if rest <= 0 or size > self._limit or octets <= 0:
+            return None
+        if held >= _ESCAPE_SAMPLE:
+            # Escaped as the frame has been so far (never more than every octet), + the Flag.
+            return min(rest * held // octets, 2 * rest) + 1
+        # Too little to judge by (a header's zeros are escaped under a full ACCM where the
+        # data's octets may not be): random octets' two escapes in 256, about, + the Flag.
+        return rest + rest // 128 + 1
 
     def _discard(self, reason: str, size: int) -> None:
         self.discarded[reason] += 1

@@ -422,6 +422,15 @@ class Link(NetworkPhase):
         self._process(now)
 
     # -- data ----------------------------------------------------------------------------------
+    def awaiting(self) -> int | None:
+        """Octets the line must still carry to end the frame under way, if its header says.
+
+        An estimate (:meth:`pyppp.datapath.DataPath.awaiting`) for a slow line's reader, which
+        may then read the rest of a long frame at once instead of piece by piece; ``None``
+        when unknown.
+        """
+        return self._path.awaiting()
+
     def receive_data(self, data: bytes, now: float) -> bool:
         """Take bytes read from the line, in any chunking.
 

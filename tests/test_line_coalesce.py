@@ -3,7 +3,9 @@
 A writer on the master side sends a frame in FIFO-sized pieces at a slow line's pace; the
 FdLine on the slave side must deliver every byte in order, in fewer reads than pieces while
 the frame goes on, and hand the descriptor back to the loop once the line is quiet (a later
-byte still arrives, and a hang-up is still seen).
+byte still arrives, and a hang-up is still seen). A frame whose length ``on_data`` knows (what
+``Link.awaiting`` answers) is read once more, when it ends; a line that brings more than its
+speed allows (a pty to a program, a wrong ``speed``) is seen as fast and not waited on.
 """
 
 from __future__ import annotations
@@ -73,3 +75,93 @@ def test_without_char_time_every_piece_is_a_read() -> None:
         return len(reads)
 
     assert asyncio.run(run()) > 5  # (a busy machine may merge two)
+
+
+async def _paced_frame(
+    frame: bytes, hinted: bool, char_time: float
+) -> tuple[FdLine, list[bytes], float]:
+    """Write ``frame`` in 16-octet pieces at ``char_time`` each; return what was read, when.
+
+    ``hinted``: ``on_data`` answers what a link would (``Link.awaiting``): the octets still
+    to come, once the frame's first 10 are in.
+    """
+    loop = asyncio.get_running_loop()
+    master, slave = os.openpty()
+    tty.setraw(slave)
+    os.set_blocking(master, False)
+    line = FdLine(slave, "pty")
+    line.char_time = char_time
+    chunks: list[bytes] = []
+    done = asyncio.Event()
+    got = 0
+
+    def on_data(data: bytes) -> int | None:
+        nonlocal got
+        chunks.append(data)
+        got += len(data)
+        if got == len(frame):
+            done.set()
+        return len(frame) - got if hinted and 10 <= got < len(frame) else None
+
+    line.start(on_data, lambda _why: None)
+    start = loop.time()
+    for index in range(0, len(frame), 16):
+        # On an absolute schedule: a late wake-up does not slow the line down.
+        await asyncio.sleep(max(0.0, start + index * char_time - loop.time()))
+        os.write(master, frame[index : index + 16])
+    await asyncio.wait_for(done.wait(), 5.0)
+    late = loop.time() - (start + len(frame) * char_time)
+    line.close()
+    os.close(master)
+    return line, chunks, late
+
+
+def test_a_frame_whose_length_is_known_is_read_when_it_ends() -> None:
+    frame = b"\x7e" + bytes(range(1, 126)) * 12 + b"\x7e"  # 1502 octets, 94 pieces
+    line, hinted, late = asyncio.run(_paced_frame(frame, True, 10 / 115200))
+    assert b"".join(hinted) == frame
+    # The first piece, then the rest when due (a busy machine may need one more for the
+    # last few octets, and a timer may fire early by its tick).
+    assert len(hinted) <= 5, [len(c) for c in hinted]
+    assert not line.fast  # a line at its speed is not taken for a fast one
+    assert late < 0.1, late  # (a tick late, normally; never a whole frame's time)
+    _, unhinted, _ = asyncio.run(_paced_frame(frame, False, 10 / 115200))
+    assert b"".join(unhinted) == frame
+    assert len(unhinted) > len(hinted), ([len(c) for c in unhinted], [len(c) for c in hinted])
+
+
+def test_a_line_faster_than_its_speed_is_seen_and_not_waited_on() -> None:
+    async def run() -> tuple[FdLine, list[bytes], bool]:
+        master, slave = os.openpty()
+        tty.setraw(slave)
+        os.set_blocking(master, False)
+        line = FdLine(slave, "pty")
+        line.char_time = 10 / 115200  # what the line says; it is a pty, as fast as memory
+        chunks: list[bytes] = []
+        frame = b"\x7e" + bytes(range(1, 126)) * 12
+        arrived = asyncio.Event()
+
+        def on_data(data: bytes) -> int | None:
+            chunks.append(data)
+            arrived.set()
+            return 1500 if len(data) < 100 else None  # a long frame just begun
+
+        line.start(on_data, lambda _why: None)
+        os.write(master, frame[:20])  # a frame begins: the line waits for its end...
+        await asyncio.sleep(0.01)
+        os.write(master, frame[20:] + b"\x7e" + frame * 2)  # ...which came at once, and more
+        while sum(map(len, chunks)) < 20 + 2 * len(frame) + 1:
+            await asyncio.wait_for(arrived.wait(), 2.0)
+            arrived.clear()
+        fast = line.fast
+        arrived.clear()
+        os.write(master, frame[:20])  # another one begins: now read as it comes
+        await asyncio.wait_for(arrived.wait(), 2.0)
+        assert line._resume is not None
+        waiting = line._resume.deadline is not None
+        line.close()
+        os.close(master)
+        return line, chunks, fast and not waiting
+
+    _, chunks, seen = asyncio.run(run())
+    assert seen, [len(c) for c in chunks]

@@ -39,7 +39,8 @@ __all__ = [
     "open_line_async",
 ]
 
-DataCallback = Callable[[bytes], None]
+DataCallback = Callable[[bytes], int | None]
+"""Takes what the line read; may answer how many octets the frame under way still needs."""
 LostCallback = Callable[[str], None]
 _READ_SIZE = 65536
 # Coalescing slow lines' reads (FdLine.start): below this a read is a slow line's.
@@ -51,6 +52,9 @@ _WAITS = (64, 128, 256)
 # A frame is long once this many of its octets have arrived: until then every read is handed
 # on at once, so a short frame (an ACK, a 1-byte echo, any control packet) waits for nothing.
 _SHORT_FRAME = 96
+# A frame whose header says at least this many octets are still to come is long from its
+# first read (FdLine._coalesce): waiting for its end costs it nothing, a tick at most.
+_LONG_REST = 128
 
 
 class LineOpenError(PyPPPError):
@@ -110,6 +114,10 @@ class FdLine:
         self.timers: TimerService | None = None
         self._resume: Alarm | None = None
         self._waits = 0  # timer reads in a row inside a long frame
+        self._read_at = 0.0  # loop time of the last read
+        #: The line was seen to carry more than :attr:`char_time` allows (a pty to a
+        #: program, a socket, a wrong ``speed``): its reads are not coalesced any more.
+        self.fast = False
         self._run = 0  # octets of the frame under way read so far
         os.set_blocking(fd, False)
 
@@ -121,10 +129,14 @@ class FdLine:
         that, not the framing. So once the frame under way is long (the RFC 1662 Flag says
         where each begins and ends: bulk data, where a few milliseconds cost no one anything)
         the descriptor is not watched after a small read; the next read comes from a timer,
-        64, then 128, then 256 character times later. A short frame is read as it arrives, so
-        an interactive round trip is no slower. A timer read that finds nothing, or the start
-        of a new frame, hands the descriptor back to the loop; a large read (a fast line)
-        changes nothing.
+        when the frame's last octet is due if its header gives its length (an IP datagram,
+        ``on_data``'s answer), else 64, then 128, then 256 character times later
+        (:meth:`_coalesce`). A short frame is read as it arrives, so an interactive round
+        trip is no slower. A timer read that finds nothing, or too little of a new frame to
+        judge it by, hands the descriptor back to the loop. A read of more than the line
+        could have carried since the last one shows a line faster than :attr:`char_time`
+        says (a pty to a program, a socket, a wrong ``speed``): from then on nothing is
+        coalesced (:attr:`fast`), since waiting there would only slow it down.
         """
         self._on_lost = on_lost
         self._cancel_resume()
@@ -154,26 +166,34 @@ class FdLine:
                 return
             if self.tap is not None:
                 self.tap.received(data)
-            on_data(data)
+            rest = on_data(data)
             if self._closed or self._on_lost is not on_lost:
                 return  # closed, or handed on: a new start() watches the fd itself
             flag = data.rfind(0x7E)
             self._run = len(data) - flag - 1 if flag >= 0 else self._run + len(data)
-            if self.char_time and len(data) < _COALESCE_BELOW and self._run >= _SHORT_FRAME:
+            chars = 0
+            if self.char_time and not self.fast:
+                now = self._loop.time()
+                if self._outran(len(data), now):
+                    self.fast = True
+                    logging.getLogger("pyppp").debug(
+                        "%s: the line carries more than its speed allows: reads not coalesced",
+                        self.name,
+                    )
+                elif not registered or len(data) < _COALESCE_BELOW:
+                    # (A large read the loop woke us for: the process was busy; read on.)
+                    chars = self._coalesce(rest)
+                self._read_at = now
+            if chars:
                 # A slow line inside a long frame: read again after a few character times,
                 # from a timer, for as long as the frame goes on (no epoll_ctl per read: on
                 # some kernels that costs more than the read).
-                chars = _WAITS[min(self._waits, len(_WAITS) - 1)]
-                self._waits += 1
                 if registered:
                     with contextlib.suppress(ValueError, OSError):
                         self._loop.remove_reader(self.fd)
                 resuming.set(self._loop.time() + chars * self.char_time)
             elif not registered:
-                self._waits = 0
                 self._loop.add_reader(self.fd, readable)
-            else:
-                self._waits = 0
 
         def readable() -> None:
             take(True)
@@ -183,6 +203,34 @@ class FdLine:
 
         self._resume = resuming = self.timers.alarm(resume, self.name)
         self._loop.add_reader(self.fd, readable)
+
+    def _outran(self, size: int, now: float) -> bool:
+        """Whether ``size`` octets are more than the line could carry since the last read.
+
+        Everything a read returns arrived after the read before it: a serial line at its
+        speed brings at most one octet a character time, with a FIFO's worth of slack (and
+        a quarter for a clock that runs fast).
+        """
+        return size > (now - self._read_at) / self.char_time * 1.25 + _COALESCE_BELOW
+
+    def _coalesce(self, rest: int | None) -> int:
+        """Character times to wait before the next read (0: watch the descriptor again).
+
+        ``rest``: what the frame's own header says is still to come (``on_data``'s answer,
+        :meth:`pyppp.link.Link.awaiting`). A long frame whose length is known is read once
+        more, when its last octet is due: a full-size IP datagram costs two or three reads,
+        not one per FIFO's worth. Without a length (VJ-compressed TCP, CCP, MPPE), a long
+        frame is read at 64, 128, then every 256 character times.
+        """
+        if rest is not None and (self._run >= _SHORT_FRAME or rest >= _LONG_REST):
+            self._waits = 0
+            return rest
+        if self._run < _SHORT_FRAME:
+            self._waits = 0
+            return 0
+        chars = _WAITS[min(self._waits, len(_WAITS) - 1)]
+        self._waits += 1
+        return chars
 
     def write(self, data: bytes) -> None:
         """Write now if possible; keep the rest and finish when the fd is writable."""

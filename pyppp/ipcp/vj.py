@@ -420,6 +420,7 @@ class _ReceiveSlot:
         "ack",
         "addresses",
         "flags",
+        "full",
         "header",
         "hlen",
         "ihl",
@@ -449,6 +450,9 @@ class _ReceiveSlot:
         self.hlen = hlen
         self.suspect = False  # a frame was lost since this slot was loaded
         self.parsed = False
+        #: The length of the last datagram on this connection without PSH, 0 if none yet
+        #: (:meth:`VjDecompressor.expected_size`).
+        self.full = 0
 
     def parse(self) -> None:
         """Take the header apart for rebuilding (once, before the first compressed packet)."""
@@ -559,7 +563,12 @@ class VjDecompressor:
             # A bad IP header checksum: this is not the datagram the peer sent.
             self._error()
             return None
+        old = self._slots[number]
         slot = self._slots[number] = _ReceiveSlot(packet[:hlen], ihl, hlen)
+        if not data[ihl + 13] & _PSH:
+            slot.full = length
+        elif old is not None and old.header[12 : old.ihl + 4] == packet[12 : ihl + 4]:
+            slot.full = old.full  # the same connection (addresses, options, ports): kept
         self._current = number
         if self._held:
             slot.suspect = True  # a frame after this one may have been lost
@@ -659,6 +668,8 @@ class VjDecompressor:
             return None
 
         slot.length = length
+        if not changes & TCP_PUSH:
+            slot.full = length
         slot.ip_id = ip_id
         slot.seq = seq
         slot.ack = ack
@@ -684,6 +695,43 @@ class VjDecompressor:
                 payload,
             )
         )
+
+    def expected_size(self, head: bytes) -> int | None:
+        """How long a Compressed-TCP information field beginning with ``head`` will be.
+
+        A guess for a slow line's reader (:meth:`pyppp.datapath.DataPath.awaiting`), never
+        used to decode: a segment without PSH is taken to carry as much data as the last one
+        on its connection that had no PSH either (a bulk sender's full-size segments; the end
+        of each write, usually shorter, has PSH set), behind a compressed header whose deltas
+        are read from ``head`` as far as it goes. ``None`` for a segment with PSH, an unknown
+        connection or while TOSS is set.
+        """
+        if not head:
+            return None
+        changes = head[0]
+        if changes & TCP_PUSH:
+            return None
+        position = 1
+        if changes & NEW_C:
+            if len(head) < 2:
+                return None
+            number = head[1]
+            position = 2
+        elif self._toss:
+            return None
+        else:
+            number = self._current
+        slot = self._slots[number] if 0 <= number < len(self._slots) else None
+        if slot is None or not slot.full:
+            return None
+        position += 2  # the TCP checksum
+        special = changes & SPECIALS_MASK
+        deltas = 0 if special in (SPECIAL_I, SPECIAL_D) else special.bit_count()
+        deltas += 1 if changes & NEW_I else 0
+        for _ in range(deltas):
+            # RFC 1144 §3.2.2: a delta is one octet, or zero and then two octets.
+            position += 3 if position < len(head) and head[position] == 0 else 1
+        return position + slot.full - slot.hlen
 
     @staticmethod
     def _checks(

@@ -4,7 +4,8 @@
 and MRU the input chooses. Oracles: nothing raises; the frames delivered are exactly those of
 :func:`tests.hdlc_reference.ref_decode` on the whole stream (so chunking never matters: the
 dense run unescaper, the abort sequence, ``7D 7D``); ``frames``/``octets`` count what was
-delivered; and the memory bound: after every read ``Deframer.buffered <= 2 * (mru + 7)``.
+delivered; and the memory bound: after every read ``Deframer.buffered <= 2 * (mru + 7)``,
+and what ``head()`` and ``awaiting()`` (a slow line's reader's questions) answer is bounded.
 
 ``hdlc.round_trip``: packets the input chooses, framed by ``FrameEncoder`` with the ACCM,
 ``escape`` set, ACFC and PFC it chooses, cut anywhere: the Deframer (with that ACCM) and the
@@ -41,6 +42,12 @@ def _feed(deframer: Deframer, stream: bytes, cuts: list[int], bound: int) -> lis
         frames += deframer.feed(stream[start:cut])
         start = cut
         assert deframer.buffered <= bound, f"{deframer.buffered} octets held (bound {bound})"
+        # What a slow line's reader asks after each read (Deframer.head, .awaiting): bounded.
+        head = deframer.head()
+        assert len(head) <= 24, len(head)
+        for size in (len(head) + 40, 1506):
+            rest = deframer.awaiting(size)
+            assert rest is None or 0 < rest <= 2 * size + 1, (size, rest)
     return frames
 
 

@@ -250,6 +250,8 @@ class _Attack:
         self.mru[id(link)] = max(self.mru.get(id(link), 0), mru)
         bound = 2 * (deframer.mru + 7)
         assert deframer.buffered <= bound, f"the framer holds {deframer.buffered} > {bound}"
+        rest = link.awaiting()  # what a slow line's reader asks after each read
+        assert rest is None or 0 < rest <= bound + 1, f"awaiting {rest} octets"
         check_vj_memory(link)
 
     def inject(self, data: bytes, *, to_other: bool = False) -> None:

@@ -4,7 +4,8 @@
 order, after a slot or two was loaded. Oracles: nothing raises; whatever is delivered is an
 IPv4/TCP datagram with a good IP header checksum, its total length its size, at most 120
 octets longer than what came in (its TCP checksum is only checked after a toss: damage the FCS
-missed is the receiving TCP's to find); the slot table never grows.
+missed is the receiving TCP's to find); the slot table never grows; the size guessed for a
+field before it is decoded (``expected_size``, a slow line's reader's question) is bounded.
 
 ``vj.roundtrip``: datagrams (mutated from TCP segments, their checksums then made right, as a
 sending host's are) through a compressor and a decompressor joined by a perfect line. Oracle:
@@ -131,6 +132,8 @@ def run_decompressor(data: bytes) -> None:
     while source.remaining:
         kind = source.below(4)
         chunk = source.chunk(200)
+        guess = decompressor.expected_size(chunk[:20])  # a slow line's reader asks this
+        assert guess is None or 3 <= guess <= 0xFFFF + 20, guess
         if kind == 0:
             out = decompressor.decompress(chunk)
         elif kind == 1:
