@@ -165,3 +165,27 @@ def test_a_line_faster_than_its_speed_is_seen_and_not_waited_on() -> None:
 
     _, chunks, seen = asyncio.run(run())
     assert seen, [len(c) for c in chunks]
+
+
+def test_a_line_a_few_times_faster_than_its_speed_is_seen_in_small_reads() -> None:
+    # 40 octets a millisecond: 3.5 times 115200 baud, and no single read large enough to
+    # tell (an unpaced cable that TCP keeps slow, a pty to a program).
+    async def run() -> bool:
+        loop = asyncio.get_running_loop()
+        master, slave = os.openpty()
+        tty.setraw(slave)
+        os.set_blocking(master, False)
+        line = FdLine(slave, "pty")
+        line.char_time = 10 / 115200
+        line.start(lambda data: None, lambda _why: None)
+        start = loop.time()
+        for index in range(300):
+            await asyncio.sleep(max(0.0, start + index * 0.001 - loop.time()))
+            os.write(master, b"\x7e" + bytes(range(1, 40)))
+        await asyncio.sleep(0.02)
+        fast = line.fast
+        line.close()
+        os.close(master)
+        return fast
+
+    assert asyncio.run(run())

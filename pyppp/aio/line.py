@@ -55,6 +55,8 @@ _SHORT_FRAME = 96
 # A frame whose header says at least this many octets are still to come is long from its
 # first read (FdLine._coalesce): waiting for its end costs it nothing, a tick at most.
 _LONG_REST = 128
+# Seconds over which a line's rate is measured against its speed (FdLine._outran).
+_RATE_WINDOW = 0.5
 
 
 class LineOpenError(PyPPPError):
@@ -114,7 +116,10 @@ class FdLine:
         self.timers: TimerService | None = None
         self._resume: Alarm | None = None
         self._waits = 0  # timer reads in a row inside a long frame
-        self._read_at = 0.0  # loop time of the last read
+        # The line's rate, measured from a reference read (FdLine._outran): when it was, and
+        # the octets read since.
+        self._mark = -1.0
+        self._since = 0
         #: The line was seen to carry more than :attr:`char_time` allows (a pty to a
         #: program, a socket, a wrong ``speed``): its reads are not coalesced any more.
         self.fast = False
@@ -133,10 +138,10 @@ class FdLine:
         ``on_data``'s answer), else 64, then 128, then 256 character times later
         (:meth:`_coalesce`). A short frame is read as it arrives, so an interactive round
         trip is no slower. A timer read that finds nothing, or too little of a new frame to
-        judge it by, hands the descriptor back to the loop. A read of more than the line
-        could have carried since the last one shows a line faster than :attr:`char_time`
-        says (a pty to a program, a socket, a wrong ``speed``): from then on nothing is
-        coalesced (:attr:`fast`), since waiting there would only slow it down.
+        judge it by, hands the descriptor back to the loop. Reads of more than the line could
+        have carried (:meth:`_outran`) show a line faster than :attr:`char_time` says (a pty
+        to a program, a socket, a wrong ``speed``): from then on nothing is coalesced
+        (:attr:`fast`), since waiting there would only slow it down.
         """
         self._on_lost = on_lost
         self._cancel_resume()
@@ -183,7 +188,6 @@ class FdLine:
                 elif not registered or len(data) < _COALESCE_BELOW:
                     # (A large read the loop woke us for: the process was busy; read on.)
                     chars = self._coalesce(rest)
-                self._read_at = now
             if chars:
                 # A slow line inside a long frame: read again after a few character times,
                 # from a timer, for as long as the frame goes on (no epoll_ctl per read: on
@@ -205,13 +209,19 @@ class FdLine:
         self._loop.add_reader(self.fd, readable)
 
     def _outran(self, size: int, now: float) -> bool:
-        """Whether ``size`` octets are more than the line could carry since the last read.
+        """Whether the line brought more than it could carry at its speed (``size``: this read).
 
-        Everything a read returns arrived after the read before it: a serial line at its
-        speed brings at most one octet a character time, with a FIFO's worth of slack (and
-        a quarter for a clock that runs fast).
+        Everything read after a read arrived after it, however late the process was: so
+        since a reference read, a serial line at its speed brings at most one octet a
+        character time, with a FIFO's worth of slack and a quarter for a clock that runs
+        fast. The reference moves up every :data:`_RATE_WINDOW` seconds; over that span a
+        line only a little faster than its speed is caught too, not just a burst in one read.
         """
-        return size > (now - self._read_at) / self.char_time * 1.25 + _COALESCE_BELOW
+        if self._mark < 0 or now - self._mark > _RATE_WINDOW:
+            self._mark, self._since = now, 0  # this read is the new reference
+            return False
+        self._since += size
+        return self._since > (now - self._mark) / self.char_time * 1.25 + _COALESCE_BELOW
 
     def _coalesce(self, rest: int | None) -> int:
         """Character times to wait before the next read (0: watch the descriptor again).
