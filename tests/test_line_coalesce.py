@@ -17,7 +17,7 @@ import tty
 from pyppp.aio.line import FdLine
 
 
-async def _run() -> tuple[list[bytes], list[str], int]:
+async def _run() -> tuple[list[bytes], list[str], int, bool]:
     master, slave = os.openpty()
     tty.setraw(slave)
     os.set_blocking(master, False)
@@ -35,9 +35,13 @@ async def _run() -> tuple[list[bytes], list[str], int]:
     line.start(on_data, lost.append)
     frame = b"\x7e" + bytes(range(1, 256)) * 4 + b"\x7e"  # 1022 octets, one frame
     pieces = [frame[i : i + 16] for i in range(0, len(frame), 16)]
-    for piece in pieces:
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    for index, piece in enumerate(pieces):
+        # A 16550's FIFO at 115200 baud, on an absolute schedule: a busy machine's late
+        # wake-up does not make the line slower than its speed (each read would get a piece).
+        await asyncio.sleep(max(0.0, start + index * 16 * 10 / 115200 - loop.time()))
         os.write(master, piece)
-        await asyncio.sleep(16 * 10 / 115200)  # a 16550's FIFO at 115200 baud
     await asyncio.sleep(0.05)  # quiet: the fd goes back to the loop
     os.write(master, b"late")
     await asyncio.wait_for(got_more.wait(), 2.0)
@@ -46,16 +50,18 @@ async def _run() -> tuple[list[bytes], list[str], int]:
         if lost:
             break
         await asyncio.sleep(0.01)
+    fast = line.fast
     line.close()
-    return chunks, lost, len(pieces)
+    return chunks, lost, len(pieces), fast
 
 
 def test_slow_reads_are_coalesced_in_order_and_hangup_seen() -> None:
-    chunks, lost, pieces = asyncio.run(_run())
+    chunks, lost, pieces, fast = asyncio.run(_run())
     data = b"".join(chunks)
     assert data == b"\x7e" + bytes(range(1, 256)) * 4 + b"\x7e" + b"late"
+    assert not fast, "a line at its speed was taken for a fast one"
     frame_reads = len(chunks) - 1  # (the last one is "late")
-    assert frame_reads < pieces / 2, (frame_reads, pieces)
+    assert frame_reads < pieces / 2, (frame_reads, pieces, [len(c) for c in chunks])
     assert lost, "the hang-up went unnoticed"
 
 

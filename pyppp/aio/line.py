@@ -150,6 +150,7 @@ class FdLine:
 
         def take(registered: bool) -> None:
             # registered: called by the loop (the fd is watched); else by a coalescing timer.
+            before = self._loop.time()
             try:
                 data = os.read(self.fd, _READ_SIZE)
             except BlockingIOError:
@@ -169,6 +170,9 @@ class FdLine:
             if not data:
                 self._lost("end of file")
                 return
+            # When the read was, on both sides of it and before on_data's work, so that a
+            # late wake-up never makes the line look faster than it is (FdLine._outran).
+            now = self._loop.time()
             if self.tap is not None:
                 self.tap.received(data)
             rest = on_data(data)
@@ -178,8 +182,7 @@ class FdLine:
             self._run = len(data) - flag - 1 if flag >= 0 else self._run + len(data)
             chars = 0
             if self.char_time and not self.fast:
-                now = self._loop.time()
-                if self._outran(len(data), now):
+                if self._outran(len(data), before, now):
                     self.fast = True
                     logging.getLogger("pyppp").debug(
                         "%s: the line carries more than its speed allows: reads not coalesced",
@@ -195,7 +198,7 @@ class FdLine:
                 if registered:
                     with contextlib.suppress(ValueError, OSError):
                         self._loop.remove_reader(self.fd)
-                resuming.set(self._loop.time() + chars * self.char_time)
+                resuming.set(now + chars * self.char_time)
             elif not registered:
                 self._loop.add_reader(self.fd, readable)
 
@@ -208,17 +211,23 @@ class FdLine:
         self._resume = resuming = self.timers.alarm(resume, self.name)
         self._loop.add_reader(self.fd, readable)
 
-    def _outran(self, size: int, now: float) -> bool:
-        """Whether the line brought more than it could carry at its speed (``size``: this read).
+    def _outran(self, size: int, before: float, now: float) -> bool:
+        """Whether the line brought more than it could carry at its speed.
+
+        Args:
+            size: what this read returned.
+            before: the loop's time just before the read.
+            now: the loop's time just after it.
 
         Everything read after a read arrived after it, however late the process was: so
-        since a reference read, a serial line at its speed brings at most one octet a
-        character time, with a FIFO's worth of slack and a quarter for a clock that runs
-        fast. The reference moves up every :data:`_RATE_WINDOW` seconds; over that span a
-        line only a little faster than its speed is caught too, not just a burst in one read.
+        since a reference read (timed from just before it), a serial line at its speed
+        brings at most one octet a character time, with a FIFO's worth of slack and a
+        quarter for a clock that runs fast. The reference moves up every
+        :data:`_RATE_WINDOW` seconds; over that span a line only a little faster than its
+        speed is caught too, not just a burst in one read.
         """
         if self._mark < 0 or now - self._mark > _RATE_WINDOW:
-            self._mark, self._since = now, 0  # this read is the new reference
+            self._mark, self._since = before, 0  # this read is the new reference
             return False
         self._since += size
         return self._since > (now - self._mark) / self.char_time * 1.25 + _COALESCE_BELOW
