@@ -3,9 +3,9 @@
 A writer on the master side sends a frame in FIFO-sized pieces at a slow line's pace; the
 FdLine on the slave side must deliver every byte in order, in fewer reads than pieces while
 the frame goes on, and hand the descriptor back to the loop once the line is quiet (a later
-byte still arrives, and a hang-up is still seen). A frame whose length ``on_data`` knows (what
-``Link.awaiting`` answers) is read once more, when it ends; a line that brings more than its
-speed allows (a pty to a program, a wrong ``speed``) is seen as fast and not waited on.
+byte still arrives, and a hang-up is still seen). A frame whose length the line's ``awaiting``
+knows (what ``Link.awaiting`` answers) is read once more, when it ends; a line that brings more
+than its speed allows (a pty to a program, a wrong ``speed``) is seen as fast and not waited on.
 """
 
 from __future__ import annotations
@@ -88,8 +88,8 @@ async def _paced_frame(
 ) -> tuple[FdLine, list[bytes], float]:
     """Write ``frame`` in 16-octet pieces at ``char_time`` each; return what was read, when.
 
-    ``hinted``: ``on_data`` answers what a link would (``Link.awaiting``): the octets still
-    to come, once the frame's first 10 are in.
+    ``hinted``: the line's ``awaiting`` answers what a link would (``Link.awaiting``): the
+    octets still to come, once the frame's first 10 are in.
     """
     loop = asyncio.get_running_loop()
     master, slave = os.openpty()
@@ -101,15 +101,19 @@ async def _paced_frame(
     done = asyncio.Event()
     got = 0
 
-    def on_data(data: bytes) -> int | None:
+    def on_data(data: bytes) -> None:
         nonlocal got
         chunks.append(data)
         got += len(data)
         if got == len(frame):
             done.set()
-        return len(frame) - got if hinted and 10 <= got < len(frame) else None
+
+    def awaiting() -> int | None:
+        return len(frame) - got if 10 <= got < len(frame) else None
 
     line.start(on_data, lambda _why: None)
+    if hinted:
+        line.awaiting = awaiting
     start = loop.time()
     for index in range(0, len(frame), 16):
         # On an absolute schedule: a late wake-up does not slow the line down.
@@ -147,12 +151,12 @@ def test_a_line_faster_than_its_speed_is_seen_and_not_waited_on() -> None:
         frame = b"\x7e" + bytes(range(1, 126)) * 12
         arrived = asyncio.Event()
 
-        def on_data(data: bytes) -> int | None:
+        def on_data(data: bytes) -> None:
             chunks.append(data)
             arrived.set()
-            return 1500 if len(data) < 100 else None  # a long frame just begun
 
         line.start(on_data, lambda _why: None)
+        line.awaiting = lambda: 1500 if len(chunks[-1]) < 100 else None  # a long frame begun
         os.write(master, frame[:20])  # a frame begins: the line waits for its end...
         await asyncio.sleep(0.01)
         os.write(master, frame[20:] + b"\x7e" + frame * 2)  # ...which came at once, and more

@@ -212,6 +212,9 @@ class Connection:
         )
         self.runner = runner
         self.sup.runner = runner
+        if isinstance(self.line, FdLine):
+            # A slow line reads a long frame's rest when it is due (FdLine._coalesce).
+            self.line.awaiting = link.awaiting
         if self.demand is not None:
             self.demand.connecting()
         else:

@@ -200,13 +200,12 @@ class LinkRunner:
         return taken
 
     # -- callbacks -----------------------------------------------------------------------------
-    def _on_data(self, data: bytes) -> int | None:
+    def _on_data(self, data: bytes) -> None:
         if not self._opened:
             self._open()  # the peer has started: negotiate now (pppd's connect-delay ends)
         if self.link.receive_data(data, self.now()):
             self._after()
         # else: a piece of a frame changed nothing (most reads of a slow line's bulk data).
-        return self.link.awaiting()  # how long the line may wait before reading again
 
     def _on_lost(self, why: str) -> None:
         self.logger.debug("line lost: %s", why)

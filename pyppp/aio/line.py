@@ -39,8 +39,7 @@ __all__ = [
     "open_line_async",
 ]
 
-DataCallback = Callable[[bytes], int | None]
-"""Takes what the line read; may answer how many octets the frame under way still needs."""
+DataCallback = Callable[[bytes], None]
 LostCallback = Callable[[str], None]
 _READ_SIZE = 65536
 # Coalescing slow lines' reads (FdLine.start): below this a read is a slow line's.
@@ -115,6 +114,10 @@ class FdLine:
         #: before :meth:`start`), the line makes its own.
         self.timers: TimerService | None = None
         self._resume: Alarm | None = None
+        #: Asked, only when a read would be coalesced, how many octets the frame under way
+        #: still needs if its header says (the connection sets it to the link's
+        #: :meth:`~pyppp.link.Link.awaiting`); ``None``: no one knows.
+        self.awaiting: Callable[[], int | None] | None = None
         self._waits = 0  # timer reads in a row inside a long frame
         # The line's rate, measured from a reference read (FdLine._outran): when it was, and
         # the octets read since.
@@ -135,7 +138,7 @@ class FdLine:
         where each begins and ends: bulk data, where a few milliseconds cost no one anything)
         the descriptor is not watched after a small read; the next read comes from a timer,
         when the frame's last octet is due if its header gives its length (an IP datagram,
-        ``on_data``'s answer), else 64, then 128, then 256 character times later
+        :attr:`awaiting`'s answer), else 64, then 128, then 256 character times later
         (:meth:`_coalesce`). A short frame is read as it arrives, so an interactive round
         trip is no slower. A timer read that finds nothing, or too little of a new frame to
         judge it by, hands the descriptor back to the loop. Reads of more than the line could
@@ -175,7 +178,7 @@ class FdLine:
             now = self._loop.time()
             if self.tap is not None:
                 self.tap.received(data)
-            rest = on_data(data)
+            on_data(data)
             if self._closed or self._on_lost is not on_lost:
                 return  # closed, or handed on: a new start() watches the fd itself
             flag = data.rfind(0x7E)
@@ -189,8 +192,9 @@ class FdLine:
                         self.name,
                     )
                 elif not registered or len(data) < _COALESCE_BELOW:
-                    # (A large read the loop woke us for: the process was busy; read on.)
-                    chars = self._coalesce(rest)
+                    chars = self._coalesce()
+                else:
+                    self._waits = 0  # a large read the loop woke us for: the process was busy
             if chars:
                 # A slow line inside a long frame: read again after a few character times,
                 # from a timer, for as long as the frame goes on (no epoll_ctl per read: on
@@ -214,17 +218,17 @@ class FdLine:
     def _outran(self, size: int, before: float, now: float) -> bool:
         """Whether the line brought more than it could carry at its speed.
 
-        Args:
-            size: what this read returned.
-            before: the loop's time just before the read.
-            now: the loop's time just after it.
-
         Everything read after a read arrived after it, however late the process was: so
         since a reference read (timed from just before it), a serial line at its speed
         brings at most one octet a character time, with a FIFO's worth of slack and a
         quarter for a clock that runs fast. The reference moves up every
         :data:`_RATE_WINDOW` seconds; over that span a line only a little faster than its
         speed is caught too, not just a burst in one read.
+
+        Args:
+            size: what this read returned.
+            before: the loop's time just before the read.
+            now: the loop's time just after it.
         """
         if self._mark < 0 or now - self._mark > _RATE_WINDOW:
             self._mark, self._since = before, 0  # this read is the new reference
@@ -232,15 +236,16 @@ class FdLine:
         self._since += size
         return self._since > (now - self._mark) / self.char_time * 1.25 + _COALESCE_BELOW
 
-    def _coalesce(self, rest: int | None) -> int:
+    def _coalesce(self) -> int:
         """Character times to wait before the next read (0: watch the descriptor again).
 
-        ``rest``: what the frame's own header says is still to come (``on_data``'s answer,
-        :meth:`pyppp.link.Link.awaiting`). A long frame whose length is known is read once
-        more, when its last octet is due: a full-size IP datagram costs two or three reads,
-        not one per FIFO's worth. Without a length (VJ-compressed TCP, CCP, MPPE), a long
-        frame is read at 64, 128, then every 256 character times.
+        A long frame whose length is known (:attr:`awaiting`: what the frame's own header
+        says is still to come) is read once more, when its last octet is due: a full-size IP
+        datagram costs two or three reads, not one per FIFO's worth. Without a length (CCP,
+        MPPE, VJ segments with PSH), a long frame is read at 64, 128, then every 256
+        character times.
         """
+        rest = self.awaiting() if self.awaiting is not None else None
         if rest is not None and (self._run >= _SHORT_FRAME or rest >= _LONG_REST):
             self._waits = 0
             return rest
